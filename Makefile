@@ -1,0 +1,41 @@
+# The two commands a new user needs: `make run` and `make test`. Both set everything up on a
+# fresh machine: a virtual environment, the dependencies, and, when DATABASE_URL / REDIS_URL
+# are unset, an embedded PostgreSQL and redis-server under .local/ (deploy/devservices.py).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SERVICES := eval "$$($(PY) -m deploy.devservices env)" && export DATABASE_URL REDIS_URL
+
+.PHONY: run test lint format bench migrate services-stop clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(SERVICES) && exec deploy/run.sh
+
+test: $(VENV)/.installed
+	$(SERVICES) && DB_POOL_MAX=40 $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+migrate: $(VENV)/.installed
+	$(SERVICES) && $(PY) manage.py migrate_schemas --executor=multiprocessing
+
+bench: $(VENV)/.installed
+	$(SERVICES) && $(PY) -m bench.run
+
+services-stop: $(VENV)/.installed
+	$(PY) -m deploy.devservices stop
+
+clean: services-stop
+	rm -rf .local

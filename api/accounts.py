@@ -1,0 +1,179 @@
+"""Auth (public schema) and the tenant's users."""
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from ninja.pagination import paginate
+from pydantic import Field
+
+from api.auth import Actor, manager, signed_in
+from api.ratelimit import enforce_rate_limit
+from api.schemas import StrictSchema
+from shared_apps.accounts import services
+from shared_apps.accounts.services import IssuedTokens
+from shared_apps.tenants.services import tenant_host
+
+router = Router(tags=["auth"])
+users_router = Router(tags=["users"])
+
+
+class RegisterIn(StrictSchema):
+    business_name: str = Field(min_length=1, max_length=200)
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=256)
+    slug: str | None = Field(default=None, max_length=63)
+    full_name: str = Field(default="", max_length=200)
+    timezone: str = "UTC"
+    currency: str = "usd"
+
+
+class LoginIn(StrictSchema):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=256)
+    tenant: str | None = Field(default=None, max_length=63)
+
+
+class RefreshIn(StrictSchema):
+    refresh_token: str = Field(max_length=200)
+
+
+class TenantOut(Schema):
+    id: int
+    slug: str
+    name: str
+    domain: str
+
+
+class UserOut(Schema):
+    id: int
+    email: str
+    full_name: str = ""
+
+
+class TokensOut(Schema):
+    access_token: str
+    refresh_token: str
+    token_type: str = "Bearer"  # noqa: S105 - the scheme's name, not a secret
+    expires_in: int
+    tenant: TenantOut | None
+    user: UserOut
+
+
+class MembershipOut(Schema):
+    tenant: str
+    tenant_name: str
+    role: str
+
+
+class MeOut(Schema):
+    user: UserOut
+    memberships: list[MembershipOut]
+
+
+def tokens_out(tokens: IssuedTokens) -> TokensOut:
+    tenant = tokens.tenant
+    return TokensOut(
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_in=tokens.expires_in,
+        tenant=TenantOut(id=tenant.pk, slug=tenant.slug, name=tenant.name, domain=tenant_host(slug=tenant.slug))
+        if tenant
+        else None,
+        user=UserOut(id=tokens.user.pk, email=tokens.user.email, full_name=tokens.user.full_name),
+    )
+
+
+@router.post("/register", response={201: TokensOut}, auth=None)
+def register(request: HttpRequest, payload: RegisterIn):
+    enforce_rate_limit(request, "register")
+    tokens = services.register_business(
+        business_name=payload.business_name,
+        email=payload.email,
+        password=payload.password,
+        slug=payload.slug,
+        full_name=payload.full_name,
+        timezone_name=payload.timezone,
+        currency=payload.currency,
+    )
+    return 201, tokens_out(tokens)
+
+
+@router.post("/login", response=TokensOut, auth=None)
+def login(request: HttpRequest, payload: LoginIn):
+    enforce_rate_limit(request, "login")
+    return tokens_out(services.login(email=payload.email, password=payload.password, tenant_slug=payload.tenant))
+
+
+@router.post("/refresh", response=TokensOut, auth=None)
+def refresh(request: HttpRequest, payload: RefreshIn):
+    enforce_rate_limit(request, "refresh")
+    return tokens_out(services.refresh_tokens(refresh_token=payload.refresh_token))
+
+
+@router.post("/logout", response={204: None}, auth=signed_in)
+def logout(request: HttpRequest, payload: RefreshIn):
+    services.logout(user_id=request.auth.user_id, refresh_token=payload.refresh_token)
+    return 204, None
+
+
+@router.get("/me", response=MeOut, auth=signed_in)
+def me(request: HttpRequest):
+    actor: Actor = request.auth
+    user = services.get_user(user_id=actor.user_id)
+    memberships = services.memberships_of(user_id=actor.user_id)
+    return MeOut(
+        user=UserOut(id=user.pk, email=user.email, full_name=user.full_name),
+        memberships=[MembershipOut(tenant=m.tenant.slug, tenant_name=m.tenant.name, role=m.role) for m in memberships],
+    )
+
+
+class MemberOut(Schema):
+    id: int = Field(alias="user_id")
+    email: str = Field(alias="user.email")
+    full_name: str = Field(alias="user.full_name")
+    role: str
+    joined_at: datetime = Field(alias="created_at")
+
+
+class InviteIn(StrictSchema):
+    email: str = Field(max_length=254)
+    role: str
+    password: str | None = Field(default=None, max_length=256)
+    full_name: str = Field(default="", max_length=200)
+
+
+class RoleIn(StrictSchema):
+    role: str
+
+
+@users_router.get("", response=list[MemberOut], auth=manager)
+@paginate
+def list_users(request: HttpRequest):
+    return services.list_members(tenant_id=request.auth.tenant_id)
+
+
+@users_router.post("", response={201: MemberOut}, auth=manager)
+def invite_user(request: HttpRequest, payload: InviteIn):
+    membership = services.invite_member(
+        tenant_id=request.auth.tenant_id,
+        actor_role=request.auth.role,
+        email=payload.email,
+        role=payload.role,
+        password=payload.password,
+        full_name=payload.full_name,
+    )
+    return 201, membership
+
+
+@users_router.patch("/{user_id}", response=MemberOut, auth=manager)
+def change_role(request: HttpRequest, user_id: int, payload: RoleIn):
+    return services.change_member_role(
+        tenant_id=request.auth.tenant_id, actor_role=request.auth.role, user_id=user_id, role=payload.role
+    )
+
+
+@users_router.delete("/{user_id}", response={204: None}, auth=manager)
+def remove_user(request: HttpRequest, user_id: int):
+    services.remove_member(tenant_id=request.auth.tenant_id, actor_role=request.auth.role, user_id=user_id)
+    return 204, None

@@ -1,0 +1,92 @@
+"""Authentication for Ninja routes. The token was decoded by the tenancy middleware; these
+callables decide whether the caller may use a route and hand the route an `Actor`."""
+
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+
+from api.logging import user_var
+from shared_apps.accounts import services as accounts
+from shared_apps.accounts.models import Membership
+from shared_apps.errors import NotAuthenticated, PermissionDenied
+from shared_apps.tenants.models import Tenant
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is calling: the user, and for tenant routes the tenant and their current role."""
+
+    user_id: int
+    tenant: Tenant | None
+    role: str | None
+
+    @property
+    def tenant_id(self) -> int:
+        assert self.tenant is not None
+        return self.tenant.pk
+
+
+def _claims(request: HttpRequest):
+    if request.token_error is not None:
+        raise request.token_error
+    if request.access_claims is None:
+        raise NotAuthenticated("Authentication required.")
+    user_var.set(str(request.access_claims.user_id))
+    return request.access_claims
+
+
+class TenantMember:
+    """A member of the request's tenant, optionally with one of `roles`. The role comes from
+    the membership (cached, dropped on change), not from the token, so a demoted or removed
+    member is refused on the next request."""
+
+    openapi_type = "http"
+    openapi_scheme = "bearer"
+
+    def __init__(self, *roles: str):
+        self.roles = frozenset(roles)
+
+    def __call__(self, request: HttpRequest) -> Actor:
+        claims = _claims(request)
+        tenant = request.tenant
+        if tenant is None or claims.tenant != tenant.schema_name:
+            raise NotAuthenticated("This token is not for a business.", code="tenant_required")
+        if tenant.status == Tenant.Status.SUSPENDED:
+            raise PermissionDenied("This business is suspended.", code="tenant_suspended")
+        role = accounts.member_role(user_id=claims.user_id, tenant_id=tenant.pk)
+        if role is None:
+            raise PermissionDenied("You are not a member of this business.", code="not_a_member")
+        if self.roles and role not in self.roles:
+            raise PermissionDenied("Your role may not do this.", code="role_forbidden")
+        return Actor(user_id=claims.user_id, tenant=tenant, role=role)
+
+
+class SignedIn:
+    """Any signed-in user, with or without a tenant (/auth/me, /auth/logout)."""
+
+    openapi_type = "http"
+    openapi_scheme = "bearer"
+
+    def __call__(self, request: HttpRequest) -> Actor:
+        claims = _claims(request)
+        return Actor(user_id=claims.user_id, tenant=request.tenant, role=claims.role)
+
+
+class PlatformAdmin:
+    """A platform admin (a flag on the user, checked against the database)."""
+
+    openapi_type = "http"
+    openapi_scheme = "bearer"
+
+    def __call__(self, request: HttpRequest) -> Actor:
+        claims = _claims(request)
+        user = accounts.get_user(user_id=claims.user_id)
+        if not user.is_platform_admin:
+            raise PermissionDenied("Platform admins only.", code="platform_admin_required")
+        return Actor(user_id=user.pk, tenant=None, role=None)
+
+
+member = TenantMember()
+manager = TenantMember(Membership.Role.OWNER, Membership.Role.ADMIN)
+signed_in = SignedIn()
+platform_admin = PlatformAdmin()

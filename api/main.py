@@ -1,0 +1,21 @@
+"""The v1 API: one NinjaAPI that adds every module's router."""
+
+from ninja import NinjaAPI
+
+from api import accounts, operations, platform, tenants
+from api.errors import install_exception_handlers
+
+api = NinjaAPI(
+    title="Service business API",
+    version="1",
+    urls_namespace="api-v1",
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+)
+install_exception_handlers(api)
+
+api.add_router("/", operations.router)
+api.add_router("/auth", accounts.router)
+api.add_router("/users", accounts.users_router)
+api.add_router("/tenants", tenants.router)
+api.add_router("/platform", platform.router)

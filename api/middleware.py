@@ -1,0 +1,56 @@
+"""Request ids and the error envelope for responses that Ninja did not make."""
+
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from api.errors import envelope, is_envelope
+from api.logging import request_id_var, tenant_var, user_var
+from api.metrics import observe_request
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
+
+
+class RequestIdMiddleware:
+    """Takes the caller's X-Request-ID when it is safe to log, else makes one; echoes it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        supplied = request.headers.get("X-Request-ID", "")
+        request_id = supplied if _SAFE_REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        request.request_id = request_id
+        tokens = (request_id_var.set(request_id), tenant_var.set("-"), user_var.set("-"))
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(tokens[0])
+            tenant_var.reset(tokens[1])
+            user_var.reset(tokens[2])
+        response["X-Request-ID"] = request_id
+        observe_request(request, response, time.perf_counter() - started)
+        return response
+
+
+class ErrorEnvelopeMiddleware:
+    """Rewrites error responses under /api/ that are not already in the envelope (Django's
+    404 for an unknown path, 405 for a wrong method, CSRF 403) into the envelope."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code >= 400 and request.path.startswith("/api/") and not is_envelope(response):
+            rewritten = envelope(request, response.status_code)
+            if response.has_header("Allow"):
+                rewritten["Allow"] = response["Allow"]
+            if response.has_header("Retry-After"):
+                rewritten["Retry-After"] = response["Retry-After"]
+            return rewritten
+        return response

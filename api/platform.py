@@ -1,0 +1,71 @@
+"""Platform administration: every tenant, for platform admins only."""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.http import HttpRequest
+from ninja import Router, Schema
+from ninja.pagination import paginate
+from pydantic import Field
+
+from api.auth import platform_admin
+from api.schemas import StrictSchema
+from shared_apps.tenants import queries, services
+
+router = Router(tags=["platform"], auth=platform_admin)
+
+
+class PlatformTenantOut(Schema):
+    id: int
+    slug: str
+    name: str
+    status: str
+    schema_name: str
+    timezone: str
+    currency: str
+    created_at: datetime
+    activated_at: datetime | None
+
+
+class PlatformTenantIn(StrictSchema):
+    slug: str = Field(max_length=63)
+    name: str = Field(min_length=1, max_length=200)
+    timezone: str = "UTC"
+    currency: str = "usd"
+
+
+class PlatformTenantPatch(StrictSchema):
+    status: str
+
+
+@router.get("/tenants", response=list[PlatformTenantOut])
+@paginate
+def list_tenants(request: HttpRequest, status: str | None = None):
+    return queries.list_tenants(status=status)
+
+
+@router.post("/tenants", response={201: PlatformTenantOut})
+def create_tenant(request: HttpRequest, payload: PlatformTenantIn):
+    with transaction.atomic():
+        tenant = services.create_tenant(
+            slug=payload.slug, name=payload.name, timezone_name=payload.timezone, currency=payload.currency
+        )
+    return 201, tenant
+
+
+@router.get("/tenants/{tenant_id}", response=PlatformTenantOut)
+def get_tenant(request: HttpRequest, tenant_id: int):
+    return queries.get_claimed_tenant(tenant_id=tenant_id)
+
+
+@router.patch("/tenants/{tenant_id}", response=PlatformTenantOut)
+def update_tenant_status(request: HttpRequest, tenant_id: int, payload: PlatformTenantPatch):
+    queries.get_claimed_tenant(tenant_id=tenant_id)
+    return services.set_tenant_status(tenant_id=tenant_id, status=payload.status)
+
+
+@router.delete("/tenants/{tenant_id}", response={204: None})
+def delete_tenant(request: HttpRequest, tenant_id: int):
+    queries.get_claimed_tenant(tenant_id=tenant_id)
+    services.delete_tenant(tenant_id=tenant_id)
+    return 204, None

@@ -1,0 +1,72 @@
+"""Which tenant a request is for (DESIGN.md "Tenancy").
+
+1. A tenant's own host, `<slug>.<BASE_DOMAIN>`, names the tenant through the Domain table.
+2. On the API host (BASE_DOMAIN and its aliases), the `tenant` claim of a valid access token
+   names it.
+If both are present and disagree the request is refused (403); an unknown subdomain is 404.
+The token is decoded here once and kept on the request for the route's authentication.
+Lookups are cached in the process, so resolution adds no SQL beyond one `SET search_path`.
+"""
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django_tenants.middleware.main import TenantMainMiddleware
+
+from api.errors import envelope
+from api.logging import tenant_var
+from shared_apps.accounts.tokens import AccessClaims, decode_access_token
+from shared_apps.errors import NotAuthenticated
+from shared_apps.tenants import queries
+from shared_apps.tenants.models import Tenant
+
+
+def bearer_token(request: HttpRequest) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+class TenantResolutionMiddleware(TenantMainMiddleware):
+    """Sets `request.tenant` (None on the API host without a tenant), `request.access_claims`
+    (None without a valid token) and `request.token_error` (why a presented token failed)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        super().__init__(get_response)
+        self.api_hosts = {settings.BASE_DOMAIN, *settings.API_HOST_ALIASES}
+        self.tenant_suffix = f".{settings.BASE_DOMAIN}"
+
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
+        connection.set_schema_to_public()
+        request.tenant = None
+        request.access_claims = None
+        request.token_error = None
+
+        token = bearer_token(request)
+        claims: AccessClaims | None = None
+        if token:
+            try:
+                claims = decode_access_token(token)
+            except NotAuthenticated as error:
+                request.token_error = error
+        request.access_claims = claims
+
+        hostname = self.hostname_from_request(request)
+        if hostname in self.api_hosts:
+            tenant = queries.get_tenant_by_schema(schema_name=claims.tenant) if claims and claims.tenant else None
+        elif hostname.endswith(self.tenant_suffix):
+            tenant = queries.get_tenant_for_host(host=hostname)
+            if tenant is None or tenant.status == Tenant.Status.POOLED:
+                return envelope(request, 404, "Unknown business.", [{"code": "tenant_not_found"}])
+            if claims and claims.tenant != tenant.schema_name:
+                return envelope(request, 403, "This token belongs to another business.", [{"code": "tenant_mismatch"}])
+        else:
+            tenant = None
+
+        if tenant is not None and tenant.status != Tenant.Status.POOLED:
+            request.tenant = tenant
+            connection.set_tenant(tenant)
+            tenant_var.set(tenant.schema_name)
+        return None

@@ -1,0 +1,68 @@
+"""The signed-in business's own profile and settings."""
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from pydantic import Field
+
+from api.auth import manager, member
+from api.schemas import StrictSchema
+from shared_apps.tenants import services
+from shared_apps.tenants.models import Tenant
+from shared_apps.tenants.services import tenant_host
+
+router = Router(tags=["tenant"])
+
+
+class TenantSettingsOut(Schema):
+    id: int
+    slug: str
+    name: str
+    domain: str
+    status: str
+    timezone: str
+    currency: str
+    country: str
+    business_hours: dict[str, list[list[str]]]
+    appointment_buffer_minutes: int
+    max_appointment_minutes: int
+    payment_terms_days: int
+    quote_validity_days: int
+    quote_prefix: str
+    invoice_prefix: str
+    sms_sender: str
+    vapi_assistant_id: str
+    created_at: datetime
+
+    @staticmethod
+    def resolve_domain(tenant: Tenant) -> str:
+        return tenant_host(slug=tenant.slug)
+
+
+class TenantSettingsIn(StrictSchema):
+    name: str | None = Field(default=None, max_length=200)
+    timezone: str | None = None
+    currency: str | None = None
+    country: str | None = None
+    business_hours: dict[str, list[list[str]]] | None = None
+    appointment_buffer_minutes: int | None = None
+    max_appointment_minutes: int | None = None
+    payment_terms_days: int | None = None
+    quote_validity_days: int | None = None
+    quote_prefix: str | None = None
+    invoice_prefix: str | None = None
+    sms_sender: str | None = Field(default=None, max_length=32)
+    vapi_assistant_id: str | None = Field(default=None, max_length=64)
+
+
+@router.get("/me", response=TenantSettingsOut, auth=member)
+def get_my_tenant(request: HttpRequest):
+    return request.auth.tenant
+
+
+@router.patch("/me", response=TenantSettingsOut, auth=manager)
+def update_my_tenant(request: HttpRequest, payload: TenantSettingsIn):
+    return services.update_tenant_settings(
+        tenant_id=request.auth.tenant_id, changes=payload.model_dump(exclude_unset=True)
+    )

@@ -1,0 +1,213 @@
+"""The one settings module. Every value comes from an environment variable with a safe
+development default; production refuses to start with a default secret."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+IS_PRODUCTION = DJANGO_ENV == "production"
+TESTING = env.bool("TESTING", default=False)
+
+DEV_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 - refused in production
+SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET)
+JWT_SECRET = env.str("JWT_SECRET", default=DEV_SECRET)
+JWT_ALGORITHM = "HS256"
+JWT_EXPIRES_IN = timedelta(seconds=env.int("JWT_EXPIRES_IN", default=900))
+REFRESH_TOKEN_EXPIRES_IN = timedelta(seconds=env.int("REFRESH_TOKEN_EXPIRES_IN", default=30 * 24 * 3600))
+
+if IS_PRODUCTION and DEV_SECRET in (SECRET_KEY, JWT_SECRET):
+    raise ImproperlyConfigured("DJANGO_ENV=production needs SECRET_KEY and JWT_SECRET set to real secrets.")
+if IS_PRODUCTION and len(JWT_SECRET) < 32:
+    raise ImproperlyConfigured("JWT_SECRET must be at least 32 characters in production.")
+
+DEBUG = env.bool("DEBUG", default=not IS_PRODUCTION and not TESTING)
+
+BASE_DOMAIN = env.str("BASE_DOMAIN", default="localhost")
+# Hosts that serve the API host's routes besides BASE_DOMAIN itself (127.0.0.1 in development).
+API_HOST_ALIASES = env.list("API_HOST_ALIASES", default=[] if IS_PRODUCTION else ["127.0.0.1", "testserver"])
+ALLOWED_HOSTS = [BASE_DOMAIN, f".{BASE_DOMAIN}", *API_HOST_ALIASES]
+PORT = env.int("PORT", default=8000)
+
+SHARED_APPS = [
+    "django_tenants",
+    "shared_apps.tenants",
+    "shared_apps.accounts",
+    "shared_apps.outbox",
+    "shared_apps.idempotency",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "tasks",
+]
+# Apps whose tables live in every tenant schema.
+TENANT_APPS = [
+    "tenant_apps.customers",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Tenant"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+# One `SET search_path` per request instead of one per query.
+TENANT_LIMIT_SET_CALLS = True
+TENANT_POOL_SIZE = env.int("TENANT_POOL_SIZE", default=3)
+# How long a process trusts its cached host -> tenant lookup; local changes invalidate at once.
+TENANT_CACHE_SECONDS = env.int("TENANT_CACHE_SECONDS", default=5)
+MEMBERSHIP_CACHE_SECONDS = env.int("MEMBERSHIP_CACHE_SECONDS", default=60)
+
+AUTH_USER_MODEL = "accounts.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+MIDDLEWARE = [
+    "api.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "api.middleware.ErrorEnvelopeMiddleware",
+    "api.tenancy.TenantResolutionMiddleware",
+    "api.idempotency.IdempotencyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASE_URL = env.str("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/servicedesk")
+_db = env.db_url_config(DATABASE_URL)
+_db["ENGINE"] = "django_tenants.postgresql_backend"
+# Django's own psycopg pool: a long-lived connection per worker thread, no reconnect per request.
+# django-environ cannot express the pool in the URL, so it is set here.
+_db["CONN_MAX_AGE"] = 0
+_db["OPTIONS"] = {"pool": {"min_size": 1, "max_size": env.int("DB_POOL_MAX", default=8), "timeout": 10}}
+_db["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=None)}
+DATABASES = {"default": _db}
+DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Namespaces every Redis key of this deployment (tests use a fresh one per run).
+REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="sd")
+CACHES = {
+    # Tenant-aware: django-tenants prefixes each key with the active schema.
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": REDIS_KEY_PREFIX,
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+    },
+    # Truly global keys (memberships, rate limits): callers put the tenant in the key.
+    "global": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:global",
+    },
+}
+
+# Per-IP limits as (requests, seconds).
+RATE_LIMITS = {
+    "login": (env.int("RATE_LIMIT_LOGIN", default=10), 60),
+    "register": (env.int("RATE_LIMIT_REGISTER", default=5), 60),
+    "refresh": (env.int("RATE_LIMIT_REFRESH", default=30), 60),
+}
+# Number of proxies in front of us whose X-Forwarded-For entries are trusted.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOWED_ORIGIN_REGEXES = env.list(
+    "CORS_ALLOWED_ORIGIN_REGEXES", default=[] if IS_PRODUCTION else [r"^http://([a-z0-9-]+\.)?localhost(:\d+)?$"]
+)
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key", "x-request-id"]
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SECURE = IS_PRODUCTION
+CSRF_COOKIE_SECURE = IS_PRODUCTION
+SECURE_HSTS_SECONDS = 31536000 if IS_PRODUCTION else 0
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if IS_PRODUCTION else None
+METRICS_PUBLIC = env.bool("METRICS_PUBLIC", default=not IS_PRODUCTION)
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_context": {"()": "api.logging.RequestContextFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_context"]},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.request": {"level": "ERROR", "propagate": True},
+        "django.db.backends": {"level": "INFO", "propagate": True},
+    },
+}
+
+DRAMATIQ_BROKER_URL = REDIS_URL
+# Set by tests: jobs run in-process through Dramatiq's StubBroker.
+DRAMATIQ_STUB_BROKER = env.bool("DRAMATIQ_STUB_BROKER", default=False)
+
+# Providers: with no credentials, each provider uses its local sandbox backend.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+VAPI_API_KEY = env.str("VAPI_API_KEY", default="")
+VAPI_WEBHOOK_SECRET = env.str("VAPI_WEBHOOK_SECRET", default="")
+
+NINJA_PAGINATION_CLASS = "ninja.pagination.LimitOffsetPagination"
+NINJA_PAGINATION_PER_PAGE = 50
+NINJA_PAGINATION_MAX_LIMIT = 200

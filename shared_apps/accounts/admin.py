@@ -1,0 +1,24 @@
+from django.contrib import admin
+
+from shared_apps.accounts.models import Membership, RefreshToken, User
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    raw_id_fields = ("tenant",)
+
+
+@admin.register(User)
+class UserAdmin(admin.ModelAdmin):
+    list_display = ("id", "email", "full_name", "is_active", "is_platform_admin", "created_at")
+    search_fields = ("email", "full_name")
+    list_filter = ("is_active", "is_platform_admin")
+    exclude = ("password", "groups", "user_permissions")
+    inlines = (MembershipInline,)
+
+
+@admin.register(RefreshToken)
+class RefreshTokenAdmin(admin.ModelAdmin):
+    list_display = ("id", "user", "tenant", "family", "created_at", "used_at", "revoked_at")
+    readonly_fields = ("token_hash", "family", "user", "tenant", "created_at", "expires_at", "used_at")

@@ -1,0 +1,318 @@
+"""The rules for accounts: registration, sign-in, token rotation, memberships."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.password_validation import validate_password
+from django.core.cache import caches
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from shared_apps.accounts.models import Membership, RefreshToken, User
+from shared_apps.accounts.tokens import hash_refresh_token, issue_access_token, new_refresh_token
+from shared_apps.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from shared_apps.outbox.services import enqueue_after_commit
+from shared_apps.tenants import queries as tenant_queries
+from shared_apps.tenants.models import Tenant
+from shared_apps.tenants.provisioning import claim_or_create_tenant_schema
+from shared_apps.tenants.services import (
+    activate_tenant,
+    slug_from_name,
+    validate_currency,
+    validate_slug,
+    validate_timezone,
+)
+
+BAD_CREDENTIALS = "Invalid email or password."
+MANAGER_ROLES = frozenset({Membership.Role.OWNER, Membership.Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    user: User
+    tenant: Tenant | None
+    role: str | None
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+def _issue_tokens(*, user: User, tenant: Tenant | None, role: str | None, family: object | None = None) -> IssuedTokens:
+    raw, digest = new_refresh_token()
+    fields = {"family": family} if family else {}
+    RefreshToken.objects.create(
+        token_hash=digest,
+        user=user,
+        tenant=tenant,
+        expires_at=timezone.now() + settings.REFRESH_TOKEN_EXPIRES_IN,
+        **fields,
+    )
+    access = issue_access_token(user_id=user.pk, tenant_schema=tenant.schema_name if tenant else None, role=role)
+    return IssuedTokens(
+        user=user,
+        tenant=tenant,
+        role=role,
+        access_token=access,
+        refresh_token=raw,
+        expires_in=int(settings.JWT_EXPIRES_IN.total_seconds()),
+    )
+
+
+def normalize_email(email: str) -> str:
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        raise ValidationFailed(
+            "Invalid email.", details=[{"field": "email", "message": "Not a valid email."}]
+        ) from None
+    return email
+
+
+def check_password_strength(*, password: str, email: str, full_name: str = "") -> None:
+    try:
+        validate_password(password, user=User(email=email, full_name=full_name))
+    except DjangoValidationError as error:
+        raise ValidationFailed(
+            "Password too weak.", details=[{"field": "password", "message": message} for message in error.messages]
+        ) from None
+
+
+def register_business(
+    *,
+    business_name: str,
+    email: str,
+    password: str,
+    slug: str | None = None,
+    full_name: str = "",
+    timezone_name: str = "UTC",
+    currency: str = "usd",
+) -> IssuedTokens:
+    """Create a tenant (schema claimed from the pool), its host and its owner in one
+    transaction: if any part fails, nothing is left behind."""
+    email = normalize_email(email)
+    business_name = business_name.strip()
+    if not business_name:
+        raise ValidationFailed("Invalid business name.", details=[{"field": "business_name", "message": "Required."}])
+    slug = validate_slug(slug if slug else slug_from_name(business_name))
+    timezone_name = validate_timezone(timezone_name)
+    currency = validate_currency(currency)
+    check_password_strength(password=password, email=email, full_name=full_name)
+    try:
+        with transaction.atomic():
+            if User.objects.filter(email__iexact=email).exists():
+                raise Conflict("That email is already registered.", code="email_taken", details=[{"field": "email"}])
+            tenant = claim_or_create_tenant_schema()
+            activate_tenant(
+                tenant=tenant, slug=slug, name=business_name, timezone_name=timezone_name, currency=currency
+            )
+            user = User.objects.create_user(email, password, full_name=full_name.strip())
+            Membership.objects.create(user=user, tenant=tenant, role=Membership.Role.OWNER)
+            enqueue_after_commit(actor_name="refill_tenant_pool")
+            tokens = _issue_tokens(user=user, tenant=tenant, role=Membership.Role.OWNER)
+    except IntegrityError:
+        # A concurrent registration took the email between our check and our insert.
+        raise Conflict("That email is already registered.", code="email_taken", details=[{"field": "email"}]) from None
+    tenant_queries.forget_tenant(tenant)
+    return tokens
+
+
+def login(*, email: str, password: str, tenant_slug: str | None = None) -> IssuedTokens:
+    """Check credentials and choose the tenant. Unknown email and wrong password fail alike,
+    and take as long as each other (a hash is computed either way)."""
+    user = User.objects.filter(email__iexact=email.strip()).first()
+    if user is None:
+        make_password(password)
+        raise NotAuthenticated(BAD_CREDENTIALS, code="bad_credentials")
+    if not user.check_password(password) or not user.is_active:
+        raise NotAuthenticated(BAD_CREDENTIALS, code="bad_credentials")
+    memberships = list(
+        Membership.objects.select_related("tenant").filter(user=user).exclude(tenant__status=Tenant.Status.POOLED)
+    )
+    if tenant_slug:
+        memberships = [membership for membership in memberships if membership.tenant.slug == tenant_slug]
+        if not memberships:
+            raise NotAuthenticated(BAD_CREDENTIALS, code="bad_credentials")
+    if len(memberships) > 1:
+        raise ValidationFailed(
+            "Choose a tenant.",
+            code="tenant_required",
+            details=[{"field": "tenant", "choices": sorted(m.tenant.slug for m in memberships)}],
+        )
+    if not memberships:
+        if not user.is_platform_admin:
+            raise NotAuthenticated(BAD_CREDENTIALS, code="bad_credentials")
+        return _issue_tokens(user=user, tenant=None, role=None)
+    membership = memberships[0]
+    if membership.tenant.status == Tenant.Status.SUSPENDED:
+        raise PermissionDenied("This business is suspended.", code="tenant_suspended")
+    return _issue_tokens(user=user, tenant=membership.tenant, role=membership.role)
+
+
+def refresh_tokens(*, refresh_token: str) -> IssuedTokens:
+    """Rotate: spend the presented token and issue a new pair in the same family. A token
+    presented a second time means it leaked: the whole family is revoked."""
+    digest = hash_refresh_token(refresh_token)
+    now = timezone.now()
+    with transaction.atomic():
+        token = (
+            RefreshToken.objects.select_for_update(of=("self",))
+            .select_related("user", "tenant")
+            .filter(token_hash=digest)
+            .first()
+        )
+        if token is None or token.revoked_at is not None or token.expires_at <= now:
+            raise NotAuthenticated("The refresh token is invalid.", code="refresh_invalid")
+        if token.used_at is not None:
+            RefreshToken.objects.filter(family=token.family, revoked_at__isnull=True).update(revoked_at=now)
+            raise NotAuthenticated("The refresh token was already used; sign in again.", code="refresh_reused")
+        token.used_at = now
+        token.save(update_fields=["used_at"])
+        user, tenant = token.user, token.tenant
+        if not user.is_active:
+            raise NotAuthenticated("The refresh token is invalid.", code="refresh_invalid")
+        role = None
+        if tenant is not None:
+            role = member_role(user_id=user.pk, tenant_id=tenant.pk)
+            if role is None:
+                raise NotAuthenticated("You are no longer a member of this business.", code="membership_removed")
+            if tenant.status == Tenant.Status.SUSPENDED:
+                raise PermissionDenied("This business is suspended.", code="tenant_suspended")
+        return _issue_tokens(user=user, tenant=tenant, role=role, family=token.family)
+
+
+def logout(*, user_id: int, refresh_token: str) -> None:
+    """Revoke the presented refresh token (only the caller's own)."""
+    RefreshToken.objects.filter(
+        token_hash=hash_refresh_token(refresh_token), user_id=user_id, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+
+
+def _membership_cache_key(*, user_id: int, tenant_id: int) -> str:
+    return f"membership:{tenant_id}:{user_id}"
+
+
+# Stored for users who are not members, so a stranger's requests stay off the database.
+_NOT_A_MEMBER = "-"
+
+
+def member_role(*, user_id: int, tenant_id: int) -> str | None:
+    """The user's role in the tenant, or None. Cached in Redis and dropped on every change,
+    so a removed member loses access on the next request."""
+    cache = caches["global"]
+    key = _membership_cache_key(user_id=user_id, tenant_id=tenant_id)
+    role = cache.get(key)
+    if role is None:
+        role = (
+            Membership.objects.filter(user_id=user_id, tenant_id=tenant_id).values_list("role", flat=True).first()
+            or _NOT_A_MEMBER
+        )
+        cache.set(key, role, settings.MEMBERSHIP_CACHE_SECONDS)
+    return None if role == _NOT_A_MEMBER else role
+
+
+def _forget_membership(*, user_id: int, tenant_id: int) -> None:
+    caches["global"].delete(_membership_cache_key(user_id=user_id, tenant_id=tenant_id))
+
+
+def list_members(*, tenant_id: int):
+    return Membership.objects.select_related("user").filter(tenant_id=tenant_id).order_by("id")
+
+
+def _require_manager(actor_role: str) -> None:
+    if actor_role not in MANAGER_ROLES:
+        raise PermissionDenied("Only owners and admins manage users.", code="role_forbidden")
+
+
+def _check_role(role: str) -> str:
+    if role not in Membership.Role.values:
+        raise ValidationFailed(
+            "Invalid role.", details=[{"field": "role", "message": f"One of {', '.join(Membership.Role.values)}."}]
+        )
+    return role
+
+
+def invite_member(
+    *, tenant_id: int, actor_role: str, email: str, role: str, password: str | None = None, full_name: str = ""
+) -> Membership:
+    """Add a user to the tenant, creating the account if the email is new (with the given
+    password, or unusable until reset). Only owners may grant the owner role."""
+    _require_manager(actor_role)
+    role = _check_role(role)
+    if role == Membership.Role.OWNER and actor_role != Membership.Role.OWNER:
+        raise PermissionDenied("Only owners can add owners.", code="role_forbidden")
+    email = normalize_email(email)
+    try:
+        with transaction.atomic():
+            user = User.objects.filter(email__iexact=email).first()
+            if user is None:
+                if password is not None:
+                    check_password_strength(password=password, email=email, full_name=full_name)
+                user = User.objects.create_user(email, password, full_name=full_name.strip())
+            membership = Membership.objects.create(user=user, tenant_id=tenant_id, role=role)
+    except IntegrityError:
+        raise Conflict("That user is already a member.", code="already_member") from None
+    _forget_membership(user_id=user.pk, tenant_id=tenant_id)
+    return membership
+
+
+def _owner_count(tenant_id: int) -> int:
+    return Membership.objects.filter(tenant_id=tenant_id, role=Membership.Role.OWNER).count()
+
+
+def change_member_role(*, tenant_id: int, actor_role: str, user_id: int, role: str) -> Membership:
+    _require_manager(actor_role)
+    role = _check_role(role)
+    with transaction.atomic():
+        membership = (
+            Membership.objects.select_for_update().select_related("user").filter(tenant_id=tenant_id, user_id=user_id)
+        ).first()
+        if membership is None:
+            raise NotFound("User not found.")
+        touches_owner = Membership.Role.OWNER in (role, membership.role)
+        if touches_owner and actor_role != Membership.Role.OWNER:
+            raise PermissionDenied("Only owners can grant or take the owner role.", code="role_forbidden")
+        if membership.role == Membership.Role.OWNER and role != Membership.Role.OWNER and _owner_count(tenant_id) == 1:
+            raise Conflict("A business needs at least one owner.", code="last_owner")
+        membership.role = role
+        membership.save(update_fields=["role"])
+    _forget_membership(user_id=user_id, tenant_id=tenant_id)
+    return membership
+
+
+def remove_member(*, tenant_id: int, actor_role: str, user_id: int) -> None:
+    """Remove the membership (the account stays) and revoke its refresh tokens here."""
+    _require_manager(actor_role)
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().filter(tenant_id=tenant_id, user_id=user_id).first()
+        if membership is None:
+            raise NotFound("User not found.")
+        if membership.role == Membership.Role.OWNER:
+            if actor_role != Membership.Role.OWNER:
+                raise PermissionDenied("Only owners can remove owners.", code="role_forbidden")
+            if _owner_count(tenant_id) == 1:
+                raise Conflict("A business needs at least one owner.", code="last_owner")
+        membership.delete()
+        RefreshToken.objects.filter(user_id=user_id, tenant_id=tenant_id, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+    _forget_membership(user_id=user_id, tenant_id=tenant_id)
+
+
+def memberships_of(*, user_id: int) -> list[Membership]:
+    return list(
+        Membership.objects.select_related("tenant")
+        .filter(user_id=user_id)
+        .exclude(tenant__status=Tenant.Status.POOLED)
+        .order_by("id")
+    )
+
+
+def get_user(*, user_id: int) -> User:
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        raise NotAuthenticated("Unknown user.", code="token_invalid")
+    return user

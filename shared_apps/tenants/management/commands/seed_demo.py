@@ -1,0 +1,42 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from shared_apps.accounts.models import Membership, User
+from shared_apps.tenants import provisioning, services
+from shared_apps.tenants.models import Tenant
+
+DEMO_SLUG = "demo"
+DEMO_EMAIL = "owner@demo.example.com"
+DEMO_PASSWORD = "demo-password-123"  # noqa: S105 - a published demo login
+ADMIN_EMAIL = "admin@platform.example.com"
+
+
+class Command(BaseCommand):
+    help = "Create the demo tenant, its owner and a platform admin (idempotent); fill the pool."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            tenant = Tenant.objects.filter(slug=DEMO_SLUG).first() or services.create_tenant(
+                slug=DEMO_SLUG, name="Demo Plumbing & Heating", timezone_name="America/New_York"
+            )
+            owner = User.objects.filter(email=DEMO_EMAIL).first() or User.objects.create_user(
+                DEMO_EMAIL, DEMO_PASSWORD, full_name="Demo Owner"
+            )
+            Membership.objects.get_or_create(user=owner, tenant=tenant, defaults={"role": Membership.Role.OWNER})
+            if not User.objects.filter(email=ADMIN_EMAIL).exists():
+                User.objects.create_superuser(ADMIN_EMAIL, DEMO_PASSWORD, full_name="Platform Admin")
+        provisioning.refill_tenant_pool()
+        port = settings.PORT
+        self.stdout.write(
+            "\n".join(
+                [
+                    "",
+                    f"API docs:      http://{settings.BASE_DOMAIN}:{port}/api/v1/docs",
+                    f"Demo business: http://{DEMO_SLUG}.{settings.BASE_DOMAIN}:{port}/api/v1/tenants/me",
+                    f"Log in:        POST /api/v1/auth/login  email={DEMO_EMAIL} password={DEMO_PASSWORD}",
+                    f"Platform admin: {ADMIN_EMAIL} / {DEMO_PASSWORD} (also Django admin at /admin/)",
+                    "",
+                ]
+            )
+        )

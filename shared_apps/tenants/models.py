@@ -1,0 +1,57 @@
+"""Tenants (businesses) and their hosts, in the public schema."""
+
+from django.db import models
+from django_tenants.models import DomainMixin, TenantMixin
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def default_business_hours() -> dict[str, list[list[str]]]:
+    """Monday to Friday 09:00-17:00 local time; weekends closed."""
+    return {day: ([["09:00", "17:00"]] if day not in ("sat", "sun") else []) for day in WEEKDAYS}
+
+
+class Tenant(TenantMixin):
+    """A business. Its data lives in its own schema, whose name is opaque (never the slug), so
+    a schema can be prepared in a pool before anyone knows who will claim it."""
+
+    class Status(models.TextChoices):
+        POOLED = "pooled", "Pooled (ready schema, unclaimed)"
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+
+    # Schemas are created by `provisioning`, never inside save().
+    auto_create_schema = False
+    auto_drop_schema = False
+
+    slug = models.SlugField(max_length=63, unique=True, null=True, blank=True)
+    name = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.POOLED, db_index=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    currency = models.CharField(max_length=3, default="usd")
+    country = models.CharField(max_length=2, default="US", help_text="ISO 3166 region for phone numbers")
+    business_hours = models.JSONField(default=default_business_hours)
+    appointment_buffer_minutes = models.PositiveIntegerField(default=0)
+    max_appointment_minutes = models.PositiveIntegerField(default=480)
+    payment_terms_days = models.PositiveIntegerField(default=14)
+    quote_validity_days = models.PositiveIntegerField(default=30)
+    quote_prefix = models.CharField(max_length=10, default="Q")
+    invoice_prefix = models.CharField(max_length=10, default="INV")
+    sms_sender = models.CharField(max_length=32, blank=True)
+    vapi_assistant_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("id",)
+
+    def __str__(self) -> str:
+        return self.slug or self.schema_name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class Domain(DomainMixin):
+    """A host name that resolves to a tenant (`<slug>.<BASE_DOMAIN>`)."""

@@ -1,0 +1,225 @@
+"""The rules for tenants: identity, settings, suspension and deletion."""
+
+import re
+import zoneinfo
+from datetime import time
+from typing import Any
+
+import pycountry
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from shared_apps.errors import Conflict, NotFound, ValidationFailed
+from shared_apps.outbox.services import enqueue_after_commit
+from shared_apps.tenants import queries
+from shared_apps.tenants.models import WEEKDAYS, Domain, Tenant
+from shared_apps.tenants.provisioning import claim_or_create_tenant_schema, drop_tenant_schema
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
+# Subdomains that must never belong to a tenant.
+RESERVED_SLUGS = frozenset({"www", "api", "admin", "app", "mail", "static", "public", "platform", "docs"})
+
+
+def tenant_host(*, slug: str) -> str:
+    return f"{slug}.{settings.BASE_DOMAIN}"
+
+
+def validate_slug(slug: str) -> str:
+    slug = slug.strip().lower()
+    if not SLUG_PATTERN.match(slug) or "--" in slug or slug in RESERVED_SLUGS:
+        raise ValidationFailed(
+            "Invalid slug.",
+            details=[
+                {
+                    "field": "slug",
+                    "message": "3-63 lowercase letters, digits or single hyphens, not starting or ending "
+                    "with a hyphen, and not a reserved name.",
+                }
+            ],
+        )
+    return slug
+
+
+def slug_from_name(name: str) -> str:
+    """A slug suggestion from a business name ("Joe's Plumbing" -> "joes-plumbing")."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower().replace("'", "")).strip("-")[:63].strip("-")
+    return slug if len(slug) >= 3 else f"{slug}-biz".strip("-")
+
+
+def validate_timezone(value: str) -> str:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationFailed(
+            "Unknown time zone.", details=[{"field": "timezone", "message": f"{value!r} is not an IANA time zone."}]
+        )
+    return value
+
+
+def validate_currency(value: str) -> str:
+    if len(value) != 3 or pycountry.currencies.get(alpha_3=value.upper()) is None:
+        raise ValidationFailed(
+            "Unknown currency.",
+            details=[{"field": "currency", "message": f"{value!r} is not an ISO 4217 currency code."}],
+        )
+    return value.lower()
+
+
+def validate_country(value: str) -> str:
+    if len(value) != 2 or pycountry.countries.get(alpha_2=value.upper()) is None:
+        raise ValidationFailed(
+            "Unknown country.", details=[{"field": "country", "message": f"{value!r} is not an ISO 3166 code."}]
+        )
+    return value.upper()
+
+
+def validate_business_hours(value: dict[str, Any]) -> dict[str, list[list[str]]]:
+    """`{"mon": [["09:00", "12:00"], ["13:00", "17:00"]], ..., "sun": []}`: local times,
+    intervals in order and not overlapping; a missing or empty day is closed."""
+    unknown = set(value) - set(WEEKDAYS)
+    if unknown:
+        raise ValidationFailed(
+            "Invalid business hours.",
+            details=[{"field": "business_hours", "message": f"Unknown day(s): {', '.join(sorted(unknown))}."}],
+        )
+    cleaned: dict[str, list[list[str]]] = {}
+    for day in WEEKDAYS:
+        intervals = value.get(day) or []
+        previous_end: time | None = None
+        cleaned[day] = []
+        for interval in intervals:
+            try:
+                start, end = (time.fromisoformat(part) for part in interval)
+            except (TypeError, ValueError):
+                raise ValidationFailed(
+                    "Invalid business hours.",
+                    details=[{"field": f"business_hours.{day}", "message": 'Each interval is ["HH:MM", "HH:MM"].'}],
+                ) from None
+            if start >= end or (previous_end is not None and start < previous_end):
+                raise ValidationFailed(
+                    "Invalid business hours.",
+                    details=[
+                        {
+                            "field": f"business_hours.{day}",
+                            "message": "Intervals must start before they end, in order, without overlap.",
+                        }
+                    ],
+                )
+            previous_end = end
+            cleaned[day].append([start.strftime("%H:%M"), end.strftime("%H:%M")])
+    return cleaned
+
+
+def activate_tenant(*, tenant: Tenant, slug: str, name: str, timezone_name: str, currency: str) -> Tenant:
+    """Give a claimed schema its identity and host. Raises Conflict if the slug is taken."""
+    tenant.slug = slug
+    tenant.name = name
+    tenant.timezone = timezone_name
+    tenant.currency = currency
+    tenant.status = Tenant.Status.ACTIVE
+    tenant.activated_at = timezone.now()
+    try:
+        with transaction.atomic():
+            tenant.save(
+                update_fields=["slug", "name", "timezone", "currency", "status", "activated_at"],
+            )
+            Domain.objects.create(domain=tenant_host(slug=slug), tenant=tenant, is_primary=True)
+    except IntegrityError:
+        raise Conflict("That slug is already taken.", code="slug_taken", details=[{"field": "slug"}]) from None
+    return tenant
+
+
+def create_tenant(*, slug: str, name: str, timezone_name: str = "UTC", currency: str = "usd") -> Tenant:
+    """Create an active tenant with a ready schema (platform admins, management commands).
+    Must run inside a transaction so a failure leaves nothing behind."""
+    slug = validate_slug(slug)
+    timezone_name = validate_timezone(timezone_name)
+    currency = validate_currency(currency)
+    if Tenant.objects.filter(slug=slug).exists():
+        raise Conflict("That slug is already taken.", code="slug_taken", details=[{"field": "slug"}])
+    tenant = claim_or_create_tenant_schema()
+    activate_tenant(tenant=tenant, slug=slug, name=name, timezone_name=timezone_name, currency=currency)
+    enqueue_after_commit(actor_name="refill_tenant_pool")
+    return tenant
+
+
+# Settings a tenant's owner or admin may change, with their validators.
+_SETTING_VALIDATORS = {
+    "name": lambda value: str(value).strip() or _required("name"),
+    "timezone": validate_timezone,
+    "currency": validate_currency,
+    "country": validate_country,
+    "business_hours": validate_business_hours,
+    "appointment_buffer_minutes": lambda value: _bounded("appointment_buffer_minutes", value, 0, 240),
+    "max_appointment_minutes": lambda value: _bounded("max_appointment_minutes", value, 5, 24 * 60),
+    "payment_terms_days": lambda value: _bounded("payment_terms_days", value, 0, 365),
+    "quote_validity_days": lambda value: _bounded("quote_validity_days", value, 1, 365),
+    "quote_prefix": lambda value: _prefix("quote_prefix", value),
+    "invoice_prefix": lambda value: _prefix("invoice_prefix", value),
+    "sms_sender": lambda value: str(value).strip(),
+    "vapi_assistant_id": lambda value: str(value).strip(),
+}
+
+
+def _required(field: str) -> str:
+    raise ValidationFailed("Invalid tenant settings.", details=[{"field": field, "message": "Must not be blank."}])
+
+
+def _bounded(field: str, value: int, low: int, high: int) -> int:
+    if not low <= value <= high:
+        raise ValidationFailed(
+            "Invalid tenant settings.", details=[{"field": field, "message": f"Must be between {low} and {high}."}]
+        )
+    return value
+
+
+def _prefix(field: str, value: str) -> str:
+    if not re.fullmatch(r"[A-Z0-9]{1,10}", value):
+        raise ValidationFailed(
+            "Invalid tenant settings.",
+            details=[{"field": field, "message": "1-10 uppercase letters or digits."}],
+        )
+    return value
+
+
+def update_tenant_settings(*, tenant_id: int, changes: dict[str, Any]) -> Tenant:
+    """Validate and save the given settings; unknown keys are refused."""
+    unknown = set(changes) - set(_SETTING_VALIDATORS)
+    if unknown:
+        raise ValidationFailed(
+            "Unknown settings.", details=[{"field": field, "message": "Not a tenant setting."} for field in unknown]
+        )
+    cleaned = {field: _SETTING_VALIDATORS[field](value) for field, value in changes.items()}
+    with transaction.atomic():
+        tenant = queries.get_tenant_for_update(tenant_id=tenant_id)
+        for field, value in cleaned.items():
+            setattr(tenant, field, value)
+        if cleaned:
+            tenant.save(update_fields=list(cleaned))
+    queries.forget_tenant(tenant)
+    return tenant
+
+
+def set_tenant_status(*, tenant_id: int, status: str) -> Tenant:
+    """Suspend or reactivate a tenant. Pooled tenants are not changed here."""
+    if status not in (Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED):
+        raise ValidationFailed(
+            "Invalid status.", details=[{"field": "status", "message": "Must be 'active' or 'suspended'."}]
+        )
+    with transaction.atomic():
+        tenant = queries.get_tenant_for_update(tenant_id=tenant_id)
+        if tenant.status == Tenant.Status.POOLED:
+            raise NotFound("Tenant not found.")
+        tenant.status = status
+        tenant.save(update_fields=["status"])
+    queries.forget_tenant(tenant)
+    return tenant
+
+
+def delete_tenant(*, tenant_id: int) -> None:
+    """Delete a tenant, its schema and every public row that points at it, all or nothing."""
+    with transaction.atomic():
+        tenant = queries.get_tenant_for_update(tenant_id=tenant_id)
+        schema_name = tenant.schema_name
+        drop_tenant_schema(schema_name=schema_name)
+        tenant.delete()
+    queries.forget_tenant(tenant)

@@ -1,0 +1,13 @@
+"""Every actor, by name. Actors take ids (never objects), run in the schema named by the
+message, re-fetch what they need and call a service."""
+
+import dramatiq
+
+from shared_apps.tenants import provisioning
+from tasks.broker import broker  # noqa: F401 - configures Dramatiq before actors are declared
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def refill_tenant_pool() -> None:
+    """Keep TENANT_POOL_SIZE ready schemas so registration never waits for DDL."""
+    provisioning.refill_tenant_pool()

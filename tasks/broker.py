@@ -1,0 +1,49 @@
+"""The Dramatiq broker, with the middleware that runs each message in its tenant's schema.
+Importing this module configures Dramatiq; actors import `dramatiq` after it."""
+
+from typing import Any
+
+import dramatiq
+from django.conf import settings
+from django.db import close_old_connections, connection
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import Middleware
+
+# Message option naming the tenant schema a job runs in ("" for the public schema).
+SCHEMA_OPTION = "tenant_schema"
+
+
+class TenantSchemaMiddleware(Middleware):
+    """Activates the schema named in the message before the actor runs and resets it after,
+    also on error, so one job never sees another tenant's rows."""
+
+    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+        close_old_connections()
+        schema_name = message.options.get(SCHEMA_OPTION) or ""
+        if schema_name:
+            connection.set_schema(schema_name)
+        else:
+            connection.set_schema_to_public()
+
+    def after_process_message(
+        self, broker: dramatiq.Broker, message: dramatiq.Message, *, result: Any = None, exception: Any = None
+    ) -> None:
+        connection.set_schema_to_public()
+        close_old_connections()
+
+    after_skip_message = after_process_message
+
+
+def build_broker() -> dramatiq.Broker:
+    broker: dramatiq.Broker
+    if settings.DRAMATIQ_STUB_BROKER:
+        broker = StubBroker()
+    else:
+        broker = RedisBroker(url=settings.DRAMATIQ_BROKER_URL, namespace=f"{settings.REDIS_KEY_PREFIX}:dramatiq")
+    broker.add_middleware(TenantSchemaMiddleware())
+    return broker
+
+
+broker = build_broker()
+dramatiq.set_broker(broker)

@@ -1,0 +1,7 @@
+"""Entry point for `dramatiq tasks.worker`: sets Django up, then loads the actors."""
+
+import django
+
+django.setup()
+
+from tasks import actors  # noqa: E402, F401 - registers every actor with the broker
