@@ -1,0 +1,19 @@
+"""Test overrides: set before the settings module reads the environment."""
+
+import os
+import uuid
+
+os.environ.setdefault("TESTING", "1")
+os.environ.setdefault("DRAMATIQ_STUB_BROKER", "1")
+# A fresh Redis namespace per run, so parallel runs and earlier runs never share keys.
+os.environ.setdefault("REDIS_KEY_PREFIX", f"test-{uuid.uuid4().hex[:12]}")
+# Generous limits; the rate-limit tests lower them explicitly.
+os.environ.setdefault("RATE_LIMIT_LOGIN", "1000")
+os.environ.setdefault("RATE_LIMIT_REGISTER", "1000")
+os.environ.setdefault("RATE_LIMIT_REFRESH", "1000")
+os.environ.setdefault("TENANT_POOL_SIZE", "0")
+
+from config.settings import *  # noqa: F403
+
+# Session-wide test tenants keep their tokens for the whole run.
+JWT_EXPIRES_IN = timedelta(hours=6)  # noqa: F405

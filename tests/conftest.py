@@ -1,0 +1,136 @@
+"""Test tenants are provisioned once per session (committed) and every test runs in a
+transaction that is rolled back, so tests see the same two tenants and leave nothing behind.
+Tests that need committed rows and real parallel connections use `committed_tenant`."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django_tenants.utils import tenant_context
+
+from api.ratelimit import redis_client
+from shared_apps.accounts import services as accounts
+from shared_apps.accounts.models import Membership, User
+from shared_apps.tenants import queries as tenant_queries
+from shared_apps.tenants import services as tenant_services
+from shared_apps.tenants.models import Tenant
+from tests.client import ApiClient, tenant_host
+
+PASSWORD = "a-long-test-password-1"
+
+
+@dataclass(frozen=True)
+class TestTenant:
+    """A provisioned tenant with an owner and a staff member, and their access tokens."""
+
+    tenant: Tenant
+    owner: User
+    owner_token: str
+    owner_refresh_token: str
+    staff: User
+    staff_token: str
+
+    @property
+    def slug(self) -> str:
+        return self.tenant.slug
+
+    @property
+    def host(self) -> str:
+        return tenant_host(self.tenant.slug)
+
+    def api(self, *, as_staff: bool = False, on_api_host: bool = False) -> ApiClient:
+        """A client for this tenant: on its own subdomain (default) or on the API host."""
+        token = self.staff_token if as_staff else self.owner_token
+        return ApiClient(host=settings.BASE_DOMAIN if on_api_host else self.host, token=token)
+
+    def schema(self):
+        """`with t.schema():` runs ORM code in this tenant's schema."""
+        return tenant_context(self.tenant)
+
+
+def provision_test_tenant(slug: str, *, timezone_name: str = "America/New_York") -> TestTenant:
+    tokens = accounts.register_business(
+        business_name=f"{slug.title()} Services",
+        email=f"owner@{slug}.test",
+        password=PASSWORD,
+        slug=slug,
+        full_name=f"{slug.title()} Owner",
+        timezone_name=timezone_name,
+    )
+    accounts.invite_member(
+        tenant_id=tokens.tenant.pk,
+        actor_role=Membership.Role.OWNER,
+        email=f"staff@{slug}.test",
+        role=Membership.Role.STAFF,
+        password=PASSWORD,
+    )
+    staff_tokens = accounts.login(email=f"staff@{slug}.test", password=PASSWORD)
+    return TestTenant(
+        tenant=tokens.tenant,
+        owner=tokens.user,
+        owner_token=tokens.access_token,
+        owner_refresh_token=tokens.refresh_token,
+        staff=staff_tokens.user,
+        staff_token=staff_tokens.access_token,
+    )
+
+
+@pytest.fixture(scope="session")
+def session_tenants(django_db_setup, django_db_blocker) -> dict[str, TestTenant]:
+    with django_db_blocker.unblock():
+        return {slug: provision_test_tenant(slug) for slug in ("alpha", "bravo")}
+
+
+@pytest.fixture
+def tenant_a(session_tenants, db) -> TestTenant:
+    return session_tenants["alpha"]
+
+
+@pytest.fixture
+def tenant_b(session_tenants, db) -> TestTenant:
+    return session_tenants["bravo"]
+
+
+@pytest.fixture
+def api_host() -> ApiClient:
+    """An anonymous client on the API host."""
+    return ApiClient(host=settings.BASE_DOMAIN)
+
+
+@pytest.fixture
+def committed_tenant(django_db_setup, django_db_blocker) -> Iterator[TestTenant]:
+    """A fresh tenant whose rows are really committed (for tests with parallel connections);
+    deleted with its schema afterwards."""
+    with django_db_blocker.unblock():
+        count = Tenant.objects.count()
+        test_tenant = provision_test_tenant(f"live-{count}-{id(object()) % 100000}")
+        yield test_tenant
+        connection.set_schema_to_public()
+        tenant_services.delete_tenant(tenant_id=test_tenant.tenant.pk)
+        User.objects.filter(email__endswith=f"@{test_tenant.slug}.test").delete()
+
+
+def _forget_cached_state() -> None:
+    """Caches outlive a rolled-back test transaction: drop them so no test sees another's."""
+    connection.set_schema_to_public()
+    tenant_queries.forget_all_tenants()
+    client = redis_client()
+    keys = list(client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_caches() -> Iterator[None]:
+    yield
+    _forget_cached_state()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize the shared isolation tests (tests/isolation.py) with each class's routes."""
+    for fixture_name, attribute in (("route", "routes"), ("object_route", "object_routes")):
+        if fixture_name in metafunc.fixturenames and metafunc.cls is not None:
+            routes = getattr(metafunc.cls, attribute, [])
+            metafunc.parametrize(fixture_name, routes, ids=[f"{r.method} {r.path}" for r in routes])
