@@ -1,0 +1,472 @@
+"""PDF rendering of quotes and invoices with fpdf2 (pure Python, no browser, no Django).
+
+The renderer never computes money: it prints the figures it is given (which come from
+``totals.compute_totals``) and refuses a document whose figures do not add up, so a PDF
+can never disagree with the API about what is owed.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from fpdf import FPDF
+from fpdf.enums import MethodReturnValue, TableBordersLayout, TableCellFillMode, XPos, YPos
+from fpdf.fonts import FontFace
+
+from tenant_apps.invoices.totals import format_money, normalize_currency
+
+__all__ = ["PdfDocument", "PdfLine", "UnicodeFont", "render_document_pdf"]
+
+DocumentKind = Literal["Quote", "Invoice"]
+PageFormat = Literal["A4", "Letter"]
+
+_MONTHS = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
+
+# Core PDF fonts only cover one 8-bit code page. Windows-1252 is Latin-1 plus the euro
+# sign, curly quotes and dashes, which is what business text mostly needs.
+_CORE_ENCODING = "windows-1252"
+# Letters that have no decomposition to a base letter but an obvious Latin spelling.
+_TRANSLITERATIONS = {
+    "\N{LATIN CAPITAL LETTER L WITH STROKE}": "L",
+    "\N{LATIN SMALL LETTER L WITH STROKE}": "l",
+    "\N{LATIN CAPITAL LETTER D WITH STROKE}": "D",
+    "\N{LATIN SMALL LETTER D WITH STROKE}": "d",
+    "\N{LATIN CAPITAL LETTER H WITH STROKE}": "H",
+    "\N{LATIN SMALL LETTER H WITH STROKE}": "h",
+    "\N{LATIN SMALL LETTER DOTLESS I}": "i",
+    "\N{LATIN CAPITAL LETTER L WITH MIDDLE DOT}": "L",
+    "\N{LATIN SMALL LETTER L WITH MIDDLE DOT}": "l",
+    "\N{LATIN SMALL LETTER T WITH STROKE}": "t",
+    "\N{LATIN CAPITAL LETTER T WITH STROKE}": "T",
+    "\N{HYPHEN}": "-",
+    "\N{NON-BREAKING HYPHEN}": "-",
+    "\N{FIGURE DASH}": "-",
+    "\N{MINUS SIGN}": "-",
+    "\N{NARROW NO-BREAK SPACE}": " ",
+    "\N{THIN SPACE}": " ",
+    "\N{ZERO WIDTH SPACE}": "",
+    "\N{ZERO WIDTH NO-BREAK SPACE}": "",
+}
+
+_ROW_LINE_H = 4.5
+_CELL_PAD_X = 1.8
+_MAX_ROW_LINES = 12
+
+_INK = (33, 37, 41)
+_MUTED = (108, 117, 125)
+_RULE = (206, 212, 218)
+_HEADING_FILL = (233, 236, 239)
+_ZEBRA_FILL = (248, 249, 250)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PdfLine:
+    """One row of the items table.
+
+    ``amount`` is the line subtotal, quantity x unit price rounded (``LineTotals.subtotal``);
+    the line's ``discount`` is shown beside it and both are summed in the totals block.
+    Money is integer minor units of the document currency.
+    """
+
+    description: str
+    quantity: Decimal
+    unit_price: int
+    tax_rate: Decimal
+    amount: int
+    discount: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PdfDocument:
+    """Everything printed on a quote or invoice; money in integer minor units.
+
+    ``number`` is ``None`` for drafts (printed as "DRAFT"). ``due_date`` is printed for
+    invoices, ``valid_until`` for quotes. Construction fails with ``ValueError`` if the
+    figures are inconsistent: line amounts must add up to ``subtotal`` and
+    ``total == subtotal - discount_total + tax_total``.
+    """
+
+    kind: DocumentKind
+    number: str | None
+    business_name: str
+    customer_name: str
+    issue_date: date
+    currency: str
+    lines: Sequence[PdfLine]
+    subtotal: int
+    discount_total: int
+    tax_total: int
+    total: int
+    business_address: str | None = None
+    business_email: str | None = None
+    customer_email: str | None = None
+    customer_address: str | None = None
+    due_date: date | None = None
+    valid_until: date | None = None
+    amount_paid: int | None = None
+    amount_due: int | None = None
+    notes: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("Quote", "Invoice"):
+            raise ValueError(f"kind must be 'Quote' or 'Invoice', got {self.kind!r}")
+        # Frozen: normalise through object.__setattr__ so callers may pass lists and "usd".
+        object.__setattr__(self, "lines", tuple(self.lines))
+        object.__setattr__(self, "currency", normalize_currency(self.currency))
+        line_sum = sum(line.amount for line in self.lines)
+        if line_sum != self.subtotal:
+            raise ValueError(f"line amounts add up to {line_sum}, not subtotal {self.subtotal}")
+        expected = self.subtotal - self.discount_total + self.tax_total
+        if expected != self.total:
+            raise ValueError(f"total {self.total} != subtotal - discount_total + tax_total ({expected})")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnicodeFont:
+    """A TrueType family (e.g. DejaVu Sans) to print any script instead of core fonts."""
+
+    regular: Path
+    bold: Path
+    family: str = "DocumentSans"
+
+
+def render_document_pdf(
+    *,
+    document: PdfDocument,
+    compress: bool = True,
+    unicode_font: UnicodeFont | None = None,
+    page_format: PageFormat = "A4",
+) -> bytes:
+    """Render ``document`` to PDF bytes.
+
+    With the default core fonts, characters outside Windows-1252 are transliterated
+    ("Łódź" -> "Lodz") or replaced by "?" rather than failing; pass ``unicode_font`` to
+    embed a TrueType font instead. ``compress=False`` leaves page streams readable, which
+    tests use to find text in the output.
+    """
+    pdf = _DocumentPdf(document=document, unicode_font=unicode_font, page_format=page_format)
+    pdf.set_compression(compress)
+    pdf.render_document()
+    return bytes(pdf.output())
+
+
+class _DocumentPdf(FPDF):
+    def __init__(
+        self,
+        *,
+        document: PdfDocument,
+        unicode_font: UnicodeFont | None,
+        page_format: PageFormat,
+    ) -> None:
+        super().__init__(orientation="portrait", unit="mm", format=page_format)
+        self._doc = document
+        self._clean: Callable[[str], str]
+        if unicode_font is None:
+            self._family = "Helvetica"
+            self.core_fonts_encoding = _CORE_ENCODING
+            self._clean = _to_core_font_text
+        else:
+            self._family = unicode_font.family
+            self.add_font(self._family, "", str(unicode_font.regular))
+            self.add_font(self._family, "B", str(unicode_font.bold))
+            self._clean = _strip_controls
+        self.set_margins(left=18, top=18, right=18)
+        self.set_auto_page_break(auto=True, margin=20)
+        self.alias_nb_pages()
+        self._number_label = document.number or "DRAFT"
+        title = f"{document.kind} {self._number_label}"
+        self.set_title(title)
+        self.set_author(document.business_name)
+        self.set_subject(f"{title} for {document.customer_name}")
+        self.set_creator("tenant_apps.invoices.pdf")
+
+    def _money(self, amount: int) -> str:
+        return format_money(amount, self._doc.currency)
+
+    def _style(self, size: float, *, bold: bool = False, color: tuple[int, int, int] = _INK) -> None:
+        self.set_font(self._family, "B" if bold else "", size)
+        self.set_text_color(*color)
+
+    def _text_line(self, width: float, height: float, text: str, *, align: str = "L") -> None:
+        self.cell(
+            width,
+            height,
+            self._clean(text),
+            align=align,
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
+
+    # fpdf2 calls these on every page.
+    def header(self) -> None:
+        if self.page_no() == 1:
+            return
+        self._style(8, color=_MUTED)
+        self.cell(
+            self.epw / 2,
+            5,
+            self._clean(self._doc.business_name),
+            new_x=XPos.RIGHT,
+            new_y=YPos.TOP,
+        )
+        self.cell(
+            self.epw / 2,
+            5,
+            self._clean(f"{self._doc.kind} {self._number_label} (continued)"),
+            align="R",
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
+        self.ln(4)
+
+    def footer(self) -> None:
+        self.set_y(-13)
+        self._style(8, color=_MUTED)
+        text = f"{self._doc.kind} {self._number_label}  ·  Page {self.page_no()} of {{nb}}"
+        self.cell(0, 5, self._clean(text), align="C")
+
+    def render_document(self) -> None:
+        self.add_page()
+        self._header_block()
+        self._parties_block()
+        self._items_table()
+        self._totals_block()
+        self._notes_block()
+
+    def _header_block(self) -> None:
+        doc = self._doc
+        top = self.get_y()
+        half = self.epw / 2
+
+        self._style(16, bold=True)
+        self.multi_cell(half + 10, 7, self._clean(doc.business_name), new_x=XPos.LMARGIN)
+        self._style(9, color=_MUTED)
+        for text in _lines(doc.business_address) + _lines(doc.business_email):
+            self._text_line(half + 10, 4.5, text)
+        left_bottom = self.get_y()
+
+        self.set_xy(self.l_margin + half, top)
+        self._style(22, bold=True)
+        self.cell(half, 10, doc.kind.upper(), align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
+        self.set_x(self.l_margin + half)
+        self._style(11, bold=doc.number is not None, color=_INK if doc.number else _MUTED)
+        self.cell(half, 6, self._clean(self._number_label), align="R")
+
+        self.set_y(max(left_bottom, top + 16) + 5)
+        self._rule()
+        self.ln(5)
+
+    def _parties_block(self) -> None:
+        doc = self._doc
+        top = self.get_y()
+        half = self.epw / 2
+
+        self._style(8, bold=True, color=_MUTED)
+        self._text_line(half, 5, "BILL TO" if doc.kind == "Invoice" else "PREPARED FOR")
+        self._style(11, bold=True)
+        self.multi_cell(half - 5, 5.5, self._clean(doc.customer_name), new_x=XPos.LMARGIN)
+        self._style(9)
+        for text in _lines(doc.customer_address) + _lines(doc.customer_email):
+            self._text_line(half - 5, 4.5, text)
+        left_bottom = self.get_y()
+
+        rows: list[tuple[str, str, bool]] = [("Issue date", _format_date(doc.issue_date), False)]
+        if doc.kind == "Invoice" and doc.due_date is not None:
+            rows.append(("Due date", _format_date(doc.due_date), False))
+        if doc.kind == "Quote" and doc.valid_until is not None:
+            rows.append(("Valid until", _format_date(doc.valid_until), False))
+        rows.append(("Currency", doc.currency, False))
+        if doc.kind == "Invoice" and doc.amount_due is not None:
+            rows.append(("Amount due", self._money(doc.amount_due), True))
+        else:
+            rows.append(("Total", self._money(doc.total), True))
+
+        label_w, value_w = 32.0, 42.0
+        x = self.l_margin + self.epw - label_w - value_w
+        self.set_y(top)
+        for label, value, strong in rows:
+            self.set_x(x)
+            self._style(9, color=_MUTED, bold=strong)
+            self.cell(label_w, 6, label, new_x=XPos.RIGHT, new_y=YPos.TOP)
+            self._style(11 if strong else 9, bold=strong)
+            self.cell(
+                value_w,
+                6,
+                self._clean(value),
+                align="R",
+                new_x=XPos.LMARGIN,
+                new_y=YPos.NEXT,
+            )
+
+        self.set_y(max(left_bottom, self.get_y()) + 8)
+
+    def _items_table(self) -> None:
+        # The discount column only earns its width when some line has a discount.
+        with_discount = any(line.discount for line in self._doc.lines)
+        columns: list[tuple[str, float, str]] = [
+            ("Description", 0.0, "LEFT"),
+            ("Qty", 14.0, "RIGHT"),
+            ("Unit price", 24.0, "RIGHT"),
+        ]
+        if with_discount:
+            columns.append(("Discount", 21.0, "RIGHT"))
+        columns += [("Tax", 19.0, "RIGHT"), ("Amount", 25.0, "RIGHT")]
+        description_w = self.epw - sum(width for _, width, _ in columns)
+        widths = tuple(w or description_w for _, w, _ in columns)
+
+        self._style(9)
+        self.set_draw_color(*_RULE)
+        with self.table(
+            col_widths=widths,
+            text_align=tuple(align for _, _, align in columns),
+            borders_layout=TableBordersLayout.HORIZONTAL_LINES,
+            headings_style=FontFace(emphasis="BOLD", color=_INK, fill_color=_HEADING_FILL),
+            cell_fill_color=_ZEBRA_FILL,
+            cell_fill_mode=TableCellFillMode.EVEN_ROWS,
+            line_height=_ROW_LINE_H,
+            padding=(1.4, _CELL_PAD_X),
+            v_align="TOP",
+            repeat_headings=1,
+            width=self.epw,
+        ) as table:
+            row = table.row()
+            for heading, _, _ in columns:
+                row.cell(heading)
+            for line in self._doc.lines:
+                first, *rest = self._description_rows(line.description, description_w - 2 * _CELL_PAD_X)
+                row = table.row()
+                row.cell(first)
+                row.cell(_format_decimal(line.quantity))
+                row.cell(self._money(line.unit_price))
+                if with_discount:
+                    row.cell(self._money(-line.discount) if line.discount else "")
+                row.cell(f"{_format_decimal(line.tax_rate)}%")
+                row.cell(self._money(line.amount))
+                for more in rest:
+                    table.row().cell(more, colspan=len(columns))
+
+    def _description_rows(self, description: str, width: float) -> list[str]:
+        """Split a description into pieces that each fit on a page as one table row."""
+        text = self._clean(description) or "-"
+        # fpdf2 refuses a table row taller than a page, so a very long description
+        # continues in further rows instead of failing the whole document.
+        wrapped = self.multi_cell(width - 0.5, _ROW_LINE_H, text, dry_run=True, output=MethodReturnValue.LINES)
+        if len(wrapped) <= _MAX_ROW_LINES:
+            return [text]
+        return ["\n".join(wrapped[i : i + _MAX_ROW_LINES]) for i in range(0, len(wrapped), _MAX_ROW_LINES)]
+
+    def _totals_block(self) -> None:
+        doc = self._doc
+        rows: list[tuple[str, str, bool]] = [("Subtotal", self._money(doc.subtotal), False)]
+        if doc.discount_total:
+            rows.append(("Discount", self._money(-doc.discount_total), False))
+        rows.append(("Tax", self._money(doc.tax_total), False))
+        rows.append(("Total", self._money(doc.total), True))
+        if doc.kind == "Invoice" and doc.amount_paid:
+            rows.append(("Paid", self._money(-doc.amount_paid), False))
+        if doc.kind == "Invoice" and doc.amount_due is not None:
+            rows.append(("Amount due", self._money(doc.amount_due), True))
+
+        row_h = 6.5
+        needed = 6 + row_h * len(rows) + 4
+        if self.will_page_break(needed):
+            self.add_page()
+        self.ln(4)
+        label_w, value_w = 40.0, 36.0
+        x = self.l_margin + self.epw - label_w - value_w
+        for label, value, strong in rows:
+            if strong:
+                self.set_draw_color(*_INK)
+                self.line(x, self.get_y(), x + label_w + value_w, self.get_y())
+            self.set_x(x)
+            self._style(10, bold=strong, color=_INK if strong else _MUTED)
+            self.cell(label_w, row_h, label, new_x=XPos.RIGHT, new_y=YPos.TOP)
+            self._style(11 if strong else 10, bold=strong)
+            self.cell(value_w, row_h, value, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def _notes_block(self) -> None:
+        if not self._doc.notes or not self._doc.notes.strip():
+            return
+        self.ln(8)
+        if self.will_page_break(15):
+            self.add_page()
+        self._style(8, bold=True, color=_MUTED)
+        self._text_line(self.epw, 5, "NOTES")
+        self._style(9)
+        self.multi_cell(self.epw, 4.5, self._clean(self._doc.notes.strip()), new_x=XPos.LMARGIN)
+
+    def _rule(self) -> None:
+        self.set_draw_color(*_RULE)
+        self.set_line_width(0.3)
+        y = self.get_y()
+        self.line(self.l_margin, y, self.l_margin + self.epw, y)
+
+
+def _lines(text: str | None) -> list[str]:
+    if not text:
+        return []
+    return [part.strip() for part in text.splitlines() if part.strip()]
+
+
+def _format_date(value: date) -> str:
+    # Month names from a table, not strftime, so a process locale cannot change them.
+    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+def _format_decimal(value: Decimal) -> str:
+    """Plain notation without trailing zeros: 2.500 -> "2.5", 1E+1 -> "10"."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _strip_controls(text: str) -> str:
+    text = unicodedata.normalize("NFC", text).replace("\t", " ")
+    return "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch)[0] != "C")
+
+
+def _to_core_font_text(text: str) -> str:
+    """Make ``text`` printable with a core font: keep, transliterate, or replace by "?"."""
+    out: list[str] = []
+    for ch in _strip_controls(text):
+        if _encodable(ch):
+            out.append(ch)
+        elif ch in _TRANSLITERATIONS:
+            out.append(_TRANSLITERATIONS[ch])
+        else:
+            # NFKD splits "ş" into "s" + cedilla and "ﬁ" into "fi"; keep what the font has.
+            base = "".join(
+                part
+                for part in unicodedata.normalize("NFKD", ch)
+                if not unicodedata.combining(part) and _encodable(part)
+            )
+            out.append(base or "?")
+    return "".join(out)
+
+
+def _encodable(ch: str) -> bool:
+    try:
+        ch.encode(_CORE_ENCODING)
+    except UnicodeEncodeError:
+        return False
+    return True
