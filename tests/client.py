@@ -14,6 +14,7 @@ class ApiClient:
     host: str = "testserver"
     token: str | None = None
     prefix: str = "/api/v1"
+    remote_addr: str = "127.0.0.1"
 
     def with_token(self, token: str | None) -> "ApiClient":
         return replace(self, token=token)
@@ -21,8 +22,11 @@ class ApiClient:
     def on_host(self, host: str) -> "ApiClient":
         return replace(self, host=host)
 
+    def from_address(self, remote_addr: str) -> "ApiClient":
+        return replace(self, remote_addr=remote_addr)
+
     def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, **query: Any):
-        extra = {"HTTP_HOST": self.host}
+        extra = {"HTTP_HOST": self.host, "REMOTE_ADDR": self.remote_addr}
         if self.token:
             extra["HTTP_AUTHORIZATION"] = f"Bearer {self.token}"
         for name, value in (headers or {}).items():

@@ -94,7 +94,7 @@ def tenant_b(session_tenants, db) -> TestTenant:
 
 
 @pytest.fixture
-def api_host() -> ApiClient:
+def api_host(db) -> ApiClient:
     """An anonymous client on the API host."""
     return ApiClient(host=settings.BASE_DOMAIN)
 

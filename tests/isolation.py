@@ -98,7 +98,9 @@ class TenantRouteCases:
         assert_refused(route.call(tenant_b.api(on_api_host=True).with_token(forged), id=0), 401)
 
     def test_alg_none_is_401(self, route: Route, tenant_a: TestTenant):
-        assert_refused(route.call(tenant_a.api(on_api_host=True).with_token(unsigned_token(tenant_a.owner_token))), 401)
+        assert_refused(
+            route.call(tenant_a.api(on_api_host=True).with_token(unsigned_token(tenant_a.owner_token)), id=0), 401
+        )
 
     def test_expired_token_is_401(self, route: Route, tenant_a: TestTenant):
         assert_refused(route.call(tenant_a.api().with_token(expired_token(tenant_a.owner_token)), id=0), 401)

@@ -166,22 +166,26 @@ def refresh_tokens(*, refresh_token: str) -> IssuedTokens:
         )
         if token is None or token.revoked_at is not None or token.expires_at <= now:
             raise NotAuthenticated("The refresh token is invalid.", code="refresh_invalid")
-        if token.used_at is not None:
+        reused = token.used_at is not None
+        if reused:
             RefreshToken.objects.filter(family=token.family, revoked_at__isnull=True).update(revoked_at=now)
-            raise NotAuthenticated("The refresh token was already used; sign in again.", code="refresh_reused")
-        token.used_at = now
-        token.save(update_fields=["used_at"])
-        user, tenant = token.user, token.tenant
-        if not user.is_active:
-            raise NotAuthenticated("The refresh token is invalid.", code="refresh_invalid")
-        role = None
-        if tenant is not None:
-            role = member_role(user_id=user.pk, tenant_id=tenant.pk)
-            if role is None:
-                raise NotAuthenticated("You are no longer a member of this business.", code="membership_removed")
-            if tenant.status == Tenant.Status.SUSPENDED:
-                raise PermissionDenied("This business is suspended.", code="tenant_suspended")
-        return _issue_tokens(user=user, tenant=tenant, role=role, family=token.family)
+        else:
+            token.used_at = now
+            token.save(update_fields=["used_at"])
+    # Raised after the commit, so the family's revocation sticks.
+    if reused:
+        raise NotAuthenticated("The refresh token was already used; sign in again.", code="refresh_reused")
+    user, tenant = token.user, token.tenant
+    if not user.is_active:
+        raise NotAuthenticated("The refresh token is invalid.", code="refresh_invalid")
+    role = None
+    if tenant is not None:
+        role = member_role(user_id=user.pk, tenant_id=tenant.pk)
+        if role is None:
+            raise NotAuthenticated("You are no longer a member of this business.", code="membership_removed")
+        if tenant.status == Tenant.Status.SUSPENDED:
+            raise PermissionDenied("This business is suspended.", code="tenant_suspended")
+    return _issue_tokens(user=user, tenant=tenant, role=role, family=token.family)
 
 
 def logout(*, user_id: int, refresh_token: str) -> None:
