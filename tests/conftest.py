@@ -134,3 +134,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if fixture_name in metafunc.fixturenames and metafunc.cls is not None:
             routes = getattr(metafunc.cls, attribute, [])
             metafunc.parametrize(fixture_name, routes, ids=[f"{r.method} {r.path}" for r in routes])
+
+
+@pytest.fixture
+def unblocked_db(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """Database access without a wrapping transaction: what a test writes is committed and
+    visible to other connections (threads). The test cleans up after itself."""
+    with django_db_blocker.unblock():
+        yield
+        connection.set_schema_to_public()

@@ -13,14 +13,12 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, router, transaction
+from django.db.migrations import Migration
 from django.db.migrations.executor import MigrationExecutor
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from shared_apps.tenants.models import Tenant
-
-# Marker Django writes into collected SQL for RunPython and other non-SQL operations.
-_NOT_SQL_MARKER = "THIS OPERATION CANNOT BE WRITTEN AS SQL"
 
 
 def new_schema_name() -> str:
@@ -39,17 +37,27 @@ class TenantSchemaDDL:
 @cache
 def captured_tenant_ddl() -> TenantSchemaDDL | None:
     """Collect, once per process, the SQL that migrating an empty tenant schema would run.
-    Returns None when a tenant migration cannot be written as SQL (a RunPython data
-    migration), in which case schemas must be built by real migrations."""
+    Returns None when a migration that runs in tenant schemas cannot be written as SQL (a
+    RunPython data migration in a tenant app), in which case schemas are built by migrating."""
     with schema_context("t_ddl_capture"):
         executor = MigrationExecutor(connection)
         targets = executor.loader.graph.leaf_nodes()
         plan = executor.migration_plan(targets, clean_start=True)
+        if any(_runs_python_in_tenant_schema(migration) for migration, _ in plan):
+            return None
         statements = executor.loader.collect_sql(plan)
-    if any(_NOT_SQL_MARKER in statement for statement in statements):
-        return None
     applied = tuple(sorted(executor.loader.graph.nodes))
     return TenantSchemaDDL(statements="\n".join(statements), applied_migrations=applied)
+
+
+def _runs_python_in_tenant_schema(migration: Migration) -> bool:
+    """Shared apps' RunPython operations are skipped in tenant schemas by the router; only a
+    non-SQL operation that the router lets run there makes the captured SQL incomplete."""
+    return any(
+        not operation.reduces_to_sql
+        and router.allow_migrate(connection.alias, migration.app_label, **getattr(operation, "hints", {}))
+        for operation in migration.operations
+    )
 
 
 def _quoted(schema_name: str) -> str:
