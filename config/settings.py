@@ -36,8 +36,10 @@ ALLOWED_HOSTS = [BASE_DOMAIN, f".{BASE_DOMAIN}", *API_HOST_ALIASES]
 PORT = env.int("PORT", default=8000)
 
 SHARED_APPS = [
-    "django_tenants",
+    # Before django_tenants so our create_tenant / delete_tenant commands (pool-aware,
+    # all-or-nothing) take precedence over django-tenants' commands of the same names.
     "shared_apps.tenants",
+    "django_tenants",
     "shared_apps.accounts",
     "shared_apps.outbox",
     "shared_apps.idempotency",

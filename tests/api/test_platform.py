@@ -1,0 +1,91 @@
+import pytest
+from django.core.management import CommandError, call_command
+from django_tenants.utils import schema_exists
+
+from shared_apps.accounts.models import User
+from shared_apps.tenants.models import Tenant
+from tests.client import ApiClient
+from tests.conftest import PASSWORD
+from tests.isolation import assert_refused
+
+
+@pytest.fixture
+def platform_api(db, api_host) -> ApiClient:
+    User.objects.create_superuser("root@platform.test", PASSWORD)
+    tokens = api_host.post("/auth/login", {"email": "root@platform.test", "password": PASSWORD}).json()
+    return api_host.with_token(tokens["access_token"])
+
+
+def test_platform_admin_lists_claimed_tenants_only(platform_api, tenant_a, tenant_b):
+    response = platform_api.get("/platform/tenants")
+
+    assert response.status_code == 200
+    slugs = {item["slug"] for item in response.json()["items"]}
+    assert {"alpha", "bravo"} <= slugs
+    assert None not in slugs
+
+
+def test_tenant_members_are_not_platform_admins(tenant_a):
+    assert_refused(tenant_a.api(on_api_host=True).get("/platform/tenants"), 403)
+    assert_refused(tenant_a.api().get("/platform/tenants"), 403)
+
+
+def test_anonymous_is_401(api_host):
+    assert_refused(api_host.get("/platform/tenants"), 401)
+
+
+def test_create_suspend_reactivate_tenant(platform_api, tenant_a):
+    created = platform_api.post("/platform/tenants", {"slug": "made-by-admin", "name": "Admin Made"})
+    tenant_id = created.json()["id"]
+    suspended = platform_api.patch(f"/platform/tenants/{tenant_id}", {"status": "suspended"})
+    reactivated = platform_api.patch(f"/platform/tenants/{tenant_id}", {"status": "active"})
+
+    assert created.status_code == 201
+    assert schema_exists(created.json()["schema_name"])
+    assert suspended.json()["status"] == "suspended"
+    assert reactivated.json()["status"] == "active"
+
+
+def test_suspension_locks_out_the_tenant_at_once(platform_api, tenant_a):
+    platform_api.patch(f"/platform/tenants/{tenant_a.tenant.pk}", {"status": "suspended"})
+
+    body = assert_refused(tenant_a.api().get("/tenants/me"), 403)
+    assert body["errors"][0]["code"] == "tenant_suspended"
+
+
+def test_bad_status_and_unknown_tenant(platform_api):
+    assert_refused(platform_api.patch("/platform/tenants/999999", {"status": "suspended"}), 404)
+    assert_refused(platform_api.get("/platform/tenants/999999"), 404)
+    assert_refused(platform_api.post("/platform/tenants", {"slug": "x", "name": "X"}), 400)
+
+
+def test_delete_tenant_drops_its_schema(platform_api):
+    created = platform_api.post("/platform/tenants", {"slug": "short-lived", "name": "Short"}).json()
+
+    response = platform_api.delete(f"/platform/tenants/{created['id']}")
+
+    assert response.status_code == 204
+    assert not schema_exists(created["schema_name"])
+    assert not Tenant.objects.filter(pk=created["id"]).exists()
+
+
+def test_management_commands_create_suspend_delete(db, capsys):
+    call_command(
+        "create_tenant", "cmd-co", "--name", "Cmd Co", "--owner-email", "o@cmd.test", "--owner-password", PASSWORD
+    )
+    call_command("suspend_tenant", "cmd-co")
+    suspended = Tenant.objects.get(slug="cmd-co").status
+    call_command("suspend_tenant", "cmd-co", "--reactivate")
+    schema_name = Tenant.objects.get(slug="cmd-co").schema_name
+    call_command("delete_tenant", "cmd-co", "--yes")
+
+    assert suspended == "suspended"
+    assert not schema_exists(schema_name)
+    assert "Created tenant cmd-co" in capsys.readouterr().out
+
+
+def test_management_command_errors_are_readable(db):
+    with pytest.raises(CommandError, match="slug"):
+        call_command("create_tenant", "-bad-", "--name", "Bad")
+    with pytest.raises(CommandError, match="No tenant"):
+        call_command("suspend_tenant", "nobody-here")
