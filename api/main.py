@@ -2,7 +2,7 @@
 
 from ninja import NinjaAPI
 
-from api import accounts, operations, platform, tenants
+from api import accounts, customers, operations, platform, tenants
 from api.errors import install_exception_handlers
 
 api = NinjaAPI(
@@ -19,3 +19,4 @@ api.add_router("/auth", accounts.router)
 api.add_router("/users", accounts.users_router)
 api.add_router("/tenants", tenants.router)
 api.add_router("/platform", platform.router)
+api.add_router("/customers", customers.router)

@@ -43,6 +43,8 @@ SHARED_APPS = [
     "shared_apps.accounts",
     "shared_apps.outbox",
     "shared_apps.idempotency",
+    # Needed for OpClass() in expression indexes (it registers the index wrapper) and range lookups.
+    "django.contrib.postgres",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",

@@ -1,6 +1,8 @@
 """A business's customers (tenant schema)."""
 
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
+from django.db.models.functions import Upper
 
 
 class Customer(models.Model):
@@ -19,6 +21,15 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ("-created_at", "-id")
+        indexes = [
+            # `?search=` is a case-insensitive substring match (Django's icontains compiles to
+            # UPPER(col) LIKE UPPER(%s)); trigram GIN indexes on the same expressions serve it.
+            GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="customer_name_trgm"),
+            GinIndex(OpClass(Upper("email"), name="gin_trgm_ops"), name="customer_email_trgm"),
+            GinIndex(OpClass("phone", name="gin_trgm_ops"), name="customer_phone_trgm"),
+            # Inbound SMS and calls look a customer up by exact E.164 number.
+            models.Index(fields=["phone"], name="customer_phone"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -1,0 +1,122 @@
+"""Customers and their history."""
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from ninja.pagination import paginate
+from pydantic import Field
+
+from api.auth import manager, member
+from api.schemas import StrictSchema
+from tenant_apps.customers import queries, services
+from tenant_apps.customers.history import customer_history
+
+router = Router(tags=["customers"])
+
+
+class CustomerOut(Schema):
+    id: int
+    name: str
+    email: str
+    phone: str
+    address: str
+    notes: str
+    sms_opt_out: bool
+    archived_at: datetime | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CustomerIn(StrictSchema):
+    name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=40)
+    address: str | None = Field(default=None, max_length=2000)
+    notes: str | None = Field(default=None, max_length=10000)
+    sms_opt_out: bool = False
+
+
+class CustomerPatch(StrictSchema):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=40)
+    address: str | None = Field(default=None, max_length=2000)
+    notes: str | None = Field(default=None, max_length=10000)
+    sms_opt_out: bool | None = None
+    # Optional here: when sent, a stale version answers 409.
+    version: int | None = None
+
+
+class CustomerFilters(Schema):
+    search: str = Field(default="", max_length=200)
+    include_archived: bool = False
+
+
+class HistoryEntryOut(Schema):
+    kind: str
+    id: int
+    occurred_at: datetime
+    title: str
+    status: str | None
+    data: dict[str, Any]
+
+
+class HistoryPageOut(Schema):
+    items: list[HistoryEntryOut]
+    # How many entries the merge saw (a lower bound of the whole timeline) and whether there is
+    # another page: counting a whole timeline would cost a query per source per row kind.
+    count: int
+    has_more: bool
+
+
+class HistoryParams(Schema):
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0, le=10_000)
+
+
+@router.get("", response=list[CustomerOut], auth=member)
+@paginate
+def list_customers(request: HttpRequest, filters: Query[CustomerFilters]):
+    return queries.list_customers(search=filters.search, include_archived=filters.include_archived)
+
+
+@router.post("", response={201: CustomerOut}, auth=member)
+def create_customer(request: HttpRequest, payload: CustomerIn):
+    customer = services.create_customer(region=request.auth.tenant.country, data=payload.model_dump())
+    return 201, customer
+
+
+@router.get("/{customer_id}", response=CustomerOut, auth=member)
+def get_customer(request: HttpRequest, customer_id: int):
+    return queries.get_customer(customer_id=customer_id)
+
+
+@router.patch("/{customer_id}", response=CustomerOut, auth=member)
+def update_customer(request: HttpRequest, customer_id: int, payload: CustomerPatch):
+    changes = payload.model_dump(exclude_unset=True)
+    version = changes.pop("version", None)
+    return services.update_customer(
+        customer_id=customer_id, region=request.auth.tenant.country, changes=changes, version=version
+    )
+
+
+@router.delete("/{customer_id}", response={204: None}, auth=manager)
+def delete_customer(request: HttpRequest, customer_id: int):
+    """Deletes the customer, or archives it when documents refer to it (either way 204)."""
+    services.delete_customer(customer_id=customer_id)
+    return 204, None
+
+
+@router.get("/{customer_id}/history", response=HistoryPageOut, auth=member)
+def get_customer_history(request: HttpRequest, customer_id: int, params: Query[HistoryParams]):
+    queries.get_customer(customer_id=customer_id)
+    # One extra row tells whether another page exists.
+    entries, merged = customer_history(customer_id=customer_id, limit=params.limit + 1, offset=params.offset)
+    return HistoryPageOut(
+        items=[HistoryEntryOut(**entry.__dict__) for entry in entries[: params.limit]],
+        count=merged,
+        has_more=len(entries) > params.limit,
+    )

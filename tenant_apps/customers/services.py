@@ -1,0 +1,97 @@
+"""The rules for customers: contact details are normalised on the way in (E.164 phones in the
+business's country), updates are optimistic, and a customer that documents refer to is
+archived rather than deleted."""
+
+from typing import Any
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+
+from shared_apps.errors import StaleVersion, ValidationFailed
+from tenant_apps.customers import queries
+from tenant_apps.customers.models import Customer
+
+EDITABLE_FIELDS = ("name", "email", "phone", "address", "notes", "sms_opt_out")
+
+
+def normalize_phone(*, phone: str, region: str) -> str:
+    """E.164 for `phone`, read as a national number of `region` (ISO 3166) unless it starts
+    with "+". Blank stays blank; anything that is not a valid number is refused."""
+    phone = phone.strip()
+    if not phone:
+        return ""
+    try:
+        parsed = phonenumbers.parse(phone, region.upper())
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None or not phonenumbers.is_valid_number(parsed):
+        raise ValidationFailed(
+            "Invalid phone number.",
+            details=[{"field": "phone", "message": f"{phone!r} is not a valid phone number for region {region}."}],
+        )
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _clean(changes: dict[str, Any], *, region: str) -> dict[str, Any]:
+    cleaned = {field: value for field, value in changes.items() if field in EDITABLE_FIELDS}
+    if "name" in cleaned:
+        cleaned["name"] = str(cleaned["name"]).strip()
+        if not cleaned["name"]:
+            raise ValidationFailed("Invalid customer.", details=[{"field": "name", "message": "Must not be blank."}])
+    if "email" in cleaned:
+        cleaned["email"] = (cleaned["email"] or "").strip().lower()
+        try:
+            if cleaned["email"]:
+                validate_email(cleaned["email"])
+        except ValidationError:
+            raise ValidationFailed(
+                "Invalid customer.", details=[{"field": "email", "message": "Not a valid email address."}]
+            ) from None
+    if "phone" in cleaned:
+        cleaned["phone"] = normalize_phone(phone=cleaned["phone"] or "", region=region)
+    for field in ("address", "notes"):
+        if field in cleaned:
+            cleaned[field] = (cleaned[field] or "").strip()
+    return cleaned
+
+
+def create_customer(*, region: str, data: dict[str, Any]) -> Customer:
+    """A new customer; `region` is the business's country, for national phone numbers."""
+    return Customer.objects.create(**_clean(data, region=region))
+
+
+def update_customer(*, customer_id: int, region: str, changes: dict[str, Any], version: int | None = None) -> Customer:
+    """Apply `changes`; with `version`, refuse (StaleVersion) if someone saved in between."""
+    cleaned = _clean(changes, region=region)
+    with transaction.atomic():
+        customer = queries.get_customer_for_update(customer_id=customer_id)
+        if version is not None and version != customer.version:
+            raise StaleVersion(current_version=customer.version)
+        if not cleaned:
+            return customer
+        for field, value in cleaned.items():
+            setattr(customer, field, value)
+        customer.version += 1
+        customer.save(update_fields=[*cleaned, "version", "updated_at"])
+    return customer
+
+
+def delete_customer(*, customer_id: int) -> bool:
+    """Delete the customer, or archive it when appointments, quotes or invoices refer to it
+    (their foreign keys PROTECT it). Returns True when archived, False when deleted."""
+    with transaction.atomic():
+        customer = queries.get_customer_for_update(customer_id=customer_id)
+        try:
+            with transaction.atomic():
+                customer.delete()
+        except ProtectedError:
+            if customer.archived_at is None:
+                customer.archived_at = timezone.now()
+                customer.version += 1
+                customer.save(update_fields=["archived_at", "version", "updated_at"])
+            return True
+    return False
