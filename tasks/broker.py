@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.middleware import Middleware
+from dramatiq.middleware import Middleware, Prometheus, default_middleware
 
 # Message option naming the tenant schema a job runs in ("" for the public schema).
 SCHEMA_OPTION = "tenant_schema"
@@ -36,11 +36,18 @@ class TenantSchemaMiddleware(Middleware):
 
 
 def build_broker() -> dramatiq.Broker:
+    # Dramatiq's defaults minus its Prometheus exporter, which would open its own HTTP port in
+    # every worker; the API's /metrics is where metrics live.
+    middleware = [cls() for cls in default_middleware if cls is not Prometheus]
     broker: dramatiq.Broker
     if settings.DRAMATIQ_STUB_BROKER:
-        broker = StubBroker()
+        broker = StubBroker(middleware=middleware)
     else:
-        broker = RedisBroker(url=settings.DRAMATIQ_BROKER_URL, namespace=f"{settings.REDIS_KEY_PREFIX}:dramatiq")
+        broker = RedisBroker(
+            url=settings.DRAMATIQ_BROKER_URL,
+            namespace=f"{settings.REDIS_KEY_PREFIX}:dramatiq",
+            middleware=middleware,
+        )
     broker.add_middleware(TenantSchemaMiddleware())
     return broker
 
