@@ -1,0 +1,14 @@
+"""`make bench`: every benchmark, one after another, each in its own process so settings and
+caches start clean. Figures go to bench/results/*.json."""
+
+import subprocess
+import sys
+
+from bench.setup import ROOT
+
+BENCHMARKS = (["bench.provision", "10", "300"],)
+
+if __name__ == "__main__":
+    for module, *args in BENCHMARKS:
+        print(f"\n== {module} ==", flush=True)
+        subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, check=True)
