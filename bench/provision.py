@@ -78,10 +78,8 @@ def main(tenant_levels: tuple[int, ...]) -> dict:
 
 
 def print_row(row: dict) -> None:
-    cells = [f"{row['existing_tenants']:>8}"]
-    for name in ("pool", "cold", "migrate"):
-        cells.append(f"{row[name]['p50_ms']:>8.1f} / {row[name]['p90_ms']:>7.1f}")
-    print(" | ".join(cells), flush=True)
+    paths = [f"{row[name]['p50_ms']:>8.1f} / {row[name]['p90_ms']:>7.1f}" for name in ("pool", "cold", "migrate")]
+    print(" | ".join([f"{row['existing_tenants']:>8}", *paths]), flush=True)
 
 
 if __name__ == "__main__":
