@@ -57,6 +57,9 @@ SHARED_APPS = [
 # Apps whose tables live in every tenant schema.
 TENANT_APPS = [
     "tenant_apps.customers",
+    "tenant_apps.quotes",
+    "tenant_apps.invoices",
+    "tenant_apps.payments",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

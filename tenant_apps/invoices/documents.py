@@ -1,0 +1,209 @@
+"""What quote and invoice services share: turning entered line items into priced rows with
+`compute_totals`, the tenant's calendar, version checks, and the stored PDF of a document."""
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+
+from shared_apps.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from shared_apps.tenants.models import Tenant
+from tenant_apps.customers.models import Customer
+from tenant_apps.invoices.models import Document, DocumentItem, StoredPdf
+from tenant_apps.invoices.pdf import PdfDocument, PdfLine, render_document_pdf
+from tenant_apps.invoices.totals import (
+    DocumentTotals,
+    InvalidLineItem,
+    LineInput,
+    MoneyError,
+    compute_totals,
+    normalize_currency,
+)
+
+# The totals engine accepts up to 10**18 per line; the sum of many such lines must still fit
+# a PostgreSQL bigint, so documents are capped well below it.
+MAX_DOCUMENT_AMOUNT = 10**18
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemInput:
+    """One line item as a client entered it."""
+
+    description: str
+    quantity: Decimal
+    unit_price: int
+    tax_rate: Decimal = Decimal(0)
+    discount: int = 0
+
+
+def tenant_zone(tenant: Tenant) -> ZoneInfo:
+    return ZoneInfo(tenant.timezone)
+
+
+def local_date(*, now: datetime, tz: ZoneInfo) -> date:
+    """The calendar date at instant `now` in zone `tz` (due dates and validity are local)."""
+    return now.astimezone(tz).date()
+
+
+def document_currency(currency: str | None, *, tenant: Tenant) -> str:
+    """A document's currency as stored (lower-case ISO 4217), the tenant's by default."""
+    try:
+        return normalize_currency(currency or tenant.currency).lower()
+    except MoneyError as exc:
+        raise ValidationFailed(exc.message, details=[{"field": "currency", "message": exc.message}]) from exc
+
+
+def price_items(*, items: Sequence[ItemInput], currency: str, document_discount: int) -> DocumentTotals:
+    """`compute_totals` for entered items; money errors become a 400 naming the field."""
+    lines = [
+        LineInput(quantity=item.quantity, unit_price=item.unit_price, tax_rate=item.tax_rate, discount=item.discount)
+        for item in items
+    ]
+    try:
+        totals = compute_totals(lines=lines, currency=currency, document_discount=document_discount)
+    except InvalidLineItem as exc:
+        field = f"items.{exc.line_index}.{exc.field}"
+        raise ValidationFailed(exc.message, code=exc.code, details=[{"field": field, "message": exc.message}]) from exc
+    except MoneyError as exc:
+        field = exc.field or "items"
+        raise ValidationFailed(exc.message, code=exc.code, details=[{"field": field, "message": exc.message}]) from exc
+    if max(totals.subtotal, totals.total) > MAX_DOCUMENT_AMOUNT:
+        message = "The document's total is too large."
+        raise ValidationFailed(message, details=[{"field": "items", "message": message}])
+    return totals
+
+
+def apply_totals(document: Document, totals: DocumentTotals) -> None:
+    document.subtotal = totals.subtotal
+    document.discount_total = totals.discount_total
+    document.tax_total = totals.tax_total
+    document.total = totals.total
+
+
+def build_item_rows(
+    *, model: type[DocumentItem], parent: dict[str, Document], items: Sequence[ItemInput], totals: DocumentTotals
+) -> list[DocumentItem]:
+    """Unsaved item rows (for bulk_create) carrying their computed figures."""
+    return [
+        model(
+            **parent,
+            position=position,
+            description=item.description,
+            quantity=item.quantity,
+            unit_price=item.unit_price,
+            tax_rate=item.tax_rate,
+            discount=item.discount,
+            subtotal=line.subtotal,
+            tax=line.tax,
+            total=line.total,
+        )
+        for position, (item, line) in enumerate(zip(items, totals.lines, strict=True))
+    ]
+
+
+def items_of(rows: Sequence[DocumentItem]) -> list[ItemInput]:
+    """The entered values of stored items (to reprice or copy them)."""
+    return [
+        ItemInput(
+            description=row.description,
+            quantity=row.quantity,
+            unit_price=row.unit_price,
+            tax_rate=row.tax_rate,
+            discount=row.discount,
+        )
+        for row in rows
+    ]
+
+
+def require_customer(*, customer_id: int) -> Customer:
+    """The customer in the current tenant's schema; another tenant's id is simply absent."""
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound("Customer not found.", details=[{"field": "customer_id"}])
+    return customer
+
+
+def require_editable(document: Document, *, version: int, draft_status: str) -> None:
+    """Only drafts are edited, and only from the version the editor saw."""
+    if document.status != draft_status:
+        raise Conflict(
+            f"Only drafts can be edited; this document is {document.status}.",
+            code="not_editable",
+            details=[{"status": document.status}],
+        )
+    if version != document.version:
+        raise StaleVersion(current_version=document.version)
+
+
+def require_deletable(document: Document, *, draft_status: str, instead: str) -> None:
+    """Numbered documents are part of the books: they change status, never disappear."""
+    if document.status != draft_status:
+        raise Conflict(
+            f"A numbered document cannot be deleted; {instead}.",
+            code="numbered_document",
+            details=[{"number": document.number, "status": document.status}],
+        )
+
+
+def require_items(items: Sequence[object]) -> None:
+    if not items:
+        message = "A document needs at least one line item before it is sent."
+        raise ValidationFailed(message, code="empty_document", details=[{"field": "items", "message": message}])
+
+
+def pdf_lines(rows: Sequence[DocumentItem]) -> list[PdfLine]:
+    return [
+        PdfLine(
+            description=row.description,
+            quantity=row.quantity.normalize(),
+            unit_price=row.unit_price,
+            tax_rate=row.tax_rate.normalize(),
+            amount=row.subtotal,
+            discount=row.discount,
+        )
+        for row in rows
+    ]
+
+
+def stored_document_pdf(
+    *,
+    document_type: str,
+    document: Document,
+    is_draft: bool,
+    lock: Callable[[], Document],
+    describe: Callable[[Document], PdfDocument],
+) -> bytes:
+    """The PDF of `document`. A draft is rendered on every request; a numbered document is
+    rendered once per `version`, stored, and served byte for byte until it changes. `lock`
+    re-reads the document under its row lock so two first requests store one rendering."""
+    if is_draft:
+        return render_document_pdf(document=describe(document))
+    stored = _stored_pdf(document_type=document_type, document=document)
+    if stored is not None:
+        return bytes(stored.content)
+    with transaction.atomic():
+        locked = lock()
+        stored = _stored_pdf(document_type=document_type, document=locked)
+        if stored is not None:
+            return bytes(stored.content)
+        content = render_document_pdf(document=describe(locked))
+        StoredPdf.objects.update_or_create(
+            document_type=document_type,
+            document_id=locked.pk,
+            defaults={
+                "document_version": locked.version,
+                "content": content,
+                "sha256": hashlib.sha256(content).hexdigest(),
+            },
+        )
+    return content
+
+
+def _stored_pdf(*, document_type: str, document: Document) -> StoredPdf | None:
+    return StoredPdf.objects.filter(
+        document_type=document_type, document_id=document.pk, document_version=document.version
+    ).first()

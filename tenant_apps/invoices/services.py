@@ -1,0 +1,272 @@
+"""The rules for invoices: drafting, numbering on send, cancelling, converting an accepted
+quote, status following the payments ledger, overdue marking and the PDF."""
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from shared_apps.errors import Conflict, InvalidTransition
+from shared_apps.tenants.models import Tenant
+from tenant_apps.invoices import queries
+from tenant_apps.invoices.documents import (
+    ItemInput,
+    apply_totals,
+    build_item_rows,
+    document_currency,
+    items_of,
+    local_date,
+    pdf_lines,
+    price_items,
+    require_customer,
+    require_deletable,
+    require_editable,
+    require_items,
+    stored_document_pdf,
+    tenant_zone,
+)
+from tenant_apps.invoices.models import DocumentType, Invoice, InvoiceItem
+from tenant_apps.invoices.numbering import assign_document_number
+from tenant_apps.invoices.pdf import PdfDocument
+from tenant_apps.quotes import queries as quote_queries
+from tenant_apps.quotes.models import Quote
+
+Status = Invoice.Status
+
+# What a user may ask for. PARTIALLY_PAID and PAID follow the payments ledger and OVERDUE
+# the clock (`mark_overdue_invoices`); nobody declares money received by changing a status.
+# An invoice with money on it is refunded before it can be cancelled.
+INVOICE_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    Status.DRAFT: (Status.SENT,),
+    Status.SENT: (Status.CANCELLED,),
+    Status.OVERDUE: (Status.CANCELLED,),
+    Status.PARTIALLY_PAID: (),
+    Status.PAID: (),
+    Status.CANCELLED: (),
+}
+# Invoices that accept payments (and whose balance decides their status).
+PAYABLE_STATUSES = frozenset({Status.SENT, Status.PARTIALLY_PAID, Status.OVERDUE})
+# Refunds may also reopen a paid invoice.
+REFUNDABLE_STATUSES = PAYABLE_STATUSES | {Status.PAID}
+
+EDITABLE_FIELDS = frozenset({"customer_id", "currency", "items", "document_discount", "notes", "due_date"})
+
+
+def default_due_date(*, tenant: Tenant, now: datetime) -> date:
+    """Today plus the tenant's payment terms, in the tenant's zone."""
+    return local_date(now=now, tz=tenant_zone(tenant)) + timedelta(days=tenant.payment_terms_days)
+
+
+def create_invoice(
+    *,
+    tenant: Tenant,
+    customer_id: int,
+    items: Sequence[ItemInput],
+    currency: str | None = None,
+    due_date: date | None = None,
+    document_discount: int = 0,
+    notes: str = "",
+    created_by: int | None = None,
+    now: datetime | None = None,
+) -> Invoice:
+    """A DRAFT invoice (no number yet). `due_date` defaults from the tenant's payment terms."""
+    now = now or timezone.now()
+    currency = document_currency(currency, tenant=tenant)
+    totals = price_items(items=items, currency=currency, document_discount=document_discount)
+    with transaction.atomic():
+        customer = require_customer(customer_id=customer_id)
+        invoice = Invoice(
+            customer=customer,
+            currency=currency,
+            document_discount=document_discount,
+            notes=notes,
+            due_date=due_date or default_due_date(tenant=tenant, now=now),
+            created_by=created_by,
+        )
+        apply_totals(invoice, totals)
+        invoice.save()
+        InvoiceItem.objects.bulk_create(
+            build_item_rows(model=InvoiceItem, parent={"invoice": invoice}, items=items, totals=totals)
+        )
+    return invoice
+
+
+def update_invoice(*, tenant: Tenant, invoice_id: int, version: int, changes: Mapping[str, Any]) -> Invoice:
+    """Edit a DRAFT invoice seen at `version`. `changes` holds any of EDITABLE_FIELDS; `items`
+    replaces all line items. Totals are recomputed whenever money inputs change."""
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+    with transaction.atomic():
+        invoice = queries.get_invoice_for_update(invoice_id=invoice_id)
+        require_editable(invoice, version=version, draft_status=Status.DRAFT)
+        if "customer_id" in changes:
+            invoice.customer = require_customer(customer_id=changes["customer_id"])
+        if "currency" in changes:
+            invoice.currency = document_currency(changes["currency"], tenant=tenant)
+        for field in ("document_discount", "notes", "due_date"):
+            if field in changes:
+                setattr(invoice, field, changes[field])
+        _reprice(invoice, items=changes.get("items"))
+        invoice.version += 1
+        invoice.save()
+    return invoice
+
+
+def _reprice(invoice: Invoice, *, items: Sequence[ItemInput] | None) -> None:
+    """Recompute totals; new `items` replace the old rows, otherwise the old rows get their
+    new figures (a document discount or currency change moves every line)."""
+    rows = list(invoice.items.all())
+    entered = items if items is not None else items_of(rows)
+    totals = price_items(items=entered, currency=invoice.currency, document_discount=invoice.document_discount)
+    apply_totals(invoice, totals)
+    new_rows = build_item_rows(model=InvoiceItem, parent={"invoice": invoice}, items=entered, totals=totals)
+    if items is not None:
+        invoice.items.all().delete()
+        InvoiceItem.objects.bulk_create(new_rows)
+        return
+    for row, new in zip(rows, new_rows, strict=True):
+        row.subtotal, row.tax, row.total = new.subtotal, new.tax, new.total
+    InvoiceItem.objects.bulk_update(rows, ["subtotal", "tax", "total"])
+
+
+def change_invoice_status(*, tenant: Tenant, invoice_id: int, status: str, now: datetime | None = None) -> Invoice:
+    """Move an invoice along INVOICE_TRANSITIONS. Sending assigns its number in this
+    transaction; an invoice with nothing to pay (total 0) is PAID as soon as it is sent."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        invoice = queries.get_invoice_for_update(invoice_id=invoice_id)
+        allowed = INVOICE_TRANSITIONS[invoice.status]
+        if status not in allowed:
+            raise InvalidTransition(current=invoice.status, requested=status, allowed=list(allowed))
+        if status == Status.SENT:
+            require_items(list(invoice.items.all()))
+            year = local_date(now=now, tz=tenant_zone(tenant)).year
+            invoice.number = assign_document_number(
+                document_type=DocumentType.INVOICE, year=year, prefix=tenant.invoice_prefix
+            )
+            invoice.issued_at = now
+            status = Status.PAID if invoice.total == 0 else Status.SENT
+        if status == Status.CANCELLED and invoice.amount_paid:
+            raise Conflict(
+                "Refund the payments on this invoice before cancelling it.",
+                code="invoice_has_payments",
+                details=[{"amount_paid": invoice.amount_paid}],
+            )
+        invoice.status = status
+        invoice.version += 1
+        invoice.save(update_fields=["status", "number", "issued_at", "version", "updated_at"])
+    return invoice
+
+
+def delete_invoice(*, invoice_id: int) -> None:
+    """Delete a DRAFT invoice; a numbered one is kept (cancel it instead)."""
+    with transaction.atomic():
+        invoice = queries.get_invoice_for_update(invoice_id=invoice_id)
+        require_deletable(invoice, draft_status=Status.DRAFT, instead="cancel it instead")
+        invoice.delete()
+
+
+def convert_quote_to_invoice(
+    *, tenant: Tenant, quote_id: int, created_by: int | None = None, now: datetime | None = None
+) -> Invoice:
+    """The one DRAFT invoice of an ACCEPTED quote: customer, currency, items, discount and
+    notes copied, linked both ways. Runs under the quote's row lock, so of two concurrent
+    calls one converts and the other answers 409 `already_converted` with the invoice id
+    (`Invoice.quote` is also unique, should anything bypass this function)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        quote = quote_queries.get_quote_for_update(quote_id=quote_id)
+        existing = queries.invoice_id_for_quote(quote_id=quote.pk)
+        if existing is not None:
+            raise Conflict(
+                "This quote was already converted.", code="already_converted", details=[{"invoice_id": existing}]
+            )
+        if quote.status != Quote.Status.ACCEPTED:
+            raise Conflict(
+                f"Only an accepted quote can be converted; this one is {quote.status}.",
+                code="quote_not_accepted",
+                details=[{"status": quote.status}],
+            )
+        items = items_of(list(quote.items.all()))
+        totals = price_items(items=items, currency=quote.currency, document_discount=quote.document_discount)
+        invoice = Invoice(
+            customer=quote.customer,
+            currency=quote.currency,
+            document_discount=quote.document_discount,
+            notes=quote.notes,
+            due_date=default_due_date(tenant=tenant, now=now),
+            quote=quote,
+            created_by=created_by,
+        )
+        apply_totals(invoice, totals)
+        invoice.save()
+        InvoiceItem.objects.bulk_create(
+            build_item_rows(model=InvoiceItem, parent={"invoice": invoice}, items=items, totals=totals)
+        )
+    return invoice
+
+
+def apply_ledger_entry(*, invoice: Invoice, paid_delta: int) -> None:
+    """Move `invoice.amount_paid` by `paid_delta` (a payment is positive, a refund negative)
+    and let the status follow the balance: nothing paid -> SENT (the clock may make it
+    OVERDUE again), part -> PARTIALLY_PAID, all -> PAID. The caller holds the invoice's row
+    lock and has checked the amount fits; the row's check constraint backs that up."""
+    invoice.amount_paid += paid_delta
+    if invoice.amount_paid == 0:
+        invoice.status = Status.SENT
+    elif invoice.amount_paid >= invoice.total:
+        invoice.status = Status.PAID
+    else:
+        invoice.status = Status.PARTIALLY_PAID
+    invoice.version += 1
+    invoice.save(update_fields=["amount_paid", "status", "version", "updated_at"])
+
+
+def mark_overdue_invoices(*, now: datetime, tz: ZoneInfo) -> int:
+    """Mark OVERDUE every SENT or PARTIALLY_PAID invoice of the current tenant schema whose
+    `due_date` has ended in zone `tz` (the tenant's). Returns how many changed. One UPDATE:
+    a concurrent payment holds the row lock and the status is re-checked once it commits."""
+    today = local_date(now=now, tz=tz)
+    return Invoice.objects.filter(status__in=(Status.SENT, Status.PARTIALLY_PAID), due_date__lt=today).update(
+        status=Status.OVERDUE, version=F("version") + 1, updated_at=now
+    )
+
+
+def render_invoice_pdf(*, tenant: Tenant, invoice_id: int) -> bytes:
+    """The invoice as a PDF (stored once per version once it is numbered)."""
+    invoice = queries.get_invoice(invoice_id=invoice_id)
+
+    def describe(document: Invoice) -> PdfDocument:
+        issued = document.issued_at or timezone.now()
+        return PdfDocument(
+            kind="Invoice",
+            number=document.number,
+            business_name=tenant.name or tenant.slug or "",
+            customer_name=document.customer.name,
+            customer_email=document.customer.email or None,
+            customer_address=document.customer.address or None,
+            issue_date=local_date(now=issued, tz=tenant_zone(tenant)),
+            due_date=document.due_date,
+            currency=document.currency,
+            lines=pdf_lines(list(document.items.all())),
+            subtotal=document.subtotal,
+            discount_total=document.discount_total,
+            tax_total=document.tax_total,
+            total=document.total,
+            amount_paid=document.amount_paid,
+            amount_due=document.amount_due,
+            notes=document.notes or None,
+        )
+
+    return stored_document_pdf(
+        document_type=DocumentType.INVOICE,
+        document=invoice,
+        is_draft=invoice.status == Status.DRAFT,
+        lock=lambda: queries.get_invoice_for_update(invoice_id=invoice_id),
+        describe=describe,
+    )

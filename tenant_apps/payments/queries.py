@@ -1,0 +1,41 @@
+"""Reading the payments ledger."""
+
+from django.db.models import QuerySet
+
+from tenant_apps.customers.history import HistoryEntry
+from tenant_apps.invoices.totals import format_money
+from tenant_apps.payments.models import Payment
+
+
+def list_invoice_payments(*, invoice_id: int) -> QuerySet[Payment]:
+    """The ledger rows of one invoice, newest first."""
+    return Payment.objects.filter(invoice_id=invoice_id)
+
+
+def payment_history(customer_id: int, limit: int) -> list[HistoryEntry]:
+    """The customer's payments and refunds for their timeline, newest first, in one query."""
+    payments = (
+        Payment.objects.filter(invoice__customer_id=customer_id)
+        .select_related("invoice")
+        .order_by("-occurred_at", "-id")[:limit]
+    )
+    return [
+        HistoryEntry(
+            kind="payment",
+            id=payment.pk,
+            occurred_at=payment.occurred_at,
+            title=(
+                f"{payment.get_kind_display()} of {format_money(payment.amount, payment.currency)}"
+                f" on invoice {payment.invoice.number}"
+            ),
+            status=payment.kind,
+            data={
+                "kind": payment.kind,
+                "amount": payment.amount,
+                "currency": payment.currency,
+                "method": payment.method,
+                "invoice_id": payment.invoice_id,
+            },
+        )
+        for payment in payments
+    ]
