@@ -2,7 +2,7 @@
 
 from ninja import NinjaAPI
 
-from api import accounts, customers, operations, platform, tenants
+from api import accounts, appointments, customers, operations, platform, tenants
 from api.errors import install_exception_handlers
 
 api = NinjaAPI(
@@ -20,3 +20,4 @@ api.add_router("/users", accounts.users_router)
 api.add_router("/tenants", tenants.router)
 api.add_router("/platform", platform.router)
 api.add_router("/customers", customers.router)
+api.add_router("/appointments", appointments.router)

@@ -57,6 +57,7 @@ SHARED_APPS = [
 # Apps whose tables live in every tenant schema.
 TENANT_APPS = [
     "tenant_apps.customers",
+    "tenant_apps.appointments",
     "tenant_apps.quotes",
     "tenant_apps.invoices",
     "tenant_apps.payments",

@@ -1,0 +1,125 @@
+"""Appointments: booking, rescheduling, status transitions, availability and calendar feeds."""
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from ninja.pagination import paginate
+from pydantic import AwareDatetime, Field
+
+from api.auth import member
+from api.schemas import StrictSchema
+from shared_apps.errors import ValidationFailed
+from tenant_apps.appointments import queries, services
+from tenant_apps.appointments.models import Appointment
+
+router = Router(tags=["appointments"])
+
+
+class AppointmentOut(Schema):
+    id: int
+    customer_id: int
+    staff_id: int | None
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    notes: str
+    cancel_reason: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class AppointmentIn(StrictSchema):
+    customer_id: int
+    staff_id: int | None = None
+    title: str = Field(min_length=1, max_length=200)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    notes: str = Field(default="", max_length=10000)
+
+
+class AppointmentPatch(StrictSchema):
+    # Required: every edit is optimistic, a stale version answers 409.
+    version: int
+    customer_id: int | None = None
+    staff_id: int | None = None
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    notes: str | None = Field(default=None, max_length=10000)
+
+
+class TransitionIn(StrictSchema):
+    status: str
+    reason: str | None = Field(default=None, max_length=2000)
+    version: int | None = None
+
+
+class AppointmentFilters(Schema):
+    starts_from: AwareDatetime | None = Field(default=None, alias="from")
+    ends_before: AwareDatetime | None = Field(default=None, alias="to")
+    status: str | None = Field(default=None, description="One status or several, comma-separated.")
+    customer_id: int | None = None
+    staff_id: int | None = None
+
+
+class CancelParams(Schema):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+def _statuses(value: str | None) -> list[str]:
+    statuses = [part.strip().upper() for part in (value or "").split(",") if part.strip()]
+    unknown = [status for status in statuses if status not in Appointment.Status.values]
+    if unknown:
+        raise ValidationFailed(
+            "Invalid filter.",
+            details=[{"field": "status", "message": f"One of {', '.join(Appointment.Status.values)}."}],
+        )
+    return statuses
+
+
+@router.get("", response=list[AppointmentOut], auth=member)
+@paginate
+def list_appointments(request: HttpRequest, filters: Query[AppointmentFilters]):
+    return queries.list_appointments(
+        starts_from=filters.starts_from,
+        ends_before=filters.ends_before,
+        statuses=_statuses(filters.status),
+        customer_id=filters.customer_id,
+        staff_id=filters.staff_id,
+    )
+
+
+@router.post("", response={201: AppointmentOut}, auth=member)
+def create_appointment(request: HttpRequest, payload: AppointmentIn):
+    appointment = services.create_appointment(tenant=request.auth.tenant, **payload.model_dump())
+    return 201, appointment
+
+
+@router.get("/{int:appointment_id}", response=AppointmentOut, auth=member)
+def get_appointment(request: HttpRequest, appointment_id: int):
+    return queries.get_appointment(appointment_id=appointment_id)
+
+
+@router.patch("/{int:appointment_id}", response=AppointmentOut, auth=member)
+def update_appointment(request: HttpRequest, appointment_id: int, payload: AppointmentPatch):
+    changes = payload.model_dump(exclude_unset=True)
+    version = changes.pop("version")
+    return services.update_appointment(
+        tenant=request.auth.tenant, appointment_id=appointment_id, version=version, changes=changes
+    )
+
+
+@router.delete("/{int:appointment_id}", response=AppointmentOut, auth=member)
+def cancel_appointment(request: HttpRequest, appointment_id: int, params: Query[CancelParams]):
+    """Cancels (never deletes); `?reason=` is optional here, default "Cancelled via API"."""
+    return services.cancel_appointment(appointment_id=appointment_id, reason=params.reason)
+
+
+@router.post("/{int:appointment_id}/transition", response=AppointmentOut, auth=member)
+def transition_appointment(request: HttpRequest, appointment_id: int, payload: TransitionIn):
+    return services.transition_appointment(
+        appointment_id=appointment_id, status=payload.status.upper(), reason=payload.reason, version=payload.version
+    )

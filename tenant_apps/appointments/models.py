@@ -1,0 +1,83 @@
+"""Appointments and calendar feeds (tenant schema)."""
+
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
+from django.db import models
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
+
+
+class Appointment(models.Model):
+    """A booked visit of a customer, optionally assigned to a staff member (a user id from the
+    public schema). `blocked_during` is the time the staff member is unavailable: the
+    appointment plus half the tenant's buffer on each side, fixed when it is written, so any
+    two appointments of one staff member end up at least one buffer apart. PostgreSQL refuses
+    overlapping active appointments itself (`appointment_no_double_booking`)."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "SCHEDULED", "Scheduled"
+        CONFIRMED = "CONFIRMED", "Confirmed"
+        IN_PROGRESS = "IN_PROGRESS", "In progress"
+        COMPLETED = "COMPLETED", "Completed"
+        NO_SHOW = "NO_SHOW", "No-show"
+        CANCELLED = "CANCELLED", "Cancelled"
+
+    ACTIVE_STATUSES = ("SCHEDULED", "CONFIRMED", "IN_PROGRESS")
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="appointments")
+    staff_id = models.BigIntegerField(null=True, blank=True, help_text="accounts.User id (public schema)")
+    title = models.CharField(max_length=200)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    blocked_during = DateTimeRangeField(help_text="[starts - buffer/2, ends + buffer/2)")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    notes = models.TextField(blank=True)
+    cancel_reason = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("starts_at", "id")
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="appointment_ends_after_start"),
+            ExclusionConstraint(
+                name="appointment_no_double_booking",
+                index_type="gist",
+                expressions=[("staff_id", RangeOperators.EQUAL), ("blocked_during", RangeOperators.OVERLAPS)],
+                condition=Q(status__in=("SCHEDULED", "CONFIRMED", "IN_PROGRESS"), staff_id__isnull=False),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["starts_at", "id"], name="appointment_starts"),
+            models.Index(fields=["customer", "-starts_at"], name="appointment_customer_starts"),
+            models.Index(fields=["staff_id", "starts_at"], name="appointment_staff_starts"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} at {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+
+class CalendarFeed(models.Model):
+    """A secret iCalendar feed URL: the whole business's calendar (staff_id null) or one staff
+    member's. Only a SHA-256 digest of the secret is kept; rotating replaces it, so the old URL
+    stops working at once."""
+
+    staff_id = models.BigIntegerField(null=True, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by_id = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    rotated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            # One feed per scope; the tenant-wide feed has no staff id (0 stands in for it).
+            models.UniqueConstraint(Coalesce("staff_id", Value(0)), name="calendar_feed_one_per_scope"),
+        ]
+
+    def __str__(self) -> str:
+        return f"feed staff={self.staff_id}"

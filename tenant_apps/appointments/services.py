@@ -1,0 +1,241 @@
+"""The rules for appointments.
+
+- No two active appointments (SCHEDULED, CONFIRMED, IN_PROGRESS) of one staff member overlap,
+  buffers included. PostgreSQL enforces it (exclusion constraint on staff_id and
+  `blocked_during`), so concurrent bookings cannot both win; the loser gets DoubleBooking
+  naming the appointment it clashed with.
+- The buffer (tenant setting `appointment_buffer_minutes`) is the minimum gap between two
+  appointments of one staff member. Each appointment blocks half of it before and half after,
+  so back-to-back appointments 15 minutes apart fit a 15-minute buffer, and with no buffer
+  the half-open ranges let one appointment start the instant another ends. The buffer in
+  force when an appointment is booked or rescheduled is kept with it.
+- Status changes follow TRANSITIONS and nothing else. IN_PROGRESS -> NO_SHOW is not allowed:
+  once the visit has started the customer evidently showed up. CANCELLED needs a reason.
+- Only active appointments may be rescheduled (times, staff, customer); title and notes may
+  be corrected at any time. Every change is optimistic on `version`.
+"""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+from psycopg import errors as pg_errors
+
+from shared_apps.accounts.models import Membership
+from shared_apps.errors import Conflict, InvalidTransition, StaleVersion, ValidationFailed
+from shared_apps.tenants.models import Tenant
+from tenant_apps.appointments import queries
+from tenant_apps.appointments.models import Appointment
+from tenant_apps.customers.models import Customer
+
+Status = Appointment.Status
+
+# The one state machine: status -> the statuses it may move to.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    Status.SCHEDULED: (Status.CONFIRMED, Status.NO_SHOW, Status.CANCELLED),
+    Status.CONFIRMED: (Status.IN_PROGRESS, Status.NO_SHOW, Status.CANCELLED),
+    Status.IN_PROGRESS: (Status.COMPLETED, Status.CANCELLED),
+    Status.COMPLETED: (),
+    Status.NO_SHOW: (),
+    Status.CANCELLED: (),
+}
+
+DEFAULT_DELETE_REASON = "Cancelled via API"
+NO_DOUBLE_BOOKING = "appointment_no_double_booking"
+RESCHEDULE_FIELDS = ("starts_at", "ends_at", "staff_id", "customer_id")
+
+
+class DoubleBooking(Conflict):
+    """The staff member already has an active appointment (with buffers) at that time (409)."""
+
+    code = "double_booking"
+
+    def __init__(self, *, conflicting_appointment_id: int | None, staff_id: int):
+        super().__init__(
+            "The staff member already has an appointment at that time.",
+            details=[{"conflicting_appointment_id": conflicting_appointment_id, "staff_id": staff_id}],
+        )
+        self.conflicting_appointment_id = conflicting_appointment_id
+
+
+def _invalid(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed("Invalid appointment.", details=[{"field": field, "message": message}])
+
+
+def blocked_range(*, starts_at: datetime, ends_at: datetime, buffer_minutes: int) -> DateTimeTZRange:
+    """What an appointment blocks: itself plus half the buffer on each side, half-open."""
+    half = timedelta(seconds=buffer_minutes * 30)
+    return DateTimeTZRange(starts_at - half, ends_at + half, "[)")
+
+
+def _check_times(*, tenant: Tenant, starts_at: datetime, ends_at: datetime) -> None:
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise _invalid("starts_at", "Times need a UTC offset.")
+    if ends_at <= starts_at:
+        raise _invalid("ends_at", "Must be after starts_at.")
+    if ends_at - starts_at > timedelta(minutes=tenant.max_appointment_minutes):
+        raise _invalid("ends_at", f"An appointment lasts at most {tenant.max_appointment_minutes} minutes.")
+
+
+def _check_staff(*, tenant: Tenant, staff_id: int | None) -> None:
+    if staff_id is not None and not Membership.objects.filter(tenant_id=tenant.pk, user_id=staff_id).exists():
+        raise _invalid("staff_id", "Not a member of this business.")
+
+
+def _check_customer(*, customer_id: int) -> None:
+    archived_at = Customer.objects.filter(pk=customer_id).values_list("archived_at", flat=True)
+    if not archived_at:
+        raise _invalid("customer_id", "No such customer.")
+    if archived_at[0] is not None:
+        raise _invalid("customer_id", "The customer is archived.")
+
+
+def _is_double_booking(error: IntegrityError) -> bool:
+    cause = error.__cause__
+    return isinstance(cause, pg_errors.ExclusionViolation) and cause.diag.constraint_name == NO_DOUBLE_BOOKING
+
+
+def _save(appointment: Appointment, *, update_fields: list[str] | None = None) -> None:
+    """Save inside a savepoint; a refused double booking becomes DoubleBooking naming the
+    clash (looked up after the savepoint rolled back, when the row that won is visible)."""
+    try:
+        with transaction.atomic():
+            appointment.save(update_fields=update_fields)
+    except IntegrityError as error:
+        if not _is_double_booking(error) or appointment.staff_id is None:
+            raise
+        clashing_id = queries.find_clashing_appointment_id(
+            staff_id=appointment.staff_id, blocked_during=appointment.blocked_during, exclude_id=appointment.pk
+        )
+        raise DoubleBooking(conflicting_appointment_id=clashing_id, staff_id=appointment.staff_id) from None
+
+
+def create_appointment(
+    *,
+    tenant: Tenant,
+    customer_id: int,
+    title: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    staff_id: int | None = None,
+    notes: str = "",
+) -> Appointment:
+    """Book a SCHEDULED appointment. Raises DoubleBooking when the staff member is taken."""
+    title = title.strip()
+    if not title:
+        raise _invalid("title", "Must not be blank.")
+    _check_times(tenant=tenant, starts_at=starts_at, ends_at=ends_at)
+    starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
+    _check_staff(tenant=tenant, staff_id=staff_id)
+    with transaction.atomic():
+        _check_customer(customer_id=customer_id)
+        appointment = Appointment(
+            customer_id=customer_id,
+            staff_id=staff_id,
+            title=title,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            blocked_during=blocked_range(
+                starts_at=starts_at, ends_at=ends_at, buffer_minutes=tenant.appointment_buffer_minutes
+            ),
+            notes=notes.strip(),
+        )
+        _save(appointment)
+    return appointment
+
+
+def update_appointment(*, tenant: Tenant, appointment_id: int, version: int, changes: dict[str, Any]) -> Appointment:
+    """Edit or reschedule. `changes` may hold title, notes, starts_at, ends_at, staff_id (None
+    unassigns) and customer_id. Raises StaleVersion, Conflict (not active) or DoubleBooking."""
+    unknown = set(changes) - {"title", "notes", *RESCHEDULE_FIELDS}
+    if unknown:
+        raise _invalid(sorted(unknown)[0], "Cannot be changed.")
+    for field, value in changes.items():
+        if value is None and field != "staff_id":
+            raise _invalid(field, "Must not be null.")
+    with transaction.atomic():
+        appointment = queries.get_appointment_for_update(appointment_id=appointment_id)
+        if version != appointment.version:
+            raise StaleVersion(current_version=appointment.version)
+        changed = {field: value for field, value in changes.items() if getattr(appointment, field) != value}
+        if not changed:
+            return appointment
+        rescheduling = set(changed) & set(RESCHEDULE_FIELDS)
+        if rescheduling and not appointment.is_active:
+            raise Conflict(
+                f"A {appointment.status} appointment cannot be rescheduled.",
+                code="appointment_not_active",
+                details=[{"status": appointment.status}],
+            )
+        if "title" in changed:
+            changed["title"] = changed["title"].strip()
+            if not changed["title"]:
+                raise _invalid("title", "Must not be blank.")
+        if "notes" in changed:
+            changed["notes"] = changed["notes"].strip()
+        for field, value in changed.items():
+            setattr(appointment, field, value)
+        update_fields = [*changed, "version", "updated_at"]
+        if rescheduling:
+            _check_times(tenant=tenant, starts_at=appointment.starts_at, ends_at=appointment.ends_at)
+            appointment.starts_at = appointment.starts_at.astimezone(UTC)
+            appointment.ends_at = appointment.ends_at.astimezone(UTC)
+            if "staff_id" in changed:
+                _check_staff(tenant=tenant, staff_id=appointment.staff_id)
+            if "customer_id" in changed:
+                _check_customer(customer_id=appointment.customer_id)
+            appointment.blocked_during = blocked_range(
+                starts_at=appointment.starts_at,
+                ends_at=appointment.ends_at,
+                buffer_minutes=tenant.appointment_buffer_minutes,
+            )
+            update_fields.append("blocked_during")
+        appointment.version += 1
+        _save(appointment, update_fields=update_fields)
+    return appointment
+
+
+def allowed_transitions(status: str) -> list[str]:
+    return [str(next_status) for next_status in TRANSITIONS[status]]
+
+
+def transition_appointment(
+    *, appointment_id: int, status: str, reason: str | None = None, version: int | None = None
+) -> Appointment:
+    """Move the appointment to `status` if TRANSITIONS allows it (else InvalidTransition with
+    the allowed next states). CANCELLED needs a non-blank `reason`."""
+    if status not in TRANSITIONS:
+        raise _invalid("status", f"One of {', '.join(TRANSITIONS)}.")
+    reason = (reason or "").strip()
+    if status == Status.CANCELLED and not reason:
+        raise _invalid("reason", "A reason is required to cancel.")
+    with transaction.atomic():
+        appointment = queries.get_appointment_for_update(appointment_id=appointment_id)
+        if version is not None and version != appointment.version:
+            raise StaleVersion(current_version=appointment.version)
+        if status not in TRANSITIONS[appointment.status]:
+            raise InvalidTransition(
+                current=appointment.status, requested=status, allowed=allowed_transitions(appointment.status)
+            )
+        appointment.status = status
+        update_fields = ["status", "version", "updated_at"]
+        if status == Status.CANCELLED:
+            appointment.cancel_reason = reason
+            update_fields.append("cancel_reason")
+        appointment.version += 1
+        # Leaving the active states only ever frees time, so this save cannot double-book.
+        appointment.save(update_fields=update_fields)
+    return appointment
+
+
+def cancel_appointment(*, appointment_id: int, reason: str | None = None) -> Appointment:
+    """DELETE: cancel with `reason` (default "Cancelled via API"). Cancelling an appointment
+    that is already CANCELLED returns it unchanged, so a repeated DELETE is harmless;
+    COMPLETED and NO_SHOW cannot be cancelled (InvalidTransition)."""
+    appointment = queries.get_appointment(appointment_id=appointment_id)
+    if appointment.status == Status.CANCELLED:
+        return appointment
+    return transition_appointment(
+        appointment_id=appointment_id, status=Status.CANCELLED, reason=(reason or "").strip() or DEFAULT_DELETE_REASON
+    )

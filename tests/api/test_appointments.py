@@ -1,0 +1,245 @@
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import CustomerFactory
+from tests.isolation import Route, TenantRouteCases, assert_refused
+
+NINE = "2027-06-07T09:00:00-04:00"  # a Monday in New York
+TEN = "2027-06-07T10:00:00-04:00"
+TEN_15 = "2027-06-07T10:15:00-04:00"
+TEN_30 = "2027-06-07T10:30:00-04:00"
+ELEVEN = "2027-06-07T11:00:00-04:00"
+
+
+def customer_id(tenant):
+    with tenant.schema():
+        return CustomerFactory().pk
+
+
+def book(tenant, starts_at=NINE, ends_at=TEN, *, staff=True, customer=None, **extra):
+    body = {
+        "customer_id": customer or customer_id(tenant),
+        "staff_id": tenant.staff.pk if staff else None,
+        "title": "Boiler service",
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        **extra,
+    }
+    return tenant.api().post("/appointments", body)
+
+
+class TestAppointmentIsolation(TenantRouteCases):
+    routes = [
+        Route("GET", "/appointments"),
+        Route("POST", "/appointments", {"customer_id": 1, "title": "X", "starts_at": NINE, "ends_at": TEN}),
+    ]
+    object_routes = [
+        Route("GET", "/appointments/{id}"),
+        Route("PATCH", "/appointments/{id}", {"version": 1, "title": "Changed"}),
+        Route("DELETE", "/appointments/{id}"),
+        Route("POST", "/appointments/{id}/transition", {"status": "CONFIRMED"}),
+    ]
+
+    def make_object(self, owner):
+        return book(owner).json()["id"]
+
+
+def test_create_answers_the_appointment(tenant_a):
+    customer = customer_id(tenant_a)
+
+    response = book(tenant_a, customer=customer, notes="Side gate")
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["customer_id"] == customer
+    assert body["staff_id"] == tenant_a.staff.pk
+    assert body["status"] == "SCHEDULED"
+    assert body["version"] == 1
+    assert body["notes"] == "Side gate"
+    assert body["starts_at"] == "2027-06-07T13:00:00Z"
+    assert body["ends_at"] == "2027-06-07T14:00:00Z"
+
+
+def test_overlap_for_same_staff_is_409_naming_the_clash(tenant_a):
+    first = book(tenant_a).json()
+
+    response = book(tenant_a, "2027-06-07T09:30:00-04:00", TEN_30)
+
+    body = assert_refused(response, 409)
+    assert body["errors"] == [
+        {"code": "double_booking", "conflicting_appointment_id": first["id"], "staff_id": tenant_a.staff.pk}
+    ]
+
+
+def test_back_to_back_is_allowed_without_buffer(tenant_a):
+    book(tenant_a)
+
+    assert book(tenant_a, TEN, ELEVEN).status_code == 201
+
+
+def test_other_staff_and_unassigned_never_clash(tenant_a):
+    book(tenant_a)
+
+    assert book(tenant_a, staff_id=tenant_a.owner.pk).status_code == 201
+    assert book(tenant_a, staff=False).status_code == 201
+    assert book(tenant_a, staff=False).status_code == 201
+
+
+def test_buffer_is_the_minimum_gap_between_appointments(tenant_a):
+    tenant_a.api().patch("/tenants/me", {"appointment_buffer_minutes": 30})
+    first = book(tenant_a).json()
+
+    too_close = book(tenant_a, TEN_15, ELEVEN)
+    far_enough = book(tenant_a, TEN_30, ELEVEN)
+
+    assert assert_refused(too_close, 409)["errors"][0]["conflicting_appointment_id"] == first["id"]
+    assert far_enough.status_code == 201
+
+
+def test_cancelled_appointment_frees_the_time(tenant_a):
+    first = book(tenant_a).json()
+    tenant_a.api().delete(f"/appointments/{first['id']}")
+
+    assert book(tenant_a).status_code == 201
+
+
+def test_staff_must_be_a_member(tenant_a, tenant_b):
+    body = assert_refused(book(tenant_a, staff_id=tenant_b.staff.pk), 400)
+
+    assert body["errors"][0]["field"] == "staff_id"
+
+
+def test_times_are_validated(tenant_a):
+    assert assert_refused(book(tenant_a, TEN, NINE), 400)["errors"][0]["field"] == "ends_at"
+    assert assert_refused(book(tenant_a, "2027-06-07T09:00:00", TEN), 400)["errors"][0]["field"] == "starts_at"
+    assert assert_refused(book(tenant_a, NINE, "2027-06-08T09:00:00-04:00"), 400)["errors"][0]["field"] == "ends_at"
+
+
+def test_unknown_or_archived_customer_is_400(tenant_a):
+    archived = book(tenant_a).json()["customer_id"]
+    tenant_a.api().delete(f"/customers/{archived}")
+
+    assert assert_refused(book(tenant_a, customer=999999), 400)["errors"][0]["field"] == "customer_id"
+    assert assert_refused(book(tenant_a, TEN, ELEVEN, customer=archived), 400)["errors"][0]["field"] == "customer_id"
+
+
+def test_customer_with_appointments_is_archived_not_deleted(tenant_a):
+    customer = book(tenant_a).json()["customer_id"]
+
+    assert tenant_a.api().delete(f"/customers/{customer}").status_code == 204
+
+    body = tenant_a.api().get(f"/customers/{customer}").json()
+    assert body["archived_at"] is not None
+    assert tenant_a.api().get("/customers").json()["count"] == 0
+    assert tenant_a.api().get("/customers", include_archived="true").json()["count"] == 1
+
+
+def test_reschedule_with_version(tenant_a):
+    appointment = book(tenant_a).json()
+
+    moved = tenant_a.api().patch(
+        f"/appointments/{appointment['id']}", {"version": 1, "starts_at": TEN, "ends_at": ELEVEN}
+    )
+    stale = tenant_a.api().patch(f"/appointments/{appointment['id']}", {"version": 1, "title": "Again"})
+
+    assert moved.status_code == 200, moved.content
+    assert moved.json()["starts_at"] == "2027-06-07T14:00:00Z"
+    assert moved.json()["version"] == 2
+    assert assert_refused(stale, 409)["errors"][0] == {"code": "stale_version", "current_version": 2}
+
+
+def test_patch_needs_version(tenant_a):
+    appointment = book(tenant_a).json()
+
+    assert_refused(tenant_a.api().patch(f"/appointments/{appointment['id']}", {"title": "No version"}), 400)
+
+
+def test_reschedule_into_a_clash_is_409(tenant_a):
+    first = book(tenant_a).json()
+    second = book(tenant_a, TEN, ELEVEN).json()
+
+    response = tenant_a.api().patch(
+        f"/appointments/{second['id']}", {"version": 1, "starts_at": TEN_30.replace("10:30", "09:30")}
+    )
+
+    assert assert_refused(response, 409)["errors"][0]["conflicting_appointment_id"] == first["id"]
+
+
+def test_reschedule_to_own_overlapping_time_is_not_a_clash_with_itself(tenant_a):
+    appointment = book(tenant_a).json()
+
+    response = tenant_a.api().patch(f"/appointments/{appointment['id']}", {"version": 1, "ends_at": TEN_30})
+
+    assert response.status_code == 200, response.content
+
+
+def test_only_active_appointments_can_be_rescheduled(tenant_a):
+    appointment = book(tenant_a).json()
+    url = f"/appointments/{appointment['id']}"
+    tenant_a.api().delete(url)
+
+    moved = tenant_a.api().patch(url, {"version": 2, "starts_at": TEN, "ends_at": ELEVEN})
+    noted = tenant_a.api().patch(url, {"version": 2, "notes": "Customer rang to cancel"})
+
+    assert assert_refused(moved, 409)["errors"][0]["code"] == "appointment_not_active"
+    assert noted.status_code == 200
+
+
+def test_null_for_required_field_is_400(tenant_a):
+    appointment = book(tenant_a).json()
+
+    response = tenant_a.api().patch(f"/appointments/{appointment['id']}", {"version": 1, "starts_at": None})
+
+    assert_refused(response, 400)
+
+
+def test_list_filters(tenant_a):
+    customer = customer_id(tenant_a)
+    early = book(tenant_a, customer=customer).json()
+    late = book(tenant_a, TEN, ELEVEN, staff=False).json()
+    tenant_a.api().post(f"/appointments/{late['id']}/transition", {"status": "CONFIRMED"})
+
+    def ids(**query):
+        return [a["id"] for a in tenant_a.api().get("/appointments", **query).json()["items"]]
+
+    assert ids() == [early["id"], late["id"]]
+    assert ids(status="CONFIRMED") == [late["id"]]
+    assert ids(status="scheduled,confirmed") == [early["id"], late["id"]]
+    assert ids(customer_id=customer) == [early["id"]]
+    assert ids(staff_id=tenant_a.staff.pk) == [early["id"]]
+    assert ids(**{"from": "2027-06-07T09:30:00-04:00"}) == [early["id"], late["id"]]
+    assert ids(**{"from": TEN}) == [late["id"]]
+    assert ids(to=TEN) == [early["id"]]
+    assert_refused(tenant_a.api().get("/appointments", status="DONE"), 400)
+
+
+def test_list_query_count_is_constant(tenant_a):
+    def queries_for_page():
+        tenant_a.api().get("/appointments", limit=200)  # warm the tenant and membership caches
+        with CaptureQueriesContext(connection) as captured:
+            assert tenant_a.api().get("/appointments", limit=200).status_code == 200
+        return len(captured)
+
+    customer = customer_id(tenant_a)
+    book(tenant_a, customer=customer, staff=False)
+    few = queries_for_page()
+    for _ in range(30):
+        book(tenant_a, customer=customer, staff=False)
+    many = queries_for_page()
+
+    assert few == many
+
+
+def test_customer_history_lists_appointments_newest_first(tenant_a):
+    customer = customer_id(tenant_a)
+    early = book(tenant_a, customer=customer).json()
+    late = book(tenant_a, TEN, ELEVEN, customer=customer).json()
+
+    body = tenant_a.api().get(f"/customers/{customer}/history", limit=1).json()
+    second_page = tenant_a.api().get(f"/customers/{customer}/history", limit=1, offset=1).json()
+
+    assert [(e["kind"], e["id"]) for e in body["items"]] == [("appointment", late["id"])]
+    assert body["has_more"] is True
+    assert body["items"][0]["status"] == "SCHEDULED"
+    assert [e["id"] for e in second_page["items"]] == [early["id"]]
+    assert second_page["has_more"] is False
