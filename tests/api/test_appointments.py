@@ -243,3 +243,104 @@ def test_customer_history_lists_appointments_newest_first(tenant_a):
     assert body["items"][0]["status"] == "SCHEDULED"
     assert [e["id"] for e in second_page["items"]] == [early["id"]]
     assert second_page["has_more"] is False
+
+
+def transition(tenant, appointment_id, status, **extra):
+    return tenant.api().post(f"/appointments/{appointment_id}/transition", {"status": status, **extra})
+
+
+def test_happy_path_to_completed(tenant_a):
+    appointment_id = book(tenant_a).json()["id"]
+
+    statuses = [
+        transition(tenant_a, appointment_id, s).json()["status"] for s in ("CONFIRMED", "IN_PROGRESS", "COMPLETED")
+    ]
+
+    assert statuses == ["CONFIRMED", "IN_PROGRESS", "COMPLETED"]
+    assert tenant_a.api().get(f"/appointments/{appointment_id}").json()["version"] == 4
+
+
+def test_illegal_transition_lists_allowed_states(tenant_a):
+    appointment_id = book(tenant_a).json()["id"]
+
+    body = assert_refused(transition(tenant_a, appointment_id, "COMPLETED"), 409)
+
+    assert body["errors"] == [
+        {
+            "code": "invalid_transition",
+            "current": "SCHEDULED",
+            "requested": "COMPLETED",
+            "allowed": ["CONFIRMED", "NO_SHOW", "CANCELLED"],
+        }
+    ]
+
+
+def test_no_show_only_before_the_visit_starts(tenant_a):
+    confirmed = book(tenant_a).json()["id"]
+    started = book(tenant_a, TEN, ELEVEN).json()["id"]
+    transition(tenant_a, confirmed, "CONFIRMED")
+    transition(tenant_a, started, "CONFIRMED")
+    transition(tenant_a, started, "IN_PROGRESS")
+
+    assert transition(tenant_a, confirmed, "NO_SHOW").json()["status"] == "NO_SHOW"
+    assert assert_refused(transition(tenant_a, started, "NO_SHOW"), 409)["errors"][0]["allowed"] == [
+        "COMPLETED",
+        "CANCELLED",
+    ]
+
+
+def test_cancel_needs_a_reason(tenant_a):
+    appointment_id = book(tenant_a).json()["id"]
+
+    missing = transition(tenant_a, appointment_id, "CANCELLED", reason="  ")
+    given = transition(tenant_a, appointment_id, "CANCELLED", reason="Customer is ill")
+
+    assert assert_refused(missing, 400)["errors"][0]["field"] == "reason"
+    assert given.json()["status"] == "CANCELLED"
+    assert given.json()["cancel_reason"] == "Customer is ill"
+
+
+def test_terminal_states_allow_nothing(tenant_a):
+    appointment_id = book(tenant_a).json()["id"]
+    transition(tenant_a, appointment_id, "CANCELLED", reason="Duplicate")
+
+    body = assert_refused(transition(tenant_a, appointment_id, "SCHEDULED"), 409)
+
+    assert body["errors"][0]["allowed"] == []
+
+
+def test_unknown_status_is_400(tenant_a):
+    appointment_id = book(tenant_a).json()["id"]
+
+    assert_refused(transition(tenant_a, appointment_id, "DONE"), 400)
+
+
+def test_transition_with_stale_version_is_409(tenant_a):
+    appointment_id = book(tenant_a).json()["id"]
+
+    assert_refused(transition(tenant_a, appointment_id, "CONFIRMED", version=7), 409)
+
+
+def test_delete_cancels_with_default_or_given_reason(tenant_a):
+    default = book(tenant_a).json()["id"]
+    given = book(tenant_a, TEN, ELEVEN).json()["id"]
+
+    first = tenant_a.api().delete(f"/appointments/{default}")
+    again = tenant_a.api().delete(f"/appointments/{default}")
+    with_reason = tenant_a.api().delete(f"/appointments/{given}?reason=Rain")
+
+    assert first.status_code == 200
+    assert first.json()["status"] == "CANCELLED"
+    assert first.json()["cancel_reason"] == "Cancelled via API"
+    assert again.status_code == 200
+    assert again.json()["version"] == first.json()["version"]
+    assert with_reason.json()["cancel_reason"] == "Rain"
+    assert tenant_a.api().get(f"/appointments/{default}").status_code == 200
+
+
+def test_completed_appointment_cannot_be_deleted(tenant_a):
+    appointment_id = book(tenant_a).json()["id"]
+    for status in ("CONFIRMED", "IN_PROGRESS", "COMPLETED"):
+        transition(tenant_a, appointment_id, status)
+
+    assert_refused(tenant_a.api().delete(f"/appointments/{appointment_id}"), 409)
