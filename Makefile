@@ -29,7 +29,7 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 
 migrate: $(VENV)/.installed
-	$(SERVICES) && $(PY) manage.py migrate_schemas --executor=multiprocessing
+	$(SERVICES) && DB_POOL=false $(PY) manage.py migrate_schemas --executor=multiprocessing
 
 bench: $(VENV)/.installed
 	$(SERVICES) && $(PY) -m bench.run

@@ -122,8 +122,11 @@ _db = env.db_url_config(DATABASE_URL)
 _db["ENGINE"] = "django_tenants.postgresql_backend"
 # Django's own psycopg pool: a long-lived connection per worker thread, no reconnect per request.
 # django-environ cannot express the pool in the URL, so it is set here.
-_db["CONN_MAX_AGE"] = 0
-_db["OPTIONS"] = {"pool": {"min_size": 1, "max_size": env.int("DB_POOL_MAX", default=8), "timeout": 10}}
+# Commands that fork (migrate_schemas --executor=multiprocessing) set DB_POOL=false: a pool's
+# background threads do not survive fork().
+if env.bool("DB_POOL", default=True):
+    _db["CONN_MAX_AGE"] = 0
+    _db["OPTIONS"] = {"pool": {"min_size": 1, "max_size": env.int("DB_POOL_MAX", default=8), "timeout": 10}}
 _db["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=None)}
 DATABASES = {"default": _db}
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)

@@ -7,7 +7,7 @@ PY=.venv/bin/python
 PORT="${PORT:-8000}"
 export PORT
 
-$PY manage.py migrate_schemas --executor=multiprocessing -v 0
+DB_POOL=false $PY manage.py migrate_schemas --executor=multiprocessing -v 0
 $PY manage.py seed_demo
 
 pids=()
