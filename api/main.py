@@ -2,7 +2,7 @@
 
 from ninja import NinjaAPI
 
-from api import accounts, appointments, customers, operations, platform, tenants
+from api import accounts, appointments, customers, invoices, operations, platform, quotes, tenants
 from api.errors import install_exception_handlers
 
 api = NinjaAPI(
@@ -21,3 +21,5 @@ api.add_router("/tenants", tenants.router)
 api.add_router("/platform", platform.router)
 api.add_router("/customers", customers.router)
 api.add_router("/appointments", appointments.router)
+api.add_router("/quotes", quotes.router)
+api.add_router("/invoices", invoices.router)

@@ -1,0 +1,105 @@
+"""Schemas quotes and invoices share: line items in and out, and the common document fields."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from ninja import Schema
+from pydantic import Field
+
+from api.schemas import StrictSchema
+from tenant_apps.invoices.documents import MAX_DOCUMENT_AMOUNT, ItemInput
+
+MAX_AMOUNT = MAX_DOCUMENT_AMOUNT
+MAX_ITEMS = 200
+
+
+def decimal_text(value: Decimal) -> str:
+    """A decimal as a plain JSON string without storage padding: 1.500000 -> "1.5"."""
+    return format(value.normalize(), "f")
+
+
+class ItemIn(StrictSchema):
+    description: str = Field(min_length=1, max_length=2000)
+    quantity: Decimal = Field(ge=0, max_digits=20, decimal_places=6)
+    unit_price: int = Field(ge=0, le=MAX_AMOUNT)
+    tax_rate: Decimal = Field(default=Decimal(0), ge=0, max_digits=9, decimal_places=4)
+    discount: int = Field(default=0, ge=0, le=MAX_AMOUNT)
+
+    def to_input(self) -> ItemInput:
+        return ItemInput(
+            description=self.description,
+            quantity=self.quantity,
+            unit_price=self.unit_price,
+            tax_rate=self.tax_rate,
+            discount=self.discount,
+        )
+
+
+class ItemOut(Schema):
+    id: int
+    description: str
+    quantity: str
+    unit_price: int
+    tax_rate: str
+    discount: int
+    subtotal: int
+    tax: int
+    total: int
+
+    @staticmethod
+    def resolve_quantity(item) -> str:
+        return decimal_text(item.quantity)
+
+    @staticmethod
+    def resolve_tax_rate(item) -> str:
+        return decimal_text(item.tax_rate)
+
+
+class DocumentOut(Schema):
+    id: int
+    number: str | None
+    customer_id: int
+    status: str
+    currency: str
+    items: list[ItemOut]
+    subtotal: int
+    discount_total: int
+    tax_total: int
+    total: int
+    document_discount: int
+    notes: str
+    issued_at: datetime | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class DocumentIn(StrictSchema):
+    customer_id: int
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    items: list[ItemIn] = Field(default_factory=list, max_length=MAX_ITEMS)
+    document_discount: int = Field(default=0, ge=0, le=MAX_AMOUNT)
+    notes: str = Field(default="", max_length=10000)
+
+    def service_fields(self) -> dict:
+        fields = self.model_dump(exclude={"items"})
+        fields["items"] = [item.to_input() for item in self.items]
+        return fields
+
+
+class DocumentPatch(StrictSchema):
+    """Only the fields sent change. The defaults are never used (unset fields are dropped);
+    they only make an explicit null a 400 instead of a database error."""
+
+    version: int
+    customer_id: int = 0
+    currency: str = Field(default="", min_length=3, max_length=3)
+    items: list[ItemIn] = Field(default_factory=list, max_length=MAX_ITEMS)
+    document_discount: int = Field(default=0, ge=0, le=MAX_AMOUNT)
+    notes: str = Field(default="", max_length=10000)
+
+    def changes(self) -> dict:
+        changes = self.model_dump(exclude_unset=True, exclude={"version", "items"})
+        if "items" in self.model_fields_set:
+            changes["items"] = [item.to_input() for item in self.items]
+        return changes

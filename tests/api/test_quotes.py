@@ -1,0 +1,237 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import CustomerFactory
+from tests.isolation import Route, TenantRouteCases, assert_refused
+from tests.tenant_apps.quotes.factories import accepted_quote, draft_quote, sent_quote
+
+ITEM = {"description": "Fit a tap", "quantity": "1.5", "unit_price": 4000, "tax_rate": "8.25"}
+
+
+class TestQuoteIsolation(TenantRouteCases):
+    routes = [
+        Route("GET", "/quotes"),
+        Route("POST", "/quotes", {"customer_id": 1, "items": [ITEM]}),
+    ]
+    object_routes = [
+        Route("GET", "/quotes/{id}"),
+        Route("PATCH", "/quotes/{id}", {"version": 1, "notes": "Hijacked"}),
+        Route("DELETE", "/quotes/{id}"),
+        Route("PATCH", "/quotes/{id}/status", {"status": "SENT"}),
+        Route("POST", "/quotes/{id}/convert"),
+        Route("GET", "/quotes/{id}/pdf"),
+    ]
+
+    def make_object(self, owner):
+        with owner.schema():
+            return draft_quote(owner.tenant).pk
+
+
+def create(tenant, **overrides):
+    with tenant.schema():
+        customer_id = CustomerFactory().pk
+    return tenant.api().post("/quotes", {"customer_id": customer_id, "items": [ITEM]} | overrides)
+
+
+def test_create_prices_items_and_defaults_currency_and_validity(tenant_a):
+    response = create(tenant_a)
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["number"] is None
+    assert body["status"] == "DRAFT"
+    assert body["currency"] == "usd"
+    assert body["items"][0]["quantity"] == "1.5"
+    assert body["items"][0]["tax_rate"] == "8.25"
+    assert (body["subtotal"], body["tax_total"], body["total"]) == (6000, 495, 6495)
+    assert body["items"][0]["total"] == 6495
+    assert body["valid_until"] is not None
+    assert body["invoice_id"] is None
+    assert body["version"] == 1
+
+
+def test_create_for_another_tenants_customer_is_404(tenant_a, tenant_b):
+    with tenant_b.schema():
+        foreign_customer = CustomerFactory().pk
+
+    response = tenant_a.api().post("/quotes", {"customer_id": foreign_customer + 10_000, "items": [ITEM]})
+
+    body = assert_refused(response, 404)
+    assert body["errors"][0]["field"] == "customer_id"
+
+
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        (ITEM | {"quantity": "-1"}, "items.0.quantity"),
+        (ITEM | {"quantity": "1.1234567"}, "items.0.quantity"),
+        (ITEM | {"unit_price": 1.5}, "items.0.unit_price"),
+        (ITEM | {"discount": 99_999}, "items.0.discount"),
+        (ITEM | {"colour": "red"}, "items.0.colour"),
+    ],
+)
+def test_bad_items_are_400_naming_the_field(tenant_a, item, field):
+    body = assert_refused(create(tenant_a, items=[item]), 400)
+
+    assert body["errors"][0]["field"] == field
+
+
+def test_unknown_currency_is_400(tenant_a):
+    body = assert_refused(create(tenant_a, currency="xyz"), 400)
+
+    assert body["errors"][0]["field"] == "currency"
+
+
+def test_patch_replaces_items_and_bumps_version(tenant_a):
+    quote = create(tenant_a).json()
+
+    response = tenant_a.api().patch(
+        f"/quotes/{quote['id']}",
+        {"version": 1, "items": [ITEM, ITEM | {"discount": 1000}], "document_discount": 100},
+    )
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert len(body["items"]) == 2
+    assert body["version"] == 2
+    assert body["discount_total"] == 1100
+    assert body["subtotal"] - body["discount_total"] + body["tax_total"] == body["total"]
+
+
+def test_stale_patch_is_409(tenant_a):
+    quote = create(tenant_a).json()
+    tenant_a.api().patch(f"/quotes/{quote['id']}", {"version": 1, "notes": "first"})
+
+    body = assert_refused(tenant_a.api().patch(f"/quotes/{quote['id']}", {"version": 1, "notes": "second"}), 409)
+
+    assert body["errors"][0] == {"code": "stale_version", "current_version": 2}
+
+
+def test_patch_null_is_400(tenant_a):
+    quote = create(tenant_a).json()
+
+    assert_refused(tenant_a.api().patch(f"/quotes/{quote['id']}", {"version": 1, "valid_until": None}), 400)
+
+
+def test_sent_quote_is_not_editable_nor_deletable(tenant_a):
+    with tenant_a.schema():
+        quote = sent_quote(tenant_a.tenant)
+
+    patch = assert_refused(tenant_a.api().patch(f"/quotes/{quote.pk}", {"version": quote.version, "notes": "x"}), 409)
+    delete = assert_refused(tenant_a.api().delete(f"/quotes/{quote.pk}"), 409)
+
+    assert patch["errors"][0]["code"] == "not_editable"
+    assert delete["errors"][0]["code"] == "numbered_document"
+
+
+def test_draft_can_be_deleted(tenant_a):
+    quote = create(tenant_a).json()
+
+    assert tenant_a.api().delete(f"/quotes/{quote['id']}").status_code == 204
+    assert_refused(tenant_a.api().get(f"/quotes/{quote['id']}"), 404)
+
+
+def test_status_route_sends_and_numbers(tenant_a):
+    quote = create(tenant_a).json()
+
+    response = tenant_a.api().patch(f"/quotes/{quote['id']}/status", {"status": "SENT"})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "SENT"
+    assert response.json()["number"].startswith("Q-")
+    assert response.json()["issued_at"] is not None
+
+
+def test_illegal_status_is_409_with_allowed(tenant_a):
+    quote = create(tenant_a).json()
+
+    body = assert_refused(tenant_a.api().patch(f"/quotes/{quote['id']}/status", {"status": "ACCEPTED"}), 409)
+
+    assert body["errors"][0] == {
+        "code": "invalid_transition",
+        "current": "DRAFT",
+        "requested": "ACCEPTED",
+        "allowed": ["SENT"],
+    }
+
+
+def test_unknown_status_is_400(tenant_a):
+    quote = create(tenant_a).json()
+
+    assert_refused(tenant_a.api().patch(f"/quotes/{quote['id']}/status", {"status": "WON"}), 400)
+
+
+def test_sending_an_empty_quote_is_400(tenant_a):
+    quote = create(tenant_a, items=[]).json()
+
+    body = assert_refused(tenant_a.api().patch(f"/quotes/{quote['id']}/status", {"status": "SENT"}), 400)
+
+    assert body["errors"][0]["code"] == "empty_document"
+
+
+def test_convert_answers_invoice_then_409_with_its_id(tenant_a):
+    with tenant_a.schema():
+        quote = accepted_quote(tenant_a.tenant)
+
+    first = tenant_a.api().post(f"/quotes/{quote.pk}/convert")
+    second = tenant_a.api().post(f"/quotes/{quote.pk}/convert")
+
+    assert first.status_code == 201, first.content
+    invoice = first.json()
+    assert invoice["quote_id"] == quote.pk
+    assert invoice["status"] == "DRAFT"
+    assert invoice["total"] == quote.total
+    assert [item["description"] for item in invoice["items"]] == ["Labour"]
+    body = assert_refused(second, 409)
+    assert body["errors"][0] == {"code": "already_converted", "invoice_id": invoice["id"]}
+    assert tenant_a.api().get(f"/quotes/{quote.pk}").json()["invoice_id"] == invoice["id"]
+
+
+def test_convert_of_a_sent_quote_is_409(tenant_a):
+    with tenant_a.schema():
+        quote = sent_quote(tenant_a.tenant)
+
+    body = assert_refused(tenant_a.api().post(f"/quotes/{quote.pk}/convert"), 409)
+
+    assert body["errors"][0]["code"] == "quote_not_accepted"
+
+
+def test_pdf_is_a_pdf(tenant_a):
+    with tenant_a.schema():
+        quote = sent_quote(tenant_a.tenant)
+
+    response = tenant_a.api().get(f"/quotes/{quote.pk}/pdf")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+
+
+def test_list_filters_by_status_and_customer(tenant_a):
+    with tenant_a.schema():
+        sent = sent_quote(tenant_a.tenant)
+        draft_quote(tenant_a.tenant, customer_id=sent.customer_id)
+
+    by_status = tenant_a.api().get("/quotes", status="SENT").json()
+    by_customer = tenant_a.api().get("/quotes", customer_id=sent.customer_id).json()
+
+    assert [quote["id"] for quote in by_status["items"]] == [sent.pk]
+    assert by_customer["count"] == 2
+
+
+def test_list_costs_the_same_queries_whatever_the_page_size(tenant_a):
+    with tenant_a.schema():
+        customer = CustomerFactory()
+        for _ in range(50):
+            accepted_quote(tenant_a.tenant, customer_id=customer.pk)
+    tenant_a.api().get("/quotes", limit=1)  # warm the request's tenant and membership caches
+
+    with CaptureQueriesContext(connection) as small:
+        small_page = tenant_a.api().get("/quotes", limit=5)
+    with CaptureQueriesContext(connection) as large:
+        large_page = tenant_a.api().get("/quotes", limit=50)
+
+    assert len(small_page.json()["items"]) == 5
+    assert len(large_page.json()["items"]) == 50
+    assert len(small) == len(large)
