@@ -1,8 +1,9 @@
 """Appointments: booking, rescheduling, status transitions, availability and calendar feeds."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import AwareDatetime, Field
@@ -10,7 +11,7 @@ from pydantic import AwareDatetime, Field
 from api.auth import member
 from api.schemas import StrictSchema
 from shared_apps.errors import ValidationFailed
-from tenant_apps.appointments import queries, services
+from tenant_apps.appointments import availability, queries, services
 from tenant_apps.appointments.models import Appointment
 
 router = Router(tags=["appointments"])
@@ -78,6 +79,51 @@ def _statuses(value: str | None) -> list[str]:
             details=[{"field": "status", "message": f"One of {', '.join(Appointment.Status.values)}."}],
         )
     return statuses
+
+
+class AvailabilityParams(Schema):
+    date: date
+    duration_minutes: int = Field(ge=1, le=24 * 60)
+    staff_id: int | None = None
+
+
+class SlotOut(Schema):
+    starts_at: datetime
+    ends_at: datetime
+    staff_ids: list[int]
+
+
+class AvailabilityOut(Schema):
+    date: date
+    timezone: str
+    duration_minutes: int
+    step_minutes: int
+    buffer_minutes: int
+    staff_id: int | None
+    slots: list[SlotOut]
+
+
+@router.get("/availability", response=AvailabilityOut, auth=member)
+def get_availability(request: HttpRequest, params: Query[AvailabilityParams]):
+    """Free slots on a local date, as local times with their UTC offsets (see
+    tenant_apps/appointments/availability.py for the rules, DST included)."""
+    tenant = request.auth.tenant
+    slots = availability.find_available_slots(
+        tenant=tenant,
+        day=params.date,
+        duration_minutes=params.duration_minutes,
+        staff_id=params.staff_id,
+        now=timezone.now(),
+    )
+    return AvailabilityOut(
+        date=params.date,
+        timezone=tenant.timezone,
+        duration_minutes=params.duration_minutes,
+        step_minutes=int(availability.STEP.total_seconds() // 60),
+        buffer_minutes=tenant.appointment_buffer_minutes,
+        staff_id=params.staff_id,
+        slots=[SlotOut(starts_at=s.starts_at, ends_at=s.ends_at, staff_ids=list(s.staff_ids)) for s in slots],
+    )
 
 
 @router.get("", response=list[AppointmentOut], auth=member)

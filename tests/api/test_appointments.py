@@ -32,6 +32,7 @@ class TestAppointmentIsolation(TenantRouteCases):
     routes = [
         Route("GET", "/appointments"),
         Route("POST", "/appointments", {"customer_id": 1, "title": "X", "starts_at": NINE, "ends_at": TEN}),
+        Route("GET", "/appointments/availability?date=2027-06-07&duration_minutes=60"),
     ]
     object_routes = [
         Route("GET", "/appointments/{id}"),
@@ -344,3 +345,39 @@ def test_completed_appointment_cannot_be_deleted(tenant_a):
         transition(tenant_a, appointment_id, status)
 
     assert_refused(tenant_a.api().delete(f"/appointments/{appointment_id}"), 409)
+
+
+def test_availability_endpoint_answers_local_slots(tenant_a):
+    tenant_a.api().patch("/tenants/me", {"business_hours": {"mon": [["09:00", "10:00"]]}})
+    book(tenant_a)
+
+    response = tenant_a.api().get(
+        "/appointments/availability", date="2027-06-07", duration_minutes=30, staff_id=tenant_a.owner.pk
+    )
+    busy_staff = tenant_a.api().get(
+        "/appointments/availability", date="2027-06-07", duration_minutes=30, staff_id=tenant_a.staff.pk
+    )
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["timezone"] == "America/New_York"
+    assert body["step_minutes"] == 15
+    assert [s["starts_at"] for s in body["slots"]] == [
+        "2027-06-07T09:00:00-04:00",
+        "2027-06-07T09:15:00-04:00",
+        "2027-06-07T09:30:00-04:00",
+    ]
+    assert body["slots"][0]["ends_at"] == "2027-06-07T09:30:00-04:00"
+    assert body["slots"][0]["staff_ids"] == [tenant_a.owner.pk]
+    assert busy_staff.json()["slots"] == []
+
+
+def test_availability_validates_its_parameters(tenant_a, tenant_b):
+    api = tenant_a.api()
+
+    assert_refused(api.get("/appointments/availability", date="2027-13-01", duration_minutes=30), 400)
+    assert_refused(api.get("/appointments/availability", date="2027-06-07", duration_minutes=0), 400)
+    assert_refused(api.get("/appointments/availability", date="2027-06-07", duration_minutes=600), 400)
+    assert_refused(
+        api.get("/appointments/availability", date="2027-06-07", duration_minutes=30, staff_id=tenant_b.staff.pk), 400
+    )

@@ -1,0 +1,131 @@
+"""Free slots of a local day, in the tenant's time zone.
+
+A slot is offered when it lies inside one of the day's business-hours intervals and its
+blocked time (the slot plus half the buffer on each side, exactly what booking it would
+store) overlaps no active appointment of the staff member, so every slot offered can be
+booked unless someone else takes it first. Slots start every STEP of elapsed time from
+each opening; slots that start before `now` are not offered.
+
+Wall-clock times that do not exist or exist twice on DST change days:
+- an opening or closing time inside the spring-forward gap means the instant the gap ends
+  (2026-03-08 02:30 in New York -> 03:00 EDT);
+- a wall time that occurs twice (fall back) opens at its first occurrence and closes at its
+  second: the business is open whenever the wall clock reads a time within its hours.
+
+Without a staff member, a slot is offered when at least one member of the business (owner,
+admin or staff) is free; each slot lists who is.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+
+from shared_apps.accounts.models import Membership
+from shared_apps.errors import ValidationFailed
+from shared_apps.tenants.models import WEEKDAYS, Tenant
+from tenant_apps.appointments import queries
+
+STEP = timedelta(minutes=15)
+# Real DST gaps are at most two hours; a safety bound for the search below.
+_MAX_GAP_MINUTES = 180
+
+
+@dataclass(frozen=True)
+class Slot:
+    starts_at: datetime
+    ends_at: datetime
+    staff_ids: tuple[int, ...]
+
+
+def _exists(moment: datetime, zone: ZoneInfo) -> bool:
+    return moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == moment.replace(tzinfo=None)
+
+
+def wall_clock_instant(day: date, wall: time, zone: ZoneInfo, *, latest: bool = False) -> datetime:
+    """The UTC instant at which clocks in `zone` read `wall` on `day`. An ambiguous time gives
+    its first occurrence (its second with `latest`); a time in a DST gap gives the instant the
+    gap ends."""
+    naive = datetime.combine(day, wall)
+    first, second = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
+    if _exists(first, zone):
+        return (second if latest and _exists(second, zone) else first).astimezone(UTC)
+    # In a gap, fold=1 reads the wall time with the offset after the change, which is the
+    # earlier instant, still before the change; walk forward to the change itself.
+    moment = second.astimezone(UTC)
+    offset_before = moment.astimezone(zone).utcoffset()
+    for _ in range(_MAX_GAP_MINUTES):
+        moment += timedelta(minutes=1)
+        if moment.astimezone(zone).utcoffset() != offset_before:
+            return moment
+    return first.astimezone(UTC)  # pragma: no cover - no zone has such a gap
+
+
+def business_intervals(
+    *, day: date, hours: dict[str, list[list[str]]], zone: ZoneInfo
+) -> list[tuple[datetime, datetime]]:
+    """The day's opening intervals as UTC instants (empty on closed days)."""
+    intervals = []
+    for opens, closes in hours.get(WEEKDAYS[day.weekday()], []):
+        start = wall_clock_instant(day, time.fromisoformat(opens), zone)
+        end = wall_clock_instant(day, time.fromisoformat(closes), zone, latest=True)
+        if end > start:
+            intervals.append((start, end))
+    return intervals
+
+
+def _staff_ids(*, tenant: Tenant, staff_id: int | None) -> list[int]:
+    members = Membership.objects.filter(tenant_id=tenant.pk)
+    if staff_id is not None:
+        members = members.filter(user_id=staff_id)
+    ids = sorted(members.values_list("user_id", flat=True))
+    if staff_id is not None and not ids:
+        raise ValidationFailed(
+            "Invalid availability request.",
+            details=[{"field": "staff_id", "message": "Not a member of this business."}],
+        )
+    return ids
+
+
+def find_available_slots(
+    *, tenant: Tenant, day: date, duration_minutes: int, staff_id: int | None = None, now: datetime
+) -> list[Slot]:
+    """Bookable slots of `duration_minutes` on the local `day`, in the tenant's zone."""
+    if not 1 <= duration_minutes <= tenant.max_appointment_minutes:
+        raise ValidationFailed(
+            "Invalid availability request.",
+            details=[
+                {
+                    "field": "duration_minutes",
+                    "message": f"Between 1 and {tenant.max_appointment_minutes} minutes.",
+                }
+            ],
+        )
+    zone = ZoneInfo(tenant.timezone)
+    staff_ids = _staff_ids(tenant=tenant, staff_id=staff_id)
+    intervals = business_intervals(day=day, hours=tenant.business_hours, zone=zone)
+    if not intervals or not staff_ids:
+        return []
+    duration = timedelta(minutes=duration_minutes)
+    half_buffer = timedelta(seconds=tenant.appointment_buffer_minutes * 30)
+    window = DateTimeTZRange(intervals[0][0] - half_buffer, intervals[-1][1] + half_buffer, "[)")
+    busy: dict[int, list[tuple[datetime, datetime]]] = {member: [] for member in staff_ids}
+    for member, lower, upper in queries.busy_ranges(window=window, staff_ids=staff_ids):
+        busy[member].append((lower, upper))
+
+    slots = []
+    for opens, closes in intervals:
+        start = opens
+        while start + duration <= closes:
+            if start >= now:
+                blocked_from, blocked_until = start - half_buffer, start + duration + half_buffer
+                free = tuple(
+                    member
+                    for member in staff_ids
+                    if not any(lower < blocked_until and blocked_from < upper for lower, upper in busy[member])
+                )
+                if free:
+                    slots.append(Slot(start.astimezone(zone), (start + duration).astimezone(zone), free))
+            start += STEP
+    return slots
