@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
@@ -11,7 +11,8 @@ from pydantic import AwareDatetime, Field
 from api.auth import member
 from api.schemas import StrictSchema
 from shared_apps.errors import ValidationFailed
-from tenant_apps.appointments import availability, queries, services
+from shared_apps.tenants.services import tenant_host
+from tenant_apps.appointments import availability, calendar, queries, services
 from tenant_apps.appointments.models import Appointment
 
 router = Router(tags=["appointments"])
@@ -124,6 +125,45 @@ def get_availability(request: HttpRequest, params: Query[AvailabilityParams]):
         staff_id=params.staff_id,
         slots=[SlotOut(starts_at=s.starts_at, ends_at=s.ends_at, staff_ids=list(s.staff_ids)) for s in slots],
     )
+
+
+class FeedIn(StrictSchema):
+    # None (or absent): the whole business's calendar (owners and admins only).
+    staff_id: int | None = None
+
+
+class FeedOut(Schema):
+    staff_id: int | None
+    token: str
+    url: str
+
+
+class FeedParams(Schema):
+    token: str = Field(max_length=200)
+
+
+@router.post("/calendar-feeds", response={201: FeedOut}, auth=member)
+def rotate_calendar_feed(request: HttpRequest, payload: FeedIn):
+    """Creates the feed, or replaces its token (the old URL stops working). The token is shown
+    only in this answer; a subscription URL for the business's own host comes with it."""
+    actor = request.auth
+    token = calendar.rotate_calendar_feed(
+        tenant=actor.tenant, actor_user_id=actor.user_id, actor_role=actor.role, staff_id=payload.staff_id
+    )
+    port = request.get_port()
+    host = tenant_host(slug=actor.tenant.slug) + ("" if port in ("80", "443") else f":{port}")
+    path = request.path.removesuffix("/calendar-feeds") + "/calendar.ics"
+    url = f"{request.scheme}://{host}{path}?token={token}"
+    return 201, FeedOut(staff_id=payload.staff_id, token=token, url=url)
+
+
+@router.get("/calendar.ics", auth=None, response={200: None})
+def calendar_feed(request: HttpRequest, params: Query[FeedParams]):
+    """Public: the secret token is the credential (works on the business's host and the API host)."""
+    body = calendar.render_calendar_feed(token=params.token, host_tenant=request.tenant)
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
 
 
 @router.get("", response=list[AppointmentOut], auth=member)

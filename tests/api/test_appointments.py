@@ -33,6 +33,7 @@ class TestAppointmentIsolation(TenantRouteCases):
         Route("GET", "/appointments"),
         Route("POST", "/appointments", {"customer_id": 1, "title": "X", "starts_at": NINE, "ends_at": TEN}),
         Route("GET", "/appointments/availability?date=2027-06-07&duration_minutes=60"),
+        Route("POST", "/appointments/calendar-feeds", {}),
     ]
     object_routes = [
         Route("GET", "/appointments/{id}"),
