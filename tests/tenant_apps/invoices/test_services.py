@@ -1,0 +1,231 @@
+import re
+import zlib
+from copy import copy
+from datetime import UTC, date, datetime
+
+import pytest
+
+from shared_apps.errors import Conflict, InvalidTransition, ValidationFailed
+from tenant_apps.customers.history import customer_history
+from tenant_apps.invoices.documents import tenant_zone
+from tenant_apps.invoices.models import Invoice, StoredPdf
+from tenant_apps.invoices.services import (
+    change_invoice_status,
+    mark_overdue_invoices,
+    render_invoice_pdf,
+    update_invoice,
+)
+from tenant_apps.payments.services import record_manual_payment
+from tenant_apps.quotes.services import render_quote_pdf
+from tests.factories import CustomerFactory
+from tests.tenant_apps.invoices.factories import draft_invoice, item, sent_invoice
+from tests.tenant_apps.quotes.factories import sent_quote
+
+Status = Invoice.Status
+# Requests a user may make; PARTIALLY_PAID / PAID follow payments, OVERDUE the due date.
+ALLOWED = {(Status.DRAFT, Status.SENT), (Status.SENT, Status.CANCELLED), (Status.OVERDUE, Status.CANCELLED)}
+ALL_PAIRS = [(current, requested) for current in Status for requested in Status]
+
+
+def partly_paid_invoice(tenant):
+    invoice = sent_invoice(tenant)
+    record_manual_payment(invoice_id=invoice.pk, amount=1, method="cash")
+    return Invoice.objects.get(pk=invoice.pk)
+
+
+def paid_invoice(tenant):
+    invoice = sent_invoice(tenant)
+    record_manual_payment(invoice_id=invoice.pk, amount=invoice.total, method="cash")
+    return Invoice.objects.get(pk=invoice.pk)
+
+
+def overdue_invoice(tenant):
+    invoice = sent_invoice(tenant, due_date=date(2026, 1, 1))
+    mark_overdue_invoices(now=datetime(2026, 6, 1, tzinfo=UTC), tz=tenant_zone(tenant))
+    return Invoice.objects.get(pk=invoice.pk)
+
+
+def cancelled_invoice(tenant):
+    invoice = sent_invoice(tenant)
+    return change_invoice_status(tenant=tenant, invoice_id=invoice.pk, status=Status.CANCELLED)
+
+
+INVOICE_IN = {
+    Status.DRAFT: draft_invoice,
+    Status.SENT: sent_invoice,
+    Status.PARTIALLY_PAID: partly_paid_invoice,
+    Status.PAID: paid_invoice,
+    Status.OVERDUE: overdue_invoice,
+    Status.CANCELLED: cancelled_invoice,
+}
+
+
+@pytest.mark.parametrize(("current", "requested"), sorted(ALLOWED))
+def test_allowed_transitions(tenant_a, current, requested):
+    with tenant_a.schema():
+        invoice = INVOICE_IN[current](tenant_a.tenant)
+
+        changed = change_invoice_status(tenant=tenant_a.tenant, invoice_id=invoice.pk, status=requested)
+
+    assert changed.status == requested
+    assert changed.number is not None
+
+
+@pytest.mark.parametrize(("current", "requested"), [pair for pair in ALL_PAIRS if pair not in ALLOWED])
+def test_every_other_transition_is_refused(tenant_a, current, requested):
+    with tenant_a.schema():
+        invoice = INVOICE_IN[current](tenant_a.tenant)
+
+        with pytest.raises(InvalidTransition):
+            change_invoice_status(tenant=tenant_a.tenant, invoice_id=invoice.pk, status=requested)
+        invoice.refresh_from_db()
+
+    assert invoice.status == current
+
+
+def test_an_invoice_with_nothing_to_pay_is_paid_when_sent(tenant_a):
+    with tenant_a.schema():
+        invoice = draft_invoice(tenant_a.tenant, items=[item(unit_price=0)])
+
+        sent = change_invoice_status(tenant=tenant_a.tenant, invoice_id=invoice.pk, status=Status.SENT)
+
+    assert (sent.status, sent.amount_due) == (Status.PAID, 0)
+
+
+def test_changing_the_discount_reprices_every_line(tenant_a):
+    with tenant_a.schema():
+        invoice = draft_invoice(tenant_a.tenant, items=[item(unit_price=1000), item(unit_price=3000)])
+
+        updated = update_invoice(
+            tenant=tenant_a.tenant, invoice_id=invoice.pk, version=1, changes={"document_discount": 400}
+        )
+        lines = list(updated.items.values_list("total", flat=True))
+
+    assert sum(lines) == updated.total
+    assert updated.discount_total == 400
+
+
+def test_a_document_discount_above_the_lines_is_400(tenant_a):
+    with tenant_a.schema(), pytest.raises(ValidationFailed) as refused:
+        draft_invoice(tenant_a.tenant, document_discount=10**9)
+
+    assert refused.value.details[0]["field"] == "document_discount"
+
+
+# due_date 2026-11-02 ends at 05:00 UTC in New York (EST after 1 November) and at
+# 2026-11-01 11:00 UTC in Auckland (NZDT, UTC+13).
+OVERDUE_AT = [
+    ("America/New_York", datetime(2026, 11, 3, 4, 59, 59, tzinfo=UTC), datetime(2026, 11, 3, 5, 0, tzinfo=UTC)),
+    ("Pacific/Auckland", datetime(2026, 11, 2, 10, 59, 59, tzinfo=UTC), datetime(2026, 11, 2, 11, 0, tzinfo=UTC)),
+]
+
+
+@pytest.mark.parametrize(("zone", "last_on_time", "first_overdue"), OVERDUE_AT)
+def test_overdue_after_the_end_of_the_local_due_date(tenant_a, zone, last_on_time, first_overdue):
+    tenant = copy(tenant_a.tenant)
+    tenant.timezone = zone
+    with tenant_a.schema():
+        invoice = sent_invoice(tenant, due_date=date(2026, 11, 2))
+
+        early = mark_overdue_invoices(now=last_on_time, tz=tenant_zone(tenant))
+        on_time = mark_overdue_invoices(now=first_overdue, tz=tenant_zone(tenant))
+        invoice.refresh_from_db()
+
+    assert (early, on_time) == (0, 1)
+    assert invoice.status == Status.OVERDUE
+
+
+def test_overdue_covers_partly_paid_and_skips_drafts_paid_and_cancelled(tenant_a):
+    with tenant_a.schema():
+        made = [make(tenant_a.tenant).pk for make in INVOICE_IN.values()]
+        Invoice.objects.filter(pk__in=made).update(due_date=date(2026, 1, 1))
+
+        count = mark_overdue_invoices(now=datetime(2026, 6, 1, tzinfo=UTC), tz=tenant_zone(tenant_a.tenant))
+        statuses = sorted(Invoice.objects.values_list("status", flat=True))
+
+    # SENT and PARTIALLY_PAID become overdue; the one made OVERDUE stays so.
+    assert count == 2
+    assert statuses == sorted(["DRAFT", "OVERDUE", "OVERDUE", "PAID", "OVERDUE", "CANCELLED"])
+
+
+def test_cancelling_an_invoice_with_money_on_it_is_409(tenant_a):
+    with tenant_a.schema():
+        invoice = overdue_invoice(tenant_a.tenant)
+        record_manual_payment(invoice_id=invoice.pk, amount=1, method="cash")
+        mark_overdue_invoices(now=datetime(2026, 6, 1, tzinfo=UTC), tz=tenant_zone(tenant_a.tenant))
+
+        with pytest.raises(Conflict) as refused:
+            change_invoice_status(tenant=tenant_a.tenant, invoice_id=invoice.pk, status=Status.CANCELLED)
+
+    assert refused.value.code == "invoice_has_payments"
+
+
+def pdf_text(content: bytes) -> str:
+    """The text drawn by the PDF's (Flate-compressed) content streams."""
+    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", content, re.DOTALL)
+    text = []
+    for stream in streams:
+        try:
+            text.append(zlib.decompress(stream).decode("latin-1"))
+        except zlib.error:
+            continue
+    return "".join(text)
+
+
+def test_invoice_pdf_is_a_pdf_with_number_and_total(tenant_a):
+    with tenant_a.schema():
+        customer = CustomerFactory(name="Ada Lovelace")
+        invoice = sent_invoice(tenant_a.tenant, customer_id=customer.pk, items=[item(unit_price=123456)])
+
+        content = render_invoice_pdf(tenant=tenant_a.tenant, invoice_id=invoice.pk)
+
+    assert content.startswith(b"%PDF-")
+    assert content.rstrip().endswith(b"%%EOF")
+    text = pdf_text(content)
+    assert invoice.number in text
+    assert "$2,672.82" in text  # 2 x 1,234.56 + 8.25 % tax (203.70)
+    assert "Ada Lovelace" in text
+    assert "Alpha Services" in text
+
+
+def test_quote_pdf_is_stored_once_per_version(tenant_a):
+    with tenant_a.schema():
+        quote = sent_quote(tenant_a.tenant)
+
+        first = render_quote_pdf(tenant=tenant_a.tenant, quote_id=quote.pk)
+        again = render_quote_pdf(tenant=tenant_a.tenant, quote_id=quote.pk)
+        stored = StoredPdf.objects.get(document_type="quote", document_id=quote.pk)
+
+    assert first == again == bytes(stored.content)
+    assert stored.document_version == quote.version
+    assert quote.number in pdf_text(first)
+
+
+def test_draft_pdf_is_not_stored(tenant_a):
+    with tenant_a.schema():
+        invoice = draft_invoice(tenant_a.tenant)
+
+        content = render_invoice_pdf(tenant=tenant_a.tenant, invoice_id=invoice.pk)
+        stored = StoredPdf.objects.filter(document_id=invoice.pk, document_type="invoice").exists()
+
+    assert "DRAFT" in pdf_text(content)
+    assert not stored
+
+
+def test_documents_and_payments_appear_in_the_customers_history(tenant_a):
+    with tenant_a.schema():
+        customer = CustomerFactory()
+        quote = sent_quote(tenant_a.tenant, customer_id=customer.pk)
+        invoice = sent_invoice(tenant_a.tenant, customer_id=customer.pk)
+        payment = record_manual_payment(invoice_id=invoice.pk, amount=500, method="cash")
+
+        entries, _ = customer_history(customer_id=customer.pk, limit=10, offset=0)
+
+    assert {(entry.kind, entry.id) for entry in entries} == {
+        ("quote", quote.pk),
+        ("invoice", invoice.pk),
+        ("payment", payment.pk),
+    }
+    assert [entry.title for entry in entries if entry.kind == "payment"] == [
+        f"Payment of $5.00 on invoice {invoice.number}"
+    ]
