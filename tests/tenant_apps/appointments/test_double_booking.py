@@ -11,11 +11,13 @@ from tenant_apps.appointments import services
 from tenant_apps.appointments.models import Appointment
 from tests.factories import CustomerFactory
 
-RACERS = 8
+# The issue asks for at least 10 parallel bookings; 12 real connections race here.
+RACERS = 12
 
 
+# No django_db(transaction=True): its flush would truncate the session's tenants.
+# `committed_tenant` already commits and cleans up after itself.
 @pytest.mark.concurrency
-@pytest.mark.django_db(transaction=True)
 def test_parallel_bookings_of_one_slot_have_exactly_one_winner(committed_tenant):
     tenant = committed_tenant.tenant
     staff_id = committed_tenant.staff.pk
