@@ -2,6 +2,7 @@
 transaction that is rolled back, so tests see the same two tenants and leave nothing behind.
 Tests that need committed rows and real parallel connections use `committed_tenant`."""
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -104,8 +105,7 @@ def committed_tenant(django_db_setup, django_db_blocker) -> Iterator[TestTenant]
     """A fresh tenant whose rows are really committed (for tests with parallel connections);
     deleted with its schema afterwards."""
     with django_db_blocker.unblock():
-        count = Tenant.objects.count()
-        test_tenant = provision_test_tenant(f"live-{count}-{id(object()) % 100000}")
+        test_tenant = provision_test_tenant(f"live-{uuid.uuid4().hex[:12]}")
         yield test_tenant
         connection.set_schema_to_public()
         tenant_services.delete_tenant(tenant_id=test_tenant.tenant.pk)
