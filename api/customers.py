@@ -46,8 +46,8 @@ class CustomerPatch(StrictSchema):
     address: str | None = Field(default=None, max_length=2000)
     notes: str | None = Field(default=None, max_length=10000)
     sms_opt_out: bool | None = None
-    # Optional here: when sent, a stale version answers 409.
-    version: int | None = None
+    # Required: every edit is optimistic, a stale version answers 409 (as for appointments).
+    version: int
 
 
 class CustomerFilters(Schema):
@@ -97,7 +97,7 @@ def get_customer(request: HttpRequest, customer_id: int):
 @router.patch("/{customer_id}", response=CustomerOut, auth=member)
 def update_customer(request: HttpRequest, customer_id: int, payload: CustomerPatch):
     changes = payload.model_dump(exclude_unset=True)
-    version = changes.pop("version", None)
+    version = changes.pop("version")
     return services.update_customer(
         customer_id=customer_id, region=request.auth.tenant.country, changes=changes, version=version
     )

@@ -64,12 +64,12 @@ def create_customer(*, region: str, data: dict[str, Any]) -> Customer:
     return Customer.objects.create(**_clean(data, region=region))
 
 
-def update_customer(*, customer_id: int, region: str, changes: dict[str, Any], version: int | None = None) -> Customer:
-    """Apply `changes`; with `version`, refuse (StaleVersion) if someone saved in between."""
+def update_customer(*, customer_id: int, region: str, changes: dict[str, Any], version: int) -> Customer:
+    """Apply `changes`, refusing (StaleVersion) if someone saved since `version` was read."""
     cleaned = _clean(changes, region=region)
     with transaction.atomic():
         customer = queries.get_customer_for_update(customer_id=customer_id)
-        if version is not None and version != customer.version:
+        if version != customer.version:
             raise StaleVersion(current_version=customer.version)
         if not cleaned:
             return customer

@@ -9,7 +9,7 @@ class TestCustomerIsolation(TenantRouteCases):
     routes = [Route("GET", "/customers"), Route("POST", "/customers", {"name": "Mallory"})]
     object_routes = [
         Route("GET", "/customers/{id}"),
-        Route("PATCH", "/customers/{id}", {"name": "Changed"}),
+        Route("PATCH", "/customers/{id}", {"name": "Changed", "version": 1}),
         Route("DELETE", "/customers/{id}"),
         Route("GET", "/customers/{id}/history"),
     ]
@@ -117,11 +117,20 @@ def test_patch_bumps_version_and_refuses_stale(tenant_a):
     assert body["errors"][0] == {"code": "stale_version", "current_version": 2}
 
 
-def test_patch_without_version_applies(tenant_a):
+def test_patch_without_version_is_400(tenant_a):
     with tenant_a.schema():
         customer_id = CustomerFactory().pk
 
-    response = tenant_a.api().patch(f"/customers/{customer_id}", {"phone": "202-555-0111"})
+    body = assert_refused(tenant_a.api().patch(f"/customers/{customer_id}", {"phone": "202-555-0111"}), 400)
+
+    assert body["errors"][0]["field"] == "version"
+
+
+def test_patch_normalises_phone(tenant_a):
+    with tenant_a.schema():
+        customer_id = CustomerFactory().pk
+
+    response = tenant_a.api().patch(f"/customers/{customer_id}", {"phone": "202-555-0111", "version": 1})
 
     assert response.json()["phone"] == "+12025550111"
 
