@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 
 from shared_apps.accounts.models import Membership
+from shared_apps.accounts.services import require_member
 from shared_apps.errors import ValidationFailed
 from shared_apps.tenants.models import WEEKDAYS, Tenant
 from tenant_apps.appointments import queries
@@ -76,16 +77,10 @@ def business_intervals(
 
 
 def _staff_ids(*, tenant: Tenant, staff_id: int | None) -> list[int]:
-    members = Membership.objects.filter(tenant_id=tenant.pk)
     if staff_id is not None:
-        members = members.filter(user_id=staff_id)
-    ids = sorted(members.values_list("user_id", flat=True))
-    if staff_id is not None and not ids:
-        raise ValidationFailed(
-            "Invalid availability request.",
-            details=[{"field": "staff_id", "message": "Not a member of this business."}],
-        )
-    return ids
+        require_member(tenant_id=tenant.pk, user_id=staff_id)
+        return [staff_id]
+    return sorted(Membership.objects.filter(tenant_id=tenant.pk).values_list("user_id", flat=True))
 
 
 def find_available_slots(

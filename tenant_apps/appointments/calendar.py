@@ -21,7 +21,8 @@ from django_tenants.utils import tenant_context
 from icalendar import Calendar, Event
 
 from shared_apps.accounts.models import Membership
-from shared_apps.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from shared_apps.accounts.services import require_member
+from shared_apps.errors import Conflict, NotFound, PermissionDenied
 from shared_apps.tenants import queries as tenant_queries
 from shared_apps.tenants.models import Tenant
 from shared_apps.tenants.services import tenant_host
@@ -46,10 +47,8 @@ def rotate_calendar_feed(*, tenant: Tenant, actor_user_id: int, actor_role: str,
     token, shown once. Owners and admins manage every feed; staff only their own."""
     if actor_role not in MANAGER_ROLES and staff_id != actor_user_id:
         raise PermissionDenied("Staff may only manage their own calendar feed.", code="role_forbidden")
-    if staff_id is not None and not Membership.objects.filter(tenant_id=tenant.pk, user_id=staff_id).exists():
-        raise ValidationFailed(
-            "Invalid calendar feed.", details=[{"field": "staff_id", "message": "Not a member of this business."}]
-        )
+    if staff_id is not None:
+        require_member(tenant_id=tenant.pk, user_id=staff_id)
     token = f"{tenant.schema_name}.{secrets.token_urlsafe(32)}"
     try:
         with transaction.atomic():

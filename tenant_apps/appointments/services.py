@@ -22,8 +22,8 @@ from django.db import IntegrityError, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from psycopg import errors as pg_errors
 
-from shared_apps.accounts.models import Membership
-from shared_apps.errors import Conflict, InvalidTransition, StaleVersion, ValidationFailed
+from shared_apps.accounts.services import require_member
+from shared_apps.errors import Conflict, InvalidTransition, NotFound, StaleVersion, ValidationFailed
 from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments import queries
 from tenant_apps.appointments.models import Appointment
@@ -79,14 +79,14 @@ def _check_times(*, tenant: Tenant, starts_at: datetime, ends_at: datetime) -> N
 
 
 def _check_staff(*, tenant: Tenant, staff_id: int | None) -> None:
-    if staff_id is not None and not Membership.objects.filter(tenant_id=tenant.pk, user_id=staff_id).exists():
-        raise _invalid("staff_id", "Not a member of this business.")
+    if staff_id is not None:
+        require_member(tenant_id=tenant.pk, user_id=staff_id)
 
 
 def _check_customer(*, customer_id: int) -> None:
     archived_at = Customer.objects.filter(pk=customer_id).values_list("archived_at", flat=True)
     if not archived_at:
-        raise _invalid("customer_id", "No such customer.")
+        raise NotFound("Customer not found.", details=[{"field": "customer_id"}])
     if archived_at[0] is not None:
         raise _invalid("customer_id", "The customer is archived.")
 

@@ -105,8 +105,8 @@ def test_cancelled_appointment_frees_the_time(tenant_a):
     assert book(tenant_a).status_code == 201
 
 
-def test_staff_must_be_a_member(tenant_a, tenant_b):
-    body = assert_refused(book(tenant_a, staff_id=tenant_b.staff.pk), 400)
+def test_staff_of_another_tenant_is_404(tenant_a, tenant_b):
+    body = assert_refused(book(tenant_a, staff_id=tenant_b.staff.pk), 404)
 
     assert body["errors"][0]["field"] == "staff_id"
 
@@ -117,11 +117,18 @@ def test_times_are_validated(tenant_a):
     assert assert_refused(book(tenant_a, NINE, "2027-06-08T09:00:00-04:00"), 400)["errors"][0]["field"] == "ends_at"
 
 
-def test_unknown_or_archived_customer_is_400(tenant_a):
+def test_customer_of_another_tenant_is_404(tenant_a, tenant_b):
+    with tenant_b.schema():
+        foreign_customer = CustomerFactory().pk
+
+    assert assert_refused(book(tenant_a, customer=foreign_customer), 404)["errors"][0]["field"] == "customer_id"
+    assert assert_refused(book(tenant_a, customer=999999), 404)["errors"][0]["field"] == "customer_id"
+
+
+def test_archived_customer_is_400(tenant_a):
     archived = book(tenant_a).json()["customer_id"]
     tenant_a.api().delete(f"/customers/{archived}")
 
-    assert assert_refused(book(tenant_a, customer=999999), 400)["errors"][0]["field"] == "customer_id"
     assert assert_refused(book(tenant_a, TEN, ELEVEN, customer=archived), 400)["errors"][0]["field"] == "customer_id"
 
 
@@ -380,5 +387,5 @@ def test_availability_validates_its_parameters(tenant_a, tenant_b):
     assert_refused(api.get("/appointments/availability", date="2027-06-07", duration_minutes=0), 400)
     assert_refused(api.get("/appointments/availability", date="2027-06-07", duration_minutes=600), 400)
     assert_refused(
-        api.get("/appointments/availability", date="2027-06-07", duration_minutes=30, staff_id=tenant_b.staff.pk), 400
+        api.get("/appointments/availability", date="2027-06-07", duration_minutes=30, staff_id=tenant_b.staff.pk), 404
     )

@@ -102,7 +102,7 @@ def test_staff_manage_only_their_own_feed(tenant_a):
 
 def test_manager_may_make_a_feed_for_staff_but_not_strangers(tenant_a, tenant_b):
     assert new_feed(tenant_a, staff_id=tenant_a.staff.pk)["staff_id"] == tenant_a.staff.pk
-    assert_refused(tenant_a.api().post("/appointments/calendar-feeds", {"staff_id": tenant_b.staff.pk}), 400)
+    assert_refused(tenant_a.api().post("/appointments/calendar-feeds", {"staff_id": tenant_b.staff.pk}), 404)
 
 
 def test_suspended_business_feed_is_403(tenant_a, api_host):
