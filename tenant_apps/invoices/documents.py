@@ -2,10 +2,11 @@
 `compute_totals`, the tenant's calendar, version checks, and the stored PDF of a document."""
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -117,6 +118,53 @@ def items_of(rows: Sequence[DocumentItem]) -> list[ItemInput]:
         )
         for row in rows
     ]
+
+
+def editable_fields(*, date_field: str) -> frozenset[str]:
+    """What a draft's PATCH may change: the shared fields plus the document's own date."""
+    return frozenset({"customer_id", "currency", "items", "document_discount", "notes", date_field})
+
+
+def edit_draft(
+    document: Document,
+    *,
+    tenant: Tenant,
+    changes: Mapping[str, Any],
+    date_field: str,
+    item_model: type[DocumentItem],
+    parent_field: str,
+) -> None:
+    """Apply a draft's edits and reprice it. The caller has locked the document and checked
+    its version (`require_editable`); `items`, when given, replace every line."""
+    if "customer_id" in changes:
+        document.customer = require_customer(customer_id=changes["customer_id"])
+    if "currency" in changes:
+        document.currency = document_currency(changes["currency"], tenant=tenant)
+    for field in ("document_discount", "notes", date_field):
+        if field in changes:
+            setattr(document, field, changes[field])
+    _reprice(document, items=changes.get("items"), item_model=item_model, parent_field=parent_field)
+    document.version += 1
+    document.save()
+
+
+def _reprice(
+    document: Document, *, items: Sequence[ItemInput] | None, item_model: type[DocumentItem], parent_field: str
+) -> None:
+    """Recompute totals; new `items` replace the old rows, otherwise the old rows get their
+    new figures (a document discount or currency change moves every line)."""
+    rows = list(document.items.all())
+    entered = items if items is not None else items_of(rows)
+    totals = price_items(items=entered, currency=document.currency, document_discount=document.document_discount)
+    apply_totals(document, totals)
+    new_rows = build_item_rows(model=item_model, parent={parent_field: document}, items=entered, totals=totals)
+    if items is not None:
+        document.items.all().delete()
+        item_model.objects.bulk_create(new_rows)
+        return
+    for row, new in zip(rows, new_rows, strict=True):
+        row.subtotal, row.tax, row.total = new.subtotal, new.tax, new.total
+    item_model.objects.bulk_update(rows, ["subtotal", "tax", "total"])
 
 
 def require_customer(*, customer_id: int) -> Customer:

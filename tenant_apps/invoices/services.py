@@ -18,6 +18,8 @@ from tenant_apps.invoices.documents import (
     apply_totals,
     build_item_rows,
     document_currency,
+    edit_draft,
+    editable_fields,
     items_of,
     local_date,
     pdf_lines,
@@ -53,7 +55,7 @@ PAYABLE_STATUSES = frozenset({Status.SENT, Status.PARTIALLY_PAID, Status.OVERDUE
 # Refunds may also reopen a paid invoice.
 REFUNDABLE_STATUSES = PAYABLE_STATUSES | {Status.PAID}
 
-EDITABLE_FIELDS = frozenset({"customer_id", "currency", "items", "document_discount", "notes", "due_date"})
+EDITABLE_FIELDS = editable_fields(date_field="due_date")
 
 
 def default_due_date(*, tenant: Tenant, now: datetime) -> date:
@@ -104,34 +106,15 @@ def update_invoice(*, tenant: Tenant, invoice_id: int, version: int, changes: Ma
     with transaction.atomic():
         invoice = queries.get_invoice_for_update(invoice_id=invoice_id)
         require_editable(invoice, version=version, draft_status=Status.DRAFT)
-        if "customer_id" in changes:
-            invoice.customer = require_customer(customer_id=changes["customer_id"])
-        if "currency" in changes:
-            invoice.currency = document_currency(changes["currency"], tenant=tenant)
-        for field in ("document_discount", "notes", "due_date"):
-            if field in changes:
-                setattr(invoice, field, changes[field])
-        _reprice(invoice, items=changes.get("items"))
-        invoice.version += 1
-        invoice.save()
+        edit_draft(
+            invoice,
+            tenant=tenant,
+            changes=changes,
+            date_field="due_date",
+            item_model=InvoiceItem,
+            parent_field="invoice",
+        )
     return invoice
-
-
-def _reprice(invoice: Invoice, *, items: Sequence[ItemInput] | None) -> None:
-    """Recompute totals; new `items` replace the old rows, otherwise the old rows get their
-    new figures (a document discount or currency change moves every line)."""
-    rows = list(invoice.items.all())
-    entered = items if items is not None else items_of(rows)
-    totals = price_items(items=entered, currency=invoice.currency, document_discount=invoice.document_discount)
-    apply_totals(invoice, totals)
-    new_rows = build_item_rows(model=InvoiceItem, parent={"invoice": invoice}, items=entered, totals=totals)
-    if items is not None:
-        invoice.items.all().delete()
-        InvoiceItem.objects.bulk_create(new_rows)
-        return
-    for row, new in zip(rows, new_rows, strict=True):
-        row.subtotal, row.tax, row.total = new.subtotal, new.tax, new.total
-    InvoiceItem.objects.bulk_update(rows, ["subtotal", "tax", "total"])
 
 
 def change_invoice_status(*, tenant: Tenant, invoice_id: int, status: str, now: datetime | None = None) -> Invoice:

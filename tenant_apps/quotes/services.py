@@ -18,7 +18,8 @@ from tenant_apps.invoices.documents import (
     apply_totals,
     build_item_rows,
     document_currency,
-    items_of,
+    edit_draft,
+    editable_fields,
     local_date,
     pdf_lines,
     price_items,
@@ -47,7 +48,7 @@ QUOTE_TRANSITIONS: dict[str, tuple[str, ...]] = {
     Status.EXPIRED: (),
 }
 
-EDITABLE_FIELDS = frozenset({"customer_id", "currency", "items", "document_discount", "notes", "valid_until"})
+EDITABLE_FIELDS = editable_fields(date_field="valid_until")
 
 
 def create_quote(
@@ -96,34 +97,10 @@ def update_quote(*, tenant: Tenant, quote_id: int, version: int, changes: Mappin
     with transaction.atomic():
         quote = queries.get_quote_for_update(quote_id=quote_id)
         require_editable(quote, version=version, draft_status=Status.DRAFT)
-        if "customer_id" in changes:
-            quote.customer = require_customer(customer_id=changes["customer_id"])
-        if "currency" in changes:
-            quote.currency = document_currency(changes["currency"], tenant=tenant)
-        for field in ("document_discount", "notes", "valid_until"):
-            if field in changes:
-                setattr(quote, field, changes[field])
-        _reprice(quote, items=changes.get("items"))
-        quote.version += 1
-        quote.save()
+        edit_draft(
+            quote, tenant=tenant, changes=changes, date_field="valid_until", item_model=QuoteItem, parent_field="quote"
+        )
     return quote
-
-
-def _reprice(quote: Quote, *, items: Sequence[ItemInput] | None) -> None:
-    """Recompute totals; new `items` replace the old rows, otherwise the old rows get their
-    new figures (a document discount or currency change moves every line)."""
-    rows = list(quote.items.all())
-    entered = items if items is not None else items_of(rows)
-    totals = price_items(items=entered, currency=quote.currency, document_discount=quote.document_discount)
-    apply_totals(quote, totals)
-    new_rows = build_item_rows(model=QuoteItem, parent={"quote": quote}, items=entered, totals=totals)
-    if items is not None:
-        quote.items.all().delete()
-        QuoteItem.objects.bulk_create(new_rows)
-        return
-    for row, new in zip(rows, new_rows, strict=True):
-        row.subtotal, row.tax, row.total = new.subtotal, new.tax, new.total
-    QuoteItem.objects.bulk_update(rows, ["subtotal", "tax", "total"])
 
 
 def change_quote_status(*, tenant: Tenant, quote_id: int, status: str, now: datetime | None = None) -> Quote:
