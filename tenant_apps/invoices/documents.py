@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.utils import timezone
 
 from shared_apps.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from shared_apps.tenants.models import Tenant
@@ -215,6 +216,29 @@ def pdf_lines(rows: Sequence[DocumentItem]) -> list[PdfLine]:
         )
         for row in rows
     ]
+
+
+def pdf_document(document: Document, *, tenant: Tenant, kind: str, **extra: Any) -> PdfDocument:
+    """What a quote's and an invoice's PDF share; `extra` adds the kind's own fields (dates,
+    balance)."""
+    issued = document.issued_at or timezone.now()
+    return PdfDocument(
+        kind=kind,
+        number=document.number,
+        business_name=tenant.name or tenant.slug or "",
+        customer_name=document.customer.name,
+        customer_email=document.customer.email or None,
+        customer_address=document.customer.address or None,
+        issue_date=local_date(now=issued, tz=tenant_zone(tenant)),
+        currency=document.currency,
+        lines=pdf_lines(list(document.items.all())),
+        subtotal=document.subtotal,
+        discount_total=document.discount_total,
+        tax_total=document.tax_total,
+        total=document.total,
+        notes=document.notes or None,
+        **extra,
+    )
 
 
 def stored_document_pdf(

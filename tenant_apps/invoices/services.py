@@ -22,7 +22,7 @@ from tenant_apps.invoices.documents import (
     editable_fields,
     items_of,
     local_date,
-    pdf_lines,
+    pdf_document,
     price_items,
     require_customer,
     require_deletable,
@@ -225,25 +225,13 @@ def render_invoice_pdf(*, tenant: Tenant, invoice_id: int) -> bytes:
     invoice = queries.get_invoice(invoice_id=invoice_id)
 
     def describe(document: Invoice) -> PdfDocument:
-        issued = document.issued_at or timezone.now()
-        return PdfDocument(
+        return pdf_document(
+            document,
+            tenant=tenant,
             kind="Invoice",
-            number=document.number,
-            business_name=tenant.name or tenant.slug or "",
-            customer_name=document.customer.name,
-            customer_email=document.customer.email or None,
-            customer_address=document.customer.address or None,
-            issue_date=local_date(now=issued, tz=tenant_zone(tenant)),
             due_date=document.due_date,
-            currency=document.currency,
-            lines=pdf_lines(list(document.items.all())),
-            subtotal=document.subtotal,
-            discount_total=document.discount_total,
-            tax_total=document.tax_total,
-            total=document.total,
             amount_paid=document.amount_paid,
             amount_due=document.amount_due,
-            notes=document.notes or None,
         )
 
     return stored_document_pdf(

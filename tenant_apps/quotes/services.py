@@ -21,7 +21,7 @@ from tenant_apps.invoices.documents import (
     edit_draft,
     editable_fields,
     local_date,
-    pdf_lines,
+    pdf_document,
     price_items,
     require_customer,
     require_deletable,
@@ -163,24 +163,7 @@ def render_quote_pdf(*, tenant: Tenant, quote_id: int) -> bytes:
     quote = queries.get_quote(quote_id=quote_id)
 
     def describe(document: Quote) -> PdfDocument:
-        issued = document.issued_at or timezone.now()
-        return PdfDocument(
-            kind="Quote",
-            number=document.number,
-            business_name=tenant.name or tenant.slug or "",
-            customer_name=document.customer.name,
-            customer_email=document.customer.email or None,
-            customer_address=document.customer.address or None,
-            issue_date=local_date(now=issued, tz=tenant_zone(tenant)),
-            valid_until=document.valid_until,
-            currency=document.currency,
-            lines=pdf_lines(list(document.items.all())),
-            subtotal=document.subtotal,
-            discount_total=document.discount_total,
-            tax_total=document.tax_total,
-            total=document.total,
-            notes=document.notes or None,
-        )
+        return pdf_document(document, tenant=tenant, kind="Quote", valid_until=document.valid_until)
 
     return stored_document_pdf(
         document_type=DocumentType.QUOTE,
