@@ -10,6 +10,7 @@ from pydantic import Field
 from api.auth import Actor, manager, signed_in
 from api.ratelimit import enforce_rate_limit
 from api.schemas import StrictSchema
+from api.tenancy import require_api_host
 from shared_apps.accounts import services
 from shared_apps.accounts.services import IssuedTokens
 from shared_apps.tenants.services import tenant_host
@@ -87,6 +88,7 @@ def tokens_out(tokens: IssuedTokens) -> TokensOut:
 @router.post("/register", response={201: TokensOut}, auth=None)
 def register(request: HttpRequest, payload: RegisterIn):
     enforce_rate_limit(request, "register")
+    require_api_host(request)
     tokens = services.register_business(
         business_name=payload.business_name,
         email=payload.email,

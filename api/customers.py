@@ -9,7 +9,7 @@ from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import manager, member
-from api.schemas import StrictSchema
+from api.schemas import PatchSchema, StorableSchema, StrictSchema
 from tenant_apps.customers import queries, services
 from tenant_apps.customers.history import customer_history
 
@@ -39,18 +39,20 @@ class CustomerIn(StrictSchema):
     sms_opt_out: bool = False
 
 
-class CustomerPatch(StrictSchema):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+class CustomerPatch(PatchSchema):
+    """`null` clears email, phone, address or notes."""
+
+    name: str = Field(default=None, min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=40)
     address: str | None = Field(default=None, max_length=2000)
     notes: str | None = Field(default=None, max_length=10000)
-    sms_opt_out: bool | None = None
+    sms_opt_out: bool = None
     # Required: every edit is optimistic, a stale version answers 409 (as for appointments).
     version: int
 
 
-class CustomerFilters(Schema):
+class CustomerFilters(StorableSchema):
     search: str = Field(default="", max_length=200)
     include_archived: bool = False
 
@@ -72,7 +74,7 @@ class HistoryPageOut(Schema):
     has_more: bool
 
 
-class HistoryParams(Schema):
+class HistoryParams(StorableSchema):
     limit: int = Field(default=50, ge=1, le=200)
     offset: int = Field(default=0, ge=0, le=10_000)
 
@@ -96,10 +98,11 @@ def get_customer(request: HttpRequest, customer_id: int):
 
 @router.patch("/{customer_id}", response=CustomerOut, auth=member)
 def update_customer(request: HttpRequest, customer_id: int, payload: CustomerPatch):
-    changes = payload.model_dump(exclude_unset=True)
-    version = changes.pop("version")
     return services.update_customer(
-        customer_id=customer_id, region=request.auth.tenant.country, changes=changes, version=version
+        customer_id=customer_id,
+        region=request.auth.tenant.country,
+        changes=payload.changes(exclude={"version"}),
+        version=payload.version,
     )
 
 

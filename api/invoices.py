@@ -6,11 +6,11 @@ from typing import Literal
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from api.auth import member
 from api.documents import MAX_AMOUNT, DocumentIn, DocumentOut, DocumentPatch
-from api.schemas import StrictSchema
+from api.schemas import InstantIn, StorableSchema, StrictSchema
 from tenant_apps.invoices import queries, services
 from tenant_apps.payments import queries as payment_queries
 from tenant_apps.payments import services as payment_services
@@ -38,14 +38,14 @@ class InvoiceIn(DocumentIn):
 
 
 class InvoicePatch(DocumentPatch):
-    due_date: date = date.min
+    due_date: date = None
 
 
 class InvoiceStatusIn(StrictSchema):
     status: InvoiceStatus
 
 
-class InvoiceFilters(Schema):
+class InvoiceFilters(StorableSchema):
     status: InvoiceStatus | None = None
     customer_id: int | None = None
 
@@ -54,14 +54,7 @@ class PaymentIn(StrictSchema):
     amount: int = Field(gt=0, le=MAX_AMOUNT)
     method: Literal["cash", "check", "bank_transfer", "other"]
     reference: str = Field(default="", max_length=200)
-    occurred_at: datetime | None = None
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.utcoffset() is None:
-            raise ValueError("occurred_at needs a UTC offset")
-        return value
+    occurred_at: InstantIn | None = None
 
 
 class PaymentOut(Schema):
@@ -106,7 +99,7 @@ def get_invoice(request: HttpRequest, invoice_id: int):
 def update_invoice(request: HttpRequest, invoice_id: int, payload: InvoicePatch):
     """Edit a draft; `version` must be the one you read (409 when stale). `items` replaces all items."""
     return services.update_invoice(
-        tenant=request.auth.tenant, invoice_id=invoice_id, version=payload.version, changes=payload.changes()
+        tenant=request.auth.tenant, invoice_id=invoice_id, version=payload.version, changes=payload.document_changes()
     )
 
 

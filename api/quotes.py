@@ -4,13 +4,13 @@ from datetime import date
 from typing import Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 from ninja.pagination import paginate
 
 from api.auth import member
 from api.documents import DocumentIn, DocumentOut, DocumentPatch
 from api.invoices import InvoiceOut, pdf_response
-from api.schemas import StrictSchema
+from api.schemas import StorableSchema, StrictSchema
 from tenant_apps.invoices import services as invoice_services
 from tenant_apps.quotes import queries, services
 from tenant_apps.quotes.models import Quote
@@ -35,14 +35,14 @@ class QuoteIn(DocumentIn):
 
 
 class QuotePatch(DocumentPatch):
-    valid_until: date = date.min
+    valid_until: date = None
 
 
 class QuoteStatusIn(StrictSchema):
     status: QuoteStatus
 
 
-class QuoteFilters(Schema):
+class QuoteFilters(StorableSchema):
     status: QuoteStatus | None = None
     customer_id: int | None = None
 
@@ -70,7 +70,7 @@ def get_quote(request: HttpRequest, quote_id: int):
 def update_quote(request: HttpRequest, quote_id: int, payload: QuotePatch):
     """Edit a draft; `version` must be the one you read (409 when stale). `items` replaces all items."""
     return services.update_quote(
-        tenant=request.auth.tenant, quote_id=quote_id, version=payload.version, changes=payload.changes()
+        tenant=request.auth.tenant, quote_id=quote_id, version=payload.version, changes=payload.document_changes()
     )
 
 

@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "api.middleware.ErrorEnvelopeMiddleware",
+    "api.middleware.NulCharacterMiddleware",
     "api.tenancy.TenantResolutionMiddleware",
     "api.idempotency.IdempotencyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -219,6 +220,6 @@ TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 VAPI_API_KEY = env.str("VAPI_API_KEY", default="")
 VAPI_WEBHOOK_SECRET = env.str("VAPI_WEBHOOK_SECRET", default="")
 
-NINJA_PAGINATION_CLASS = "ninja.pagination.LimitOffsetPagination"
+NINJA_PAGINATION_CLASS = "api.schemas.BoundedLimitOffsetPagination"
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_LIMIT = 200
