@@ -9,7 +9,7 @@ from pydantic import Field
 
 from api.auth import Actor, manager, signed_in
 from api.ratelimit import enforce_rate_limit
-from api.schemas import StrictSchema
+from api.schemas import RowId, StrictSchema
 from api.tenancy import require_api_host
 from shared_apps.accounts import services
 from shared_apps.accounts.services import IssuedTokens
@@ -169,13 +169,13 @@ def invite_user(request: HttpRequest, payload: InviteIn):
 
 
 @users_router.patch("/{user_id}", response=MemberOut, auth=manager)
-def change_role(request: HttpRequest, user_id: int, payload: RoleIn):
+def change_role(request: HttpRequest, user_id: RowId, payload: RoleIn):
     return services.change_member_role(
         tenant_id=request.auth.tenant_id, actor_role=request.auth.role, user_id=user_id, role=payload.role
     )
 
 
 @users_router.delete("/{user_id}", response={204: None}, auth=manager)
-def remove_user(request: HttpRequest, user_id: int):
+def remove_user(request: HttpRequest, user_id: RowId):
     services.remove_member(tenant_id=request.auth.tenant_id, actor_role=request.auth.role, user_id=user_id)
     return 204, None

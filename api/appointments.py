@@ -9,7 +9,7 @@ from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import member
-from api.schemas import InstantIn, PatchSchema, StorableSchema, StrictSchema
+from api.schemas import InstantIn, PatchSchema, RowId, StorableSchema, StrictSchema
 from shared_apps.errors import ValidationFailed
 from shared_apps.tenants.services import tenant_host
 from tenant_apps.appointments import availability, calendar, queries, services
@@ -187,12 +187,12 @@ def create_appointment(request: HttpRequest, payload: AppointmentIn):
 
 
 @router.get("/{int:appointment_id}", response=AppointmentOut, auth=member)
-def get_appointment(request: HttpRequest, appointment_id: int):
+def get_appointment(request: HttpRequest, appointment_id: RowId):
     return queries.get_appointment(appointment_id=appointment_id)
 
 
 @router.patch("/{int:appointment_id}", response=AppointmentOut, auth=member)
-def update_appointment(request: HttpRequest, appointment_id: int, payload: AppointmentPatch):
+def update_appointment(request: HttpRequest, appointment_id: RowId, payload: AppointmentPatch):
     return services.update_appointment(
         tenant=request.auth.tenant,
         appointment_id=appointment_id,
@@ -202,13 +202,13 @@ def update_appointment(request: HttpRequest, appointment_id: int, payload: Appoi
 
 
 @router.delete("/{int:appointment_id}", response=AppointmentOut, auth=member)
-def cancel_appointment(request: HttpRequest, appointment_id: int, params: Query[CancelParams]):
+def cancel_appointment(request: HttpRequest, appointment_id: RowId, params: Query[CancelParams]):
     """Cancels (never deletes); `?reason=` is optional here, default "Cancelled via API"."""
     return services.cancel_appointment(appointment_id=appointment_id, reason=params.reason)
 
 
 @router.post("/{int:appointment_id}/transition", response=AppointmentOut, auth=member)
-def transition_appointment(request: HttpRequest, appointment_id: int, payload: TransitionIn):
+def transition_appointment(request: HttpRequest, appointment_id: RowId, payload: TransitionIn):
     return services.transition_appointment(
         appointment_id=appointment_id, status=payload.status.upper(), reason=payload.reason, version=payload.version
     )

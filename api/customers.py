@@ -9,7 +9,7 @@ from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import manager, member
-from api.schemas import PatchSchema, StorableSchema, StrictSchema
+from api.schemas import PatchSchema, RowId, StorableSchema, StrictSchema
 from tenant_apps.customers import queries, services
 from tenant_apps.customers.history import customer_history
 
@@ -92,12 +92,12 @@ def create_customer(request: HttpRequest, payload: CustomerIn):
 
 
 @router.get("/{customer_id}", response=CustomerOut, auth=member)
-def get_customer(request: HttpRequest, customer_id: int):
+def get_customer(request: HttpRequest, customer_id: RowId):
     return queries.get_customer(customer_id=customer_id)
 
 
 @router.patch("/{customer_id}", response=CustomerOut, auth=member)
-def update_customer(request: HttpRequest, customer_id: int, payload: CustomerPatch):
+def update_customer(request: HttpRequest, customer_id: RowId, payload: CustomerPatch):
     return services.update_customer(
         customer_id=customer_id,
         region=request.auth.tenant.country,
@@ -107,14 +107,14 @@ def update_customer(request: HttpRequest, customer_id: int, payload: CustomerPat
 
 
 @router.delete("/{customer_id}", response={204: None}, auth=manager)
-def delete_customer(request: HttpRequest, customer_id: int):
+def delete_customer(request: HttpRequest, customer_id: RowId):
     """Deletes the customer, or archives it when documents refer to it (either way 204)."""
     services.delete_customer(customer_id=customer_id)
     return 204, None
 
 
 @router.get("/{customer_id}/history", response=HistoryPageOut, auth=member)
-def get_customer_history(request: HttpRequest, customer_id: int, params: Query[HistoryParams]):
+def get_customer_history(request: HttpRequest, customer_id: RowId, params: Query[HistoryParams]):
     queries.get_customer(customer_id=customer_id)
     # One extra row tells whether another page exists.
     entries, merged = customer_history(customer_id=customer_id, limit=params.limit + 1, offset=params.offset)

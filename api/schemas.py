@@ -61,6 +61,10 @@ class PatchSchema(StrictSchema):
         return self.model_dump(exclude_unset=True, exclude=exclude)
 
 
+# An id in the URL: a bigint, so one beyond it is a 400 rather than a lookup PostgreSQL cannot do.
+RowId = Annotated[int, Field(ge=BIGINT_MIN, le=BIGINT_MAX)]
+
+
 def _storable_instant(value: datetime) -> datetime:
     offset = value.utcoffset()
     if offset is not None and abs(offset) > MAX_UTC_OFFSET:

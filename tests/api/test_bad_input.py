@@ -80,6 +80,13 @@ def test_integer_beyond_bigint_in_a_filter_is_400(tenant_a):
     assert _field(assert_refused(tenant_a.api().get("/invoices", customer_id=BIGINT_OVERFLOW), 400)) == "customer_id"
 
 
+@pytest.mark.parametrize("path", ["/customers/{id}", "/appointments/{id}", "/invoices/{id}/payments"])
+def test_id_beyond_bigint_in_the_path_is_400(tenant_a, path):
+    body = assert_refused(tenant_a.api().get(path.format(id=BIGINT_OVERFLOW)), 400)
+
+    assert _field(body).endswith("_id")
+
+
 def test_integer_beyond_range_in_tenant_settings_is_400(tenant_a):
     assert_refused(tenant_a.api().patch("/tenants/me", {"payment_terms_days": BIGINT_OVERFLOW}), 400)
 
@@ -254,3 +261,77 @@ def test_openapi_documents_error_statuses_with_the_envelope(api_host: ApiClient)
     envelope = document["components"]["schemas"][envelope_ref.rsplit("/", 1)[-1]]
     assert set(envelope["required"]) == {"statusCode", "timestamp", "message", "errors", "path", "requestId"}
     assert json.dumps(customers["get"]["responses"]["200"]) != json.dumps(customers["get"]["responses"]["401"])
+
+
+# Other hand-made inputs at the edges: whatever the answer, never a 5xx, errors in the envelope.
+
+ITEM = {"description": "Fix", "quantity": "1", "unit_price": 1000}
+EDGE_QUERIES = [
+    ("/appointments/availability", {"date": "9999-12-31", "duration_minutes": 60}),
+    ("/appointments/availability", {"date": "0001-01-01", "duration_minutes": 60}),
+    ("/appointments", {"from": "9999-12-31T23:59:59+00:00"}),
+    ("/appointments", {"to": "0001-01-01T00:00:00+00:00"}),
+    ("/appointments", {"status": "SCHEDULED,\x01,"}),
+    ("/customers", {"search": "%_\\'\"" * 40}),
+    ("/customers/-1", {}),
+    ("/quotes/1.5", {}),
+    ("/customers/1/history", {"offset": 10**30}),
+]
+# Bodies, given the id of an existing customer.
+EDGE_BODIES = [
+    ("POST", "/appointments/calendar-feeds", lambda customer: {"staff_id": 2**63}),
+    (
+        "POST",
+        "/appointments",
+        lambda customer: {
+            "customer_id": customer,
+            "title": "x",
+            "starts_at": "9999-12-31T10:00:00Z",
+            "ends_at": "9999-12-31T11:00:00Z",
+        },
+    ),
+    ("POST", "/quotes", lambda customer: {"customer_id": customer, "items": [ITEM], "valid_until": "9999-12-31"}),
+    ("POST", "/invoices", lambda customer: {"customer_id": customer, "items": [ITEM], "due_date": "0001-01-01"}),
+    ("POST", "/invoices", lambda customer: {"customer_id": customer, "items": [{**ITEM, "quantity": "1e999"}]}),
+    ("POST", "/invoices", lambda customer: {"customer_id": customer, "items": [{**ITEM, "tax_rate": "NaN"}]}),
+    ("POST", "/invoices", lambda customer: {"customer_id": customer, "items": [{**ITEM, "quantity": "-0"}]}),
+    ("POST", "/customers", lambda customer: '{"name": "x", "sms_opt_out": 1e999}'),
+    ("POST", "/customers", lambda customer: '{"name": "\\ud800"}'),
+    ("POST", "/customers", lambda customer: '{"name": "x", "\\u0000": 1}'),
+    ("POST", "/customers", lambda customer: "[" * 100_000 + "]" * 100_000),
+    ("POST", "/customers", lambda customer: ""),
+    ("POST", "/quotes", lambda customer: '{"customer_id": 1e30}'),
+    ("PATCH", "/tenants/me", lambda customer: {"business_hours": {"mon": [["09:00", "12:00", "13:00"]]}}),
+    ("PATCH", "/tenants/me", lambda customer: {"business_hours": {"mon": [["", ""]]}}),
+    ("PATCH", "/tenants/me", lambda customer: {"business_hours": {"mon": "09:00-17:00"}}),
+    ("PATCH", "/tenants/me", lambda customer: {"timezone": "../../etc/passwd"}),
+    ("PATCH", "/tenants/me", lambda customer: {"timezone": "A" * 5000}),
+    ("PATCH", "/tenants/me", lambda customer: {"country": "ZZZ" * 100}),
+    ("PATCH", "/tenants/me", lambda customer: {"currency": "x" * 1000}),
+    ("PATCH", "/tenants/me", lambda customer: {"quote_prefix": "\u00e9"}),
+    ("POST", "/auth/login", lambda customer: {"email": "a" * 300, "password": "x"}),
+    ("POST", "/auth/refresh", lambda customer: {"refresh_token": "\ud800"}),
+    ("POST", "/auth/register", lambda customer: {"business_name": "\x00", "email": "x@y.test", "password": PASSWORD}),
+    (
+        "POST",
+        "/auth/register",
+        lambda customer: {"business_name": "Co", "email": "x@y.test", "password": PASSWORD, "slug": "-" * 63},
+    ),
+]
+
+
+def assert_no_server_error(response) -> None:
+    assert response.status_code < 500, response.content[:300]
+    assert response.status_code < 400 or assert_refused(response, response.status_code)
+
+
+@pytest.mark.parametrize(("path", "query"), EDGE_QUERIES, ids=[path for path, _ in EDGE_QUERIES])
+def test_edge_queries_never_answer_a_server_error(tenant_a, path, query):
+    assert_no_server_error(tenant_a.api().get(path, **query))
+
+
+@pytest.mark.parametrize(("method", "path", "make_body"), EDGE_BODIES, ids=[f"{m} {p}" for m, p, _ in EDGE_BODIES])
+def test_edge_bodies_never_answer_a_server_error(tenant_a, method, path, make_body):
+    customer = tenant_a.api().post("/customers", {"name": "Ann"}).json()
+
+    assert_no_server_error(tenant_a.api().request(method, path, make_body(customer["id"])))
