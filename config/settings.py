@@ -225,11 +225,9 @@ vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"no-reply@{BASE_DOMAIN}")
 INVITATION_EXPIRES_IN = timedelta(seconds=env.int("INVITATION_EXPIRES_IN", default=7 * 24 * 3600))
-# The link mailed to invitees; `{token}` is replaced. In production, the front end's page that
-# POSTs the token to /api/v1/auth/accept-invite.
-INVITE_ACCEPT_URL = env.str(
-    "INVITE_ACCEPT_URL", default=f"http://{BASE_DOMAIN}:{PORT}/api/v1/auth/accept-invite?token={{token}}"
-)
+# The link mailed to invitees, `{token}` replaced: the front end's page that POSTs the token to
+# /api/v1/auth/accept-invite. In the fragment, the token never reaches servers' access logs.
+INVITE_ACCEPT_URL = env.str("INVITE_ACCEPT_URL", default=f"http://{BASE_DOMAIN}:{PORT}/accept-invite#token={{token}}")
 if "{token}" not in INVITE_ACCEPT_URL:
     raise ImproperlyConfigured("INVITE_ACCEPT_URL must contain {token}.")
 

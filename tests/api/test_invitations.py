@@ -4,8 +4,11 @@ about the email, works once until it expires, and only its accepting creates a m
 import email
 import email.policy
 import hashlib
+import os
 import re
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -17,12 +20,14 @@ from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
+from config.settings import BASE_DIR
 from shared_apps.accounts import invitations
 from shared_apps.accounts.models import Invitation, Membership, User
 from shared_apps.tenants.models import Tenant
 from tests.client import ApiClient
 from tests.conftest import PASSWORD
 from tests.isolation import Route, TenantRouteCases, assert_refused
+from tests.test_settings_and_logging import import_settings
 
 TOKEN_IN_LINK = re.compile(r"token=([A-Za-z0-9_-]+)")
 
@@ -420,3 +425,23 @@ def test_mail_server_down_does_not_fail_the_invitation(tenant_a, api_host, djang
     assert "Could not send an invitation email" in caplog.text
     assert token_of(invited) not in caplog.text
     assert accept(api_host, token_of(invited), password=PASSWORD).status_code == 200
+
+
+def test_email_url_configures_smtp():
+    printed = subprocess.run(
+        [sys.executable, "-c", "from config import settings as s; print(s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT)"],
+        cwd=BASE_DIR,
+        env={**os.environ, "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.com:587"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+    assert printed.split() == ["django.core.mail.backends.smtp.EmailBackend", "smtp.example.com", "587"]
+
+
+def test_accept_url_without_token_placeholder_is_refused_at_start():
+    result = import_settings(INVITE_ACCEPT_URL="https://app.example.com/join")
+
+    assert result.returncode != 0
+    assert "INVITE_ACCEPT_URL must contain {token}" in result.stderr

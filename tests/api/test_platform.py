@@ -2,7 +2,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django_tenants.utils import schema_exists
 
-from shared_apps.accounts.models import User
+from shared_apps.accounts.models import Invitation, User
+from shared_apps.tenants.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD
 from shared_apps.tenants.models import Tenant
 from tests.client import ApiClient
 from tests.conftest import PASSWORD
@@ -90,3 +91,14 @@ def test_management_command_errors_are_readable(db):
         call_command("create_tenant", "-bad-", "--name", "Bad")
     with pytest.raises(CommandError, match="No tenant"):
         call_command("suspend_tenant", "nobody-here")
+
+
+def test_seed_demo_owner_joins_through_an_invitation_and_logs_in(db, api_host):
+    call_command("seed_demo")
+    call_command("seed_demo")
+
+    login = api_host.post("/auth/login", {"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
+
+    assert login.status_code == 200
+    assert login.json()["tenant"]["slug"] == "demo"
+    assert Invitation.objects.filter(email=DEMO_EMAIL, accepted_at__isnull=False).count() == 1
