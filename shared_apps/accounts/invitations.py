@@ -50,7 +50,7 @@ def _require_may_handle(*, actor_role: str, role: str) -> None:
     """Only owners invite owners (as only owners grant the owner role), and only they resend
     or revoke such an invitation."""
     if role == Membership.Role.OWNER and actor_role != Membership.Role.OWNER:
-        raise PermissionDenied("Only owners can invite owners.", code="role_forbidden")
+        raise PermissionDenied("Only owners invite owners or handle their invitations.", code="role_forbidden")
 
 
 def _open_invitations(*, tenant_id: int) -> QuerySet[Invitation]:
