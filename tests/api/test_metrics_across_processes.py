@@ -8,6 +8,7 @@ import sys
 from prometheus_client.parser import text_string_to_metric_families
 
 from config.settings import BASE_DIR
+from tests.servers import gunicorn_servers
 
 SERVE_HEALTH_CHECKS = """
 import sys
@@ -56,3 +57,18 @@ def test_without_a_directory_metrics_are_this_process_own(api_host, monkeypatch)
     api_host.get("/health")
 
     assert health_checks_counted(api_host.get("/metrics").content.decode()) == before + 1
+
+
+def test_gunicorn_counts_every_worker_and_forgets_an_earlier_run(django_db_setup, tmp_path):
+    # Given the directory still holds the counts of an earlier run
+    serve_health_checks_in_another_process(5, str(tmp_path))
+
+    # When a two-worker gunicorn answers three health checks
+    with gunicorn_servers(1, WEB_CONCURRENCY="2", PROMETHEUS_MULTIPROC_DIR=str(tmp_path)) as (server,):
+        for _ in range(3):
+            assert server.request("GET", "/health", host="localhost")[0] == 200
+        status, content = server.request("GET", "/metrics", host="localhost")
+
+    # Then its /metrics counts those three and the one gunicorn_servers waits for, not the earlier five
+    assert status == 200
+    assert health_checks_counted(content.decode()) == 4
