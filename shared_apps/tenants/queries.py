@@ -9,38 +9,60 @@ import logging
 import threading
 import time
 import uuid
+from functools import cache
 from typing import NamedTuple
 
+import redis
 from django.conf import settings
-from django.core.cache import caches
 
 from shared_apps.errors import NotFound
 from shared_apps.tenants.models import Domain, Tenant
 
 logger = logging.getLogger(__name__)
 
-GENERATION_KEY = "tenants:generation"
 # The generation before any change was recorded (also after Redis lost the key).
-_FIRST_GENERATION = "-"
+_FIRST_GENERATION = b"-"
+# After Redis failed, lookups leave it alone this long instead of each waiting for a timeout.
+_REDIS_RETRY_SECONDS = 1.0
 
 
 class _Entry(NamedTuple):
     expires_at: float
-    generation: str | None
+    generation: bytes | None
     tenant: Tenant | None
 
 
 _lock = threading.Lock()
 _by_host: dict[str, _Entry] = {}
 _by_schema: dict[str, _Entry] = {}
+_redis_retry_at = 0.0
 
 
-def current_generation() -> str | None:
+@cache
+def _redis() -> redis.Redis:
+    # A plain client, not the Django cache: one GET costs a quarter of a cache.get().
+    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
+
+
+def _generation_key() -> str:
+    return f"{settings.REDIS_KEY_PREFIX}:tenants:generation"
+
+
+def _redis_failed(doing: str) -> None:
+    global _redis_retry_at
+    if time.monotonic() >= _redis_retry_at:
+        logger.warning("Redis unavailable %s; cached tenants expire by age only", doing, exc_info=True)
+    _redis_retry_at = time.monotonic() + _REDIS_RETRY_SECONDS
+
+
+def current_generation() -> bytes | None:
     """The tenant generation in Redis, or None when Redis does not answer."""
+    if time.monotonic() < _redis_retry_at:
+        return None
     try:
-        return caches["global"].get(GENERATION_KEY, _FIRST_GENERATION)
-    except Exception:
-        logger.warning("tenant cache generation unavailable; cached tenants expire by age only", exc_info=True)
+        return _redis().get(_generation_key()) or _FIRST_GENERATION
+    except redis.RedisError:
+        _redis_failed("reading the tenant generation")
         return None
 
 
@@ -48,16 +70,12 @@ def tenant_rows_changed() -> None:
     """Tell every process that cached tenants are stale. Call after the change committed, so
     no process reloads the old row under the new generation."""
     try:
-        caches["global"].set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
-    except Exception:
-        logger.warning(
-            "tenant change not published; other processes see it within %ss",
-            settings.TENANT_CACHE_SECONDS,
-            exc_info=True,
-        )
+        _redis().set(_generation_key(), uuid.uuid4().hex)
+    except redis.RedisError:
+        _redis_failed("publishing a tenant change")
 
 
-def _cached(store: dict[str, _Entry], key: str, generation: str | None) -> tuple[bool, Tenant | None]:
+def _cached(store: dict[str, _Entry], key: str, generation: bytes | None) -> tuple[bool, Tenant | None]:
     entry = store.get(key)
     if entry is None or entry.expires_at < time.monotonic():
         return False, None
@@ -66,7 +84,7 @@ def _cached(store: dict[str, _Entry], key: str, generation: str | None) -> tuple
     return True, entry.tenant
 
 
-def _remember(store: dict[str, _Entry], key: str, generation: str | None, tenant: Tenant | None) -> None:
+def _remember(store: dict[str, _Entry], key: str, generation: bytes | None, tenant: Tenant | None) -> None:
     with _lock:
         store[key] = _Entry(time.monotonic() + settings.TENANT_CACHE_SECONDS, generation, tenant)
 
