@@ -81,3 +81,17 @@ def test_a_business_registered_through_one_process_is_found_by_the_other_at_once
     finally:
         tenant_services.delete_tenant(tenant_id=Tenant.objects.get(slug=slug).pk)
         User.objects.filter(email=f"owner@{slug}.test").delete()
+
+
+def test_a_member_removed_through_one_process_is_refused_by_the_other_at_once(committed_tenant, two_servers):
+    # The membership cache lives in Redis, so it is shared already; this keeps it so.
+    first, second = two_servers
+    host, staff_token = committed_tenant.host, committed_tenant.staff_token
+    assert statuses(two_servers, host=host, token=staff_token) == [200, 200]
+
+    status, _ = first.request(
+        "DELETE", f"/users/{committed_tenant.staff.pk}", host=host, token=committed_tenant.owner_token
+    )
+
+    assert status == 204
+    assert statuses([second], host=host, token=staff_token) == [403]
