@@ -20,11 +20,14 @@ for _ in range(int(sys.argv[1])):
 """
 
 
-def serve_health_checks_in_another_process(count: int, metrics_dir: str) -> None:
+def serve_health_checks_in_other_processes(counts: list[int], metrics_dir: str) -> None:
+    """One process per count, running side by side, each answering that many health checks."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings", "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
-    subprocess.run(
-        [sys.executable, "-c", SERVE_HEALTH_CHECKS, str(count)], cwd=BASE_DIR, env=env, check=True, timeout=60
-    )
+    processes = [
+        subprocess.Popen([sys.executable, "-c", SERVE_HEALTH_CHECKS, str(count)], cwd=BASE_DIR, env=env)
+        for count in counts
+    ]
+    assert [process.wait(timeout=60) for process in processes] == [0] * len(counts)
 
 
 def health_checks_counted(metrics_text: str) -> float:
@@ -38,8 +41,7 @@ def health_checks_counted(metrics_text: str) -> float:
 
 def test_metrics_add_up_the_requests_of_every_process(api_host, tmp_path, monkeypatch):
     # Given two server processes that answered 3 and 4 health checks
-    serve_health_checks_in_another_process(3, str(tmp_path))
-    serve_health_checks_in_another_process(4, str(tmp_path))
+    serve_health_checks_in_other_processes([3, 4], str(tmp_path))
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
 
     # When a third one answers /metrics
@@ -61,7 +63,7 @@ def test_without_a_directory_metrics_are_this_process_own(api_host, monkeypatch)
 
 def test_gunicorn_counts_every_worker_and_forgets_an_earlier_run(django_db_setup, tmp_path):
     # Given the directory still holds the counts of an earlier run
-    serve_health_checks_in_another_process(5, str(tmp_path))
+    serve_health_checks_in_other_processes([5], str(tmp_path))
 
     # When a two-worker gunicorn answers three health checks
     with gunicorn_servers(1, WEB_CONCURRENCY="2", PROMETHEUS_MULTIPROC_DIR=str(tmp_path)) as (server,):
