@@ -137,7 +137,7 @@ if env.bool("DB_POOL", default=True):
     _db["OPTIONS"]["pool"] = {
         "min_size": 1,
         "max_size": env.int("DB_POOL_MAX", default=8),
-        "timeout": env.float("DB_POOL_TIMEOUT", default=2.0),
+        "timeout": env.float("DB_POOL_TIMEOUT", default=1.0),
         "reconnect_timeout": 5.0,
     }
 _db["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=None)}
