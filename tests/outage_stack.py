@@ -6,7 +6,6 @@ bench/outage.py (which also runs it on an older checkout's code for the "before"
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -147,7 +146,7 @@ class OutageStack:
                 status, content, retry_after = response.status, response.read(), response.headers.get("Retry-After")
         except urllib.error.HTTPError as error:
             status, content, retry_after = error.code, error.read(), error.headers.get("Retry-After")
-        except (ConnectionError, socket.timeout, urllib.error.URLError):
+        except (TimeoutError, ConnectionError, urllib.error.URLError):
             status, content, retry_after = 0, b"", None
         seconds = time.perf_counter() - started
         try:
