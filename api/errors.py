@@ -5,7 +5,6 @@ validation errors, domain errors, Ninja's own errors, Django's 404/405/500 and a
 escapes a view; a 500 never carries a stack trace."""
 
 import logging
-import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -145,8 +144,7 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    # Django calls this inside its `except` block, so the exception is still at hand.
-    return unavailable_response(request, sys.exception()) or envelope(request, 500)
+    return envelope(request, 500)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -110,7 +110,10 @@ def test_database_error_in_a_route_is_503_with_retry_after(tenant_a, monkeypatch
     assert response["Retry-After"] == "5"
 
 
-def test_database_error_in_tenant_resolution_is_503_with_retry_after(tenant_a, monkeypatch):
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "debug"])
+def test_database_error_in_tenant_resolution_is_503_with_retry_after(tenant_a, monkeypatch, settings, debug):
+    settings.DEBUG = debug
+
     def unreachable(*, host):
         raise OperationalError("couldn't get a connection after 2.00 sec")
 
