@@ -6,6 +6,7 @@ bench/outage.py (which also runs it on an older checkout's code for the "before"
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,6 +20,13 @@ from deploy import devservices
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "a-long-drill-password-1"
+
+
+def closed_port() -> int:
+    """A local port nothing listens on: connections to it are refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ def test_two_checkouts_get_different_ports_and_keep_them(tmp_path):
 
 
 def test_a_taken_port_is_skipped(listening_port):
-    assert devservices.free_port(preferred=listening_port) not in (listening_port,)
+    assert devservices.free_port(preferred=listening_port) != listening_port
 
 
 def test_a_remembered_port_taken_meanwhile_is_replaced(tmp_path, listening_port):
@@ -66,16 +66,14 @@ def broken_checkout(tmp_path: Path) -> dict[str, str]:
     return {**env, "DEVSERVICES_DIR": str(tmp_path / ".local")}
 
 
-def test_a_server_that_cannot_start_is_a_clear_error(tmp_path):
-    result = subprocess.run(
-        [REPO_ROOT / ".venv" / "bin" / "python", "-m", "deploy.devservices", "env"],
-        cwd=REPO_ROOT,
-        env=broken_checkout(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+def run_in_checkout(argv: list, tmp_path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        argv, cwd=REPO_ROOT, env=broken_checkout(tmp_path), capture_output=True, text=True, timeout=300, check=False
     )
+
+
+def test_a_server_that_cannot_start_is_a_clear_error(tmp_path):
+    result = run_in_checkout([REPO_ROOT / ".venv" / "bin" / "python", "-m", "deploy.devservices", "env"], tmp_path)
 
     assert result.returncode == 1
     assert result.stdout == ""
@@ -84,15 +82,8 @@ def test_a_server_that_cannot_start_is_a_clear_error(tmp_path):
 
 
 def test_make_test_stops_when_the_services_cannot_start(tmp_path):
-    result = subprocess.run(
-        [shutil.which("make") or "make", "--silent", "--no-print-directory", "test", "PYTEST_ARGS=--version"],
-        cwd=REPO_ROOT,
-        env=broken_checkout(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    make = shutil.which("make") or "make"
+    result = run_in_checkout([make, "--silent", "--no-print-directory", "test", "PYTEST_ARGS=--version"], tmp_path)
 
     assert result.returncode != 0
     assert "is not a PostgreSQL data directory" in result.stderr

@@ -3,20 +3,15 @@ deploy/supervisord.conf: a process that dies is started again, the others keep r
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 
+from tests.outage_stack import closed_port
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SUPERVISORCTL = REPO_ROOT / ".venv" / "bin" / "supervisorctl"
 CONFIG = REPO_ROOT / "deploy" / "supervisord.conf"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def running_pids(env: dict[str, str]) -> dict[str, int]:
@@ -46,12 +41,12 @@ def test_a_process_that_dies_is_restarted(tmp_path):
     env = {
         **os.environ,
         "SUPERVISOR_RUN_DIR": str(tmp_path),
-        "PORT": str(free_port()),
+        "PORT": str(closed_port()),
         "WEB_CONCURRENCY": "1",
         "DJANGO_SETTINGS_MODULE": "config.settings",
         # Nothing listens there: the scheduler and the worker must stay up anyway.
-        "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{free_port()}/absent",
+        "REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{closed_port()}/absent",
     }
     with (tmp_path / "supervisord.out").open("w") as output:
         supervisord = subprocess.Popen(

@@ -2,19 +2,14 @@
 so `make run` and the process manager do not lose it."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from tests.outage_stack import closed_port
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_scheduler_keeps_running_while_redis_and_database_are_away(tmp_path):
