@@ -120,19 +120,19 @@ TEMPLATES = [
 DATABASE_URL = env.str("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/servicedesk")
 _db = env.db_url_config(DATABASE_URL)
 _db["ENGINE"] = "django_tenants.postgresql_backend"
+# An unreachable database fails a connection attempt after connect_timeout (libpq counts whole
+# seconds, 2 at least; a refused connection fails at once).
+_db["OPTIONS"] = {"connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=2), **_db.get("OPTIONS", {})}
 # Django's own psycopg pool: a long-lived connection per worker thread, no reconnect per request.
 # django-environ cannot express the pool in the URL, so it is set here.
 # Commands that fork (migrate_schemas --executor=multiprocessing) set DB_POOL=false: a pool's
 # background threads do not survive fork().
-# With the database down a request fails within about DB_POOL_TIMEOUT seconds (503, see
-# api/errors.py) instead of queueing for a connection; a refused connection fails at once.
-# libpq counts connect_timeout in whole seconds, 2 at least.
-_db["OPTIONS"] = {"connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=2), **_db.get("OPTIONS", {})}
+# With the database down a request waits at most DB_POOL_TIMEOUT for a connection, then answers
+# 503 (api/errors.py). Health checks on checkout drop connections that died with a database
+# restart, and a short reconnect_timeout restarts the pool's reconnection backoff, so the API
+# recovers within seconds of the database coming back, without a restart.
 if env.bool("DB_POOL", default=True):
     _db["CONN_MAX_AGE"] = 0
-    # Health checks on checkout drop connections that died with a database restart, and a
-    # short reconnect_timeout restarts the pool's reconnection backoff, so the API recovers
-    # within seconds of the database coming back, without a restart.
     _db["CONN_HEALTH_CHECKS"] = True
     _db["OPTIONS"]["pool"] = {
         "min_size": 1,
