@@ -1,6 +1,6 @@
 """The v1 API: one NinjaAPI that adds every module's router."""
 
-from api import accounts, appointments, customers, invoices, operations, platform, quotes, tenants
+from api import accounts, appointments, customers, invitations, invoices, operations, platform, quotes, tenants
 from api.errors import install_exception_handlers
 from api.openapi import DocumentedErrorsNinjaAPI
 
@@ -16,6 +16,7 @@ install_exception_handlers(api)
 api.add_router("/", operations.router)
 api.add_router("/auth", accounts.router)
 api.add_router("/users", accounts.users_router)
+api.add_router("/invitations", invitations.router)
 api.add_router("/tenants", tenants.router)
 api.add_router("/platform", platform.router)
 api.add_router("/customers", customers.router)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Migrate, seed the demo tenant, then run the API (gunicorn), the Dramatiq worker and the
-# scheduler together; stopping this script (Ctrl-C) stops all three.
+# scheduler under supervisord (deploy/supervisord.conf), which restarts any of them that exits;
+# stopping this script (Ctrl-C) stops all three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -10,14 +11,7 @@ export PORT
 DB_POOL=false $PY manage.py migrate_schemas --executor=multiprocessing -v 0
 $PY manage.py seed_demo
 
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
-
-.venv/bin/dramatiq tasks.worker --processes 1 --threads 2 &
-pids+=($!)
-$PY manage.py run_scheduler &
-pids+=($!)
-.venv/bin/gunicorn config.wsgi -c deploy/gunicorn.conf.py &
-pids+=($!)
-wait -n "${pids[@]}"
+# supervisord keeps its pidfile and control socket there.
+export SUPERVISOR_RUN_DIR="${SUPERVISOR_RUN_DIR:-$PWD/.local}"
+mkdir -p "$SUPERVISOR_RUN_DIR"
+exec .venv/bin/supervisord -c deploy/supervisord.conf
