@@ -51,11 +51,21 @@ class StrictSchema(StorableSchema):
     model_config = ConfigDict(extra="forbid")
 
 
+def _without_null_defaults(schema: dict[str, Any]) -> None:
+    """The `None` defaults of a PATCH body mean "unchanged", not a value to send: keep them out
+    of the OpenAPI so clients do not read them as nullable."""
+    for field in schema.get("properties", {}).values():
+        if "default" in field and field["default"] is None:
+            del field["default"]
+
+
 class PatchSchema(StrictSchema):
     """PATCH bodies: a field may be omitted, and then it does not change; `null` is accepted
     only where the field's type says so. Declare each field with its real type and
     `= None` (the default is never validated nor used: `changes()` drops unset fields), e.g.
     `name: str = Field(default=None, max_length=200)`, `staff_id: int | None = None`."""
+
+    model_config = ConfigDict(json_schema_extra=_without_null_defaults)
 
     def changes(self, *, exclude: set[str] | None = None) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True, exclude=exclude)

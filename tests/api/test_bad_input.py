@@ -335,3 +335,10 @@ def test_edge_bodies_never_answer_a_server_error(tenant_a, method, path, make_bo
     customer = tenant_a.api().post("/customers", {"name": "Ann"}).json()
 
     assert_no_server_error(tenant_a.api().request(method, path, make_body(customer["id"])))
+
+
+def test_openapi_shows_patch_fields_nullable_only_where_null_is_accepted(api_host: ApiClient):
+    schemas = api_host.get("/openapi.json").json()["components"]["schemas"]
+
+    assert schemas["TenantSettingsIn"]["properties"]["name"] == {"maxLength": 200, "title": "Name", "type": "string"}
+    assert {"type": "null"} in schemas["AppointmentPatch"]["properties"]["staff_id"]["anyOf"]
