@@ -288,14 +288,23 @@ def invite_member(
     return membership
 
 
-def _owner_count(tenant_id: int) -> int:
-    return Membership.objects.filter(tenant_id=tenant_id, role=Membership.Role.OWNER).count()
+def _lock_owners(*, tenant_id: int) -> list[int]:
+    """Lock the tenant's owner memberships (in pk order) and return their user ids. Taken
+    before any role change or removal, so two owners demoting each other at once are
+    counted one after the other and the business keeps an owner."""
+    return list(
+        Membership.objects.select_for_update()
+        .filter(tenant_id=tenant_id, role=Membership.Role.OWNER)
+        .order_by("pk")
+        .values_list("user_id", flat=True)
+    )
 
 
 def change_member_role(*, tenant_id: int, actor_role: str, user_id: int, role: str) -> Membership:
     _require_manager(actor_role)
     role = _check_role(role)
     with transaction.atomic():
+        owner_ids = _lock_owners(tenant_id=tenant_id)
         membership = (
             Membership.objects.select_for_update().select_related("user").filter(tenant_id=tenant_id, user_id=user_id)
         ).first()
@@ -304,7 +313,7 @@ def change_member_role(*, tenant_id: int, actor_role: str, user_id: int, role: s
         touches_owner = Membership.Role.OWNER in (role, membership.role)
         if touches_owner and actor_role != Membership.Role.OWNER:
             raise PermissionDenied("Only owners can grant or take the owner role.", code="role_forbidden")
-        if membership.role == Membership.Role.OWNER and role != Membership.Role.OWNER and _owner_count(tenant_id) == 1:
+        if membership.role == Membership.Role.OWNER and role != Membership.Role.OWNER and len(owner_ids) == 1:
             raise Conflict("A business needs at least one owner.", code="last_owner")
         membership.role = role
         membership.save(update_fields=["role"])
@@ -316,13 +325,14 @@ def remove_member(*, tenant_id: int, actor_role: str, user_id: int) -> None:
     """Remove the membership (the account stays) and revoke its refresh tokens here."""
     _require_manager(actor_role)
     with transaction.atomic():
+        owner_ids = _lock_owners(tenant_id=tenant_id)
         membership = Membership.objects.select_for_update().filter(tenant_id=tenant_id, user_id=user_id).first()
         if membership is None:
             raise NotFound("User not found.")
         if membership.role == Membership.Role.OWNER:
             if actor_role != Membership.Role.OWNER:
                 raise PermissionDenied("Only owners can remove owners.", code="role_forbidden")
-            if _owner_count(tenant_id) == 1:
+            if len(owner_ids) == 1:
                 raise Conflict("A business needs at least one owner.", code="last_owner")
         membership.delete()
         RefreshToken.objects.filter(user_id=user_id, tenant_id=tenant_id, revoked_at__isnull=True).update(
