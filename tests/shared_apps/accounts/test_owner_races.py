@@ -1,17 +1,14 @@
 """Two owners taking the owner role from each other at once, over real parallel connections:
 exactly one succeeds and the business always keeps an owner."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from shared_apps.accounts import services as accounts
 from shared_apps.accounts.models import Membership
 from shared_apps.errors import Conflict
+from tests.parallel import run_at_once
 
 TRIALS = 5
-JOIN_TIMEOUT = 30
 OWNER = Membership.Role.OWNER
 
 
@@ -23,29 +20,6 @@ def remove(*, tenant_id: int, user_id: int) -> None:
     accounts.remove_member(tenant_id=tenant_id, actor_role=OWNER, user_id=user_id)
 
 
-def run_in_parallel(calls: list) -> list[str]:
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[str] = ["did not finish"] * len(calls)
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            calls[index]()
-            outcomes[index] = "done"
-        except Conflict as conflict:
-            outcomes[index] = conflict.code
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=JOIN_TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
-
-
 @pytest.mark.concurrency
 @pytest.mark.parametrize(("first", "second"), [(demote, demote), (remove, remove), (demote, remove)])
 def test_two_owners_taking_each_others_role_at_once_leave_one_owner(committed_tenant, first, second):
@@ -55,12 +29,16 @@ def test_two_owners_taking_each_others_role_at_once_leave_one_owner(committed_te
         for user_id in owner_ids:
             Membership.objects.update_or_create(tenant_id=tenant_id, user_id=user_id, defaults={"role": OWNER})
 
-        outcomes = run_in_parallel(
+        outcomes = run_at_once(
             [
                 lambda: first(tenant_id=tenant_id, user_id=owner_ids[1]),
                 lambda: second(tenant_id=tenant_id, user_id=owner_ids[0]),
-            ]
+            ],
+            expected=Conflict,
         )
 
-        assert sorted(outcomes) == ["done", "last_owner"]
+        assert sorted(outcome.code if isinstance(outcome, Conflict) else "done" for outcome in outcomes) == [
+            "done",
+            "last_owner",
+        ]
         assert Membership.objects.filter(tenant_id=tenant_id, role=OWNER).count() == 1

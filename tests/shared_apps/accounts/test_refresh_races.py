@@ -1,42 +1,22 @@
 """Refresh token rotation under real parallel connections: once a reuse is detected, no
 refresh token of the family works, whatever order the racing requests commit in."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from shared_apps.accounts import services as accounts
 from shared_apps.accounts.models import RefreshToken
 from shared_apps.accounts.tokens import hash_refresh_token
 from shared_apps.errors import NotAuthenticated
 from tests.conftest import PASSWORD
+from tests.parallel import run_at_once
 
 TRIALS = 10
-JOIN_TIMEOUT = 30
 
 
 def refresh_in_parallel(raw_tokens: list[str]) -> list[accounts.IssuedTokens | NotAuthenticated]:
-    """Refresh each token in its own thread (own connection), all released at once."""
-    barrier = threading.Barrier(len(raw_tokens))
-    outcomes: list[accounts.IssuedTokens | NotAuthenticated | None] = [None] * len(raw_tokens)
-
-    def refresh(index: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            outcomes[index] = accounts.refresh_tokens(refresh_token=raw_tokens[index])
-        except NotAuthenticated as refused:
-            outcomes[index] = refused
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=refresh, args=(index,)) for index in range(len(raw_tokens))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=JOIN_TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
+    return run_at_once(
+        [lambda raw=raw: accounts.refresh_tokens(refresh_token=raw) for raw in raw_tokens], expected=NotAuthenticated
+    )
 
 
 def code(outcome: accounts.IssuedTokens | NotAuthenticated) -> str:
