@@ -23,6 +23,7 @@ STATUS_FOR_DOMAIN_ERROR: tuple[tuple[type[domain.DomainError], int], ...] = (
     (domain.PermissionDenied, 403),
     (domain.NotFound, 404),
     (domain.Conflict, 409),
+    (domain.Gone, 410),
     (domain.RateLimited, 429),
 )
 
@@ -33,6 +34,7 @@ DEFAULT_MESSAGES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    410: "Gone",
     413: "Payload too large",
     415: "Unsupported media type",
     422: "Unprocessable request",

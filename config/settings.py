@@ -218,6 +218,18 @@ TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 VAPI_API_KEY = env.str("VAPI_API_KEY", default="")
 VAPI_WEBHOOK_SECRET = env.str("VAPI_WEBHOOK_SECRET", default="")
 
+# Email (staff invitations) through Django's email framework. EMAIL_URL is django-environ's
+# form, e.g. smtp+tls://user:password@smtp.example.com:587; unset, mail is printed to the console.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"no-reply@{BASE_DOMAIN}")
+INVITATION_EXPIRES_IN = timedelta(seconds=env.int("INVITATION_EXPIRES_IN", default=7 * 24 * 3600))
+# The link mailed to invitees, `{token}` replaced: the front end's page that POSTs the token to
+# /api/v1/auth/accept-invite. In the fragment, the token never reaches servers' access logs.
+INVITE_ACCEPT_URL = env.str("INVITE_ACCEPT_URL", default=f"http://{BASE_DOMAIN}:{PORT}/accept-invite#token={{token}}")
+if "{token}" not in INVITE_ACCEPT_URL:
+    raise ImproperlyConfigured("INVITE_ACCEPT_URL must contain {token}.")
+
 NINJA_PAGINATION_CLASS = "ninja.pagination.LimitOffsetPagination"
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_LIMIT = 200

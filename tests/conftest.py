@@ -12,6 +12,7 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 
 from api.ratelimit import redis_client
+from shared_apps.accounts import invitations
 from shared_apps.accounts import services as accounts
 from shared_apps.accounts.models import Membership, User
 from shared_apps.tenants import queries as tenant_queries
@@ -60,14 +61,14 @@ def provision_test_tenant(slug: str, *, timezone_name: str = "America/New_York")
         full_name=f"{slug.title()} Owner",
         timezone_name=timezone_name,
     )
-    accounts.invite_member(
+    invitation = invitations.create_invitation(
         tenant_id=tokens.tenant.pk,
         actor_role=Membership.Role.OWNER,
+        inviter_id=tokens.user.pk,
         email=f"staff@{slug}.test",
         role=Membership.Role.STAFF,
-        password=PASSWORD,
     )
-    staff_tokens = accounts.login(email=f"staff@{slug}.test", password=PASSWORD)
+    staff_tokens = invitations.accept_invitation(token=invitation.token, password=PASSWORD)
     return TestTenant(
         tenant=tokens.tenant,
         owner=tokens.user,

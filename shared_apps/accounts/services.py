@@ -130,6 +130,10 @@ def login(*, email: str, password: str, tenant_slug: str | None = None) -> Issue
         raise NotAuthenticated(BAD_CREDENTIALS, code="bad_credentials")
     if not user.check_password(password) or not user.is_active:
         raise NotAuthenticated(BAD_CREDENTIALS, code="bad_credentials")
+    if user.is_platform_admin and not tenant_slug:
+        # Platform powers never depend on memberships: without a chosen tenant a platform
+        # admin always gets a platform token, whatever businesses they belong to.
+        return _issue_tokens(user=user, tenant=None, role=None)
     memberships = list(
         Membership.objects.select_related("tenant").filter(user=user).exclude(tenant__status=Tenant.Status.POOLED)
     )
@@ -144,9 +148,7 @@ def login(*, email: str, password: str, tenant_slug: str | None = None) -> Issue
             details=[{"field": "tenant", "choices": sorted(m.tenant.slug for m in memberships)}],
         )
     if not memberships:
-        if not user.is_platform_admin:
-            raise NotAuthenticated(BAD_CREDENTIALS, code="bad_credentials")
-        return _issue_tokens(user=user, tenant=None, role=None)
+        raise NotAuthenticated(BAD_CREDENTIALS, code="bad_credentials")
     membership = memberships[0]
     if membership.tenant.status == Tenant.Status.SUSPENDED:
         raise PermissionDenied("This business is suspended.", code="tenant_suspended")
@@ -262,30 +264,6 @@ def _check_role(role: str) -> str:
             "Invalid role.", details=[{"field": "role", "message": f"One of {', '.join(Membership.Role.values)}."}]
         )
     return role
-
-
-def invite_member(
-    *, tenant_id: int, actor_role: str, email: str, role: str, password: str | None = None, full_name: str = ""
-) -> Membership:
-    """Add a user to the tenant, creating the account if the email is new (with the given
-    password, or unusable until reset). Only owners may grant the owner role."""
-    _require_manager(actor_role)
-    role = _check_role(role)
-    if role == Membership.Role.OWNER and actor_role != Membership.Role.OWNER:
-        raise PermissionDenied("Only owners can add owners.", code="role_forbidden")
-    email = normalize_email(email)
-    try:
-        with transaction.atomic():
-            user = User.objects.filter(email__iexact=email).first()
-            if user is None:
-                if password is not None:
-                    check_password_strength(password=password, email=email, full_name=full_name)
-                user = User.objects.create_user(email, password, full_name=full_name.strip())
-            membership = Membership.objects.create(user=user, tenant_id=tenant_id, role=role)
-    except IntegrityError:
-        raise Conflict("That user is already a member.", code="already_member") from None
-    _forget_membership(user_id=user.pk, tenant_id=tenant_id)
-    return membership
 
 
 def _lock_owners(*, tenant_id: int) -> list[int]:
