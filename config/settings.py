@@ -49,7 +49,8 @@ SHARED_APPS = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.admin",
+    # Django admin with PublicHostOnlyAdminSite as its site: platform admins, API host only.
+    "shared_apps.tenants.apps.PlatformAdminConfig",
     "django.contrib.staticfiles",
     "corsheaders",
     "tasks",

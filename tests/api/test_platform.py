@@ -1,5 +1,7 @@
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django_tenants.utils import schema_exists
 
 from shared_apps.accounts.models import Invitation, User
@@ -102,3 +104,26 @@ def test_seed_demo_owner_joins_through_an_invitation_and_logs_in(db, api_host):
     assert login.status_code == 200
     assert login.json()["tenant"]["slug"] == "demo"
     assert Invitation.objects.filter(email=DEMO_EMAIL, accepted_at__isnull=False).count() == 1
+
+
+@pytest.mark.parametrize(
+    "page", ["/admin/", "/admin/tenants/tenant/", "/admin/accounts/user/", "/admin/accounts/invitation/"]
+)
+def test_django_admin_pages_render_for_a_platform_admin_on_the_api_host(db, tenant_a, page):
+    admin_user = User.objects.create_superuser("root@platform.test", PASSWORD)
+    client = Client(raise_request_exception=False)
+    client.force_login(admin_user)
+
+    response = client.get(page, HTTP_HOST=settings.BASE_DOMAIN)
+
+    assert response.status_code == 200
+
+
+def test_django_admin_is_refused_on_a_tenant_host(db, tenant_a):
+    admin_user = User.objects.create_superuser("root@platform.test", PASSWORD)
+    client = Client(raise_request_exception=False)
+    client.force_login(admin_user)
+
+    response = client.get("/admin/", HTTP_HOST=tenant_a.host)
+
+    assert response.status_code == 302
