@@ -23,8 +23,7 @@ from tasks.broker import broker
 from tenant_apps.customers.models import Customer
 from tests.conftest import PASSWORD
 from tests.isolation import assert_refused
-
-JOIN_TIMEOUT = 30
+from tests.parallel import JOIN_TIMEOUT
 
 
 def post_with_key(client, path, body, key):
