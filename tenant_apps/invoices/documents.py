@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -29,6 +29,12 @@ from tenant_apps.invoices.totals import (
 # The totals engine accepts up to 10**18 per line; the sum of many such lines must still fit
 # a PostgreSQL bigint, so documents are capped well below it.
 MAX_DOCUMENT_AMOUNT = 10**18
+
+# What one document may hold: far beyond a real job's quote or invoice, and small enough that
+# the largest accepted document renders in a fraction of a second (bench/pdf.py).
+MAX_ITEMS = 100
+MAX_DESCRIPTION_CHARS = 2000
+MAX_DESCRIPTION_LINES = 20
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,6 +63,28 @@ def document_currency(currency: str | None, *, tenant: Tenant) -> str:
         return normalize_currency(currency or tenant.currency).lower()
     except MoneyError as exc:
         raise ValidationFailed(exc.message, details=[{"field": "currency", "message": exc.message}]) from exc
+
+
+def check_item_limits(items: Sequence[ItemInput]) -> None:
+    """Entered items within MAX_ITEMS, and each description within MAX_DESCRIPTION_CHARS
+    characters and MAX_DESCRIPTION_LINES lines; a violation is a 400 naming the limit.
+    Checked where items are entered, so documents stored under older limits still reprice
+    and convert."""
+    if len(items) > MAX_ITEMS:
+        _refuse_items(f"items: at most {MAX_ITEMS} line items per document", field="items", code="too_many_items")
+    for index, item in enumerate(items):
+        field = f"items.{index}.description"
+        if len(item.description) > MAX_DESCRIPTION_CHARS:
+            message = f"items[{index}].description: at most {MAX_DESCRIPTION_CHARS} characters"
+            _refuse_items(message, field=field, code="description_too_long")
+        # Each newline starts a printed line, trailing ones included.
+        if item.description.count("\n") >= MAX_DESCRIPTION_LINES:
+            message = f"items[{index}].description: at most {MAX_DESCRIPTION_LINES} lines"
+            _refuse_items(message, field=field, code="description_too_many_lines")
+
+
+def _refuse_items(message: str, *, field: str, code: str) -> NoReturn:
+    raise ValidationFailed(message, code=code, details=[{"field": field, "message": message}])
 
 
 def price_items(*, items: Sequence[ItemInput], currency: str, document_discount: int) -> DocumentTotals:
@@ -154,6 +182,8 @@ def _reprice(
 ) -> None:
     """Recompute totals; new `items` replace the old rows, otherwise the old rows get their
     new figures (a document discount or currency change moves every line)."""
+    if items is not None:
+        check_item_limits(items)
     rows = list(document.items.all())
     entered = items if items is not None else items_of(rows)
     totals = price_items(items=entered, currency=document.currency, document_discount=document.document_discount)

@@ -17,6 +17,7 @@ from tenant_apps.invoices.documents import (
     ItemInput,
     apply_totals,
     build_item_rows,
+    check_item_limits,
     document_currency,
     edit_draft,
     editable_fields,
@@ -77,6 +78,7 @@ def create_invoice(
 ) -> Invoice:
     """A DRAFT invoice (no number yet). `due_date` defaults from the tenant's payment terms."""
     now = now or timezone.now()
+    check_item_limits(items)
     currency = document_currency(currency, tenant=tenant)
     totals = price_items(items=items, currency=currency, document_discount=document_discount)
     with transaction.atomic():

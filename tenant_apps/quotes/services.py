@@ -17,6 +17,7 @@ from tenant_apps.invoices.documents import (
     ItemInput,
     apply_totals,
     build_item_rows,
+    check_item_limits,
     document_currency,
     edit_draft,
     editable_fields,
@@ -66,6 +67,7 @@ def create_quote(
     """A DRAFT quote (no number yet). `valid_until` defaults to today plus the tenant's quote
     validity, in the tenant's zone; currency to the tenant's."""
     now = now or timezone.now()
+    check_item_limits(items)
     currency = document_currency(currency, tenant=tenant)
     totals = price_items(items=items, currency=currency, document_discount=document_discount)
     if valid_until is None:
