@@ -398,6 +398,9 @@ class _DocumentPdf(FPDF):
         if fill is not None:
             self.set_fill_color(*fill)
             self.rect(self.l_margin, top, self.epw, height, style="F")
+        # Text is painted with the fill colour: when it is already the text colour, `text()`
+        # need not wrap every line in a colour change.
+        self.set_fill_color(self.text_color)
         # The baseline where `cell()` would put it: half the line height plus 0.3 em.
         baseline = top + _CELL_PAD_Y + 0.5 * _ROW_LINE_H + 0.3 * self.font_size
         x = self.l_margin
@@ -490,6 +493,7 @@ class _DocumentPdf(FPDF):
     def _paragraph(self, text: str, *, line_height: float) -> None:
         """Wrapped text across the page, breaking pages between lines; `text()` per line
         rather than `cell()`, which costs several times more per call."""
+        self.set_fill_color(self.text_color)
         for line in self._wrap(text, self.epw - 2 * self.c_margin):
             if self.will_page_break(line_height):
                 self.add_page()
