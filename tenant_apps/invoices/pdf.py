@@ -375,16 +375,18 @@ class _DocumentPdf(FPDF):
         each cell is wrapped once, in linear time, and drawn line by line with `text()`."""
         wrapped = [self._wrap(text, width - 2 * _CELL_PAD_X) for text, width in zip(cells, table.widths, strict=True)]
         height = max(len(lines) for lines in wrapped)
-        start = 0
+        start, new_page = 0, False
         while start < height:
             room = self._lines_that_fit(self.get_y())
-            if room < 1 or (start == 0 and room < height <= self._lines_that_fit(_CONTINUED_TABLE_TOP)):
+            fits_a_page = height <= self._lines_that_fit(_CONTINUED_TABLE_TOP)
+            if not new_page and (room < 1 or (start == 0 and room < height and fits_a_page)):
                 self.add_page()
                 self._table_headings(table)
+                new_page = True
                 continue
-            end = min(height, start + room)
+            end = min(height, start + max(room, 1))  # at least a line per page: always progress
             self._draw_row_part(table, wrapped, start, end, fill=fill)
-            start = end
+            start, new_page = end, False
 
     def _lines_that_fit(self, top: float) -> int:
         return int((self.page_break_trigger - top - 2 * _CELL_PAD_Y) // _ROW_LINE_H)
