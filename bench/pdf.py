@@ -62,8 +62,9 @@ def longest_fields() -> dict[str, str]:
 
 
 def pdf_document(items: list[tuple[str, str, int, str]], *, fields: dict[str, str]):
-    from tenant_apps.invoices.documents import ItemInput, check_item_limits, price_items
-    from tenant_apps.invoices.pdf import PdfDocument, PdfLine
+    from tenant_apps.invoices.documents import ItemInput, build_item_rows, check_item_limits, pdf_lines, price_items
+    from tenant_apps.invoices.models import InvoiceItem
+    from tenant_apps.invoices.pdf import PdfDocument
 
     entered = [
         ItemInput(description=text, quantity=Decimal(quantity), unit_price=price, tax_rate=Decimal(rate), discount=1)
@@ -71,17 +72,7 @@ def pdf_document(items: list[tuple[str, str, int, str]], *, fields: dict[str, st
     ]
     check_item_limits(entered)  # the document must be one the API accepts
     totals = price_items(items=entered, currency="usd", document_discount=0)
-    lines = [
-        PdfLine(
-            description=item.description,
-            quantity=item.quantity,
-            unit_price=item.unit_price,
-            tax_rate=item.tax_rate,
-            amount=line.subtotal,
-            discount=item.discount,
-        )
-        for item, line in zip(entered, totals.lines, strict=True)
-    ]
+    lines = pdf_lines(build_item_rows(model=InvoiceItem, parent={}, items=entered, totals=totals))
     return PdfDocument(
         kind="Invoice",
         number="INV-2026-0001",
