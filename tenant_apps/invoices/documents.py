@@ -228,6 +228,12 @@ def require_deletable(document: Document, *, draft_status: str, instead: str) ->
         )
 
 
+def delete_draft(document: Document, *, document_type: str) -> None:
+    """Delete a draft (the caller checked `require_deletable`) and its stored PDF."""
+    StoredPdf.objects.filter(document_type=document_type, document_id=document.pk).delete()
+    document.delete()
+
+
 def require_items(items: Sequence[object]) -> None:
     if not items:
         message = "A document needs at least one line item before it is sent."

@@ -18,6 +18,7 @@ from tenant_apps.invoices.documents import (
     apply_totals,
     build_item_rows,
     check_item_limits,
+    delete_draft,
     document_currency,
     edit_draft,
     editable_fields,
@@ -153,7 +154,7 @@ def delete_invoice(*, invoice_id: int) -> None:
     with transaction.atomic():
         invoice = queries.get_invoice_for_update(invoice_id=invoice_id)
         require_deletable(invoice, draft_status=Status.DRAFT, instead="cancel it instead")
-        invoice.delete()
+        delete_draft(invoice, document_type=DocumentType.INVOICE)
 
 
 def convert_quote_to_invoice(

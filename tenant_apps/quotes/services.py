@@ -18,6 +18,7 @@ from tenant_apps.invoices.documents import (
     apply_totals,
     build_item_rows,
     check_item_limits,
+    delete_draft,
     document_currency,
     edit_draft,
     editable_fields,
@@ -147,7 +148,7 @@ def delete_quote(*, quote_id: int) -> None:
     with transaction.atomic():
         quote = queries.get_quote_for_update(quote_id=quote_id)
         require_deletable(quote, draft_status=Status.DRAFT, instead="reject it instead")
-        quote.delete()
+        delete_draft(quote, document_type=DocumentType.QUOTE)
 
 
 def expire_quotes(*, now: datetime, tz: ZoneInfo) -> int:

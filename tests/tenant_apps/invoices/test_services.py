@@ -15,12 +15,13 @@ from tenant_apps.invoices.models import Invoice, StoredPdf
 from tenant_apps.invoices.pdf import render_document_pdf
 from tenant_apps.invoices.services import (
     change_invoice_status,
+    delete_invoice,
     mark_overdue_invoices,
     render_invoice_pdf,
     update_invoice,
 )
 from tenant_apps.payments.services import record_manual_payment
-from tenant_apps.quotes.services import render_quote_pdf
+from tenant_apps.quotes.services import delete_quote, render_quote_pdf
 from tests.factories import CustomerFactory
 from tests.tenant_apps.invoices.factories import draft_invoice, item, sent_invoice
 from tests.tenant_apps.quotes.factories import draft_quote, sent_quote
@@ -210,21 +211,60 @@ def spy_on_rendering():
     return patch("tenant_apps.invoices.documents.render_document_pdf", wraps=render_document_pdf)
 
 
-@pytest.mark.parametrize("make", [draft_invoice, sent_invoice, draft_quote, sent_quote])
-def test_a_pdf_is_rendered_once_then_served_from_storage(tenant_a, make):
+def render_invoice(tenant, document_id):
+    return render_invoice_pdf(tenant=tenant, invoice_id=document_id)
+
+
+def render_quote(tenant, document_id):
+    return render_quote_pdf(tenant=tenant, quote_id=document_id)
+
+
+def delete_invoice_by_id(document_id):
+    delete_invoice(invoice_id=document_id)
+
+
+def delete_quote_by_id(document_id):
+    delete_quote(quote_id=document_id)
+
+
+# (make a document, render its PDF, its StoredPdf.document_type)
+PDF_CASES = {
+    "draft invoice": (draft_invoice, render_invoice, "invoice"),
+    "sent invoice": (sent_invoice, render_invoice, "invoice"),
+    "draft quote": (draft_quote, render_quote, "quote"),
+    "sent quote": (sent_quote, render_quote, "quote"),
+}
+
+
+@pytest.mark.parametrize("case", PDF_CASES)
+def test_a_pdf_is_rendered_once_then_served_from_storage(tenant_a, case):
+    make, render, document_type = PDF_CASES[case]
     with tenant_a.schema():
         document = make(tenant_a.tenant)
-        render = render_invoice_pdf if isinstance(document, Invoice) else render_quote_pdf
-        key = "invoice_id" if isinstance(document, Invoice) else "quote_id"
 
         with spy_on_rendering() as renderer:
-            first = render(tenant=tenant_a.tenant, **{key: document.pk})
-            again = render(tenant=tenant_a.tenant, **{key: document.pk})
-        stored = StoredPdf.objects.get(document_id=document.pk, document_type=type(document).__name__.lower())
+            first = render(tenant_a.tenant, document.pk)
+            again = render(tenant_a.tenant, document.pk)
+        stored = StoredPdf.objects.get(document_id=document.pk, document_type=document_type)
 
     assert renderer.call_count == 1
     assert first == again == bytes(stored.content)
     assert stored.document_version == document.version
+
+
+@pytest.mark.parametrize(
+    ("make", "render", "delete"),
+    [(draft_invoice, render_invoice, delete_invoice_by_id), (draft_quote, render_quote, delete_quote_by_id)],
+    ids=["invoice", "quote"],
+)
+def test_deleting_a_draft_deletes_its_stored_pdf(tenant_a, make, render, delete):
+    with tenant_a.schema():
+        document = make(tenant_a.tenant)
+        render(tenant_a.tenant, document.pk)
+
+        delete(document.pk)
+
+        assert not StoredPdf.objects.filter(document_id=document.pk).exists()
 
 
 def test_editing_a_draft_renders_its_pdf_anew(tenant_a):
