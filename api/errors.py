@@ -165,8 +165,8 @@ def body_too_big(request: HttpRequest) -> JsonResponse:
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """Django's answer to a SuspiciousOperation raised outside a view (e.g. a middleware that
-    read an oversized body)."""
+    """Django's answer to a SuspiciousOperation raised outside Ninja (e.g. an oversized form
+    posted to the admin)."""
     if isinstance(exception, RequestDataTooBig):
         return body_too_big(request)
     return envelope(request, 400)

@@ -93,7 +93,6 @@ MIDDLEWARE = [
     "api.middleware.ErrorEnvelopeMiddleware",
     "api.middleware.NulCharacterMiddleware",
     "api.tenancy.TenantResolutionMiddleware",
-    "api.idempotency.IdempotencyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

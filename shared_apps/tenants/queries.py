@@ -9,21 +9,18 @@ import logging
 import threading
 import time
 import uuid
-from functools import cache
 from typing import NamedTuple
 
-import redis
 from django.conf import settings
 
 from shared_apps.errors import NotFound
+from shared_apps.redis_client import fail_open, redis_client
 from shared_apps.tenants.models import Domain, Tenant
 
 logger = logging.getLogger(__name__)
 
 # The generation before any change was recorded (also after Redis lost the key).
 _FIRST_GENERATION = b"-"
-# After Redis failed, lookups leave it alone this long instead of each waiting for a timeout.
-_REDIS_RETRY_SECONDS = 1.0
 
 
 class _Entry(NamedTuple):
@@ -35,44 +32,31 @@ class _Entry(NamedTuple):
 _lock = threading.Lock()
 _by_host: dict[str, _Entry] = {}
 _by_schema: dict[str, _Entry] = {}
-_redis_retry_at = 0.0
-
-
-@cache
-def _redis() -> redis.Redis:
-    # A plain client, not the Django cache: one GET costs a quarter of a cache.get().
-    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
 
 
 def _generation_key() -> str:
     return f"{settings.REDIS_KEY_PREFIX}:tenants:generation"
 
 
-def _redis_failed(doing: str) -> None:
-    global _redis_retry_at
-    if time.monotonic() >= _redis_retry_at:
-        logger.warning("Redis unavailable %s; cached tenants expire by age only", doing, exc_info=True)
-    _redis_retry_at = time.monotonic() + _REDIS_RETRY_SECONDS
-
-
 def current_generation() -> bytes | None:
-    """The tenant generation in Redis, or None when Redis does not answer."""
-    if time.monotonic() < _redis_retry_at:
-        return None
-    try:
-        return _redis().get(_generation_key()) or _FIRST_GENERATION
-    except redis.RedisError:
-        _redis_failed("reading the tenant generation")
-        return None
+    """The tenant generation in Redis, or None when Redis does not answer (cached tenants then
+    expire by age only)."""
+    # A plain client, not the Django cache: one GET costs a quarter of a cache.get().
+    return fail_open(
+        lambda: redis_client().get(_generation_key()) or _FIRST_GENERATION,
+        fallback=lambda: None,
+        what="tenant generation read",
+    )
 
 
 def tenant_rows_changed() -> None:
     """Tell every process that cached tenants are stale. Call after the change committed, so
     no process reloads the old row under the new generation."""
-    try:
-        _redis().set(_generation_key(), uuid.uuid4().hex)
-    except redis.RedisError:
-        _redis_failed("publishing a tenant change")
+    fail_open(
+        lambda: redis_client().set(_generation_key(), uuid.uuid4().hex),
+        fallback=lambda: None,
+        what="tenant generation publish",
+    )
 
 
 def _cached(store: dict[str, _Entry], key: str, generation: bytes | None) -> tuple[bool, Tenant | None]:

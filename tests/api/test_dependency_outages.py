@@ -3,31 +3,14 @@ names it. The database away: 503 with Retry-After, never 500. The same drills ag
 servers that are stopped and started again are in tests/test_outage_drills.py."""
 
 import logging
-from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
 from django.db import OperationalError
 from django.test import override_settings
 
-from api import ratelimit
-from shared_apps import redis_client as redis_helper
 from tests.conftest import PASSWORD
 from tests.isolation import assert_refused
-from tests.outage_stack import closed_port
-
-
-@pytest.fixture
-def redis_down() -> Iterator[None]:
-    """Every Redis client of the process (raw client and both caches) points at a dead port."""
-    dead_url = f"redis://127.0.0.1:{closed_port()}/0"
-    caches = {alias: {**config, "LOCATION": dead_url} for alias, config in settings.CACHES.items()}
-    redis_helper.redis_client.cache_clear()
-    ratelimit._local_counts.clear()
-    with override_settings(REDIS_URL=dead_url, CACHES=caches):
-        yield
-    redis_helper.redis_client.cache_clear()
-    redis_helper.outage.succeeded()
 
 
 def test_login_works_while_redis_is_down(api_host, tenant_a, redis_down):

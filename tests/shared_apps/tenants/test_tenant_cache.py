@@ -3,7 +3,6 @@ generation; lookups made under an older generation are dropped; without Redis th
 falls back to expiring entries by age, never to an error. (Across real processes:
 tests/api/test_tenant_cache_across_processes.py.)"""
 
-import redis
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
@@ -58,10 +57,7 @@ def test_entries_of_an_older_generation_are_reloaded(tenant_a):
     assert sql_of(lambda: queries.get_tenant_for_host(host=tenant_a.host)) == []
 
 
-def test_without_redis_lookups_work_and_cache_for_the_configured_seconds(tenant_a, monkeypatch):
-    unreachable = redis.Redis(port=1, socket_connect_timeout=0.5)  # nothing listens on port 1
-    monkeypatch.setattr(queries, "_redis", lambda: unreachable)
-    monkeypatch.setattr(queries, "_redis_retry_at", 0.0)  # restored afterwards
+def test_without_redis_lookups_work_and_cache_for_the_configured_seconds(tenant_a, redis_down):
     assert queries.current_generation() is None
     queries.tenant_rows_changed()  # logged, not raised
 
