@@ -197,6 +197,14 @@ def test_body_over_the_limit_with_idempotency_key_is_413(tenant_a):
     assert_refused(response, 413)
 
 
+def test_body_over_the_limit_outside_the_api_is_413_too(db):
+    form = {"username": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)}
+
+    response = Client().post("/admin/login/", data=form, HTTP_HOST=settings.BASE_DOMAIN)
+
+    assert_refused(response, 413)
+
+
 @pytest.mark.parametrize(
     ("content_type", "data"),
     [
