@@ -35,7 +35,7 @@ TYPICAL_ITEMS = (
 
 
 def largest_descriptions() -> dict[str, str]:
-    from tenant_apps.invoices.documents import MAX_DESCRIPTION_CHARS, MAX_DESCRIPTION_LINES
+    from tenant_apps.billing.items import MAX_DESCRIPTION_CHARS, MAX_DESCRIPTION_LINES
 
     line = "W" * (MAX_DESCRIPTION_CHARS // MAX_DESCRIPTION_LINES - 1)
     return {
@@ -62,9 +62,10 @@ def longest_fields() -> dict[str, str]:
 
 
 def pdf_document(items: list[tuple[str, str, int, str]], *, fields: dict[str, str]):
-    from tenant_apps.invoices.documents import ItemInput, build_item_rows, check_item_limits, pdf_lines, price_items
-    from tenant_apps.invoices.models import InvoiceItem
-    from tenant_apps.invoices.pdf import PdfDocument
+    from tenant_apps.billing.items import ItemInput, build_item_rows, check_item_limits, price_items
+    from tenant_apps.billing.pdf import PdfDocument
+    from tenant_apps.billing.pdfs import pdf_lines
+    from tenant_apps.invoices.models import Invoice
 
     entered = [
         ItemInput(description=text, quantity=Decimal(quantity), unit_price=price, tax_rate=Decimal(rate), discount=1)
@@ -72,7 +73,7 @@ def pdf_document(items: list[tuple[str, str, int, str]], *, fields: dict[str, st
     ]
     check_item_limits(entered)  # the document must be one the API accepts
     totals = price_items(items=entered, currency="usd", document_discount=0)
-    lines = pdf_lines(build_item_rows(model=InvoiceItem, parent={}, items=entered, totals=totals))
+    lines = pdf_lines(build_item_rows(document=Invoice(), items=entered, totals=totals))
     return PdfDocument(
         kind="Invoice",
         number="INV-2026-0001",
@@ -112,8 +113,8 @@ def summary(samples: list[tuple[float, float]]) -> dict[str, float]:
 
 
 def bench_rendering() -> dict[str, dict]:
-    from tenant_apps.invoices.documents import MAX_ITEMS
-    from tenant_apps.invoices.pdf import render_document_pdf
+    from tenant_apps.billing.items import MAX_ITEMS
+    from tenant_apps.billing.pdf import render_document_pdf
 
     documents = {"typical (5 lines)": pdf_document(list(TYPICAL_ITEMS), fields={})}
     for shape, text in largest_descriptions().items():
@@ -138,7 +139,7 @@ def bench_requests() -> dict[str, dict]:
     from django.test import Client
 
     from shared_apps.accounts.services import register_business
-    from tenant_apps.invoices.documents import MAX_ITEMS
+    from tenant_apps.billing.items import MAX_ITEMS
 
     tokens = register_business(business_name="Bench Plumbing", email="pdf@bench.test", password="bench-password-1")
     headers = {
@@ -196,7 +197,7 @@ if __name__ == "__main__":
     os.environ["TENANT_POOL_SIZE"] = "0"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     django.setup()
-    from tenant_apps.invoices.documents import MAX_DESCRIPTION_CHARS, MAX_DESCRIPTION_LINES, MAX_ITEMS
+    from tenant_apps.billing.items import MAX_DESCRIPTION_CHARS, MAX_DESCRIPTION_LINES, MAX_ITEMS
 
     print(f"{'document':<48} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'CPU p50':>8}")
     figures = {

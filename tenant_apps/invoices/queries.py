@@ -4,6 +4,7 @@ constant number of queries (balances are stored on the row, not summed per invoi
 from django.db.models import QuerySet
 
 from shared_apps.errors import NotFound
+from tenant_apps.billing.queries import lock_document
 from tenant_apps.customers.history import HistoryEntry
 from tenant_apps.invoices.models import Invoice
 
@@ -30,11 +31,12 @@ def get_invoice(*, invoice_id: int) -> Invoice:
 
 
 def get_invoice_for_update(*, invoice_id: int) -> Invoice:
-    """The invoice locked until the caller's transaction ends (lock order: quote, invoice, payment)."""
-    invoice = Invoice.objects.select_for_update(of=("self",)).select_related("customer").filter(pk=invoice_id).first()
-    if invoice is None:
-        raise NotFound("Invoice not found.")
-    return invoice
+    """The invoice locked until the caller's transaction ends (`billing.queries.lock_document`)."""
+    return lock_document(Invoice, document_id=invoice_id)
+
+
+def invoice_exists(*, invoice_id: int) -> bool:
+    return Invoice.objects.filter(pk=invoice_id).exists()
 
 
 def invoice_id_for_quote(*, quote_id: int) -> int | None:

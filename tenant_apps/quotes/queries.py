@@ -4,6 +4,7 @@ API prints, so a page of quotes costs the same few queries whatever its size."""
 from django.db.models import QuerySet
 
 from shared_apps.errors import NotFound
+from tenant_apps.billing.queries import lock_document
 from tenant_apps.customers.history import HistoryEntry
 from tenant_apps.quotes.models import Quote
 
@@ -30,11 +31,8 @@ def get_quote(*, quote_id: int) -> Quote:
 
 
 def get_quote_for_update(*, quote_id: int) -> Quote:
-    """The quote locked until the caller's transaction ends (lock order: quote, invoice, payment)."""
-    quote = Quote.objects.select_for_update(of=("self",)).select_related("customer").filter(pk=quote_id).first()
-    if quote is None:
-        raise NotFound("Quote not found.")
-    return quote
+    """The quote locked until the caller's transaction ends (`billing.queries.lock_document`)."""
+    return lock_document(Quote, document_id=quote_id)
 
 
 def quote_history(customer_id: int, limit: int) -> list[HistoryEntry]:

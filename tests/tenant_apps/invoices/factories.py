@@ -5,8 +5,8 @@ from decimal import Decimal
 from typing import Any
 
 from shared_apps.tenants.models import Tenant
+from tenant_apps.billing.items import ItemInput
 from tenant_apps.invoices import services
-from tenant_apps.invoices.documents import ItemInput
 from tenant_apps.invoices.models import Invoice
 from tests.factories import CustomerFactory
 

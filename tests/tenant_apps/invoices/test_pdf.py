@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tenant_apps.invoices.pdf import PdfDocument, PdfLine, UnicodeFont, render_document_pdf
-from tenant_apps.invoices.totals import LineInput, compute_totals, format_money
+from tenant_apps.billing.pdf import PdfDocument, PdfLine, UnicodeFont, render_document_pdf
+from tenant_apps.billing.totals import LineInput, compute_totals, format_money
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 

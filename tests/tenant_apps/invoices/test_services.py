@@ -9,10 +9,11 @@ import pytest
 from django.db import connection, transaction
 
 from shared_apps.errors import Conflict, InvalidTransition, ValidationFailed
+from tenant_apps.billing.dates import tenant_zone
+from tenant_apps.billing.models import StoredPdf
+from tenant_apps.billing.pdf import render_document_pdf
 from tenant_apps.customers.history import customer_history
-from tenant_apps.invoices.documents import tenant_zone
-from tenant_apps.invoices.models import Invoice, StoredPdf
-from tenant_apps.invoices.pdf import render_document_pdf
+from tenant_apps.invoices.models import Invoice
 from tenant_apps.invoices.services import (
     change_invoice_status,
     delete_invoice,
@@ -208,7 +209,7 @@ def test_quote_pdf_is_stored_once_per_version(tenant_a):
 
 def spy_on_rendering():
     """Counts real renderings (the renderer still runs)."""
-    return patch("tenant_apps.invoices.documents.render_document_pdf", wraps=render_document_pdf)
+    return patch("tenant_apps.billing.pdfs.render_document_pdf", wraps=render_document_pdf)
 
 
 def render_invoice(tenant, document_id):
@@ -352,7 +353,7 @@ def test_rendering_holds_no_row_lock_and_a_stale_render_never_replaces_a_newer_o
         return render_document_pdf(**kwargs)
 
     with committed_tenant.schema():
-        with patch("tenant_apps.invoices.documents.render_document_pdf", side_effect=render_while_changed):
+        with patch("tenant_apps.billing.pdfs.render_document_pdf", side_effect=render_while_changed):
             stale = render_invoice_pdf(tenant=tenant, invoice_id=invoice.pk)
         stored = StoredPdf.objects.get(document_id=invoice.pk, document_type="invoice")
         with spy_on_rendering() as renderer:

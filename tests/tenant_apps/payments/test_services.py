@@ -5,7 +5,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from shared_apps.errors import Conflict
-from tenant_apps.invoices.documents import tenant_zone
+from tenant_apps.billing.dates import tenant_zone
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.invoices.services import mark_overdue_invoices
 from tenant_apps.payments.models import Payment

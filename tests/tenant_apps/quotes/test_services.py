@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from shared_apps.errors import Conflict, InvalidTransition
-from tenant_apps.invoices.documents import tenant_zone as zone_of
+from tenant_apps.billing.dates import tenant_zone as zone_of
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.invoices.services import convert_quote_to_invoice
 from tenant_apps.quotes.models import Quote

@@ -19,7 +19,7 @@ from typing import Literal
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from tenant_apps.invoices.totals import format_money, normalize_currency
+from tenant_apps.billing.totals import format_money, normalize_currency
 
 __all__ = ["PdfDocument", "PdfLine", "UnicodeFont", "render_document_pdf"]
 
@@ -212,7 +212,7 @@ class _DocumentPdf(FPDF):
         self.set_title(title)
         self.set_author(document.business_name)
         self.set_subject(f"{title} for {document.customer_name}")
-        self.set_creator("tenant_apps.invoices.pdf")
+        self.set_creator("tenant_apps.billing.pdf")
 
     def _money(self, amount: int) -> str:
         return format_money(amount, self._doc.currency)
