@@ -4,7 +4,7 @@ Each kind's services add their own rules (transitions, defaults) around these.""
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NotRequired, TypedDict, TypeVar
 
 from django.db import transaction
 
@@ -34,6 +34,17 @@ DocumentT = TypeVar("DocumentT", bound=Document)
 SHARED_EDITABLE_FIELDS = frozenset({"customer_id", "currency", "items", "document_discount", "notes"})
 
 
+class DraftFields(TypedDict):
+    """What a new draft of any kind is made of (the kind adds its own date)."""
+
+    customer_id: int
+    items: Sequence[ItemInput]
+    currency: NotRequired[str | None]
+    document_discount: NotRequired[int]
+    notes: NotRequired[str]
+    created_by: NotRequired[int | None]
+
+
 def editable_fields(model: type[Document]) -> frozenset[str]:
     return SHARED_EDITABLE_FIELDS | {model.date_field}
 
@@ -52,10 +63,10 @@ def create_draft(
     tenant: Tenant,
     customer_id: int,
     items: Sequence[ItemInput],
-    currency: str | None,
-    document_discount: int,
-    notes: str,
-    created_by: int | None,
+    currency: str | None = None,
+    document_discount: int = 0,
+    notes: str = "",
+    created_by: int | None = None,
     **own_fields: Any,
 ) -> DocumentT:
     """A DRAFT document (no number yet) of `model`, priced; `own_fields` are the kind's

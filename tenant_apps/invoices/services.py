@@ -1,9 +1,9 @@
 """The rules for invoices: drafting, numbering on send, cancelling, converting an accepted
 quote, status following the payments ledger, overdue marking and the PDF."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -15,7 +15,7 @@ from shared_apps.tenants.models import Tenant
 from tenant_apps.billing import services as billing
 from tenant_apps.billing.dates import local_date, tenant_zone
 from tenant_apps.billing.guards import require_items
-from tenant_apps.billing.items import ItemInput, items_of, price_items
+from tenant_apps.billing.items import items_of, price_items
 from tenant_apps.invoices import queries
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.quotes import queries as quote_queries
@@ -48,27 +48,13 @@ def default_due_date(*, tenant: Tenant, now: datetime) -> date:
 def create_invoice(
     *,
     tenant: Tenant,
-    customer_id: int,
-    items: Sequence[ItemInput],
-    currency: str | None = None,
     due_date: date | None = None,
-    document_discount: int = 0,
-    notes: str = "",
-    created_by: int | None = None,
     now: datetime | None = None,
+    **fields: Unpack[billing.DraftFields],
 ) -> Invoice:
     """A DRAFT invoice (no number yet). `due_date` defaults from the tenant's payment terms."""
-    return billing.create_draft(
-        Invoice,
-        tenant=tenant,
-        customer_id=customer_id,
-        items=items,
-        currency=currency,
-        document_discount=document_discount,
-        notes=notes,
-        created_by=created_by,
-        due_date=due_date or default_due_date(tenant=tenant, now=now or timezone.now()),
-    )
+    due_date = due_date or default_due_date(tenant=tenant, now=now or timezone.now())
+    return billing.create_draft(Invoice, tenant=tenant, due_date=due_date, **fields)
 
 
 def update_invoice(*, tenant: Tenant, invoice_id: int, version: int, changes: Mapping[str, Any]) -> Invoice:

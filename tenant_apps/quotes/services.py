@@ -2,9 +2,9 @@
 
 Converting an accepted quote lives with invoices (`invoices.services.convert_quote_to_invoice`)."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -16,7 +16,6 @@ from shared_apps.tenants.models import Tenant
 from tenant_apps.billing import services as billing
 from tenant_apps.billing.dates import local_date, tenant_zone
 from tenant_apps.billing.guards import require_items
-from tenant_apps.billing.items import ItemInput
 from tenant_apps.quotes import queries
 from tenant_apps.quotes.models import Quote
 
@@ -36,31 +35,16 @@ QUOTE_TRANSITIONS: dict[str, tuple[str, ...]] = {
 def create_quote(
     *,
     tenant: Tenant,
-    customer_id: int,
-    items: Sequence[ItemInput],
-    currency: str | None = None,
     valid_until: date | None = None,
-    document_discount: int = 0,
-    notes: str = "",
-    created_by: int | None = None,
     now: datetime | None = None,
+    **fields: Unpack[billing.DraftFields],
 ) -> Quote:
     """A DRAFT quote (no number yet). `valid_until` defaults to today plus the tenant's quote
     validity, in the tenant's zone; currency to the tenant's."""
     if valid_until is None:
         today = local_date(now=now or timezone.now(), tz=tenant_zone(tenant))
         valid_until = today + timedelta(days=tenant.quote_validity_days)
-    return billing.create_draft(
-        Quote,
-        tenant=tenant,
-        customer_id=customer_id,
-        items=items,
-        currency=currency,
-        document_discount=document_discount,
-        notes=notes,
-        created_by=created_by,
-        valid_until=valid_until,
-    )
+    return billing.create_draft(Quote, tenant=tenant, valid_until=valid_until, **fields)
 
 
 def update_quote(*, tenant: Tenant, quote_id: int, version: int, changes: Mapping[str, Any]) -> Quote:

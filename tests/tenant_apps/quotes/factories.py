@@ -7,7 +7,7 @@ from shared_apps.tenants.models import Tenant
 from tenant_apps.quotes import services
 from tenant_apps.quotes.models import Quote
 from tests.factories import CustomerFactory
-from tests.tenant_apps.invoices.factories import item
+from tests.tenant_apps.billing.factories import item
 
 
 def draft_quote(tenant: Tenant, **overrides: Any) -> Quote:
