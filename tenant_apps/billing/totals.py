@@ -4,7 +4,7 @@ Amounts are integers in the currency's minor unit (cents, yen, fils); quantities
 rates are ``Decimal``. Nothing here touches a float, Django or the database, so the API,
 the PDF renderer, jobs and tests all get the same numbers from the same function.
 
-Rules (DESIGN.md "Domain rules", research/field-service.md "Money & tax"):
+The rules, as trade businesses bill and their accountants expect:
 
 * line subtotal = quantity x unit price, rounded half-up to the minor unit;
 * the line's own discount comes off next;
