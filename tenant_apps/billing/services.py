@@ -159,4 +159,4 @@ def number_document(document: Document, *, tenant: Tenant, now: datetime) -> Non
 
 def render_pdf(model: type[Document], *, tenant: Tenant, document_id: int) -> bytes:
     """The document as a PDF (stored once per version once it is numbered)."""
-    return stored_document_pdf(get_document(model, document_id=document_id), tenant=tenant)
+    return stored_document_pdf(get_document(model.objects.all(), document_id=document_id), tenant=tenant)

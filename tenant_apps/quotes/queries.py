@@ -3,8 +3,7 @@ API prints, so a page of quotes costs the same few queries whatever its size."""
 
 from django.db.models import QuerySet
 
-from shared_apps.errors import NotFound
-from tenant_apps.billing.queries import lock_document
+from tenant_apps.billing.queries import filter_documents, get_document, lock_document
 from tenant_apps.customers.history import HistoryEntry
 from tenant_apps.quotes.models import Quote
 
@@ -15,19 +14,11 @@ def _quotes() -> QuerySet[Quote]:
 
 def list_quotes(*, status: str | None = None, customer_id: int | None = None) -> QuerySet[Quote]:
     """Quotes newest first, optionally of one status or one customer."""
-    quotes = _quotes()
-    if status is not None:
-        quotes = quotes.filter(status=status)
-    if customer_id is not None:
-        quotes = quotes.filter(customer_id=customer_id)
-    return quotes
+    return filter_documents(_quotes(), status=status, customer_id=customer_id)
 
 
 def get_quote(*, quote_id: int) -> Quote:
-    quote = _quotes().filter(pk=quote_id).first()
-    if quote is None:
-        raise NotFound("Quote not found.")
-    return quote
+    return get_document(_quotes(), document_id=quote_id)
 
 
 def get_quote_for_update(*, quote_id: int) -> Quote:

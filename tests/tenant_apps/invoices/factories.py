@@ -6,15 +6,11 @@ from typing import Any
 from shared_apps.tenants.models import Tenant
 from tenant_apps.invoices import services
 from tenant_apps.invoices.models import Invoice
-from tests.factories import CustomerFactory
-from tests.tenant_apps.billing.factories import item
+from tests.tenant_apps.billing.factories import draft_fields
 
 
 def draft_invoice(tenant: Tenant, **overrides: Any) -> Invoice:
-    values: dict[str, Any] = {"items": [item()]}
-    if "customer_id" not in overrides:
-        values["customer_id"] = CustomerFactory().pk
-    return services.create_invoice(tenant=tenant, **(values | overrides))
+    return services.create_invoice(tenant=tenant, **draft_fields(**overrides))
 
 
 def sent_invoice(tenant: Tenant, **overrides: Any) -> Invoice:

@@ -6,15 +6,11 @@ from typing import Any
 from shared_apps.tenants.models import Tenant
 from tenant_apps.quotes import services
 from tenant_apps.quotes.models import Quote
-from tests.factories import CustomerFactory
-from tests.tenant_apps.billing.factories import item
+from tests.tenant_apps.billing.factories import draft_fields
 
 
 def draft_quote(tenant: Tenant, **overrides: Any) -> Quote:
-    values: dict[str, Any] = {"items": [item()]}
-    if "customer_id" not in overrides:
-        values["customer_id"] = CustomerFactory().pk
-    return services.create_quote(tenant=tenant, **(values | overrides))
+    return services.create_quote(tenant=tenant, **draft_fields(**overrides))
 
 
 def sent_quote(tenant: Tenant, **overrides: Any) -> Quote:
