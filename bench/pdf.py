@@ -4,7 +4,9 @@ one, and a PDF request the first time (rendered) and again (served from storage)
 - render: `render_document_pdf` alone, ROUNDS times per document, p50 / p99 / max.
   "Largest accepted" is MAX_ITEMS lines whose descriptions reach MAX_DESCRIPTION_CHARS in
   several shapes (one unbreakable word, MAX_DESCRIPTION_LINES full lines, words, text
-  outside the core font), with the longest notes and customer fields the API takes.
+  outside the core fonts, so printed with the Unicode fonts), with the longest notes and
+  customer fields the API takes. Typical documents also with a Greek, Arabic and Chinese
+  customer name (Unicode fonts: loading them is most of the cost).
 - request: `GET /invoices/{id}/pdf` through Django's whole stack in-process (middleware,
   token, router, service; no socket), right after a PATCH (a new version: rendered) and
   once more (stored).
@@ -116,7 +118,13 @@ def bench_rendering() -> dict[str, dict]:
     from tenant_apps.billing.items import MAX_ITEMS
     from tenant_apps.billing.pdf import render_document_pdf
 
-    documents = {"typical (5 lines)": pdf_document(list(TYPICAL_ITEMS), fields={})}
+    documents = {
+        "typical (5 lines)": pdf_document(list(TYPICAL_ITEMS), fields={}),
+        # Names outside Windows-1252 switch the document to the Unicode fonts.
+        "typical, Greek customer": pdf_document(list(TYPICAL_ITEMS), fields={"customer_name": "Ελένη Παπαδοπούλου"}),
+        "typical, Arabic customer": pdf_document(list(TYPICAL_ITEMS), fields={"customer_name": "محمد الأحمد"}),
+        "typical, Chinese customer": pdf_document(list(TYPICAL_ITEMS), fields={"customer_name": "王小明"}),
+    }
     for shape, text in largest_descriptions().items():
         items = [(text, "1", 100, "8.25")] * MAX_ITEMS
         documents[f"largest accepted: {shape}"] = pdf_document(items, fields=longest_fields())

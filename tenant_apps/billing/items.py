@@ -20,7 +20,8 @@ from tenant_apps.billing.totals import (
 )
 
 # What one document may hold: far beyond a real job's quote or invoice, and small enough that
-# the largest accepted document renders in a fraction of a second (bench/pdf.py).
+# the largest accepted document renders in a fraction of a second with the core fonts and in
+# about two seconds in Chinese with the Unicode fonts (bench/pdf.py), once per version.
 MAX_ITEMS = 100
 MAX_DESCRIPTION_CHARS = 2000
 MAX_DESCRIPTION_LINES = 20

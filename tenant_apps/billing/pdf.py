@@ -8,7 +8,9 @@ can never disagree with the API about what is owed.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -52,6 +54,8 @@ _MONTHS = (
 # Core PDF fonts only cover one 8-bit code page. Windows-1252 is Latin-1 plus the euro
 # sign, curly quotes and dashes, which is what business text mostly needs.
 _CORE_ENCODING = "windows-1252"
+# Right-to-left scripts (Hebrew, Arabic): HarfBuzz orders and joins them.
+_RIGHT_TO_LEFT = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
 # Almarai's OS/2 table sets style bits its version predates; every subset would log that
 # harmless warning.
 logging.getLogger("fontTools.ttLib.tables.O_S_2f_2").setLevel(logging.ERROR)
@@ -224,22 +228,28 @@ class _DocumentPdf(FPDF):
         self._doc = document
         self._width_tables: dict[tuple[str, str, float], dict[str, float]] = {}
         self._clean: Callable[[str], str]
+        # The Unicode fonts in use, main one first; none: the core fonts.
+        self._fonts: list[UnicodeFont] = []
         if fonts == "core" or (fonts == "auto" and _core_fonts_print(document)):
             self._family = "Helvetica"
             self.core_fonts_encoding = _CORE_ENCODING
             self._clean = _to_core_font_text
         else:
-            fonts_used = _fonts_for(_document_text(document))
-            for font in fonts_used:
+            text = _document_text(document)
+            self._fonts = _fonts_for(text)
+            for font in self._fonts:
                 self.add_font(font.family, "", str(font.regular))
                 if font.bold is not None:
                     self.add_font(font.family, "B", str(font.bold))
-            self.set_fallback_fonts([font.family for font in fonts_used[1:]], exact_match=False)
-            # Joins Arabic letters and orders right-to-left runs (HarfBuzz).
-            self.set_text_shaping(True)
-            self._family = fonts_used[0].family
-            self._clean = _strip_controls
-        self._unicode = self._clean is _strip_controls
+            self.set_fallback_fonts([font.family for font in self._fonts[1:]], exact_match=False)
+            # HarfBuzz joins Arabic letters and orders right-to-left runs; other scripts
+            # print as well without it, and it costs on every cell.
+            self.set_text_shaping(bool(_RIGHT_TO_LEFT.search(text)))
+            self._family = self._fonts[0].family
+            self._covered = frozenset().union(*(_coverage(font.regular) for font in self._fonts))
+            # Each character's font, first of `_fonts` with its glyph, found once per document.
+            self._char_fonts: dict[str, UnicodeFont] = {}
+            self._clean = self._to_unicode_font_text
         self.set_margins(left=_MARGIN, top=_MARGIN, right=_MARGIN)
         self.set_auto_page_break(auto=True, margin=20)
         self.alias_nb_pages()
@@ -539,13 +549,39 @@ class _DocumentPdf(FPDF):
 
     def _put_line(self, left: float, top: float, height: float, text: str) -> None:
         """One line of text in the box from (`left`, `top`), on the baseline `cell()` uses
-        (half the height plus 0.3 em). Core fonts draw with `text()`, the cheapest call;
-        Unicode fonts need `cell()`, which picks fallback fonts and shapes scripts."""
-        if not self._unicode:
-            self.text(left, top + 0.5 * height + 0.3 * self.font_size, text)
+        (half the height plus 0.3 em), with `text()`, the cheapest call: it neither picks
+        fallback fonts nor shapes, so a line is drawn in runs of one font each, and a
+        right-to-left line, rare and short, with `cell()`, which shapes it."""
+        baseline = top + 0.5 * height + 0.3 * self.font_size
+        if not self._fonts:
+            self.text(left, baseline, text)
             return
-        self.set_xy(left - self.c_margin, top)
-        self.cell(self._text_width(text) + 2 * self.c_margin, height, text)
+        if _RIGHT_TO_LEFT.search(text):
+            self.set_xy(left - self.c_margin, top)
+            self.cell(self._text_width(text) + 2 * self.c_margin, height, text)
+            return
+        family, style, size = self.font_family, self.font_style, self.font_size_pt
+        for font, run in self._font_runs(text):
+            if font.family != self.font_family:
+                self.set_font(font.family, style if font.bold is not None else "", size)
+            self.text(left, baseline, run)
+            left += self._text_width(run)
+        if self.font_family != family:
+            self.set_font(family, style, size)
+
+    def _font_runs(self, text: str) -> list[tuple[UnicodeFont, str]]:
+        """`text` cut where the font that has its glyphs changes."""
+        fonts = self._char_fonts
+        for char in set(text).difference(fonts):
+            fonts[char] = next((font for font in self._fonts if ord(char) in _coverage(font.regular)), self._fonts[0])
+        return [(font, "".join(chars)) for font, chars in itertools.groupby(text, key=fonts.__getitem__)]
+
+    def _to_unicode_font_text(self, text: str) -> str:
+        """Controls stripped, and "?" for what no font in use has a glyph for (an emoji)."""
+        text = _strip_controls(text)
+        if {ord(char) for char in text} - {ord("\n")} <= self._covered:
+            return text
+        return "".join(char if char == "\n" or ord(char) in self._covered else "?" for char in text)
 
     def _rule(self) -> None:
         self.set_draw_color(*_RULE)

@@ -197,6 +197,15 @@ def test_names_in_every_script_print_as_text(script: str) -> None:
     assert "?" not in text
 
 
+def test_characters_no_font_has_print_as_a_question_mark_beside_the_rest() -> None:
+    document = make_document(customer_name="Ελένη 🔧", items=[("Ремонт ☃ котла", "1", 100, "0", 0)])
+
+    text = extracted_text(render_document_pdf(document=document))
+
+    assert "Ελένη ?" in text
+    assert "Ремонт ? котла" in text
+
+
 def test_a_document_the_core_fonts_can_print_embeds_no_font() -> None:
     pdf = render_document_pdf(document=make_document(customer_name="Zoë Ångström — “Café”"), compress=False)
 
