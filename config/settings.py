@@ -43,6 +43,7 @@ SHARED_APPS = [
     "shared_apps.accounts",
     "shared_apps.outbox",
     "shared_apps.idempotency",
+    "shared_apps.webhooks",
     # Needed for OpClass() in expression indexes (it registers the index wrapper) and range lookups.
     "django.contrib.postgres",
     "django.contrib.contenttypes",

@@ -4,6 +4,7 @@ message, re-fetch what they need and call a service."""
 import dramatiq
 
 from shared_apps.tenants import provisioning
+from shared_apps.webhooks import services as webhooks
 from tasks.broker import broker  # noqa: F401 - configures Dramatiq before actors are declared
 
 
@@ -11,3 +12,9 @@ from tasks.broker import broker  # noqa: F401 - configures Dramatiq before actor
 def refill_tenant_pool() -> None:
     """Keep TENANT_POOL_SIZE ready schemas so registration never waits for DDL."""
     provisioning.refill_tenant_pool()
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def process_webhook_event(event_id: int) -> None:
+    """Run a stored provider event's handler in its tenant's schema (idempotent)."""
+    webhooks.process_webhook_event(event_id=event_id)
