@@ -2,7 +2,7 @@
 
 from ninja import NinjaAPI
 
-from api import accounts, appointments, customers, invoices, operations, platform, quotes, tenants
+from api import accounts, appointments, customers, invoices, operations, platform, quotes, sms, tenants
 from api.errors import install_exception_handlers
 
 api = NinjaAPI(
@@ -23,3 +23,4 @@ api.add_router("/customers", customers.router)
 api.add_router("/appointments", appointments.router)
 api.add_router("/quotes", quotes.router)
 api.add_router("/invoices", invoices.router)
+api.add_router("/sms", sms.router)

@@ -216,7 +216,12 @@ DRAMATIQ_STUB_BROKER = env.bool("DRAMATIQ_STUB_BROKER", default=False)
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
-TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+# Verifies X-Twilio-Signature in every mode. The development default is written in README so
+# a local client can sign; production has none, and an empty token refuses every webhook.
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="" if IS_PRODUCTION else "dev-twilio-auth-token")
+# The scheme and host providers call (https://api.example.com); signed webhook URLs are built
+# from it. Unset: from the request, trusting X-Forwarded-Proto/Host only behind TRUSTED_PROXY_COUNT.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
 VAPI_API_KEY = env.str("VAPI_API_KEY", default="")
 VAPI_WEBHOOK_SECRET = env.str("VAPI_WEBHOOK_SECRET", default="")
 
