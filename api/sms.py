@@ -1,12 +1,19 @@
-"""SMS: Twilio's webhook (public, API host)."""
+"""SMS: the tenant's messages, and Twilio's webhook (public, API host)."""
+
+from datetime import datetime
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Router
+from ninja import Router, Schema
+from ninja.pagination import paginate
+from pydantic import Field
 from twilio.twiml.messaging_response import MessagingResponse
 
+from api.auth import member
 from api.public_url import public_request_url
 from shared_apps.errors import NotFound
 from shared_apps.webhooks import twilio
+from tenant_apps.sms import queries
+from tenant_apps.sms.models import Message
 
 router = Router(tags=["sms"])
 
@@ -26,3 +33,24 @@ def twilio_webhook(request: HttpRequest):
         content_type=request.content_type or "",
     )
     return HttpResponse(str(MessagingResponse()), content_type="text/xml")
+
+
+class MessageOut(Schema):
+    id: int
+    customer_id: int | None
+    direction: str
+    from_number: str = Field(serialization_alias="from")
+    to_number: str = Field(serialization_alias="to")
+    body: str
+    status: str
+    error_code: int | None
+    segments: int
+    encoding: str
+    created_at: datetime
+
+
+@router.get("/messages", response=list[MessageOut], auth=member, by_alias=True)
+@paginate
+def list_messages(request: HttpRequest, customer_id: int | None = None, direction: Message.Direction | None = None):
+    """Texts both ways, newest first; inbound texts from unknown numbers have no customer."""
+    return queries.list_messages(customer_id=customer_id, direction=direction)

@@ -62,6 +62,7 @@ TENANT_APPS = [
     "tenant_apps.quotes",
     "tenant_apps.invoices",
     "tenant_apps.payments",
+    "tenant_apps.sms",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -39,3 +39,11 @@ def get_customer_for_update(*, customer_id: int) -> Customer:
     if customer is None:
         raise NotFound("Customer not found.")
     return customer
+
+
+def find_customer_by_phone(*, phone: str) -> Customer | None:
+    """The customer with this exact E.164 number (inbound texts and calls): an active one
+    before an archived one, the oldest first; None for an unknown number."""
+    if not phone:
+        return None
+    return Customer.objects.filter(phone=phone).order_by("archived_at", "created_at", "id").first()

@@ -1,0 +1,124 @@
+"""The rules for text messages: inbound messages are kept once and matched to a customer by
+number, opt-out keywords update the customer, and a message's status only moves forward."""
+
+from django.db import transaction
+from django.http import QueryDict
+
+from shared_apps.webhooks.models import WebhookEvent
+from tenant_apps.customers import queries as customer_queries
+from tenant_apps.customers.services import set_sms_opt_out_by_phone
+from tenant_apps.sms import queries
+from tenant_apps.sms.models import Message
+from tenant_apps.sms.segments import count_segments
+
+Status = Message.Status
+
+# Carrier keywords (whole message, any case), as Twilio applies them on long codes.
+OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP"})
+# Twilio's error for a recipient who replied STOP.
+UNSUBSCRIBED_RECIPIENT = 21610
+
+# Forward-only order of statuses. The final ones share the top rank, so none replaces another.
+STATUS_RANK = {
+    Status.QUEUED: 0,
+    Status.SENDING: 1,
+    Status.SENT: 2,
+    Status.DELIVERED: 3,
+    Status.UNDELIVERED: 3,
+    Status.FAILED: 3,
+    Status.RECEIVED: 3,
+}
+# Twilio's MessageStatus values mapped to ours; others (receiving, partially_delivered) are ignored.
+TWILIO_STATUSES = {
+    "accepted": Status.QUEUED,
+    "scheduled": Status.QUEUED,
+    "queued": Status.QUEUED,
+    "sending": Status.SENDING,
+    "sent": Status.SENT,
+    "delivered": Status.DELIVERED,
+    "read": Status.DELIVERED,
+    "undelivered": Status.UNDELIVERED,
+    "failed": Status.FAILED,
+    "canceled": Status.FAILED,
+}
+
+
+def opt_out_keyword(*, body: str, opt_out_type: str = "") -> bool | None:
+    """True for an opt-out, False for an opt-in, None otherwise. Twilio's Advanced Opt-Out
+    verdict (`OptOutType`) wins when present."""
+    keyword = (opt_out_type or body).strip().upper()
+    if keyword in OPT_OUT_KEYWORDS:
+        return True
+    if keyword in OPT_IN_KEYWORDS:
+        return False
+    return None
+
+
+def receive_inbound_message(
+    *, provider_sid: str, from_number: str, to_number: str, body: str, opt_out_type: str = ""
+) -> Message:
+    """Keep an inbound text once (a replay finds the first row), matched to the customer with
+    that number (or unassigned), and apply STOP/START keywords to that number's customers."""
+    with transaction.atomic():
+        existing = Message.objects.filter(provider_sid=provider_sid).first()
+        if existing is not None:
+            return existing
+        segments = count_segments(body)
+        message = Message.objects.create(
+            direction=Message.Direction.INBOUND,
+            from_number=from_number,
+            to_number=to_number,
+            body=body,
+            status=Status.RECEIVED,
+            segments=segments.count,
+            encoding=segments.encoding,
+            customer=customer_queries.find_customer_by_phone(phone=from_number),
+            provider_sid=provider_sid,
+        )
+        opted_out = opt_out_keyword(body=body, opt_out_type=opt_out_type)
+        if opted_out is not None:
+            set_sms_opt_out_by_phone(phone=from_number, opted_out=opted_out)
+    return message
+
+
+def apply_status_callback(*, provider_sid: str, twilio_status: str, error_code: int | None) -> Message | None:
+    """Move a sent message's status forward. A late, repeated or backward callback changes
+    nothing, and a final status sticks. 21610 (the recipient replied STOP) opts them out.
+    Returns the message, or None for a message this tenant never sent."""
+    new_status = TWILIO_STATUSES.get(twilio_status)
+    with transaction.atomic():
+        message = queries.get_message_for_update_by_sid(provider_sid=provider_sid)
+        if message is None or new_status is None:
+            return message
+        if STATUS_RANK[new_status] <= STATUS_RANK[Status(message.status)]:
+            return message
+        message.status = new_status
+        if error_code is not None:
+            message.error_code = error_code
+        message.save(update_fields=["status", "error_code", "updated_at"])
+        if error_code == UNSUBSCRIBED_RECIPIENT:
+            set_sms_opt_out_by_phone(phone=message.to_number, opted_out=True)
+    return message
+
+
+def handle_twilio_event(event: WebhookEvent) -> None:
+    """The pipeline's handler for Twilio events (run in the owning tenant's schema)."""
+    params = QueryDict(bytes(event.body))
+    message_sid = params.get("MessageSid") or params.get("SmsSid", "")
+    twilio_status = params.get("MessageStatus")
+    if twilio_status:
+        error_code = params.get("ErrorCode", "")
+        apply_status_callback(
+            provider_sid=message_sid,
+            twilio_status=twilio_status,
+            error_code=int(error_code) if error_code.isdigit() else None,
+        )
+    else:
+        receive_inbound_message(
+            provider_sid=message_sid,
+            from_number=params.get("From", ""),
+            to_number=params.get("To", ""),
+            body=params.get("Body", ""),
+            opt_out_type=params.get("OptOutType", ""),
+        )
