@@ -1,4 +1,3 @@
-import threading
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
@@ -14,6 +13,7 @@ from shared_apps.webhooks.handlers import register_webhook_handler, unregister_w
 from shared_apps.webhooks.models import WebhookEvent
 from shared_apps.webhooks.twilio import MESSAGE_KIND, PROVIDER, SENDER_KIND
 from tests.api.test_platform import platform_api  # noqa: F401 - fixture
+from tests.concurrency import race
 from tests.isolation import assert_refused
 
 PATH = "/api/v1/sms/webhook"
@@ -304,31 +304,15 @@ def test_the_same_message_delivered_concurrently_is_stored_once(committed_tenant
     params = inbound("SM0000000000000000000000000000race", to="+15005550005")
     signature = sign(params)
     racers = 5
-    barrier = threading.Barrier(racers)
-    statuses: list[int] = []
-    errors: list[BaseException] = []
 
-    def deliver() -> None:
-        try:
-            barrier.wait(timeout=10)
-            statuses.append(post(params, signature=signature).status_code)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=deliver) for _ in range(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    responses, errors = race([lambda: post(params, signature=signature)] * racers)
 
     events = stored(params["MessageSid"])
     jobs = OutboxMessage.objects.filter(actor_name="process_webhook_event", kwargs__event_id__in=[e.pk for e in events])
     job_count = jobs.count()
     jobs.delete()
     assert errors == []
-    assert statuses == [200] * racers
+    assert [response.status_code for response in responses] == [200] * racers
     assert len(events) == 1
     assert events[0].tenant_id == committed_tenant.tenant.pk
     assert job_count == 1

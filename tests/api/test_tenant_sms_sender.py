@@ -1,17 +1,18 @@
-import threading
+from collections.abc import Iterator
 from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.test import Client
 from twilio.request_validator import RequestValidator
 
 from shared_apps.accounts.models import User
 from shared_apps.tenants import services as tenant_services
+from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks.models import ProviderRoute, WebhookEvent
 from shared_apps.webhooks.twilio import PROVIDER, SENDER_KIND
-from tests.conftest import provision_test_tenant
+from tests.concurrency import race
+from tests.conftest import TestTenant, provision_test_tenant
 from tests.isolation import assert_refused
 
 
@@ -94,37 +95,26 @@ def test_a_text_to_the_new_sender_is_routed_to_its_tenant(tenant_a):
     assert WebhookEvent.objects.get(provider=PROVIDER, dedupe_key="SM-after-patch").tenant_id == tenant_a.tenant.pk
 
 
-@pytest.mark.concurrency
-def test_two_tenants_racing_for_one_number_one_wins(committed_tenant, django_db_blocker):
+@pytest.fixture
+def rival_tenant(committed_tenant, django_db_blocker) -> Iterator[TestTenant]:
+    """A second committed tenant, deleted afterwards."""
     with django_db_blocker.unblock():
         rival = provision_test_tenant(f"{committed_tenant.slug}-rival")
-    racers = [committed_tenant, rival]
-    barrier = threading.Barrier(len(racers))
-    statuses: list[int] = []
-    errors: list[BaseException] = []
-
-    def claim(test_tenant) -> None:
-        try:
-            barrier.wait(timeout=10)
-            statuses.append(test_tenant.api().patch("/tenants/me", {"sms_sender": "+12025550177"}).status_code)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=claim, args=(racer,)) for racer in racers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    with django_db_blocker.unblock():
-        owners = list(ProviderRoute.objects.filter(external_id="+12025550177").values_list("tenant_id", flat=True))
-        senders = sorted(
-            tenant.sms_sender for tenant in type(rival.tenant).objects.filter(pk__in=[r.tenant.pk for r in racers])
-        )
+        yield rival
         tenant_services.delete_tenant(tenant_id=rival.tenant.pk)
         User.objects.filter(email__endswith=f"@{rival.slug}.test").delete()
+
+
+@pytest.mark.concurrency
+def test_two_tenants_racing_for_one_number_one_wins(committed_tenant, rival_tenant):
+    def claim(test_tenant: TestTenant) -> int:
+        return test_tenant.api().patch("/tenants/me", {"sms_sender": "+12025550177"}).status_code
+
+    statuses, errors = race([lambda: claim(committed_tenant), lambda: claim(rival_tenant)])
+
+    owners = list(ProviderRoute.objects.filter(external_id="+12025550177").values_list("tenant_id", flat=True))
+    tenant_ids = [committed_tenant.tenant.pk, rival_tenant.tenant.pk]
+    senders = sorted(Tenant.objects.filter(pk__in=tenant_ids).values_list("sms_sender", flat=True))
     assert errors == []
     assert sorted(statuses) == [200, 409]
     assert len(owners) == 1

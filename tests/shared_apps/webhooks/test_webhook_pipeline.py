@@ -1,5 +1,3 @@
-import threading
-
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -14,6 +12,7 @@ from shared_apps.webhooks.models import ProviderRoute, WebhookEvent
 from tasks import actors
 from tasks.broker import broker
 from tasks.outbox import relay_outbox
+from tests.concurrency import race
 from tests.shared_apps.webhooks.conftest import TEST_PROVIDER
 
 
@@ -225,24 +224,8 @@ def test_replay_of_an_unknown_event_is_a_command_error(db):
 def test_concurrent_duplicates_store_one_row_and_one_job(committed_tenant):
     claim(committed_tenant, "+15550005555")
     racers = 5
-    barrier = threading.Barrier(racers)
-    results: list[bool] = []
-    errors: list[BaseException] = []
 
-    def deliver() -> None:
-        try:
-            barrier.wait(timeout=10)
-            results.append(record("evt-race", ("number", "+15550005555")).created)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=deliver) for _ in range(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    results, errors = race([lambda: record("evt-race", ("number", "+15550005555")).created] * racers)
 
     events = list(WebhookEvent.objects.filter(provider=TEST_PROVIDER, dedupe_key="evt-race"))
     jobs = [job for event in events for job in jobs_for(event)]
