@@ -10,9 +10,10 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from api.auth import member
 from api.public_url import public_request_url
+from api.schemas import StrictSchema
 from shared_apps.errors import NotFound
 from shared_apps.webhooks import twilio
-from tenant_apps.sms import queries
+from tenant_apps.sms import queries, services
 from tenant_apps.sms.models import Message
 
 router = Router(tags=["sms"])
@@ -54,3 +55,23 @@ class MessageOut(Schema):
 def list_messages(request: HttpRequest, customer_id: int | None = None, direction: Message.Direction | None = None):
     """Texts both ways, newest first; inbound texts from unknown numbers have no customer."""
     return queries.list_messages(customer_id=customer_id, direction=direction)
+
+
+class SendIn(StrictSchema):
+    customer_id: int | None = None
+    to: str | None = Field(default=None, max_length=32)
+    body: str
+
+
+class QueuedOut(Schema):
+    id: int
+    status: str
+
+
+@router.post("/send", response={202: QueuedOut}, auth=member)
+def send_sms(request: HttpRequest, payload: SendIn):
+    """Queue a text from the business's sms_sender; it is sent by a job."""
+    message = services.queue_sms(
+        tenant=request.auth.tenant, body=payload.body, customer_id=payload.customer_id, to=payload.to
+    )
+    return 202, message

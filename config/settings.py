@@ -206,6 +206,8 @@ LOGGING = {
     "loggers": {
         "django.request": {"level": "ERROR", "propagate": True},
         "django.db.backends": {"level": "INFO", "propagate": True},
+        # The SDK logs every request's headers at INFO.
+        "twilio.http_client": {"level": "WARNING", "propagate": True},
     },
 }
 
@@ -220,6 +222,8 @@ TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 # Verifies X-Twilio-Signature in every mode. The development default is written in README so
 # a local client can sign; production has none, and an empty token refuses every webhook.
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="" if IS_PRODUCTION else "dev-twilio-auth-token")
+# Where the SDK sends Twilio API calls while TWILIO_ACCOUNT_SID is unset (deploy/twilio_sandbox.py).
+TWILIO_SANDBOX_URL = env.str("TWILIO_SANDBOX_URL", default="http://127.0.0.1:8010")
 # The scheme and host providers call (https://api.example.com); signed webhook URLs are built
 # from it. Unset: from the request, trusting X-Forwarded-Proto/Host only behind TRUSTED_PROXY_COUNT.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")

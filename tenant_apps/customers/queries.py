@@ -47,3 +47,8 @@ def find_customer_by_phone(*, phone: str) -> Customer | None:
     if not phone:
         return None
     return Customer.objects.filter(phone=phone).order_by("archived_at", "created_at", "id").first()
+
+
+def is_phone_opted_out(*, phone: str) -> bool:
+    """Whether a customer with this E.164 number asked not to be texted."""
+    return Customer.objects.filter(phone=phone, sms_opt_out=True).exists()

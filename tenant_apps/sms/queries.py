@@ -16,6 +16,10 @@ def list_messages(*, customer_id: int | None = None, direction: str | None = Non
     return messages
 
 
+def get_message_for_update(*, message_id: int) -> Message | None:
+    return Message.objects.select_for_update(no_key=True, of=("self",)).filter(pk=message_id).first()
+
+
 def get_message_for_update_by_sid(*, provider_sid: str) -> Message | None:
     """Lock the message Twilio knows as `provider_sid`, if we have it."""
     return Message.objects.select_for_update(no_key=True, of=("self",)).filter(provider_sid=provider_sid).first()

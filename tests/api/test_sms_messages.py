@@ -1,12 +1,14 @@
+import pytest
 from django.utils import timezone
 
 from shared_apps.outbox.models import OutboxMessage
 from shared_apps.webhooks import services as webhook_services
+from shared_apps.webhooks.models import WebhookEvent
 from tenant_apps.customers.models import Customer
 from tenant_apps.sms.models import Message
 from tests.api.test_sms_webhook import NUMBER_A, inbound, numbers, post, sign, status_callback  # noqa: F401
 from tests.factories import CustomerFactory
-from tests.isolation import Route, TenantRouteCases
+from tests.isolation import Route, TenantRouteCases, assert_refused
 from tests.tenant_apps.sms.factories import OutboundMessageFactory
 
 
@@ -25,8 +27,23 @@ def deliver(params: dict[str, str]) -> None:
     assert post(params, signature=sign(params)).status_code == 200
 
 
-class TestSmsMessagesIsolation(TenantRouteCases):
-    routes = [Route("GET", "/sms/messages")]
+class TestSmsIsolation(TenantRouteCases):
+    routes = [Route("GET", "/sms/messages"), Route("POST", "/sms/send", {"to": "+12025550111", "body": "Hi"})]
+
+
+def test_send_answers_202_queued_and_refuses_an_opted_out_number(tenant_a):
+    tenant_a.api().patch("/tenants/me", {"sms_sender": "+12025550100"})
+    with tenant_a.schema():
+        CustomerFactory(phone="+12025550199", sms_opt_out=True)
+
+    queued = tenant_a.api(as_staff=True).post("/sms/send", {"to": "+12025550111", "body": "Hi"})
+    opted_out = tenant_a.api().post("/sms/send", {"to": "+12025550199", "body": "Hi"})
+    too_long = tenant_a.api().post("/sms/send", {"to": "+12025550111", "body": "x" * 1601})
+
+    assert queued.status_code == 202
+    assert queued.json()["status"] == "queued"
+    assert assert_refused(opted_out, 409)["errors"][0]["code"] == "recipient_opted_out"
+    assert assert_refused(too_long, 400)["errors"][0]["field"] == "body"
 
 
 def test_messages_list_both_directions_with_from_and_to(tenant_a):
@@ -116,3 +133,21 @@ def test_an_undelivered_callback_stores_twilios_error_code(numbers, tenant_a):  
 
     item = tenant_a.api().get("/sms/messages").json()["items"][0]
     assert (item["status"], item["error_code"]) == ("undelivered", 30003)
+
+
+def test_a_callback_that_beats_the_stored_sid_fails_and_succeeds_once_the_sid_is_stored(numbers, tenant_a):  # noqa: F811
+    sid = "SM00000000000000000000000000early"
+    deliver(status_callback(sid, "delivered", sender=NUMBER_A))
+
+    with pytest.raises(LookupError):
+        run_webhook_jobs()
+    event = WebhookEvent.objects.get(provider="twilio", dedupe_key=f"{sid}:delivered")
+    with tenant_a.schema():
+        sent = OutboundMessageFactory(from_number=NUMBER_A, provider_sid=sid, status=Message.Status.SENDING)
+    webhook_services.replay_webhook_event(event_id=event.pk)
+
+    event.refresh_from_db()
+    with tenant_a.schema():
+        sent.refresh_from_db()
+    assert event.status == WebhookEvent.Status.PROCESSED
+    assert sent.status == Message.Status.DELIVERED
