@@ -23,6 +23,7 @@ Status = Message.Status
 # Carrier keywords (whole message, any case), as Twilio applies them on long codes.
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP"})
+HELP_KEYWORDS = frozenset({"HELP", "INFO"})
 # Twilio's error for a recipient who replied STOP.
 UNSUBSCRIBED_RECIPIENT = 21610
 # Twilio refuses longer bodies (21617).
@@ -66,10 +67,11 @@ def opt_out_keyword(*, body: str, opt_out_type: str = "") -> bool | None:
 
 
 def receive_inbound_message(
-    *, provider_sid: str, from_number: str, to_number: str, body: str, opt_out_type: str = ""
+    *, tenant: Tenant, provider_sid: str, from_number: str, to_number: str, body: str, opt_out_type: str = ""
 ) -> Message:
-    """Keep an inbound text once (a replay finds the first row), matched to the customer with
-    that number (or unassigned), and apply STOP/START keywords to that number's customers."""
+    """Keep an inbound text once (a replay finds the first row and does nothing more), matched
+    to the customer with that number (or unassigned); STOP/START keywords set that number's
+    customers' opt-out, and HELP is answered with the business's name."""
     with transaction.atomic():
         existing = Message.objects.filter(provider_sid=provider_sid).first()
         if existing is not None:
@@ -89,7 +91,17 @@ def receive_inbound_message(
         opted_out = opt_out_keyword(body=body, opt_out_type=opt_out_type)
         if opted_out is not None:
             set_sms_opt_out_by_phone(phone=from_number, opted_out=opted_out)
+        elif (opt_out_type or body).strip().upper() in HELP_KEYWORDS:
+            _answer_help(tenant=tenant, to=from_number)
     return message
+
+
+def _answer_help(*, tenant: Tenant, to: str) -> None:
+    """Who is texting them and how to stop it; skipped for a number that cannot be texted."""
+    try:
+        queue_sms(tenant=tenant, to=to, body=f"{tenant.name}: reply STOP to stop texts from us.")
+    except (Conflict, ValidationFailed):
+        return
 
 
 def apply_status_callback(*, provider_sid: str, twilio_status: str, error_code: int | None) -> Message | None:
@@ -211,6 +223,7 @@ def handle_twilio_event(event: WebhookEvent) -> None:
             raise LookupError(f"No message {message_sid} in this business (yet).")
     else:
         receive_inbound_message(
+            tenant=event.tenant,
             provider_sid=message_sid,
             from_number=params.get("From", ""),
             to_number=params.get("To", ""),

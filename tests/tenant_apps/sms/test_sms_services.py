@@ -11,9 +11,9 @@ from tests.tenant_apps.sms.factories import OutboundMessageFactory
 OUR_NUMBER = "+12025550100"
 
 
-def receive(sid: str, body: str, sender: str = "+12025550111", **extra) -> Message:
+def receive(sid: str, body: str, sender: str = "+12025550111", *, tenant=None, **extra) -> Message:
     return services.receive_inbound_message(
-        provider_sid=sid, from_number=sender, to_number=OUR_NUMBER, body=body, **extra
+        tenant=tenant, provider_sid=sid, from_number=sender, to_number=OUR_NUMBER, body=body, **extra
     )
 
 
@@ -141,3 +141,30 @@ def test_texts_are_in_the_customer_history_and_keep_the_customer_archived_not_de
 
     assert [(entry.kind, entry.title) for entry in entries] == [("sms", "Thanks!")]
     assert archived is True
+
+
+@pytest.fixture
+def business(tenant_a):
+    """Tenant A with a sender number (the session's Tenant object is restored afterwards)."""
+    tenant_a.tenant.sms_sender = OUR_NUMBER
+    tenant_a.tenant.save(update_fields=["sms_sender"])
+    yield tenant_a
+    tenant_a.tenant.sms_sender = ""
+
+
+def test_help_is_answered_once_with_the_business_name(business):
+    with business.schema():
+        receive("SM1", " help ", tenant=business.tenant)
+        receive("SM1", " help ", tenant=business.tenant)  # a replay
+        replies = list(Message.objects.filter(direction="outbound").values_list("to_number", "body", "status"))
+
+    assert replies == [("+12025550111", "Alpha Services: reply STOP to stop texts from us.", "queued")]
+
+
+def test_help_from_an_opted_out_number_is_kept_but_not_answered(business):
+    with business.schema():
+        CustomerFactory(phone="+12025550111", sms_opt_out=True)
+        receive("SM1", "INFO", tenant=business.tenant)
+        directions = list(Message.objects.values_list("direction", flat=True))
+
+    assert directions == ["inbound"]
