@@ -5,7 +5,8 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-SERVICES := eval "$$($(PY) -m deploy.devservices env)" && export DATABASE_URL REDIS_URL
+# The exports are captured first: `eval "$$(failing command)"` would succeed and go on without them.
+SERVICES := services_env="$$($(PY) -m deploy.devservices env)" && eval "$$services_env" && export DATABASE_URL REDIS_URL
 
 .PHONY: run test lint format bench migrate services-stop clean
 

@@ -10,7 +10,7 @@ from pydantic import Field
 from api.auth import Actor, manager, signed_in
 from api.ratelimit import enforce_rate_limit
 from api.schemas import StrictSchema
-from shared_apps.accounts import services
+from shared_apps.accounts import invitations, services
 from shared_apps.accounts.services import IssuedTokens
 from shared_apps.tenants.services import tenant_host
 
@@ -111,6 +111,31 @@ def refresh(request: HttpRequest, payload: RefreshIn):
     return tokens_out(services.refresh_tokens(refresh_token=payload.refresh_token))
 
 
+class AcceptInviteIn(StrictSchema):
+    token: str = Field(min_length=1, max_length=200)
+    password: str | None = Field(default=None, max_length=256)
+    full_name: str = Field(default="", max_length=200)
+
+
+@router.post("/accept-invite", response=TokensOut, auth=None)
+def accept_invite(request: HttpRequest, payload: AcceptInviteIn):
+    """An existing account proves itself with its access token (Authorization) or password; a
+    new one sets its password here."""
+    # Accepting with a password is a sign-in: it shares the login limit.
+    enforce_rate_limit(request, "login")
+    if request.token_error is not None:
+        raise request.token_error
+    claims = request.access_claims
+    return tokens_out(
+        invitations.accept_invitation(
+            token=payload.token,
+            password=payload.password,
+            full_name=payload.full_name,
+            signed_in_user_id=claims.user_id if claims else None,
+        )
+    )
+
+
 @router.post("/logout", response={204: None}, auth=signed_in)
 def logout(request: HttpRequest, payload: RefreshIn):
     services.logout(user_id=request.auth.user_id, refresh_token=payload.refresh_token)
@@ -136,13 +161,6 @@ class MemberOut(Schema):
     joined_at: datetime = Field(alias="created_at")
 
 
-class InviteIn(StrictSchema):
-    email: str = Field(max_length=254)
-    role: str
-    password: str | None = Field(default=None, max_length=256)
-    full_name: str = Field(default="", max_length=200)
-
-
 class RoleIn(StrictSchema):
     role: str
 
@@ -151,19 +169,6 @@ class RoleIn(StrictSchema):
 @paginate
 def list_users(request: HttpRequest):
     return services.list_members(tenant_id=request.auth.tenant_id)
-
-
-@users_router.post("", response={201: MemberOut}, auth=manager)
-def invite_user(request: HttpRequest, payload: InviteIn):
-    membership = services.invite_member(
-        tenant_id=request.auth.tenant_id,
-        actor_role=request.auth.role,
-        email=payload.email,
-        role=payload.role,
-        password=payload.password,
-        full_name=payload.full_name,
-    )
-    return 201, membership
 
 
 @users_router.patch("/{user_id}", response=MemberOut, auth=manager)

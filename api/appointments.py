@@ -9,6 +9,7 @@ from ninja.pagination import paginate
 from pydantic import AwareDatetime, Field
 
 from api.auth import member
+from api.idempotency import idempotent
 from api.schemas import StrictSchema
 from shared_apps.errors import ValidationFailed
 from shared_apps.tenants.services import tenant_host
@@ -179,6 +180,7 @@ def list_appointments(request: HttpRequest, filters: Query[AppointmentFilters]):
 
 
 @router.post("", response={201: AppointmentOut}, auth=member)
+@idempotent
 def create_appointment(request: HttpRequest, payload: AppointmentIn):
     appointment = services.create_appointment(tenant=request.auth.tenant, **payload.model_dump())
     return 201, appointment

@@ -3,6 +3,7 @@ callables decide whether the caller may use a route and hand the route an `Actor
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.http import HttpRequest
 
 from api.logging import user_var
@@ -73,7 +74,9 @@ class SignedIn:
 
 
 class PlatformAdmin:
-    """A platform admin (a flag on the user, checked against the database)."""
+    """A platform admin (a flag on the user, checked against the database). Their powers do not
+    depend on memberships: a token that also names a tenant works too, and platform routes
+    always run in the public schema, whatever tenant the token resolved."""
 
     openapi_type = "http"
     openapi_scheme = "bearer"
@@ -83,6 +86,7 @@ class PlatformAdmin:
         user = accounts.get_user(user_id=claims.user_id)
         if not user.is_platform_admin:
             raise PermissionDenied("Platform admins only.", code="platform_admin_required")
+        connection.set_schema_to_public()
         return Actor(user_id=user.pk, tenant=None, role=None)
 
 

@@ -9,6 +9,7 @@ from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import manager, member
+from api.idempotency import idempotent
 from api.schemas import StrictSchema
 from tenant_apps.customers import queries, services
 from tenant_apps.customers.history import customer_history
@@ -84,6 +85,7 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilters]):
 
 
 @router.post("", response={201: CustomerOut}, auth=member)
+@idempotent
 def create_customer(request: HttpRequest, payload: CustomerIn):
     customer = services.create_customer(region=request.auth.tenant.country, data=payload.model_dump())
     return 201, customer

@@ -7,10 +7,15 @@ from ninja import Schema
 from pydantic import Field
 
 from api.schemas import StrictSchema
-from tenant_apps.invoices.documents import MAX_DOCUMENT_AMOUNT, ItemInput
+from tenant_apps.invoices.documents import (
+    MAX_DESCRIPTION_CHARS,
+    MAX_DESCRIPTION_LINES,
+    MAX_DOCUMENT_AMOUNT,
+    MAX_ITEMS,
+    ItemInput,
+)
 
 MAX_AMOUNT = MAX_DOCUMENT_AMOUNT
-MAX_ITEMS = 200
 
 
 def decimal_text(value: Decimal) -> str:
@@ -19,7 +24,11 @@ def decimal_text(value: Decimal) -> str:
 
 
 class ItemIn(StrictSchema):
-    description: str = Field(min_length=1, max_length=2000)
+    description: str = Field(
+        min_length=1,
+        max_length=MAX_DESCRIPTION_CHARS,
+        description=f"At most {MAX_DESCRIPTION_CHARS} characters and {MAX_DESCRIPTION_LINES} lines.",
+    )
     quantity: Decimal = Field(ge=0, max_digits=20, decimal_places=6)
     unit_price: int = Field(ge=0, le=MAX_AMOUNT)
     tax_rate: Decimal = Field(default=Decimal(0), ge=0, max_digits=9, decimal_places=4)

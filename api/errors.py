@@ -8,6 +8,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -23,6 +24,7 @@ STATUS_FOR_DOMAIN_ERROR: tuple[tuple[type[domain.DomainError], int], ...] = (
     (domain.PermissionDenied, 403),
     (domain.NotFound, 404),
     (domain.Conflict, 409),
+    (domain.Gone, 410),
     (domain.RateLimited, 429),
 )
 
@@ -33,12 +35,20 @@ DEFAULT_MESSAGES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    410: "Gone",
     413: "Payload too large",
     415: "Unsupported media type",
     422: "Unprocessable request",
     429: "Too many requests",
     500: "Internal server error",
+    503: "Service unavailable",
 }
+
+# What a client is told to wait before retrying while a dependency is down.
+RETRY_AFTER_SECONDS = 5
+# The database is unreachable, restarting or its pool is exhausted (psycopg_pool.PoolTimeout
+# arrives as OperationalError): the request may succeed later, so 503, not 500.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 def envelope(
@@ -73,6 +83,20 @@ def domain_error_response(request: HttpRequest, exc: domain.DomainError) -> Json
     errors = [{"code": exc.code, **detail} for detail in exc.details] or [{"code": exc.code}]
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, domain.RateLimited) else None
     return envelope(request, status, exc.message, errors, headers)
+
+
+def unavailable_response(request: HttpRequest, exc: BaseException | None) -> JsonResponse | None:
+    """503 with Retry-After when `exc` says the database is away, else None."""
+    if not isinstance(exc, DATABASE_UNAVAILABLE):
+        return None
+    logger.warning("Database unavailable", extra={"path": request.path, "error": repr(exc)})
+    return envelope(
+        request,
+        503,
+        "The database is unavailable; try again shortly.",
+        [{"code": "database_unavailable"}],
+        {"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def _validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
@@ -110,6 +134,9 @@ def install_exception_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(Exception)
     def on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+        unavailable = unavailable_response(request, exc)
+        if unavailable is not None:
+            return unavailable
         logger.exception("Unhandled error", extra={"path": request.path})
         return envelope(request, 500)
 

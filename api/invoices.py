@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 
 from api.auth import member
 from api.documents import MAX_AMOUNT, DocumentIn, DocumentOut, DocumentPatch
+from api.idempotency import idempotent
 from api.schemas import StrictSchema
 from tenant_apps.invoices import queries, services
 from tenant_apps.payments import queries as payment_queries
@@ -90,6 +91,7 @@ def list_invoices(request: HttpRequest, filters: Query[InvoiceFilters]):
 
 
 @router.post("", response={201: InvoiceOut}, auth=member)
+@idempotent
 def create_invoice(request: HttpRequest, payload: InvoiceIn):
     invoice = services.create_invoice(
         tenant=request.auth.tenant, created_by=request.auth.user_id, **payload.service_fields()
@@ -132,6 +134,7 @@ def list_invoice_payments(request: HttpRequest, invoice_id: int):
 
 
 @router.post("/{invoice_id}/payments", response={201: PaymentRecordedOut}, auth=member)
+@idempotent
 def record_payment(request: HttpRequest, invoice_id: int, payload: PaymentIn):
     """Money received outside the card provider; more than the amount due answers 409."""
     payment = payment_services.record_manual_payment(

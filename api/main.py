@@ -2,7 +2,7 @@
 
 from ninja import NinjaAPI
 
-from api import accounts, appointments, customers, invoices, operations, platform, quotes, sms, tenants
+from api import accounts, appointments, customers, invitations, invoices, operations, platform, quotes, sms, tenants
 from api.errors import install_exception_handlers
 
 api = NinjaAPI(
@@ -17,6 +17,7 @@ install_exception_handlers(api)
 api.add_router("/", operations.router)
 api.add_router("/auth", accounts.router)
 api.add_router("/users", accounts.users_router)
+api.add_router("/invitations", invitations.router)
 api.add_router("/tenants", tenants.router)
 api.add_router("/platform", platform.router)
 api.add_router("/customers", customers.router)

@@ -1,7 +1,15 @@
-"""Prometheus metrics: request counts and latency by route, method and status."""
+"""Prometheus metrics: request counts and latency by route, method and status.
+
+Under gunicorn every worker process counts its own requests. With PROMETHEUS_MULTIPROC_DIR
+set (deploy/gunicorn.conf.py sets it) prometheus_client keeps each process's values in files
+there and /metrics adds up all of them; without it (tests, one process) the values live in
+this process's registry."""
+
+import os
 
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 registry = CollectorRegistry()
 REQUESTS = Counter("http_requests_total", "HTTP requests answered.", ["method", "route", "status"], registry=registry)
@@ -23,4 +31,9 @@ def observe_request(request: HttpRequest, response: HttpResponse, seconds: float
 
 
 def render_metrics() -> tuple[bytes, str]:
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    every_process = CollectorRegistry()
+    MultiProcessCollector(every_process, path=directory)
+    return generate_latest(every_process), CONTENT_TYPE_LATEST

@@ -1,13 +1,15 @@
 """Request ids and the error envelope for responses that Ninja did not make."""
 
 import re
+import sys
 import time
 import uuid
 from collections.abc import Callable
 
+from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse
 
-from api.errors import envelope, is_envelope
+from api.errors import envelope, is_envelope, unavailable_response
 from api.logging import request_id_var, tenant_var, user_var
 from api.metrics import observe_request
 
@@ -37,15 +39,29 @@ class RequestIdMiddleware:
         return response
 
 
+def _remember_unhandled_exception(sender: object, request: HttpRequest | None = None, **kwargs: object) -> None:
+    """Django sends this inside its `except` block for an exception no view handled (one
+    raised in a middleware, such as tenant resolution finding the database away)."""
+    if request is not None:
+        request.unhandled_exception = sys.exception()
+
+
 class ErrorEnvelopeMiddleware:
     """Rewrites error responses under /api/ that are not already in the envelope (Django's
-    404 for an unknown path, 405 for a wrong method, CSRF 403) into the envelope."""
+    404 for an unknown path, 405 for a wrong method, CSRF 403) into the envelope, and a 500
+    caused by the database being away into a 503 (in DEBUG too, where Django answers its
+    technical page instead of handler500)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
+        got_request_exception.connect(_remember_unhandled_exception, dispatch_uid="api.unhandled_exception")
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        if response.status_code == 500 and request.path.startswith("/api/"):
+            unavailable = unavailable_response(request, getattr(request, "unhandled_exception", None))
+            if unavailable is not None:
+                return unavailable
         if response.status_code >= 400 and request.path.startswith("/api/") and not is_envelope(response):
             rewritten = envelope(request, response.status_code)
             if response.has_header("Allow"):

@@ -9,6 +9,7 @@ from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import platform_admin
+from api.idempotency import idempotent
 from api.schemas import StrictSchema
 from shared_apps.tenants import queries, services
 from shared_apps.webhooks import queries as webhook_queries
@@ -47,6 +48,7 @@ def list_tenants(request: HttpRequest, status: str | None = None):
 
 
 @router.post("/tenants", response={201: PlatformTenantOut})
+@idempotent
 def create_tenant(request: HttpRequest, payload: PlatformTenantIn):
     with transaction.atomic():
         tenant = services.create_tenant(

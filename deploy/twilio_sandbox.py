@@ -164,6 +164,9 @@ def serve(port: int, *, host: str = "127.0.0.1", sandbox: TwilioSandbox | None =
 
 
 if __name__ == "__main__":
+    if os.environ.get("TWILIO_ACCOUNT_SID"):
+        sys.stderr.write("twilio-sandbox: TWILIO_ACCOUNT_SID is set, the real Twilio is used; not starting\n")
+        sys.exit(0)
     server = serve(urlsplit(os.environ.get("TWILIO_SANDBOX_URL", "http://127.0.0.1:8010")).port or 80)
     sys.stderr.write(f"twilio-sandbox: listening on http://127.0.0.1:{server.server_port}\n")
     server.serve_forever()

@@ -72,6 +72,13 @@ class StaleVersion(Conflict):
         )
 
 
+class Gone(DomainError):
+    """A one-time thing that was valid once and no longer is: a used, revoked or expired
+    invitation (410)."""
+
+    code = "gone"
+
+
 class RateLimited(DomainError):
     """Too many requests from one client (429)."""
 

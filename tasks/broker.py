@@ -4,6 +4,7 @@ Importing this module configures Dramatiq; actors import `dramatiq` after it."""
 from typing import Any
 
 import dramatiq
+import redis
 from django.conf import settings
 from django.db import close_old_connections, connection
 from dramatiq.brokers.redis import RedisBroker
@@ -43,11 +44,10 @@ def build_broker() -> dramatiq.Broker:
     if settings.DRAMATIQ_STUB_BROKER:
         broker = StubBroker(middleware=middleware)
     else:
-        broker = RedisBroker(
-            url=settings.DRAMATIQ_BROKER_URL,
-            namespace=f"{settings.REDIS_KEY_PREFIX}:dramatiq",
-            middleware=middleware,
-        )
+        # Timeouts so a send to an unreachable Redis fails (and the outbox keeps the message)
+        # instead of hanging the scheduler; generous reads for the broker's Lua scripts.
+        client = redis.Redis.from_url(settings.DRAMATIQ_BROKER_URL, socket_connect_timeout=2, socket_timeout=10)
+        broker = RedisBroker(client=client, namespace=f"{settings.REDIS_KEY_PREFIX}:dramatiq", middleware=middleware)
     broker.add_middleware(TenantSchemaMiddleware())
     return broker
 

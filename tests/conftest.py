@@ -9,15 +9,20 @@ from dataclasses import dataclass
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import override_settings
 from django_tenants.utils import tenant_context
 
+from api import ratelimit
 from api.ratelimit import redis_client
+from shared_apps import redis_client as redis_helper
+from shared_apps.accounts import invitations
 from shared_apps.accounts import services as accounts
 from shared_apps.accounts.models import Membership, User
 from shared_apps.tenants import queries as tenant_queries
 from shared_apps.tenants import services as tenant_services
 from shared_apps.tenants.models import Tenant
 from tests.client import ApiClient, tenant_host
+from tests.outage_stack import closed_port
 
 PASSWORD = "a-long-test-password-1"
 
@@ -60,14 +65,14 @@ def provision_test_tenant(slug: str, *, timezone_name: str = "America/New_York")
         full_name=f"{slug.title()} Owner",
         timezone_name=timezone_name,
     )
-    accounts.invite_member(
+    invitation = invitations.create_invitation(
         tenant_id=tokens.tenant.pk,
         actor_role=Membership.Role.OWNER,
+        inviter_id=tokens.user.pk,
         email=f"staff@{slug}.test",
         role=Membership.Role.STAFF,
-        password=PASSWORD,
     )
-    staff_tokens = accounts.login(email=f"staff@{slug}.test", password=PASSWORD)
+    staff_tokens = invitations.accept_invitation(token=invitation.token, password=PASSWORD)
     return TestTenant(
         tenant=tokens.tenant,
         owner=tokens.user,
@@ -143,3 +148,16 @@ def unblocked_db(django_db_setup, django_db_blocker) -> Iterator[None]:
     with django_db_blocker.unblock():
         yield
         connection.set_schema_to_public()
+
+
+@pytest.fixture
+def redis_down() -> Iterator[None]:
+    """Every Redis client of the process (raw client and both caches) points at a dead port."""
+    dead_url = f"redis://127.0.0.1:{closed_port()}/0"
+    caches = {alias: {**config, "LOCATION": dead_url} for alias, config in settings.CACHES.items()}
+    redis_helper.redis_client.cache_clear()
+    ratelimit._local_counts.clear()
+    with override_settings(REDIS_URL=dead_url, CACHES=caches):
+        yield
+    redis_helper.redis_client.cache_clear()
+    redis_helper.outage.succeeded()

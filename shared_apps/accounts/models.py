@@ -76,3 +76,34 @@ class RefreshToken(models.Model):
 
     def __str__(self) -> str:
         return f"refresh {self.pk} family {self.family}"
+
+
+class Invitation(models.Model):
+    """An offer to join a tenant with a role, sent to an email. No membership exists until the
+    invitee accepts with the token; only its SHA-256 digest is stored, and it works once,
+    until `expires_at`, unless revoked or replaced by a resend."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="invitations")
+    # Stored lower-case, like User.email.
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=16, choices=Membership.Role.choices)
+    invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One open invitation per email and tenant: a new one replaces the old.
+            models.UniqueConstraint(
+                fields=["tenant", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="accounts_invitation_one_open_per_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"invitation {self.pk} {self.email}@{self.tenant_id}:{self.role}"

@@ -1,5 +1,6 @@
 """The rules for accounts: registration, sign-in, token rotation, memberships."""
 
+import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -129,6 +130,10 @@ def login(*, email: str, password: str, tenant_slug: str | None = None) -> Issue
         raise NotAuthenticated(BAD_CREDENTIALS, code="bad_credentials")
     if not user.check_password(password) or not user.is_active:
         raise NotAuthenticated(BAD_CREDENTIALS, code="bad_credentials")
+    if user.is_platform_admin and not tenant_slug:
+        # Platform powers never depend on memberships: without a chosen tenant a platform
+        # admin always gets a platform token, whatever businesses they belong to.
+        return _issue_tokens(user=user, tenant=None, role=None)
     memberships = list(
         Membership.objects.select_related("tenant").filter(user=user).exclude(tenant__status=Tenant.Status.POOLED)
     )
@@ -143,9 +148,7 @@ def login(*, email: str, password: str, tenant_slug: str | None = None) -> Issue
             details=[{"field": "tenant", "choices": sorted(m.tenant.slug for m in memberships)}],
         )
     if not memberships:
-        if not user.is_platform_admin:
-            raise NotAuthenticated(BAD_CREDENTIALS, code="bad_credentials")
-        return _issue_tokens(user=user, tenant=None, role=None)
+        raise NotAuthenticated(BAD_CREDENTIALS, code="bad_credentials")
     membership = memberships[0]
     if membership.tenant.status == Tenant.Status.SUSPENDED:
         raise PermissionDenied("This business is suspended.", code="tenant_suspended")
@@ -154,10 +157,18 @@ def login(*, email: str, password: str, tenant_slug: str | None = None) -> Issue
 
 def refresh_tokens(*, refresh_token: str) -> IssuedTokens:
     """Rotate: spend the presented token and issue a new pair in the same family. A token
-    presented a second time means it leaked: the whole family is revoked."""
+    presented a second time means it leaked: the whole family is revoked.
+
+    Every refresh of a family is serialized on the family's first row, and the new token is
+    written before that lock is released: a request that then finds a spent token revokes a
+    family that already holds every token issued so far, whichever request ran first."""
     digest = hash_refresh_token(refresh_token)
     now = timezone.now()
+    family = RefreshToken.objects.filter(token_hash=digest).values_list("family", flat=True).first()
+    if family is None:
+        raise NotAuthenticated("The refresh token is invalid.", code="refresh_invalid")
     with transaction.atomic():
+        _lock_refresh_family(family=family)
         token = (
             RefreshToken.objects.select_for_update(of=("self",))
             .select_related("user", "tenant")
@@ -166,26 +177,33 @@ def refresh_tokens(*, refresh_token: str) -> IssuedTokens:
         )
         if token is None or token.revoked_at is not None or token.expires_at <= now:
             raise NotAuthenticated("The refresh token is invalid.", code="refresh_invalid")
-        reused = token.used_at is not None
-        if reused:
-            RefreshToken.objects.filter(family=token.family, revoked_at__isnull=True).update(revoked_at=now)
-        else:
+        if token.used_at is None:
             token.used_at = now
             token.save(update_fields=["used_at"])
+            role = _role_for_refresh(user=token.user, tenant=token.tenant)
+            return _issue_tokens(user=token.user, tenant=token.tenant, role=role, family=family)
+        RefreshToken.objects.filter(family=family, revoked_at__isnull=True).update(revoked_at=now)
     # Raised after the commit, so the family's revocation sticks.
-    if reused:
-        raise NotAuthenticated("The refresh token was already used; sign in again.", code="refresh_reused")
-    user, tenant = token.user, token.tenant
+    raise NotAuthenticated("The refresh token was already used; sign in again.", code="refresh_reused")
+
+
+def _lock_refresh_family(*, family: uuid.UUID) -> None:
+    """Lock the family's first token: the one lock every refresh of the family takes first."""
+    RefreshToken.objects.select_for_update().filter(family=family).order_by("pk").values_list("pk").first()
+
+
+def _role_for_refresh(*, user: User, tenant: Tenant | None) -> str | None:
+    """The role a refreshed access token carries; refused when the account or membership is gone."""
     if not user.is_active:
         raise NotAuthenticated("The refresh token is invalid.", code="refresh_invalid")
-    role = None
-    if tenant is not None:
-        role = member_role(user_id=user.pk, tenant_id=tenant.pk)
-        if role is None:
-            raise NotAuthenticated("You are no longer a member of this business.", code="membership_removed")
-        if tenant.status == Tenant.Status.SUSPENDED:
-            raise PermissionDenied("This business is suspended.", code="tenant_suspended")
-    return _issue_tokens(user=user, tenant=tenant, role=role, family=token.family)
+    if tenant is None:
+        return None
+    role = member_role(user_id=user.pk, tenant_id=tenant.pk)
+    if role is None:
+        raise NotAuthenticated("You are no longer a member of this business.", code="membership_removed")
+    if tenant.status == Tenant.Status.SUSPENDED:
+        raise PermissionDenied("This business is suspended.", code="tenant_suspended")
+    return role
 
 
 def logout(*, user_id: int, refresh_token: str) -> None:
@@ -248,38 +266,23 @@ def _check_role(role: str) -> str:
     return role
 
 
-def invite_member(
-    *, tenant_id: int, actor_role: str, email: str, role: str, password: str | None = None, full_name: str = ""
-) -> Membership:
-    """Add a user to the tenant, creating the account if the email is new (with the given
-    password, or unusable until reset). Only owners may grant the owner role."""
-    _require_manager(actor_role)
-    role = _check_role(role)
-    if role == Membership.Role.OWNER and actor_role != Membership.Role.OWNER:
-        raise PermissionDenied("Only owners can add owners.", code="role_forbidden")
-    email = normalize_email(email)
-    try:
-        with transaction.atomic():
-            user = User.objects.filter(email__iexact=email).first()
-            if user is None:
-                if password is not None:
-                    check_password_strength(password=password, email=email, full_name=full_name)
-                user = User.objects.create_user(email, password, full_name=full_name.strip())
-            membership = Membership.objects.create(user=user, tenant_id=tenant_id, role=role)
-    except IntegrityError:
-        raise Conflict("That user is already a member.", code="already_member") from None
-    _forget_membership(user_id=user.pk, tenant_id=tenant_id)
-    return membership
-
-
-def _owner_count(tenant_id: int) -> int:
-    return Membership.objects.filter(tenant_id=tenant_id, role=Membership.Role.OWNER).count()
+def _lock_owners(*, tenant_id: int) -> list[int]:
+    """Lock the tenant's owner memberships (in pk order) and return their user ids. Taken
+    before any role change or removal, so two owners demoting each other at once are
+    counted one after the other and the business keeps an owner."""
+    return list(
+        Membership.objects.select_for_update()
+        .filter(tenant_id=tenant_id, role=Membership.Role.OWNER)
+        .order_by("pk")
+        .values_list("user_id", flat=True)
+    )
 
 
 def change_member_role(*, tenant_id: int, actor_role: str, user_id: int, role: str) -> Membership:
     _require_manager(actor_role)
     role = _check_role(role)
     with transaction.atomic():
+        owner_ids = _lock_owners(tenant_id=tenant_id)
         membership = (
             Membership.objects.select_for_update().select_related("user").filter(tenant_id=tenant_id, user_id=user_id)
         ).first()
@@ -288,7 +291,7 @@ def change_member_role(*, tenant_id: int, actor_role: str, user_id: int, role: s
         touches_owner = Membership.Role.OWNER in (role, membership.role)
         if touches_owner and actor_role != Membership.Role.OWNER:
             raise PermissionDenied("Only owners can grant or take the owner role.", code="role_forbidden")
-        if membership.role == Membership.Role.OWNER and role != Membership.Role.OWNER and _owner_count(tenant_id) == 1:
+        if membership.role == Membership.Role.OWNER and role != Membership.Role.OWNER and len(owner_ids) == 1:
             raise Conflict("A business needs at least one owner.", code="last_owner")
         membership.role = role
         membership.save(update_fields=["role"])
@@ -300,13 +303,14 @@ def remove_member(*, tenant_id: int, actor_role: str, user_id: int) -> None:
     """Remove the membership (the account stays) and revoke its refresh tokens here."""
     _require_manager(actor_role)
     with transaction.atomic():
+        owner_ids = _lock_owners(tenant_id=tenant_id)
         membership = Membership.objects.select_for_update().filter(tenant_id=tenant_id, user_id=user_id).first()
         if membership is None:
             raise NotFound("User not found.")
         if membership.role == Membership.Role.OWNER:
             if actor_role != Membership.Role.OWNER:
                 raise PermissionDenied("Only owners can remove owners.", code="role_forbidden")
-            if _owner_count(tenant_id) == 1:
+            if len(owner_ids) == 1:
                 raise Conflict("A business needs at least one owner.", code="last_owner")
         membership.delete()
         RefreshToken.objects.filter(user_id=user_id, tenant_id=tenant_id, revoked_at__isnull=True).update(

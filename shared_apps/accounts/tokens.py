@@ -70,3 +70,13 @@ def new_refresh_token() -> tuple[str, str]:
 
 def hash_refresh_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+# Invitation tokens are opaque secrets stored as digests, exactly like refresh tokens.
+hash_invitation_token = hash_refresh_token
+
+
+def new_invitation_token() -> tuple[str, str]:
+    """A random invitation token and the digest stored in its place."""
+    raw = secrets.token_urlsafe(32)
+    return raw, hash_invitation_token(raw)

@@ -3,17 +3,6 @@ from django.contrib import admin
 from shared_apps.tenants.models import Domain, Tenant
 
 
-class PublicHostOnlyAdminSite(admin.AdminSite):
-    """Django admin only on the API host, and only for platform admins."""
-
-    def has_permission(self, request) -> bool:
-        return (
-            getattr(request, "tenant", None) is None
-            and request.user.is_active
-            and getattr(request.user, "is_platform_admin", False)
-        )
-
-
 class DomainInline(admin.TabularInline):
     model = Domain
     extra = 0

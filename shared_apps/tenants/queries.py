@@ -1,50 +1,100 @@
-"""Reading tenants. Host and schema lookups are cached in the process for a few seconds
-(TENANT_CACHE_SECONDS) so tenant resolution costs no SQL on a warm process; changes made in
-this process drop the entry at once."""
+"""Reading tenants. Host and schema lookups are cached in the process so tenant resolution
+costs no SQL on a warm process. Every committed change to a Tenant or Domain row, in any
+process, replaces a generation token in Redis (`tenant_rows_changed`); each lookup reads it
+(one Redis GET) and drops entries made under another generation, so every process sees a
+change on its next request. Entries also expire after TENANT_CACHE_SECONDS, which is all that
+bounds their age while Redis does not answer."""
 
+import logging
 import threading
 import time
+import uuid
+from typing import NamedTuple
 
 from django.conf import settings
 
 from shared_apps.errors import NotFound
+from shared_apps.redis_client import fail_open, redis_client
 from shared_apps.tenants.models import Domain, Tenant
 
+logger = logging.getLogger(__name__)
+
+# The generation before any change was recorded (also after Redis lost the key).
+_FIRST_GENERATION = b"-"
+
+
+class _Entry(NamedTuple):
+    expires_at: float
+    generation: bytes | None
+    tenant: Tenant | None
+
+
 _lock = threading.Lock()
-_by_host: dict[str, tuple[float, Tenant | None]] = {}
-_by_schema: dict[str, tuple[float, Tenant | None]] = {}
+_by_host: dict[str, _Entry] = {}
+_by_schema: dict[str, _Entry] = {}
 
 
-def _cached(store: dict[str, tuple[float, Tenant | None]], key: str) -> tuple[bool, Tenant | None]:
+def _generation_key() -> str:
+    return f"{settings.REDIS_KEY_PREFIX}:tenants:generation"
+
+
+def current_generation() -> bytes | None:
+    """The tenant generation in Redis, or None when Redis does not answer (cached tenants then
+    expire by age only)."""
+    # A plain client, not the Django cache: one GET costs a quarter of a cache.get().
+    return fail_open(
+        lambda: redis_client().get(_generation_key()) or _FIRST_GENERATION,
+        fallback=lambda: None,
+        what="tenant generation read",
+    )
+
+
+def tenant_rows_changed() -> None:
+    """Tell every process that cached tenants are stale. Call after the change committed, so
+    no process reloads the old row under the new generation."""
+    fail_open(
+        lambda: redis_client().set(_generation_key(), uuid.uuid4().hex),
+        fallback=lambda: None,
+        what="tenant generation publish",
+    )
+
+
+def _cached(store: dict[str, _Entry], key: str, generation: bytes | None) -> tuple[bool, Tenant | None]:
     entry = store.get(key)
-    if entry is None or entry[0] < time.monotonic():
+    if entry is None or entry.expires_at < time.monotonic():
         return False, None
-    return True, entry[1]
+    if generation is not None and entry.generation != generation:
+        return False, None
+    return True, entry.tenant
 
 
-def _remember(store: dict[str, tuple[float, Tenant | None]], key: str, tenant: Tenant | None) -> None:
+def _remember(store: dict[str, _Entry], key: str, generation: bytes | None, tenant: Tenant | None) -> None:
     with _lock:
-        store[key] = (time.monotonic() + settings.TENANT_CACHE_SECONDS, tenant)
+        store[key] = _Entry(time.monotonic() + settings.TENANT_CACHE_SECONDS, generation, tenant)
 
 
 def get_tenant_for_host(*, host: str) -> Tenant | None:
     """The tenant that owns `host` (a Domain row), or None."""
-    hit, tenant = _cached(_by_host, host)
+    # The generation is read before the row: a change committed in between is then seen as a
+    # newer generation on the next lookup, never cached under it.
+    generation = current_generation()
+    hit, tenant = _cached(_by_host, host, generation)
     if hit:
         return tenant
     domain = Domain.objects.select_related("tenant").filter(domain=host).first()
     tenant = domain.tenant if domain else None
-    _remember(_by_host, host, tenant)
+    _remember(_by_host, host, generation, tenant)
     return tenant
 
 
 def get_tenant_by_schema(*, schema_name: str) -> Tenant | None:
     """The tenant with this schema (the access token's `tenant` claim), or None."""
-    hit, tenant = _cached(_by_schema, schema_name)
+    generation = current_generation()
+    hit, tenant = _cached(_by_schema, schema_name, generation)
     if hit:
         return tenant
     tenant = Tenant.objects.filter(schema_name=schema_name).first()
-    _remember(_by_schema, schema_name, tenant)
+    _remember(_by_schema, schema_name, generation, tenant)
     return tenant
 
 
@@ -52,7 +102,7 @@ def forget_tenant(tenant: Tenant) -> None:
     """Drop every cached entry of `tenant` in this process."""
     with _lock:
         _by_schema.pop(tenant.schema_name, None)
-        for host in [host for host, (_, cached) in _by_host.items() if cached and cached.pk == tenant.pk]:
+        for host in [host for host, entry in _by_host.items() if entry.tenant and entry.tenant.pk == tenant.pk]:
             _by_host.pop(host, None)
 
 

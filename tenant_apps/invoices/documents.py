@@ -6,10 +6,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from shared_apps.errors import Conflict, NotFound, StaleVersion, ValidationFailed
@@ -29,6 +29,12 @@ from tenant_apps.invoices.totals import (
 # The totals engine accepts up to 10**18 per line; the sum of many such lines must still fit
 # a PostgreSQL bigint, so documents are capped well below it.
 MAX_DOCUMENT_AMOUNT = 10**18
+
+# What one document may hold: far beyond a real job's quote or invoice, and small enough that
+# the largest accepted document renders in a fraction of a second (bench/pdf.py).
+MAX_ITEMS = 100
+MAX_DESCRIPTION_CHARS = 2000
+MAX_DESCRIPTION_LINES = 20
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,6 +63,28 @@ def document_currency(currency: str | None, *, tenant: Tenant) -> str:
         return normalize_currency(currency or tenant.currency).lower()
     except MoneyError as exc:
         raise ValidationFailed(exc.message, details=[{"field": "currency", "message": exc.message}]) from exc
+
+
+def check_item_limits(items: Sequence[ItemInput]) -> None:
+    """Entered items within MAX_ITEMS, and each description within MAX_DESCRIPTION_CHARS
+    characters and MAX_DESCRIPTION_LINES lines; a violation is a 400 naming the limit.
+    Checked where items are entered, so documents stored under older limits still reprice
+    and convert."""
+    if len(items) > MAX_ITEMS:
+        _refuse_items(f"items: at most {MAX_ITEMS} line items per document", field="items", code="too_many_items")
+    for index, item in enumerate(items):
+        field = f"items.{index}.description"
+        if len(item.description) > MAX_DESCRIPTION_CHARS:
+            message = f"items[{index}].description: at most {MAX_DESCRIPTION_CHARS} characters"
+            _refuse_items(message, field=field, code="description_too_long")
+        # Each newline starts a printed line, trailing ones included.
+        if item.description.count("\n") >= MAX_DESCRIPTION_LINES:
+            message = f"items[{index}].description: at most {MAX_DESCRIPTION_LINES} lines"
+            _refuse_items(message, field=field, code="description_too_many_lines")
+
+
+def _refuse_items(message: str, *, field: str, code: str) -> NoReturn:
+    raise ValidationFailed(message, code=code, details=[{"field": field, "message": message}])
 
 
 def price_items(*, items: Sequence[ItemInput], currency: str, document_discount: int) -> DocumentTotals:
@@ -154,6 +182,8 @@ def _reprice(
 ) -> None:
     """Recompute totals; new `items` replace the old rows, otherwise the old rows get their
     new figures (a document discount or currency change moves every line)."""
+    if items is not None:
+        check_item_limits(items)
     rows = list(document.items.all())
     entered = items if items is not None else items_of(rows)
     totals = price_items(items=entered, currency=document.currency, document_discount=document.document_discount)
@@ -196,6 +226,12 @@ def require_deletable(document: Document, *, draft_status: str, instead: str) ->
             code="numbered_document",
             details=[{"number": document.number, "status": document.status}],
         )
+
+
+def delete_draft(document: Document, *, document_type: str) -> None:
+    """Delete a draft (the caller checked `require_deletable`) and its stored PDF."""
+    StoredPdf.objects.filter(document_type=document_type, document_id=document.pk).delete()
+    document.delete()
 
 
 def require_items(items: Sequence[object]) -> None:
@@ -249,33 +285,57 @@ def stored_document_pdf(
     lock: Callable[[], Document],
     describe: Callable[[Document], PdfDocument],
 ) -> bytes:
-    """The PDF of `document`. A draft is rendered on every request; a numbered document is
-    rendered once per `version`, stored, and served byte for byte until it changes. `lock`
-    re-reads the document under its row lock so two first requests store one rendering."""
-    if is_draft:
-        return render_document_pdf(document=describe(document))
-    stored = _stored_pdf(document_type=document_type, document=document)
-    if stored is not None:
+    """The PDF of `document`, rendered once and then served from its StoredPdf row.
+
+    A numbered document's PDF is kept for its `version`: what was issued stays as issued. A
+    draft's is kept while everything it prints is unchanged, its version but also its
+    customer, the business name and the day (a draft is dated today), so it follows every
+    change without being rendered on every request.
+
+    What to print is read under the document's row lock (`lock`), so items and totals are
+    of one version; rendering runs after the lock is released, and the result is stored
+    unless a newer version was stored meanwhile."""
+    stored = StoredPdf.objects.filter(document_type=document_type, document_id=document.pk).first()
+    if not is_draft and stored is not None and stored.document_version == document.version:
         return bytes(stored.content)
     with transaction.atomic():
         locked = lock()
-        stored = _stored_pdf(document_type=document_type, document=locked)
-        if stored is not None:
-            return bytes(stored.content)
-        content = render_document_pdf(document=describe(locked))
-        StoredPdf.objects.update_or_create(
-            document_type=document_type,
-            document_id=locked.pk,
-            defaults={
-                "document_version": locked.version,
-                "content": content,
-                "sha256": hashlib.sha256(content).hexdigest(),
-            },
+        description = describe(locked)
+    inputs = hashlib.sha256(repr(description).encode()).hexdigest()
+    if stored is not None and (stored.document_version, stored.inputs_sha256) == (locked.version, inputs):
+        return bytes(stored.content)
+    content = render_document_pdf(document=description)
+    return _store_pdf(
+        document_type=document_type, document_id=locked.pk, version=locked.version, inputs=inputs, content=content
+    )
+
+
+def _store_pdf(*, document_type: str, document_id: int, version: int, inputs: str, content: bytes) -> bytes:
+    """Keep `content` as the document's PDF unless a newer version's is stored, and return
+    the bytes to serve: those stored first when a concurrent request rendered the same
+    inputs, so every client gets identical bytes."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO invoices_storedpdf AS stored
+                (document_type, document_id, document_version, inputs_sha256, content, sha256, rendered_at)
+            VALUES (%s, %s, %s, %s, %s, %s, now())
+            ON CONFLICT (document_type, document_id) DO UPDATE SET
+                document_version = EXCLUDED.document_version,
+                inputs_sha256 = EXCLUDED.inputs_sha256,
+                content = EXCLUDED.content,
+                sha256 = EXCLUDED.sha256,
+                rendered_at = EXCLUDED.rendered_at
+            WHERE stored.document_version < EXCLUDED.document_version
+               OR (stored.document_version = EXCLUDED.document_version
+                   AND stored.inputs_sha256 <> EXCLUDED.inputs_sha256)
+            RETURNING 1
+            """,
+            [document_type, document_id, version, inputs, content, hashlib.sha256(content).hexdigest()],
         )
-    return content
-
-
-def _stored_pdf(*, document_type: str, document: Document) -> StoredPdf | None:
-    return StoredPdf.objects.filter(
-        document_type=document_type, document_id=document.pk, document_version=document.version
+        if cursor.fetchone() is not None:
+            return content
+    first = StoredPdf.objects.filter(
+        document_type=document_type, document_id=document_id, document_version=version, inputs_sha256=inputs
     ).first()
+    return bytes(first.content) if first is not None else content

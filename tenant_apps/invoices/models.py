@@ -121,12 +121,14 @@ class InvoiceItem(DocumentItem):
 
 
 class StoredPdf(models.Model):
-    """The rendered PDF of a numbered document, served unchanged while the document's
-    `version` is the one it was rendered from."""
+    """The last rendered PDF of a document (`documents.stored_document_pdf`). A numbered
+    document's is served while its `version` is the one rendered; a draft's while, in
+    addition, everything printed on it is unchanged (`inputs_sha256`)."""
 
     document_type = models.CharField(max_length=16, choices=DocumentType.choices)
     document_id = models.BigIntegerField()
     document_version = models.PositiveIntegerField()
+    inputs_sha256 = models.CharField(max_length=64, default="", help_text="Digest of what the PDF prints")
     content = models.BinaryField()
     sha256 = models.CharField(max_length=64)
     rendered_at = models.DateTimeField(auto_now=True)

@@ -7,6 +7,7 @@ can never disagree with the API about what is owed.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,8 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from fpdf import FPDF
-from fpdf.enums import MethodReturnValue, TableBordersLayout, TableCellFillMode, XPos, YPos
-from fpdf.fonts import FontFace
+from fpdf.enums import XPos, YPos
 
 from tenant_apps.invoices.totals import format_money, normalize_currency
 
@@ -69,7 +69,14 @@ _TRANSLITERATIONS = {
 
 _ROW_LINE_H = 4.5
 _CELL_PAD_X = 1.8
-_MAX_ROW_LINES = 12
+_CELL_PAD_Y = 1.4
+# The running header of pages after the first: its height and the space below it.
+_RUNNING_HEADER_H = 5.0
+_RUNNING_HEADER_GAP = 4.0
+_MARGIN = 18.0
+# Where the first row of a table continued on a new page starts: below the running header
+# and the repeated headings row.
+_CONTINUED_TABLE_TOP = _MARGIN + _RUNNING_HEADER_H + _RUNNING_HEADER_GAP + _ROW_LINE_H + 2 * _CELL_PAD_Y
 
 _INK = (33, 37, 41)
 _MUTED = (108, 117, 125)
@@ -169,6 +176,13 @@ def render_document_pdf(
     return bytes(pdf.output())
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Table:
+    headings: tuple[str, ...]
+    widths: tuple[float, ...]
+    aligns: tuple[str, ...]
+
+
 class _DocumentPdf(FPDF):
     def __init__(
         self,
@@ -179,6 +193,7 @@ class _DocumentPdf(FPDF):
     ) -> None:
         super().__init__(orientation="portrait", unit="mm", format=page_format)
         self._doc = document
+        self._width_tables: dict[tuple[str, str, float], dict[str, float]] = {}
         self._clean: Callable[[str], str]
         if unicode_font is None:
             self._family = "Helvetica"
@@ -189,7 +204,7 @@ class _DocumentPdf(FPDF):
             self.add_font(self._family, "", str(unicode_font.regular))
             self.add_font(self._family, "B", str(unicode_font.bold))
             self._clean = _strip_controls
-        self.set_margins(left=18, top=18, right=18)
+        self.set_margins(left=_MARGIN, top=_MARGIN, right=_MARGIN)
         self.set_auto_page_break(auto=True, margin=20)
         self.alias_nb_pages()
         self._number_label = document.number or "DRAFT"
@@ -223,20 +238,20 @@ class _DocumentPdf(FPDF):
         self._style(8, color=_MUTED)
         self.cell(
             self.epw / 2,
-            5,
+            _RUNNING_HEADER_H,
             self._clean(self._doc.business_name),
             new_x=XPos.RIGHT,
             new_y=YPos.TOP,
         )
         self.cell(
             self.epw / 2,
-            5,
+            _RUNNING_HEADER_H,
             self._clean(f"{self._doc.kind} {self._number_label} (continued)"),
             align="R",
             new_x=XPos.LMARGIN,
             new_y=YPos.NEXT,
         )
-        self.ln(4)
+        self.ln(_RUNNING_HEADER_GAP)
 
     def footer(self) -> None:
         self.set_y(-13)
@@ -323,56 +338,119 @@ class _DocumentPdf(FPDF):
         # The discount column only earns its width when some line has a discount.
         with_discount = any(line.discount for line in self._doc.lines)
         columns: list[tuple[str, float, str]] = [
-            ("Description", 0.0, "LEFT"),
-            ("Qty", 14.0, "RIGHT"),
-            ("Unit price", 24.0, "RIGHT"),
+            ("Description", 0.0, "L"),
+            ("Qty", 14.0, "R"),
+            ("Unit price", 24.0, "R"),
         ]
         if with_discount:
-            columns.append(("Discount", 21.0, "RIGHT"))
-        columns += [("Tax", 19.0, "RIGHT"), ("Amount", 25.0, "RIGHT")]
+            columns.append(("Discount", 21.0, "R"))
+        columns += [("Tax", 19.0, "R"), ("Amount", 25.0, "R")]
         description_w = self.epw - sum(width for _, width, _ in columns)
-        widths = tuple(w or description_w for _, w, _ in columns)
-
-        self._style(9)
+        table = _Table(
+            headings=tuple(heading for heading, _, _ in columns),
+            widths=tuple(width or description_w for _, width, _ in columns),
+            aligns=tuple(align for _, _, align in columns),
+        )
         self.set_draw_color(*_RULE)
-        with self.table(
-            col_widths=widths,
-            text_align=tuple(align for _, _, align in columns),
-            borders_layout=TableBordersLayout.HORIZONTAL_LINES,
-            headings_style=FontFace(emphasis="BOLD", color=_INK, fill_color=_HEADING_FILL),
-            cell_fill_color=_ZEBRA_FILL,
-            cell_fill_mode=TableCellFillMode.EVEN_ROWS,
-            line_height=_ROW_LINE_H,
-            padding=(1.4, _CELL_PAD_X),
-            v_align="TOP",
-            repeat_headings=1,
-            width=self.epw,
-        ) as table:
-            row = table.row()
-            for heading, _, _ in columns:
-                row.cell(heading)
-            for line in self._doc.lines:
-                first, *rest = self._description_rows(line.description, description_w - 2 * _CELL_PAD_X)
-                row = table.row()
-                row.cell(first)
-                row.cell(_format_decimal(line.quantity))
-                row.cell(self._money(line.unit_price))
-                if with_discount:
-                    row.cell(self._money(-line.discount) if line.discount else "")
-                row.cell(f"{_format_decimal(line.tax_rate)}%")
-                row.cell(self._money(line.amount))
-                for more in rest:
-                    table.row().cell(more, colspan=len(columns))
+        self.set_line_width(0.2)
+        self._table_headings(table)
+        for index, line in enumerate(self._doc.lines):
+            cells = [self._clean(line.description) or "-", _format_decimal(line.quantity), self._money(line.unit_price)]
+            if with_discount:
+                cells.append(self._money(-line.discount) if line.discount else "")
+            cells += [f"{_format_decimal(line.tax_rate)}%", self._money(line.amount)]
+            self._table_row(table, cells, fill=_ZEBRA_FILL if index % 2 else None)
 
-    def _description_rows(self, description: str, width: float) -> list[str]:
-        """Split a description into pieces that each fit on a page as one table row."""
-        text = self._clean(description) or "-"
-        # fpdf2 refuses a table row taller than a page, so a very long description
-        # continues in further rows instead of failing the whole document.
-        wrapped = self.multi_cell(width - 0.5, _ROW_LINE_H, text, dry_run=True, output=MethodReturnValue.LINES)
-        if len(wrapped) <= _MAX_ROW_LINES:
-            return [text]
-        return ["\n".join(wrapped[i : i + _MAX_ROW_LINES]) for i in range(0, len(wrapped), _MAX_ROW_LINES)]
+    def _table_headings(self, table: _Table) -> None:
+        self._style(9, bold=True)
+        self._draw_row_part(table, [[heading] for heading in table.headings], 0, 1, fill=_HEADING_FILL)
+        self._style(9)
+
+    def _table_row(self, table: _Table, cells: list[str], *, fill: tuple[int, int, int] | None) -> None:
+        """One row of wrapped cells. A row that does not fit moves to the next page; a row
+        taller than a page continues there, below the repeated headings.
+
+        fpdf2's tables and `multi_cell` re-measure the line being built after every
+        character and wrap each cell twice, which made long descriptions cost seconds; here
+        each cell is wrapped once, in linear time, and drawn line by line with `text()`."""
+        wrapped = [self._wrap(text, width - 2 * _CELL_PAD_X) for text, width in zip(cells, table.widths, strict=True)]
+        height = max(len(lines) for lines in wrapped)
+        start, new_page = 0, False
+        while start < height:
+            room = self._lines_that_fit(self.get_y())
+            fits_a_page = height <= self._lines_that_fit(_CONTINUED_TABLE_TOP)
+            if not new_page and (room < 1 or (start == 0 and room < height and fits_a_page)):
+                self.add_page()
+                self._table_headings(table)
+                new_page = True
+                continue
+            end = min(height, start + max(room, 1))  # at least a line per page: always progress
+            self._draw_row_part(table, wrapped, start, end, fill=fill)
+            start, new_page = end, False
+
+    def _lines_that_fit(self, top: float) -> int:
+        return int((self.page_break_trigger - top - 2 * _CELL_PAD_Y) // _ROW_LINE_H)
+
+    def _draw_row_part(
+        self, table: _Table, wrapped: list[list[str]], start: int, end: int, *, fill: tuple[int, int, int] | None
+    ) -> None:
+        """Lines `start:end` of each cell, a background and a rule below them."""
+        top = self.get_y()
+        height = (end - start) * _ROW_LINE_H + 2 * _CELL_PAD_Y
+        if fill is not None:
+            self.set_fill_color(*fill)
+            self.rect(self.l_margin, top, self.epw, height, style="F")
+        # Text is painted with the fill colour: when it is already the text colour, `text()`
+        # need not wrap every line in a colour change.
+        self.set_fill_color(self.text_color)
+        # The baseline where `cell()` would put it: half the line height plus 0.3 em.
+        baseline = top + _CELL_PAD_Y + 0.5 * _ROW_LINE_H + 0.3 * self.font_size
+        x = self.l_margin
+        for lines, width, align in zip(wrapped, table.widths, table.aligns, strict=True):
+            for offset, text in enumerate(lines[start:end]):
+                left = x + width - _CELL_PAD_X - self._text_width(text) if align == "R" else x + _CELL_PAD_X
+                self.text(left, baseline + offset * _ROW_LINE_H, text)
+            x += width
+        self.line(self.l_margin, top + height, self.l_margin + self.epw, top + height)
+        self.set_y(top + height)
+
+    def _char_widths(self, text: str) -> dict[str, float]:
+        """Widths of the characters of `text` in the current font, each measured once."""
+        widths = self._width_tables.setdefault((self.font_family, self.font_style, self.font_size_pt), {})
+        for char in set(text).difference(widths):
+            widths[char] = self.get_string_width(char)
+        return widths
+
+    def _text_width(self, text: str) -> float:
+        return sum(map(self._char_widths(text).__getitem__, text))
+
+    def _wrap(self, text: str, width: float) -> list[str]:
+        """`text` in lines no wider than `width`: broken at newlines, between words, and
+        inside a word only when it alone is wider than a line. Linear in ``len(text)``."""
+        widths = self._char_widths(text + " ")
+        space = widths[" "]
+        lines: list[str] = []
+        for paragraph in text.split("\n"):
+            line: list[str] = []
+            line_w = 0.0
+            for word in paragraph.split(" "):
+                word_w = sum(map(widths.__getitem__, word))
+                if line and line_w + space + word_w <= width:
+                    line.append(word)
+                    line_w += space + word_w
+                    continue
+                if line:
+                    lines.append(" ".join(line))
+                while word_w > width and len(word) > 1:
+                    cut, cut_w = 1, widths[word[0]]
+                    while cut < len(word) and cut_w + widths[word[cut]] <= width:
+                        cut_w += widths[word[cut]]
+                        cut += 1
+                    lines.append(word[:cut])
+                    word, word_w = word[cut:], word_w - cut_w
+                line, line_w = [word], word_w
+            lines.append(" ".join(line))
+        return lines
 
     def _totals_block(self) -> None:
         doc = self._doc
@@ -412,7 +490,18 @@ class _DocumentPdf(FPDF):
         self._style(8, bold=True, color=_MUTED)
         self._text_line(self.epw, 5, "NOTES")
         self._style(9)
-        self.multi_cell(self.epw, 4.5, self._clean(self._doc.notes.strip()), new_x=XPos.LMARGIN)
+        self._paragraph(self._clean(self._doc.notes.strip()), line_height=4.5)
+
+    def _paragraph(self, text: str, *, line_height: float) -> None:
+        """Wrapped text across the page, breaking pages between lines; `text()` per line
+        rather than `cell()`, which costs several times more per call."""
+        self.set_fill_color(self.text_color)
+        for line in self._wrap(text, self.epw - 2 * self.c_margin):
+            if self.will_page_break(line_height):
+                self.add_page()
+            y = self.get_y()
+            self.text(self.l_margin + self.c_margin, y + 0.5 * line_height + 0.3 * self.font_size, line)
+            self.set_y(y + line_height)
 
     def _rule(self) -> None:
         self.set_draw_color(*_RULE)
@@ -442,26 +531,32 @@ def _format_decimal(value: Decimal) -> str:
 
 def _strip_controls(text: str) -> str:
     text = unicodedata.normalize("NFC", text).replace("\t", " ")
+    if all(part.isprintable() for part in text.split("\n")):
+        return text  # the usual case, checked at C speed
     return "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch)[0] != "C")
 
 
 def _to_core_font_text(text: str) -> str:
     """Make ``text`` printable with a core font: keep, transliterate, or replace by "?"."""
-    out: list[str] = []
-    for ch in _strip_controls(text):
-        if _encodable(ch):
-            out.append(ch)
-        elif ch in _TRANSLITERATIONS:
-            out.append(_TRANSLITERATIONS[ch])
-        else:
-            # NFKD splits "ş" into "s" + cedilla and "ﬁ" into "fi"; keep what the font has.
-            base = "".join(
-                part
-                for part in unicodedata.normalize("NFKD", ch)
-                if not unicodedata.combining(part) and _encodable(part)
-            )
-            out.append(base or "?")
-    return "".join(out)
+    text = _strip_controls(text)
+    try:
+        text.encode(_CORE_ENCODING)
+    except UnicodeEncodeError:
+        return "".join(map(_to_core_font_char, text))
+    return text
+
+
+@functools.lru_cache(maxsize=4096)
+def _to_core_font_char(ch: str) -> str:
+    if _encodable(ch):
+        return ch
+    if ch in _TRANSLITERATIONS:
+        return _TRANSLITERATIONS[ch]
+    # NFKD splits "ş" into "s" + cedilla and "ﬁ" into "fi"; keep what the font has.
+    base = "".join(
+        part for part in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(part) and _encodable(part)
+    )
+    return base or "?"
 
 
 def _encodable(ch: str) -> bool:

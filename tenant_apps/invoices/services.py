@@ -17,6 +17,8 @@ from tenant_apps.invoices.documents import (
     ItemInput,
     apply_totals,
     build_item_rows,
+    check_item_limits,
+    delete_draft,
     document_currency,
     edit_draft,
     editable_fields,
@@ -77,6 +79,7 @@ def create_invoice(
 ) -> Invoice:
     """A DRAFT invoice (no number yet). `due_date` defaults from the tenant's payment terms."""
     now = now or timezone.now()
+    check_item_limits(items)
     currency = document_currency(currency, tenant=tenant)
     totals = price_items(items=items, currency=currency, document_discount=document_discount)
     with transaction.atomic():
@@ -151,7 +154,7 @@ def delete_invoice(*, invoice_id: int) -> None:
     with transaction.atomic():
         invoice = queries.get_invoice_for_update(invoice_id=invoice_id)
         require_deletable(invoice, draft_status=Status.DRAFT, instead="cancel it instead")
-        invoice.delete()
+        delete_draft(invoice, document_type=DocumentType.INVOICE)
 
 
 def convert_quote_to_invoice(

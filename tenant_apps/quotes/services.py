@@ -17,6 +17,8 @@ from tenant_apps.invoices.documents import (
     ItemInput,
     apply_totals,
     build_item_rows,
+    check_item_limits,
+    delete_draft,
     document_currency,
     edit_draft,
     editable_fields,
@@ -66,6 +68,7 @@ def create_quote(
     """A DRAFT quote (no number yet). `valid_until` defaults to today plus the tenant's quote
     validity, in the tenant's zone; currency to the tenant's."""
     now = now or timezone.now()
+    check_item_limits(items)
     currency = document_currency(currency, tenant=tenant)
     totals = price_items(items=items, currency=currency, document_discount=document_discount)
     if valid_until is None:
@@ -145,7 +148,7 @@ def delete_quote(*, quote_id: int) -> None:
     with transaction.atomic():
         quote = queries.get_quote_for_update(quote_id=quote_id)
         require_deletable(quote, draft_status=Status.DRAFT, instead="reject it instead")
-        quote.delete()
+        delete_draft(quote, document_type=DocumentType.QUOTE)
 
 
 def expire_quotes(*, now: datetime, tz: ZoneInfo) -> int:

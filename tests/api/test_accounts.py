@@ -18,7 +18,6 @@ def register(api_host, **overrides):
 class TestUsersIsolation(TenantRouteCases):
     routes = [
         Route("GET", "/users"),
-        Route("POST", "/users", {"email": "new@x.test", "role": "staff"}),
         Route("PATCH", "/users/{id}", {"role": "admin"}),
         Route("DELETE", "/users/{id}"),
     ]
@@ -155,17 +154,20 @@ def test_me_lists_memberships(tenant_a):
     assert response.json()["memberships"] == [{"tenant": "alpha", "tenant_name": "Alpha Services", "role": "owner"}]
 
 
-def test_owner_invites_changes_and_removes_a_user(tenant_a):
+def test_owner_invites_changes_and_removes_a_user(tenant_a, api_host):
     api = tenant_a.api()
 
-    invited = api.post("/users", {"email": "Helper@Alpha.test", "role": "staff", "password": PASSWORD})
-    user_id = invited.json()["id"]
+    invited = api.post("/invitations", {"email": "Helper@Alpha.test", "role": "staff"})
+    token = invited.json()["accept_url"].rpartition("token=")[2]
+    joined = api_host.post("/auth/accept-invite", {"token": token, "password": PASSWORD})
+    user_id = joined.json()["user"]["id"]
     promoted = api.patch(f"/users/{user_id}", {"role": "admin"})
     listed = api.get("/users")
     removed = api.delete(f"/users/{user_id}")
 
     assert invited.status_code == 201
     assert invited.json()["email"] == "helper@alpha.test"
+    assert joined.status_code == 200
     assert promoted.json()["role"] == "admin"
     assert {item["email"] for item in listed.json()["items"]} >= {"helper@alpha.test", tenant_a.owner.email}
     assert removed.status_code == 204
@@ -176,7 +178,7 @@ def test_staff_may_not_manage_users(tenant_a):
     api = tenant_a.api(as_staff=True)
 
     assert_refused(api.get("/users"), 403)
-    assert_refused(api.post("/users", {"email": "x@x.test", "role": "staff"}), 403)
+    assert_refused(api.post("/invitations", {"email": "x@x.test", "role": "staff"}), 403)
     assert_refused(api.delete(f"/users/{tenant_a.owner.pk}"), 403)
 
 

@@ -1,5 +1,5 @@
 """The error envelope on every status, request ids, security headers, CORS, rate limits,
-idempotency keys, health, readiness and metrics."""
+health, readiness and metrics."""
 
 import json
 
@@ -7,7 +7,6 @@ from django.conf import settings
 from django.test import override_settings
 
 from api import errors
-from tests.conftest import PASSWORD
 from tests.isolation import assert_refused
 
 
@@ -101,41 +100,6 @@ def test_register_rate_limit_is_per_ip(api_host):
     assert first.status_code == 400
     assert second_same_ip.status_code == 429
     assert other_ip.status_code == 400
-
-
-def test_idempotency_key_replays_first_response(tenant_a):
-    api = tenant_a.api()
-    body = {"email": "idem@alpha.test", "role": "staff", "password": PASSWORD}
-
-    first = api.request("POST", "/users", body, headers={"Idempotency-Key": "key-1"})
-    second = api.request("POST", "/users", body, headers={"Idempotency-Key": "key-1"})
-
-    assert first.status_code == 201
-    assert second.status_code == 201
-    assert second.json() == first.json()
-    assert second["Idempotent-Replayed"] == "true"
-
-
-def test_idempotency_key_with_different_body_is_422(tenant_a):
-    api = tenant_a.api()
-    api.request("POST", "/users", {"email": "one@alpha.test", "role": "staff"}, headers={"Idempotency-Key": "k2"})
-
-    reused = api.request(
-        "POST", "/users", {"email": "two@alpha.test", "role": "staff"}, headers={"Idempotency-Key": "k2"}
-    )
-
-    assert_refused(reused, 422)
-
-
-def test_idempotency_keys_are_scoped_per_tenant(tenant_a, tenant_b):
-    body = {"email": "shared@both.test", "role": "staff"}
-
-    in_a = tenant_a.api().request("POST", "/users", body, headers={"Idempotency-Key": "same"})
-    in_b = tenant_b.api().request("POST", "/users", body, headers={"Idempotency-Key": "same"})
-
-    assert in_a.status_code == 201
-    assert in_b.status_code == 201
-    assert "Idempotent-Replayed" not in in_b
 
 
 def test_health_and_ready(api_host):

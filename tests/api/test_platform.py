@@ -1,8 +1,11 @@
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django_tenants.utils import schema_exists
 
-from shared_apps.accounts.models import User
+from shared_apps.accounts.models import Invitation, User
+from shared_apps.tenants.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD
 from shared_apps.tenants.models import Tenant
 from tests.client import ApiClient
 from tests.conftest import PASSWORD
@@ -70,9 +73,7 @@ def test_delete_tenant_drops_its_schema(platform_api):
 
 
 def test_management_commands_create_suspend_delete(db, capsys):
-    call_command(
-        "create_tenant", "cmd-co", "--name", "Cmd Co", "--owner-email", "o@cmd.test", "--owner-password", PASSWORD
-    )
+    call_command("create_tenant", "cmd-co", "--name", "Cmd Co", "--owner-email", "o@cmd.test")
     call_command("suspend_tenant", "cmd-co")
     suspended = Tenant.objects.get(slug="cmd-co").status
     call_command("suspend_tenant", "cmd-co", "--reactivate")
@@ -81,7 +82,10 @@ def test_management_commands_create_suspend_delete(db, capsys):
 
     assert suspended == "suspended"
     assert not schema_exists(schema_name)
-    assert "Created tenant cmd-co" in capsys.readouterr().out
+    output = capsys.readouterr().out
+    assert "Created tenant cmd-co" in output
+    assert "Owner invitation for o@cmd.test: http" in output
+    assert not User.objects.filter(email="o@cmd.test").exists()
 
 
 def test_management_command_errors_are_readable(db):
@@ -89,3 +93,37 @@ def test_management_command_errors_are_readable(db):
         call_command("create_tenant", "-bad-", "--name", "Bad")
     with pytest.raises(CommandError, match="No tenant"):
         call_command("suspend_tenant", "nobody-here")
+
+
+def test_seed_demo_owner_joins_through_an_invitation_and_logs_in(db, api_host):
+    call_command("seed_demo")
+    call_command("seed_demo")
+
+    login = api_host.post("/auth/login", {"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
+
+    assert login.status_code == 200
+    assert login.json()["tenant"]["slug"] == "demo"
+    assert Invitation.objects.filter(email=DEMO_EMAIL, accepted_at__isnull=False).count() == 1
+
+
+@pytest.mark.parametrize(
+    "page", ["/admin/", "/admin/tenants/tenant/", "/admin/accounts/user/", "/admin/accounts/invitation/"]
+)
+def test_django_admin_pages_render_for_a_platform_admin_on_the_api_host(db, tenant_a, page):
+    admin_user = User.objects.create_superuser("root@platform.test", PASSWORD)
+    client = Client(raise_request_exception=False)
+    client.force_login(admin_user)
+
+    response = client.get(page, HTTP_HOST=settings.BASE_DOMAIN)
+
+    assert response.status_code == 200
+
+
+def test_django_admin_is_refused_on_a_tenant_host(db, tenant_a):
+    admin_user = User.objects.create_superuser("root@platform.test", PASSWORD)
+    client = Client(raise_request_exception=False)
+    client.force_login(admin_user)
+
+    response = client.get("/admin/", HTTP_HOST=tenant_a.host)
+
+    assert response.status_code == 302

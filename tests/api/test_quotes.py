@@ -208,6 +208,19 @@ def test_pdf_is_a_pdf(tenant_a):
     assert response.content.startswith(b"%PDF-")
 
 
+def test_a_drafts_pdf_is_served_unchanged_until_it_is_edited(tenant_a):
+    draft = create(tenant_a).json()
+
+    first = tenant_a.api().get(f"/quotes/{draft['id']}/pdf")
+    again = tenant_a.api().get(f"/quotes/{draft['id']}/pdf")
+    tenant_a.api().patch(f"/quotes/{draft['id']}", {"version": draft["version"], "items": [ITEM | {"quantity": "3"}]})
+    edited = tenant_a.api().get(f"/quotes/{draft['id']}/pdf")
+
+    assert first.status_code == edited.status_code == 200
+    assert again.content == first.content
+    assert edited.content != first.content
+
+
 def test_list_filters_by_status_and_customer(tenant_a):
     with tenant_a.schema():
         sent = sent_quote(tenant_a.tenant)

@@ -12,7 +12,8 @@ from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks.models import ProviderRoute, WebhookEvent
 from shared_apps.webhooks.twilio import PROVIDER, SENDER_KIND
 from tests.concurrency import race
-from tests.conftest import TestTenant, provision_test_tenant
+from tests.conftest import TestTenant as LiveTenant
+from tests.conftest import provision_test_tenant
 from tests.isolation import assert_refused
 
 
@@ -96,7 +97,7 @@ def test_a_text_to_the_new_sender_is_routed_to_its_tenant(tenant_a):
 
 
 @pytest.fixture
-def rival_tenant(committed_tenant, django_db_blocker) -> Iterator[TestTenant]:
+def rival_tenant(committed_tenant, django_db_blocker) -> Iterator[LiveTenant]:
     """A second committed tenant, deleted afterwards."""
     with django_db_blocker.unblock():
         rival = provision_test_tenant(f"{committed_tenant.slug}-rival")
@@ -107,7 +108,7 @@ def rival_tenant(committed_tenant, django_db_blocker) -> Iterator[TestTenant]:
 
 @pytest.mark.concurrency
 def test_two_tenants_racing_for_one_number_one_wins(committed_tenant, rival_tenant):
-    def claim(test_tenant: TestTenant) -> int:
+    def claim(test_tenant: LiveTenant) -> int:
         return test_tenant.api().patch("/tenants/me", {"sms_sender": "+12025550177"}).status_code
 
     statuses, errors = race([lambda: claim(committed_tenant), lambda: claim(rival_tenant)])

@@ -12,7 +12,11 @@ logger = logging.getLogger("tasks.scheduler")
 
 # (actor, every N seconds). Periodic jobs compute their own due work from stored state, so a
 # missed tick only delays work.
-PERIODIC_JOBS = ((actors.refill_tenant_pool, 60),)
+PERIODIC_JOBS = ((actors.refill_tenant_pool, 60), (actors.purge_idempotency_records, 3600))
+# Seconds between passes, and the longest wait after repeated failures (Redis or the
+# database away): the process stays up and catches up once they are back.
+TICK_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 30.0
 
 
 class Command(BaseCommand):
@@ -23,16 +27,24 @@ class Command(BaseCommand):
 
     def handle(self, *args, once: bool = False, **options):
         next_run = {actor.actor_name: 0.0 for actor, _ in PERIODIC_JOBS}
+        failures = 0
         while True:
-            now = time.monotonic()
-            for actor, every in PERIODIC_JOBS:
-                if now >= next_run[actor.actor_name]:
-                    actor.send()
-                    next_run[actor.actor_name] = now + every
             try:
-                relay_outbox()
+                self.run_pass(next_run)
+                failures = 0
             except Exception:
-                logger.exception("Outbox relay failed; retrying")
+                failures += 1
+                logger.exception("Scheduler pass failed; backing off", extra={"consecutive_failures": failures})
             if once:
                 return
-            time.sleep(1)
+            time.sleep(min(TICK_SECONDS * 2**failures, MAX_BACKOFF_SECONDS))
+
+    def run_pass(self, next_run: dict[str, float]) -> None:
+        """Enqueue the periodic jobs that are due, then relay the outbox. A job whose send
+        fails stays due and is sent on a later pass; unsent outbox rows stay in the outbox."""
+        now = time.monotonic()
+        for actor, every in PERIODIC_JOBS:
+            if now >= next_run[actor.actor_name]:
+                actor.send()
+                next_run[actor.actor_name] = now + every
+        relay_outbox()

@@ -189,3 +189,32 @@ def test_description_longer_than_a_page_continues_in_more_rows() -> None:
     assert page_count(pdf) >= 3
     assert b"Start word" in pdf
     assert b"word END" in pdf
+
+
+def drawn_strings(pdf: bytes) -> list[str]:
+    """The strings an uncompressed PDF draws, in order (core fonts, no escapes needed)."""
+    return [text.decode("cp1252") for text in re.findall(rb"\((.*?)\) Tj", pdf)]
+
+
+def test_a_word_wider_than_the_column_is_broken_without_losing_characters() -> None:
+    description = "0123456789" * 200
+    document = make_document(items=[(description, "1", 100, "0", 0)])
+
+    strings = drawn_strings(render_document_pdf(document=document, compress=False))
+
+    pieces = [text for text in strings if text.startswith("0123")]
+    assert len(pieces) > 10
+    assert "".join(pieces) == description
+
+
+def test_newlines_and_words_wrap_into_lines_in_order() -> None:
+    description = "Flush the system\n\nthen " + " ".join(f"w{i}" for i in range(300))
+    document = make_document(items=[(description, "1", 100, "0", 0)])
+
+    strings = drawn_strings(render_document_pdf(document=document, compress=False))
+
+    start = strings.index("Flush the system")
+    body = strings[start + 2 : strings.index("1", start)]
+    assert strings[start + 1] == ""
+    assert len(body) > 5
+    assert " ".join(body) == description.split("\n\n")[1]

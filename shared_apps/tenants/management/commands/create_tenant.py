@@ -1,24 +1,27 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from shared_apps.accounts import services as accounts
+from shared_apps.accounts import invitations
 from shared_apps.accounts.models import Membership
 from shared_apps.errors import DomainError
 from shared_apps.tenants import services
 
 
 class Command(BaseCommand):
-    help = "Create an active tenant (schema from the pool) and optionally its owner."
+    help = "Create an active tenant (schema from the pool) and optionally invite its owner."
 
     def add_arguments(self, parser):
         parser.add_argument("slug")
         parser.add_argument("--name", required=True)
         parser.add_argument("--timezone", default="UTC")
         parser.add_argument("--currency", default="usd")
-        parser.add_argument("--owner-email")
-        parser.add_argument("--owner-password")
+        parser.add_argument(
+            "--owner-email",
+            help="Invite this email as owner: the link is mailed and printed; nobody joins until it is accepted.",
+        )
 
     def handle(self, *args, **options):
+        invitation = None
         try:
             with transaction.atomic():
                 tenant = services.create_tenant(
@@ -28,13 +31,15 @@ class Command(BaseCommand):
                     currency=options["currency"],
                 )
                 if options["owner_email"]:
-                    accounts.invite_member(
+                    invitation = invitations.create_invitation(
                         tenant_id=tenant.pk,
                         actor_role=Membership.Role.OWNER,
+                        inviter_id=None,
                         email=options["owner_email"],
                         role=Membership.Role.OWNER,
-                        password=options["owner_password"],
                     )
         except DomainError as error:
             raise CommandError(f"{error.message} {error.details or ''}".strip()) from error
         self.stdout.write(f"Created tenant {tenant.slug} (id {tenant.pk}, schema {tenant.schema_name}).")
+        if invitation is not None:
+            self.stdout.write(f"Owner invitation for {invitation.invitation.email}: {invitation.accept_url}")

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from shared_apps.accounts import invitations
 from shared_apps.accounts.models import Membership, User
 from shared_apps.tenants import provisioning, services
 from shared_apps.tenants.models import Tenant
@@ -20,10 +21,16 @@ class Command(BaseCommand):
             tenant = Tenant.objects.filter(slug=DEMO_SLUG).first() or services.create_tenant(
                 slug=DEMO_SLUG, name="Demo Plumbing & Heating", timezone_name="America/New_York"
             )
-            owner = User.objects.filter(email=DEMO_EMAIL).first() or User.objects.create_user(
-                DEMO_EMAIL, DEMO_PASSWORD, full_name="Demo Owner"
-            )
-            Membership.objects.get_or_create(user=owner, tenant=tenant, defaults={"role": Membership.Role.OWNER})
+            if not Membership.objects.filter(tenant=tenant, user__email=DEMO_EMAIL).exists():
+                # The owner joins like anyone else: through an accepted invitation.
+                invitation = invitations.create_invitation(
+                    tenant_id=tenant.pk,
+                    actor_role=Membership.Role.OWNER,
+                    inviter_id=None,
+                    email=DEMO_EMAIL,
+                    role=Membership.Role.OWNER,
+                )
+                invitations.accept_invitation(token=invitation.token, password=DEMO_PASSWORD, full_name="Demo Owner")
             if not User.objects.filter(email=ADMIN_EMAIL).exists():
                 User.objects.create_superuser(ADMIN_EMAIL, DEMO_PASSWORD, full_name="Platform Admin")
         provisioning.refill_tenant_pool()

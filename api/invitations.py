@@ -1,0 +1,85 @@
+"""Staff invitations of the tenant (owners and admins)."""
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from ninja.pagination import paginate
+from pydantic import Field
+
+from api.auth import manager
+from api.schemas import StrictSchema
+from shared_apps.accounts import invitations
+from shared_apps.accounts.invitations import IssuedInvitation
+
+router = Router(tags=["invitations"], auth=manager)
+
+
+class InvitationIn(StrictSchema):
+    email: str = Field(max_length=254)
+    role: str
+
+
+class InvitationOut(Schema):
+    id: int
+    email: str
+    role: str
+    invited_by_id: int | None
+    created_at: datetime
+    expires_at: datetime
+
+
+class IssuedInvitationOut(Schema):
+    """The accept link is shown once, here: only a digest of its token is kept."""
+
+    id: int
+    email: str
+    role: str
+    expires_at: datetime
+    accept_url: str
+
+
+def issued_out(issued: IssuedInvitation) -> IssuedInvitationOut:
+    invitation = issued.invitation
+    return IssuedInvitationOut(
+        id=invitation.pk,
+        email=invitation.email,
+        role=invitation.role,
+        expires_at=invitation.expires_at,
+        accept_url=issued.accept_url,
+    )
+
+
+@router.post("", response={201: IssuedInvitationOut})
+def create_invitation(request: HttpRequest, payload: InvitationIn):
+    issued = invitations.create_invitation(
+        tenant_id=request.auth.tenant_id,
+        actor_role=request.auth.role,
+        inviter_id=request.auth.user_id,
+        email=payload.email,
+        role=payload.role,
+    )
+    return 201, issued_out(issued)
+
+
+@router.get("", response=list[InvitationOut])
+@paginate
+def list_invitations(request: HttpRequest):
+    return invitations.list_invitations(tenant_id=request.auth.tenant_id)
+
+
+@router.post("/{invitation_id}/resend", response=IssuedInvitationOut)
+def resend_invitation(request: HttpRequest, invitation_id: int):
+    return issued_out(
+        invitations.resend_invitation(
+            tenant_id=request.auth.tenant_id, actor_role=request.auth.role, invitation_id=invitation_id
+        )
+    )
+
+
+@router.delete("/{invitation_id}", response={204: None})
+def revoke_invitation(request: HttpRequest, invitation_id: int):
+    invitations.revoke_invitation(
+        tenant_id=request.auth.tenant_id, actor_role=request.auth.role, invitation_id=invitation_id
+    )
+    return 204, None

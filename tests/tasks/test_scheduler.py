@@ -1,0 +1,37 @@
+"""The scheduler process survives Redis and the database being away (it logs and backs off),
+so `make run` and the process manager do not lose it."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.outage_stack import closed_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_scheduler_keeps_running_while_redis_and_database_are_away(tmp_path):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DRAMATIQ_STUB_BROKER": "0",
+        "REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{closed_port()}/absent",
+    }
+    log_path = tmp_path / "scheduler.log"
+    with log_path.open("w") as log:
+        scheduler = subprocess.Popen(
+            [sys.executable, "manage.py", "run_scheduler"], cwd=REPO_ROOT, env=env, stdout=log, stderr=log
+        )
+    try:
+        time.sleep(4)
+        exit_code = scheduler.poll()
+    finally:
+        scheduler.kill()
+        scheduler.wait(timeout=10)
+    log_text = log_path.read_text()
+
+    assert exit_code is None, log_text
+    assert "Scheduler pass failed; backing off" in log_text
