@@ -8,8 +8,10 @@ from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import Actor, manager, signed_in
+from api.openapi import ErrorEnvelope
 from api.ratelimit import enforce_rate_limit
-from api.schemas import StrictSchema
+from api.schemas import RowId, StrictSchema
+from api.tenancy import require_api_host
 from shared_apps.accounts import invitations, services
 from shared_apps.accounts.services import IssuedTokens
 from shared_apps.tenants.services import tenant_host
@@ -87,6 +89,7 @@ def tokens_out(tokens: IssuedTokens) -> TokensOut:
 @router.post("/register", response={201: TokensOut}, auth=None)
 def register(request: HttpRequest, payload: RegisterIn):
     enforce_rate_limit(request, "register")
+    require_api_host(request)
     tokens = services.register_business(
         business_name=payload.business_name,
         email=payload.email,
@@ -117,7 +120,8 @@ class AcceptInviteIn(StrictSchema):
     full_name: str = Field(default="", max_length=200)
 
 
-@router.post("/accept-invite", response=TokensOut, auth=None)
+# 410: a used, revoked or expired invitation (the other error statuses are added by api/openapi.py).
+@router.post("/accept-invite", response={200: TokensOut, 410: ErrorEnvelope}, auth=None)
 def accept_invite(request: HttpRequest, payload: AcceptInviteIn):
     """An existing account proves itself with its access token (Authorization) or password; a
     new one sets its password here."""
@@ -172,13 +176,13 @@ def list_users(request: HttpRequest):
 
 
 @users_router.patch("/{user_id}", response=MemberOut, auth=manager)
-def change_role(request: HttpRequest, user_id: int, payload: RoleIn):
+def change_role(request: HttpRequest, user_id: RowId, payload: RoleIn):
     return services.change_member_role(
         tenant_id=request.auth.tenant_id, actor_role=request.auth.role, user_id=user_id, role=payload.role
     )
 
 
 @users_router.delete("/{user_id}", response={204: None}, auth=manager)
-def remove_user(request: HttpRequest, user_id: int):
+def remove_user(request: HttpRequest, user_id: RowId):
     services.remove_member(tenant_id=request.auth.tenant_id, actor_role=request.auth.role, user_id=user_id)
     return 204, None

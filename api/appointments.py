@@ -6,11 +6,11 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from api.auth import member
 from api.idempotency import idempotent
-from api.schemas import StrictSchema
+from api.schemas import InstantIn, PatchSchema, RowId, StorableSchema, StrictSchema
 from shared_apps.errors import ValidationFailed
 from shared_apps.tenants.services import tenant_host
 from tenant_apps.appointments import availability, calendar, queries, services
@@ -38,20 +38,22 @@ class AppointmentIn(StrictSchema):
     customer_id: int
     staff_id: int | None = None
     title: str = Field(min_length=1, max_length=200)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: InstantIn
+    ends_at: InstantIn
     notes: str = Field(default="", max_length=10000)
 
 
-class AppointmentPatch(StrictSchema):
+class AppointmentPatch(PatchSchema):
+    """`staff_id: null` unassigns."""
+
     # Required: every edit is optimistic, a stale version answers 409.
     version: int
-    customer_id: int | None = None
+    customer_id: int = None
     staff_id: int | None = None
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
-    notes: str | None = Field(default=None, max_length=10000)
+    title: str = Field(default=None, min_length=1, max_length=200)
+    starts_at: InstantIn = None
+    ends_at: InstantIn = None
+    notes: str = Field(default=None, max_length=10000)
 
 
 class TransitionIn(StrictSchema):
@@ -60,15 +62,15 @@ class TransitionIn(StrictSchema):
     version: int | None = None
 
 
-class AppointmentFilters(Schema):
-    starts_from: AwareDatetime | None = Field(default=None, alias="from")
-    ends_before: AwareDatetime | None = Field(default=None, alias="to")
+class AppointmentFilters(StorableSchema):
+    starts_from: InstantIn | None = Field(default=None, alias="from")
+    ends_before: InstantIn | None = Field(default=None, alias="to")
     status: str | None = Field(default=None, description="One status or several, comma-separated.")
     customer_id: int | None = None
     staff_id: int | None = None
 
 
-class CancelParams(Schema):
+class CancelParams(StorableSchema):
     reason: str | None = Field(default=None, max_length=2000)
 
 
@@ -83,7 +85,7 @@ def _statuses(value: str | None) -> list[str]:
     return statuses
 
 
-class AvailabilityParams(Schema):
+class AvailabilityParams(StorableSchema):
     date: date
     duration_minutes: int = Field(ge=1, le=24 * 60)
     staff_id: int | None = None
@@ -139,7 +141,7 @@ class FeedOut(Schema):
     url: str
 
 
-class FeedParams(Schema):
+class FeedParams(StorableSchema):
     token: str = Field(max_length=200)
 
 
@@ -187,27 +189,28 @@ def create_appointment(request: HttpRequest, payload: AppointmentIn):
 
 
 @router.get("/{int:appointment_id}", response=AppointmentOut, auth=member)
-def get_appointment(request: HttpRequest, appointment_id: int):
+def get_appointment(request: HttpRequest, appointment_id: RowId):
     return queries.get_appointment(appointment_id=appointment_id)
 
 
 @router.patch("/{int:appointment_id}", response=AppointmentOut, auth=member)
-def update_appointment(request: HttpRequest, appointment_id: int, payload: AppointmentPatch):
-    changes = payload.model_dump(exclude_unset=True)
-    version = changes.pop("version")
+def update_appointment(request: HttpRequest, appointment_id: RowId, payload: AppointmentPatch):
     return services.update_appointment(
-        tenant=request.auth.tenant, appointment_id=appointment_id, version=version, changes=changes
+        tenant=request.auth.tenant,
+        appointment_id=appointment_id,
+        version=payload.version,
+        changes=payload.changes(exclude={"version"}),
     )
 
 
 @router.delete("/{int:appointment_id}", response=AppointmentOut, auth=member)
-def cancel_appointment(request: HttpRequest, appointment_id: int, params: Query[CancelParams]):
+def cancel_appointment(request: HttpRequest, appointment_id: RowId, params: Query[CancelParams]):
     """Cancels (never deletes); `?reason=` is optional here, default "Cancelled via API"."""
     return services.cancel_appointment(appointment_id=appointment_id, reason=params.reason)
 
 
 @router.post("/{int:appointment_id}/transition", response=AppointmentOut, auth=member)
-def transition_appointment(request: HttpRequest, appointment_id: int, payload: TransitionIn):
+def transition_appointment(request: HttpRequest, appointment_id: RowId, payload: TransitionIn):
     return services.transition_appointment(
         appointment_id=appointment_id, status=payload.status.upper(), reason=payload.reason, version=payload.version
     )

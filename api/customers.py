@@ -10,7 +10,7 @@ from pydantic import Field
 
 from api.auth import manager, member
 from api.idempotency import idempotent
-from api.schemas import StrictSchema
+from api.schemas import PatchSchema, RowId, StorableSchema, StrictSchema
 from tenant_apps.customers import queries, services
 from tenant_apps.customers.history import customer_history
 
@@ -40,18 +40,20 @@ class CustomerIn(StrictSchema):
     sms_opt_out: bool = False
 
 
-class CustomerPatch(StrictSchema):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+class CustomerPatch(PatchSchema):
+    """`null` clears email, phone, address or notes."""
+
+    name: str = Field(default=None, min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=40)
     address: str | None = Field(default=None, max_length=2000)
     notes: str | None = Field(default=None, max_length=10000)
-    sms_opt_out: bool | None = None
+    sms_opt_out: bool = None
     # Required: every edit is optimistic, a stale version answers 409 (as for appointments).
     version: int
 
 
-class CustomerFilters(Schema):
+class CustomerFilters(StorableSchema):
     search: str = Field(default="", max_length=200)
     include_archived: bool = False
 
@@ -73,7 +75,7 @@ class HistoryPageOut(Schema):
     has_more: bool
 
 
-class HistoryParams(Schema):
+class HistoryParams(StorableSchema):
     limit: int = Field(default=50, ge=1, le=200)
     offset: int = Field(default=0, ge=0, le=10_000)
 
@@ -92,28 +94,29 @@ def create_customer(request: HttpRequest, payload: CustomerIn):
 
 
 @router.get("/{customer_id}", response=CustomerOut, auth=member)
-def get_customer(request: HttpRequest, customer_id: int):
+def get_customer(request: HttpRequest, customer_id: RowId):
     return queries.get_customer(customer_id=customer_id)
 
 
 @router.patch("/{customer_id}", response=CustomerOut, auth=member)
-def update_customer(request: HttpRequest, customer_id: int, payload: CustomerPatch):
-    changes = payload.model_dump(exclude_unset=True)
-    version = changes.pop("version")
+def update_customer(request: HttpRequest, customer_id: RowId, payload: CustomerPatch):
     return services.update_customer(
-        customer_id=customer_id, region=request.auth.tenant.country, changes=changes, version=version
+        customer_id=customer_id,
+        region=request.auth.tenant.country,
+        changes=payload.changes(exclude={"version"}),
+        version=payload.version,
     )
 
 
 @router.delete("/{customer_id}", response={204: None}, auth=manager)
-def delete_customer(request: HttpRequest, customer_id: int):
+def delete_customer(request: HttpRequest, customer_id: RowId):
     """Deletes the customer, or archives it when documents refer to it (either way 204)."""
     services.delete_customer(customer_id=customer_id)
     return 204, None
 
 
 @router.get("/{customer_id}/history", response=HistoryPageOut, auth=member)
-def get_customer_history(request: HttpRequest, customer_id: int, params: Query[HistoryParams]):
+def get_customer_history(request: HttpRequest, customer_id: RowId, params: Query[HistoryParams]):
     queries.get_customer(customer_id=customer_id)
     # One extra row tells whether another page exists.
     entries, merged = customer_history(customer_id=customer_id, limit=params.limit + 1, offset=params.offset)

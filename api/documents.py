@@ -6,7 +6,7 @@ from decimal import Decimal
 from ninja import Schema
 from pydantic import Field
 
-from api.schemas import StrictSchema
+from api.schemas import PatchSchema, StrictSchema
 from tenant_apps.invoices.documents import (
     MAX_DESCRIPTION_CHARS,
     MAX_DESCRIPTION_LINES,
@@ -96,19 +96,18 @@ class DocumentIn(StrictSchema):
         return fields
 
 
-class DocumentPatch(StrictSchema):
-    """Only the fields sent change. The defaults are never used (unset fields are dropped);
-    they only make an explicit null a 400 instead of a database error."""
+class DocumentPatch(PatchSchema):
+    """Only the fields sent change."""
 
     version: int
-    customer_id: int = 0
-    currency: str = Field(default="", min_length=3, max_length=3)
-    items: list[ItemIn] = Field(default_factory=list, max_length=MAX_ITEMS)
-    document_discount: int = Field(default=0, ge=0, le=MAX_AMOUNT)
-    notes: str = Field(default="", max_length=10000)
+    customer_id: int = None
+    currency: str = Field(default=None, min_length=3, max_length=3)
+    items: list[ItemIn] = Field(default=None, max_length=MAX_ITEMS)
+    document_discount: int = Field(default=None, ge=0, le=MAX_AMOUNT)
+    notes: str = Field(default=None, max_length=10000)
 
-    def changes(self) -> dict:
-        changes = self.model_dump(exclude_unset=True, exclude={"version", "items"})
+    def document_changes(self) -> dict:
+        changes = self.changes(exclude={"version", "items"})
         if "items" in self.model_fields_set:
             changes["items"] = [item.to_input() for item in self.items]
         return changes

@@ -8,6 +8,8 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
@@ -132,6 +134,10 @@ def install_exception_handlers(api: NinjaAPI) -> None:
     def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         return envelope(request, exc.status_code, str(exc) or None)
 
+    @api.exception_handler(RequestDataTooBig)
+    def on_body_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        return body_too_big(request)
+
     @api.exception_handler(Exception)
     def on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
         unavailable = unavailable_response(request, exc)
@@ -149,7 +155,20 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return envelope(request, 500)
 
 
+def body_too_big(request: HttpRequest) -> JsonResponse:
+    return envelope(
+        request,
+        413,
+        f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
+        [{"code": "body_too_large", "limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}],
+    )
+
+
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's answer to a SuspiciousOperation raised outside Ninja (e.g. an oversized form
+    posted to the admin)."""
+    if isinstance(exception, RequestDataTooBig):
+        return body_too_big(request)
     return envelope(request, 400)
 
 

@@ -8,7 +8,7 @@ from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import manager
-from api.schemas import StrictSchema
+from api.schemas import RowId, StrictSchema
 from shared_apps.accounts import invitations
 from shared_apps.accounts.invitations import IssuedInvitation
 
@@ -69,7 +69,7 @@ def list_invitations(request: HttpRequest):
 
 
 @router.post("/{invitation_id}/resend", response=IssuedInvitationOut)
-def resend_invitation(request: HttpRequest, invitation_id: int):
+def resend_invitation(request: HttpRequest, invitation_id: RowId):
     return issued_out(
         invitations.resend_invitation(
             tenant_id=request.auth.tenant_id, actor_role=request.auth.role, invitation_id=invitation_id
@@ -78,7 +78,7 @@ def resend_invitation(request: HttpRequest, invitation_id: int):
 
 
 @router.delete("/{invitation_id}", response={204: None})
-def revoke_invitation(request: HttpRequest, invitation_id: int):
+def revoke_invitation(request: HttpRequest, invitation_id: RowId):
     invitations.revoke_invitation(
         tenant_id=request.auth.tenant_id, actor_role=request.auth.role, invitation_id=invitation_id
     )

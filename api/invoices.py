@@ -6,12 +6,12 @@ from typing import Literal
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from api.auth import member
 from api.documents import MAX_AMOUNT, DocumentIn, DocumentOut, DocumentPatch
 from api.idempotency import idempotent
-from api.schemas import StrictSchema
+from api.schemas import InstantIn, RowId, StorableSchema, StrictSchema
 from tenant_apps.invoices import queries, services
 from tenant_apps.payments import queries as payment_queries
 from tenant_apps.payments import services as payment_services
@@ -39,14 +39,14 @@ class InvoiceIn(DocumentIn):
 
 
 class InvoicePatch(DocumentPatch):
-    due_date: date = date.min
+    due_date: date = None
 
 
 class InvoiceStatusIn(StrictSchema):
     status: InvoiceStatus
 
 
-class InvoiceFilters(Schema):
+class InvoiceFilters(StorableSchema):
     status: InvoiceStatus | None = None
     customer_id: int | None = None
 
@@ -55,14 +55,7 @@ class PaymentIn(StrictSchema):
     amount: int = Field(gt=0, le=MAX_AMOUNT)
     method: Literal["cash", "check", "bank_transfer", "other"]
     reference: str = Field(default="", max_length=200)
-    occurred_at: datetime | None = None
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.utcoffset() is None:
-            raise ValueError("occurred_at needs a UTC offset")
-        return value
+    occurred_at: InstantIn | None = None
 
 
 class PaymentOut(Schema):
@@ -100,27 +93,27 @@ def create_invoice(request: HttpRequest, payload: InvoiceIn):
 
 
 @router.get("/{invoice_id}", response=InvoiceOut, auth=member)
-def get_invoice(request: HttpRequest, invoice_id: int):
+def get_invoice(request: HttpRequest, invoice_id: RowId):
     return queries.get_invoice(invoice_id=invoice_id)
 
 
 @router.patch("/{invoice_id}", response=InvoiceOut, auth=member)
-def update_invoice(request: HttpRequest, invoice_id: int, payload: InvoicePatch):
+def update_invoice(request: HttpRequest, invoice_id: RowId, payload: InvoicePatch):
     """Edit a draft; `version` must be the one you read (409 when stale). `items` replaces all items."""
     return services.update_invoice(
-        tenant=request.auth.tenant, invoice_id=invoice_id, version=payload.version, changes=payload.changes()
+        tenant=request.auth.tenant, invoice_id=invoice_id, version=payload.version, changes=payload.document_changes()
     )
 
 
 @router.delete("/{invoice_id}", response={204: None}, auth=member)
-def delete_invoice(request: HttpRequest, invoice_id: int):
+def delete_invoice(request: HttpRequest, invoice_id: RowId):
     """Deletes a draft; a numbered invoice answers 409 (cancel it instead)."""
     services.delete_invoice(invoice_id=invoice_id)
     return 204, None
 
 
 @router.patch("/{invoice_id}/status", response=InvoiceOut, auth=member)
-def change_invoice_status(request: HttpRequest, invoice_id: int, payload: InvoiceStatusIn):
+def change_invoice_status(request: HttpRequest, invoice_id: RowId, payload: InvoiceStatusIn):
     """DRAFT -> SENT (numbers it); SENT/OVERDUE -> CANCELLED. PARTIALLY_PAID and PAID follow
     payments, OVERDUE the due date: asking for them answers 409 with the allowed moves."""
     return services.change_invoice_status(tenant=request.auth.tenant, invoice_id=invoice_id, status=payload.status)
@@ -128,14 +121,14 @@ def change_invoice_status(request: HttpRequest, invoice_id: int, payload: Invoic
 
 @router.get("/{invoice_id}/payments", response=list[PaymentOut], auth=member)
 @paginate
-def list_invoice_payments(request: HttpRequest, invoice_id: int):
+def list_invoice_payments(request: HttpRequest, invoice_id: RowId):
     queries.get_invoice(invoice_id=invoice_id)
     return payment_queries.list_invoice_payments(invoice_id=invoice_id)
 
 
 @router.post("/{invoice_id}/payments", response={201: PaymentRecordedOut}, auth=member)
 @idempotent
-def record_payment(request: HttpRequest, invoice_id: int, payload: PaymentIn):
+def record_payment(request: HttpRequest, invoice_id: RowId, payload: PaymentIn):
     """Money received outside the card provider; more than the amount due answers 409."""
     payment = payment_services.record_manual_payment(
         invoice_id=invoice_id, recorded_by=request.auth.user_id, **payload.model_dump()
@@ -144,6 +137,6 @@ def record_payment(request: HttpRequest, invoice_id: int, payload: PaymentIn):
 
 
 @router.get("/{invoice_id}/pdf", auth=member)
-def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
+def invoice_pdf(request: HttpRequest, invoice_id: RowId) -> HttpResponse:
     content = services.render_invoice_pdf(tenant=request.auth.tenant, invoice_id=invoice_id)
     return pdf_response(content, filename=f"invoice-{invoice_id}.pdf")

@@ -1,11 +1,10 @@
 """The v1 API: one NinjaAPI that adds every module's router."""
 
-from ninja import NinjaAPI
-
 from api import accounts, appointments, customers, invitations, invoices, operations, platform, quotes, sms, tenants
 from api.errors import install_exception_handlers
+from api.openapi import DocumentedErrorsNinjaAPI
 
-api = NinjaAPI(
+api = DocumentedErrorsNinjaAPI(
     title="Service business API",
     version="1",
     urls_namespace="api-v1",

@@ -70,3 +70,35 @@ class ErrorEnvelopeMiddleware:
                 rewritten["Retry-After"] = response["Retry-After"]
             return rewritten
         return response
+
+
+class NulCharacterMiddleware:
+    """Refuses a NUL character in the path, a query parameter or a header value with a 400
+    naming where it was: PostgreSQL text cannot hold one, and no route needs one. (JSON bodies
+    are checked by the schemas, api/schemas.py.)"""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        field = _first_nul_field(request)
+        if field is not None:
+            return envelope(
+                request,
+                400,
+                "Validation failed",
+                [{"field": field, "message": "Must not contain NUL characters.", "code": "nul_character"}],
+            )
+        return self.get_response(request)
+
+
+def _first_nul_field(request: HttpRequest) -> str | None:
+    if "\x00" in request.path:
+        return "path"
+    for name, values in request.GET.lists():
+        if "\x00" in name or any("\x00" in value for value in values):
+            return name.replace("\x00", "")
+    for name, value in request.headers.items():
+        if "\x00" in value:
+            return name
+    return None

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from api.auth import platform_admin
 from api.idempotency import idempotent
-from api.schemas import StrictSchema
+from api.schemas import RowId, StrictSchema
 from shared_apps.tenants import queries, services
 from shared_apps.webhooks import queries as webhook_queries
 from shared_apps.webhooks.models import WebhookEvent
@@ -58,18 +58,18 @@ def create_tenant(request: HttpRequest, payload: PlatformTenantIn):
 
 
 @router.get("/tenants/{tenant_id}", response=PlatformTenantOut)
-def get_tenant(request: HttpRequest, tenant_id: int):
+def get_tenant(request: HttpRequest, tenant_id: RowId):
     return queries.get_claimed_tenant(tenant_id=tenant_id)
 
 
 @router.patch("/tenants/{tenant_id}", response=PlatformTenantOut)
-def update_tenant_status(request: HttpRequest, tenant_id: int, payload: PlatformTenantPatch):
+def update_tenant_status(request: HttpRequest, tenant_id: RowId, payload: PlatformTenantPatch):
     queries.get_claimed_tenant(tenant_id=tenant_id)
     return services.set_tenant_status(tenant_id=tenant_id, status=payload.status)
 
 
 @router.delete("/tenants/{tenant_id}", response={204: None})
-def delete_tenant(request: HttpRequest, tenant_id: int):
+def delete_tenant(request: HttpRequest, tenant_id: RowId):
     queries.get_claimed_tenant(tenant_id=tenant_id)
     services.delete_tenant(tenant_id=tenant_id)
     return 204, None

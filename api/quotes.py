@@ -4,14 +4,14 @@ from datetime import date
 from typing import Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 from ninja.pagination import paginate
 
 from api.auth import member
 from api.documents import DocumentIn, DocumentOut, DocumentPatch
 from api.idempotency import idempotent
 from api.invoices import InvoiceOut, pdf_response
-from api.schemas import StrictSchema
+from api.schemas import RowId, StorableSchema, StrictSchema
 from tenant_apps.invoices import services as invoice_services
 from tenant_apps.quotes import queries, services
 from tenant_apps.quotes.models import Quote
@@ -36,14 +36,14 @@ class QuoteIn(DocumentIn):
 
 
 class QuotePatch(DocumentPatch):
-    valid_until: date = date.min
+    valid_until: date = None
 
 
 class QuoteStatusIn(StrictSchema):
     status: QuoteStatus
 
 
-class QuoteFilters(Schema):
+class QuoteFilters(StorableSchema):
     status: QuoteStatus | None = None
     customer_id: int | None = None
 
@@ -64,27 +64,27 @@ def create_quote(request: HttpRequest, payload: QuoteIn):
 
 
 @router.get("/{quote_id}", response=QuoteOut, auth=member)
-def get_quote(request: HttpRequest, quote_id: int):
+def get_quote(request: HttpRequest, quote_id: RowId):
     return queries.get_quote(quote_id=quote_id)
 
 
 @router.patch("/{quote_id}", response=QuoteOut, auth=member)
-def update_quote(request: HttpRequest, quote_id: int, payload: QuotePatch):
+def update_quote(request: HttpRequest, quote_id: RowId, payload: QuotePatch):
     """Edit a draft; `version` must be the one you read (409 when stale). `items` replaces all items."""
     return services.update_quote(
-        tenant=request.auth.tenant, quote_id=quote_id, version=payload.version, changes=payload.changes()
+        tenant=request.auth.tenant, quote_id=quote_id, version=payload.version, changes=payload.document_changes()
     )
 
 
 @router.delete("/{quote_id}", response={204: None}, auth=member)
-def delete_quote(request: HttpRequest, quote_id: int):
+def delete_quote(request: HttpRequest, quote_id: RowId):
     """Deletes a draft; a numbered quote answers 409 (reject it instead)."""
     services.delete_quote(quote_id=quote_id)
     return 204, None
 
 
 @router.patch("/{quote_id}/status", response=QuoteOut, auth=member)
-def change_quote_status(request: HttpRequest, quote_id: int, payload: QuoteStatusIn):
+def change_quote_status(request: HttpRequest, quote_id: RowId, payload: QuoteStatusIn):
     """DRAFT -> SENT (numbers it) -> ACCEPTED / REJECTED; illegal moves answer 409 with the
     allowed ones; accepting after the end of `valid_until` answers 409 and expires the quote."""
     return services.change_quote_status(tenant=request.auth.tenant, quote_id=quote_id, status=payload.status)
@@ -92,7 +92,7 @@ def change_quote_status(request: HttpRequest, quote_id: int, payload: QuoteStatu
 
 @router.post("/{quote_id}/convert", response={201: InvoiceOut}, auth=member)
 @idempotent
-def convert_quote(request: HttpRequest, quote_id: int):
+def convert_quote(request: HttpRequest, quote_id: RowId):
     """The accepted quote's one invoice (a draft); again: 409 `already_converted` with its id."""
     invoice = invoice_services.convert_quote_to_invoice(
         tenant=request.auth.tenant, quote_id=quote_id, created_by=request.auth.user_id
@@ -101,6 +101,6 @@ def convert_quote(request: HttpRequest, quote_id: int):
 
 
 @router.get("/{quote_id}/pdf", auth=member)
-def quote_pdf(request: HttpRequest, quote_id: int) -> HttpResponse:
+def quote_pdf(request: HttpRequest, quote_id: RowId) -> HttpResponse:
     content = services.render_quote_pdf(tenant=request.auth.tenant, quote_id=quote_id)
     return pdf_response(content, filename=f"quote-{quote_id}.pdf")

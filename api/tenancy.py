@@ -18,7 +18,7 @@ from django_tenants.middleware.main import TenantMainMiddleware
 from api.errors import envelope
 from api.logging import tenant_var
 from shared_apps.accounts.tokens import AccessClaims, decode_access_token
-from shared_apps.errors import NotAuthenticated
+from shared_apps.errors import NotAuthenticated, NotFound
 from shared_apps.tenants import queries
 from shared_apps.tenants.models import Tenant
 
@@ -53,7 +53,7 @@ class TenantResolutionMiddleware(TenantMainMiddleware):
                 request.token_error = error
         request.access_claims = claims
 
-        hostname = self.hostname_from_request(request)
+        hostname = self.hostname_from_request(request).lower()
         if hostname in self.api_hosts:
             tenant = queries.get_tenant_by_schema(schema_name=claims.tenant) if claims and claims.tenant else None
         elif hostname.endswith(self.tenant_suffix):
@@ -70,3 +70,13 @@ class TenantResolutionMiddleware(TenantMainMiddleware):
             connection.set_tenant(tenant)
             tenant_var.set(tenant.schema_name)
         return None
+
+
+def require_api_host(request: HttpRequest) -> None:
+    """For routes that create businesses (registration, platform): they belong to the API host,
+    so a business's own host answers 404, and they run in the public schema even when a token
+    named a tenant."""
+    hostname = TenantMainMiddleware.hostname_from_request(request).lower()
+    if hostname.endswith(f".{settings.BASE_DOMAIN}") and hostname not in settings.API_HOST_ALIASES:
+        raise NotFound("This route is on the API host only.", code="api_host_only")
+    connection.set_schema_to_public()

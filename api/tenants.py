@@ -7,7 +7,7 @@ from ninja import Router, Schema
 from pydantic import Field
 
 from api.auth import manager, member
-from api.schemas import StrictSchema
+from api.schemas import PatchSchema
 from shared_apps.tenants import services
 from shared_apps.tenants.models import Tenant
 from shared_apps.tenants.services import tenant_host
@@ -40,20 +40,20 @@ class TenantSettingsOut(Schema):
         return tenant_host(slug=tenant.slug)
 
 
-class TenantSettingsIn(StrictSchema):
-    name: str | None = Field(default=None, max_length=200)
-    timezone: str | None = None
-    currency: str | None = None
-    country: str | None = None
-    business_hours: dict[str, list[list[str]]] | None = None
-    appointment_buffer_minutes: int | None = None
-    max_appointment_minutes: int | None = None
-    payment_terms_days: int | None = None
-    quote_validity_days: int | None = None
-    quote_prefix: str | None = None
-    invoice_prefix: str | None = None
-    sms_sender: str | None = Field(default=None, max_length=32)
-    vapi_assistant_id: str | None = Field(default=None, max_length=64)
+class TenantSettingsIn(PatchSchema):
+    name: str = Field(default=None, max_length=200)
+    timezone: str = None
+    currency: str = None
+    country: str = None
+    business_hours: dict[str, list[list[str]]] = None
+    appointment_buffer_minutes: int = None
+    max_appointment_minutes: int = None
+    payment_terms_days: int = None
+    quote_validity_days: int = None
+    quote_prefix: str = None
+    invoice_prefix: str = None
+    sms_sender: str = Field(default=None, max_length=32)
+    vapi_assistant_id: str = Field(default=None, max_length=64)
 
 
 @router.get("/me", response=TenantSettingsOut, auth=member)
@@ -63,6 +63,4 @@ def get_my_tenant(request: HttpRequest):
 
 @router.patch("/me", response=TenantSettingsOut, auth=manager)
 def update_my_tenant(request: HttpRequest, payload: TenantSettingsIn):
-    return services.update_tenant_settings(
-        tenant_id=request.auth.tenant_id, changes=payload.model_dump(exclude_unset=True)
-    )
+    return services.update_tenant_settings(tenant_id=request.auth.tenant_id, changes=payload.changes())
