@@ -120,6 +120,20 @@ def median(values: list[float]) -> float:
     return ordered[len(ordered) // 2]
 
 
+def summarize(samples: dict[str, list[dict]]) -> dict[str, dict]:
+    """Per scenario: the median of its runs' figures, the errors summed, and the runs."""
+    return {
+        name: {
+            "requests_per_second": round(median([s["requests_per_second"] for s in runs]), 1),
+            "p50_ms": round(median([s["p50_ms"] for s in runs]), 2),
+            "p99_ms": round(median([s["p99_ms"] for s in runs]), 2),
+            "errors": sum(s["errors"] for s in runs),
+            "runs": runs,
+        }
+        for name, runs in samples.items()
+    }
+
+
 def main() -> None:
     wrk = ensure_wrk()
     bench_url = recreate_bench_database()
@@ -172,16 +186,7 @@ def main() -> None:
         server.wait(timeout=30)
         os.unlink(lua.name)
 
-    summary = {
-        name: {
-            "requests_per_second": round(median([s["requests_per_second"] for s in runs]), 1),
-            "p50_ms": round(median([s["p50_ms"] for s in runs]), 2),
-            "p99_ms": round(median([s["p99_ms"] for s in runs]), 2),
-            "errors": sum(s["errors"] for s in runs),
-            "runs": runs,
-        }
-        for name, runs in samples.items()
-    }
+    summary = summarize(samples)
     bare = summary["bare_ninja_list"]["requests_per_second"]
     for name in summary:
         summary[name]["ratio_to_bare"] = round(summary[name]["requests_per_second"] / bare, 2)

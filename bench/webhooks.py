@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import django
 
-from bench.http import ensure_wrk, median, run_wrk, start_server
+from bench.http import ensure_wrk, run_wrk, start_server, summarize
 from bench.setup import RESULTS, recreate_bench_database
 
 PORT = 8898
@@ -121,16 +121,7 @@ def main() -> None:
     from shared_apps.outbox.models import OutboxMessage
     from shared_apps.webhooks.models import WebhookEvent
 
-    summary = {
-        name: {
-            "requests_per_second": round(median([s["requests_per_second"] for s in runs]), 1),
-            "p50_ms": round(median([s["p50_ms"] for s in runs]), 2),
-            "p99_ms": round(median([s["p99_ms"] for s in runs]), 2),
-            "errors": sum(s["errors"] for s in runs),
-            "runs": runs,
-        }
-        for name, runs in samples.items()
-    }
+    summary = summarize(samples)
     sent_new = sum(
         round(s["requests_per_second"] * DURATION)
         for name in ("new_events", "new_events_2_connections")
