@@ -12,6 +12,8 @@ from api.auth import platform_admin
 from api.idempotency import idempotent
 from api.schemas import RowId, StrictSchema
 from shared_apps.tenants import queries, services
+from shared_apps.webhooks import queries as webhook_queries
+from shared_apps.webhooks.models import WebhookEvent
 
 router = Router(tags=["platform"], auth=platform_admin)
 
@@ -71,3 +73,29 @@ def delete_tenant(request: HttpRequest, tenant_id: RowId):
     queries.get_claimed_tenant(tenant_id=tenant_id)
     services.delete_tenant(tenant_id=tenant_id)
     return 204, None
+
+
+class WebhookEventOut(Schema):
+    id: int
+    provider: str
+    dedupe_key: str
+    tenant_id: int | None
+    status: str
+    content_type: str
+    body: str
+    received_at: datetime
+    processed_at: datetime | None
+    attempts: int
+    last_error: str
+
+    @staticmethod
+    def resolve_body(event: WebhookEvent) -> str:
+        return bytes(event.body).decode("utf-8", errors="replace")
+
+
+@router.get("/webhook-events", response=list[WebhookEventOut])
+@paginate
+def list_webhook_events(request: HttpRequest, status: WebhookEvent.Status | None = None, provider: str | None = None):
+    """Stored provider events, newest first; `?status=unrouted` lists those no tenant owns
+    (replay one with `manage.py replay_webhook_event ID`)."""
+    return webhook_queries.list_webhook_events(status=status, provider=provider)

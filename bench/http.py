@@ -68,7 +68,7 @@ def seed() -> tuple[str, str, str, int]:
     return f"{tenant.slug}.localhost", tenant.schema_name, tokens.access_token, customer.pk
 
 
-def start_server(env: dict[str, str]) -> subprocess.Popen:
+def start_server(env: dict[str, str], *, port: int = PORT) -> subprocess.Popen:
     server = subprocess.Popen(
         ["taskset", "-c", "0", f"{sys.prefix}/bin/gunicorn", "config.wsgi", "-c", "deploy/gunicorn.conf.py"],
         cwd=ROOT,
@@ -79,7 +79,7 @@ def start_server(env: dict[str, str]) -> subprocess.Popen:
     )
     for _ in range(100):
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/api/v1/health", timeout=1)
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=1)
             return server
         except OSError:
             time.sleep(0.1)
@@ -87,8 +87,10 @@ def start_server(env: dict[str, str]) -> subprocess.Popen:
     sys.exit("the bench server did not start")
 
 
-def run_wrk(wrk: str, url: str, headers: dict[str, str], lua: str | None, seconds: int) -> dict:
-    command = ["taskset", "-c", "1", wrk, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
+def run_wrk(
+    wrk: str, url: str, headers: dict[str, str], lua: str | None, seconds: int, *, connections: int = CONNECTIONS
+) -> dict:
+    command = ["taskset", "-c", "1", wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     if lua:
@@ -116,6 +118,20 @@ def parse_wrk(output: str) -> dict:
 def median(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[len(ordered) // 2]
+
+
+def summarize(samples: dict[str, list[dict]]) -> dict[str, dict]:
+    """Per scenario: the median of its runs' figures, the errors summed, and the runs."""
+    return {
+        name: {
+            "requests_per_second": round(median([s["requests_per_second"] for s in runs]), 1),
+            "p50_ms": round(median([s["p50_ms"] for s in runs]), 2),
+            "p99_ms": round(median([s["p99_ms"] for s in runs]), 2),
+            "errors": sum(s["errors"] for s in runs),
+            "runs": runs,
+        }
+        for name, runs in samples.items()
+    }
 
 
 def main() -> None:
@@ -170,16 +186,7 @@ def main() -> None:
         server.wait(timeout=30)
         os.unlink(lua.name)
 
-    summary = {
-        name: {
-            "requests_per_second": round(median([s["requests_per_second"] for s in runs]), 1),
-            "p50_ms": round(median([s["p50_ms"] for s in runs]), 2),
-            "p99_ms": round(median([s["p99_ms"] for s in runs]), 2),
-            "errors": sum(s["errors"] for s in runs),
-            "runs": runs,
-        }
-        for name, runs in samples.items()
-    }
+    summary = summarize(samples)
     bare = summary["bare_ninja_list"]["requests_per_second"]
     for name in summary:
         summary[name]["ratio_to_bare"] = round(summary[name]["requests_per_second"] / bare, 2)

@@ -43,6 +43,7 @@ SHARED_APPS = [
     "shared_apps.accounts",
     "shared_apps.outbox",
     "shared_apps.idempotency",
+    "shared_apps.webhooks",
     # Needed for OpClass() in expression indexes (it registers the index wrapper) and range lookups.
     "django.contrib.postgres",
     "django.contrib.contenttypes",
@@ -63,6 +64,7 @@ TENANT_APPS = [
     "tenant_apps.quotes",
     "tenant_apps.invoices",
     "tenant_apps.payments",
+    "tenant_apps.sms",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -225,6 +227,8 @@ LOGGING = {
     "loggers": {
         "django.request": {"level": "ERROR", "propagate": True},
         "django.db.backends": {"level": "INFO", "propagate": True},
+        # The SDK logs every request's headers at INFO.
+        "twilio.http_client": {"level": "WARNING", "propagate": True},
     },
 }
 
@@ -236,7 +240,14 @@ DRAMATIQ_STUB_BROKER = env.bool("DRAMATIQ_STUB_BROKER", default=False)
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
-TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+# Verifies X-Twilio-Signature in every mode. The development default is written in README so
+# a local client can sign; production has none, and an empty token refuses every webhook.
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="" if IS_PRODUCTION else "dev-twilio-auth-token")
+# Where the SDK sends Twilio API calls while TWILIO_ACCOUNT_SID is unset (deploy/twilio_sandbox.py).
+TWILIO_SANDBOX_URL = env.str("TWILIO_SANDBOX_URL", default="http://127.0.0.1:8010")
+# The scheme and host providers call (https://api.example.com); signed webhook URLs are built
+# from it. Unset: from the request, trusting X-Forwarded-Proto/Host only behind TRUSTED_PROXY_COUNT.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
 VAPI_API_KEY = env.str("VAPI_API_KEY", default="")
 VAPI_WEBHOOK_SECRET = env.str("VAPI_WEBHOOK_SECRET", default="")
 

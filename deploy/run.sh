@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Migrate, seed the demo tenant, then run the API (gunicorn), the Dramatiq worker and the
-# scheduler under supervisord (deploy/supervisord.conf), which restarts any of them that exits;
-# stopping this script (Ctrl-C) stops all three.
+# Migrate, seed the demo tenant, then run the API (gunicorn), the Dramatiq worker, the
+# scheduler and, without Twilio credentials, the Twilio sandbox under supervisord
+# (deploy/supervisord.conf), which restarts any of them that exits; stopping this script
+# (Ctrl-C) stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python

@@ -5,7 +5,9 @@ import dramatiq
 
 from shared_apps.idempotency import services as idempotency
 from shared_apps.tenants import provisioning
+from shared_apps.webhooks import services as webhooks
 from tasks.broker import broker  # noqa: F401 - configures Dramatiq before actors are declared
+from tenant_apps.sms import services as sms
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)
@@ -18,3 +20,15 @@ def refill_tenant_pool() -> None:
 def purge_idempotency_records() -> None:
     """Idempotency-Key answers are replayed for 24 hours, then deleted."""
     idempotency.purge_expired_idempotency_records()
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def process_webhook_event(event_id: int) -> None:
+    """Run a stored provider event's handler in its tenant's schema (idempotent)."""
+    webhooks.process_webhook_event(event_id=event_id)
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def send_sms(message_id: int, tenant_id: int) -> None:
+    """Hand a queued text to Twilio (or the sandbox); never sends one message twice."""
+    sms.send_queued_sms(message_id=message_id, tenant_id=tenant_id)

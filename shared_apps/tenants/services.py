@@ -5,6 +5,7 @@ import zoneinfo
 from datetime import time
 from typing import Any
 
+import phonenumbers
 import pycountry
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -15,6 +16,8 @@ from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants import queries
 from shared_apps.tenants.models import WEEKDAYS, Domain, Tenant
 from shared_apps.tenants.provisioning import claim_or_create_tenant_schema, drop_tenant_schema
+from shared_apps.webhooks import twilio
+from shared_apps.webhooks.services import replace_provider_route
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
 # Subdomains that must never belong to a tenant.
@@ -155,9 +158,26 @@ _SETTING_VALIDATORS = {
     "quote_validity_days": lambda value: _bounded("quote_validity_days", value, 1, 365),
     "quote_prefix": lambda value: _prefix("quote_prefix", value),
     "invoice_prefix": lambda value: _prefix("invoice_prefix", value),
-    "sms_sender": lambda value: str(value).strip(),
+    "sms_sender": lambda value: validate_sms_sender(value or ""),
     "vapi_assistant_id": lambda value: str(value).strip(),
 }
+
+
+def validate_sms_sender(value: str) -> str:
+    """A Twilio sender number in E.164 ("+15551234567"); blank means none."""
+    value = value.strip()
+    if not value:
+        return ""
+    try:
+        parsed = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None or not phonenumbers.is_valid_number(parsed):
+        raise ValidationFailed(
+            "Invalid tenant settings.",
+            details=[{"field": "sms_sender", "message": "An E.164 phone number, such as +15551234567."}],
+        )
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _required(field: str) -> str:
@@ -195,6 +215,14 @@ def update_tenant_settings(*, tenant_id: int, changes: dict[str, Any]) -> Tenant
             setattr(tenant, field, value)
         if cleaned:
             tenant.save(update_fields=list(cleaned))
+        if "sms_sender" in cleaned:
+            # Inbound texts are routed by this number: it may belong to one tenant only.
+            replace_provider_route(
+                tenant_id=tenant.pk,
+                provider=twilio.PROVIDER,
+                kind=twilio.SENDER_KIND,
+                external_id=cleaned["sms_sender"],
+            )
     queries.forget_tenant(tenant)
     return tenant
 

@@ -39,3 +39,16 @@ def get_customer_for_update(*, customer_id: int) -> Customer:
     if customer is None:
         raise NotFound("Customer not found.")
     return customer
+
+
+def find_customer_by_phone(*, phone: str) -> Customer | None:
+    """The customer with this exact E.164 number (inbound texts and calls): an active one
+    before an archived one, the oldest first; None for an unknown number."""
+    if not phone:
+        return None
+    return Customer.objects.filter(phone=phone).order_by("archived_at", "created_at", "id").first()
+
+
+def is_phone_opted_out(*, phone: str) -> bool:
+    """Whether a customer with this E.164 number asked not to be texted."""
+    return Customer.objects.filter(phone=phone, sms_opt_out=True).exists()

@@ -8,7 +8,7 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import F, ProtectedError
 from django.utils import timezone
 
 from shared_apps.errors import StaleVersion, ValidationFailed
@@ -95,3 +95,15 @@ def delete_customer(*, customer_id: int) -> bool:
                 customer.save(update_fields=["archived_at", "version", "updated_at"])
             return True
     return False
+
+
+def set_sms_opt_out_by_phone(*, phone: str, opted_out: bool) -> int:
+    """Opt every customer with this E.164 number out of (or back into) texts, as the number's
+    owner asked by keyword. Bumps `version` so no stale edit undoes it. Returns how many changed."""
+    if not phone:
+        return 0
+    return (
+        Customer.objects.filter(phone=phone)
+        .exclude(sms_opt_out=opted_out)
+        .update(sms_opt_out=opted_out, version=F("version") + 1, updated_at=timezone.now())
+    )

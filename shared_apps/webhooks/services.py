@@ -1,0 +1,159 @@
+"""The provider pipeline (DESIGN.md "Webhooks and providers"): a verified event is stored
+once under (provider, dedupe key) with its raw body and routed to the tenant owning its
+identifiers; processing runs later, in a job, in that tenant's schema."""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from shared_apps.errors import Conflict, NotFound
+from shared_apps.outbox.services import enqueue_after_commit
+from shared_apps.tenants.models import Tenant
+from shared_apps.webhooks.handlers import webhook_handler
+from shared_apps.webhooks.models import ProviderRoute, WebhookEvent
+from shared_apps.webhooks.queries import resolve_route
+
+PROCESS_ACTOR = "process_webhook_event"
+
+
+def claim_provider_route(*, tenant_id: int, provider: str, kind: str, external_id: str) -> ProviderRoute:
+    """Record that `tenant_id` owns `external_id` at `provider`. Claiming one's own route again
+    is a no-op; an identifier another tenant holds raises Conflict. Concurrent claims are
+    decided by the unique constraint: the later transaction sees the earlier one's row."""
+    route, _ = ProviderRoute.objects.get_or_create(
+        provider=provider, external_id=external_id, defaults={"kind": kind, "tenant_id": tenant_id}
+    )
+    if route.tenant_id != tenant_id or route.kind != kind:
+        raise Conflict(
+            "This identifier is already used by another business.",
+            code="provider_id_taken",
+            details=[{"provider": provider, "kind": kind, "external_id": external_id}],
+        )
+    return route
+
+
+def replace_provider_route(*, tenant_id: int, provider: str, kind: str, external_id: str) -> ProviderRoute | None:
+    """Make `external_id` the tenant's only route of this kind (a sender number changes):
+    the old ones are released in the same transaction. A blank id releases them all."""
+    with transaction.atomic():
+        ProviderRoute.objects.filter(tenant_id=tenant_id, provider=provider, kind=kind).exclude(
+            external_id=external_id
+        ).delete()
+        if not external_id:
+            return None
+        return claim_provider_route(tenant_id=tenant_id, provider=provider, kind=kind, external_id=external_id)
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    event: WebhookEvent
+    created: bool
+
+
+_INSERT_ONCE = f"""
+    INSERT INTO {WebhookEvent._meta.db_table}
+        (provider, dedupe_key, tenant_id, status, route_candidates, body, content_type, received_at, attempts,
+         last_error)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, now(), 0, '')
+    ON CONFLICT (provider, dedupe_key) DO NOTHING
+    RETURNING id
+"""  # noqa: S608 - the table name is ours, every value is a parameter
+
+
+def record_webhook_event(
+    *, provider: str, dedupe_key: str, route_candidates: Sequence[tuple[str, str]], body: bytes, content_type: str
+) -> RecordedEvent:
+    """Store a verified event once. A duplicate (retry, concurrent delivery) finds the first
+    row and changes nothing. A routed event gets its processing job in the same transaction,
+    so the job runs after commit; an unrouted one is kept for platform admins."""
+    candidates = [[kind, external_id] for kind, external_id in route_candidates]
+    with transaction.atomic():
+        tenant = resolve_route(provider=provider, candidates=candidates)
+        status = WebhookEvent.Status.RECEIVED if tenant else WebhookEvent.Status.UNROUTED
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _INSERT_ONCE,
+                [
+                    provider,
+                    dedupe_key,
+                    tenant.pk if tenant else None,
+                    status,
+                    json.dumps(candidates),
+                    body,
+                    content_type[:255],
+                ],
+            )
+            inserted = cursor.fetchone()
+        if inserted is None:
+            existing = WebhookEvent.objects.get(provider=provider, dedupe_key=dedupe_key)
+            return RecordedEvent(event=existing, created=False)
+        if tenant is not None:
+            enqueue_after_commit(actor_name=PROCESS_ACTOR, schema_name=tenant.schema_name, event_id=inserted[0])
+        return RecordedEvent(event=WebhookEvent.objects.get(pk=inserted[0]), created=True)
+
+
+def process_webhook_event(*, event_id: int) -> WebhookEvent | None:
+    """Run the provider's handler for a stored event in its tenant's schema, in one
+    transaction with marking it processed, so a re-delivered job finds it done. A suspended
+    tenant's event is kept unprocessed. A failure is recorded on the row and re-raised, so the
+    job retries. Returns the event (None if it is gone)."""
+    connection.set_schema_to_public()
+    try:
+        with transaction.atomic():
+            event = (
+                WebhookEvent.objects.select_for_update(of=("self",))
+                .select_related("tenant")
+                .filter(pk=event_id)
+                .first()
+            )
+            if event is None or event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.UNROUTED):
+                return event
+            tenant = event.tenant
+            if tenant is None or tenant.status != Tenant.Status.ACTIVE:
+                event.last_error = f"Tenant is {tenant.status if tenant else 'missing'}; stored, not run."
+                event.save(update_fields=["last_error"])
+                return event
+            handler = webhook_handler(event.provider)
+            if handler is None:
+                raise LookupError(f"No handler is registered for {event.provider!r} events.")
+            with tenant_context(tenant):
+                handler(event)
+            event.status = WebhookEvent.Status.PROCESSED
+            event.processed_at = timezone.now()
+            event.attempts += 1
+            event.last_error = ""
+            event.save(update_fields=["status", "processed_at", "attempts", "last_error"])
+            return event
+    except Exception as error:
+        WebhookEvent.objects.filter(pk=event_id).update(
+            status=WebhookEvent.Status.FAILED,
+            attempts=F("attempts") + 1,
+            last_error=f"{type(error).__name__}: {error}"[:2000],
+        )
+        raise
+
+
+def replay_webhook_event(*, event_id: int) -> WebhookEvent:
+    """Process a stored event again from its raw body, without re-verifying anything. An
+    unrouted event is routed afresh (its identifier may have been claimed since); one that
+    still has no owner stays unrouted. Handler errors propagate to the caller."""
+    connection.set_schema_to_public()
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update().filter(pk=event_id).first()
+        if event is None:
+            raise NotFound("Webhook event not found.")
+        if event.tenant_id is None:
+            tenant = resolve_route(provider=event.provider, candidates=event.route_candidates)
+            if tenant is None:
+                return event
+            event.tenant = tenant
+        event.status = WebhookEvent.Status.RECEIVED
+        event.save(update_fields=["tenant", "status"])
+    process_webhook_event(event_id=event_id)
+    event.refresh_from_db()
+    return event

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class SmsConfig(AppConfig):
+    name = "tenant_apps.sms"
+    label = "sms"
+
+    def ready(self) -> None:
+        from shared_apps.webhooks import twilio
+        from shared_apps.webhooks.handlers import register_webhook_handler
+        from tenant_apps.customers.history import register_history_source
+        from tenant_apps.sms.queries import sms_history
+        from tenant_apps.sms.services import handle_twilio_event
+
+        register_webhook_handler(twilio.PROVIDER, handle_twilio_event)
+        register_history_source("sms", sms_history)

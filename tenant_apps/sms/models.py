@@ -1,0 +1,48 @@
+"""Text messages to and from the business's customers (tenant schema)."""
+
+from django.db import models
+
+
+class Message(models.Model):
+    """One SMS, inbound or outbound. `provider_sid` is Twilio's MessageSid, unique, so a
+    re-delivered webhook never makes a second row. Status only moves forward (services)."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", "Outbound"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        UNDELIVERED = "undelivered", "Undelivered"
+        FAILED = "failed", "Failed"
+        RECEIVED = "received", "Received"
+
+    class Encoding(models.TextChoices):
+        GSM7 = "gsm7", "GSM-7"
+        UCS2 = "ucs2", "UCS-2"
+
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    from_number = models.CharField(max_length=32)
+    to_number = models.CharField(max_length=32)
+    body = models.TextField(blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices)
+    error_code = models.PositiveIntegerField(null=True, blank=True)
+    segments = models.PositiveSmallIntegerField(default=1)
+    encoding = models.CharField(max_length=4, choices=Encoding.choices, default=Encoding.GSM7)
+    # Unknown senders are kept unassigned. A customer with messages is archived, not deleted.
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="sms_messages"
+    )
+    provider_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [models.Index(fields=["customer", "-created_at", "-id"], name="sms_message_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.from_number} -> {self.to_number} ({self.status})"

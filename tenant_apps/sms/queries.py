@@ -1,0 +1,45 @@
+"""Reading text messages."""
+
+from django.db.models import QuerySet
+
+from tenant_apps.customers.history import HistoryEntry
+from tenant_apps.sms.models import Message
+
+
+def list_messages(*, customer_id: int | None = None, direction: str | None = None) -> QuerySet[Message]:
+    """Newest first, both directions unless `direction` is given."""
+    messages = Message.objects.order_by("-created_at", "-id")
+    if customer_id is not None:
+        messages = messages.filter(customer_id=customer_id)
+    if direction:
+        messages = messages.filter(direction=direction)
+    return messages
+
+
+def get_message_for_update(*, message_id: int) -> Message | None:
+    return Message.objects.select_for_update(no_key=True, of=("self",)).filter(pk=message_id).first()
+
+
+def get_message_for_update_by_sid(*, provider_sid: str) -> Message | None:
+    """Lock the message Twilio knows as `provider_sid`, if we have it."""
+    return Message.objects.select_for_update(no_key=True, of=("self",)).filter(provider_sid=provider_sid).first()
+
+
+def sms_history(customer_id: int, limit: int) -> list[HistoryEntry]:
+    """The customer's texts, both ways, newest first, in one query."""
+    rows = (
+        Message.objects.filter(customer_id=customer_id)
+        .order_by("-created_at", "-id")
+        .values("id", "direction", "body", "status", "created_at", "error_code")[:limit]
+    )
+    return [
+        HistoryEntry(
+            kind="sms",
+            id=row["id"],
+            occurred_at=row["created_at"],
+            title=row["body"][:80],
+            status=row["status"],
+            data={"direction": row["direction"], "error_code": row["error_code"]},
+        )
+        for row in rows
+    ]

@@ -1,0 +1,232 @@
+"""The rules for text messages: inbound messages are kept once and matched to a customer by
+number, opt-out keywords update the customer, and a message's status only moves forward."""
+
+from django.db import transaction
+from django.http import QueryDict
+from twilio.base.exceptions import TwilioRestException
+
+from shared_apps.errors import Conflict, ValidationFailed
+from shared_apps.outbox.services import enqueue_after_commit
+from shared_apps.tenants.models import Tenant
+from shared_apps.webhooks import twilio
+from shared_apps.webhooks.models import WebhookEvent
+from shared_apps.webhooks.services import claim_provider_route
+from tenant_apps.customers import queries as customer_queries
+from tenant_apps.customers.services import normalize_phone, set_sms_opt_out_by_phone
+from tenant_apps.sms import queries
+from tenant_apps.sms.models import Message
+from tenant_apps.sms.provider import status_callback_url, twilio_client
+from tenant_apps.sms.segments import count_segments
+
+Status = Message.Status
+
+# Carrier keywords (whole message, any case), as Twilio applies them on long codes.
+OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP"})
+HELP_KEYWORDS = frozenset({"HELP", "INFO"})
+# Twilio's error for a recipient who replied STOP.
+UNSUBSCRIBED_RECIPIENT = 21610
+# Twilio refuses longer bodies (21617).
+MAX_BODY_LENGTH = 1600
+SEND_ACTOR = "send_sms"
+
+# Forward-only order of statuses. The final ones share the top rank, so none replaces another.
+STATUS_RANK = {
+    Status.QUEUED: 0,
+    Status.SENDING: 1,
+    Status.SENT: 2,
+    Status.DELIVERED: 3,
+    Status.UNDELIVERED: 3,
+    Status.FAILED: 3,
+    Status.RECEIVED: 3,
+}
+# Twilio's MessageStatus values mapped to ours; others (receiving, partially_delivered) are ignored.
+TWILIO_STATUSES = {
+    "accepted": Status.QUEUED,
+    "scheduled": Status.QUEUED,
+    "queued": Status.QUEUED,
+    "sending": Status.SENDING,
+    "sent": Status.SENT,
+    "delivered": Status.DELIVERED,
+    "read": Status.DELIVERED,
+    "undelivered": Status.UNDELIVERED,
+    "failed": Status.FAILED,
+    "canceled": Status.FAILED,
+}
+
+
+def opt_out_keyword(*, body: str, opt_out_type: str = "") -> bool | None:
+    """True for an opt-out, False for an opt-in, None otherwise. Twilio's Advanced Opt-Out
+    verdict (`OptOutType`) wins when present."""
+    keyword = (opt_out_type or body).strip().upper()
+    if keyword in OPT_OUT_KEYWORDS:
+        return True
+    if keyword in OPT_IN_KEYWORDS:
+        return False
+    return None
+
+
+def receive_inbound_message(
+    *, tenant: Tenant, provider_sid: str, from_number: str, to_number: str, body: str, opt_out_type: str = ""
+) -> Message:
+    """Keep an inbound text once (a replay finds the first row and does nothing more), matched
+    to the customer with that number (or unassigned); STOP/START keywords set that number's
+    customers' opt-out, and HELP is answered with the business's name."""
+    with transaction.atomic():
+        existing = Message.objects.filter(provider_sid=provider_sid).first()
+        if existing is not None:
+            return existing
+        segments = count_segments(body)
+        message = Message.objects.create(
+            direction=Message.Direction.INBOUND,
+            from_number=from_number,
+            to_number=to_number,
+            body=body,
+            status=Status.RECEIVED,
+            segments=segments.count,
+            encoding=segments.encoding,
+            customer=customer_queries.find_customer_by_phone(phone=from_number),
+            provider_sid=provider_sid,
+        )
+        opted_out = opt_out_keyword(body=body, opt_out_type=opt_out_type)
+        if opted_out is not None:
+            set_sms_opt_out_by_phone(phone=from_number, opted_out=opted_out)
+        elif (opt_out_type or body).strip().upper() in HELP_KEYWORDS:
+            _answer_help(tenant=tenant, to=from_number)
+    return message
+
+
+def _answer_help(*, tenant: Tenant, to: str) -> None:
+    """Who is texting them and how to stop it; skipped for a number that cannot be texted."""
+    try:
+        queue_sms(tenant=tenant, to=to, body=f"{tenant.name}: reply STOP to stop texts from us.")
+    except (Conflict, ValidationFailed):
+        return
+
+
+def apply_status_callback(*, provider_sid: str, twilio_status: str, error_code: int | None) -> Message | None:
+    """Move a sent message's status forward. A late, repeated or backward callback changes
+    nothing, and a final status sticks. 21610 (the recipient replied STOP) opts them out.
+    Returns the message, or None for a message this tenant never sent."""
+    new_status = TWILIO_STATUSES.get(twilio_status)
+    with transaction.atomic():
+        message = queries.get_message_for_update_by_sid(provider_sid=provider_sid)
+        if message is None or new_status is None:
+            return message
+        if STATUS_RANK[new_status] <= STATUS_RANK[Status(message.status)]:
+            return message
+        message.status = new_status
+        if error_code is not None:
+            message.error_code = error_code
+        message.save(update_fields=["status", "error_code", "updated_at"])
+        if error_code == UNSUBSCRIBED_RECIPIENT:
+            set_sms_opt_out_by_phone(phone=message.to_number, opted_out=True)
+    return message
+
+
+def queue_sms(*, tenant: Tenant, body: str, customer_id: int | None = None, to: str | None = None) -> Message:
+    """Queue a text from the tenant's sender number to a customer (their phone) or a number;
+    the `send_sms` job sends it after commit. Refused: no sender number (409), an opted-out
+    recipient (409), an empty or over-long body (400)."""
+    if not body.strip() or len(body) > MAX_BODY_LENGTH:
+        raise ValidationFailed(
+            "Invalid message.", details=[{"field": "body", "message": f"1 to {MAX_BODY_LENGTH} characters."}]
+        )
+    if (customer_id is None) == (not to):
+        raise ValidationFailed(
+            "Invalid message.", details=[{"field": "to", "message": "Give exactly one of customer_id and to."}]
+        )
+    if not tenant.sms_sender:
+        raise Conflict("Set the business's sms_sender number before sending texts.", code="sms_sender_missing")
+    if customer_id is not None:
+        customer = customer_queries.get_customer(customer_id=customer_id)
+        if not customer.phone:
+            raise ValidationFailed(
+                "Invalid message.", details=[{"field": "customer_id", "message": "This customer has no phone number."}]
+            )
+        to_number = customer.phone
+    else:
+        to_number = normalize_phone(phone=to or "", region=tenant.country)
+        customer = customer_queries.find_customer_by_phone(phone=to_number)
+    if customer_queries.is_phone_opted_out(phone=to_number):
+        raise Conflict("This number has opted out of texts (it replied STOP).", code="recipient_opted_out")
+    segments = count_segments(body)
+    with transaction.atomic():
+        message = Message.objects.create(
+            direction=Message.Direction.OUTBOUND,
+            from_number=tenant.sms_sender,
+            to_number=to_number,
+            body=body,
+            status=Status.QUEUED,
+            segments=segments.count,
+            encoding=segments.encoding,
+            customer=customer,
+        )
+        enqueue_after_commit(
+            actor_name=SEND_ACTOR, schema_name=tenant.schema_name, message_id=message.pk, tenant_id=tenant.pk
+        )
+    return message
+
+
+def send_queued_sms(*, message_id: int, tenant_id: int) -> Message | None:
+    """Hand a queued text to Twilio, once. It is marked `sending` (committed) before the call,
+    so a job that runs again never sends it twice: Twilio has no idempotency key, and a send
+    whose outcome is unknown (timeout) stays `sending` rather than being blindly retried.
+    Twilio's refusal marks it failed with the error code (21610 also opts the number out)."""
+    with transaction.atomic():
+        message = queries.get_message_for_update(message_id=message_id)
+        if message is None or message.status != Status.QUEUED:
+            return message
+        message.status = Status.SENDING
+        message.save(update_fields=["status", "updated_at"])
+    try:
+        sent = twilio_client().messages.create(
+            to=message.to_number, from_=message.from_number, body=message.body, status_callback=status_callback_url()
+        )
+    except TwilioRestException as error:
+        with transaction.atomic():
+            message = queries.get_message_for_update(message_id=message_id)
+            message.status = Status.FAILED
+            message.error_code = error.code
+            message.save(update_fields=["status", "error_code", "updated_at"])
+            if error.code == UNSUBSCRIBED_RECIPIENT:
+                set_sms_opt_out_by_phone(phone=message.to_number, opted_out=True)
+        return message
+    with transaction.atomic():
+        message = queries.get_message_for_update(message_id=message_id)
+        message.provider_sid = sent.sid
+        accepted = TWILIO_STATUSES.get(sent.status or "")
+        if accepted is not None and STATUS_RANK[accepted] > STATUS_RANK[Status(message.status)]:
+            message.status = accepted
+        message.save(update_fields=["provider_sid", "status", "updated_at"])
+        # Status callbacks are routed to this tenant by the MessageSid.
+        claim_provider_route(
+            tenant_id=tenant_id, provider=twilio.PROVIDER, kind=twilio.MESSAGE_KIND, external_id=sent.sid
+        )
+    return message
+
+
+def handle_twilio_event(event: WebhookEvent) -> None:
+    """The pipeline's handler for Twilio events (run in the owning tenant's schema)."""
+    params = QueryDict(bytes(event.body))
+    message_sid = params.get("MessageSid") or params.get("SmsSid", "")
+    twilio_status = params.get("MessageStatus")
+    if twilio_status:
+        error_code = params.get("ErrorCode", "")
+        message = apply_status_callback(
+            provider_sid=message_sid,
+            twilio_status=twilio_status,
+            error_code=int(error_code) if error_code.isdigit() else None,
+        )
+        if message is None:
+            # The send job may not have stored the MessageSid yet: fail, so the job retries.
+            raise LookupError(f"No message {message_sid} in this business (yet).")
+    else:
+        receive_inbound_message(
+            tenant=event.tenant,
+            provider_sid=message_sid,
+            from_number=params.get("From", ""),
+            to_number=params.get("To", ""),
+            body=params.get("Body", ""),
+            opt_out_type=params.get("OptOutType", ""),
+        )
