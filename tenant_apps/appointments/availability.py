@@ -97,7 +97,7 @@ def find_available_slots(
                 }
             ],
         )
-    zone = ZoneInfo(tenant.timezone)
+    zone = tenant.zone
     staff_ids = _staff_ids(tenant=tenant, staff_id=staff_id)
     intervals = business_intervals(day=day, hours=tenant.business_hours, zone=zone)
     if not intervals or not staff_ids:
