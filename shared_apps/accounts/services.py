@@ -236,17 +236,13 @@ def member_role(*, user_id: int, tenant_id: int) -> str | None:
     return None if role == _NOT_A_MEMBER else role
 
 
-def require_member(*, tenant_id: int, user_id: int, field: str = "staff_id") -> str:
-    """The role of a user referenced by a tenant's row (an appointment's staff member, a
-    calendar feed's owner); NotFound, like any other tenant's row, when not a member."""
-    role = member_role(user_id=user_id, tenant_id=tenant_id)
-    if role is None:
-        raise NotFound("Staff member not found.", details=[{"field": field}])
-    return role
-
-
 def _forget_membership(*, user_id: int, tenant_id: int) -> None:
     caches["global"].delete(_membership_cache_key(user_id=user_id, tenant_id=tenant_id))
+
+
+def member_ids(*, tenant_id: int) -> list[int]:
+    """The user ids of every member of the tenant, ascending."""
+    return sorted(Membership.objects.filter(tenant_id=tenant_id).values_list("user_id", flat=True))
 
 
 def list_members(*, tenant_id: int):
