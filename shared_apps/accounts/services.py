@@ -320,13 +320,23 @@ def remove_member(*, tenant_id: int, actor_role: str, user_id: int) -> None:
     _forget_membership(user_id=user_id, tenant_id=tenant_id)
 
 
-def memberships_of(*, user_id: int) -> list[Membership]:
-    return list(
+@dataclass(frozen=True)
+class Account:
+    """A signed-in user and their memberships of businesses (pooled schemas left out)."""
+
+    user: User
+    memberships: list[Membership]
+
+
+def get_account(*, user_id: int) -> Account:
+    user = get_user(user_id=user_id)
+    memberships = list(
         Membership.objects.select_related("tenant")
         .filter(user_id=user_id)
         .exclude(tenant__status=Tenant.Status.POOLED)
         .order_by("id")
     )
+    return Account(user=user, memberships=memberships)
 
 
 def get_user(*, user_id: int) -> User:

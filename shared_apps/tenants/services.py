@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from shared_apps.errors import Conflict, NotFound, ValidationFailed, violated_constraint
+from shared_apps.errors import Conflict, ValidationFailed, violated_constraint
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants import queries
 from shared_apps.tenants.models import WEEKDAYS, Domain, Tenant
@@ -237,15 +237,14 @@ def update_tenant_settings(*, tenant_id: int, changes: dict[str, Any]) -> Tenant
 
 
 def set_tenant_status(*, tenant_id: int, status: str) -> Tenant:
-    """Suspend or reactivate a tenant. Pooled tenants are not changed here."""
-    if status not in (Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED):
-        raise ValidationFailed(
-            "Invalid status.", details=[{"field": "status", "message": "Must be 'active' or 'suspended'."}]
-        )
+    """Suspend or reactivate a tenant. A pooled or unknown tenant is NotFound, whatever the
+    status asked for."""
     with transaction.atomic():
-        tenant = queries.get_tenant_for_update(tenant_id=tenant_id)
-        if tenant.status == Tenant.Status.POOLED:
-            raise NotFound("Tenant not found.")
+        tenant = queries.get_claimed_tenant_for_update(tenant_id=tenant_id)
+        if status not in (Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED):
+            raise ValidationFailed(
+                "Invalid status.", details=[{"field": "status", "message": "Must be 'active' or 'suspended'."}]
+            )
         tenant.status = status
         tenant.save(update_fields=["status"])
     queries.forget_tenant(tenant)
@@ -253,10 +252,23 @@ def set_tenant_status(*, tenant_id: int, status: str) -> Tenant:
 
 
 def delete_tenant(*, tenant_id: int) -> None:
-    """Delete a tenant, its schema and every public row that points at it, all or nothing."""
+    """Delete a tenant, pooled or claimed, its schema and every public row that points at it,
+    all or nothing."""
     with transaction.atomic():
         tenant = queries.get_tenant_for_update(tenant_id=tenant_id)
-        schema_name = tenant.schema_name
-        drop_tenant_schema(schema_name=schema_name)
-        tenant.delete()
+        _drop_tenant(tenant)
     queries.forget_tenant(tenant)
+
+
+def delete_claimed_tenant(*, tenant_id: int) -> None:
+    """`delete_tenant` for a business (platform admins): a pooled schema is NotFound like an
+    unknown id."""
+    with transaction.atomic():
+        tenant = queries.get_claimed_tenant_for_update(tenant_id=tenant_id)
+        _drop_tenant(tenant)
+    queries.forget_tenant(tenant)
+
+
+def _drop_tenant(tenant: Tenant) -> None:
+    drop_tenant_schema(schema_name=tenant.schema_name)
+    tenant.delete()
