@@ -120,16 +120,6 @@ def get_tenant_for_update(*, tenant_id: int) -> Tenant:
     return tenant
 
 
-def get_claimed_tenant_for_update(*, tenant_id: int) -> Tenant:
-    """Lock a claimed tenant row; a pooled schema is NotFound like an unknown id."""
-    tenant = (
-        Tenant.objects.select_for_update(of=("self",)).exclude(status=Tenant.Status.POOLED).filter(pk=tenant_id).first()
-    )
-    if tenant is None:
-        raise NotFound("Tenant not found.")
-    return tenant
-
-
 def list_tenants(*, status: str | None = None):
     """Claimed tenants (pooled schemas are an implementation detail), newest first."""
     tenants = Tenant.objects.exclude(status=Tenant.Status.POOLED).order_by("-id")
@@ -140,6 +130,14 @@ def list_tenants(*, status: str | None = None):
 
 def get_claimed_tenant(*, tenant_id: int) -> Tenant:
     tenant = list_tenants().filter(pk=tenant_id).first()
+    if tenant is None:
+        raise NotFound("Tenant not found.")
+    return tenant
+
+
+def get_claimed_tenant_for_update(*, tenant_id: int) -> Tenant:
+    """Lock a claimed tenant row; a pooled schema is NotFound like an unknown id."""
+    tenant = list_tenants().select_for_update(of=("self",)).filter(pk=tenant_id).first()
     if tenant is None:
         raise NotFound("Tenant not found.")
     return tenant
