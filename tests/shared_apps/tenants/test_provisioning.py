@@ -104,6 +104,16 @@ def test_failed_registration_leaves_nothing(unblocked_db, monkeypatch, pool_size
         services.delete_tenant(tenant_id=tenant.pk)
 
 
+def test_the_constraints_a_taken_email_or_slug_violates_exist(db):
+    names = [accounts.USER_EMAIL_CONSTRAINT, *services.SLUG_CONSTRAINTS]
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT conname FROM pg_constraint WHERE conname = ANY(%s)", [names])
+        found = {row[0] for row in cursor.fetchall()}
+
+    assert found == set(names)
+
+
 def test_registration_reraises_a_violation_that_is_not_a_taken_email_or_slug(unblocked_db, monkeypatch):
     create_membership = Membership.objects.create
 
