@@ -2,7 +2,6 @@
 
 from datetime import datetime
 
-from django.db import transaction
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.pagination import paginate
@@ -50,10 +49,9 @@ def list_tenants(request: HttpRequest, status: str | None = None):
 @router.post("/tenants", response={201: PlatformTenantOut})
 @idempotent
 def create_tenant(request: HttpRequest, payload: PlatformTenantIn):
-    with transaction.atomic():
-        tenant = services.create_tenant(
-            slug=payload.slug, name=payload.name, timezone_name=payload.timezone, currency=payload.currency
-        )
+    tenant = services.create_tenant(
+        slug=payload.slug, name=payload.name, timezone_name=payload.timezone, currency=payload.currency
+    )
     return 201, tenant
 
 
@@ -64,14 +62,12 @@ def get_tenant(request: HttpRequest, tenant_id: RowId):
 
 @router.patch("/tenants/{tenant_id}", response=PlatformTenantOut)
 def update_tenant_status(request: HttpRequest, tenant_id: RowId, payload: PlatformTenantPatch):
-    queries.get_claimed_tenant(tenant_id=tenant_id)
     return services.set_tenant_status(tenant_id=tenant_id, status=payload.status)
 
 
 @router.delete("/tenants/{tenant_id}", response={204: None})
 def delete_tenant(request: HttpRequest, tenant_id: RowId):
-    queries.get_claimed_tenant(tenant_id=tenant_id)
-    services.delete_tenant(tenant_id=tenant_id)
+    services.delete_claimed_tenant(tenant_id=tenant_id)
     return 204, None
 
 

@@ -1,5 +1,8 @@
 """Tenants (businesses) and their hosts, in the public schema."""
 
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
@@ -51,6 +54,15 @@ class Tenant(TenantMixin):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The business's IANA zone: every calendar rule (hours, end of a day) is read in it."""
+        return ZoneInfo(self.timezone)
+
+    def local_date(self, at: datetime) -> date:
+        """The business's calendar date at the instant `at`."""
+        return at.astimezone(self.zone).date()
 
 
 class Domain(DomainMixin):

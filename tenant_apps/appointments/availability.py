@@ -22,11 +22,11 @@ from zoneinfo import ZoneInfo
 
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 
-from shared_apps.accounts.models import Membership
-from shared_apps.accounts.services import require_member
+from shared_apps.accounts.services import member_ids
 from shared_apps.errors import ValidationFailed
 from shared_apps.tenants.models import WEEKDAYS, Tenant
 from tenant_apps.appointments import queries
+from tenant_apps.appointments.staff import require_staff
 
 STEP = timedelta(minutes=15)
 # Real DST gaps are at most two hours; a safety bound for the search below.
@@ -78,9 +78,9 @@ def business_intervals(
 
 def _staff_ids(*, tenant: Tenant, staff_id: int | None) -> list[int]:
     if staff_id is not None:
-        require_member(tenant_id=tenant.pk, user_id=staff_id)
+        require_staff(tenant=tenant, staff_id=staff_id)
         return [staff_id]
-    return sorted(Membership.objects.filter(tenant_id=tenant.pk).values_list("user_id", flat=True))
+    return member_ids(tenant_id=tenant.pk)
 
 
 def find_available_slots(
@@ -97,7 +97,7 @@ def find_available_slots(
                 }
             ],
         )
-    zone = ZoneInfo(tenant.timezone)
+    zone = tenant.zone
     staff_ids = _staff_ids(tenant=tenant, staff_id=staff_id)
     intervals = business_intervals(day=day, hours=tenant.business_hours, zone=zone)
     if not intervals or not staff_ids:

@@ -22,11 +22,11 @@ from django.db import IntegrityError, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from psycopg import errors as pg_errors
 
-from shared_apps.accounts.services import require_member
 from shared_apps.errors import Conflict, InvalidTransition, NotFound, StaleVersion, ValidationFailed
 from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments import queries
 from tenant_apps.appointments.models import Appointment
+from tenant_apps.appointments.staff import require_staff
 from tenant_apps.customers.models import Customer
 
 Status = Appointment.Status
@@ -80,7 +80,7 @@ def _check_times(*, tenant: Tenant, starts_at: datetime, ends_at: datetime) -> N
 
 def _check_staff(*, tenant: Tenant, staff_id: int | None) -> None:
     if staff_id is not None:
-        require_member(tenant_id=tenant.pk, user_id=staff_id)
+        require_staff(tenant=tenant, staff_id=staff_id)
 
 
 def _check_customer(*, customer_id: int) -> None:

@@ -1,13 +1,11 @@
 """What quote and invoice services share: turning entered line items into priced rows with
-`compute_totals`, the tenant's calendar, version checks, and the stored PDF of a document."""
+`compute_totals`, version checks, and the stored PDF of a document."""
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NoReturn
-from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -46,15 +44,6 @@ class ItemInput:
     unit_price: int
     tax_rate: Decimal = Decimal(0)
     discount: int = 0
-
-
-def tenant_zone(tenant: Tenant) -> ZoneInfo:
-    return ZoneInfo(tenant.timezone)
-
-
-def local_date(*, now: datetime, tz: ZoneInfo) -> date:
-    """The calendar date at instant `now` in zone `tz` (due dates and validity are local)."""
-    return now.astimezone(tz).date()
 
 
 def document_currency(currency: str | None, *, tenant: Tenant) -> str:
@@ -265,7 +254,7 @@ def pdf_document(document: Document, *, tenant: Tenant, kind: str, **extra: Any)
         customer_name=document.customer.name,
         customer_email=document.customer.email or None,
         customer_address=document.customer.address or None,
-        issue_date=local_date(now=issued, tz=tenant_zone(tenant)),
+        issue_date=tenant.local_date(issued),
         currency=document.currency,
         lines=pdf_lines(list(document.items.all())),
         subtotal=document.subtotal,

@@ -4,7 +4,6 @@ quote, status following the payments ledger, overdue marking and the PDF."""
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import F
@@ -23,7 +22,6 @@ from tenant_apps.invoices.documents import (
     edit_draft,
     editable_fields,
     items_of,
-    local_date,
     pdf_document,
     price_items,
     require_customer,
@@ -31,7 +29,6 @@ from tenant_apps.invoices.documents import (
     require_editable,
     require_items,
     stored_document_pdf,
-    tenant_zone,
 )
 from tenant_apps.invoices.models import DocumentType, Invoice, InvoiceItem
 from tenant_apps.invoices.numbering import assign_document_number
@@ -62,7 +59,7 @@ EDITABLE_FIELDS = editable_fields(date_field="due_date")
 
 def default_due_date(*, tenant: Tenant, now: datetime) -> date:
     """Today plus the tenant's payment terms, in the tenant's zone."""
-    return local_date(now=now, tz=tenant_zone(tenant)) + timedelta(days=tenant.payment_terms_days)
+    return tenant.local_date(now) + timedelta(days=tenant.payment_terms_days)
 
 
 def create_invoice(
@@ -131,7 +128,7 @@ def change_invoice_status(*, tenant: Tenant, invoice_id: int, status: str, now: 
             raise InvalidTransition(current=invoice.status, requested=status, allowed=list(allowed))
         if status == Status.SENT:
             require_items(list(invoice.items.all()))
-            year = local_date(now=now, tz=tenant_zone(tenant)).year
+            year = tenant.local_date(now).year
             invoice.number = assign_document_number(
                 document_type=DocumentType.INVOICE, year=year, prefix=tenant.invoice_prefix
             )
@@ -213,11 +210,11 @@ def apply_ledger_entry(*, invoice: Invoice, paid_delta: int) -> None:
     invoice.save(update_fields=["amount_paid", "status", "version", "updated_at"])
 
 
-def mark_overdue_invoices(*, now: datetime, tz: ZoneInfo) -> int:
-    """Mark OVERDUE every SENT or PARTIALLY_PAID invoice of the current tenant schema whose
-    `due_date` has ended in zone `tz` (the tenant's). Returns how many changed. One UPDATE:
+def mark_overdue_invoices(*, tenant: Tenant, now: datetime) -> int:
+    """Mark OVERDUE every SENT or PARTIALLY_PAID invoice of `tenant` (the current schema) whose
+    `due_date` has ended in the tenant's zone. Returns how many changed. One UPDATE:
     a concurrent payment holds the row lock and the status is re-checked once it commits."""
-    today = local_date(now=now, tz=tz)
+    today = tenant.local_date(now)
     return Invoice.objects.filter(status__in=(Status.SENT, Status.PARTIALLY_PAID), due_date__lt=today).update(
         status=Status.OVERDUE, version=F("version") + 1, updated_at=now
     )

@@ -5,7 +5,6 @@ Converting an accepted quote lives with invoices (`invoices.services.convert_quo
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import F
@@ -22,7 +21,6 @@ from tenant_apps.invoices.documents import (
     document_currency,
     edit_draft,
     editable_fields,
-    local_date,
     pdf_document,
     price_items,
     require_customer,
@@ -30,7 +28,6 @@ from tenant_apps.invoices.documents import (
     require_editable,
     require_items,
     stored_document_pdf,
-    tenant_zone,
 )
 from tenant_apps.invoices.models import DocumentType
 from tenant_apps.invoices.numbering import assign_document_number
@@ -72,7 +69,7 @@ def create_quote(
     currency = document_currency(currency, tenant=tenant)
     totals = price_items(items=items, currency=currency, document_discount=document_discount)
     if valid_until is None:
-        valid_until = local_date(now=now, tz=tenant_zone(tenant)) + timedelta(days=tenant.quote_validity_days)
+        valid_until = tenant.local_date(now) + timedelta(days=tenant.quote_validity_days)
     with transaction.atomic():
         customer = require_customer(customer_id=customer_id)
         quote = Quote(
@@ -111,7 +108,7 @@ def change_quote_status(*, tenant: Tenant, quote_id: int, status: str, now: date
     Accepting after the end of `valid_until` (tenant's zone) expires the quote instead and
     answers 409 `quote_expired`."""
     now = now or timezone.now()
-    today = local_date(now=now, tz=tenant_zone(tenant))
+    today = tenant.local_date(now)
     with transaction.atomic():
         quote = queries.get_quote_for_update(quote_id=quote_id)
         allowed = QUOTE_TRANSITIONS[quote.status]
@@ -151,11 +148,11 @@ def delete_quote(*, quote_id: int) -> None:
         delete_draft(quote, document_type=DocumentType.QUOTE)
 
 
-def expire_quotes(*, now: datetime, tz: ZoneInfo) -> int:
-    """Expire every SENT quote of the current tenant schema whose `valid_until` day has ended
-    in zone `tz` (the tenant's). Returns how many expired. One UPDATE: a concurrent accept
+def expire_quotes(*, tenant: Tenant, now: datetime) -> int:
+    """Expire every SENT quote of `tenant` (the current schema) whose `valid_until` day has
+    ended in the tenant's zone. Returns how many expired. One UPDATE: a concurrent accept
     holds the row lock and the status is re-checked once it commits."""
-    today = local_date(now=now, tz=tz)
+    today = tenant.local_date(now)
     return Quote.objects.filter(status=Status.SENT, valid_until__lt=today).update(
         status=Status.EXPIRED, version=F("version") + 1, updated_at=now
     )

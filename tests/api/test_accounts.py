@@ -81,8 +81,11 @@ def test_register_rejects_bad_input_with_400(api_host, overrides, field):
 
 
 def test_register_taken_slug_or_email_is_409(api_host, tenant_a):
-    assert_refused(register(api_host, slug=tenant_a.slug), 409)
-    assert_refused(register(api_host, email=tenant_a.owner.email), 409)
+    slug_taken = assert_refused(register(api_host, slug=tenant_a.slug), 409)
+    email_taken = assert_refused(register(api_host, email=tenant_a.owner.email), 409)
+
+    assert slug_taken["errors"] == [{"code": "slug_taken", "field": "slug"}]
+    assert email_taken["errors"] == [{"code": "email_taken", "field": "email"}]
 
 
 def test_login_with_one_membership(api_host, tenant_a):

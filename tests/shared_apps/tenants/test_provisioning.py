@@ -1,13 +1,13 @@
 import threading
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django_tenants.utils import schema_context, schema_exists
 
 from shared_apps.accounts import services as accounts
 from shared_apps.accounts.models import Membership, User
-from shared_apps.errors import Conflict
+from shared_apps.errors import Conflict, violated_constraint
 from shared_apps.tenants import provisioning, services
 from shared_apps.tenants.models import Domain, Tenant
 from tenant_apps.customers.models import Customer
@@ -104,6 +104,33 @@ def test_failed_registration_leaves_nothing(unblocked_db, monkeypatch, pool_size
         services.delete_tenant(tenant_id=tenant.pk)
 
 
+def test_the_constraints_a_taken_email_or_slug_violates_exist(db):
+    names = [accounts.USER_EMAIL_CONSTRAINT, *services.SLUG_CONSTRAINTS]
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT conname FROM pg_constraint WHERE conname = ANY(%s)", [names])
+        found = {row[0] for row in cursor.fetchall()}
+
+    assert found == set(names)
+
+
+def test_registration_reraises_a_violation_that_is_not_a_taken_email_or_slug(unblocked_db, monkeypatch):
+    create_membership = Membership.objects.create
+
+    def create_twice(**fields):
+        create_membership(**fields)
+        return create_membership(**fields)
+
+    monkeypatch.setattr(Membership.objects, "create", create_twice)
+
+    with pytest.raises(IntegrityError) as raised:
+        accounts.register_business(business_name="Twice Co", email="twice@twice.test", password=PASSWORD)
+
+    assert violated_constraint(raised.value) == "accounts_membership_unique"
+    assert not Tenant.objects.filter(slug="twice-co").exists()
+    assert not User.objects.filter(email="twice@twice.test").exists()
+
+
 @pytest.mark.parametrize("collide_on", ["slug", "email"])
 def test_concurrent_registrations_one_wins_one_conflicts(unblocked_db, collide_on):
     barrier = threading.Barrier(2)
@@ -129,7 +156,7 @@ def test_concurrent_registrations_one_wins_one_conflicts(unblocked_db, collide_o
     winners = [outcome for outcome in outcomes if not isinstance(outcome, Conflict)]
     try:
         assert len(winners) == 1
-        assert len([outcome for outcome in outcomes if isinstance(outcome, Conflict)]) == 1
+        assert [outcome.code for outcome in outcomes if isinstance(outcome, Conflict)] == [f"{collide_on}_taken"]
         assert Tenant.objects.filter(slug__startswith="race-co").count() == 1
     finally:
         for winner in winners:

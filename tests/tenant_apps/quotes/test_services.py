@@ -6,7 +6,6 @@ import pytest
 from django.db import connection
 
 from shared_apps.errors import Conflict, InvalidTransition
-from tenant_apps.invoices.documents import tenant_zone as zone_of
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.invoices.services import convert_quote_to_invoice
 from tenant_apps.quotes.models import Quote
@@ -25,7 +24,7 @@ def rejected_quote(tenant, **overrides):
 
 def expired_quote(tenant, **overrides):
     quote = sent_quote(tenant, **overrides)
-    expire_quotes(now=datetime(2999, 1, 1, tzinfo=UTC), tz=zone_of(tenant))
+    expire_quotes(tenant=tenant, now=datetime(2999, 1, 1, tzinfo=UTC))
     quote.refresh_from_db()
     return quote
 
@@ -105,8 +104,8 @@ def test_expire_quotes_at_the_end_of_the_local_day(tenant_a, zone, last_valid, f
     with tenant_a.schema():
         tenant, quote = zoned_sent_quote(tenant_a, zone)
 
-        expired_early = expire_quotes(now=last_valid, tz=zone_of(tenant))
-        expired_on_time = expire_quotes(now=first_expired, tz=zone_of(tenant))
+        expired_early = expire_quotes(tenant=tenant, now=last_valid)
+        expired_on_time = expire_quotes(tenant=tenant, now=first_expired)
         quote.refresh_from_db()
 
     assert (expired_early, expired_on_time) == (0, 1)
@@ -141,7 +140,7 @@ def test_expire_quotes_leaves_drafts_and_decided_quotes_alone(tenant_a):
         draft = draft_quote(tenant_a.tenant, valid_until=date(2030, 1, 1))
         accepted = accepted_quote(tenant_a.tenant, valid_until=date(2030, 1, 1))
 
-        count = expire_quotes(now=datetime(2031, 1, 1, tzinfo=UTC), tz=zone_of(tenant_a.tenant))
+        count = expire_quotes(tenant=tenant_a.tenant, now=datetime(2031, 1, 1, tzinfo=UTC))
         draft.refresh_from_db()
         accepted.refresh_from_db()
 
