@@ -160,4 +160,4 @@ def test_history_of_customer_without_rows_is_empty(tenant_a):
 
     body = tenant_a.api().get(f"/customers/{customer_id}/history").json()
 
-    assert body == {"items": [], "count": 0, "has_more": False}
+    assert body == {"items": [], "next_cursor": None}

@@ -375,7 +375,7 @@ def test_documents_and_payments_appear_in_the_customers_history(tenant_a):
         invoice = sent_invoice(tenant_a.tenant, customer_id=customer.pk)
         payment = record_manual_payment(invoice_id=invoice.pk, amount=500, method="cash")
 
-        entries, _ = customer_history(customer_id=customer.pk, limit=10, offset=0)
+        entries, _ = customer_history(customer_id=customer.pk, limit=10)
 
     assert {(entry.kind, entry.id) for entry in entries} == {
         ("quote", quote.pk),
