@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.test import override_settings
+from django.test.utils import setup_databases, teardown_databases
 from django_tenants.utils import tenant_context
 
 from api import ratelimit
@@ -25,6 +26,8 @@ from tests.client import ApiClient, tenant_host
 from tests.outage_stack import closed_port
 
 PASSWORD = "a-long-test-password-1"
+# Before any fixture runs, the settings still name the real database; the test one differs.
+_REAL_DATABASE_NAME = settings.DATABASES[DEFAULT_DB_ALIAS]["NAME"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,26 @@ def provision_test_tenant(slug: str, *, timezone_name: str = "America/New_York")
 
 
 @pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb) -> Iterator[None]:
+    """The test database, also in a run where no test asks for `db` (only committed-row
+    tests, e.g. `-m concurrency`): pytest-django then sets up no database, and connections
+    would go to the real database's name."""
+    if connection.settings_dict["NAME"] != _REAL_DATABASE_NAME:
+        yield
+        return
+    with django_db_blocker.unblock():
+        databases = setup_databases(verbosity=0, interactive=False, aliases={DEFAULT_DB_ALIAS}, keepdb=django_db_keepdb)
+        # A pool opened before the switch keeps connecting to the old name.
+        connection.close_pool()
+    try:
+        yield
+    finally:
+        if not django_db_keepdb:
+            with django_db_blocker.unblock():
+                teardown_databases(databases, verbosity=0)
+
+
+@pytest.fixture(scope="session")
 def session_tenants(django_db_setup, django_db_blocker) -> dict[str, TestTenant]:
     with django_db_blocker.unblock():
         return {slug: provision_test_tenant(slug) for slug in ("alpha", "bravo")}
@@ -108,13 +131,15 @@ def api_host(db) -> ApiClient:
 @pytest.fixture
 def committed_tenant(django_db_setup, django_db_blocker) -> Iterator[TestTenant]:
     """A fresh tenant whose rows are really committed (for tests with parallel connections);
-    deleted with its schema afterwards."""
+    deleted with its schema afterwards, whatever the test did."""
     with django_db_blocker.unblock():
         test_tenant = provision_test_tenant(f"live-{uuid.uuid4().hex[:12]}")
-        yield test_tenant
-        connection.set_schema_to_public()
-        tenant_services.delete_tenant(tenant_id=test_tenant.tenant.pk)
-        User.objects.filter(email__endswith=f"@{test_tenant.slug}.test").delete()
+        try:
+            yield test_tenant
+        finally:
+            connection.set_schema_to_public()
+            tenant_services.delete_tenant(tenant_id=test_tenant.tenant.pk)
+            User.objects.filter(email__endswith=f"@{test_tenant.slug}.test").delete()
 
 
 def _forget_cached_state() -> None:

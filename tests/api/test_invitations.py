@@ -10,13 +10,11 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings
-from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
@@ -25,6 +23,7 @@ from shared_apps.accounts import invitations
 from shared_apps.accounts.models import Invitation, Membership, User
 from shared_apps.tenants.models import Tenant
 from tests.client import ApiClient
+from tests.concurrency import run_at_once
 from tests.conftest import PASSWORD
 from tests.isolation import Route, TenantRouteCases, assert_refused
 from tests.test_settings_and_logging import import_settings
@@ -334,17 +333,9 @@ def test_concurrent_accepts_of_one_token_make_one_membership(committed_tenant):
     ).token
     api_host = ApiClient(host=settings.BASE_DOMAIN)
 
-    def race(_: int) -> int:
-        try:
-            return accept(api_host, token, password=PASSWORD).status_code
-        finally:
-            connections.close_all()
+    statuses = run_at_once([lambda: accept(api_host, token, password=PASSWORD).status_code] * racers)
 
-    with ThreadPoolExecutor(max_workers=racers) as pool:
-        futures = [pool.submit(race, n) for n in range(racers)]
-        statuses = sorted(future.result(timeout=60) for future in futures)
-
-    assert statuses == [200] + [410] * (racers - 1)
+    assert sorted(statuses) == [200] + [410] * (racers - 1)
     assert Membership.objects.filter(user__email=invitee, tenant=committed_tenant.tenant).count() == 1
     assert User.objects.filter(email=invitee).count() == 1
 
