@@ -159,11 +159,15 @@ def _isolated_caches() -> Iterator[None]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parametrize the shared isolation tests (tests/isolation.py) with each class's routes."""
+    """Parametrize the shared isolation tests (tests/isolation.py) with each class's routes, and
+    the generic API tests (tests/api/generic.py) with each class's invalid bodies."""
     for fixture_name, attribute in (("route", "routes"), ("object_route", "object_routes")):
         if fixture_name in metafunc.fixturenames and metafunc.cls is not None:
             routes = getattr(metafunc.cls, attribute, [])
             metafunc.parametrize(fixture_name, routes, ids=[f"{r.method} {r.path}" for r in routes])
+    if "invalid_create_case" in metafunc.fixturenames and metafunc.cls is not None:
+        cases = metafunc.cls.invalid_create
+        metafunc.parametrize("invalid_create_case", cases, ids=[field for _, field in cases])
 
 
 @pytest.fixture
