@@ -9,6 +9,7 @@ import re
 import socket
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -22,10 +23,11 @@ from config.settings import BASE_DIR
 from shared_apps.accounts import invitations
 from shared_apps.accounts.models import Invitation, Membership, User
 from shared_apps.tenants.models import Tenant
+from tests.api.generic import CreateTests, DeleteTests, ListTests
 from tests.client import ApiClient
 from tests.concurrency import run_at_once
 from tests.conftest import PASSWORD
-from tests.isolation import Route, TenantRouteCases, assert_refused
+from tests.isolation import Route, assert_refused
 from tests.test_settings_and_logging import import_settings
 
 TOKEN_IN_LINK = re.compile(r"token=([A-Za-z0-9_-]+)")
@@ -47,7 +49,8 @@ def is_member(user_email: str, tenant) -> bool:
     return Membership.objects.filter(user__email=user_email, tenant=tenant.tenant).exists()
 
 
-class TestInvitationsIsolation(TenantRouteCases):
+class TestInvitationsAPI(ListTests, CreateTests, DeleteTests):
+    path = "/invitations"
     routes = [
         Route("GET", "/invitations"),
         Route("POST", "/invitations", {"email": "new@x.test", "role": "staff"}),
@@ -56,10 +59,30 @@ class TestInvitationsIsolation(TenantRouteCases):
     ]
     object_routes = [Route("POST", "/invitations/{id}/resend"), Route("DELETE", "/invitations/{id}")]
 
+    # Emails are kept lower-cased; the accept link is shown once, in this answer.
+    create_expected = {"email": "helper@alpha.test", "role": "staff"}
+    create_fields = {"id", "expires_at", "accept_url"}
+    invalid_create = [({"role": "boss"}, "role"), ({"email": "not-an-email"}, "email")]
+    # There is no GET /invitations/{id}: a revoked invitation's second DELETE answers 404.
+    gone_method = "DELETE"
+
+    def create_data(self, owner):
+        return {"email": "Helper@Alpha.test", "role": "staff"}
+
     def make_object(self, owner):
-        return invitations.create_invitation(
-            tenant_id=owner.tenant.pk, actor_role="owner", inviter_id=owner.owner.pk, email="iso@x.test", role="staff"
-        ).invitation.pk
+        return self.make_objects(owner, 1)[0]
+
+    def make_objects(self, owner, count):
+        return [
+            invitations.create_invitation(
+                tenant_id=owner.tenant.pk,
+                actor_role="owner",
+                inviter_id=owner.owner.pk,
+                email=f"invitee-{uuid.uuid4().hex[:8]}@x.test",
+                role="staff",
+            ).invitation.pk
+            for _ in range(count)
+        ]
 
 
 def test_other_tenant_does_not_list_the_invitation(tenant_a, tenant_b):
