@@ -106,10 +106,29 @@ def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb) -> Ite
                 teardown_databases(databases, verbosity=0)
 
 
+def delete_test_tenant(slug: str) -> None:
+    """Drop a committed test tenant (schema, rows) and its users, if it exists."""
+    connection.set_schema_to_public()
+    for tenant_id in Tenant.objects.filter(slug=slug).values_list("pk", flat=True):
+        tenant_services.delete_tenant(tenant_id=tenant_id)
+    User.objects.filter(email__endswith=f"@{slug}.test").delete()
+
+
 @pytest.fixture(scope="session")
-def session_tenants(django_db_setup, django_db_blocker) -> dict[str, TestTenant]:
+def session_tenants(django_db_setup, django_db_blocker) -> Iterator[dict[str, TestTenant]]:
+    """Committed for the whole session and dropped at its end; a database kept by --reuse-db
+    may still hold them from a run that was killed, so they are dropped first too."""
+    slugs = ("alpha", "bravo")
     with django_db_blocker.unblock():
-        return {slug: provision_test_tenant(slug) for slug in ("alpha", "bravo")}
+        for slug in slugs:
+            delete_test_tenant(slug)
+        tenants = {slug: provision_test_tenant(slug) for slug in slugs}
+    try:
+        yield tenants
+    finally:
+        with django_db_blocker.unblock():
+            for slug in slugs:
+                delete_test_tenant(slug)
 
 
 @pytest.fixture
@@ -137,9 +156,7 @@ def committed_tenant(django_db_setup, django_db_blocker) -> Iterator[TestTenant]
         try:
             yield test_tenant
         finally:
-            connection.set_schema_to_public()
-            tenant_services.delete_tenant(tenant_id=test_tenant.tenant.pk)
-            User.objects.filter(email__endswith=f"@{test_tenant.slug}.test").delete()
+            delete_test_tenant(test_tenant.slug)
 
 
 def _forget_cached_state() -> None:
