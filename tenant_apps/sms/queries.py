@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from tenant_apps.customers.history import HistoryEntry
+from tenant_apps.customers.history import HistoryEntry, HistoryWindow
 from tenant_apps.sms.models import Message
 
 
@@ -25,12 +25,10 @@ def get_message_for_update_by_sid(*, provider_sid: str) -> Message | None:
     return Message.objects.select_for_update(no_key=True, of=("self",)).filter(provider_sid=provider_sid).first()
 
 
-def sms_history(customer_id: int, limit: int) -> list[HistoryEntry]:
+def sms_history(customer_id: int, window: HistoryWindow) -> list[HistoryEntry]:
     """The customer's texts, both ways, newest first, in one query."""
-    rows = (
-        Message.objects.filter(customer_id=customer_id)
-        .order_by("-created_at", "-id")
-        .values("id", "direction", "body", "status", "created_at", "error_code")[:limit]
+    rows = window.rows(Message.objects.filter(customer_id=customer_id), time_field="created_at").values(
+        "id", "direction", "body", "status", "created_at", "error_code"
     )
     return [
         HistoryEntry(

@@ -1,5 +1,3 @@
-import threading
-
 import pytest
 from django.db import IntegrityError, connection
 from django.db.migrations.executor import MigrationExecutor
@@ -11,6 +9,7 @@ from shared_apps.errors import Conflict, violated_constraint
 from shared_apps.tenants import provisioning, services
 from shared_apps.tenants.models import Domain, Tenant
 from tenant_apps.customers.models import Customer
+from tests.concurrency import run_at_once
 from tests.conftest import PASSWORD
 
 
@@ -133,25 +132,12 @@ def test_registration_reraises_a_violation_that_is_not_a_taken_email_or_slug(unb
 
 @pytest.mark.parametrize("collide_on", ["slug", "email"])
 def test_concurrent_registrations_one_wins_one_conflicts(unblocked_db, collide_on):
-    barrier = threading.Barrier(2)
-    outcomes: list[object] = []
-
-    def register(index: int) -> None:
+    def register(index: int) -> accounts.IssuedTokens:
         email = "race@race.test" if collide_on == "email" else f"race{index}@race.test"
         slug = "race-co" if collide_on == "slug" else f"race-co-{index}"
-        barrier.wait()
-        try:
-            outcomes.append(accounts.register_business(business_name="Race", email=email, password=PASSWORD, slug=slug))
-        except Conflict as conflict:
-            outcomes.append(conflict)
-        finally:
-            connection.close()
+        return accounts.register_business(business_name="Race", email=email, password=PASSWORD, slug=slug)
 
-    threads = [threading.Thread(target=register, args=(index,)) for index in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_at_once([lambda: register(0), lambda: register(1)], expected=Conflict)
 
     winners = [outcome for outcome in outcomes if not isinstance(outcome, Conflict)]
     try:

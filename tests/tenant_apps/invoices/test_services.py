@@ -165,12 +165,13 @@ def test_cancelling_an_invoice_with_money_on_it_is_409(tenant_a):
 
 
 def pdf_text(content: bytes) -> str:
-    """The text drawn by the PDF's (Flate-compressed) content streams."""
+    """The text drawn by the PDF's (Flate-compressed) content streams. A stream whose data ends
+    in a CR byte loses it to the pattern; a decompressor object still reads what came before."""
     streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", content, re.DOTALL)
     text = []
     for stream in streams:
         try:
-            text.append(zlib.decompress(stream).decode("latin-1"))
+            text.append(zlib.decompressobj().decompress(stream).decode("latin-1"))
         except zlib.error:
             continue
     return "".join(text)
@@ -374,7 +375,7 @@ def test_documents_and_payments_appear_in_the_customers_history(tenant_a):
         invoice = sent_invoice(tenant_a.tenant, customer_id=customer.pk)
         payment = record_manual_payment(invoice_id=invoice.pk, amount=500, method="cash")
 
-        entries, _ = customer_history(customer_id=customer.pk, limit=10, offset=0)
+        entries, _ = customer_history(customer_id=customer.pk, limit=10)
 
     assert {(entry.kind, entry.id) for entry in entries} == {
         ("quote", quote.pk),

@@ -1,15 +1,14 @@
-import threading
 from copy import copy
 from datetime import UTC, date, datetime
 
 import pytest
-from django.db import connection
 
 from shared_apps.errors import Conflict, InvalidTransition
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.invoices.services import convert_quote_to_invoice
 from tenant_apps.quotes.models import Quote
 from tenant_apps.quotes.services import change_quote_status, expire_quotes, update_quote
+from tests.concurrency import run_at_once
 from tests.tenant_apps.quotes.factories import accepted_quote, draft_quote, sent_quote
 
 Status = Quote.Status
@@ -169,24 +168,10 @@ def test_concurrent_converts_make_exactly_one_invoice(committed_tenant):
     with committed_tenant.schema():
         quote = accepted_quote(tenant)
     callers = 5
-    barrier = threading.Barrier(callers)
-    outcomes: list[object] = []
 
-    def convert() -> None:
-        connection.set_tenant(tenant)
-        try:
-            barrier.wait()
-            outcomes.append(convert_quote_to_invoice(tenant=tenant, quote_id=quote.pk))
-        except Conflict as conflict:
-            outcomes.append(conflict)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=convert) for _ in range(callers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_at_once(
+        [lambda: convert_quote_to_invoice(tenant=tenant, quote_id=quote.pk)] * callers, expected=Conflict, tenant=tenant
+    )
 
     invoices = [outcome for outcome in outcomes if isinstance(outcome, Invoice)]
     conflicts = [outcome for outcome in outcomes if isinstance(outcome, Conflict)]
