@@ -46,3 +46,19 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.from_number} -> {self.to_number} ({self.status})"
+
+
+class SmsTemplate(models.Model):
+    """A reusable text with named variables (`{customer_name}`...), rendered at send time by
+    `templates.render_template`. Its variables are checked when it is saved."""
+
+    name = models.CharField(max_length=100, unique=True)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("name", "id")
+
+    def __str__(self) -> str:
+        return self.name

@@ -2,8 +2,9 @@
 
 from django.db.models import QuerySet
 
+from shared_apps.errors import NotFound
 from tenant_apps.customers.history import HistoryEntry
-from tenant_apps.sms.models import Message
+from tenant_apps.sms.models import Message, SmsTemplate
 
 
 def list_messages(*, customer_id: int | None = None, direction: str | None = None) -> QuerySet[Message]:
@@ -43,3 +44,21 @@ def sms_history(customer_id: int, limit: int) -> list[HistoryEntry]:
         )
         for row in rows
     ]
+
+
+def list_templates() -> QuerySet[SmsTemplate]:
+    return SmsTemplate.objects.order_by("name", "id")
+
+
+def get_template(*, template_id: int) -> SmsTemplate:
+    template = SmsTemplate.objects.filter(pk=template_id).first()
+    if template is None:
+        raise NotFound("Template not found.", details=[{"field": "template_id"}])
+    return template
+
+
+def get_template_for_update(*, template_id: int) -> SmsTemplate:
+    template = SmsTemplate.objects.select_for_update(no_key=True, of=("self",)).filter(pk=template_id).first()
+    if template is None:
+        raise NotFound("Template not found.", details=[{"field": "template_id"}])
+    return template
