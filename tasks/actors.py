@@ -7,6 +7,7 @@ from shared_apps.idempotency import services as idempotency
 from shared_apps.tenants import provisioning
 from shared_apps.webhooks import services as webhooks
 from tasks.broker import broker  # noqa: F401 - configures Dramatiq before actors are declared
+from tenant_apps.sms import reconcile
 from tenant_apps.sms import services as sms
 
 
@@ -32,3 +33,9 @@ def process_webhook_event(event_id: int) -> None:
 def send_sms(message_id: int, tenant_id: int) -> None:
     """Hand a queued text to Twilio (or the sandbox); never sends one message twice."""
     sms.send_queued_sms(message_id=message_id, tenant_id=tenant_id)
+
+
+@dramatiq.actor(queue_name="default", max_retries=0)
+def reconcile_sms_sends() -> None:
+    """Ask Twilio what became of texts left `sending` (never resends; the next run retries)."""
+    reconcile.reconcile_all_tenants()

@@ -30,6 +30,8 @@ class Message(models.Model):
     body = models.TextField(blank=True)
     status = models.CharField(max_length=12, choices=Status.choices)
     error_code = models.PositiveIntegerField(null=True, blank=True)
+    # Why a text was skipped or failed without a Twilio error code (shown to the business).
+    note = models.CharField(max_length=200, blank=True)
     segments = models.PositiveSmallIntegerField(default=1)
     encoding = models.CharField(max_length=4, choices=Encoding.choices, default=Encoding.GSM7)
     # Unknown senders are kept unassigned. A customer with messages is archived, not deleted.

@@ -1,5 +1,8 @@
 """Reading text messages."""
 
+from collections.abc import Iterable
+from datetime import datetime
+
 from django.db.models import QuerySet
 
 from shared_apps.errors import NotFound
@@ -62,3 +65,13 @@ def get_template_for_update(*, template_id: int) -> SmsTemplate:
     if template is None:
         raise NotFound("Template not found.", details=[{"field": "template_id"}])
     return template
+
+
+def messages_sending_before(*, before: datetime, limit: int) -> list[Message]:
+    """Outbound texts still `sending` since before `before`, oldest first (reconciliation)."""
+    return list(Message.objects.filter(status=Message.Status.SENDING, updated_at__lt=before).order_by("id")[:limit])
+
+
+def claimed_sids(*, sids: Iterable[str]) -> set[str]:
+    """Which of these MessageSids are already stored on a message."""
+    return set(Message.objects.filter(provider_sid__in=list(sids)).values_list("provider_sid", flat=True))

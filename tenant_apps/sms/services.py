@@ -120,15 +120,22 @@ def apply_status_callback(*, provider_sid: str, twilio_status: str, error_code: 
         message = queries.get_message_for_update_by_sid(provider_sid=provider_sid)
         if message is None or new_status is None:
             return message
-        if STATUS_RANK[new_status] <= STATUS_RANK[Status(message.status)]:
-            return message
-        message.status = new_status
-        if error_code is not None:
-            message.error_code = error_code
-        message.save(update_fields=["status", "error_code", "updated_at"])
-        if error_code == UNSUBSCRIBED_RECIPIENT:
-            set_sms_opt_out_by_phone(phone=message.to_number, opted_out=True)
+        advance_status(message, new_status=new_status, error_code=error_code)
     return message
+
+
+def advance_status(message: Message, *, new_status: str, error_code: int | None) -> bool:
+    """Move a locked message's status forward (never back, a final one sticks) and store
+    Twilio's error code; 21610 opts the recipient out. Returns whether it moved."""
+    if STATUS_RANK[Status(new_status)] <= STATUS_RANK[Status(message.status)]:
+        return False
+    message.status = new_status
+    if error_code is not None:
+        message.error_code = error_code
+    message.save(update_fields=["status", "error_code", "updated_at"])
+    if error_code == UNSUBSCRIBED_RECIPIENT:
+        set_sms_opt_out_by_phone(phone=message.to_number, opted_out=True)
+    return True
 
 
 @dataclass(frozen=True)
