@@ -47,6 +47,8 @@ class MessageOut(Schema):
     body: str
     status: str
     error_code: int | None
+    # Why an automatic text was skipped, or a text failed without a Twilio error code.
+    note: str
     segments: int
     encoding: str
     created_at: datetime

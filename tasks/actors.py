@@ -7,7 +7,7 @@ from shared_apps.idempotency import services as idempotency
 from shared_apps.tenants import provisioning
 from shared_apps.webhooks import services as webhooks
 from tasks.broker import broker  # noqa: F401 - configures Dramatiq before actors are declared
-from tenant_apps.sms import reconcile
+from tenant_apps.sms import automatic, document_email, reconcile
 from tenant_apps.sms import services as sms
 
 
@@ -39,3 +39,17 @@ def send_sms(message_id: int, tenant_id: int) -> None:
 def reconcile_sms_sends() -> None:
     """Ask Twilio what became of texts left `sending` (never resends; the next run retries)."""
     reconcile.reconcile_all_tenants()
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def send_automatic_sms(tenant_id: int, kind: str, object_id: int, send_key: str) -> None:
+    """A booking confirmation or quote/invoice notice, once per send key (quiet hours kept)."""
+    automatic.send_automatic_sms(tenant_id=tenant_id, kind=kind, object_id=object_id, send_key=send_key)
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def email_document(tenant_id: int, document_type: str, document_id: int, version: int) -> None:
+    """Mail a sent quote or invoice with its PDF, once per document version."""
+    document_email.email_document(
+        tenant_id=tenant_id, document_type=document_type, document_id=document_id, version=version
+    )

@@ -28,6 +28,7 @@ from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments import queries
 from tenant_apps.appointments.models import Appointment
 from tenant_apps.customers.models import Customer
+from tenant_apps.sms import notifications
 
 Status = Appointment.Status
 
@@ -142,6 +143,7 @@ def create_appointment(
             notes=notes.strip(),
         )
         _save(appointment)
+        notifications.appointment_booked(tenant=tenant, appointment=appointment)
     return appointment
 
 

@@ -19,6 +19,8 @@ class Message(models.Model):
         UNDELIVERED = "undelivered", "Undelivered"
         FAILED = "failed", "Failed"
         RECEIVED = "received", "Received"
+        # An automatic text that was not sent (opted out, no phone...): `note` says why.
+        SKIPPED = "skipped", "Skipped"
 
     class Encoding(models.TextChoices):
         GSM7 = "gsm7", "GSM-7"
@@ -39,12 +41,19 @@ class Message(models.Model):
         "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="sms_messages"
     )
     provider_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # An automatic text's key (what it is about, e.g. "quote_sent:12:v3"), unique, so a
+    # re-delivered job records or sends it once.
+    send_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ("-created_at", "-id")
-        indexes = [models.Index(fields=["customer", "-created_at", "-id"], name="sms_message_customer")]
+        indexes = [
+            models.Index(fields=["customer", "-created_at", "-id"], name="sms_message_customer"),
+            # The reconciliation pass reads only the texts still `sending`.
+            models.Index(fields=["updated_at"], name="sms_message_sending", condition=models.Q(status="sending")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.direction} {self.from_number} -> {self.to_number} ({self.status})"
@@ -64,3 +73,32 @@ class SmsTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DocumentEmail(models.Model):
+    """A quote or invoice mailed to its customer with its PDF, once per document version: the
+    row is claimed (unique) before the mail goes, so a re-delivered job mails nothing."""
+
+    class Status(models.TextChoices):
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Skipped"
+
+    document_type = models.CharField(max_length=16)
+    document_id = models.BigIntegerField()
+    document_version = models.PositiveIntegerField()
+    to_email = models.EmailField(max_length=254, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=("document_type", "document_id", "document_version"), name="sms_document_email_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_type} {self.document_id} v{self.document_version} to {self.to_email} ({self.status})"

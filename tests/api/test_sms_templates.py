@@ -8,8 +8,10 @@ from tests.factories import CustomerFactory
 from tests.isolation import Route, TenantRouteCases, assert_refused
 from tests.tenant_apps.invoices.factories import draft_invoice, sent_invoice
 from tests.tenant_apps.quotes.factories import sent_quote
+from tests.tenant_apps.sms import fixtures
 
-SENDER = "+12025550100"
+SENDER = fixtures.SENDER
+sender = fixtures.sender
 
 
 class TestSmsTemplateIsolation(TenantRouteCases):
@@ -26,14 +28,6 @@ class TestSmsTemplateIsolation(TenantRouteCases):
     def make_object(self, owner) -> int:
         with owner.schema():
             return SmsTemplate.objects.create(name="On our way", body="{business_name} is on the way").pk
-
-
-@pytest.fixture
-def sender(tenant_a):
-    tenant_a.tenant.sms_sender = SENDER
-    tenant_a.tenant.save(update_fields=["sms_sender"])
-    yield tenant_a
-    tenant_a.tenant.sms_sender = ""
 
 
 def make_template(test_tenant, body: str, name: str = "T") -> int:

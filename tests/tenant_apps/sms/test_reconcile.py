@@ -10,18 +10,14 @@ from django.utils import timezone
 from shared_apps.webhooks.models import ProviderRoute
 from tenant_apps.sms import provider, reconcile, services
 from tenant_apps.sms.models import Message
+from tests.tenant_apps.sms import fixtures
 from tests.tenant_apps.sms.sandbox import running_sandbox
 
-SENDER = "+12025550500"
+SENDER = fixtures.SENDER
+sandbox = fixtures.sandbox
+sender = fixtures.sender
+
 LATER = timedelta(minutes=3)
-
-
-@pytest.fixture
-def sender(tenant_a):
-    tenant_a.tenant.sms_sender = SENDER
-    tenant_a.tenant.save(update_fields=["sms_sender"])
-    yield tenant_a
-    tenant_a.tenant.sms_sender = ""
 
 
 @pytest.fixture
@@ -29,14 +25,6 @@ def slow_sandbox(settings, monkeypatch) -> Iterator:
     """A sandbox that keeps a text and answers after the client gave up waiting."""
     monkeypatch.setattr(provider, "TIMEOUT_SECONDS", 0.2)
     with running_sandbox(callbacks=False, answer_delay=0.6) as (sandbox, url):
-        settings.TWILIO_ACCOUNT_SID = ""
-        settings.TWILIO_SANDBOX_URL = url
-        yield sandbox
-
-
-@pytest.fixture
-def sandbox(settings) -> Iterator:
-    with running_sandbox(callbacks=False) as (sandbox, url):
         settings.TWILIO_ACCOUNT_SID = ""
         settings.TWILIO_SANDBOX_URL = url
         yield sandbox
