@@ -4,9 +4,12 @@ message, re-fetch what they need and call a service."""
 import dramatiq
 
 from shared_apps.idempotency import services as idempotency
-from shared_apps.tenants import provisioning
+from shared_apps.tenants import daily_jobs, provisioning
+from shared_apps.tenants.localtime import tenant_zone
 from shared_apps.webhooks import services as webhooks
 from tasks.broker import broker  # noqa: F401 - configures Dramatiq before actors are declared
+from tenant_apps.invoices import services as invoices
+from tenant_apps.quotes import services as quotes
 from tenant_apps.sms import automatic, document_email, reconcile
 from tenant_apps.sms import services as sms
 
@@ -52,4 +55,26 @@ def email_document(tenant_id: int, document_type: str, document_id: int, version
     """Mail a sent quote or invoice with its PDF, once per document version."""
     document_email.email_document(
         tenant_id=tenant_id, document_type=document_type, document_id=document_id, version=version
+    )
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def expire_quotes(tenant_id: int, local_day: str) -> None:
+    """A tenant's daily run (00:05 local): expire quotes whose validity has ended."""
+    daily_jobs.run_daily_job(
+        job="expire_quotes",
+        tenant_id=tenant_id,
+        local_day=local_day,
+        work=lambda tenant, now: quotes.expire_quotes(now=now, tz=tenant_zone(tenant)),
+    )
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def mark_overdue_invoices(tenant_id: int, local_day: str) -> None:
+    """A tenant's daily run (00:05 local): mark unpaid invoices past their due date OVERDUE."""
+    daily_jobs.run_daily_job(
+        job="mark_overdue_invoices",
+        tenant_id=tenant_id,
+        local_day=local_day,
+        work=lambda tenant, now: invoices.mark_overdue_invoices(now=now, tz=tenant_zone(tenant)),
     )

@@ -17,6 +17,9 @@ class OutboxMessage(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # Work that must be queued once whoever asks for it (the next daily run, a deferred
+    # reminder): a second row with the same key is never written.
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
     # Set after too many failed publishes: the row leaves the queue and waits for an admin.
     dead_at = models.DateTimeField(null=True, blank=True)
 

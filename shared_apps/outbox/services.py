@@ -5,7 +5,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -22,11 +22,28 @@ RETRY_BACKOFF = timedelta(seconds=30)
 
 
 def enqueue_after_commit(
-    *, actor_name: str, schema_name: str = "", run_at: datetime | None = None, **kwargs: Any
-) -> OutboxMessage:
+    *,
+    actor_name: str,
+    schema_name: str = "",
+    run_at: datetime | None = None,
+    dedupe_key: str | None = None,
+    **kwargs: Any,
+) -> OutboxMessage | None:
     """Record a job in the caller's transaction; it is published only if that commits, and
-    not before `run_at` (at once when None)."""
-    return OutboxMessage.objects.create(actor_name=actor_name, schema_name=schema_name, run_at=run_at, kwargs=kwargs)
+    not before `run_at` (at once when None). With a `dedupe_key` the row is written only if
+    no row has that key yet (returns None otherwise), so a job scheduled twice runs once."""
+    message = OutboxMessage(
+        actor_name=actor_name, schema_name=schema_name, run_at=run_at, dedupe_key=dedupe_key, kwargs=kwargs
+    )
+    if dedupe_key is None:
+        message.save()
+        return message
+    try:
+        with transaction.atomic():
+            message.save()
+    except IntegrityError:
+        return None
+    return message
 
 
 def due_messages(*, now: datetime):

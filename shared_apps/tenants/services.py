@@ -12,8 +12,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from shared_apps.errors import Conflict, NotFound, ValidationFailed
+from shared_apps.outbox.models import OutboxMessage
 from shared_apps.outbox.services import enqueue_after_commit
-from shared_apps.tenants import queries
+from shared_apps.tenants import daily_jobs, queries
 from shared_apps.tenants.models import WEEKDAYS, Domain, Tenant
 from shared_apps.tenants.provisioning import claim_or_create_tenant_schema, drop_tenant_schema
 from shared_apps.webhooks import twilio
@@ -126,6 +127,7 @@ def activate_tenant(*, tenant: Tenant, slug: str, name: str, timezone_name: str,
                 update_fields=["slug", "name", "timezone", "currency", "status", "activated_at"],
             )
             Domain.objects.create(domain=tenant_host(slug=slug), tenant=tenant, is_primary=True)
+            daily_jobs.schedule_daily_jobs(tenant=tenant)
     except IntegrityError:
         raise Conflict("That slug is already taken.", code="slug_taken", details=[{"field": "slug"}]) from None
     return tenant
@@ -262,6 +264,8 @@ def update_tenant_settings(*, tenant_id: int, changes: dict[str, Any]) -> Tenant
             )
         if cleaned:
             tenant.save(update_fields=list(cleaned))
+        if "timezone" in cleaned:
+            daily_jobs.reschedule_daily_jobs(tenant=tenant)
         if "sms_sender" in cleaned:
             # Inbound texts are routed by this number: it may belong to one tenant only.
             replace_provider_route(
@@ -296,5 +300,6 @@ def delete_tenant(*, tenant_id: int) -> None:
         tenant = queries.get_tenant_for_update(tenant_id=tenant_id)
         schema_name = tenant.schema_name
         drop_tenant_schema(schema_name=schema_name)
+        OutboxMessage.objects.filter(schema_name=schema_name, published_at__isnull=True).delete()
         tenant.delete()
     queries.forget_tenant(tenant)
