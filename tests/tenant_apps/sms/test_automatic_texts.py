@@ -4,6 +4,8 @@ once per send key, skipped and recorded when the customer cannot be texted."""
 from datetime import UTC, datetime
 
 import pytest
+from django.db import IntegrityError
+from django_tenants.utils import tenant_context
 
 from shared_apps.outbox.models import OutboxMessage
 from tenant_apps.appointments import services as appointment_services
@@ -12,6 +14,7 @@ from tenant_apps.quotes import services as quote_services
 from tenant_apps.sms import automatic, notifications, services
 from tenant_apps.sms.models import Message
 from tests.factories import CustomerFactory
+from tests.parallel import run_at_once
 from tests.tenant_apps.invoices.factories import draft_invoice
 from tests.tenant_apps.quotes.factories import draft_quote
 from tests.tenant_apps.sms import fixtures
@@ -210,3 +213,25 @@ def test_a_text_sent_by_hand_goes_at_once_even_in_quiet_hours(sender):
     [send] = jobs(services.SEND_ACTOR)
     assert send.kwargs["message_id"] == message.pk
     assert send.run_at is None
+
+
+@pytest.mark.concurrency
+def test_a_job_delivered_to_four_workers_at_once_records_one_text(committed_tenant):
+    committed_tenant.tenant.sms_sender = SENDER
+    committed_tenant.tenant.save(update_fields=["sms_sender"])
+    with committed_tenant.schema():
+        appointment_id = book(committed_tenant, CustomerFactory())
+    [job] = OutboxMessage.objects.filter(
+        schema_name=committed_tenant.tenant.schema_name, actor_name="send_automatic_sms"
+    )
+
+    def deliver() -> int:
+        with tenant_context(committed_tenant.tenant):
+            return automatic.send_automatic_sms(now=AFTERNOON, **job.kwargs).pk
+
+    outcomes = run_at_once([deliver] * 4, expected=IntegrityError)
+    with committed_tenant.schema():
+        messages = list(Message.objects.filter(send_key=f"booking_confirmation:{appointment_id}"))
+    OutboxMessage.objects.filter(schema_name=committed_tenant.tenant.schema_name).delete()
+    assert len(messages) == 1
+    assert outcomes == [messages[0].pk] * 4

@@ -3,13 +3,16 @@
 import smtplib
 
 import pytest
+from django.db import IntegrityError
 from django.test import override_settings
+from django_tenants.utils import tenant_context
 
 from shared_apps.outbox.models import OutboxMessage
 from tenant_apps.sms import document_email, notifications
 from tenant_apps.sms.models import DocumentEmail
 from tests.api.test_invitations import _free_port, smtp_inbox  # noqa: F401 - the real SMTP sink fixture
 from tests.factories import CustomerFactory
+from tests.parallel import run_at_once
 from tests.tenant_apps.invoices.factories import sent_invoice
 from tests.tenant_apps.quotes.factories import sent_quote
 
@@ -76,3 +79,24 @@ def test_an_address_removed_before_the_job_is_recorded_as_skipped(tenant_a, smtp
 
     assert (skipped.status, skipped.note) == ("skipped", "The customer has no email address.")
     assert smtp_inbox.messages == []
+
+
+@pytest.mark.concurrency
+def test_one_email_job_run_by_three_workers_at_once_mails_once(committed_tenant, smtp_inbox):  # noqa: F811
+    with committed_tenant.schema():
+        quote = sent_quote(committed_tenant.tenant, customer_id=CustomerFactory(email="lee@example.test").pk)
+    [job] = OutboxMessage.objects.filter(
+        schema_name=committed_tenant.tenant.schema_name, actor_name=notifications.DOCUMENT_EMAIL_ACTOR
+    )
+
+    def deliver() -> str | None:
+        with tenant_context(committed_tenant.tenant):
+            claim = document_email.email_document(**job.kwargs)
+            return claim.status if claim is not None else None
+
+    outcomes = run_at_once([deliver] * 3, expected=IntegrityError)
+    OutboxMessage.objects.filter(schema_name=committed_tenant.tenant.schema_name).delete()
+    assert sorted(outcomes, key=str) == [None, None, "sent"]
+    assert [message["Subject"] for message in smtp_inbox.messages] == [
+        f"{committed_tenant.tenant.name}: quote {quote.number}"
+    ]
