@@ -46,3 +46,33 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.from_number} -> {self.to_number} ({self.status})"
+
+
+class AutomaticText(models.Model):
+    """One automatic text (a reminder, a confirmation) the business decided to send or skip,
+    under a unique `send_key` naming what it is about (for a reminder: appointment, kind and
+    the appointment time it was for): whatever runs twice, a key is sent at most once."""
+
+    class Status(models.TextChoices):
+        SENT = "sent", "Queued for sending"
+        SKIPPED = "skipped", "Skipped"
+
+    class SkipReason(models.TextChoices):
+        OPTED_OUT = "opted_out", "The number replied STOP"
+        NO_PHONE = "no_phone", "The customer has no phone number"
+        NO_SENDER = "no_sender", "The business has no sms_sender number"
+        STALE = "stale", "Due too long ago (the system was down)"
+        QUIET_HOURS = "quiet_hours", "Quiet hours last until it would be pointless"
+
+    send_key = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=40)
+    status = models.CharField(max_length=8, choices=Status.choices)
+    skip_reason = models.CharField(max_length=16, choices=SkipReason.choices, blank=True)
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="automatic_texts"
+    )
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.send_key}: {self.status} {self.skip_reason}".strip()
