@@ -8,6 +8,7 @@ from shared_apps.tenants import daily_jobs, provisioning
 from shared_apps.tenants.localtime import tenant_zone
 from shared_apps.webhooks import services as webhooks
 from tasks.broker import broker  # noqa: F401 - configures Dramatiq before actors are declared
+from tenant_apps.appointments import reminders
 from tenant_apps.invoices import services as invoices
 from tenant_apps.quotes import services as quotes
 from tenant_apps.sms import automatic, document_email, reconcile
@@ -47,7 +48,7 @@ def reconcile_sms_sends() -> None:
 @dramatiq.actor(queue_name="default", max_retries=5)
 def send_automatic_sms(tenant_id: int, kind: str, object_id: int, send_key: str) -> None:
     """A booking confirmation or quote/invoice notice, once per send key (quiet hours kept)."""
-    automatic.send_automatic_sms(tenant_id=tenant_id, kind=kind, object_id=object_id, send_key=send_key)
+    automatic.send_notice(tenant_id=tenant_id, kind=kind, object_id=object_id, send_key=send_key)
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)
@@ -77,4 +78,12 @@ def mark_overdue_invoices(tenant_id: int, local_day: str) -> None:
         tenant_id=tenant_id,
         local_day=local_day,
         work=lambda tenant, now: invoices.mark_overdue_invoices(now=now, tz=tenant_zone(tenant)),
+    )
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def send_appointment_reminder(tenant_id: int, appointment_id: int, hours: int, starts_at: str, due_at: str) -> None:
+    """Text one due appointment reminder, at most once (re-reads the appointment first)."""
+    reminders.send_appointment_reminder(
+        tenant_id=tenant_id, appointment_id=appointment_id, hours=hours, starts_at=starts_at, due_at=due_at
     )

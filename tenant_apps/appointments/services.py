@@ -27,6 +27,7 @@ from shared_apps.errors import Conflict, InvalidTransition, NotFound, StaleVersi
 from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments import queries
 from tenant_apps.appointments.models import Appointment
+from tenant_apps.appointments.reminders import schedule_appointment_reminders
 from tenant_apps.customers.models import Customer
 from tenant_apps.sms import notifications
 
@@ -144,6 +145,7 @@ def create_appointment(
         )
         _save(appointment)
         notifications.appointment_booked(tenant=tenant, appointment=appointment)
+        schedule_appointment_reminders(tenant=tenant, appointment=appointment)
     return appointment
 
 
@@ -195,6 +197,9 @@ def update_appointment(*, tenant: Tenant, appointment_id: int, version: int, cha
             update_fields.append("blocked_during")
         appointment.version += 1
         _save(appointment, update_fields=update_fields)
+        if "starts_at" in changed:
+            # The old reminders find the appointment moved and do nothing.
+            schedule_appointment_reminders(tenant=tenant, appointment=appointment)
     return appointment
 
 

@@ -19,8 +19,6 @@ class Message(models.Model):
         UNDELIVERED = "undelivered", "Undelivered"
         FAILED = "failed", "Failed"
         RECEIVED = "received", "Received"
-        # An automatic text that was not sent (opted out, no phone...): `note` says why.
-        SKIPPED = "skipped", "Skipped"
 
     class Encoding(models.TextChoices):
         GSM7 = "gsm7", "GSM-7"
@@ -32,7 +30,7 @@ class Message(models.Model):
     body = models.TextField(blank=True)
     status = models.CharField(max_length=12, choices=Status.choices)
     error_code = models.PositiveIntegerField(null=True, blank=True)
-    # Why a text was skipped or failed without a Twilio error code (shown to the business).
+    # Why a text failed without a Twilio error code (shown to the business).
     note = models.CharField(max_length=200, blank=True)
     segments = models.PositiveSmallIntegerField(default=1)
     encoding = models.CharField(max_length=4, choices=Encoding.choices, default=Encoding.GSM7)
@@ -41,9 +39,6 @@ class Message(models.Model):
         "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="sms_messages"
     )
     provider_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
-    # An automatic text's key (what it is about, e.g. "quote_sent:12:v3"), unique, so a
-    # re-delivered job records or sends it once.
-    send_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -57,6 +52,37 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.from_number} -> {self.to_number} ({self.status})"
+
+
+class AutomaticText(models.Model):
+    """One automatic text (a reminder, a confirmation) the business decided to send or skip,
+    under a unique `send_key` naming what it is about (for a reminder: appointment, kind and
+    the appointment time it was for): whatever runs twice, a key is sent at most once."""
+
+    class Status(models.TextChoices):
+        SENT = "sent", "Queued for sending"
+        SKIPPED = "skipped", "Skipped"
+
+    class SkipReason(models.TextChoices):
+        OPTED_OUT = "opted_out", "The number replied STOP"
+        NO_PHONE = "no_phone", "The customer has no phone number"
+        NO_SENDER = "no_sender", "The business has no sms_sender number"
+        STALE = "stale", "Due too long ago (the system was down)"
+        QUIET_HOURS = "quiet_hours", "Quiet hours last until it would be pointless"
+        GONE = "gone", "What it was about was cancelled or is no longer sent"
+
+    send_key = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=40)
+    status = models.CharField(max_length=8, choices=Status.choices)
+    skip_reason = models.CharField(max_length=16, choices=SkipReason.choices, blank=True)
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="automatic_texts"
+    )
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.send_key}: {self.status} {self.skip_reason}".strip()
 
 
 class SmsTemplate(models.Model):

@@ -46,7 +46,6 @@ STATUS_RANK = {
     Status.UNDELIVERED: 3,
     Status.FAILED: 3,
     Status.RECEIVED: 3,
-    Status.SKIPPED: 3,
 }
 # Twilio's MessageStatus values mapped to ours; others (receiving, partially_delivered) are ignored.
 TWILIO_STATUSES = {
@@ -208,36 +207,18 @@ def queue_sms(
         raise Conflict("Set the business's sms_sender number before sending texts.", code="sms_sender_missing")
     if customer_queries.is_phone_opted_out(phone=to_number):
         raise Conflict("This number has opted out of texts (it replied STOP).", code="recipient_opted_out")
-    with transaction.atomic():
-        return create_outbound_message(tenant=tenant, to_number=to_number, body=body, customer=customer)
-
-
-def create_outbound_message(
-    *,
-    tenant: Tenant,
-    to_number: str,
-    body: str,
-    customer: Customer | None,
-    status: str = Status.QUEUED,
-    note: str = "",
-    send_key: str | None = None,
-) -> Message:
-    """The message row (segments counted) in the caller's transaction, and for a queued one
-    its `send_sms` job, published after commit."""
     segments = count_segments(body)
-    message = Message.objects.create(
-        direction=Message.Direction.OUTBOUND,
-        from_number=tenant.sms_sender,
-        to_number=to_number,
-        body=body,
-        status=status,
-        note=note,
-        segments=segments.count,
-        encoding=segments.encoding,
-        customer=customer,
-        send_key=send_key,
-    )
-    if status == Status.QUEUED:
+    with transaction.atomic():
+        message = Message.objects.create(
+            direction=Message.Direction.OUTBOUND,
+            from_number=tenant.sms_sender,
+            to_number=to_number,
+            body=body,
+            status=Status.QUEUED,
+            segments=segments.count,
+            encoding=segments.encoding,
+            customer=customer,
+        )
         enqueue_after_commit(
             actor_name=SEND_ACTOR, schema_name=tenant.schema_name, message_id=message.pk, tenant_id=tenant.pk
         )

@@ -1,5 +1,6 @@
-"""Automatic texts: written with the change that causes them, sent when quiet hours allow,
-once per send key, skipped and recorded when the customer cannot be texted."""
+"""Booking confirmations and quote / invoice notices: written with the change that causes
+them, sent when quiet hours allow, once per send key, skipped and recorded when the customer
+cannot be texted."""
 
 from datetime import UTC, datetime
 
@@ -12,7 +13,7 @@ from tenant_apps.appointments import services as appointment_services
 from tenant_apps.invoices import services as invoice_services
 from tenant_apps.quotes import services as quote_services
 from tenant_apps.sms import automatic, notifications, services
-from tenant_apps.sms.models import Message
+from tenant_apps.sms.models import AutomaticText, Message
 from tests.factories import CustomerFactory
 from tests.parallel import run_at_once
 from tests.tenant_apps.invoices.factories import draft_invoice
@@ -43,9 +44,9 @@ def book(test_tenant, customer) -> int:
         ).pk
 
 
-def run_job(test_tenant, job: OutboxMessage, now: datetime = AFTERNOON) -> Message | None:
+def run_job(test_tenant, job: OutboxMessage, now: datetime = AFTERNOON) -> AutomaticText | None:
     with test_tenant.schema():
-        return automatic.send_automatic_sms(now=now, **job.kwargs)
+        return automatic.send_notice(now=now, **job.kwargs)
 
 
 def test_booking_writes_its_confirmation_job_with_the_appointment(sender):
@@ -83,14 +84,16 @@ def test_the_job_queues_the_confirmation_once(sender):
     first = run_job(sender, job)
     again = run_job(sender, job)
 
-    assert again.pk == first.pk
-    assert (first.status, first.to_number, first.customer_id) == ("queued", "+12025550111", customer.pk)
-    assert first.body == (
+    message = first.message
+    assert again is None
+    assert (first.status, first.kind, first.customer_id) == ("sent", "booking_confirmation", customer.pk)
+    assert (message.status, message.to_number, message.customer_id) == ("queued", "+12025550111", customer.pk)
+    assert message.body == (
         f"Hi Dana Reyes, {sender.tenant.name} has booked your appointment for Tue 20 Jan, 10:00 AM. "
         "Reply STOP to stop these texts."
     )
     [send] = jobs(services.SEND_ACTOR)
-    assert send.kwargs["message_id"] == first.pk
+    assert send.kwargs["message_id"] == message.pk
     with sender.schema():
         assert Message.objects.count() == 1
 
@@ -107,14 +110,14 @@ def test_a_job_that_runs_late_into_quiet_hours_waits_for_the_morning(sender):
     assert held is None
     assert (again.kwargs, again.run_at) == (job.kwargs, NEXT_MORNING)
     with sender.schema():
-        assert Message.objects.count() == 0
+        assert (Message.objects.count(), AutomaticText.objects.count()) == (0, 0)
 
 
 @pytest.mark.parametrize(
     ("customer", "note"),
     [
-        ({"phone": ""}, "The customer has no phone number."),
-        ({"sms_opt_out": True}, "The customer opted out of texts."),
+        ({"phone": ""}, "no_phone"),
+        ({"sms_opt_out": True}, "opted_out"),
     ],
 )
 def test_a_customer_who_cannot_be_texted_is_skipped_and_recorded(sender, customer, note):
@@ -125,12 +128,10 @@ def test_a_customer_who_cannot_be_texted_is_skipped_and_recorded(sender, custome
 
     skipped = run_job(sender, job)
 
-    assert (skipped.status, skipped.note, skipped.customer_id) == ("skipped", note, customer.pk)
+    assert (skipped.status, skipped.skip_reason, skipped.customer_id) == ("skipped", note, customer.pk)
     assert jobs(services.SEND_ACTOR) == []
-    history = sender.api().get(f"/customers/{customer.pk}/history").json()["items"]
-    assert [(entry["kind"], entry["status"]) for entry in history if entry["kind"] == "sms"] == [("sms", "skipped")]
-    [listed] = sender.api().get("/sms/messages", customer_id=customer.pk).json()["items"]
-    assert (listed["status"], listed["note"]) == ("skipped", note)
+    with sender.schema():
+        assert Message.objects.count() == 0
 
 
 def test_a_cancelled_appointment_gets_no_confirmation(sender):
@@ -145,7 +146,7 @@ def test_a_cancelled_appointment_gets_no_confirmation(sender):
 
     skipped = run_job(sender, job)
 
-    assert (skipped.status, skipped.note) == ("skipped", "The appointment is no longer booked.")
+    assert (skipped.status, skipped.skip_reason) == ("skipped", "gone")
 
 
 def test_a_kind_turned_off_writes_no_job_and_a_waiting_job_sends_nothing(sender):
@@ -189,8 +190,10 @@ def test_sending_a_quote_or_invoice_writes_its_text_and_email_jobs(sender):
         ("invoice", invoice.pk, invoice.version),
     ]
     quote_text, invoice_text = (run_job(sender, job) for job in texts)
-    assert quote_text.body == f"Hi Lee Park, {sender.tenant.name} sent you quote {quote.number} for $43.28."
-    assert invoice_text.body == f"Hi Lee Park, {sender.tenant.name} sent you invoice {invoice.number}: $43.28 due."
+    assert quote_text.message.body == f"Hi Lee Park, {sender.tenant.name} sent you quote {quote.number} for $43.28."
+    assert (
+        invoice_text.message.body == f"Hi Lee Park, {sender.tenant.name} sent you invoice {invoice.number}: $43.28 due."
+    )
 
 
 def test_no_email_job_without_an_address_and_no_text_when_turned_off(sender):
@@ -225,13 +228,15 @@ def test_a_job_delivered_to_four_workers_at_once_records_one_text(committed_tena
         schema_name=committed_tenant.tenant.schema_name, actor_name="send_automatic_sms"
     )
 
-    def deliver() -> int:
+    def deliver() -> int | None:
         with tenant_context(committed_tenant.tenant):
-            return automatic.send_automatic_sms(now=AFTERNOON, **job.kwargs).pk
+            decided = automatic.send_notice(now=AFTERNOON, **job.kwargs)
+            return decided.message_id if decided is not None else None
 
     outcomes = run_at_once([deliver] * 4, expected=IntegrityError)
     with committed_tenant.schema():
-        messages = list(Message.objects.filter(send_key=f"booking_confirmation:{appointment_id}"))
+        decision = AutomaticText.objects.get(send_key=f"booking_confirmation:{appointment_id}")
+        messages = list(Message.objects.values_list("pk", flat=True))
     OutboxMessage.objects.filter(schema_name=committed_tenant.tenant.schema_name).delete()
-    assert len(messages) == 1
-    assert outcomes == [messages[0].pk] * 4
+    assert messages == [decision.message_id]
+    assert sorted(outcomes, key=str) == [decision.message_id, None, None, None]
