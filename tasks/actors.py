@@ -1,6 +1,8 @@
 """Every actor, by name. Actors take ids (never objects), run in the schema named by the
 message, re-fetch what they need and call a service."""
 
+from collections.abc import Callable
+
 import dramatiq
 
 from shared_apps.idempotency import services as idempotency
@@ -59,26 +61,26 @@ def email_document(tenant_id: int, document_type: str, document_id: int, version
     )
 
 
+def _run_daily(job: str, tenant_id: int, local_day: str, rule: Callable[..., int]) -> None:
+    """Run a daily rule (`rule(now=, tz=)`) for one tenant and schedule its next run."""
+    daily_jobs.run_daily_job(
+        job=job,
+        tenant_id=tenant_id,
+        local_day=local_day,
+        work=lambda tenant, now: rule(now=now, tz=tenant_zone(tenant)),
+    )
+
+
 @dramatiq.actor(queue_name="default", max_retries=5)
 def expire_quotes(tenant_id: int, local_day: str) -> None:
     """A tenant's daily run (00:05 local): expire quotes whose validity has ended."""
-    daily_jobs.run_daily_job(
-        job="expire_quotes",
-        tenant_id=tenant_id,
-        local_day=local_day,
-        work=lambda tenant, now: quotes.expire_quotes(now=now, tz=tenant_zone(tenant)),
-    )
+    _run_daily("expire_quotes", tenant_id, local_day, quotes.expire_quotes)
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)
 def mark_overdue_invoices(tenant_id: int, local_day: str) -> None:
     """A tenant's daily run (00:05 local): mark unpaid invoices past their due date OVERDUE."""
-    daily_jobs.run_daily_job(
-        job="mark_overdue_invoices",
-        tenant_id=tenant_id,
-        local_day=local_day,
-        work=lambda tenant, now: invoices.mark_overdue_invoices(now=now, tz=tenant_zone(tenant)),
-    )
+    _run_daily("mark_overdue_invoices", tenant_id, local_day, invoices.mark_overdue_invoices)
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)
