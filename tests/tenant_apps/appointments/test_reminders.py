@@ -14,6 +14,7 @@ from tenant_apps.appointments import services
 from tenant_apps.appointments.reminders import REMINDER_ACTOR, send_appointment_reminder
 from tenant_apps.sms.models import AutomaticText, Message
 from tests.factories import CustomerFactory
+from tests.parallel import run_at_once
 
 SENDER = "+12025550500"
 # 09:30 EST (tenant A is in New York), far enough ahead that its reminders are in the future.
@@ -184,3 +185,20 @@ def test_after_downtime_recent_reminders_go_and_older_ones_are_skipped(business)
 
 def test_the_reminder_actor_is_registered():
     assert actors.send_appointment_reminder.actor_name == REMINDER_ACTOR
+
+
+def test_the_same_reminder_run_twice_at_once_sends_one_text(committed_tenant):
+    committed_tenant.tenant.sms_sender = SENDER
+    committed_tenant.tenant.save(update_fields=["sms_sender"])
+    appointment = book(committed_tenant, starts_at=datetime(2027, 1, 20, 17, 0, tzinfo=UTC))
+    row = reminder_rows(appointment.pk)[0]
+
+    def deliver():
+        with committed_tenant.schema():
+            return send_appointment_reminder(**row.kwargs, now=row.run_at)
+
+    outcomes = run_at_once([deliver, deliver], expected=Exception)
+
+    assert sorted(outcome is None for outcome in outcomes) == [False, True]
+    assert texts(committed_tenant) == [("reminder_24h", "sent", "")]
+    assert len(sent_bodies(committed_tenant)) == 1
