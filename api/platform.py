@@ -10,6 +10,7 @@ from pydantic import Field
 from api.auth import platform_admin
 from api.idempotency import idempotent
 from api.schemas import RowId, StrictSchema
+from shared_apps.outbox import queries as outbox_queries
 from shared_apps.tenants import queries, services
 from shared_apps.webhooks import queries as webhook_queries
 from shared_apps.webhooks.models import WebhookEvent
@@ -95,3 +96,24 @@ def list_webhook_events(request: HttpRequest, status: WebhookEvent.Status | None
     """Stored provider events, newest first; `?status=unrouted` lists those no tenant owns
     (replay one with `manage.py replay_webhook_event ID`)."""
     return webhook_queries.list_webhook_events(status=status, provider=provider)
+
+
+class OutboxMessageOut(Schema):
+    id: int
+    actor_name: str
+    schema_name: str
+    kwargs: dict
+    created_at: datetime
+    run_at: datetime | None
+    published_at: datetime | None
+    dead_at: datetime | None
+    attempts: int
+    last_error: str
+
+
+@router.get("/outbox", response=list[OutboxMessageOut])
+@paginate
+def list_outbox_messages(request: HttpRequest, status: outbox_queries.OutboxStatus | None = None):
+    """Jobs waiting, published or dead, newest first; `?status=dead` lists those parked after
+    repeated failed publishes (queue one again with `manage.py retry_outbox_message ID`)."""
+    return outbox_queries.list_outbox_messages(status=status)

@@ -12,8 +12,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from shared_apps.errors import Conflict, ValidationFailed, violated_constraint
+from shared_apps.outbox.models import OutboxMessage
 from shared_apps.outbox.services import enqueue_after_commit
-from shared_apps.tenants import queries
+from shared_apps.tenants import daily_jobs, queries
 from shared_apps.tenants.models import WEEKDAYS, Domain, Tenant
 from shared_apps.tenants.provisioning import claim_or_create_tenant_schema, drop_tenant_schema
 from shared_apps.webhooks import twilio
@@ -132,6 +133,7 @@ def activate_tenant(*, tenant: Tenant, slug: str, name: str, timezone_name: str,
                 update_fields=["slug", "name", "timezone", "currency", "status", "activated_at"],
             )
             Domain.objects.create(domain=tenant_host(slug=slug), tenant=tenant, is_primary=True)
+            daily_jobs.schedule_daily_jobs(tenant=tenant)
     except IntegrityError as error:
         if violated_constraint(error) not in SLUG_CONSTRAINTS:
             raise
@@ -169,7 +171,49 @@ _SETTING_VALIDATORS = {
     "invoice_prefix": lambda value: _prefix("invoice_prefix", value),
     "sms_sender": lambda value: validate_sms_sender(value or ""),
     "vapi_assistant_id": lambda value: str(value).strip(),
+    "sms_booking_confirmation": bool,
+    "sms_reminders": bool,
+    "sms_reminder_hours": lambda value: validate_reminder_hours(value),
+    "sms_quote_sent": bool,
+    "sms_invoice_sent": bool,
+    "quiet_hours_start": lambda value: _local_time("quiet_hours_start", value),
+    "quiet_hours_end": lambda value: _local_time("quiet_hours_end", value),
 }
+# Reminders go at most a week ahead, and a handful per appointment.
+MAX_REMINDER_HOURS = 7 * 24
+MAX_REMINDERS = 4
+
+
+def validate_reminder_hours(value: list[int]) -> list[int]:
+    """Distinct whole hours before an appointment, 1 to a week, at most MAX_REMINDERS; kept
+    latest-first ([24, 2])."""
+    if (
+        len(value) > MAX_REMINDERS
+        or len(set(value)) != len(value)
+        or not all(1 <= hours <= MAX_REMINDER_HOURS for hours in value)
+    ):
+        raise ValidationFailed(
+            "Invalid tenant settings.",
+            details=[
+                {
+                    "field": "sms_reminder_hours",
+                    "message": f"At most {MAX_REMINDERS} distinct whole hours, each 1 to {MAX_REMINDER_HOURS}.",
+                }
+            ],
+        )
+    return sorted(value, reverse=True)
+
+
+def _local_time(field: str, value: str) -> time:
+    """A local wall time "HH:MM"."""
+    try:
+        if not re.fullmatch(r"\d{2}:\d{2}", value):
+            raise ValueError(value)
+        return time.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(
+            "Invalid tenant settings.", details=[{"field": field, "message": 'A local time "HH:MM".'}]
+        ) from None
 
 
 def validate_sms_sender(value: str) -> str:
@@ -222,8 +266,15 @@ def update_tenant_settings(*, tenant_id: int, changes: dict[str, Any]) -> Tenant
         tenant = queries.get_tenant_for_update(tenant_id=tenant_id)
         for field, value in cleaned.items():
             setattr(tenant, field, value)
+        if tenant.quiet_hours_start == tenant.quiet_hours_end:
+            raise ValidationFailed(
+                "Invalid tenant settings.",
+                details=[{"field": "quiet_hours_end", "message": "Quiet hours must start and end at different times."}],
+            )
         if cleaned:
             tenant.save(update_fields=list(cleaned))
+        if "timezone" in cleaned:
+            daily_jobs.reschedule_daily_jobs(tenant=tenant)
         if "sms_sender" in cleaned:
             # Inbound texts are routed by this number: it may belong to one tenant only.
             replace_provider_route(
@@ -271,4 +322,5 @@ def delete_claimed_tenant(*, tenant_id: int) -> None:
 
 def _drop_tenant(tenant: Tenant) -> None:
     drop_tenant_schema(schema_name=tenant.schema_name)
+    OutboxMessage.objects.filter(schema_name=tenant.schema_name, published_at__isnull=True).delete()
     tenant.delete()

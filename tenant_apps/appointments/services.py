@@ -26,8 +26,10 @@ from shared_apps.errors import Conflict, InvalidTransition, NotFound, StaleVersi
 from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments import queries
 from tenant_apps.appointments.models import Appointment
+from tenant_apps.appointments.reminders import schedule_appointment_reminders
 from tenant_apps.appointments.staff import require_staff
 from tenant_apps.customers.models import Customer
+from tenant_apps.sms import notifications
 
 Status = Appointment.Status
 
@@ -142,6 +144,8 @@ def create_appointment(
             notes=notes.strip(),
         )
         _save(appointment)
+        notifications.appointment_booked(tenant=tenant, appointment=appointment)
+        schedule_appointment_reminders(tenant=tenant, appointment=appointment)
     return appointment
 
 
@@ -193,6 +197,9 @@ def update_appointment(*, tenant: Tenant, appointment_id: int, version: int, cha
             update_fields.append("blocked_during")
         appointment.version += 1
         _save(appointment, update_fields=update_fields)
+        if "starts_at" in changed:
+            # The old reminders find the appointment moved and do nothing.
+            schedule_appointment_reminders(tenant=tenant, appointment=appointment)
     return appointment
 
 

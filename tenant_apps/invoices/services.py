@@ -35,6 +35,7 @@ from tenant_apps.invoices.numbering import assign_document_number
 from tenant_apps.invoices.pdf import PdfDocument
 from tenant_apps.quotes import queries as quote_queries
 from tenant_apps.quotes.models import Quote
+from tenant_apps.sms import notifications
 
 Status = Invoice.Status
 
@@ -143,6 +144,8 @@ def change_invoice_status(*, tenant: Tenant, invoice_id: int, status: str, now: 
         invoice.status = status
         invoice.version += 1
         invoice.save(update_fields=["status", "number", "issued_at", "version", "updated_at"])
+        if invoice.issued_at == now:  # issued by this call (a total-0 invoice is PAID at once)
+            notifications.document_sent(tenant=tenant, document_type=DocumentType.INVOICE, document=invoice, now=now)
     return invoice
 
 

@@ -34,6 +34,7 @@ from tenant_apps.invoices.numbering import assign_document_number
 from tenant_apps.invoices.pdf import PdfDocument
 from tenant_apps.quotes import queries
 from tenant_apps.quotes.models import Quote, QuoteItem
+from tenant_apps.sms import notifications
 
 Status = Quote.Status
 
@@ -122,6 +123,8 @@ def change_quote_status(*, tenant: Tenant, quote_id: int, status: str, now: date
         quote.status = Status.EXPIRED if expired else status
         quote.version += 1
         quote.save(update_fields=["status", "number", "issued_at", "decided_at", "version", "updated_at"])
+        if status == Status.SENT:
+            notifications.document_sent(tenant=tenant, document_type=DocumentType.QUOTE, document=quote, now=now)
     if expired:
         raise Conflict(
             "This quote expired at the end of its valid-until day.",

@@ -1,9 +1,13 @@
 """Reading text messages."""
 
+from collections.abc import Iterable
+from datetime import datetime
+
 from django.db.models import QuerySet
 
+from shared_apps.errors import NotFound
 from tenant_apps.customers.history import HistoryEntry, HistoryWindow
-from tenant_apps.sms.models import Message
+from tenant_apps.sms.models import Message, SmsTemplate
 
 
 def list_messages(*, customer_id: int | None = None, direction: str | None = None) -> QuerySet[Message]:
@@ -41,3 +45,31 @@ def sms_history(customer_id: int, window: HistoryWindow) -> list[HistoryEntry]:
         )
         for row in rows
     ]
+
+
+def list_templates() -> QuerySet[SmsTemplate]:
+    return SmsTemplate.objects.order_by("name", "id")
+
+
+def get_template(*, template_id: int) -> SmsTemplate:
+    template = SmsTemplate.objects.filter(pk=template_id).first()
+    if template is None:
+        raise NotFound("Template not found.", details=[{"field": "template_id"}])
+    return template
+
+
+def get_template_for_update(*, template_id: int) -> SmsTemplate:
+    template = SmsTemplate.objects.select_for_update(no_key=True, of=("self",)).filter(pk=template_id).first()
+    if template is None:
+        raise NotFound("Template not found.", details=[{"field": "template_id"}])
+    return template
+
+
+def messages_sending_before(*, before: datetime, limit: int) -> list[Message]:
+    """Outbound texts still `sending` since before `before`, oldest first (reconciliation)."""
+    return list(Message.objects.filter(status=Message.Status.SENDING, updated_at__lt=before).order_by("id")[:limit])
+
+
+def claimed_sids(*, sids: Iterable[str]) -> set[str]:
+    """Which of these MessageSids are already stored on a message."""
+    return set(Message.objects.filter(provider_sid__in=list(sids)).values_list("provider_sid", flat=True))
