@@ -59,9 +59,9 @@ def check_template_body(body: str) -> None:
         )
 
 
-def readable_local_time(instant: datetime, *, zone: str) -> str:
+def readable_local_time(instant: datetime, *, zone: ZoneInfo) -> str:
     """`Tue 3 Mar, 2:30 PM` in the tenant's zone."""
-    local = instant.astimezone(ZoneInfo(zone))
+    local = instant.astimezone(zone)
     hour = local.hour % 12 or 12
     return f"{local:%a} {local.day} {local:%b}, {hour}:{local:%M %p}"
 
@@ -72,7 +72,7 @@ def template_values(context: TemplateContext) -> dict[str, str]:
     if context.customer is not None:
         values["customer_name"] = context.customer.name
     if context.appointment is not None:
-        values["appointment_time"] = readable_local_time(context.appointment.starts_at, zone=context.tenant.timezone)
+        values["appointment_time"] = readable_local_time(context.appointment.starts_at, zone=context.tenant.zone)
     if context.invoice is not None and context.invoice.number:
         values["invoice_number"] = context.invoice.number
         values["amount_due"] = format_money(context.invoice.amount_due, context.invoice.currency)

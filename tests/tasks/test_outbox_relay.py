@@ -20,7 +20,7 @@ from tasks import actors
 from tasks.broker import broker, build_broker
 from tasks.outbox import BROKER_ERRORS, relay_outbox
 from tests.api.test_platform import platform_api  # noqa: F401 - fixture
-from tests.parallel import run_at_once
+from tests.concurrency import run_at_once
 
 
 def queued_actor_names() -> list[str]:

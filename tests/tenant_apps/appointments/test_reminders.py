@@ -13,8 +13,8 @@ from tasks.outbox import relay_outbox
 from tenant_apps.appointments import services
 from tenant_apps.appointments.reminders import REMINDER_ACTOR, send_appointment_reminder
 from tenant_apps.sms.models import AutomaticText, Message
+from tests.concurrency import run_at_once
 from tests.factories import CustomerFactory
-from tests.parallel import run_at_once
 
 SENDER = "+12025550500"
 # 09:30 EST (tenant A is in New York), far enough ahead that its reminders are in the future.

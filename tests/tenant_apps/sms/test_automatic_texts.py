@@ -14,8 +14,8 @@ from tenant_apps.invoices import services as invoice_services
 from tenant_apps.quotes import services as quote_services
 from tenant_apps.sms import automatic, notifications, services
 from tenant_apps.sms.models import AutomaticText, Message
+from tests.concurrency import run_at_once
 from tests.factories import CustomerFactory
-from tests.parallel import run_at_once
 from tests.tenant_apps.invoices.factories import draft_invoice
 from tests.tenant_apps.quotes.factories import draft_quote
 from tests.tenant_apps.sms import fixtures

@@ -11,8 +11,8 @@ from shared_apps.outbox.models import OutboxMessage
 from tenant_apps.sms import document_email, notifications
 from tenant_apps.sms.models import DocumentEmail
 from tests.api.test_invitations import _free_port, smtp_inbox  # noqa: F401 - the real SMTP sink fixture
+from tests.concurrency import run_at_once
 from tests.factories import CustomerFactory
-from tests.parallel import run_at_once
 from tests.tenant_apps.invoices.factories import sent_invoice
 from tests.tenant_apps.quotes.factories import sent_quote
 
