@@ -19,7 +19,7 @@ run: $(VENV)/.installed
 	$(SERVICES) && exec deploy/run.sh
 
 test: $(VENV)/.installed
-	$(SERVICES) && DB_POOL_MAX=40 $(PY) -m pytest $(PYTEST_ARGS)
+	$(SERVICES) && $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -149,11 +149,13 @@ def logout(request: HttpRequest, payload: RefreshIn):
 @router.get("/me", response=MeOut, auth=signed_in)
 def me(request: HttpRequest):
     actor: Actor = request.auth
-    user = services.get_user(user_id=actor.user_id)
-    memberships = services.memberships_of(user_id=actor.user_id)
+    account = services.get_account(user_id=actor.user_id)
+    user = account.user
     return MeOut(
         user=UserOut(id=user.pk, email=user.email, full_name=user.full_name),
-        memberships=[MembershipOut(tenant=m.tenant.slug, tenant_name=m.tenant.name, role=m.role) for m in memberships],
+        memberships=[
+            MembershipOut(tenant=m.tenant.slug, tenant_name=m.tenant.name, role=m.role) for m in account.memberships
+        ],
     )
 
 

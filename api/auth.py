@@ -8,7 +8,6 @@ from django.http import HttpRequest
 
 from api.logging import user_var
 from shared_apps.accounts import services as accounts
-from shared_apps.accounts.models import Membership
 from shared_apps.errors import NotAuthenticated, PermissionDenied
 from shared_apps.tenants.models import Tenant
 
@@ -91,6 +90,6 @@ class PlatformAdmin:
 
 
 member = TenantMember()
-manager = TenantMember(Membership.Role.OWNER, Membership.Role.ADMIN)
+manager = TenantMember(*accounts.MANAGER_ROLES)
 signed_in = SignedIn()
 platform_admin = PlatformAdmin()

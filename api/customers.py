@@ -12,7 +12,7 @@ from api.auth import manager, member
 from api.idempotency import idempotent
 from api.schemas import PatchSchema, RowId, StorableSchema, StrictSchema
 from tenant_apps.customers import queries, services
-from tenant_apps.customers.history import customer_history
+from tenant_apps.customers.history import get_customer_history_page
 
 router = Router(tags=["customers"])
 
@@ -69,15 +69,13 @@ class HistoryEntryOut(Schema):
 
 class HistoryPageOut(Schema):
     items: list[HistoryEntryOut]
-    # How many entries the merge saw (a lower bound of the whole timeline) and whether there is
-    # another page: counting a whole timeline would cost a query per source per row kind.
-    count: int
-    has_more: bool
+    # Pass as `cursor` for the next page; null on the last page. There is no total count.
+    next_cursor: str | None
 
 
 class HistoryParams(StorableSchema):
     limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0, le=10_000)
+    cursor: str | None = Field(default=None, max_length=500)
 
 
 @router.get("", response=list[CustomerOut], auth=member)
@@ -117,11 +115,4 @@ def delete_customer(request: HttpRequest, customer_id: RowId):
 
 @router.get("/{customer_id}/history", response=HistoryPageOut, auth=member)
 def get_customer_history(request: HttpRequest, customer_id: RowId, params: Query[HistoryParams]):
-    queries.get_customer(customer_id=customer_id)
-    # One extra row tells whether another page exists.
-    entries, merged = customer_history(customer_id=customer_id, limit=params.limit + 1, offset=params.offset)
-    return HistoryPageOut(
-        items=[HistoryEntryOut(**entry.__dict__) for entry in entries[: params.limit]],
-        count=merged,
-        has_more=len(entries) > params.limit,
-    )
+    return get_customer_history_page(customer_id=customer_id, limit=params.limit, cursor=params.cursor)

@@ -2,7 +2,6 @@
 
 from datetime import datetime
 
-from django.db import transaction
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.pagination import paginate
@@ -11,6 +10,7 @@ from pydantic import Field
 from api.auth import platform_admin
 from api.idempotency import idempotent
 from api.schemas import RowId, StrictSchema
+from shared_apps.outbox import queries as outbox_queries
 from shared_apps.tenants import queries, services
 from shared_apps.webhooks import queries as webhook_queries
 from shared_apps.webhooks.models import WebhookEvent
@@ -50,10 +50,9 @@ def list_tenants(request: HttpRequest, status: str | None = None):
 @router.post("/tenants", response={201: PlatformTenantOut})
 @idempotent
 def create_tenant(request: HttpRequest, payload: PlatformTenantIn):
-    with transaction.atomic():
-        tenant = services.create_tenant(
-            slug=payload.slug, name=payload.name, timezone_name=payload.timezone, currency=payload.currency
-        )
+    tenant = services.create_tenant(
+        slug=payload.slug, name=payload.name, timezone_name=payload.timezone, currency=payload.currency
+    )
     return 201, tenant
 
 
@@ -64,14 +63,12 @@ def get_tenant(request: HttpRequest, tenant_id: RowId):
 
 @router.patch("/tenants/{tenant_id}", response=PlatformTenantOut)
 def update_tenant_status(request: HttpRequest, tenant_id: RowId, payload: PlatformTenantPatch):
-    queries.get_claimed_tenant(tenant_id=tenant_id)
     return services.set_tenant_status(tenant_id=tenant_id, status=payload.status)
 
 
 @router.delete("/tenants/{tenant_id}", response={204: None})
 def delete_tenant(request: HttpRequest, tenant_id: RowId):
-    queries.get_claimed_tenant(tenant_id=tenant_id)
-    services.delete_tenant(tenant_id=tenant_id)
+    services.delete_claimed_tenant(tenant_id=tenant_id)
     return 204, None
 
 
@@ -99,3 +96,24 @@ def list_webhook_events(request: HttpRequest, status: WebhookEvent.Status | None
     """Stored provider events, newest first; `?status=unrouted` lists those no tenant owns
     (replay one with `manage.py replay_webhook_event ID`)."""
     return webhook_queries.list_webhook_events(status=status, provider=provider)
+
+
+class OutboxMessageOut(Schema):
+    id: int
+    actor_name: str
+    schema_name: str
+    kwargs: dict
+    created_at: datetime
+    run_at: datetime | None
+    published_at: datetime | None
+    dead_at: datetime | None
+    attempts: int
+    last_error: str
+
+
+@router.get("/outbox", response=list[OutboxMessageOut])
+@paginate
+def list_outbox_messages(request: HttpRequest, status: outbox_queries.OutboxStatus | None = None):
+    """Jobs waiting, published or dead, newest first; `?status=dead` lists those parked after
+    repeated failed publishes (queue one again with `manage.py retry_outbox_message ID`)."""
+    return outbox_queries.list_outbox_messages(status=status)

@@ -8,13 +8,15 @@ from ninja.pagination import paginate
 from pydantic import Field
 from twilio.twiml.messaging_response import MessagingResponse
 
-from api.auth import member
+from api.auth import manager, member
 from api.public_url import public_request_url
-from api.schemas import StrictSchema
+from api.schemas import PatchSchema, RowId, StrictSchema
 from shared_apps.errors import NotFound
 from shared_apps.webhooks import twilio
 from tenant_apps.sms import queries, services
-from tenant_apps.sms.models import Message
+from tenant_apps.sms.models import Message, SmsTemplate
+from tenant_apps.sms.services import MAX_BODY_LENGTH
+from tenant_apps.sms.templates import template_variables
 
 router = Router(tags=["sms"])
 
@@ -45,6 +47,8 @@ class MessageOut(Schema):
     body: str
     status: str
     error_code: int | None
+    # Why an automatic text was skipped, or a text failed without a Twilio error code.
+    note: str
     segments: int
     encoding: str
     created_at: datetime
@@ -57,10 +61,22 @@ def list_messages(request: HttpRequest, customer_id: int | None = None, directio
     return queries.list_messages(customer_id=customer_id, direction=direction)
 
 
+class TemplateObjectsIn(StrictSchema):
+    """The rows a template's variables are read from (README, "SMS templates")."""
+
+    appointment_id: RowId | None = None
+    invoice_id: RowId | None = None
+    quote_id: RowId | None = None
+
+
 class SendIn(StrictSchema):
-    customer_id: int | None = None
+    """`customer_id` or `to`; `body`, or `template_id` with `variables`."""
+
+    customer_id: RowId | None = None
     to: str | None = Field(default=None, max_length=32)
-    body: str
+    body: str | None = Field(default=None, max_length=10_000)
+    template_id: RowId | None = None
+    variables: TemplateObjectsIn | None = None
 
 
 class QueuedOut(Schema):
@@ -72,6 +88,63 @@ class QueuedOut(Schema):
 def send_sms(request: HttpRequest, payload: SendIn):
     """Queue a text from the business's sms_sender; it is sent by a job."""
     message = services.queue_sms(
-        tenant=request.auth.tenant, body=payload.body, customer_id=payload.customer_id, to=payload.to
+        tenant=request.auth.tenant,
+        body=payload.body,
+        customer_id=payload.customer_id,
+        to=payload.to,
+        template_id=payload.template_id,
+        variables=services.TemplateObjects(**payload.variables.model_dump()) if payload.variables else None,
     )
     return 202, message
+
+
+class TemplateOut(Schema):
+    id: int
+    name: str
+    body: str
+    variables: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_variables(template: SmsTemplate) -> list[str]:
+        return template_variables(template.body)
+
+
+class TemplateIn(StrictSchema):
+    name: str = Field(min_length=1, max_length=100)
+    body: str = Field(min_length=1, max_length=MAX_BODY_LENGTH)
+
+
+class TemplatePatch(PatchSchema):
+    name: str = Field(default=None, min_length=1, max_length=100)
+    body: str = Field(default=None, min_length=1, max_length=MAX_BODY_LENGTH)
+
+
+@router.get("/templates", response=list[TemplateOut], auth=member)
+@paginate
+def list_templates(request: HttpRequest):
+    return queries.list_templates()
+
+
+@router.post("/templates", response={201: TemplateOut}, auth=manager)
+def create_template(request: HttpRequest, payload: TemplateIn):
+    """A body may use {customer_name}, {business_name}, {appointment_time}, {invoice_number},
+    {amount_due}, {quote_number} and {quote_total}; another name answers 400 naming it."""
+    return 201, services.create_template(name=payload.name, body=payload.body)
+
+
+@router.get("/templates/{template_id}", response=TemplateOut, auth=member)
+def get_template(request: HttpRequest, template_id: RowId):
+    return queries.get_template(template_id=template_id)
+
+
+@router.patch("/templates/{template_id}", response=TemplateOut, auth=manager)
+def update_template(request: HttpRequest, template_id: RowId, payload: TemplatePatch):
+    return services.update_template(template_id=template_id, **payload.changes())
+
+
+@router.delete("/templates/{template_id}", response={204: None}, auth=manager)
+def delete_template(request: HttpRequest, template_id: RowId):
+    services.delete_template(template_id=template_id)
+    return 204, None

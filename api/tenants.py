@@ -33,11 +33,26 @@ class TenantSettingsOut(Schema):
     invoice_prefix: str
     sms_sender: str
     vapi_assistant_id: str
+    sms_booking_confirmation: bool
+    sms_reminders: bool
+    sms_reminder_hours: list[int]
+    sms_quote_sent: bool
+    sms_invoice_sent: bool
+    quiet_hours_start: str = Field(description='Local time "HH:MM" from which no automatic text is sent.')
+    quiet_hours_end: str = Field(description='Local time "HH:MM" until which no automatic text is sent.')
     created_at: datetime
 
     @staticmethod
     def resolve_domain(tenant: Tenant) -> str:
         return tenant_host(slug=tenant.slug)
+
+    @staticmethod
+    def resolve_quiet_hours_start(tenant: Tenant) -> str:
+        return tenant.quiet_hours_start.strftime("%H:%M")
+
+    @staticmethod
+    def resolve_quiet_hours_end(tenant: Tenant) -> str:
+        return tenant.quiet_hours_end.strftime("%H:%M")
 
 
 class TenantSettingsIn(PatchSchema):
@@ -54,6 +69,13 @@ class TenantSettingsIn(PatchSchema):
     invoice_prefix: str = None
     sms_sender: str = Field(default=None, max_length=32)
     vapi_assistant_id: str = Field(default=None, max_length=64)
+    sms_booking_confirmation: bool = None
+    sms_reminders: bool = None
+    sms_reminder_hours: list[int] = Field(default=None, max_length=10)
+    sms_quote_sent: bool = None
+    sms_invoice_sent: bool = None
+    quiet_hours_start: str = Field(default=None, max_length=5)
+    quiet_hours_end: str = Field(default=None, max_length=5)
 
 
 @router.get("/me", response=TenantSettingsOut, auth=member)

@@ -6,7 +6,7 @@ import sys
 
 from bench.setup import ROOT
 
-BENCHMARKS = (["bench.provision", "10", "300"], ["bench.tenant_cache"], ["bench.pdf"])
+BENCHMARKS = (["bench.provision", "10", "300"], ["bench.tenant_cache"], ["bench.pdf"], ["bench.scheduler"])
 
 if __name__ == "__main__":
     for module, *args in BENCHMARKS:

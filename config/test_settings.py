@@ -12,6 +12,8 @@ os.environ.setdefault("RATE_LIMIT_LOGIN", "1000")
 os.environ.setdefault("RATE_LIMIT_REGISTER", "1000")
 os.environ.setdefault("RATE_LIMIT_REFRESH", "1000")
 os.environ.setdefault("TENANT_POOL_SIZE", "0")
+# Room for the racing tests' parallel connections (up to 20 threads) next to the test's own.
+os.environ.setdefault("DB_POOL_MAX", "40")
 
 from config.settings import *  # noqa: F403
 

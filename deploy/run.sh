@@ -10,6 +10,7 @@ PORT="${PORT:-8000}"
 export PORT
 
 DB_POOL=false $PY manage.py migrate_schemas --executor=multiprocessing -v 0
+$PY manage.py schedule_daily_jobs -v 0
 $PY manage.py seed_demo
 
 # supervisord keeps its pidfile and control socket there.

@@ -5,7 +5,8 @@ answers, Twilio's error JSON), keeps what was sent in memory, and posts status c
 (sent, then delivered) to the message's StatusCallback, signed with the Auth Token the client
 authenticated with, exactly as Twilio signs them. Twilio's test numbers fail as Twilio's do:
 +15005550001 invalid (21211), +15005550009 cannot receive SMS (21614), +15005550004 has
-replied STOP (21610). `GET /sandbox/messages` lists what was sent.
+replied STOP (21610). A message is fetched by its sid and listed by `To`/`From`, as the
+reconciliation job does. `GET /sandbox/messages` lists what was sent.
 
 Run: `python -m deploy.twilio_sandbox` (make run starts it when TWILIO_ACCOUNT_SID is unset); it
 listens on the port of TWILIO_SANDBOX_URL (default http://127.0.0.1:8010).
@@ -21,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -42,10 +44,13 @@ StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 class TwilioSandbox:
     """The WSGI app; `messages` holds every accepted message by sid."""
 
-    def __init__(self, *, callback_delay: float = 0.05, callbacks: bool = True):
+    def __init__(self, *, callback_delay: float = 0.05, callbacks: bool = True, answer_delay: float = 0.0):
         self.messages: dict[str, dict[str, Any]] = {}
         self.callback_delay = callback_delay
         self.callbacks = callbacks
+        # Seconds between keeping a new message and answering: longer than the client's
+        # timeout, a send's outcome is unknown to the client although the message exists.
+        self.answer_delay = answer_delay
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -63,6 +68,10 @@ class TwilioSandbox:
             length = int(environ.get("CONTENT_LENGTH") or 0)
             form = dict(parse_qsl(environ["wsgi.input"].read(length).decode()))
             return self._create(start_response, account=match["account"], token=credentials[1], form=form)
+        if method == "GET" and match["sid"] is None:
+            return self._list(
+                start_response, account=match["account"], query=dict(parse_qsl(environ.get("QUERY_STRING", "")))
+            )
         if method == "GET" and match["sid"]:
             with self._lock:
                 message = self.messages.get(match["sid"])
@@ -70,6 +79,29 @@ class TwilioSandbox:
                 return _error(start_response, 404, 20404, "The requested resource was not found")
             return _json(start_response, 200, message)
         return _error(start_response, 405, 20004, "Method not allowed")
+
+    def _list(self, start_response: StartResponse, *, account: str, query: dict[str, str]):
+        """Newest first, filtered by `To` and `From` like Twilio's list (one page)."""
+        with self._lock:
+            found = [
+                message
+                for message in reversed(self.messages.values())
+                if message["account_sid"] == account
+                and query.get("To", message["to"]) == message["to"]
+                and query.get("From", message["from"]) == message["from"]
+            ]
+        page_size = int(query.get("PageSize", 50))
+        return _json(
+            start_response,
+            200,
+            {
+                "messages": found[:page_size],
+                "page": 0,
+                "page_size": page_size,
+                "next_page_uri": None,
+                "uri": f"/2010-04-01/Accounts/{account}/Messages.json",
+            },
+        )
 
     def _create(self, start_response: StartResponse, *, account: str, token: str, form: dict[str, str]):
         to, body = form.get("To", ""), form.get("Body", "")
@@ -102,6 +134,7 @@ class TwilioSandbox:
         }
         with self._lock:
             self.messages[message["sid"]] = message
+        time.sleep(self.answer_delay)
         if self.callbacks and form.get("StatusCallback"):
             threading.Thread(
                 target=self._post_callbacks, args=(message, form["StatusCallback"], token), daemon=True
@@ -158,9 +191,17 @@ class _QuietHandler(WSGIRequestHandler):
         sys.stderr.write(f"twilio-sandbox: {format % args}\n")
 
 
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    """One thread per request, as Twilio answers a fetch while a create is still in flight."""
+
+    daemon_threads = True
+
+
 def serve(port: int, *, host: str = "127.0.0.1", sandbox: TwilioSandbox | None = None) -> WSGIServer:
     """A server for the sandbox (call serve_forever(), or run it in a thread in tests)."""
-    return make_server(host, port, sandbox or TwilioSandbox(), handler_class=_QuietHandler)
+    return make_server(
+        host, port, sandbox or TwilioSandbox(), server_class=_ThreadingServer, handler_class=_QuietHandler
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@ maps them to HTTP statuses and the error envelope, so services never speak HTTP.
 
 from typing import Any
 
+from django.db import IntegrityError
+
 
 class DomainError(Exception):
     """Base of every rule a service refuses. `details` become the envelope's `errors`."""
@@ -87,3 +89,10 @@ class RateLimited(DomainError):
     def __init__(self, *, retry_after: int):
         super().__init__("Too many requests; try again later.")
         self.retry_after = retry_after
+
+
+def violated_constraint(error: IntegrityError) -> str | None:
+    """The name of the PostgreSQL constraint `error` violated (None when the driver gives none),
+    so a service can tell which rule a concurrent write broke."""
+    diag = getattr(error.__cause__, "diag", None)
+    return diag.constraint_name if diag is not None else None

@@ -1,12 +1,18 @@
 """Every actor, by name. Actors take ids (never objects), run in the schema named by the
 message, re-fetch what they need and call a service."""
 
+from collections.abc import Callable
+
 import dramatiq
 
 from shared_apps.idempotency import services as idempotency
-from shared_apps.tenants import provisioning
+from shared_apps.tenants import daily_jobs, provisioning
 from shared_apps.webhooks import services as webhooks
 from tasks.broker import broker  # noqa: F401 - configures Dramatiq before actors are declared
+from tenant_apps.appointments import reminders
+from tenant_apps.invoices import services as invoices
+from tenant_apps.quotes import services as quotes
+from tenant_apps.sms import automatic, document_email, reconcile
 from tenant_apps.sms import services as sms
 
 
@@ -32,3 +38,53 @@ def process_webhook_event(event_id: int) -> None:
 def send_sms(message_id: int, tenant_id: int) -> None:
     """Hand a queued text to Twilio (or the sandbox); never sends one message twice."""
     sms.send_queued_sms(message_id=message_id, tenant_id=tenant_id)
+
+
+@dramatiq.actor(queue_name="default", max_retries=0)
+def reconcile_sms_sends() -> None:
+    """Ask Twilio what became of texts left `sending` (never resends; the next run retries)."""
+    reconcile.reconcile_all_tenants()
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def send_automatic_sms(tenant_id: int, kind: str, object_id: int, send_key: str) -> None:
+    """A booking confirmation or quote/invoice notice, once per send key (quiet hours kept)."""
+    automatic.send_notice(tenant_id=tenant_id, kind=kind, object_id=object_id, send_key=send_key)
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def email_document(tenant_id: int, document_type: str, document_id: int, version: int) -> None:
+    """Mail a sent quote or invoice with its PDF, once per document version."""
+    document_email.email_document(
+        tenant_id=tenant_id, document_type=document_type, document_id=document_id, version=version
+    )
+
+
+def _run_daily(job: str, tenant_id: int, local_day: str, rule: Callable[..., int]) -> None:
+    """Run a daily rule (`rule(tenant=, now=)`) for one tenant and schedule its next run."""
+    daily_jobs.run_daily_job(
+        job=job,
+        tenant_id=tenant_id,
+        local_day=local_day,
+        work=lambda tenant, now: rule(now=now, tenant=tenant),
+    )
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def expire_quotes(tenant_id: int, local_day: str) -> None:
+    """A tenant's daily run (00:05 local): expire quotes whose validity has ended."""
+    _run_daily("expire_quotes", tenant_id, local_day, quotes.expire_quotes)
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def mark_overdue_invoices(tenant_id: int, local_day: str) -> None:
+    """A tenant's daily run (00:05 local): mark unpaid invoices past their due date OVERDUE."""
+    _run_daily("mark_overdue_invoices", tenant_id, local_day, invoices.mark_overdue_invoices)
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def send_appointment_reminder(tenant_id: int, appointment_id: int, hours: int, starts_at: str, due_at: str) -> None:
+    """Text one due appointment reminder, at most once (re-reads the appointment first)."""
+    reminders.send_appointment_reminder(
+        tenant_id=tenant_id, appointment_id=appointment_id, hours=hours, starts_at=starts_at, due_at=due_at
+    )

@@ -1,17 +1,22 @@
 """The outbox relay: publish rows written by services to their actors, after commit."""
 
 import dramatiq
+import redis
 
 from shared_apps.outbox import services
 from shared_apps.outbox.models import OutboxMessage
 from tasks.broker import SCHEMA_OPTION
 
-
-def publish(message: OutboxMessage) -> None:
-    actor = dramatiq.get_broker().get_actor(message.actor_name)
-    actor.send_with_options(kwargs=message.kwargs, **{SCHEMA_OPTION: message.schema_name})
+# The broker is away: the pass stops and the messages wait, their attempts uncounted.
+BROKER_ERRORS = (redis.ConnectionError, redis.TimeoutError, dramatiq.errors.ConnectionError)
 
 
-def relay_outbox() -> int:
-    """Publish what is waiting; returns how many messages were sent."""
-    return services.relay_outbox(publish=publish)
+def publish(message: OutboxMessage, *, broker: dramatiq.Broker | None = None) -> None:
+    broker = broker or dramatiq.get_broker()
+    actor = broker.get_actor(message.actor_name)
+    broker.enqueue(actor.message_with_options(kwargs=message.kwargs, **{SCHEMA_OPTION: message.schema_name}))
+
+
+def relay_outbox(*, broker: dramatiq.Broker | None = None) -> int:
+    """Publish what is due; returns how many messages were sent."""
+    return services.relay_outbox(publish=lambda message: publish(message, broker=broker), broker_errors=BROKER_ERRORS)

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.test import override_settings
+from django.test.utils import setup_databases, teardown_databases
 from django_tenants.utils import tenant_context
 
 from api import ratelimit
@@ -25,6 +26,8 @@ from tests.client import ApiClient, tenant_host
 from tests.outage_stack import closed_port
 
 PASSWORD = "a-long-test-password-1"
+# Before any fixture runs, the settings still name the real database; the test one differs.
+_REAL_DATABASE_NAME = settings.DATABASES[DEFAULT_DB_ALIAS]["NAME"]
 
 
 @dataclass(frozen=True)
@@ -84,9 +87,48 @@ def provision_test_tenant(slug: str, *, timezone_name: str = "America/New_York")
 
 
 @pytest.fixture(scope="session")
-def session_tenants(django_db_setup, django_db_blocker) -> dict[str, TestTenant]:
+def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb) -> Iterator[None]:
+    """The test database, also in a run where no test asks for `db` (only committed-row
+    tests, e.g. `-m concurrency`): pytest-django then sets up no database, and connections
+    would go to the real database's name."""
+    if connection.settings_dict["NAME"] != _REAL_DATABASE_NAME:
+        yield
+        return
     with django_db_blocker.unblock():
-        return {slug: provision_test_tenant(slug) for slug in ("alpha", "bravo")}
+        databases = setup_databases(verbosity=0, interactive=False, aliases={DEFAULT_DB_ALIAS}, keepdb=django_db_keepdb)
+        # A pool opened before the switch keeps connecting to the old name.
+        connection.close_pool()
+    try:
+        yield
+    finally:
+        if not django_db_keepdb:
+            with django_db_blocker.unblock():
+                teardown_databases(databases, verbosity=0)
+
+
+def delete_test_tenant(slug: str) -> None:
+    """Drop a committed test tenant (schema, rows) and its users, if it exists."""
+    connection.set_schema_to_public()
+    for tenant_id in Tenant.objects.filter(slug=slug).values_list("pk", flat=True):
+        tenant_services.delete_tenant(tenant_id=tenant_id)
+    User.objects.filter(email__endswith=f"@{slug}.test").delete()
+
+
+@pytest.fixture(scope="session")
+def session_tenants(django_db_setup, django_db_blocker) -> Iterator[dict[str, TestTenant]]:
+    """Committed for the whole session and dropped at its end; a database kept by --reuse-db
+    may still hold them from a run that was killed, so they are dropped first too."""
+    slugs = ("alpha", "bravo")
+    with django_db_blocker.unblock():
+        for slug in slugs:
+            delete_test_tenant(slug)
+        tenants = {slug: provision_test_tenant(slug) for slug in slugs}
+    try:
+        yield tenants
+    finally:
+        with django_db_blocker.unblock():
+            for slug in slugs:
+                delete_test_tenant(slug)
 
 
 @pytest.fixture
@@ -108,13 +150,13 @@ def api_host(db) -> ApiClient:
 @pytest.fixture
 def committed_tenant(django_db_setup, django_db_blocker) -> Iterator[TestTenant]:
     """A fresh tenant whose rows are really committed (for tests with parallel connections);
-    deleted with its schema afterwards."""
+    deleted with its schema afterwards, whatever the test did."""
     with django_db_blocker.unblock():
         test_tenant = provision_test_tenant(f"live-{uuid.uuid4().hex[:12]}")
-        yield test_tenant
-        connection.set_schema_to_public()
-        tenant_services.delete_tenant(tenant_id=test_tenant.tenant.pk)
-        User.objects.filter(email__endswith=f"@{test_tenant.slug}.test").delete()
+        try:
+            yield test_tenant
+        finally:
+            delete_test_tenant(test_tenant.slug)
 
 
 def _forget_cached_state() -> None:
@@ -134,11 +176,15 @@ def _isolated_caches() -> Iterator[None]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parametrize the shared isolation tests (tests/isolation.py) with each class's routes."""
+    """Parametrize the shared isolation tests (tests/isolation.py) with each class's routes, and
+    the generic API tests (tests/api/generic.py) with each class's invalid bodies."""
     for fixture_name, attribute in (("route", "routes"), ("object_route", "object_routes")):
         if fixture_name in metafunc.fixturenames and metafunc.cls is not None:
             routes = getattr(metafunc.cls, attribute, [])
             metafunc.parametrize(fixture_name, routes, ids=[f"{r.method} {r.path}" for r in routes])
+    if "invalid_create_case" in metafunc.fixturenames and metafunc.cls is not None:
+        cases = metafunc.cls.invalid_create
+        metafunc.parametrize("invalid_create_case", cases, ids=[field for _, field in cases])
 
 
 @pytest.fixture

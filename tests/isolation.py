@@ -13,7 +13,8 @@ A test module declares its routes and, for routes about one row, how to make tha
 and inherits: no token, another tenant's token on this tenant's host, this tenant's token on
 another tenant's host, a tampered claim, `alg: none`, an expired token, a refresh token used as
 an access token, a suspended tenant, and for object routes another tenant reaching the row by
-id on the API host and on its own host. None may answer 2xx or 500.
+id on the API host and on its own host. None may answer 2xx or 500. Modules with CRUD routes
+get these through the generic API cases of tests/api/generic.py.
 """
 
 import base64

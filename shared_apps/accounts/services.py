@@ -14,21 +14,22 @@ from django.utils import timezone
 
 from shared_apps.accounts.models import Membership, RefreshToken, User
 from shared_apps.accounts.tokens import hash_refresh_token, issue_access_token, new_refresh_token
-from shared_apps.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
-from shared_apps.outbox.services import enqueue_after_commit
+from shared_apps.errors import (
+    Conflict,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+    violated_constraint,
+)
 from shared_apps.tenants import queries as tenant_queries
 from shared_apps.tenants.models import Tenant
-from shared_apps.tenants.provisioning import claim_or_create_tenant_schema
-from shared_apps.tenants.services import (
-    activate_tenant,
-    slug_from_name,
-    validate_currency,
-    validate_slug,
-    validate_timezone,
-)
+from shared_apps.tenants.services import create_tenant, slug_from_name
 
 BAD_CREDENTIALS = "Invalid email or password."
 MANAGER_ROLES = frozenset({Membership.Role.OWNER, Membership.Role.ADMIN})
+# The unique constraint on users' emails (stored lower-case, so unique case-insensitively).
+USER_EMAIL_CONSTRAINT = "accounts_user_email_key"
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,10 @@ def check_password_strength(*, password: str, email: str, full_name: str = "") -
         ) from None
 
 
+def _email_taken() -> Conflict:
+    return Conflict("That email is already registered.", code="email_taken", details=[{"field": "email"}])
+
+
 def register_business(
     *,
     business_name: str,
@@ -92,31 +97,31 @@ def register_business(
     timezone_name: str = "UTC",
     currency: str = "usd",
 ) -> IssuedTokens:
-    """Create a tenant (schema claimed from the pool), its host and its owner in one
-    transaction: if any part fails, nothing is left behind."""
+    """Create a tenant (`create_tenant`: schema claimed from the pool, host) and its owner in
+    one transaction: if any part fails, nothing is left behind. A taken email or slug, also
+    when a concurrent registration takes it first, is a Conflict naming which."""
     email = normalize_email(email)
     business_name = business_name.strip()
     if not business_name:
         raise ValidationFailed("Invalid business name.", details=[{"field": "business_name", "message": "Required."}])
-    slug = validate_slug(slug if slug else slug_from_name(business_name))
-    timezone_name = validate_timezone(timezone_name)
-    currency = validate_currency(currency)
     check_password_strength(password=password, email=email, full_name=full_name)
     try:
         with transaction.atomic():
             if User.objects.filter(email__iexact=email).exists():
-                raise Conflict("That email is already registered.", code="email_taken", details=[{"field": "email"}])
-            tenant = claim_or_create_tenant_schema()
-            activate_tenant(
-                tenant=tenant, slug=slug, name=business_name, timezone_name=timezone_name, currency=currency
+                raise _email_taken()
+            tenant = create_tenant(
+                slug=slug or slug_from_name(business_name),
+                name=business_name,
+                timezone_name=timezone_name,
+                currency=currency,
             )
             user = User.objects.create_user(email, password, full_name=full_name.strip())
             Membership.objects.create(user=user, tenant=tenant, role=Membership.Role.OWNER)
-            enqueue_after_commit(actor_name="refill_tenant_pool")
             tokens = _issue_tokens(user=user, tenant=tenant, role=Membership.Role.OWNER)
-    except IntegrityError:
-        # A concurrent registration took the email between our check and our insert.
-        raise Conflict("That email is already registered.", code="email_taken", details=[{"field": "email"}]) from None
+    except IntegrityError as error:
+        if violated_constraint(error) != USER_EMAIL_CONSTRAINT:
+            raise
+        raise _email_taken() from None
     tenant_queries.forget_tenant(tenant)
     return tokens
 
@@ -236,17 +241,13 @@ def member_role(*, user_id: int, tenant_id: int) -> str | None:
     return None if role == _NOT_A_MEMBER else role
 
 
-def require_member(*, tenant_id: int, user_id: int, field: str = "staff_id") -> str:
-    """The role of a user referenced by a tenant's row (an appointment's staff member, a
-    calendar feed's owner); NotFound, like any other tenant's row, when not a member."""
-    role = member_role(user_id=user_id, tenant_id=tenant_id)
-    if role is None:
-        raise NotFound("Staff member not found.", details=[{"field": field}])
-    return role
-
-
 def _forget_membership(*, user_id: int, tenant_id: int) -> None:
     caches["global"].delete(_membership_cache_key(user_id=user_id, tenant_id=tenant_id))
+
+
+def member_ids(*, tenant_id: int) -> list[int]:
+    """The user ids of every member of the tenant, ascending."""
+    return sorted(Membership.objects.filter(tenant_id=tenant_id).values_list("user_id", flat=True))
 
 
 def list_members(*, tenant_id: int):
@@ -319,13 +320,23 @@ def remove_member(*, tenant_id: int, actor_role: str, user_id: int) -> None:
     _forget_membership(user_id=user_id, tenant_id=tenant_id)
 
 
-def memberships_of(*, user_id: int) -> list[Membership]:
-    return list(
+@dataclass(frozen=True)
+class Account:
+    """A signed-in user and their memberships of businesses (pooled schemas left out)."""
+
+    user: User
+    memberships: list[Membership]
+
+
+def get_account(*, user_id: int) -> Account:
+    user = get_user(user_id=user_id)
+    memberships = list(
         Membership.objects.select_related("tenant")
         .filter(user_id=user_id)
         .exclude(tenant__status=Tenant.Status.POOLED)
         .order_by("id")
     )
+    return Account(user=user, memberships=memberships)
 
 
 def get_user(*, user_id: int) -> User:

@@ -1,5 +1,9 @@
 """Tenants (businesses) and their hosts, in the public schema."""
 
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
@@ -9,6 +13,11 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 def default_business_hours() -> dict[str, list[list[str]]]:
     """Monday to Friday 09:00-17:00 local time; weekends closed."""
     return {day: ([["09:00", "17:00"]] if day not in ("sat", "sun") else []) for day in WEEKDAYS}
+
+
+def default_reminder_hours() -> list[int]:
+    """Appointment reminders a day and two hours before."""
+    return [24, 2]
 
 
 class Tenant(TenantMixin):
@@ -39,6 +48,15 @@ class Tenant(TenantMixin):
     invoice_prefix = models.CharField(max_length=10, default="INV")
     sms_sender = models.CharField(max_length=32, blank=True)
     vapi_assistant_id = models.CharField(max_length=64, blank=True)
+    # Automatic texts to customers, each on or off; reminders go the given hours before.
+    sms_booking_confirmation = models.BooleanField(default=True)
+    sms_reminders = models.BooleanField(default=True)
+    sms_reminder_hours = ArrayField(models.PositiveSmallIntegerField(), default=default_reminder_hours)
+    sms_quote_sent = models.BooleanField(default=True)
+    sms_invoice_sent = models.BooleanField(default=True)
+    # Local times between which no automatic text is sent (the window may wrap midnight).
+    quiet_hours_start = models.TimeField(default=time(21, 0))
+    quiet_hours_end = models.TimeField(default=time(8, 0))
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
 
@@ -51,6 +69,15 @@ class Tenant(TenantMixin):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The business's IANA zone: every calendar rule (hours, end of a day) is read in it."""
+        return ZoneInfo(self.timezone)
+
+    def local_date(self, at: datetime) -> date:
+        """The business's calendar date at the instant `at`."""
+        return at.astimezone(self.zone).date()
 
 
 class Domain(DomainMixin):

@@ -133,3 +133,11 @@ def get_claimed_tenant(*, tenant_id: int) -> Tenant:
     if tenant is None:
         raise NotFound("Tenant not found.")
     return tenant
+
+
+def get_claimed_tenant_for_update(*, tenant_id: int) -> Tenant:
+    """Lock a claimed tenant row; a pooled schema is NotFound like an unknown id."""
+    tenant = list_tenants().select_for_update(of=("self",)).filter(pk=tenant_id).first()
+    if tenant is None:
+        raise NotFound("Tenant not found.")
+    return tenant

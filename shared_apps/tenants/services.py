@@ -11,9 +11,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from shared_apps.errors import Conflict, NotFound, ValidationFailed
+from shared_apps.errors import Conflict, ValidationFailed, violated_constraint
+from shared_apps.outbox.models import OutboxMessage
 from shared_apps.outbox.services import enqueue_after_commit
-from shared_apps.tenants import queries
+from shared_apps.tenants import daily_jobs, queries
 from shared_apps.tenants.models import WEEKDAYS, Domain, Tenant
 from shared_apps.tenants.provisioning import claim_or_create_tenant_schema, drop_tenant_schema
 from shared_apps.webhooks import twilio
@@ -22,6 +23,8 @@ from shared_apps.webhooks.services import replace_provider_route
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
 # Subdomains that must never belong to a tenant.
 RESERVED_SLUGS = frozenset({"www", "api", "admin", "app", "mail", "static", "public", "platform", "docs"})
+# The unique constraints a taken slug violates: the tenant's slug and its host name.
+SLUG_CONSTRAINTS = frozenset({"tenants_tenant_slug_key", "tenants_domain_domain_key"})
 
 
 def tenant_host(*, slug: str) -> str:
@@ -112,6 +115,10 @@ def validate_business_hours(value: dict[str, Any]) -> dict[str, list[list[str]]]
     return cleaned
 
 
+def _slug_taken() -> Conflict:
+    return Conflict("That slug is already taken.", code="slug_taken", details=[{"field": "slug"}])
+
+
 def activate_tenant(*, tenant: Tenant, slug: str, name: str, timezone_name: str, currency: str) -> Tenant:
     """Give a claimed schema its identity and host. Raises Conflict if the slug is taken."""
     tenant.slug = slug
@@ -126,22 +133,26 @@ def activate_tenant(*, tenant: Tenant, slug: str, name: str, timezone_name: str,
                 update_fields=["slug", "name", "timezone", "currency", "status", "activated_at"],
             )
             Domain.objects.create(domain=tenant_host(slug=slug), tenant=tenant, is_primary=True)
-    except IntegrityError:
-        raise Conflict("That slug is already taken.", code="slug_taken", details=[{"field": "slug"}]) from None
+            daily_jobs.schedule_daily_jobs(tenant=tenant)
+    except IntegrityError as error:
+        if violated_constraint(error) not in SLUG_CONSTRAINTS:
+            raise
+        raise _slug_taken() from None
     return tenant
 
 
 def create_tenant(*, slug: str, name: str, timezone_name: str = "UTC", currency: str = "usd") -> Tenant:
-    """Create an active tenant with a ready schema (platform admins, management commands).
-    Must run inside a transaction so a failure leaves nothing behind."""
+    """Create an active tenant with a ready schema (registration, platform admins, management
+    commands), all or nothing: in a transaction of its own, or a savepoint of the caller's."""
     slug = validate_slug(slug)
     timezone_name = validate_timezone(timezone_name)
     currency = validate_currency(currency)
-    if Tenant.objects.filter(slug=slug).exists():
-        raise Conflict("That slug is already taken.", code="slug_taken", details=[{"field": "slug"}])
-    tenant = claim_or_create_tenant_schema()
-    activate_tenant(tenant=tenant, slug=slug, name=name, timezone_name=timezone_name, currency=currency)
-    enqueue_after_commit(actor_name="refill_tenant_pool")
+    with transaction.atomic():
+        if Tenant.objects.filter(slug=slug).exists():
+            raise _slug_taken()
+        tenant = claim_or_create_tenant_schema()
+        activate_tenant(tenant=tenant, slug=slug, name=name, timezone_name=timezone_name, currency=currency)
+        enqueue_after_commit(actor_name="refill_tenant_pool")
     return tenant
 
 
@@ -160,7 +171,49 @@ _SETTING_VALIDATORS = {
     "invoice_prefix": lambda value: _prefix("invoice_prefix", value),
     "sms_sender": lambda value: validate_sms_sender(value or ""),
     "vapi_assistant_id": lambda value: str(value).strip(),
+    "sms_booking_confirmation": bool,
+    "sms_reminders": bool,
+    "sms_reminder_hours": lambda value: validate_reminder_hours(value),
+    "sms_quote_sent": bool,
+    "sms_invoice_sent": bool,
+    "quiet_hours_start": lambda value: _local_time("quiet_hours_start", value),
+    "quiet_hours_end": lambda value: _local_time("quiet_hours_end", value),
 }
+# Reminders go at most a week ahead, and a handful per appointment.
+MAX_REMINDER_HOURS = 7 * 24
+MAX_REMINDERS = 4
+
+
+def validate_reminder_hours(value: list[int]) -> list[int]:
+    """Distinct whole hours before an appointment, 1 to a week, at most MAX_REMINDERS; kept
+    latest-first ([24, 2])."""
+    if (
+        len(value) > MAX_REMINDERS
+        or len(set(value)) != len(value)
+        or not all(1 <= hours <= MAX_REMINDER_HOURS for hours in value)
+    ):
+        raise ValidationFailed(
+            "Invalid tenant settings.",
+            details=[
+                {
+                    "field": "sms_reminder_hours",
+                    "message": f"At most {MAX_REMINDERS} distinct whole hours, each 1 to {MAX_REMINDER_HOURS}.",
+                }
+            ],
+        )
+    return sorted(value, reverse=True)
+
+
+def _local_time(field: str, value: str) -> time:
+    """A local wall time "HH:MM"."""
+    try:
+        if not re.fullmatch(r"\d{2}:\d{2}", value):
+            raise ValueError(value)
+        return time.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(
+            "Invalid tenant settings.", details=[{"field": field, "message": 'A local time "HH:MM".'}]
+        ) from None
 
 
 def validate_sms_sender(value: str) -> str:
@@ -213,8 +266,15 @@ def update_tenant_settings(*, tenant_id: int, changes: dict[str, Any]) -> Tenant
         tenant = queries.get_tenant_for_update(tenant_id=tenant_id)
         for field, value in cleaned.items():
             setattr(tenant, field, value)
+        if tenant.quiet_hours_start == tenant.quiet_hours_end:
+            raise ValidationFailed(
+                "Invalid tenant settings.",
+                details=[{"field": "quiet_hours_end", "message": "Quiet hours must start and end at different times."}],
+            )
         if cleaned:
             tenant.save(update_fields=list(cleaned))
+        if "timezone" in cleaned:
+            daily_jobs.reschedule_daily_jobs(tenant=tenant)
         if "sms_sender" in cleaned:
             # Inbound texts are routed by this number: it may belong to one tenant only.
             replace_provider_route(
@@ -228,15 +288,14 @@ def update_tenant_settings(*, tenant_id: int, changes: dict[str, Any]) -> Tenant
 
 
 def set_tenant_status(*, tenant_id: int, status: str) -> Tenant:
-    """Suspend or reactivate a tenant. Pooled tenants are not changed here."""
-    if status not in (Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED):
-        raise ValidationFailed(
-            "Invalid status.", details=[{"field": "status", "message": "Must be 'active' or 'suspended'."}]
-        )
+    """Suspend or reactivate a tenant. A pooled or unknown tenant is NotFound, whatever the
+    status asked for."""
     with transaction.atomic():
-        tenant = queries.get_tenant_for_update(tenant_id=tenant_id)
-        if tenant.status == Tenant.Status.POOLED:
-            raise NotFound("Tenant not found.")
+        tenant = queries.get_claimed_tenant_for_update(tenant_id=tenant_id)
+        if status not in (Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED):
+            raise ValidationFailed(
+                "Invalid status.", details=[{"field": "status", "message": "Must be 'active' or 'suspended'."}]
+            )
         tenant.status = status
         tenant.save(update_fields=["status"])
     queries.forget_tenant(tenant)
@@ -244,10 +303,24 @@ def set_tenant_status(*, tenant_id: int, status: str) -> Tenant:
 
 
 def delete_tenant(*, tenant_id: int) -> None:
-    """Delete a tenant, its schema and every public row that points at it, all or nothing."""
+    """Delete a tenant, pooled or claimed, its schema and every public row that points at it,
+    all or nothing."""
     with transaction.atomic():
         tenant = queries.get_tenant_for_update(tenant_id=tenant_id)
-        schema_name = tenant.schema_name
-        drop_tenant_schema(schema_name=schema_name)
-        tenant.delete()
+        _drop_tenant(tenant)
     queries.forget_tenant(tenant)
+
+
+def delete_claimed_tenant(*, tenant_id: int) -> None:
+    """`delete_tenant` for a business (platform admins): a pooled schema is NotFound like an
+    unknown id."""
+    with transaction.atomic():
+        tenant = queries.get_claimed_tenant_for_update(tenant_id=tenant_id)
+        _drop_tenant(tenant)
+    queries.forget_tenant(tenant)
+
+
+def _drop_tenant(tenant: Tenant) -> None:
+    drop_tenant_schema(schema_name=tenant.schema_name)
+    OutboxMessage.objects.filter(schema_name=tenant.schema_name, published_at__isnull=True).delete()
+    tenant.delete()

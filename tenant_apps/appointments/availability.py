@@ -17,20 +17,19 @@ admin or staff) is free; each slot lists who is.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 
-from shared_apps.accounts.models import Membership
-from shared_apps.accounts.services import require_member
+from shared_apps.accounts.services import member_ids
 from shared_apps.errors import ValidationFailed
+from shared_apps.tenants.localtime import wall_clock_instant
 from shared_apps.tenants.models import WEEKDAYS, Tenant
 from tenant_apps.appointments import queries
+from tenant_apps.appointments.staff import require_staff
 
 STEP = timedelta(minutes=15)
-# Real DST gaps are at most two hours; a safety bound for the search below.
-_MAX_GAP_MINUTES = 180
 
 
 @dataclass(frozen=True)
@@ -38,29 +37,6 @@ class Slot:
     starts_at: datetime
     ends_at: datetime
     staff_ids: tuple[int, ...]
-
-
-def _exists(moment: datetime, zone: ZoneInfo) -> bool:
-    return moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == moment.replace(tzinfo=None)
-
-
-def wall_clock_instant(day: date, wall: time, zone: ZoneInfo, *, latest: bool = False) -> datetime:
-    """The UTC instant at which clocks in `zone` read `wall` on `day`. An ambiguous time gives
-    its first occurrence (its second with `latest`); a time in a DST gap gives the instant the
-    gap ends."""
-    naive = datetime.combine(day, wall)
-    first, second = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
-    if _exists(first, zone):
-        return (second if latest and _exists(second, zone) else first).astimezone(UTC)
-    # In a gap, fold=1 reads the wall time with the offset after the change, which is the
-    # earlier instant, still before the change; walk forward to the change itself.
-    moment = second.astimezone(UTC)
-    offset_before = moment.astimezone(zone).utcoffset()
-    for _ in range(_MAX_GAP_MINUTES):
-        moment += timedelta(minutes=1)
-        if moment.astimezone(zone).utcoffset() != offset_before:
-            return moment
-    return first.astimezone(UTC)  # pragma: no cover - no zone has such a gap
 
 
 def business_intervals(
@@ -78,9 +54,9 @@ def business_intervals(
 
 def _staff_ids(*, tenant: Tenant, staff_id: int | None) -> list[int]:
     if staff_id is not None:
-        require_member(tenant_id=tenant.pk, user_id=staff_id)
+        require_staff(tenant=tenant, staff_id=staff_id)
         return [staff_id]
-    return sorted(Membership.objects.filter(tenant_id=tenant.pk).values_list("user_id", flat=True))
+    return member_ids(tenant_id=tenant.pk)
 
 
 def find_available_slots(
@@ -97,7 +73,7 @@ def find_available_slots(
                 }
             ],
         )
-    zone = ZoneInfo(tenant.timezone)
+    zone = tenant.zone
     staff_ids = _staff_ids(tenant=tenant, staff_id=staff_id)
     intervals = business_intervals(day=day, hours=tenant.business_hours, zone=zone)
     if not intervals or not staff_ids:

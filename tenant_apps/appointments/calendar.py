@@ -20,18 +20,17 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 from icalendar import Calendar, Event
 
-from shared_apps.accounts.models import Membership
-from shared_apps.accounts.services import require_member
+from shared_apps.accounts.services import MANAGER_ROLES, member_role
 from shared_apps.errors import Conflict, NotFound, PermissionDenied
 from shared_apps.tenants import queries as tenant_queries
 from shared_apps.tenants.models import Tenant
 from shared_apps.tenants.services import tenant_host
 from tenant_apps.appointments.models import Appointment, CalendarFeed
+from tenant_apps.appointments.staff import require_staff
 
 FEED_PAST = timedelta(days=90)
 FEED_FUTURE = timedelta(days=366)
 FEED_MAX_EVENTS = 2000
-MANAGER_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
 ICAL_STATUS = {
     Appointment.Status.SCHEDULED: "TENTATIVE",
     Appointment.Status.CANCELLED: "CANCELLED",
@@ -48,7 +47,7 @@ def rotate_calendar_feed(*, tenant: Tenant, actor_user_id: int, actor_role: str,
     if actor_role not in MANAGER_ROLES and staff_id != actor_user_id:
         raise PermissionDenied("Staff may only manage their own calendar feed.", code="role_forbidden")
     if staff_id is not None:
-        require_member(tenant_id=tenant.pk, user_id=staff_id)
+        require_staff(tenant=tenant, staff_id=staff_id)
     token = f"{tenant.schema_name}.{secrets.token_urlsafe(32)}"
     try:
         with transaction.atomic():
@@ -80,10 +79,7 @@ def render_calendar_feed(*, token: str, host_tenant: Tenant | None) -> bytes:
         feed = CalendarFeed.objects.filter(token_hash=hash_feed_token(token)).first()
         if feed is None:
             raise NotFound("Unknown calendar feed.")
-        if (
-            feed.staff_id is not None
-            and not Membership.objects.filter(tenant_id=tenant.pk, user_id=feed.staff_id).exists()
-        ):
+        if feed.staff_id is not None and member_role(user_id=feed.staff_id, tenant_id=tenant.pk) is None:
             raise NotFound("Unknown calendar feed.")
         now = timezone.now()
         appointments = Appointment.objects.select_related("customer").filter(

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 
 from shared_apps.errors import NotFound
 from tenant_apps.appointments.models import Appointment
-from tenant_apps.customers.history import HistoryEntry
+from tenant_apps.customers.history import HistoryEntry, HistoryWindow
 
 
 def list_appointments(
@@ -74,12 +74,10 @@ def busy_ranges(*, window: DateTimeTZRange, staff_ids: Iterable[int]) -> list[tu
     return [(staff_id, blocked.lower, blocked.upper) for staff_id, blocked in rows]
 
 
-def appointment_history(customer_id: int, limit: int) -> list[HistoryEntry]:
+def appointment_history(customer_id: int, window: HistoryWindow) -> list[HistoryEntry]:
     """The customer's appointments as timeline entries, newest start first, in one query."""
-    rows = (
-        Appointment.objects.filter(customer_id=customer_id)
-        .order_by("-starts_at", "-id")
-        .values("id", "title", "status", "starts_at", "ends_at", "staff_id", "cancel_reason")[:limit]
+    rows = window.rows(Appointment.objects.filter(customer_id=customer_id), time_field="starts_at").values(
+        "id", "title", "status", "starts_at", "ends_at", "staff_id", "cancel_reason"
     )
     return [
         HistoryEntry(

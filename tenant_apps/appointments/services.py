@@ -22,12 +22,14 @@ from django.db import IntegrityError, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from psycopg import errors as pg_errors
 
-from shared_apps.accounts.services import require_member
 from shared_apps.errors import Conflict, InvalidTransition, NotFound, StaleVersion, ValidationFailed
 from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments import queries
 from tenant_apps.appointments.models import Appointment
+from tenant_apps.appointments.reminders import schedule_appointment_reminders
+from tenant_apps.appointments.staff import require_staff
 from tenant_apps.customers.models import Customer
+from tenant_apps.sms import notifications
 
 Status = Appointment.Status
 
@@ -80,7 +82,7 @@ def _check_times(*, tenant: Tenant, starts_at: datetime, ends_at: datetime) -> N
 
 def _check_staff(*, tenant: Tenant, staff_id: int | None) -> None:
     if staff_id is not None:
-        require_member(tenant_id=tenant.pk, user_id=staff_id)
+        require_staff(tenant=tenant, staff_id=staff_id)
 
 
 def _check_customer(*, customer_id: int) -> None:
@@ -142,6 +144,8 @@ def create_appointment(
             notes=notes.strip(),
         )
         _save(appointment)
+        notifications.appointment_booked(tenant=tenant, appointment=appointment)
+        schedule_appointment_reminders(tenant=tenant, appointment=appointment)
     return appointment
 
 
@@ -193,6 +197,9 @@ def update_appointment(*, tenant: Tenant, appointment_id: int, version: int, cha
             update_fields.append("blocked_during")
         appointment.version += 1
         _save(appointment, update_fields=update_fields)
+        if "starts_at" in changed:
+            # The old reminders find the appointment moved and do nothing.
+            schedule_appointment_reminders(tenant=tenant, appointment=appointment)
     return appointment
 
 

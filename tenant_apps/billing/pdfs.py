@@ -8,7 +8,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from shared_apps.tenants.models import Tenant
-from tenant_apps.billing.dates import local_date, tenant_zone
 from tenant_apps.billing.models import Document, DocumentItem, StoredPdf
 from tenant_apps.billing.pdf import PdfDocument, PdfLine, render_document_pdf
 from tenant_apps.billing.queries import lock_document
@@ -38,7 +37,7 @@ def pdf_document(document: Document, *, tenant: Tenant) -> PdfDocument:
         customer_name=document.customer.name,
         customer_email=document.customer.email or None,
         customer_address=document.customer.address or None,
-        issue_date=local_date(now=issued, tz=tenant_zone(tenant)),
+        issue_date=tenant.local_date(issued),
         currency=document.currency,
         lines=pdf_lines(list(document.items.all())),
         subtotal=document.subtotal,

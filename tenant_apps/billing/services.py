@@ -10,7 +10,6 @@ from django.db import transaction
 
 from shared_apps.errors import NotFound
 from shared_apps.tenants.models import Tenant
-from tenant_apps.billing.dates import local_date, tenant_zone
 from tenant_apps.billing.guards import require_deletable, require_editable
 from tenant_apps.billing.items import (
     ItemInput,
@@ -150,7 +149,7 @@ def delete_draft(model: type[Document], *, document_id: int) -> None:
 def number_document(document: Document, *, tenant: Tenant, now: datetime) -> None:
     """Give `document` its number (in the tenant's local year) and issue it at `now`. Runs in
     the transaction that takes it out of DRAFT (`assign_document_number`)."""
-    year = local_date(now=now, tz=tenant_zone(tenant)).year
+    year = tenant.local_date(now).year
     document.number = assign_document_number(
         document_type=document.document_type, year=year, prefix=document.number_prefix(tenant)
     )

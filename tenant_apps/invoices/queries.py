@@ -4,7 +4,7 @@ constant number of queries (balances are stored on the row, not summed per invoi
 from django.db.models import QuerySet
 
 from tenant_apps.billing.queries import filter_documents, get_document, lock_document
-from tenant_apps.customers.history import HistoryEntry
+from tenant_apps.customers.history import HistoryEntry, HistoryWindow
 from tenant_apps.invoices.models import Invoice
 
 
@@ -34,9 +34,9 @@ def invoice_id_for_quote(*, quote_id: int) -> int | None:
     return Invoice.objects.filter(quote_id=quote_id).values_list("pk", flat=True).first()
 
 
-def invoice_history(customer_id: int, limit: int) -> list[HistoryEntry]:
+def invoice_history(customer_id: int, window: HistoryWindow) -> list[HistoryEntry]:
     """The customer's invoices for their timeline, newest first, in one query."""
-    invoices = Invoice.objects.filter(customer_id=customer_id).order_by("-created_at", "-id")[:limit]
+    invoices = window.rows(Invoice.objects.filter(customer_id=customer_id), time_field="created_at")
     return [
         HistoryEntry(
             kind="invoice",

@@ -4,7 +4,6 @@ quote, status following the payments ledger, overdue marking and the PDF."""
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, Unpack
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import F
@@ -13,13 +12,13 @@ from django.utils import timezone
 from shared_apps.errors import Conflict, InvalidTransition, NotFound
 from shared_apps.tenants.models import Tenant
 from tenant_apps.billing import services as billing
-from tenant_apps.billing.dates import local_date, tenant_zone
 from tenant_apps.billing.guards import require_items
 from tenant_apps.billing.items import items_of, price_items
 from tenant_apps.invoices import queries
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.quotes import queries as quote_queries
 from tenant_apps.quotes.models import Quote
+from tenant_apps.sms import notifications
 
 Status = Invoice.Status
 
@@ -42,7 +41,7 @@ REFUNDABLE_STATUSES = PAYABLE_STATUSES | {Status.PAID}
 
 def default_due_date(*, tenant: Tenant, now: datetime) -> date:
     """Today plus the tenant's payment terms, in the tenant's zone."""
-    return local_date(now=now, tz=tenant_zone(tenant)) + timedelta(days=tenant.payment_terms_days)
+    return tenant.local_date(now) + timedelta(days=tenant.payment_terms_days)
 
 
 def create_invoice(
@@ -84,6 +83,8 @@ def change_invoice_status(*, tenant: Tenant, invoice_id: int, status: str, now: 
         invoice.status = status
         invoice.version += 1
         invoice.save(update_fields=["status", "number", "issued_at", "version", "updated_at"])
+        if invoice.issued_at == now:  # issued by this call (a total-0 invoice is PAID at once)
+            notifications.document_sent(tenant=tenant, document=invoice, now=now)
     return invoice
 
 
@@ -156,11 +157,11 @@ def apply_ledger_entry(*, invoice: Invoice, paid_delta: int) -> None:
     invoice.save(update_fields=["amount_paid", "status", "version", "updated_at"])
 
 
-def mark_overdue_invoices(*, now: datetime, tz: ZoneInfo) -> int:
-    """Mark OVERDUE every SENT or PARTIALLY_PAID invoice of the current tenant schema whose
-    `due_date` has ended in zone `tz` (the tenant's). Returns how many changed. One UPDATE:
+def mark_overdue_invoices(*, tenant: Tenant, now: datetime) -> int:
+    """Mark OVERDUE every SENT or PARTIALLY_PAID invoice of `tenant` (the current schema) whose
+    `due_date` has ended in the tenant's zone. Returns how many changed. One UPDATE:
     a concurrent payment holds the row lock and the status is re-checked once it commits."""
-    today = local_date(now=now, tz=tz)
+    today = tenant.local_date(now)
     return Invoice.objects.filter(status__in=(Status.SENT, Status.PARTIALLY_PAID), due_date__lt=today).update(
         status=Status.OVERDUE, version=F("version") + 1, updated_at=now
     )

@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 
 from tenant_apps.billing.totals import format_money
-from tenant_apps.customers.history import HistoryEntry
+from tenant_apps.customers.history import HistoryEntry, HistoryWindow
 from tenant_apps.payments.models import Payment
 
 
@@ -12,12 +12,10 @@ def list_invoice_payments(*, invoice_id: int) -> QuerySet[Payment]:
     return Payment.objects.filter(invoice_id=invoice_id)
 
 
-def payment_history(customer_id: int, limit: int) -> list[HistoryEntry]:
+def payment_history(customer_id: int, window: HistoryWindow) -> list[HistoryEntry]:
     """The customer's payments and refunds for their timeline, newest first, in one query."""
-    payments = (
-        Payment.objects.filter(invoice__customer_id=customer_id)
-        .select_related("invoice")
-        .order_by("-occurred_at", "-id")[:limit]
+    payments = window.rows(
+        Payment.objects.filter(invoice__customer_id=customer_id).select_related("invoice"), time_field="occurred_at"
     )
     return [
         HistoryEntry(

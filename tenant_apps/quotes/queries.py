@@ -4,7 +4,7 @@ API prints, so a page of quotes costs the same few queries whatever its size."""
 from django.db.models import QuerySet
 
 from tenant_apps.billing.queries import filter_documents, get_document, lock_document
-from tenant_apps.customers.history import HistoryEntry
+from tenant_apps.customers.history import HistoryEntry, HistoryWindow
 from tenant_apps.quotes.models import Quote
 
 
@@ -26,9 +26,9 @@ def get_quote_for_update(*, quote_id: int) -> Quote:
     return lock_document(Quote, document_id=quote_id)
 
 
-def quote_history(customer_id: int, limit: int) -> list[HistoryEntry]:
+def quote_history(customer_id: int, window: HistoryWindow) -> list[HistoryEntry]:
     """The customer's quotes for their timeline, newest first, in one query."""
-    quotes = Quote.objects.filter(customer_id=customer_id).order_by("-created_at", "-id")[:limit]
+    quotes = window.rows(Quote.objects.filter(customer_id=customer_id), time_field="created_at")
     return [
         HistoryEntry(
             kind="quote",

@@ -5,7 +5,6 @@ Converting an accepted quote lives with invoices (`invoices.services.convert_quo
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, Unpack
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import F
@@ -14,10 +13,10 @@ from django.utils import timezone
 from shared_apps.errors import Conflict, InvalidTransition, ValidationFailed
 from shared_apps.tenants.models import Tenant
 from tenant_apps.billing import services as billing
-from tenant_apps.billing.dates import local_date, tenant_zone
 from tenant_apps.billing.guards import require_items
 from tenant_apps.quotes import queries
 from tenant_apps.quotes.models import Quote
+from tenant_apps.sms import notifications
 
 Status = Quote.Status
 
@@ -42,7 +41,7 @@ def create_quote(
     """A DRAFT quote (no number yet). `valid_until` defaults to today plus the tenant's quote
     validity, in the tenant's zone; currency to the tenant's."""
     if valid_until is None:
-        today = local_date(now=now or timezone.now(), tz=tenant_zone(tenant))
+        today = tenant.local_date(now or timezone.now())
         valid_until = today + timedelta(days=tenant.quote_validity_days)
     return billing.create_draft(Quote, tenant=tenant, valid_until=valid_until, **fields)
 
@@ -57,7 +56,7 @@ def change_quote_status(*, tenant: Tenant, quote_id: int, status: str, now: date
     Accepting after the end of `valid_until` (tenant's zone) expires the quote instead and
     answers 409 `quote_expired`."""
     now = now or timezone.now()
-    today = local_date(now=now, tz=tenant_zone(tenant))
+    today = tenant.local_date(now)
     with transaction.atomic():
         quote = queries.get_quote_for_update(quote_id=quote_id)
         allowed = QUOTE_TRANSITIONS[quote.status]
@@ -71,6 +70,8 @@ def change_quote_status(*, tenant: Tenant, quote_id: int, status: str, now: date
         quote.status = Status.EXPIRED if expired else status
         quote.version += 1
         quote.save(update_fields=["status", "number", "issued_at", "decided_at", "version", "updated_at"])
+        if status == Status.SENT:
+            notifications.document_sent(tenant=tenant, document=quote, now=now)
     if expired:
         raise Conflict(
             "This quote expired at the end of its valid-until day.",
@@ -93,11 +94,11 @@ def delete_quote(*, quote_id: int) -> None:
     billing.delete_draft(Quote, document_id=quote_id)
 
 
-def expire_quotes(*, now: datetime, tz: ZoneInfo) -> int:
-    """Expire every SENT quote of the current tenant schema whose `valid_until` day has ended
-    in zone `tz` (the tenant's). Returns how many expired. One UPDATE: a concurrent accept
+def expire_quotes(*, tenant: Tenant, now: datetime) -> int:
+    """Expire every SENT quote of `tenant` (the current schema) whose `valid_until` day has
+    ended in the tenant's zone. Returns how many expired. One UPDATE: a concurrent accept
     holds the row lock and the status is re-checked once it commits."""
-    today = local_date(now=now, tz=tz)
+    today = tenant.local_date(now)
     return Quote.objects.filter(status=Status.SENT, valid_until__lt=today).update(
         status=Status.EXPIRED, version=F("version") + 1, updated_at=now
     )

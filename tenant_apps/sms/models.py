@@ -30,6 +30,8 @@ class Message(models.Model):
     body = models.TextField(blank=True)
     status = models.CharField(max_length=12, choices=Status.choices)
     error_code = models.PositiveIntegerField(null=True, blank=True)
+    # Why a text failed without a Twilio error code (shown to the business).
+    note = models.CharField(max_length=200, blank=True)
     segments = models.PositiveSmallIntegerField(default=1)
     encoding = models.CharField(max_length=4, choices=Encoding.choices, default=Encoding.GSM7)
     # Unknown senders are kept unassigned. A customer with messages is archived, not deleted.
@@ -42,7 +44,87 @@ class Message(models.Model):
 
     class Meta:
         ordering = ("-created_at", "-id")
-        indexes = [models.Index(fields=["customer", "-created_at", "-id"], name="sms_message_customer")]
+        indexes = [
+            models.Index(fields=["customer", "-created_at", "-id"], name="sms_message_customer"),
+            # The reconciliation pass reads only the texts still `sending`.
+            models.Index(fields=["updated_at"], name="sms_message_sending", condition=models.Q(status="sending")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.direction} {self.from_number} -> {self.to_number} ({self.status})"
+
+
+class AutomaticText(models.Model):
+    """One automatic text (a reminder, a confirmation) the business decided to send or skip,
+    under a unique `send_key` naming what it is about (for a reminder: appointment, kind and
+    the appointment time it was for): whatever runs twice, a key is sent at most once."""
+
+    class Status(models.TextChoices):
+        SENT = "sent", "Queued for sending"
+        SKIPPED = "skipped", "Skipped"
+
+    class SkipReason(models.TextChoices):
+        OPTED_OUT = "opted_out", "The number replied STOP"
+        NO_PHONE = "no_phone", "The customer has no phone number"
+        NO_SENDER = "no_sender", "The business has no sms_sender number"
+        STALE = "stale", "Due too long ago (the system was down)"
+        QUIET_HOURS = "quiet_hours", "Quiet hours last until it would be pointless"
+        GONE = "gone", "What it was about was cancelled or is no longer sent"
+
+    send_key = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=40)
+    status = models.CharField(max_length=8, choices=Status.choices)
+    skip_reason = models.CharField(max_length=16, choices=SkipReason.choices, blank=True)
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="automatic_texts"
+    )
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.send_key}: {self.status} {self.skip_reason}".strip()
+
+
+class SmsTemplate(models.Model):
+    """A reusable text with named variables (`{customer_name}`...), rendered at send time by
+    `templates.render_template`. Its variables are checked when it is saved."""
+
+    name = models.CharField(max_length=100, unique=True)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("name", "id")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DocumentEmail(models.Model):
+    """A quote or invoice mailed to its customer with its PDF, once per document version: the
+    row is claimed (unique) before the mail goes, so a re-delivered job mails nothing."""
+
+    class Status(models.TextChoices):
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Skipped"
+
+    document_type = models.CharField(max_length=16)
+    document_id = models.BigIntegerField()
+    document_version = models.PositiveIntegerField()
+    to_email = models.EmailField(max_length=254, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=("document_type", "document_id", "document_version"), name="sms_document_email_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_type} {self.document_id} v{self.document_version} to {self.to_email} ({self.status})"

@@ -1,9 +1,13 @@
 """Reading text messages."""
 
+from collections.abc import Iterable
+from datetime import datetime
+
 from django.db.models import QuerySet
 
-from tenant_apps.customers.history import HistoryEntry
-from tenant_apps.sms.models import Message
+from shared_apps.errors import NotFound
+from tenant_apps.customers.history import HistoryEntry, HistoryWindow
+from tenant_apps.sms.models import Message, SmsTemplate
 
 
 def list_messages(*, customer_id: int | None = None, direction: str | None = None) -> QuerySet[Message]:
@@ -25,12 +29,10 @@ def get_message_for_update_by_sid(*, provider_sid: str) -> Message | None:
     return Message.objects.select_for_update(no_key=True, of=("self",)).filter(provider_sid=provider_sid).first()
 
 
-def sms_history(customer_id: int, limit: int) -> list[HistoryEntry]:
+def sms_history(customer_id: int, window: HistoryWindow) -> list[HistoryEntry]:
     """The customer's texts, both ways, newest first, in one query."""
-    rows = (
-        Message.objects.filter(customer_id=customer_id)
-        .order_by("-created_at", "-id")
-        .values("id", "direction", "body", "status", "created_at", "error_code")[:limit]
+    rows = window.rows(Message.objects.filter(customer_id=customer_id), time_field="created_at").values(
+        "id", "direction", "body", "status", "created_at", "error_code"
     )
     return [
         HistoryEntry(
@@ -43,3 +45,31 @@ def sms_history(customer_id: int, limit: int) -> list[HistoryEntry]:
         )
         for row in rows
     ]
+
+
+def list_templates() -> QuerySet[SmsTemplate]:
+    return SmsTemplate.objects.order_by("name", "id")
+
+
+def get_template(*, template_id: int) -> SmsTemplate:
+    template = SmsTemplate.objects.filter(pk=template_id).first()
+    if template is None:
+        raise NotFound("Template not found.", details=[{"field": "template_id"}])
+    return template
+
+
+def get_template_for_update(*, template_id: int) -> SmsTemplate:
+    template = SmsTemplate.objects.select_for_update(no_key=True, of=("self",)).filter(pk=template_id).first()
+    if template is None:
+        raise NotFound("Template not found.", details=[{"field": "template_id"}])
+    return template
+
+
+def messages_sending_before(*, before: datetime, limit: int) -> list[Message]:
+    """Outbound texts still `sending` since before `before`, oldest first (reconciliation)."""
+    return list(Message.objects.filter(status=Message.Status.SENDING, updated_at__lt=before).order_by("id")[:limit])
+
+
+def claimed_sids(*, sids: Iterable[str]) -> set[str]:
+    """Which of these MessageSids are already stored on a message."""
+    return set(Message.objects.filter(provider_sid__in=list(sids)).values_list("provider_sid", flat=True))

@@ -1,7 +1,9 @@
 """The rules for text messages: inbound messages are kept once and matched to a customer by
 number, opt-out keywords update the customer, and a message's status only moves forward."""
 
-from django.db import transaction
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
 from django.http import QueryDict
 from twilio.base.exceptions import TwilioRestException
 
@@ -11,12 +13,17 @@ from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks import twilio
 from shared_apps.webhooks.models import WebhookEvent
 from shared_apps.webhooks.services import claim_provider_route
+from tenant_apps.appointments import queries as appointment_queries
 from tenant_apps.customers import queries as customer_queries
+from tenant_apps.customers.models import Customer
 from tenant_apps.customers.services import normalize_phone, set_sms_opt_out_by_phone
+from tenant_apps.invoices import queries as invoice_queries
+from tenant_apps.quotes import queries as quote_queries
 from tenant_apps.sms import queries
-from tenant_apps.sms.models import Message
+from tenant_apps.sms.models import Message, SmsTemplate
 from tenant_apps.sms.provider import status_callback_url, twilio_client
 from tenant_apps.sms.segments import count_segments
+from tenant_apps.sms.templates import TemplateContext, check_template_body, render_template, template_values
 
 Status = Message.Status
 
@@ -113,41 +120,91 @@ def apply_status_callback(*, provider_sid: str, twilio_status: str, error_code: 
         message = queries.get_message_for_update_by_sid(provider_sid=provider_sid)
         if message is None or new_status is None:
             return message
-        if STATUS_RANK[new_status] <= STATUS_RANK[Status(message.status)]:
-            return message
-        message.status = new_status
-        if error_code is not None:
-            message.error_code = error_code
-        message.save(update_fields=["status", "error_code", "updated_at"])
-        if error_code == UNSUBSCRIBED_RECIPIENT:
-            set_sms_opt_out_by_phone(phone=message.to_number, opted_out=True)
+        advance_status(message, new_status=new_status, error_code=error_code)
     return message
 
 
-def queue_sms(*, tenant: Tenant, body: str, customer_id: int | None = None, to: str | None = None) -> Message:
+def advance_status(message: Message, *, new_status: str, error_code: int | None) -> bool:
+    """Move a locked message's status forward (never back, a final one sticks) and store
+    Twilio's error code; 21610 opts the recipient out. Returns whether it moved."""
+    if STATUS_RANK[Status(new_status)] <= STATUS_RANK[Status(message.status)]:
+        return False
+    message.status = new_status
+    if error_code is not None:
+        message.error_code = error_code
+    message.save(update_fields=["status", "error_code", "updated_at"])
+    if error_code == UNSUBSCRIBED_RECIPIENT:
+        set_sms_opt_out_by_phone(phone=message.to_number, opted_out=True)
+    return True
+
+
+@dataclass(frozen=True)
+class TemplateObjects:
+    """What a templated text is about, by id (`variables` of POST /sms/send)."""
+
+    appointment_id: int | None = None
+    invoice_id: int | None = None
+    quote_id: int | None = None
+
+
+def _render_for(*, tenant: Tenant, template_id: int, objects: TemplateObjects, customer: Customer | None) -> str:
+    """The template's text for these objects; the customer is the recipient's, else that of
+    the appointment, invoice or quote. An id of another business's row is a 404."""
+    template = queries.get_template(template_id=template_id)
+    appointment = invoice = quote = None
+    if objects.appointment_id is not None:
+        appointment = appointment_queries.get_appointment(appointment_id=objects.appointment_id)
+    if objects.invoice_id is not None:
+        invoice = invoice_queries.get_invoice(invoice_id=objects.invoice_id)
+    if objects.quote_id is not None:
+        quote = quote_queries.get_quote(quote_id=objects.quote_id)
+    if customer is None:
+        about = next((row for row in (appointment, invoice, quote) if row is not None), None)
+        customer = about.customer if about is not None else None
+    context = TemplateContext(tenant=tenant, customer=customer, appointment=appointment, invoice=invoice, quote=quote)
+    return render_template(body=template.body, values=template_values(context))
+
+
+def _invalid_message(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed("Invalid message.", details=[{"field": field, "message": message}])
+
+
+def queue_sms(
+    *,
+    tenant: Tenant,
+    body: str | None = None,
+    customer_id: int | None = None,
+    to: str | None = None,
+    template_id: int | None = None,
+    variables: TemplateObjects | None = None,
+) -> Message:
     """Queue a text from the tenant's sender number to a customer (their phone) or a number;
-    the `send_sms` job sends it after commit. Refused: no sender number (409), an opted-out
-    recipient (409), an empty or over-long body (400)."""
-    if not body.strip() or len(body) > MAX_BODY_LENGTH:
-        raise ValidationFailed(
-            "Invalid message.", details=[{"field": "body", "message": f"1 to {MAX_BODY_LENGTH} characters."}]
-        )
+    the `send_sms` job sends it after commit. The text is `body`, or template `template_id`
+    rendered for `variables` (templates.py). Refused: no sender number (409), an opted-out
+    recipient (409), an empty or over-long text, an unknown or unfilled variable (400)."""
     if (customer_id is None) == (not to):
-        raise ValidationFailed(
-            "Invalid message.", details=[{"field": "to", "message": "Give exactly one of customer_id and to."}]
-        )
-    if not tenant.sms_sender:
-        raise Conflict("Set the business's sms_sender number before sending texts.", code="sms_sender_missing")
+        raise _invalid_message("to", "Give exactly one of customer_id and to.")
+    if (body is None) == (template_id is None):
+        raise _invalid_message("body", "Give exactly one of body and template_id.")
+    if variables is not None and template_id is None:
+        raise _invalid_message("variables", "Variables fill a template: give template_id.")
     if customer_id is not None:
         customer = customer_queries.get_customer(customer_id=customer_id)
         if not customer.phone:
-            raise ValidationFailed(
-                "Invalid message.", details=[{"field": "customer_id", "message": "This customer has no phone number."}]
-            )
+            raise _invalid_message("customer_id", "This customer has no phone number.")
         to_number = customer.phone
     else:
         to_number = normalize_phone(phone=to or "", region=tenant.country)
         customer = customer_queries.find_customer_by_phone(phone=to_number)
+    if template_id is not None:
+        body = _render_for(
+            tenant=tenant, template_id=template_id, objects=variables or TemplateObjects(), customer=customer
+        )
+    assert body is not None
+    if not body.strip() or len(body) > MAX_BODY_LENGTH:
+        raise _invalid_message("body", f"1 to {MAX_BODY_LENGTH} characters.")
+    if not tenant.sms_sender:
+        raise Conflict("Set the business's sms_sender number before sending texts.", code="sms_sender_missing")
     if customer_queries.is_phone_opted_out(phone=to_number):
         raise Conflict("This number has opted out of texts (it replied STOP).", code="recipient_opted_out")
     segments = count_segments(body)
@@ -166,6 +223,44 @@ def queue_sms(*, tenant: Tenant, body: str, customer_id: int | None = None, to: 
             actor_name=SEND_ACTOR, schema_name=tenant.schema_name, message_id=message.pk, tenant_id=tenant.pk
         )
     return message
+
+
+def _template_name_taken() -> Conflict:
+    return Conflict("A template with this name exists.", code="template_name_taken", details=[{"field": "name"}])
+
+
+def create_template(*, name: str, body: str) -> SmsTemplate:
+    """A named template; every variable in `body` must be one texts can fill (400 naming it).
+    Names are unique in the business (409)."""
+    check_template_body(body)
+    try:
+        with transaction.atomic():
+            return SmsTemplate.objects.create(name=name.strip(), body=body)
+    except IntegrityError:
+        raise _template_name_taken() from None
+
+
+def update_template(*, template_id: int, name: str | None = None, body: str | None = None) -> SmsTemplate:
+    """Rename or rewrite a template (same checks as `create_template`)."""
+    if body is not None:
+        check_template_body(body)
+    try:
+        with transaction.atomic():
+            template = queries.get_template_for_update(template_id=template_id)
+            if name is not None:
+                template.name = name.strip()
+            if body is not None:
+                template.body = body
+            template.save(update_fields=["name", "body", "updated_at"])
+    except IntegrityError:
+        raise _template_name_taken() from None
+    return template
+
+
+def delete_template(*, template_id: int) -> None:
+    """Delete a template; texts already sent from it keep their text."""
+    with transaction.atomic():
+        queries.get_template_for_update(template_id=template_id).delete()
 
 
 def send_queued_sms(*, message_id: int, tenant_id: int) -> Message | None:

@@ -283,7 +283,8 @@ EDGE_QUERIES = [
     ("/customers", {"search": "%_\\'\"" * 40}),
     ("/customers/-1", {}),
     ("/quotes/1.5", {}),
-    ("/customers/1/history", {"offset": 10**30}),
+    ("/customers/1/history", {"cursor": "x" * 10_000}),
+    ("/customers/1/history", {"cursor": "\x00:\u2603"}),
 ]
 # Bodies, given the id of an existing customer.
 EDGE_BODIES = [

@@ -21,9 +21,9 @@ from shared_apps.idempotency.models import IdempotencyRecord
 from tasks import actors
 from tasks.broker import broker
 from tenant_apps.customers.models import Customer
+from tests.concurrency import JOIN_TIMEOUT
 from tests.conftest import PASSWORD
 from tests.isolation import assert_refused
-from tests.parallel import JOIN_TIMEOUT
 
 
 def post_with_key(client, path, body, key):

@@ -5,6 +5,7 @@ from django.test import Client
 from django_tenants.utils import schema_exists
 
 from shared_apps.accounts.models import Invitation, User
+from shared_apps.tenants import provisioning
 from shared_apps.tenants.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD
 from shared_apps.tenants.models import Tenant
 from tests.client import ApiClient
@@ -58,8 +59,21 @@ def test_suspension_locks_out_the_tenant_at_once(platform_api, tenant_a):
 
 def test_bad_status_and_unknown_tenant(platform_api):
     assert_refused(platform_api.patch("/platform/tenants/999999", {"status": "suspended"}), 404)
+    assert_refused(platform_api.patch("/platform/tenants/999999", {"status": "bogus"}), 404)
     assert_refused(platform_api.get("/platform/tenants/999999"), 404)
     assert_refused(platform_api.post("/platform/tenants", {"slug": "x", "name": "X"}), 400)
+
+
+def test_pooled_schemas_are_unknown_to_the_platform_api(platform_api):
+    pooled = provisioning.create_pooled_tenant()
+    url = f"/platform/tenants/{pooled.pk}"
+
+    assert_refused(platform_api.get(url), 404)
+    assert_refused(platform_api.patch(url, {"status": "suspended"}), 404)
+    assert_refused(platform_api.patch(url, {"status": "bogus"}), 404)
+    assert_refused(platform_api.delete(url), 404)
+    assert Tenant.objects.get(pk=pooled.pk).status == Tenant.Status.POOLED
+    assert schema_exists(pooled.schema_name)
 
 
 def test_delete_tenant_drops_its_schema(platform_api):

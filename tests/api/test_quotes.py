@@ -1,15 +1,13 @@
-import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
-
+from tests.api.generic import CreateTests, DeleteTests, GetTests, ListTests, VersionedUpdateTests
 from tests.factories import CustomerFactory
-from tests.isolation import Route, TenantRouteCases, assert_refused
+from tests.isolation import Route, assert_refused
 from tests.tenant_apps.quotes.factories import accepted_quote, draft_quote, sent_quote
 
 ITEM = {"description": "Fit a tap", "quantity": "1.5", "unit_price": 4000, "tax_rate": "8.25"}
 
 
-class TestQuoteIsolation(TenantRouteCases):
+class TestQuoteAPI(ListTests, GetTests, CreateTests, VersionedUpdateTests, DeleteTests):
+    path = "/quotes"
     routes = [
         Route("GET", "/quotes"),
         Route("POST", "/quotes", {"customer_id": 1, "items": [ITEM]}),
@@ -23,9 +21,40 @@ class TestQuoteIsolation(TenantRouteCases):
         Route("GET", "/quotes/{id}/pdf"),
     ]
 
+    # Priced from the items; currency and validity default from the tenant.
+    create_expected = {
+        "number": None,
+        "status": "DRAFT",
+        "currency": "usd",
+        "subtotal": 6000,
+        "tax_total": 495,
+        "total": 6495,
+        "invoice_id": None,
+        "version": 1,
+    }
+    invalid_create = [
+        ({"items": [ITEM | {"quantity": "-1"}]}, "items.0.quantity"),
+        ({"items": [ITEM | {"quantity": "1.1234567"}]}, "items.0.quantity"),
+        ({"items": [ITEM | {"unit_price": 1.5}]}, "items.0.unit_price"),
+        ({"items": [ITEM | {"discount": 99_999}]}, "items.0.discount"),
+        ({"items": [ITEM | {"colour": "red"}]}, "items.0.colour"),
+        ({"currency": "xyz"}, "currency"),
+    ]
+    update_data = {"version": 1, "notes": "first"}
+    update_expected = {"notes": "first"}
+
+    def create_data(self, owner):
+        with owner.schema():
+            return {"customer_id": CustomerFactory().pk, "items": [ITEM]}
+
     def make_object(self, owner):
         with owner.schema():
             return draft_quote(owner.tenant).pk
+
+    def make_objects(self, owner, count):
+        with owner.schema():
+            customer_id = CustomerFactory().pk
+            return [draft_quote(owner.tenant, customer_id=customer_id).pk for _ in range(count)]
 
 
 def create(tenant, **overrides):
@@ -34,21 +63,14 @@ def create(tenant, **overrides):
     return tenant.api().post("/quotes", {"customer_id": customer_id, "items": [ITEM]} | overrides)
 
 
-def test_create_prices_items_and_defaults_currency_and_validity(tenant_a):
+def test_create_keeps_decimal_strings_and_defaults_validity(tenant_a):
     response = create(tenant_a)
 
-    assert response.status_code == 201, response.content
     body = response.json()
-    assert body["number"] is None
-    assert body["status"] == "DRAFT"
-    assert body["currency"] == "usd"
     assert body["items"][0]["quantity"] == "1.5"
     assert body["items"][0]["tax_rate"] == "8.25"
-    assert (body["subtotal"], body["tax_total"], body["total"]) == (6000, 495, 6495)
     assert body["items"][0]["total"] == 6495
     assert body["valid_until"] is not None
-    assert body["invoice_id"] is None
-    assert body["version"] == 1
 
 
 def test_create_for_another_tenants_customer_is_404(tenant_a, tenant_b):
@@ -59,28 +81,6 @@ def test_create_for_another_tenants_customer_is_404(tenant_a, tenant_b):
 
     body = assert_refused(response, 404)
     assert body["errors"][0]["field"] == "customer_id"
-
-
-@pytest.mark.parametrize(
-    ("item", "field"),
-    [
-        (ITEM | {"quantity": "-1"}, "items.0.quantity"),
-        (ITEM | {"quantity": "1.1234567"}, "items.0.quantity"),
-        (ITEM | {"unit_price": 1.5}, "items.0.unit_price"),
-        (ITEM | {"discount": 99_999}, "items.0.discount"),
-        (ITEM | {"colour": "red"}, "items.0.colour"),
-    ],
-)
-def test_bad_items_are_400_naming_the_field(tenant_a, item, field):
-    body = assert_refused(create(tenant_a, items=[item]), 400)
-
-    assert body["errors"][0]["field"] == field
-
-
-def test_unknown_currency_is_400(tenant_a):
-    body = assert_refused(create(tenant_a, currency="xyz"), 400)
-
-    assert body["errors"][0]["field"] == "currency"
 
 
 def test_patch_replaces_items_and_bumps_version(tenant_a):
@@ -99,15 +99,6 @@ def test_patch_replaces_items_and_bumps_version(tenant_a):
     assert body["subtotal"] - body["discount_total"] + body["tax_total"] == body["total"]
 
 
-def test_stale_patch_is_409(tenant_a):
-    quote = create(tenant_a).json()
-    tenant_a.api().patch(f"/quotes/{quote['id']}", {"version": 1, "notes": "first"})
-
-    body = assert_refused(tenant_a.api().patch(f"/quotes/{quote['id']}", {"version": 1, "notes": "second"}), 409)
-
-    assert body["errors"][0] == {"code": "stale_version", "current_version": 2}
-
-
 def test_patch_null_is_400(tenant_a):
     quote = create(tenant_a).json()
 
@@ -123,13 +114,6 @@ def test_sent_quote_is_not_editable_nor_deletable(tenant_a):
 
     assert patch["errors"][0]["code"] == "not_editable"
     assert delete["errors"][0]["code"] == "numbered_document"
-
-
-def test_draft_can_be_deleted(tenant_a):
-    quote = create(tenant_a).json()
-
-    assert tenant_a.api().delete(f"/quotes/{quote['id']}").status_code == 204
-    assert_refused(tenant_a.api().get(f"/quotes/{quote['id']}"), 404)
 
 
 def test_status_route_sends_and_numbers(tenant_a):
@@ -231,20 +215,3 @@ def test_list_filters_by_status_and_customer(tenant_a):
 
     assert [quote["id"] for quote in by_status["items"]] == [sent.pk]
     assert by_customer["count"] == 2
-
-
-def test_list_costs_the_same_queries_whatever_the_page_size(tenant_a):
-    with tenant_a.schema():
-        customer = CustomerFactory()
-        for _ in range(50):
-            accepted_quote(tenant_a.tenant, customer_id=customer.pk)
-    tenant_a.api().get("/quotes", limit=1)  # warm the request's tenant and membership caches
-
-    with CaptureQueriesContext(connection) as small:
-        small_page = tenant_a.api().get("/quotes", limit=5)
-    with CaptureQueriesContext(connection) as large:
-        large_page = tenant_a.api().get("/quotes", limit=50)
-
-    assert len(small_page.json()["items"]) == 5
-    assert len(large_page.json()["items"]) == 50
-    assert len(small) == len(large)

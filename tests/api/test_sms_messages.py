@@ -6,9 +6,10 @@ from shared_apps.webhooks import services as webhook_services
 from shared_apps.webhooks.models import WebhookEvent
 from tenant_apps.customers.models import Customer
 from tenant_apps.sms.models import Message
+from tests.api.generic import ListTests
 from tests.api.test_sms_webhook import NUMBER_A, inbound, numbers, post, sign, status_callback  # noqa: F401
 from tests.factories import CustomerFactory
-from tests.isolation import Route, TenantRouteCases, assert_refused
+from tests.isolation import Route, assert_refused
 from tests.tenant_apps.sms.factories import OutboundMessageFactory
 
 
@@ -27,8 +28,13 @@ def deliver(params: dict[str, str]) -> None:
     assert post(params, signature=sign(params)).status_code == 200
 
 
-class TestSmsIsolation(TenantRouteCases):
+class TestSmsAPI(ListTests):
+    path = "/sms/messages"
     routes = [Route("GET", "/sms/messages"), Route("POST", "/sms/send", {"to": "+12025550111", "body": "Hi"})]
+
+    def make_objects(self, owner, count):
+        with owner.schema():
+            return [message.pk for message in OutboundMessageFactory.create_batch(count)]
 
 
 def test_send_answers_202_queued_and_refuses_an_opted_out_number(tenant_a):

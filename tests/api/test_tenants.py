@@ -1,3 +1,5 @@
+import pytest
+
 from tests.isolation import Route, TenantRouteCases, assert_refused
 
 
@@ -51,3 +53,48 @@ def test_overlapping_business_hours_rejected(tenant_a):
         "/tenants/me", {"business_hours": {"mon": [["09:00", "13:00"], ["12:00", "17:00"]]}}
     )
     assert_refused(response, 400)
+
+
+def test_sms_notification_settings_default_on_with_quiet_hours(tenant_a):
+    body = tenant_a.api().get("/tenants/me").json()
+
+    assert body["sms_booking_confirmation"] is True
+    assert body["sms_reminders"] is True
+    assert body["sms_reminder_hours"] == [24, 2]
+    assert body["sms_quote_sent"] is True
+    assert body["sms_invoice_sent"] is True
+    assert (body["quiet_hours_start"], body["quiet_hours_end"]) == ("21:00", "08:00")
+
+
+def test_patch_sms_notification_settings(tenant_a):
+    response = tenant_a.api().patch(
+        "/tenants/me",
+        {"sms_reminders": False, "sms_reminder_hours": [2, 48], "quiet_hours_start": "20:30", "sms_quote_sent": False},
+    )
+
+    assert response.status_code == 200, response.content
+    body = tenant_a.api().get("/tenants/me").json()
+    assert body["sms_reminders"] is False
+    assert body["sms_reminder_hours"] == [48, 2]
+    assert body["quiet_hours_start"] == "20:30"
+    assert body["sms_quote_sent"] is False
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"quiet_hours_start": "25:00"}, "quiet_hours_start"),
+        ({"quiet_hours_end": "8am"}, "quiet_hours_end"),
+        ({"quiet_hours_start": "08:00"}, "quiet_hours_end"),
+        ({"sms_reminder_hours": [24, 24]}, "sms_reminder_hours"),
+        ({"sms_reminder_hours": [0]}, "sms_reminder_hours"),
+        ({"sms_reminder_hours": [24 * 8]}, "sms_reminder_hours"),
+        ({"sms_reminders": None}, "sms_reminders"),
+        ({"quiet_hours_start": None}, "quiet_hours_start"),
+    ],
+)
+def test_bad_sms_notification_settings_are_refused(tenant_a, changes, field):
+    body = assert_refused(tenant_a.api().patch("/tenants/me", changes), 400)
+
+    assert body["errors"][0]["field"] == field
+    assert tenant_a.api().get("/tenants/me").json()["quiet_hours_start"] == "21:00"

@@ -10,6 +10,7 @@ from tasks import actors
 from tasks.broker import SCHEMA_OPTION, broker
 from tasks.outbox import relay_outbox
 from tenant_apps.customers.models import Customer
+from tests.concurrency import JOIN_TIMEOUT
 
 seen: list[tuple[str, list[str]]] = []
 
@@ -46,10 +47,10 @@ def test_job_runs_in_its_tenants_schema_and_resets_after_error(committed_custome
     schema = committed_customers.tenant.schema_name
 
     record_customer_names_then_fail.send_with_options(**{SCHEMA_OPTION: schema})
-    broker.join(record_schema.queue_name, fail_fast=False)
+    broker.join(record_schema.queue_name, fail_fast=False, timeout=JOIN_TIMEOUT * 1000)
     worker.join()
     record_schema.send()  # same single worker thread, right after the failure
-    broker.join(record_schema.queue_name, fail_fast=False)
+    broker.join(record_schema.queue_name, fail_fast=False, timeout=JOIN_TIMEOUT * 1000)
     worker.join()
 
     assert seen == [(schema, ["Only in the live tenant"]), ("public", [])]
@@ -61,7 +62,7 @@ def test_outbox_relay_publishes_each_message_once(unblocked_db, worker):
 
     first = relay_outbox()
     second = relay_outbox()
-    broker.join(actors.refill_tenant_pool.queue_name)
+    broker.join(actors.refill_tenant_pool.queue_name, timeout=JOIN_TIMEOUT * 1000)
     worker.join()
 
     assert (first, second) == (1, 0)

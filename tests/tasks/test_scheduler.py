@@ -5,8 +5,15 @@ import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from shared_apps.outbox.models import OutboxMessage
+from tasks.management.commands import run_scheduler
 from tests.outage_stack import closed_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -35,3 +42,20 @@ def test_scheduler_keeps_running_while_redis_and_database_are_away(tmp_path):
 
     assert exit_code is None, log_text
     assert "Scheduler pass failed; backing off" in log_text
+
+
+def test_a_pass_with_nothing_due_is_one_query_however_many_tenants(db, session_tenants):
+    OutboxMessage.objects.all().delete()
+    later = timezone.now() + timedelta(hours=1)
+    OutboxMessage.objects.bulk_create(
+        OutboxMessage(actor_name="expire_quotes", schema_name=f"t_{n}", run_at=later) for n in range(500)
+    )
+    command = run_scheduler.Command()
+    next_run = {actor.actor_name: float("inf") for actor, _ in run_scheduler.PERIODIC_JOBS}
+
+    with CaptureQueriesContext(connection) as queries:
+        command.run_pass(next_run)
+
+    statements = [query["sql"] for query in queries.captured_queries if not query["sql"].startswith("SET ")]
+    assert len(statements) == 1, statements
+    assert "outbox_outboxmessage" in statements[0]

@@ -12,7 +12,11 @@ logger = logging.getLogger("tasks.scheduler")
 
 # (actor, every N seconds). Periodic jobs compute their own due work from stored state, so a
 # missed tick only delays work.
-PERIODIC_JOBS = ((actors.refill_tenant_pool, 60), (actors.purge_idempotency_records, 3600))
+PERIODIC_JOBS = (
+    (actors.refill_tenant_pool, 60),
+    (actors.purge_idempotency_records, 3600),
+    (actors.reconcile_sms_sends, 300),
+)
 # Seconds between passes, and the longest wait after repeated failures (Redis or the
 # database away): the process stays up and catches up once they are back.
 TICK_SECONDS = 1.0

@@ -6,7 +6,7 @@ import pytest
 from shared_apps.accounts import services as accounts
 from shared_apps.accounts.models import Membership
 from shared_apps.errors import Conflict
-from tests.parallel import run_at_once
+from tests.concurrency import run_at_once
 
 TRIALS = 5
 OWNER = Membership.Role.OWNER

@@ -7,8 +7,8 @@ from shared_apps.accounts import services as accounts
 from shared_apps.accounts.models import RefreshToken
 from shared_apps.accounts.tokens import hash_refresh_token
 from shared_apps.errors import NotAuthenticated
+from tests.concurrency import run_at_once
 from tests.conftest import PASSWORD
-from tests.parallel import run_at_once
 
 TRIALS = 10
 

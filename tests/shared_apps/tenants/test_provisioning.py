@@ -1,16 +1,15 @@
-import threading
-
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django_tenants.utils import schema_context, schema_exists
 
 from shared_apps.accounts import services as accounts
 from shared_apps.accounts.models import Membership, User
-from shared_apps.errors import Conflict
+from shared_apps.errors import Conflict, violated_constraint
 from shared_apps.tenants import provisioning, services
 from shared_apps.tenants.models import Domain, Tenant
 from tenant_apps.customers.models import Customer
+from tests.concurrency import run_at_once
 from tests.conftest import PASSWORD
 
 
@@ -104,32 +103,46 @@ def test_failed_registration_leaves_nothing(unblocked_db, monkeypatch, pool_size
         services.delete_tenant(tenant_id=tenant.pk)
 
 
+def test_the_constraints_a_taken_email_or_slug_violates_exist(db):
+    names = [accounts.USER_EMAIL_CONSTRAINT, *services.SLUG_CONSTRAINTS]
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT conname FROM pg_constraint WHERE conname = ANY(%s)", [names])
+        found = {row[0] for row in cursor.fetchall()}
+
+    assert found == set(names)
+
+
+def test_registration_reraises_a_violation_that_is_not_a_taken_email_or_slug(unblocked_db, monkeypatch):
+    create_membership = Membership.objects.create
+
+    def create_twice(**fields):
+        create_membership(**fields)
+        return create_membership(**fields)
+
+    monkeypatch.setattr(Membership.objects, "create", create_twice)
+
+    with pytest.raises(IntegrityError) as raised:
+        accounts.register_business(business_name="Twice Co", email="twice@twice.test", password=PASSWORD)
+
+    assert violated_constraint(raised.value) == "accounts_membership_unique"
+    assert not Tenant.objects.filter(slug="twice-co").exists()
+    assert not User.objects.filter(email="twice@twice.test").exists()
+
+
 @pytest.mark.parametrize("collide_on", ["slug", "email"])
 def test_concurrent_registrations_one_wins_one_conflicts(unblocked_db, collide_on):
-    barrier = threading.Barrier(2)
-    outcomes: list[object] = []
-
-    def register(index: int) -> None:
+    def register(index: int) -> accounts.IssuedTokens:
         email = "race@race.test" if collide_on == "email" else f"race{index}@race.test"
         slug = "race-co" if collide_on == "slug" else f"race-co-{index}"
-        barrier.wait()
-        try:
-            outcomes.append(accounts.register_business(business_name="Race", email=email, password=PASSWORD, slug=slug))
-        except Conflict as conflict:
-            outcomes.append(conflict)
-        finally:
-            connection.close()
+        return accounts.register_business(business_name="Race", email=email, password=PASSWORD, slug=slug)
 
-    threads = [threading.Thread(target=register, args=(index,)) for index in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_at_once([lambda: register(0), lambda: register(1)], expected=Conflict)
 
     winners = [outcome for outcome in outcomes if not isinstance(outcome, Conflict)]
     try:
         assert len(winners) == 1
-        assert len([outcome for outcome in outcomes if isinstance(outcome, Conflict)]) == 1
+        assert [outcome.code for outcome in outcomes if isinstance(outcome, Conflict)] == [f"{collide_on}_taken"]
         assert Tenant.objects.filter(slug__startswith="race-co").count() == 1
     finally:
         for winner in winners:

@@ -8,7 +8,7 @@ from django.db import OperationalError, connection, transaction
 
 from tenant_apps.invoices.queries import get_invoice_for_update
 from tenant_apps.quotes.queries import get_quote_for_update
-from tests.parallel import JOIN_TIMEOUT
+from tests.concurrency import JOIN_TIMEOUT
 from tests.tenant_apps.invoices.factories import draft_invoice
 from tests.tenant_apps.quotes.factories import draft_quote
 

@@ -33,6 +33,6 @@ def test_appointments_register_a_history_source_costing_one_query(tenant_a):
     assert "appointment" in history._sources
 
     with tenant_a.schema(), CaptureQueriesContext(connection) as captured:
-        history._sources["appointment"](1, 50)
+        history._sources["appointment"](1, history.HistoryWindow(kind="appointment", limit=50, after=None))
 
     assert len([q for q in captured if not q["sql"].startswith("SET search_path")]) == 1

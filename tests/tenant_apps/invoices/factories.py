@@ -5,7 +5,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from shared_apps.tenants.models import Tenant
-from tenant_apps.billing.dates import tenant_zone
 from tenant_apps.invoices import services
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.payments.services import record_manual_payment
@@ -35,7 +34,7 @@ def paid_invoice(tenant: Tenant) -> Invoice:
 
 def overdue_invoice(tenant: Tenant) -> Invoice:
     invoice = sent_invoice(tenant, due_date=date(2026, 1, 1))
-    services.mark_overdue_invoices(now=datetime(2026, 6, 1, tzinfo=UTC), tz=tenant_zone(tenant))
+    services.mark_overdue_invoices(tenant=tenant, now=datetime(2026, 6, 1, tzinfo=UTC))
     return Invoice.objects.get(pk=invoice.pk)
 
 

@@ -4,7 +4,6 @@ from datetime import UTC, date, datetime
 import pytest
 
 from shared_apps.errors import Conflict, ValidationFailed
-from tenant_apps.billing.dates import tenant_zone
 from tenant_apps.customers.history import customer_history
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.invoices.services import (
@@ -65,8 +64,8 @@ def test_overdue_after_the_end_of_the_local_due_date(tenant_a, zone, last_on_tim
     with tenant_a.schema():
         invoice = sent_invoice(tenant, due_date=date(2026, 11, 2))
 
-        early = mark_overdue_invoices(now=last_on_time, tz=tenant_zone(tenant))
-        on_time = mark_overdue_invoices(now=first_overdue, tz=tenant_zone(tenant))
+        early = mark_overdue_invoices(tenant=tenant, now=last_on_time)
+        on_time = mark_overdue_invoices(tenant=tenant, now=first_overdue)
         invoice.refresh_from_db()
 
     assert (early, on_time) == (0, 1)
@@ -78,7 +77,7 @@ def test_overdue_covers_partly_paid_and_skips_drafts_paid_and_cancelled(tenant_a
         made = [make(tenant_a.tenant).pk for make in INVOICE_IN.values()]
         Invoice.objects.filter(pk__in=made).update(due_date=date(2026, 1, 1))
 
-        count = mark_overdue_invoices(now=datetime(2026, 6, 1, tzinfo=UTC), tz=tenant_zone(tenant_a.tenant))
+        count = mark_overdue_invoices(tenant=tenant_a.tenant, now=datetime(2026, 6, 1, tzinfo=UTC))
         statuses = sorted(Invoice.objects.values_list("status", flat=True))
 
     # SENT and PARTIALLY_PAID become overdue; the one made OVERDUE stays so.
@@ -90,7 +89,7 @@ def test_cancelling_an_invoice_with_money_on_it_is_409(tenant_a):
     with tenant_a.schema():
         invoice = overdue_invoice(tenant_a.tenant)
         record_manual_payment(invoice_id=invoice.pk, amount=1, method="cash")
-        mark_overdue_invoices(now=datetime(2026, 6, 1, tzinfo=UTC), tz=tenant_zone(tenant_a.tenant))
+        mark_overdue_invoices(tenant=tenant_a.tenant, now=datetime(2026, 6, 1, tzinfo=UTC))
 
         with pytest.raises(Conflict) as refused:
             change_invoice_status(tenant=tenant_a.tenant, invoice_id=invoice.pk, status=Status.CANCELLED)
@@ -105,7 +104,7 @@ def test_documents_and_payments_appear_in_the_customers_history(tenant_a):
         invoice = sent_invoice(tenant_a.tenant, customer_id=customer.pk)
         payment = record_manual_payment(invoice_id=invoice.pk, amount=500, method="cash")
 
-        entries, _ = customer_history(customer_id=customer.pk, limit=10, offset=0)
+        entries, _ = customer_history(customer_id=customer.pk, limit=10)
 
     assert {(entry.kind, entry.id) for entry in entries} == {
         ("quote", quote.pk),

@@ -5,7 +5,6 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from shared_apps.errors import Conflict
-from tenant_apps.billing.dates import tenant_zone
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.invoices.services import mark_overdue_invoices
 from tenant_apps.payments.models import Payment
@@ -57,7 +56,7 @@ def test_a_paid_invoice_takes_no_more_payments(tenant_a):
 def test_payment_on_an_overdue_invoice_moves_it_to_partly_paid_then_paid(tenant_a):
     with tenant_a.schema():
         invoice = sent_invoice(tenant_a.tenant, due_date=date(2026, 1, 1))
-        mark_overdue_invoices(now=datetime(2026, 2, 1, tzinfo=UTC), tz=tenant_zone(tenant_a.tenant))
+        mark_overdue_invoices(tenant=tenant_a.tenant, now=datetime(2026, 2, 1, tzinfo=UTC))
 
         record_manual_payment(invoice_id=invoice.pk, amount=100, method="bank_transfer")
         partly = Invoice.objects.get(pk=invoice.pk).status

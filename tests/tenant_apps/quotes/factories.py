@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared_apps.tenants.models import Tenant
-from tenant_apps.billing.dates import tenant_zone
 from tenant_apps.quotes import services
 from tenant_apps.quotes.models import Quote
 from tests.tenant_apps.billing.factories import draft_fields
@@ -32,7 +31,7 @@ def rejected_quote(tenant: Tenant, **overrides: Any) -> Quote:
 
 def expired_quote(tenant: Tenant, **overrides: Any) -> Quote:
     quote = sent_quote(tenant, **overrides)
-    services.expire_quotes(now=datetime(2999, 1, 1, tzinfo=UTC), tz=tenant_zone(tenant))
+    services.expire_quotes(tenant=tenant, now=datetime(2999, 1, 1, tzinfo=UTC))
     quote.refresh_from_db()
     return quote
 

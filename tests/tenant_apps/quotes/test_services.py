@@ -1,16 +1,14 @@
-import threading
 from copy import copy
 from datetime import UTC, date, datetime
 
 import pytest
-from django.db import connection
 
 from shared_apps.errors import Conflict
-from tenant_apps.billing.dates import tenant_zone as zone_of
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.invoices.services import convert_quote_to_invoice
 from tenant_apps.quotes.models import Quote
 from tenant_apps.quotes.services import change_quote_status, expire_quotes, update_quote
+from tests.concurrency import run_at_once
 from tests.tenant_apps.quotes.factories import accepted_quote, draft_quote
 
 Status = Quote.Status
@@ -58,8 +56,8 @@ def test_expire_quotes_at_the_end_of_the_local_day(tenant_a, zone, last_valid, f
     with tenant_a.schema():
         tenant, quote = zoned_sent_quote(tenant_a, zone)
 
-        expired_early = expire_quotes(now=last_valid, tz=zone_of(tenant))
-        expired_on_time = expire_quotes(now=first_expired, tz=zone_of(tenant))
+        expired_early = expire_quotes(tenant=tenant, now=last_valid)
+        expired_on_time = expire_quotes(tenant=tenant, now=first_expired)
         quote.refresh_from_db()
 
     assert (expired_early, expired_on_time) == (0, 1)
@@ -94,7 +92,7 @@ def test_expire_quotes_leaves_drafts_and_decided_quotes_alone(tenant_a):
         draft = draft_quote(tenant_a.tenant, valid_until=date(2030, 1, 1))
         accepted = accepted_quote(tenant_a.tenant, valid_until=date(2030, 1, 1))
 
-        count = expire_quotes(now=datetime(2031, 1, 1, tzinfo=UTC), tz=zone_of(tenant_a.tenant))
+        count = expire_quotes(tenant=tenant_a.tenant, now=datetime(2031, 1, 1, tzinfo=UTC))
         draft.refresh_from_db()
         accepted.refresh_from_db()
 
@@ -123,24 +121,10 @@ def test_concurrent_converts_make_exactly_one_invoice(committed_tenant):
     with committed_tenant.schema():
         quote = accepted_quote(tenant)
     callers = 5
-    barrier = threading.Barrier(callers)
-    outcomes: list[object] = []
 
-    def convert() -> None:
-        connection.set_tenant(tenant)
-        try:
-            barrier.wait()
-            outcomes.append(convert_quote_to_invoice(tenant=tenant, quote_id=quote.pk))
-        except Conflict as conflict:
-            outcomes.append(conflict)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=convert) for _ in range(callers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_at_once(
+        [lambda: convert_quote_to_invoice(tenant=tenant, quote_id=quote.pk)] * callers, expected=Conflict, tenant=tenant
+    )
 
     invoices = [outcome for outcome in outcomes if isinstance(outcome, Invoice)]
     conflicts = [outcome for outcome in outcomes if isinstance(outcome, Conflict)]

@@ -8,8 +8,8 @@ from deploy.twilio_sandbox import TwilioSandbox, serve
 
 
 @contextmanager
-def running_sandbox(*, callbacks: bool) -> Iterator[tuple[TwilioSandbox, str]]:
-    sandbox = TwilioSandbox(callbacks=callbacks)
+def running_sandbox(*, callbacks: bool, answer_delay: float = 0.0) -> Iterator[tuple[TwilioSandbox, str]]:
+    sandbox = TwilioSandbox(callbacks=callbacks, answer_delay=answer_delay)
     server = serve(0, sandbox=sandbox)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -1,5 +1,3 @@
-from collections.abc import Iterator
-
 import pytest
 import requests
 
@@ -10,26 +8,11 @@ from tenant_apps.customers.models import Customer
 from tenant_apps.sms import services
 from tenant_apps.sms.models import Message
 from tests.factories import CustomerFactory
-from tests.tenant_apps.sms.sandbox import running_sandbox
+from tests.tenant_apps.sms import fixtures
 
-SENDER = "+12025550500"
-
-
-@pytest.fixture
-def sender(tenant_a):
-    """Tenant A with a sender number (the session's Tenant object is restored afterwards)."""
-    tenant_a.tenant.sms_sender = SENDER
-    tenant_a.tenant.save(update_fields=["sms_sender"])
-    yield tenant_a
-    tenant_a.tenant.sms_sender = ""
-
-
-@pytest.fixture
-def sandbox(settings) -> Iterator:
-    with running_sandbox(callbacks=False) as (sandbox, url):
-        settings.TWILIO_ACCOUNT_SID = ""
-        settings.TWILIO_SANDBOX_URL = url
-        yield sandbox
+SENDER = fixtures.SENDER
+sandbox = fixtures.sandbox
+sender = fixtures.sender
 
 
 def queue(test_tenant, **kwargs) -> Message:
