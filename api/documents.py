@@ -1,21 +1,16 @@
-"""Schemas quotes and invoices share: line items in and out, and the common document fields."""
+"""Schemas quotes and invoices share: line items in and out, the common document fields, the
+invoice as printed (a converted quote answers with it) and the PDF response."""
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
+from django.http import HttpResponse
 from ninja import Schema
 from pydantic import Field
 
 from api.schemas import PatchSchema, StrictSchema
-from tenant_apps.invoices.documents import (
-    MAX_DESCRIPTION_CHARS,
-    MAX_DESCRIPTION_LINES,
-    MAX_DOCUMENT_AMOUNT,
-    MAX_ITEMS,
-    ItemInput,
-)
-
-MAX_AMOUNT = MAX_DOCUMENT_AMOUNT
+from tenant_apps.billing.items import MAX_DESCRIPTION_CHARS, MAX_DESCRIPTION_LINES, MAX_ITEMS, ItemInput
+from tenant_apps.billing.totals import MAX_AMOUNT
 
 
 def decimal_text(value: Decimal) -> str:
@@ -111,3 +106,16 @@ class DocumentPatch(PatchSchema):
         if "items" in self.model_fields_set:
             changes["items"] = [item.to_input() for item in self.items]
         return changes
+
+
+class InvoiceOut(DocumentOut):
+    due_date: date
+    amount_paid: int
+    amount_due: int
+    quote_id: int | None
+
+
+def pdf_response(content: bytes, *, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response

@@ -9,29 +9,15 @@ from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import member
-from api.documents import MAX_AMOUNT, DocumentIn, DocumentOut, DocumentPatch
+from api.documents import MAX_AMOUNT, DocumentIn, DocumentPatch, InvoiceOut, pdf_response
 from api.idempotency import idempotent
 from api.schemas import InstantIn, RowId, StorableSchema, StrictSchema
 from tenant_apps.invoices import queries, services
-from tenant_apps.payments import queries as payment_queries
 from tenant_apps.payments import services as payment_services
 
 router = Router(tags=["invoices"])
 
 InvoiceStatus = Literal["DRAFT", "SENT", "PARTIALLY_PAID", "PAID", "OVERDUE", "CANCELLED"]
-
-
-def pdf_response(content: bytes, *, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
-
-
-class InvoiceOut(DocumentOut):
-    due_date: date
-    amount_paid: int
-    amount_due: int
-    quote_id: int | None
 
 
 class InvoiceIn(DocumentIn):
@@ -122,8 +108,7 @@ def change_invoice_status(request: HttpRequest, invoice_id: RowId, payload: Invo
 @router.get("/{invoice_id}/payments", response=list[PaymentOut], auth=member)
 @paginate
 def list_invoice_payments(request: HttpRequest, invoice_id: RowId):
-    queries.get_invoice(invoice_id=invoice_id)
-    return payment_queries.list_invoice_payments(invoice_id=invoice_id)
+    return payment_services.list_invoice_payments(invoice_id=invoice_id)
 
 
 @router.post("/{invoice_id}/payments", response={201: PaymentRecordedOut}, auth=member)
@@ -133,7 +118,7 @@ def record_payment(request: HttpRequest, invoice_id: RowId, payload: PaymentIn):
     payment = payment_services.record_manual_payment(
         invoice_id=invoice_id, recorded_by=request.auth.user_id, **payload.model_dump()
     )
-    return 201, {"payment": payment, "invoice": queries.get_invoice(invoice_id=invoice_id)}
+    return 201, {"payment": payment, "invoice": payment.invoice}
 
 
 @router.get("/{invoice_id}/pdf", auth=member)

@@ -8,9 +8,8 @@ from ninja import Query, Router
 from ninja.pagination import paginate
 
 from api.auth import member
-from api.documents import DocumentIn, DocumentOut, DocumentPatch
+from api.documents import DocumentIn, DocumentOut, DocumentPatch, InvoiceOut, pdf_response
 from api.idempotency import idempotent
-from api.invoices import InvoiceOut, pdf_response
 from api.schemas import RowId, StorableSchema, StrictSchema
 from tenant_apps.invoices import services as invoice_services
 from tenant_apps.quotes import queries, services

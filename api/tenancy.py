@@ -1,4 +1,4 @@
-"""Which tenant a request is for (DESIGN.md "Tenancy").
+"""Which tenant a request is for.
 
 1. A tenant's own host, `<slug>.<BASE_DOMAIN>`, names the tenant through the Domain table.
 2. On the API host (BASE_DOMAIN and its aliases), the `tenant` claim of a valid access token

@@ -4,7 +4,9 @@ one, and a PDF request the first time (rendered) and again (served from storage)
 - render: `render_document_pdf` alone, ROUNDS times per document, p50 / p99 / max.
   "Largest accepted" is MAX_ITEMS lines whose descriptions reach MAX_DESCRIPTION_CHARS in
   several shapes (one unbreakable word, MAX_DESCRIPTION_LINES full lines, words, text
-  outside the core font), with the longest notes and customer fields the API takes.
+  outside the core fonts, so printed with the Unicode fonts), with the longest notes and
+  customer fields the API takes. Typical documents also with a Greek, Arabic and Chinese
+  customer name (Unicode fonts: loading them is most of the cost).
 - request: `GET /invoices/{id}/pdf` through Django's whole stack in-process (middleware,
   token, router, service; no socket), right after a PATCH (a new version: rendered) and
   once more (stored).
@@ -35,7 +37,7 @@ TYPICAL_ITEMS = (
 
 
 def largest_descriptions() -> dict[str, str]:
-    from tenant_apps.invoices.documents import MAX_DESCRIPTION_CHARS, MAX_DESCRIPTION_LINES
+    from tenant_apps.billing.items import MAX_DESCRIPTION_CHARS, MAX_DESCRIPTION_LINES
 
     line = "W" * (MAX_DESCRIPTION_CHARS // MAX_DESCRIPTION_LINES - 1)
     return {
@@ -62,9 +64,10 @@ def longest_fields() -> dict[str, str]:
 
 
 def pdf_document(items: list[tuple[str, str, int, str]], *, fields: dict[str, str]):
-    from tenant_apps.invoices.documents import ItemInput, build_item_rows, check_item_limits, pdf_lines, price_items
-    from tenant_apps.invoices.models import InvoiceItem
-    from tenant_apps.invoices.pdf import PdfDocument
+    from tenant_apps.billing.items import ItemInput, build_item_rows, check_item_limits, price_items
+    from tenant_apps.billing.pdf import PdfDocument
+    from tenant_apps.billing.pdfs import pdf_lines
+    from tenant_apps.invoices.models import Invoice
 
     entered = [
         ItemInput(description=text, quantity=Decimal(quantity), unit_price=price, tax_rate=Decimal(rate), discount=1)
@@ -72,7 +75,7 @@ def pdf_document(items: list[tuple[str, str, int, str]], *, fields: dict[str, st
     ]
     check_item_limits(entered)  # the document must be one the API accepts
     totals = price_items(items=entered, currency="usd", document_discount=0)
-    lines = pdf_lines(build_item_rows(model=InvoiceItem, parent={}, items=entered, totals=totals))
+    lines = pdf_lines(build_item_rows(document=Invoice(), items=entered, totals=totals))
     return PdfDocument(
         kind="Invoice",
         number="INV-2026-0001",
@@ -112,10 +115,16 @@ def summary(samples: list[tuple[float, float]]) -> dict[str, float]:
 
 
 def bench_rendering() -> dict[str, dict]:
-    from tenant_apps.invoices.documents import MAX_ITEMS
-    from tenant_apps.invoices.pdf import render_document_pdf
+    from tenant_apps.billing.items import MAX_ITEMS
+    from tenant_apps.billing.pdf import render_document_pdf
 
-    documents = {"typical (5 lines)": pdf_document(list(TYPICAL_ITEMS), fields={})}
+    documents = {
+        "typical (5 lines)": pdf_document(list(TYPICAL_ITEMS), fields={}),
+        # Names outside Windows-1252 switch the document to the Unicode fonts.
+        "typical, Greek customer": pdf_document(list(TYPICAL_ITEMS), fields={"customer_name": "Ελένη Παπαδοπούλου"}),
+        "typical, Arabic customer": pdf_document(list(TYPICAL_ITEMS), fields={"customer_name": "محمد الأحمد"}),
+        "typical, Chinese customer": pdf_document(list(TYPICAL_ITEMS), fields={"customer_name": "王小明"}),
+    }
     for shape, text in largest_descriptions().items():
         items = [(text, "1", 100, "8.25")] * MAX_ITEMS
         documents[f"largest accepted: {shape}"] = pdf_document(items, fields=longest_fields())
@@ -138,7 +147,7 @@ def bench_requests() -> dict[str, dict]:
     from django.test import Client
 
     from shared_apps.accounts.services import register_business
-    from tenant_apps.invoices.documents import MAX_ITEMS
+    from tenant_apps.billing.items import MAX_ITEMS
 
     tokens = register_business(business_name="Bench Plumbing", email="pdf@bench.test", password="bench-password-1")
     headers = {
@@ -196,7 +205,7 @@ if __name__ == "__main__":
     os.environ["TENANT_POOL_SIZE"] = "0"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     django.setup()
-    from tenant_apps.invoices.documents import MAX_DESCRIPTION_CHARS, MAX_DESCRIPTION_LINES, MAX_ITEMS
+    from tenant_apps.billing.items import MAX_DESCRIPTION_CHARS, MAX_DESCRIPTION_LINES, MAX_ITEMS
 
     print(f"{'document':<48} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'CPU p50':>8}")
     figures = {

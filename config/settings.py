@@ -60,6 +60,7 @@ SHARED_APPS = [
 TENANT_APPS = [
     "tenant_apps.customers",
     "tenant_apps.appointments",
+    "tenant_apps.billing",
     "tenant_apps.quotes",
     "tenant_apps.invoices",
     "tenant_apps.payments",

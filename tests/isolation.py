@@ -1,4 +1,4 @@
-"""Tenant isolation tests every tenant route inherits (STYLE.md point 8).
+"""Tenant isolation tests every tenant route inherits: another tenant's token or host gets 404.
 
 A test module declares its routes and, for routes about one row, how to make that row:
 

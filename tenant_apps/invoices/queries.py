@@ -3,7 +3,7 @@ constant number of queries (balances are stored on the row, not summed per invoi
 
 from django.db.models import QuerySet
 
-from shared_apps.errors import NotFound
+from tenant_apps.billing.queries import filter_documents, get_document, lock_document
 from tenant_apps.customers.history import HistoryEntry, HistoryWindow
 from tenant_apps.invoices.models import Invoice
 
@@ -14,27 +14,20 @@ def _invoices() -> QuerySet[Invoice]:
 
 def list_invoices(*, status: str | None = None, customer_id: int | None = None) -> QuerySet[Invoice]:
     """Invoices newest first, optionally of one status or one customer."""
-    invoices = _invoices()
-    if status is not None:
-        invoices = invoices.filter(status=status)
-    if customer_id is not None:
-        invoices = invoices.filter(customer_id=customer_id)
-    return invoices
+    return filter_documents(_invoices(), status=status, customer_id=customer_id)
 
 
 def get_invoice(*, invoice_id: int) -> Invoice:
-    invoice = _invoices().filter(pk=invoice_id).first()
-    if invoice is None:
-        raise NotFound("Invoice not found.")
-    return invoice
+    return get_document(_invoices(), document_id=invoice_id)
 
 
 def get_invoice_for_update(*, invoice_id: int) -> Invoice:
-    """The invoice locked until the caller's transaction ends (lock order: quote, invoice, payment)."""
-    invoice = Invoice.objects.select_for_update(of=("self",)).select_related("customer").filter(pk=invoice_id).first()
-    if invoice is None:
-        raise NotFound("Invoice not found.")
-    return invoice
+    """The invoice locked until the caller's transaction ends (`billing.queries.lock_document`)."""
+    return lock_document(Invoice, document_id=invoice_id)
+
+
+def invoice_exists(*, invoice_id: int) -> bool:
+    return Invoice.objects.filter(pk=invoice_id).exists()
 
 
 def invoice_id_for_quote(*, quote_id: int) -> int | None:

@@ -1,38 +1,21 @@
 """The rules for invoices: drafting, numbering on send, cancelling, converting an accepted
 quote, status following the payments ledger, overdue marking and the PDF."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from shared_apps.errors import Conflict, InvalidTransition
+from shared_apps.errors import Conflict, InvalidTransition, NotFound
 from shared_apps.tenants.models import Tenant
+from tenant_apps.billing import services as billing
+from tenant_apps.billing.guards import require_items
+from tenant_apps.billing.items import items_of, price_items
 from tenant_apps.invoices import queries
-from tenant_apps.invoices.documents import (
-    ItemInput,
-    apply_totals,
-    build_item_rows,
-    check_item_limits,
-    delete_draft,
-    document_currency,
-    edit_draft,
-    editable_fields,
-    items_of,
-    pdf_document,
-    price_items,
-    require_customer,
-    require_deletable,
-    require_editable,
-    require_items,
-    stored_document_pdf,
-)
-from tenant_apps.invoices.models import DocumentType, Invoice, InvoiceItem
-from tenant_apps.invoices.numbering import assign_document_number
-from tenant_apps.invoices.pdf import PdfDocument
+from tenant_apps.invoices.models import Invoice
 from tenant_apps.quotes import queries as quote_queries
 from tenant_apps.quotes.models import Quote
 from tenant_apps.sms import notifications
@@ -55,8 +38,6 @@ PAYABLE_STATUSES = frozenset({Status.SENT, Status.PARTIALLY_PAID, Status.OVERDUE
 # Refunds may also reopen a paid invoice.
 REFUNDABLE_STATUSES = PAYABLE_STATUSES | {Status.PAID}
 
-EDITABLE_FIELDS = editable_fields(date_field="due_date")
-
 
 def default_due_date(*, tenant: Tenant, now: datetime) -> date:
     """Today plus the tenant's payment terms, in the tenant's zone."""
@@ -66,56 +47,18 @@ def default_due_date(*, tenant: Tenant, now: datetime) -> date:
 def create_invoice(
     *,
     tenant: Tenant,
-    customer_id: int,
-    items: Sequence[ItemInput],
-    currency: str | None = None,
     due_date: date | None = None,
-    document_discount: int = 0,
-    notes: str = "",
-    created_by: int | None = None,
     now: datetime | None = None,
+    **fields: Unpack[billing.DraftFields],
 ) -> Invoice:
     """A DRAFT invoice (no number yet). `due_date` defaults from the tenant's payment terms."""
-    now = now or timezone.now()
-    check_item_limits(items)
-    currency = document_currency(currency, tenant=tenant)
-    totals = price_items(items=items, currency=currency, document_discount=document_discount)
-    with transaction.atomic():
-        customer = require_customer(customer_id=customer_id)
-        invoice = Invoice(
-            customer=customer,
-            currency=currency,
-            document_discount=document_discount,
-            notes=notes,
-            due_date=due_date or default_due_date(tenant=tenant, now=now),
-            created_by=created_by,
-        )
-        apply_totals(invoice, totals)
-        invoice.save()
-        InvoiceItem.objects.bulk_create(
-            build_item_rows(model=InvoiceItem, parent={"invoice": invoice}, items=items, totals=totals)
-        )
-    return invoice
+    due_date = due_date or default_due_date(tenant=tenant, now=now or timezone.now())
+    return billing.create_draft(Invoice, tenant=tenant, due_date=due_date, **fields)
 
 
 def update_invoice(*, tenant: Tenant, invoice_id: int, version: int, changes: Mapping[str, Any]) -> Invoice:
-    """Edit a DRAFT invoice seen at `version`. `changes` holds any of EDITABLE_FIELDS; `items`
-    replaces all line items. Totals are recomputed whenever money inputs change."""
-    unknown = set(changes) - EDITABLE_FIELDS
-    if unknown:
-        raise ValueError(f"Not editable: {sorted(unknown)}")
-    with transaction.atomic():
-        invoice = queries.get_invoice_for_update(invoice_id=invoice_id)
-        require_editable(invoice, version=version, draft_status=Status.DRAFT)
-        edit_draft(
-            invoice,
-            tenant=tenant,
-            changes=changes,
-            date_field="due_date",
-            item_model=InvoiceItem,
-            parent_field="invoice",
-        )
-    return invoice
+    """Edit a DRAFT invoice seen at `version` (`billing.services.update_draft`)."""
+    return billing.update_draft(Invoice, tenant=tenant, document_id=invoice_id, version=version, changes=changes)
 
 
 def change_invoice_status(*, tenant: Tenant, invoice_id: int, status: str, now: datetime | None = None) -> Invoice:
@@ -129,11 +72,7 @@ def change_invoice_status(*, tenant: Tenant, invoice_id: int, status: str, now: 
             raise InvalidTransition(current=invoice.status, requested=status, allowed=list(allowed))
         if status == Status.SENT:
             require_items(list(invoice.items.all()))
-            year = tenant.local_date(now).year
-            invoice.number = assign_document_number(
-                document_type=DocumentType.INVOICE, year=year, prefix=tenant.invoice_prefix
-            )
-            invoice.issued_at = now
+            billing.number_document(invoice, tenant=tenant, now=now)
             status = Status.PAID if invoice.total == 0 else Status.SENT
         if status == Status.CANCELLED and invoice.amount_paid:
             raise Conflict(
@@ -145,16 +84,13 @@ def change_invoice_status(*, tenant: Tenant, invoice_id: int, status: str, now: 
         invoice.version += 1
         invoice.save(update_fields=["status", "number", "issued_at", "version", "updated_at"])
         if invoice.issued_at == now:  # issued by this call (a total-0 invoice is PAID at once)
-            notifications.document_sent(tenant=tenant, document_type=DocumentType.INVOICE, document=invoice, now=now)
+            notifications.document_sent(tenant=tenant, document=invoice, now=now)
     return invoice
 
 
 def delete_invoice(*, invoice_id: int) -> None:
     """Delete a DRAFT invoice; a numbered one is kept (cancel it instead)."""
-    with transaction.atomic():
-        invoice = queries.get_invoice_for_update(invoice_id=invoice_id)
-        require_deletable(invoice, draft_status=Status.DRAFT, instead="cancel it instead")
-        delete_draft(invoice, document_type=DocumentType.INVOICE)
+    billing.delete_draft(Invoice, document_id=invoice_id)
 
 
 def convert_quote_to_invoice(
@@ -189,12 +125,20 @@ def convert_quote_to_invoice(
             quote=quote,
             created_by=created_by,
         )
-        apply_totals(invoice, totals)
-        invoice.save()
-        InvoiceItem.objects.bulk_create(
-            build_item_rows(model=InvoiceItem, parent={"invoice": invoice}, items=items, totals=totals)
-        )
+        billing.save_with_items(invoice, items=items, totals=totals)
     return invoice
+
+
+def lock_invoice(*, invoice_id: int) -> Invoice:
+    """The invoice locked until the caller's transaction ends, for the services that move its
+    balance (payments)."""
+    return queries.get_invoice_for_update(invoice_id=invoice_id)
+
+
+def require_invoice(*, invoice_id: int) -> None:
+    """404 unless the invoice exists in the current tenant's schema."""
+    if not queries.invoice_exists(invoice_id=invoice_id):
+        raise NotFound("Invoice not found.")
 
 
 def apply_ledger_entry(*, invoice: Invoice, paid_delta: int) -> None:
@@ -225,22 +169,4 @@ def mark_overdue_invoices(*, tenant: Tenant, now: datetime) -> int:
 
 def render_invoice_pdf(*, tenant: Tenant, invoice_id: int) -> bytes:
     """The invoice as a PDF (stored once per version once it is numbered)."""
-    invoice = queries.get_invoice(invoice_id=invoice_id)
-
-    def describe(document: Invoice) -> PdfDocument:
-        return pdf_document(
-            document,
-            tenant=tenant,
-            kind="Invoice",
-            due_date=document.due_date,
-            amount_paid=document.amount_paid,
-            amount_due=document.amount_due,
-        )
-
-    return stored_document_pdf(
-        document_type=DocumentType.INVOICE,
-        document=invoice,
-        is_draft=invoice.status == Status.DRAFT,
-        lock=lambda: queries.get_invoice_for_update(invoice_id=invoice_id),
-        describe=describe,
-    )
+    return billing.render_pdf(Invoice, tenant=tenant, document_id=invoice_id)

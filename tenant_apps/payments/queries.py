@@ -2,8 +2,8 @@
 
 from django.db.models import QuerySet
 
+from tenant_apps.billing.totals import format_money
 from tenant_apps.customers.history import HistoryEntry, HistoryWindow
-from tenant_apps.invoices.totals import format_money
 from tenant_apps.payments.models import Payment
 
 

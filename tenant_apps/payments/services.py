@@ -4,16 +4,29 @@ invoice's row lock together with the invoice's new balance and status."""
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from shared_apps.errors import Conflict, ValidationFailed
-from tenant_apps.invoices import queries as invoice_queries
-from tenant_apps.invoices.services import PAYABLE_STATUSES, REFUNDABLE_STATUSES, apply_ledger_entry
+from tenant_apps.invoices.services import (
+    PAYABLE_STATUSES,
+    REFUNDABLE_STATUSES,
+    apply_ledger_entry,
+    lock_invoice,
+    require_invoice,
+)
+from tenant_apps.payments import queries
 from tenant_apps.payments.models import Payment
 
 MANUAL_METHODS = frozenset(
     {Payment.Method.CASH, Payment.Method.CHECK, Payment.Method.BANK_TRANSFER, Payment.Method.OTHER}
 )
+
+
+def list_invoice_payments(*, invoice_id: int) -> QuerySet[Payment]:
+    """The invoice's ledger rows, newest first; 404 when the invoice is not in this tenant."""
+    require_invoice(invoice_id=invoice_id)
+    return queries.list_invoice_payments(invoice_id=invoice_id)
 
 
 def record_manual_payment(
@@ -33,7 +46,7 @@ def record_manual_payment(
     if method not in MANUAL_METHODS:
         raise ValidationFailed(f"{method!r} is not a manual payment method.", details=[{"field": "method"}])
     with transaction.atomic():
-        invoice = invoice_queries.get_invoice_for_update(invoice_id=invoice_id)
+        invoice = lock_invoice(invoice_id=invoice_id)
         if invoice.status not in PAYABLE_STATUSES:
             raise Conflict(
                 f"A {invoice.status} invoice does not take payments.",
@@ -77,7 +90,7 @@ def record_refund(
     if amount <= 0:
         raise ValidationFailed("amount must be positive.", details=[{"field": "amount"}])
     with transaction.atomic():
-        invoice = invoice_queries.get_invoice_for_update(invoice_id=invoice_id)
+        invoice = lock_invoice(invoice_id=invoice_id)
         if invoice.status not in REFUNDABLE_STATUSES:
             raise Conflict(
                 f"A {invoice.status} invoice cannot be refunded.",

@@ -1,9 +1,12 @@
 """Quotes and their line items (tenant schema)."""
 
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 
-from tenant_apps.invoices.models import Document, DocumentItem
+from shared_apps.tenants.models import Tenant
+from tenant_apps.billing.models import Document, DocumentItem, DocumentType
 
 
 class Quote(Document):
@@ -21,6 +24,10 @@ class Quote(Document):
     valid_until = models.DateField(help_text="Last local day (tenant's zone) the quote can be accepted")
     decided_at = models.DateTimeField(null=True, blank=True)
 
+    document_type = DocumentType.QUOTE
+    date_field = "valid_until"
+    instead_of_deleting = "reject it instead"
+
     class Meta(Document.Meta):
         constraints = [
             models.CheckConstraint(
@@ -28,6 +35,13 @@ class Quote(Document):
                 name="quotes_quote_numbered_unless_draft",
             ),
         ]
+
+    @classmethod
+    def number_prefix(cls, tenant: Tenant) -> str:
+        return tenant.quote_prefix
+
+    def pdf_fields(self) -> dict[str, Any]:
+        return {"valid_until": self.valid_until}
 
 
 class QuoteItem(DocumentItem):

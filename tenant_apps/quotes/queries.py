@@ -3,7 +3,7 @@ API prints, so a page of quotes costs the same few queries whatever its size."""
 
 from django.db.models import QuerySet
 
-from shared_apps.errors import NotFound
+from tenant_apps.billing.queries import filter_documents, get_document, lock_document
 from tenant_apps.customers.history import HistoryEntry, HistoryWindow
 from tenant_apps.quotes.models import Quote
 
@@ -14,27 +14,16 @@ def _quotes() -> QuerySet[Quote]:
 
 def list_quotes(*, status: str | None = None, customer_id: int | None = None) -> QuerySet[Quote]:
     """Quotes newest first, optionally of one status or one customer."""
-    quotes = _quotes()
-    if status is not None:
-        quotes = quotes.filter(status=status)
-    if customer_id is not None:
-        quotes = quotes.filter(customer_id=customer_id)
-    return quotes
+    return filter_documents(_quotes(), status=status, customer_id=customer_id)
 
 
 def get_quote(*, quote_id: int) -> Quote:
-    quote = _quotes().filter(pk=quote_id).first()
-    if quote is None:
-        raise NotFound("Quote not found.")
-    return quote
+    return get_document(_quotes(), document_id=quote_id)
 
 
 def get_quote_for_update(*, quote_id: int) -> Quote:
-    """The quote locked until the caller's transaction ends (lock order: quote, invoice, payment)."""
-    quote = Quote.objects.select_for_update(of=("self",)).select_related("customer").filter(pk=quote_id).first()
-    if quote is None:
-        raise NotFound("Quote not found.")
-    return quote
+    """The quote locked until the caller's transaction ends (`billing.queries.lock_document`)."""
+    return lock_document(Quote, document_id=quote_id)
 
 
 def quote_history(customer_id: int, window: HistoryWindow) -> list[HistoryEntry]:

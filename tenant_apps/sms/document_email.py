@@ -10,8 +10,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from shared_apps.tenants.models import Tenant
+from tenant_apps.billing.models import DocumentType
 from tenant_apps.invoices import queries as invoice_queries
-from tenant_apps.invoices.models import DocumentType
 from tenant_apps.invoices.services import render_invoice_pdf
 from tenant_apps.quotes import queries as quote_queries
 from tenant_apps.quotes.services import render_quote_pdf

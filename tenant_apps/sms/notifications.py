@@ -10,7 +10,7 @@ from django.utils import timezone
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments.models import Appointment
-from tenant_apps.invoices.models import Document, DocumentType
+from tenant_apps.billing.models import Document, DocumentType
 from tenant_apps.sms.quiet_hours import next_allowed_send_time
 
 AUTOMATIC_SMS_ACTOR = "send_automatic_sms"
@@ -49,8 +49,9 @@ def appointment_booked(*, tenant: Tenant, appointment: Appointment, now: datetim
         )
 
 
-def document_sent(*, tenant: Tenant, document_type: str, document: Document, now: datetime | None = None) -> None:
+def document_sent(*, tenant: Tenant, document: Document, now: datetime | None = None) -> None:
     """A quote or invoice left DRAFT: a text (tenant toggle) and an email with its PDF."""
+    document_type = document.document_type
     if document_type == DocumentType.QUOTE:
         kind, enabled = QUOTE_SENT, tenant.sms_quote_sent
     else:

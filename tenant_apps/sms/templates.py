@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from shared_apps.errors import ValidationFailed
 from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments.models import Appointment
+from tenant_apps.billing.totals import format_money
 from tenant_apps.customers.models import Customer
 from tenant_apps.invoices.models import Invoice
-from tenant_apps.invoices.totals import format_money
 from tenant_apps.quotes.models import Quote
 
 VARIABLE = re.compile(r"\{([^{}]*)\}")

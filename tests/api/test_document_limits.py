@@ -4,7 +4,7 @@ names the limit, on create and on PATCH; a document exactly at every limit is ac
 
 import pytest
 
-from tenant_apps.invoices.documents import MAX_DESCRIPTION_CHARS, MAX_DESCRIPTION_LINES, MAX_ITEMS
+from tenant_apps.billing.items import MAX_DESCRIPTION_CHARS, MAX_DESCRIPTION_LINES, MAX_ITEMS
 from tests.factories import CustomerFactory
 from tests.isolation import assert_refused
 

@@ -9,7 +9,8 @@ from tenant_apps.invoices.models import Invoice
 from tenant_apps.invoices.services import mark_overdue_invoices
 from tenant_apps.payments.models import Payment
 from tenant_apps.payments.services import record_manual_payment, record_refund
-from tests.tenant_apps.invoices.factories import item, sent_invoice
+from tests.tenant_apps.billing.factories import item
+from tests.tenant_apps.invoices.factories import sent_invoice
 
 Status = Invoice.Status
 

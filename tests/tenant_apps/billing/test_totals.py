@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tenant_apps.invoices.totals import (
+from tenant_apps.billing.totals import (
     DocumentTotals,
     InvalidCurrency,
     InvalidDiscount,

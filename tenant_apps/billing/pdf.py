@@ -8,6 +8,9 @@ can never disagree with the API about what is owed.
 from __future__ import annotations
 
 import functools
+import itertools
+import logging
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,15 +19,22 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
+import fontpkg_almarai
+import fontpkg_fira_sans
+import paperang_p2_fonts_cjk
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from tenant_apps.invoices.totals import format_money, normalize_currency
+from tenant_apps.billing.totals import format_money, normalize_currency
 
 __all__ = ["PdfDocument", "PdfLine", "UnicodeFont", "render_document_pdf"]
 
 DocumentKind = Literal["Quote", "Invoice"]
 PageFormat = Literal["A4", "Letter"]
+# "auto": the PDF core fonts when they can print every character of the document (small,
+# fast), otherwise the shipped Unicode fonts (`document_fonts`).
+FontChoice = Literal["auto", "core", "unicode"]
 
 _MONTHS = (
     "Jan",
@@ -44,6 +54,11 @@ _MONTHS = (
 # Core PDF fonts only cover one 8-bit code page. Windows-1252 is Latin-1 plus the euro
 # sign, curly quotes and dashes, which is what business text mostly needs.
 _CORE_ENCODING = "windows-1252"
+# Right-to-left scripts (Hebrew, Arabic): HarfBuzz orders and joins them.
+_RIGHT_TO_LEFT = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+# Almarai's OS/2 table sets style bits its version predates; every subset would log that
+# harmless warning.
+logging.getLogger("fontTools.ttLib.tables.O_S_2f_2").setLevel(logging.ERROR)
 # Letters that have no decomposition to a base letter but an obvious Latin spelling.
 _TRANSLITERATIONS = {
     "\N{LATIN CAPITAL LETTER L WITH STROKE}": "L",
@@ -149,28 +164,46 @@ class PdfDocument:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UnicodeFont:
-    """A TrueType family (e.g. DejaVu Sans) to print any script instead of core fonts."""
+    """A TrueType family to print scripts the core fonts lack."""
 
     regular: Path
-    bold: Path
-    family: str = "DocumentSans"
+    bold: Path | None  # None: bold text takes the regular glyphs
+    family: str
+
+
+@functools.cache
+def document_fonts() -> tuple[UnicodeFont, ...]:
+    """The TrueType families documents print every script with, from Python packages (OFL
+    or Apache licensed): Fira Sans for Latin, Greek and Cyrillic, then the fallbacks for
+    the characters it lacks, Almarai for Arabic and WenQuanYi Micro Hei (one weight) for
+    Chinese, Japanese and Korean. Only the glyphs a document uses are embedded."""
+    fira = fontpkg_fira_sans.ROOT / "files"
+    almarai = fontpkg_almarai.ROOT / "files"
+    cjk = Path(paperang_p2_fonts_cjk.__file__).parent / "fonts" / "wqy-microhei.ttc"
+    return (
+        UnicodeFont(regular=fira / "FiraSans-Regular.ttf", bold=fira / "FiraSans-Bold.ttf", family="FiraSans"),
+        UnicodeFont(regular=almarai / "Almarai-Regular.ttf", bold=almarai / "Almarai-Bold.ttf", family="Almarai"),
+        UnicodeFont(regular=cjk, bold=None, family="WenQuanYiMicroHei"),
+    )
 
 
 def render_document_pdf(
     *,
     document: PdfDocument,
     compress: bool = True,
-    unicode_font: UnicodeFont | None = None,
+    fonts: FontChoice = "auto",
     page_format: PageFormat = "A4",
 ) -> bytes:
     """Render ``document`` to PDF bytes.
 
-    With the default core fonts, characters outside Windows-1252 are transliterated
-    ("Łódź" -> "Lodz") or replaced by "?" rather than failing; pass ``unicode_font`` to
-    embed a TrueType font instead. ``compress=False`` leaves page streams readable, which
-    tests use to find text in the output.
+    By default a document whose text Windows-1252 covers is printed with the core fonts,
+    and any other with the Unicode fonts (`document_fonts`), so names in every script
+    print as written. With ``fonts="core"`` characters outside Windows-1252 are
+    transliterated ("Łódź" -> "Lodz") or replaced by "?" rather than failing.
+    ``compress=False`` leaves page streams readable, which tests use to find text in the
+    output.
     """
-    pdf = _DocumentPdf(document=document, unicode_font=unicode_font, page_format=page_format)
+    pdf = _DocumentPdf(document=document, fonts=fonts, page_format=page_format)
     pdf.set_compression(compress)
     pdf.render_document()
     return bytes(pdf.output())
@@ -188,22 +221,35 @@ class _DocumentPdf(FPDF):
         self,
         *,
         document: PdfDocument,
-        unicode_font: UnicodeFont | None,
+        fonts: FontChoice,
         page_format: PageFormat,
     ) -> None:
         super().__init__(orientation="portrait", unit="mm", format=page_format)
         self._doc = document
         self._width_tables: dict[tuple[str, str, float], dict[str, float]] = {}
         self._clean: Callable[[str], str]
-        if unicode_font is None:
+        # The Unicode fonts in use, main one first; none: the core fonts.
+        self._fonts: list[UnicodeFont] = []
+        if fonts == "core" or (fonts == "auto" and _core_fonts_print(document)):
             self._family = "Helvetica"
             self.core_fonts_encoding = _CORE_ENCODING
             self._clean = _to_core_font_text
         else:
-            self._family = unicode_font.family
-            self.add_font(self._family, "", str(unicode_font.regular))
-            self.add_font(self._family, "B", str(unicode_font.bold))
-            self._clean = _strip_controls
+            text = _document_text(document)
+            self._fonts = _fonts_for(text)
+            for font in self._fonts:
+                self.add_font(font.family, "", str(font.regular))
+                if font.bold is not None:
+                    self.add_font(font.family, "B", str(font.bold))
+            self.set_fallback_fonts([font.family for font in self._fonts[1:]], exact_match=False)
+            # HarfBuzz joins Arabic letters and orders right-to-left runs; other scripts
+            # print as well without it, and it costs on every cell.
+            self.set_text_shaping(bool(_RIGHT_TO_LEFT.search(text)))
+            self._family = self._fonts[0].family
+            self._covered = frozenset().union(*(_coverage(font.regular) for font in self._fonts))
+            # Each character's font, first of `_fonts` with its glyph, found once per document.
+            self._char_fonts: dict[str, UnicodeFont] = {}
+            self._clean = self._to_unicode_font_text
         self.set_margins(left=_MARGIN, top=_MARGIN, right=_MARGIN)
         self.set_auto_page_break(auto=True, margin=20)
         self.alias_nb_pages()
@@ -212,7 +258,7 @@ class _DocumentPdf(FPDF):
         self.set_title(title)
         self.set_author(document.business_name)
         self.set_subject(f"{title} for {document.customer_name}")
-        self.set_creator("tenant_apps.invoices.pdf")
+        self.set_creator("tenant_apps.billing.pdf")
 
     def _money(self, amount: int) -> str:
         return format_money(amount, self._doc.currency)
@@ -403,13 +449,11 @@ class _DocumentPdf(FPDF):
         # Text is painted with the fill colour: when it is already the text colour, `text()`
         # need not wrap every line in a colour change.
         self.set_fill_color(self.text_color)
-        # The baseline where `cell()` would put it: half the line height plus 0.3 em.
-        baseline = top + _CELL_PAD_Y + 0.5 * _ROW_LINE_H + 0.3 * self.font_size
         x = self.l_margin
         for lines, width, align in zip(wrapped, table.widths, table.aligns, strict=True):
             for offset, text in enumerate(lines[start:end]):
                 left = x + width - _CELL_PAD_X - self._text_width(text) if align == "R" else x + _CELL_PAD_X
-                self.text(left, baseline + offset * _ROW_LINE_H, text)
+                self._put_line(left, top + _CELL_PAD_Y + offset * _ROW_LINE_H, _ROW_LINE_H, text)
             x += width
         self.line(self.l_margin, top + height, self.l_margin + self.epw, top + height)
         self.set_y(top + height)
@@ -500,8 +544,44 @@ class _DocumentPdf(FPDF):
             if self.will_page_break(line_height):
                 self.add_page()
             y = self.get_y()
-            self.text(self.l_margin + self.c_margin, y + 0.5 * line_height + 0.3 * self.font_size, line)
+            self._put_line(self.l_margin + self.c_margin, y, line_height, line)
             self.set_y(y + line_height)
+
+    def _put_line(self, left: float, top: float, height: float, text: str) -> None:
+        """One line of text in the box from (`left`, `top`), on the baseline `cell()` uses
+        (half the height plus 0.3 em), with `text()`, the cheapest call: it neither picks
+        fallback fonts nor shapes, so a line is drawn in runs of one font each, and a
+        right-to-left line, rare and short, with `cell()`, which shapes it."""
+        baseline = top + 0.5 * height + 0.3 * self.font_size
+        if not self._fonts:
+            self.text(left, baseline, text)
+            return
+        if _RIGHT_TO_LEFT.search(text):
+            self.set_xy(left - self.c_margin, top)
+            self.cell(self._text_width(text) + 2 * self.c_margin, height, text)
+            return
+        family, style, size = self.font_family, self.font_style, self.font_size_pt
+        for font, run in self._font_runs(text):
+            if font.family != self.font_family:
+                self.set_font(font.family, style if font.bold is not None else "", size)
+            self.text(left, baseline, run)
+            left += self._text_width(run)
+        if self.font_family != family:
+            self.set_font(family, style, size)
+
+    def _font_runs(self, text: str) -> list[tuple[UnicodeFont, str]]:
+        """`text` cut where the font that has its glyphs changes."""
+        fonts = self._char_fonts
+        for char in set(text).difference(fonts):
+            fonts[char] = next((font for font in self._fonts if ord(char) in _coverage(font.regular)), self._fonts[0])
+        return [(font, "".join(chars)) for font, chars in itertools.groupby(text, key=fonts.__getitem__)]
+
+    def _to_unicode_font_text(self, text: str) -> str:
+        """Controls stripped, and "?" for what no font in use has a glyph for (an emoji)."""
+        text = _strip_controls(text)
+        if {ord(char) for char in text} - {ord("\n")} <= self._covered:
+            return text
+        return "".join(char if char == "\n" or ord(char) in self._covered else "?" for char in text)
 
     def _rule(self) -> None:
         self.set_draw_color(*_RULE)
@@ -534,6 +614,43 @@ def _strip_controls(text: str) -> str:
     if all(part.isprintable() for part in text.split("\n")):
         return text  # the usual case, checked at C speed
     return "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch)[0] != "C")
+
+
+def _fonts_for(text: str) -> list[UnicodeFont]:
+    """The main Unicode font and the fallbacks `text` needs: loading a font costs more than
+    rendering a page, so a document loads only the ones with glyphs it uses."""
+    main, *fallbacks = document_fonts()
+    missing = {ord(char) for char in text} - _coverage(main.regular)
+    return [main, *(font for font in fallbacks if missing & _coverage(font.regular))]
+
+
+@functools.cache
+def _coverage(path: Path) -> frozenset[int]:
+    """The code points a font has glyphs for."""
+    with TTFont(path, fontNumber=0, lazy=True) as font:
+        return frozenset(font.getBestCmap())
+
+
+def _document_text(document: PdfDocument) -> str:
+    """All the free text a document prints (the rest is ASCII labels and figures)."""
+    texts = [
+        document.number,
+        document.business_name,
+        document.business_address,
+        document.business_email,
+        document.customer_name,
+        document.customer_email,
+        document.customer_address,
+        document.notes,
+        *(line.description for line in document.lines),
+    ]
+    return "\n".join(text for text in texts if text)
+
+
+def _core_fonts_print(document: PdfDocument) -> bool:
+    """Whether the core fonts print every character of the document's text as written."""
+    text = _document_text(document)
+    return _to_core_font_text(text) == _strip_controls(text)
 
 
 def _to_core_font_text(text: str) -> str:

@@ -4,8 +4,9 @@ from datetime import UTC, date, datetime
 import pytest
 from django.db import transaction
 
-from tenant_apps.invoices.models import DocumentCounter, DocumentType, Invoice
-from tenant_apps.invoices.numbering import assign_document_number, format_document_number
+from tenant_apps.billing.models import DocumentCounter, DocumentType
+from tenant_apps.billing.numbering import assign_document_number, format_document_number
+from tenant_apps.invoices.models import Invoice
 from tenant_apps.invoices.services import change_invoice_status
 from tenant_apps.quotes.models import Quote
 from tenant_apps.quotes.services import change_quote_status

@@ -3,7 +3,7 @@
 
 from django.db import connection
 
-from tenant_apps.invoices.models import DocumentCounter
+from tenant_apps.billing.models import DocumentCounter
 
 
 def format_document_number(*, prefix: str, year: int, sequence: int) -> str:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
+from io import BytesIO
 
 import pytest
+from pypdf import PdfReader
 
-from tenant_apps.invoices.pdf import PdfDocument, PdfLine, UnicodeFont, render_document_pdf
-from tenant_apps.invoices.totals import LineInput, compute_totals, format_money
-
-DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+from tenant_apps.billing.pdf import PdfDocument, PdfLine, render_document_pdf
+from tenant_apps.billing.totals import LineInput, compute_totals, format_money
 
 
 def make_document(
@@ -148,7 +147,7 @@ def test_non_latin_text_does_not_crash_core_fonts() -> None:
         items=[("Ремонт котла ☃ 🔧 ş", "1", 10000, "20", 0)],
         notes="Ελληνικά\ttab\x00null",
     )
-    pdf = render_document_pdf(document=document, compress=False)
+    pdf = render_document_pdf(document=document, compress=False, fonts="core")
     assert pdf.startswith(b"%PDF-")
     # Transliterated where a Latin spelling exists, "?" otherwise; Windows-1252 kept as is.
     assert "Lukasz Zólc — ???? Zoë fine".encode("cp1252") in pdf
@@ -161,13 +160,57 @@ def test_empty_and_blank_fields_render() -> None:
     assert b"NOTES" not in pdf
 
 
-@pytest.mark.skipif(not (DEJAVU / "DejaVuSans.ttf").exists(), reason="DejaVu fonts not installed")
 def test_unicode_font_embeds_a_truetype_font() -> None:
     document = make_document(customer_name="Łukasz Żółć, Ελληνικά, Кириллица")
-    font = UnicodeFont(regular=DEJAVU / "DejaVuSans.ttf", bold=DEJAVU / "DejaVuSans-Bold.ttf")
-    pdf = render_document_pdf(document=document, compress=False, unicode_font=font)
+    pdf = render_document_pdf(document=document, compress=False)
     assert pdf.startswith(b"%PDF-")
     assert b"/FontFile2" in pdf
+
+
+def extracted_text(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(BytesIO(pdf)).pages)
+
+
+NAMES_IN_EVERY_SCRIPT = {
+    "greek": "Ελένη Παπαδοπούλου",
+    "cyrillic": "Дмитрий Иванов",
+    "arabic": "محمد الأحمد",
+    "chinese": "王小明",
+    "japanese": "山田太郎",
+    "korean": "김민준",
+    "polish": "Łukasz Żółć",
+}
+
+
+@pytest.mark.parametrize("script", NAMES_IN_EVERY_SCRIPT)
+def test_names_in_every_script_print_as_text(script: str) -> None:
+    name = NAMES_IN_EVERY_SCRIPT[script]
+    document = make_document(
+        customer_name=name, items=[(f"Service for {name}", "1", 10000, "0", 0)], notes=f"Thank you, {name}"
+    )
+
+    text = extracted_text(render_document_pdf(document=document))
+
+    # Right-to-left words come out in visual order: each word must be there as written.
+    for word in name.split():
+        assert text.count(word) >= 3, (word, text)
+    assert "?" not in text
+
+
+def test_characters_no_font_has_print_as_a_question_mark_beside_the_rest() -> None:
+    document = make_document(customer_name="Ελένη 🔧", items=[("Ремонт ☃ котла", "1", 100, "0", 0)])
+
+    text = extracted_text(render_document_pdf(document=document))
+
+    assert "Ελένη ?" in text
+    assert "Ремонт ? котла" in text
+
+
+def test_a_document_the_core_fonts_can_print_embeds_no_font() -> None:
+    pdf = render_document_pdf(document=make_document(customer_name="Zoë Ångström — “Café”"), compress=False)
+
+    assert b"/FontFile2" not in pdf
+    assert "Zoë Ångström — “Café”".encode("cp1252") in pdf
 
 
 def test_inconsistent_figures_are_refused() -> None:

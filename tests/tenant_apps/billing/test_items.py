@@ -4,10 +4,11 @@ invoice services, not only the API, and only for items being entered."""
 import pytest
 
 from shared_apps.errors import ValidationFailed
-from tenant_apps.invoices.documents import MAX_DESCRIPTION_CHARS, MAX_DESCRIPTION_LINES, MAX_ITEMS
+from tenant_apps.billing.items import MAX_DESCRIPTION_CHARS, MAX_DESCRIPTION_LINES, MAX_ITEMS
 from tenant_apps.invoices.services import convert_quote_to_invoice, update_invoice
 from tenant_apps.quotes.models import QuoteItem
-from tests.tenant_apps.invoices.factories import draft_invoice, item
+from tests.tenant_apps.billing.factories import item
+from tests.tenant_apps.invoices.factories import draft_invoice
 from tests.tenant_apps.quotes.factories import accepted_quote, draft_quote
 
 OVER_A_LIMIT = {

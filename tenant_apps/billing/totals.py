@@ -4,7 +4,7 @@ Amounts are integers in the currency's minor unit (cents, yen, fils); quantities
 rates are ``Decimal``. Nothing here touches a float, Django or the database, so the API,
 the PDF renderer, jobs and tests all get the same numbers from the same function.
 
-Rules (DESIGN.md "Domain rules", research/field-service.md "Money & tax"):
+The rules, as trade businesses bill and their accountants expect:
 
 * line subtotal = quantity x unit price, rounded half-up to the minor unit;
 * the line's own discount comes off next;
@@ -24,6 +24,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 import pycountry
 
 __all__ = [
+    "MAX_AMOUNT",
     "DocumentTotals",
     "InvalidCurrency",
     "InvalidDiscount",
@@ -42,7 +43,10 @@ __all__ = [
 # happens only where we ask for it, with ROUND_HALF_UP.
 _CONTEXT = Context(prec=120, rounding=ROUND_HALF_UP)
 
-_MAX_AMOUNT = 10**18  # far beyond any real document, well inside a PostgreSQL bigint
+# The largest amount anywhere on a document, in minor units: each entered amount, each line
+# and the document's subtotal and total. Far beyond any real document, well inside a
+# PostgreSQL bigint (about 9.2 * 10**18), so a stored total never overflows.
+MAX_AMOUNT = 10**18
 _MAX_QUANTITY_DIGITS = 30
 _MAX_TAX_RATE_DIGITS = 15
 _ONE = Decimal(1)
@@ -246,7 +250,7 @@ def compute_totals(
         for index, line in enumerate(lines):
             _validate_line(line, index)
             subtotal = _round_half_up(line.quantity * line.unit_price)
-            if subtotal > _MAX_AMOUNT:
+            if subtotal > MAX_AMOUNT:
                 raise InvalidLineItem(
                     "quantity x unit price is too large.",
                     line_index=index,
@@ -327,7 +331,7 @@ def _check_amount(value: object, field: str, error: type[MoneyError]) -> None:
         raise error(f"{field} must be an integer amount of minor units.", field=field)
     if value < 0:
         raise error(f"{field} must not be negative.", field=field)
-    if value > _MAX_AMOUNT:
+    if value > MAX_AMOUNT:
         raise error(f"{field} is too large.", field=field)
 
 
@@ -346,7 +350,7 @@ def _validate_line(line: LineInput, index: int) -> None:
             )
         if value < 0:
             raise InvalidLineItem(f"{field} must not be negative.", line_index=index, field=field)
-        if value > _MAX_AMOUNT:
+        if value > MAX_AMOUNT:
             raise InvalidLineItem(f"{field} is too large.", line_index=index, field=field)
 
 
