@@ -6,6 +6,7 @@ from collections.abc import Callable
 import dramatiq
 
 from shared_apps.idempotency import services as idempotency
+from shared_apps.outbox import services as outbox
 from shared_apps.tenants import daily_jobs, provisioning
 from shared_apps.webhooks import services as webhooks
 from tasks.broker import broker  # noqa: F401 - configures Dramatiq before actors are declared
@@ -26,6 +27,12 @@ def refill_tenant_pool() -> None:
 def purge_idempotency_records() -> None:
     """Idempotency-Key answers are replayed for 24 hours, then deleted."""
     idempotency.purge_expired_idempotency_records()
+
+
+@dramatiq.actor(queue_name="default", max_retries=3)
+def purge_published_outbox_messages() -> None:
+    """Published outbox rows are kept a week, then deleted."""
+    outbox.purge_published_outbox_messages()
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)

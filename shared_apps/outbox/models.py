@@ -33,6 +33,10 @@ class OutboxMessage(models.Model):
                 condition=models.Q(published_at__isnull=True, dead_at__isnull=True),
             ),
             models.Index(fields=["dead_at"], name="outbox_dead_idx", condition=models.Q(dead_at__isnull=False)),
+            # The purge of published rows reads them oldest first.
+            models.Index(
+                fields=["published_at"], name="outbox_published_idx", condition=models.Q(published_at__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:

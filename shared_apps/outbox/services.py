@@ -19,6 +19,9 @@ logger = logging.getLogger("outbox")
 # (doubling after each failure).
 MAX_ATTEMPTS = 5
 RETRY_BACKOFF = timedelta(seconds=30)
+# How long a published row is kept (for inspection, and so its dedupe key still refuses a
+# repeat of the same job); older ones are deleted by the purge job.
+PUBLISHED_RETENTION = timedelta(days=7)
 
 
 def enqueue_after_commit(
@@ -123,3 +126,11 @@ def retry_dead_outbox_message(*, message_id: int) -> OutboxMessage:
         message.run_at = timezone.now()
         message.save(update_fields=["dead_at", "attempts", "run_at"])
     return message
+
+
+def purge_published_outbox_messages(*, now: datetime | None = None) -> int:
+    """Delete rows published more than PUBLISHED_RETENTION ago (run periodically by the
+    scheduler), so the outbox holds what is pending, dead or recent, not every job ever run."""
+    cutoff = (now or timezone.now()) - PUBLISHED_RETENTION
+    deleted, _ = OutboxMessage.objects.filter(published_at__lt=cutoff).delete()
+    return deleted
