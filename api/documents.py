@@ -1,14 +1,20 @@
-"""Schemas quotes and invoices share: line items in and out, the common document fields, the
-invoice as printed (a converted quote answers with it) and the PDF response."""
+"""What quotes and invoices share: line items in and out, the common document fields, the
+invoice as printed (a converted quote answers with it), the PDF response and the draft routes."""
 
+import inspect
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from django.http import HttpResponse
-from ninja import Schema
+from django.http import HttpRequest, HttpResponse
+from ninja import Query, Router, Schema
+from ninja.pagination import paginate
 from pydantic import Field
 
-from api.schemas import PatchSchema, StrictSchema
+from api.auth import member
+from api.idempotency import idempotent
+from api.schemas import PatchSchema, RowId, StrictSchema
 from tenant_apps.billing.items import MAX_DESCRIPTION_CHARS, MAX_DESCRIPTION_LINES, MAX_ITEMS, ItemInput
 from tenant_apps.billing.totals import MAX_AMOUNT
 
@@ -119,3 +125,91 @@ def pdf_response(content: bytes, *, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
+
+
+def add_draft_routes(
+    router: Router,
+    *,
+    kind: str,
+    out: type[DocumentOut],
+    create_in: type[DocumentIn],
+    patch_in: type[DocumentPatch],
+    filters: type[Schema],
+    list_documents: Callable[..., Any],
+    get_document: Callable[..., Any],
+    create_document: Callable[..., Any],
+    update_document: Callable[..., Any],
+    delete_document: Callable[..., Any],
+    render_pdf: Callable[..., bytes],
+    instead_of_deleting: str,
+) -> None:
+    """Register list, create, get, update, delete and PDF of one document kind ("quote",
+    "invoice") on its router. The path parameter and the services' id keyword are both
+    `<kind>_id`; names, summaries and operation ids are those each module declared by hand."""
+    id_name = f"{kind}_id"
+    document_path = f"/{{{id_name}}}"
+
+    def view(name: str, run: Callable[..., Any], **params: Any) -> Callable[..., Any]:
+        run.__name__ = run.__qualname__ = name
+        run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=HttpRequest)]
+            + [
+                inspect.Parameter(param, inspect.Parameter.KEYWORD_ONLY, annotation=annotation)
+                for param, annotation in params.items()
+            ]
+        )
+        return run
+
+    def operation(name: str) -> dict[str, Any]:
+        return {"auth": member, "operation_id": f"api_{kind}s_{name}"}
+
+    def list_view(request: HttpRequest, *, filters: Any) -> Any:
+        return list_documents(status=filters.status, customer_id=filters.customer_id)
+
+    def create_view(request: HttpRequest, *, payload: DocumentIn) -> tuple[int, Any]:
+        document = create_document(
+            tenant=request.auth.tenant, created_by=request.auth.user_id, **payload.service_fields()
+        )
+        return 201, document
+
+    def get_view(request: HttpRequest, **document_id: int) -> Any:
+        return get_document(**document_id)
+
+    def update_view(request: HttpRequest, *, payload: DocumentPatch, **document_id: int) -> Any:
+        return update_document(
+            tenant=request.auth.tenant, version=payload.version, changes=payload.document_changes(), **document_id
+        )
+
+    def delete_view(request: HttpRequest, **document_id: int) -> tuple[int, None]:
+        delete_document(**document_id)
+        return 204, None
+
+    def pdf_view(request: HttpRequest, **document_id: int) -> HttpResponse:
+        content = render_pdf(tenant=request.auth.tenant, **document_id)
+        return pdf_response(content, filename=f"{kind}-{document_id[id_name]}.pdf")
+
+    name = f"list_{kind}s"
+    # The schemas are values here, which a type checker does not take inside brackets.
+    router.get("", response=list[out], **operation(name))(  # type: ignore[valid-type]
+        paginate(view(name, list_view, filters=Query[filters]))  # type: ignore[misc, valid-type]
+    )
+    name = f"create_{kind}"
+    router.post("", response={201: out}, **operation(name))(idempotent(view(name, create_view, payload=create_in)))
+    name = f"get_{kind}"
+    router.get(document_path, response=out, **operation(name))(view(name, get_view, **{id_name: RowId}))
+    name = f"update_{kind}"
+    router.patch(
+        document_path,
+        response=out,
+        description="Edit a draft; `version` must be the one you read (409 when stale). `items` replaces all items.",
+        **operation(name),
+    )(view(name, update_view, **{id_name: RowId, "payload": patch_in}))
+    name = f"delete_{kind}"
+    router.delete(
+        document_path,
+        response={204: None},
+        description=f"Deletes a draft; a numbered {kind} answers 409 ({instead_of_deleting}).",
+        **operation(name),
+    )(view(name, delete_view, **{id_name: RowId}))
+    name = f"{kind}_pdf"
+    router.get(f"{document_path}/pdf", **operation(name))(view(name, pdf_view, **{id_name: RowId}))

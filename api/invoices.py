@@ -3,13 +3,13 @@
 from datetime import date, datetime
 from typing import Literal
 
-from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Schema
+from django.http import HttpRequest
+from ninja import Router, Schema
 from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import member
-from api.documents import MAX_AMOUNT, DocumentIn, DocumentPatch, InvoiceOut, pdf_response
+from api.documents import MAX_AMOUNT, DocumentIn, DocumentPatch, InvoiceOut, add_draft_routes
 from api.idempotency import idempotent
 from api.schemas import InstantIn, RowId, StorableSchema, StrictSchema
 from tenant_apps.invoices import queries, services
@@ -63,39 +63,21 @@ class PaymentRecordedOut(Schema):
     invoice: InvoiceOut
 
 
-@router.get("", response=list[InvoiceOut], auth=member)
-@paginate
-def list_invoices(request: HttpRequest, filters: Query[InvoiceFilters]):
-    return queries.list_invoices(status=filters.status, customer_id=filters.customer_id)
-
-
-@router.post("", response={201: InvoiceOut}, auth=member)
-@idempotent
-def create_invoice(request: HttpRequest, payload: InvoiceIn):
-    invoice = services.create_invoice(
-        tenant=request.auth.tenant, created_by=request.auth.user_id, **payload.service_fields()
-    )
-    return 201, invoice
-
-
-@router.get("/{invoice_id}", response=InvoiceOut, auth=member)
-def get_invoice(request: HttpRequest, invoice_id: RowId):
-    return queries.get_invoice(invoice_id=invoice_id)
-
-
-@router.patch("/{invoice_id}", response=InvoiceOut, auth=member)
-def update_invoice(request: HttpRequest, invoice_id: RowId, payload: InvoicePatch):
-    """Edit a draft; `version` must be the one you read (409 when stale). `items` replaces all items."""
-    return services.update_invoice(
-        tenant=request.auth.tenant, invoice_id=invoice_id, version=payload.version, changes=payload.document_changes()
-    )
-
-
-@router.delete("/{invoice_id}", response={204: None}, auth=member)
-def delete_invoice(request: HttpRequest, invoice_id: RowId):
-    """Deletes a draft; a numbered invoice answers 409 (cancel it instead)."""
-    services.delete_invoice(invoice_id=invoice_id)
-    return 204, None
+add_draft_routes(
+    router,
+    kind="invoice",
+    out=InvoiceOut,
+    create_in=InvoiceIn,
+    patch_in=InvoicePatch,
+    filters=InvoiceFilters,
+    list_documents=queries.list_invoices,
+    get_document=queries.get_invoice,
+    create_document=services.create_invoice,
+    update_document=services.update_invoice,
+    delete_document=services.delete_invoice,
+    render_pdf=services.render_invoice_pdf,
+    instead_of_deleting="cancel it instead",
+)
 
 
 @router.patch("/{invoice_id}/status", response=InvoiceOut, auth=member)
@@ -119,9 +101,3 @@ def record_payment(request: HttpRequest, invoice_id: RowId, payload: PaymentIn):
         invoice_id=invoice_id, recorded_by=request.auth.user_id, **payload.model_dump()
     )
     return 201, {"payment": payment, "invoice": payment.invoice}
-
-
-@router.get("/{invoice_id}/pdf", auth=member)
-def invoice_pdf(request: HttpRequest, invoice_id: RowId) -> HttpResponse:
-    content = services.render_invoice_pdf(tenant=request.auth.tenant, invoice_id=invoice_id)
-    return pdf_response(content, filename=f"invoice-{invoice_id}.pdf")

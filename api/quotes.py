@@ -3,12 +3,11 @@
 from datetime import date
 from typing import Literal
 
-from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router
-from ninja.pagination import paginate
+from django.http import HttpRequest
+from ninja import Router
 
 from api.auth import member
-from api.documents import DocumentIn, DocumentOut, DocumentPatch, InvoiceOut, pdf_response
+from api.documents import DocumentIn, DocumentOut, DocumentPatch, InvoiceOut, add_draft_routes
 from api.idempotency import idempotent
 from api.schemas import RowId, StorableSchema, StrictSchema
 from tenant_apps.invoices import services as invoice_services
@@ -47,39 +46,21 @@ class QuoteFilters(StorableSchema):
     customer_id: int | None = None
 
 
-@router.get("", response=list[QuoteOut], auth=member)
-@paginate
-def list_quotes(request: HttpRequest, filters: Query[QuoteFilters]):
-    return queries.list_quotes(status=filters.status, customer_id=filters.customer_id)
-
-
-@router.post("", response={201: QuoteOut}, auth=member)
-@idempotent
-def create_quote(request: HttpRequest, payload: QuoteIn):
-    quote = services.create_quote(
-        tenant=request.auth.tenant, created_by=request.auth.user_id, **payload.service_fields()
-    )
-    return 201, quote
-
-
-@router.get("/{quote_id}", response=QuoteOut, auth=member)
-def get_quote(request: HttpRequest, quote_id: RowId):
-    return queries.get_quote(quote_id=quote_id)
-
-
-@router.patch("/{quote_id}", response=QuoteOut, auth=member)
-def update_quote(request: HttpRequest, quote_id: RowId, payload: QuotePatch):
-    """Edit a draft; `version` must be the one you read (409 when stale). `items` replaces all items."""
-    return services.update_quote(
-        tenant=request.auth.tenant, quote_id=quote_id, version=payload.version, changes=payload.document_changes()
-    )
-
-
-@router.delete("/{quote_id}", response={204: None}, auth=member)
-def delete_quote(request: HttpRequest, quote_id: RowId):
-    """Deletes a draft; a numbered quote answers 409 (reject it instead)."""
-    services.delete_quote(quote_id=quote_id)
-    return 204, None
+add_draft_routes(
+    router,
+    kind="quote",
+    out=QuoteOut,
+    create_in=QuoteIn,
+    patch_in=QuotePatch,
+    filters=QuoteFilters,
+    list_documents=queries.list_quotes,
+    get_document=queries.get_quote,
+    create_document=services.create_quote,
+    update_document=services.update_quote,
+    delete_document=services.delete_quote,
+    render_pdf=services.render_quote_pdf,
+    instead_of_deleting="reject it instead",
+)
 
 
 @router.patch("/{quote_id}/status", response=QuoteOut, auth=member)
@@ -97,9 +78,3 @@ def convert_quote(request: HttpRequest, quote_id: RowId):
         tenant=request.auth.tenant, quote_id=quote_id, created_by=request.auth.user_id
     )
     return 201, invoice
-
-
-@router.get("/{quote_id}/pdf", auth=member)
-def quote_pdf(request: HttpRequest, quote_id: RowId) -> HttpResponse:
-    content = services.render_quote_pdf(tenant=request.auth.tenant, quote_id=quote_id)
-    return pdf_response(content, filename=f"quote-{quote_id}.pdf")
