@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from ninja import Schema
 from pydantic import Field
 
-from api.schemas import PatchSchema, StrictSchema
+from api.schemas import OMITTED, PatchSchema, StrictSchema
 from tenant_apps.billing.items import MAX_DESCRIPTION_CHARS, MAX_DESCRIPTION_LINES, MAX_ITEMS, ItemInput
 from tenant_apps.billing.totals import MAX_AMOUNT
 
@@ -95,11 +95,11 @@ class DocumentPatch(PatchSchema):
     """Only the fields sent change."""
 
     version: int
-    customer_id: int = None
-    currency: str = Field(default=None, min_length=3, max_length=3)
-    items: list[ItemIn] = Field(default=None, max_length=MAX_ITEMS)
-    document_discount: int = Field(default=None, ge=0, le=MAX_AMOUNT)
-    notes: str = Field(default=None, max_length=10000)
+    customer_id: int = OMITTED
+    currency: str = Field(default=OMITTED, min_length=3, max_length=3)
+    items: list[ItemIn] = Field(default=OMITTED, max_length=MAX_ITEMS)
+    document_discount: int = Field(default=OMITTED, ge=0, le=MAX_AMOUNT)
+    notes: str = Field(default=OMITTED, max_length=10000)
 
     def document_changes(self) -> dict:
         changes = self.changes(exclude={"version", "items"})

@@ -8,10 +8,10 @@ from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import Field
 
-from api.auth import member
+from api.auth import ApiRequest, member
 from api.documents import MAX_AMOUNT, DocumentIn, DocumentPatch, InvoiceOut, pdf_response
 from api.idempotency import idempotent
-from api.schemas import InstantIn, RowId, StorableSchema, StrictSchema
+from api.schemas import OMITTED, InstantIn, RowId, StorableSchema, StrictSchema
 from tenant_apps.invoices import queries, services
 from tenant_apps.payments import services as payment_services
 
@@ -25,7 +25,7 @@ class InvoiceIn(DocumentIn):
 
 
 class InvoicePatch(DocumentPatch):
-    due_date: date = None
+    due_date: date = OMITTED
 
 
 class InvoiceStatusIn(StrictSchema):
@@ -71,7 +71,7 @@ def list_invoices(request: HttpRequest, filters: Query[InvoiceFilters]):
 
 @router.post("", response={201: InvoiceOut}, auth=member)
 @idempotent
-def create_invoice(request: HttpRequest, payload: InvoiceIn):
+def create_invoice(request: ApiRequest, payload: InvoiceIn):
     invoice = services.create_invoice(
         tenant=request.auth.tenant, created_by=request.auth.user_id, **payload.service_fields()
     )
@@ -84,7 +84,7 @@ def get_invoice(request: HttpRequest, invoice_id: RowId):
 
 
 @router.patch("/{invoice_id}", response=InvoiceOut, auth=member)
-def update_invoice(request: HttpRequest, invoice_id: RowId, payload: InvoicePatch):
+def update_invoice(request: ApiRequest, invoice_id: RowId, payload: InvoicePatch):
     """Edit a draft; `version` must be the one you read (409 when stale). `items` replaces all items."""
     return services.update_invoice(
         tenant=request.auth.tenant, invoice_id=invoice_id, version=payload.version, changes=payload.document_changes()
@@ -99,7 +99,7 @@ def delete_invoice(request: HttpRequest, invoice_id: RowId):
 
 
 @router.patch("/{invoice_id}/status", response=InvoiceOut, auth=member)
-def change_invoice_status(request: HttpRequest, invoice_id: RowId, payload: InvoiceStatusIn):
+def change_invoice_status(request: ApiRequest, invoice_id: RowId, payload: InvoiceStatusIn):
     """DRAFT -> SENT (numbers it); SENT/OVERDUE -> CANCELLED. PARTIALLY_PAID and PAID follow
     payments, OVERDUE the due date: asking for them answers 409 with the allowed moves."""
     return services.change_invoice_status(tenant=request.auth.tenant, invoice_id=invoice_id, status=payload.status)
@@ -113,7 +113,7 @@ def list_invoice_payments(request: HttpRequest, invoice_id: RowId):
 
 @router.post("/{invoice_id}/payments", response={201: PaymentRecordedOut}, auth=member)
 @idempotent
-def record_payment(request: HttpRequest, invoice_id: RowId, payload: PaymentIn):
+def record_payment(request: ApiRequest, invoice_id: RowId, payload: PaymentIn):
     """Money received outside the card provider; more than the amount due answers 409."""
     payment = payment_services.record_manual_payment(
         invoice_id=invoice_id, recorded_by=request.auth.user_id, **payload.model_dump()
@@ -122,6 +122,6 @@ def record_payment(request: HttpRequest, invoice_id: RowId, payload: PaymentIn):
 
 
 @router.get("/{invoice_id}/pdf", auth=member)
-def invoice_pdf(request: HttpRequest, invoice_id: RowId) -> HttpResponse:
+def invoice_pdf(request: ApiRequest, invoice_id: RowId) -> HttpResponse:
     content = services.render_invoice_pdf(tenant=request.auth.tenant, invoice_id=invoice_id)
     return pdf_response(content, filename=f"invoice-{invoice_id}.pdf")

@@ -7,10 +7,10 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 from ninja.pagination import paginate
 
-from api.auth import member
+from api.auth import ApiRequest, member
 from api.documents import DocumentIn, DocumentOut, DocumentPatch, InvoiceOut, pdf_response
 from api.idempotency import idempotent
-from api.schemas import RowId, StorableSchema, StrictSchema
+from api.schemas import OMITTED, RowId, StorableSchema, StrictSchema
 from tenant_apps.invoices import services as invoice_services
 from tenant_apps.quotes import queries, services
 from tenant_apps.quotes.models import Quote
@@ -35,7 +35,7 @@ class QuoteIn(DocumentIn):
 
 
 class QuotePatch(DocumentPatch):
-    valid_until: date = None
+    valid_until: date = OMITTED
 
 
 class QuoteStatusIn(StrictSchema):
@@ -55,7 +55,7 @@ def list_quotes(request: HttpRequest, filters: Query[QuoteFilters]):
 
 @router.post("", response={201: QuoteOut}, auth=member)
 @idempotent
-def create_quote(request: HttpRequest, payload: QuoteIn):
+def create_quote(request: ApiRequest, payload: QuoteIn):
     quote = services.create_quote(
         tenant=request.auth.tenant, created_by=request.auth.user_id, **payload.service_fields()
     )
@@ -68,7 +68,7 @@ def get_quote(request: HttpRequest, quote_id: RowId):
 
 
 @router.patch("/{quote_id}", response=QuoteOut, auth=member)
-def update_quote(request: HttpRequest, quote_id: RowId, payload: QuotePatch):
+def update_quote(request: ApiRequest, quote_id: RowId, payload: QuotePatch):
     """Edit a draft; `version` must be the one you read (409 when stale). `items` replaces all items."""
     return services.update_quote(
         tenant=request.auth.tenant, quote_id=quote_id, version=payload.version, changes=payload.document_changes()
@@ -83,7 +83,7 @@ def delete_quote(request: HttpRequest, quote_id: RowId):
 
 
 @router.patch("/{quote_id}/status", response=QuoteOut, auth=member)
-def change_quote_status(request: HttpRequest, quote_id: RowId, payload: QuoteStatusIn):
+def change_quote_status(request: ApiRequest, quote_id: RowId, payload: QuoteStatusIn):
     """DRAFT -> SENT (numbers it) -> ACCEPTED / REJECTED; illegal moves answer 409 with the
     allowed ones; accepting after the end of `valid_until` answers 409 and expires the quote."""
     return services.change_quote_status(tenant=request.auth.tenant, quote_id=quote_id, status=payload.status)
@@ -91,7 +91,7 @@ def change_quote_status(request: HttpRequest, quote_id: RowId, payload: QuoteSta
 
 @router.post("/{quote_id}/convert", response={201: InvoiceOut}, auth=member)
 @idempotent
-def convert_quote(request: HttpRequest, quote_id: RowId):
+def convert_quote(request: ApiRequest, quote_id: RowId):
     """The accepted quote's one invoice (a draft); again: 409 `already_converted` with its id."""
     invoice = invoice_services.convert_quote_to_invoice(
         tenant=request.auth.tenant, quote_id=quote_id, created_by=request.auth.user_id
@@ -100,6 +100,6 @@ def convert_quote(request: HttpRequest, quote_id: RowId):
 
 
 @router.get("/{quote_id}/pdf", auth=member)
-def quote_pdf(request: HttpRequest, quote_id: RowId) -> HttpResponse:
+def quote_pdf(request: ApiRequest, quote_id: RowId) -> HttpResponse:
     content = services.render_quote_pdf(tenant=request.auth.tenant, quote_id=quote_id)
     return pdf_response(content, filename=f"quote-{quote_id}.pdf")
