@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 # The exports are captured first: `eval "$$(failing command)"` would succeed and go on without them.
 SERVICES := services_env="$$($(PY) -m deploy.devservices env)" && eval "$$services_env" && export DATABASE_URL REDIS_URL
 
-.PHONY: run test lint format bench migrate services-stop clean
+.PHONY: run test lint typecheck format bench migrate services-stop clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# The django-stubs plugin imports config.settings, whose defaults need no database or Redis.
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy api shared_apps tenant_apps tasks
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .

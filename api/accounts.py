@@ -2,12 +2,11 @@
 
 from datetime import datetime
 
-from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.pagination import paginate
 from pydantic import Field
 
-from api.auth import Actor, manager, signed_in
+from api.auth import Actor, ApiRequest, manager, signed_in
 from api.openapi import ErrorEnvelope
 from api.ratelimit import enforce_rate_limit
 from api.schemas import RowId, StrictSchema
@@ -79,7 +78,9 @@ def tokens_out(tokens: IssuedTokens) -> TokensOut:
         access_token=tokens.access_token,
         refresh_token=tokens.refresh_token,
         expires_in=tokens.expires_in,
-        tenant=TenantOut(id=tenant.pk, slug=tenant.slug, name=tenant.name, domain=tenant_host(slug=tenant.slug))
+        tenant=TenantOut(
+            id=tenant.pk, slug=tenant.claimed_slug, name=tenant.name, domain=tenant_host(slug=tenant.claimed_slug)
+        )
         if tenant
         else None,
         user=UserOut(id=tokens.user.pk, email=tokens.user.email, full_name=tokens.user.full_name),
@@ -87,7 +88,7 @@ def tokens_out(tokens: IssuedTokens) -> TokensOut:
 
 
 @router.post("/register", response={201: TokensOut}, auth=None)
-def register(request: HttpRequest, payload: RegisterIn):
+def register(request: ApiRequest, payload: RegisterIn):
     enforce_rate_limit(request, "register")
     require_api_host(request)
     tokens = services.register_business(
@@ -103,13 +104,13 @@ def register(request: HttpRequest, payload: RegisterIn):
 
 
 @router.post("/login", response=TokensOut, auth=None)
-def login(request: HttpRequest, payload: LoginIn):
+def login(request: ApiRequest, payload: LoginIn):
     enforce_rate_limit(request, "login")
     return tokens_out(services.login(email=payload.email, password=payload.password, tenant_slug=payload.tenant))
 
 
 @router.post("/refresh", response=TokensOut, auth=None)
-def refresh(request: HttpRequest, payload: RefreshIn):
+def refresh(request: ApiRequest, payload: RefreshIn):
     enforce_rate_limit(request, "refresh")
     return tokens_out(services.refresh_tokens(refresh_token=payload.refresh_token))
 
@@ -122,7 +123,7 @@ class AcceptInviteIn(StrictSchema):
 
 # 410: a used, revoked or expired invitation (the other error statuses are added by api/openapi.py).
 @router.post("/accept-invite", response={200: TokensOut, 410: ErrorEnvelope}, auth=None)
-def accept_invite(request: HttpRequest, payload: AcceptInviteIn):
+def accept_invite(request: ApiRequest, payload: AcceptInviteIn):
     """An existing account proves itself with its access token (Authorization) or password; a
     new one sets its password here."""
     # Accepting with a password is a sign-in: it shares the login limit.
@@ -141,20 +142,21 @@ def accept_invite(request: HttpRequest, payload: AcceptInviteIn):
 
 
 @router.post("/logout", response={204: None}, auth=signed_in)
-def logout(request: HttpRequest, payload: RefreshIn):
+def logout(request: ApiRequest, payload: RefreshIn):
     services.logout(user_id=request.auth.user_id, refresh_token=payload.refresh_token)
     return 204, None
 
 
 @router.get("/me", response=MeOut, auth=signed_in)
-def me(request: HttpRequest):
+def me(request: ApiRequest):
     actor: Actor = request.auth
     account = services.get_account(user_id=actor.user_id)
     user = account.user
     return MeOut(
         user=UserOut(id=user.pk, email=user.email, full_name=user.full_name),
         memberships=[
-            MembershipOut(tenant=m.tenant.slug, tenant_name=m.tenant.name, role=m.role) for m in account.memberships
+            MembershipOut(tenant=m.tenant.claimed_slug, tenant_name=m.tenant.name, role=m.role)
+            for m in account.memberships
         ],
     )
 
@@ -173,18 +175,18 @@ class RoleIn(StrictSchema):
 
 @users_router.get("", response=list[MemberOut], auth=manager)
 @paginate
-def list_users(request: HttpRequest):
+def list_users(request: ApiRequest):
     return services.list_members(tenant_id=request.auth.tenant_id)
 
 
 @users_router.patch("/{user_id}", response=MemberOut, auth=manager)
-def change_role(request: HttpRequest, user_id: RowId, payload: RoleIn):
+def change_role(request: ApiRequest, user_id: RowId, payload: RoleIn):
     return services.change_member_role(
         tenant_id=request.auth.tenant_id, actor_role=request.auth.role, user_id=user_id, role=payload.role
     )
 
 
 @users_router.delete("/{user_id}", response={204: None}, auth=manager)
-def remove_user(request: HttpRequest, user_id: RowId):
+def remove_user(request: ApiRequest, user_id: RowId):
     services.remove_member(tenant_id=request.auth.tenant_id, actor_role=request.auth.role, user_id=user_id)
     return 204, None

@@ -2,15 +2,15 @@
 
 from datetime import date, datetime
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import Field
 
-from api.auth import member
+from api.auth import ApiRequest, member
 from api.idempotency import idempotent
-from api.schemas import InstantIn, PatchSchema, RowId, StorableSchema, StrictSchema
+from api.schemas import OMITTED, InstantIn, PatchSchema, RowId, StorableSchema, StrictSchema
 from shared_apps.errors import ValidationFailed
 from shared_apps.tenants.services import tenant_host
 from tenant_apps.appointments import availability, calendar, queries, services
@@ -48,12 +48,12 @@ class AppointmentPatch(PatchSchema):
 
     # Required: every edit is optimistic, a stale version answers 409.
     version: int
-    customer_id: int = None
+    customer_id: int = OMITTED
     staff_id: int | None = None
-    title: str = Field(default=None, min_length=1, max_length=200)
-    starts_at: InstantIn = None
-    ends_at: InstantIn = None
-    notes: str = Field(default=None, max_length=10000)
+    title: str = Field(default=OMITTED, min_length=1, max_length=200)
+    starts_at: InstantIn = OMITTED
+    ends_at: InstantIn = OMITTED
+    notes: str = Field(default=OMITTED, max_length=10000)
 
 
 class TransitionIn(StrictSchema):
@@ -108,7 +108,7 @@ class AvailabilityOut(Schema):
 
 
 @router.get("/availability", response=AvailabilityOut, auth=member)
-def get_availability(request: HttpRequest, params: Query[AvailabilityParams]):
+def get_availability(request: ApiRequest, params: Query[AvailabilityParams]):
     """Free slots on a local date, as local times with their UTC offsets (see
     tenant_apps/appointments/availability.py for the rules, DST included)."""
     tenant = request.auth.tenant
@@ -146,7 +146,7 @@ class FeedParams(StorableSchema):
 
 
 @router.post("/calendar-feeds", response={201: FeedOut}, auth=member)
-def rotate_calendar_feed(request: HttpRequest, payload: FeedIn):
+def rotate_calendar_feed(request: ApiRequest, payload: FeedIn):
     """Creates the feed, or replaces its token (the old URL stops working). The token is shown
     only in this answer; a subscription URL for the business's own host comes with it."""
     actor = request.auth
@@ -161,7 +161,7 @@ def rotate_calendar_feed(request: HttpRequest, payload: FeedIn):
 
 
 @router.get("/calendar.ics", auth=None, response={200: None})
-def calendar_feed(request: HttpRequest, params: Query[FeedParams]):
+def calendar_feed(request: ApiRequest, params: Query[FeedParams]):
     """Public: the secret token is the credential (works on the business's host and the API host)."""
     body = calendar.render_calendar_feed(token=params.token, host_tenant=request.tenant)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
@@ -171,7 +171,7 @@ def calendar_feed(request: HttpRequest, params: Query[FeedParams]):
 
 @router.get("", response=list[AppointmentOut], auth=member)
 @paginate
-def list_appointments(request: HttpRequest, filters: Query[AppointmentFilters]):
+def list_appointments(request: ApiRequest, filters: Query[AppointmentFilters]):
     return queries.list_appointments(
         starts_from=filters.starts_from,
         ends_before=filters.ends_before,
@@ -183,18 +183,18 @@ def list_appointments(request: HttpRequest, filters: Query[AppointmentFilters]):
 
 @router.post("", response={201: AppointmentOut}, auth=member)
 @idempotent
-def create_appointment(request: HttpRequest, payload: AppointmentIn):
+def create_appointment(request: ApiRequest, payload: AppointmentIn):
     appointment = services.create_appointment(tenant=request.auth.tenant, **payload.model_dump())
     return 201, appointment
 
 
 @router.get("/{int:appointment_id}", response=AppointmentOut, auth=member)
-def get_appointment(request: HttpRequest, appointment_id: RowId):
+def get_appointment(request: ApiRequest, appointment_id: RowId):
     return queries.get_appointment(appointment_id=appointment_id)
 
 
 @router.patch("/{int:appointment_id}", response=AppointmentOut, auth=member)
-def update_appointment(request: HttpRequest, appointment_id: RowId, payload: AppointmentPatch):
+def update_appointment(request: ApiRequest, appointment_id: RowId, payload: AppointmentPatch):
     return services.update_appointment(
         tenant=request.auth.tenant,
         appointment_id=appointment_id,
@@ -204,13 +204,13 @@ def update_appointment(request: HttpRequest, appointment_id: RowId, payload: App
 
 
 @router.delete("/{int:appointment_id}", response=AppointmentOut, auth=member)
-def cancel_appointment(request: HttpRequest, appointment_id: RowId, params: Query[CancelParams]):
+def cancel_appointment(request: ApiRequest, appointment_id: RowId, params: Query[CancelParams]):
     """Cancels (never deletes); `?reason=` is optional here, default "Cancelled via API"."""
     return services.cancel_appointment(appointment_id=appointment_id, reason=params.reason)
 
 
 @router.post("/{int:appointment_id}/transition", response=AppointmentOut, auth=member)
-def transition_appointment(request: HttpRequest, appointment_id: RowId, payload: TransitionIn):
+def transition_appointment(request: ApiRequest, appointment_id: RowId, payload: TransitionIn):
     return services.transition_appointment(
         appointment_id=appointment_id, status=payload.status.upper(), reason=payload.reason, version=payload.version
     )

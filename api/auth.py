@@ -2,12 +2,14 @@
 callables decide whether the caller may use a route and hand the route an `Actor`."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.http import HttpRequest
 
 from api.logging import user_var
 from shared_apps.accounts import services as accounts
+from shared_apps.accounts.tokens import AccessClaims
 from shared_apps.errors import NotAuthenticated, PermissionDenied
 from shared_apps.tenants.models import Tenant
 
@@ -26,7 +28,22 @@ class Actor:
         return self.tenant.pk
 
 
-def _claims(request: HttpRequest):
+class ApiRequest(HttpRequest):
+    """For type checks only: the request as this API's middleware (api/middleware.py,
+    api/tenancy.py) and these auth callables leave it. Ninja passes the parameter named
+    `request` whatever its annotation."""
+
+    request_id: str
+    unhandled_exception: BaseException | None
+    tenant: Tenant | None
+    access_claims: AccessClaims | None
+    token_error: NotAuthenticated | None
+    # What the route's auth callable returned: an `Actor`, whose tenant and role are set on
+    # tenant routes. Any, so that routes need not re-check what their auth already guarantees.
+    auth: Any
+
+
+def _claims(request: ApiRequest) -> AccessClaims:
     if request.token_error is not None:
         raise request.token_error
     if request.access_claims is None:
@@ -46,7 +63,7 @@ class TenantMember:
     def __init__(self, *roles: str):
         self.roles = frozenset(roles)
 
-    def __call__(self, request: HttpRequest) -> Actor:
+    def __call__(self, request: ApiRequest) -> Actor:
         claims = _claims(request)
         tenant = request.tenant
         if tenant is None or claims.tenant != tenant.schema_name:
@@ -67,7 +84,7 @@ class SignedIn:
     openapi_type = "http"
     openapi_scheme = "bearer"
 
-    def __call__(self, request: HttpRequest) -> Actor:
+    def __call__(self, request: ApiRequest) -> Actor:
         claims = _claims(request)
         return Actor(user_id=claims.user_id, tenant=request.tenant, role=claims.role)
 
@@ -80,12 +97,12 @@ class PlatformAdmin:
     openapi_type = "http"
     openapi_scheme = "bearer"
 
-    def __call__(self, request: HttpRequest) -> Actor:
+    def __call__(self, request: ApiRequest) -> Actor:
         claims = _claims(request)
         user = accounts.get_user(user_id=claims.user_id)
         if not user.is_platform_admin:
             raise PermissionDenied("Platform admins only.", code="platform_admin_required")
-        connection.set_schema_to_public()
+        connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' database backend
         return Actor(user_id=user.pk, tenant=None, role=None)
 
 

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from api.auth import member
 from api.idempotency import idempotent
-from api.schemas import PatchSchema, RowId, StrictSchema
+from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema
 from tenant_apps.billing.items import MAX_DESCRIPTION_CHARS, MAX_DESCRIPTION_LINES, MAX_ITEMS, ItemInput
 from tenant_apps.billing.totals import MAX_AMOUNT
 
@@ -101,11 +101,11 @@ class DocumentPatch(PatchSchema):
     """Only the fields sent change."""
 
     version: int
-    customer_id: int = None
-    currency: str = Field(default=None, min_length=3, max_length=3)
-    items: list[ItemIn] = Field(default=None, max_length=MAX_ITEMS)
-    document_discount: int = Field(default=None, ge=0, le=MAX_AMOUNT)
-    notes: str = Field(default=None, max_length=10000)
+    customer_id: int = OMITTED
+    currency: str = Field(default=OMITTED, min_length=3, max_length=3)
+    items: list[ItemIn] = Field(default=OMITTED, max_length=MAX_ITEMS)
+    document_discount: int = Field(default=OMITTED, ge=0, le=MAX_AMOUNT)
+    notes: str = Field(default=OMITTED, max_length=10000)
 
     def document_changes(self) -> dict:
         changes = self.changes(exclude={"version", "items"})
@@ -166,7 +166,7 @@ def add_draft_routes(
     def list_view(request: HttpRequest, *, filters: Any) -> Any:
         return list_documents(status=filters.status, customer_id=filters.customer_id)
 
-    def create_view(request: HttpRequest, *, payload: DocumentIn) -> tuple[int, Any]:
+    def create_view(request: ApiRequest, *, payload: DocumentIn) -> tuple[int, Any]:
         document = create_document(
             tenant=request.auth.tenant, created_by=request.auth.user_id, **payload.service_fields()
         )
@@ -175,7 +175,7 @@ def add_draft_routes(
     def get_view(request: HttpRequest, **document_id: int) -> Any:
         return get_document(**document_id)
 
-    def update_view(request: HttpRequest, *, payload: DocumentPatch, **document_id: int) -> Any:
+    def update_view(request: ApiRequest, *, payload: DocumentPatch, **document_id: int) -> Any:
         return update_document(
             tenant=request.auth.tenant, version=payload.version, changes=payload.document_changes(), **document_id
         )
@@ -184,7 +184,7 @@ def add_draft_routes(
         delete_document(**document_id)
         return 204, None
 
-    def pdf_view(request: HttpRequest, **document_id: int) -> HttpResponse:
+    def pdf_view(request: ApiRequest, **document_id: int) -> HttpResponse:
         content = render_pdf(tenant=request.auth.tenant, **document_id)
         return pdf_response(content, filename=f"{kind}-{document_id[id_name]}.pdf")
 

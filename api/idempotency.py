@@ -45,7 +45,7 @@ def with_idempotency_key(run: Callable[..., HttpResponse]) -> Callable[..., Http
         tenant = getattr(request, "tenant", None)
         scope = f"{tenant.schema_name if tenant else 'public'}:user:{claims.user_id}"
         request_hash = hashlib.sha256(
-            request.method.encode() + request.get_full_path().encode() + request.body
+            (request.method or "").encode() + request.get_full_path().encode() + request.body
         ).hexdigest()
         try:
             record = services.claim_idempotency_key(scope=scope, key=key, request_hash=request_hash)
@@ -56,6 +56,7 @@ def with_idempotency_key(run: Callable[..., HttpResponse]) -> Callable[..., Http
             message = "A request with this Idempotency-Key is in progress."
             return envelope(request, 409, message, [{"code": "in_progress"}])
         if record.status_code is not None:
+            assert record.response_body is not None  # stored together with the status code
             replay = HttpResponse(bytes(record.response_body), status=record.status_code)
             replay["Content-Type"] = record.content_type
             replay["Idempotent-Replayed"] = "true"

@@ -2,12 +2,11 @@
 
 from datetime import datetime
 
-from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.pagination import paginate
 from pydantic import Field
 
-from api.auth import manager
+from api.auth import ApiRequest, manager
 from api.schemas import RowId, StrictSchema
 from shared_apps.accounts import invitations
 from shared_apps.accounts.invitations import IssuedInvitation
@@ -51,7 +50,7 @@ def issued_out(issued: IssuedInvitation) -> IssuedInvitationOut:
 
 
 @router.post("", response={201: IssuedInvitationOut})
-def create_invitation(request: HttpRequest, payload: InvitationIn):
+def create_invitation(request: ApiRequest, payload: InvitationIn):
     issued = invitations.create_invitation(
         tenant_id=request.auth.tenant_id,
         actor_role=request.auth.role,
@@ -64,12 +63,12 @@ def create_invitation(request: HttpRequest, payload: InvitationIn):
 
 @router.get("", response=list[InvitationOut])
 @paginate
-def list_invitations(request: HttpRequest):
+def list_invitations(request: ApiRequest):
     return invitations.list_invitations(tenant_id=request.auth.tenant_id)
 
 
 @router.post("/{invitation_id}/resend", response=IssuedInvitationOut)
-def resend_invitation(request: HttpRequest, invitation_id: RowId):
+def resend_invitation(request: ApiRequest, invitation_id: RowId):
     return issued_out(
         invitations.resend_invitation(
             tenant_id=request.auth.tenant_id, actor_role=request.auth.role, invitation_id=invitation_id
@@ -78,7 +77,7 @@ def resend_invitation(request: HttpRequest, invitation_id: RowId):
 
 
 @router.delete("/{invitation_id}", response={204: None})
-def revoke_invitation(request: HttpRequest, invitation_id: RowId):
+def revoke_invitation(request: ApiRequest, invitation_id: RowId):
     invitations.revoke_invitation(
         tenant_id=request.auth.tenant_id, actor_role=request.auth.role, invitation_id=invitation_id
     )

@@ -8,10 +8,10 @@ from ninja import Router, Schema
 from ninja.pagination import paginate
 from pydantic import Field
 
-from api.auth import member
+from api.auth import ApiRequest, member
 from api.documents import MAX_AMOUNT, DocumentIn, DocumentPatch, InvoiceOut, add_draft_routes
 from api.idempotency import idempotent
-from api.schemas import InstantIn, RowId, StorableSchema, StrictSchema
+from api.schemas import OMITTED, InstantIn, RowId, StorableSchema, StrictSchema
 from tenant_apps.invoices import queries, services
 from tenant_apps.payments import services as payment_services
 
@@ -25,7 +25,7 @@ class InvoiceIn(DocumentIn):
 
 
 class InvoicePatch(DocumentPatch):
-    due_date: date = None
+    due_date: date = OMITTED
 
 
 class InvoiceStatusIn(StrictSchema):
@@ -81,7 +81,7 @@ add_draft_routes(
 
 
 @router.patch("/{invoice_id}/status", response=InvoiceOut, auth=member)
-def change_invoice_status(request: HttpRequest, invoice_id: RowId, payload: InvoiceStatusIn):
+def change_invoice_status(request: ApiRequest, invoice_id: RowId, payload: InvoiceStatusIn):
     """DRAFT -> SENT (numbers it); SENT/OVERDUE -> CANCELLED. PARTIALLY_PAID and PAID follow
     payments, OVERDUE the due date: asking for them answers 409 with the allowed moves."""
     return services.change_invoice_status(tenant=request.auth.tenant, invoice_id=invoice_id, status=payload.status)
@@ -95,7 +95,7 @@ def list_invoice_payments(request: HttpRequest, invoice_id: RowId):
 
 @router.post("/{invoice_id}/payments", response={201: PaymentRecordedOut}, auth=member)
 @idempotent
-def record_payment(request: HttpRequest, invoice_id: RowId, payload: PaymentIn):
+def record_payment(request: ApiRequest, invoice_id: RowId, payload: PaymentIn):
     """Money received outside the card provider; more than the amount due answers 409."""
     payment = payment_services.record_manual_payment(
         invoice_id=invoice_id, recorded_by=request.auth.user_id, **payload.model_dump()

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse
 
+from api.auth import ApiRequest
 from api.errors import envelope, is_envelope, unavailable_response
 from api.logging import request_id_var, tenant_var, user_var
 from api.metrics import observe_request
@@ -22,7 +23,7 @@ class RequestIdMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: ApiRequest) -> HttpResponse:
         supplied = request.headers.get("X-Request-ID", "")
         request_id = supplied if _SAFE_REQUEST_ID.match(supplied) else uuid.uuid4().hex
         request.request_id = request_id
@@ -39,7 +40,7 @@ class RequestIdMiddleware:
         return response
 
 
-def _remember_unhandled_exception(sender: object, request: HttpRequest | None = None, **kwargs: object) -> None:
+def _remember_unhandled_exception(sender: object, request: ApiRequest | None = None, **kwargs: object) -> None:
     """Django sends this inside its `except` block for an exception no view handled (one
     raised in a middleware, such as tenant resolution finding the database away)."""
     if request is not None:
@@ -56,7 +57,7 @@ class ErrorEnvelopeMiddleware:
         self.get_response = get_response
         got_request_exception.connect(_remember_unhandled_exception, dispatch_uid="api.unhandled_exception")
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: ApiRequest) -> HttpResponse:
         response = self.get_response(request)
         if response.status_code == 500 and request.path.startswith("/api/"):
             unavailable = unavailable_response(request, getattr(request, "unhandled_exception", None))
@@ -80,7 +81,7 @@ class NulCharacterMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: ApiRequest) -> HttpResponse:
         field = _first_nul_field(request)
         if field is not None:
             return envelope(
@@ -92,7 +93,7 @@ class NulCharacterMiddleware:
         return self.get_response(request)
 
 
-def _first_nul_field(request: HttpRequest) -> str | None:
+def _first_nul_field(request: ApiRequest) -> str | None:
     if "\x00" in request.path:
         return "path"
     for name, values in request.GET.lists():

@@ -23,7 +23,7 @@ def health(request: HttpRequest):
 
 def _ping_database() -> None:
     """SELECT 1 on a pooled connection, waiting at most READY_TIMEOUT for one."""
-    pool = connection.pool
+    pool = connection.pool  # type: ignore[attr-defined]  # Django's PostgreSQL backend has a pool
     if pool is None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

@@ -3,13 +3,12 @@
 from datetime import date
 from typing import Literal
 
-from django.http import HttpRequest
 from ninja import Router
 
-from api.auth import member
+from api.auth import ApiRequest, member
 from api.documents import DocumentIn, DocumentOut, DocumentPatch, InvoiceOut, add_draft_routes
 from api.idempotency import idempotent
-from api.schemas import RowId, StorableSchema, StrictSchema
+from api.schemas import OMITTED, RowId, StorableSchema, StrictSchema
 from tenant_apps.invoices import services as invoice_services
 from tenant_apps.quotes import queries, services
 from tenant_apps.quotes.models import Quote
@@ -34,7 +33,7 @@ class QuoteIn(DocumentIn):
 
 
 class QuotePatch(DocumentPatch):
-    valid_until: date = None
+    valid_until: date = OMITTED
 
 
 class QuoteStatusIn(StrictSchema):
@@ -64,7 +63,7 @@ add_draft_routes(
 
 
 @router.patch("/{quote_id}/status", response=QuoteOut, auth=member)
-def change_quote_status(request: HttpRequest, quote_id: RowId, payload: QuoteStatusIn):
+def change_quote_status(request: ApiRequest, quote_id: RowId, payload: QuoteStatusIn):
     """DRAFT -> SENT (numbers it) -> ACCEPTED / REJECTED; illegal moves answer 409 with the
     allowed ones; accepting after the end of `valid_until` answers 409 and expires the quote."""
     return services.change_quote_status(tenant=request.auth.tenant, quote_id=quote_id, status=payload.status)
@@ -72,7 +71,7 @@ def change_quote_status(request: HttpRequest, quote_id: RowId, payload: QuoteSta
 
 @router.post("/{quote_id}/convert", response={201: InvoiceOut}, auth=member)
 @idempotent
-def convert_quote(request: HttpRequest, quote_id: RowId):
+def convert_quote(request: ApiRequest, quote_id: RowId):
     """The accepted quote's one invoice (a draft); again: 409 `already_converted` with its id."""
     invoice = invoice_services.convert_quote_to_invoice(
         tenant=request.auth.tenant, quote_id=quote_id, created_by=request.auth.user_id

@@ -59,11 +59,16 @@ def _without_null_defaults(schema: dict[str, Any]) -> None:
             del field["default"]
 
 
+# The default of a PATCH field that may be omitted: None, typed Any so that the field keeps its
+# real type for mypy (`name: str = OMITTED`) without admitting `null` in the schema.
+OMITTED: Any = None
+
+
 class PatchSchema(StrictSchema):
     """PATCH bodies: a field may be omitted, and then it does not change; `null` is accepted
     only where the field's type says so. Declare each field with its real type and
-    `= None` (the default is never validated nor used: `changes()` drops unset fields), e.g.
-    `name: str = Field(default=None, max_length=200)`, `staff_id: int | None = None`."""
+    `= OMITTED` (the default is never validated nor used: `changes()` drops unset fields), e.g.
+    `name: str = Field(default=OMITTED, max_length=200)`, `staff_id: int | None = None`."""
 
     model_config = ConfigDict(json_schema_extra=_without_null_defaults)
 

@@ -2,15 +2,15 @@
 
 from datetime import datetime
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from ninja import Router, Schema
 from ninja.pagination import paginate
 from pydantic import Field
 from twilio.twiml.messaging_response import MessagingResponse
 
-from api.auth import manager, member
+from api.auth import ApiRequest, manager, member
 from api.public_url import public_request_url
-from api.schemas import PatchSchema, RowId, StrictSchema
+from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema
 from shared_apps.errors import NotFound
 from shared_apps.webhooks import twilio
 from tenant_apps.sms import queries, services
@@ -22,7 +22,7 @@ router = Router(tags=["sms"])
 
 
 @router.post("/webhook", auth=None)
-def twilio_webhook(request: HttpRequest):
+def twilio_webhook(request: ApiRequest):
     """Inbound messages and status callbacks from Twilio (X-Twilio-Signature). Stored once and
     answered at once with empty TwiML; processing runs in a job. Forged or unsigned: 403."""
     if request.tenant is not None:
@@ -56,7 +56,7 @@ class MessageOut(Schema):
 
 @router.get("/messages", response=list[MessageOut], auth=member, by_alias=True)
 @paginate
-def list_messages(request: HttpRequest, customer_id: int | None = None, direction: Message.Direction | None = None):
+def list_messages(request: ApiRequest, customer_id: int | None = None, direction: Message.Direction | None = None):
     """Texts both ways, newest first; inbound texts from unknown numbers have no customer."""
     return queries.list_messages(customer_id=customer_id, direction=direction)
 
@@ -85,7 +85,7 @@ class QueuedOut(Schema):
 
 
 @router.post("/send", response={202: QueuedOut}, auth=member)
-def send_sms(request: HttpRequest, payload: SendIn):
+def send_sms(request: ApiRequest, payload: SendIn):
     """Queue a text from the business's sms_sender; it is sent by a job."""
     message = services.queue_sms(
         tenant=request.auth.tenant,
@@ -117,34 +117,34 @@ class TemplateIn(StrictSchema):
 
 
 class TemplatePatch(PatchSchema):
-    name: str = Field(default=None, min_length=1, max_length=100)
-    body: str = Field(default=None, min_length=1, max_length=MAX_BODY_LENGTH)
+    name: str = Field(default=OMITTED, min_length=1, max_length=100)
+    body: str = Field(default=OMITTED, min_length=1, max_length=MAX_BODY_LENGTH)
 
 
 @router.get("/templates", response=list[TemplateOut], auth=member)
 @paginate
-def list_templates(request: HttpRequest):
+def list_templates(request: ApiRequest):
     return queries.list_templates()
 
 
 @router.post("/templates", response={201: TemplateOut}, auth=manager)
-def create_template(request: HttpRequest, payload: TemplateIn):
+def create_template(request: ApiRequest, payload: TemplateIn):
     """A body may use {customer_name}, {business_name}, {appointment_time}, {invoice_number},
     {amount_due}, {quote_number} and {quote_total}; another name answers 400 naming it."""
     return 201, services.create_template(name=payload.name, body=payload.body)
 
 
 @router.get("/templates/{template_id}", response=TemplateOut, auth=member)
-def get_template(request: HttpRequest, template_id: RowId):
+def get_template(request: ApiRequest, template_id: RowId):
     return queries.get_template(template_id=template_id)
 
 
 @router.patch("/templates/{template_id}", response=TemplateOut, auth=manager)
-def update_template(request: HttpRequest, template_id: RowId, payload: TemplatePatch):
+def update_template(request: ApiRequest, template_id: RowId, payload: TemplatePatch):
     return services.update_template(template_id=template_id, **payload.changes())
 
 
 @router.delete("/templates/{template_id}", response={204: None}, auth=manager)
-def delete_template(request: HttpRequest, template_id: RowId):
+def delete_template(request: ApiRequest, template_id: RowId):
     services.delete_template(template_id=template_id)
     return 204, None

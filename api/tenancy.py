@@ -15,6 +15,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django_tenants.middleware.main import TenantMainMiddleware
 
+from api.auth import ApiRequest
 from api.errors import envelope
 from api.logging import tenant_var
 from shared_apps.accounts.tokens import AccessClaims, decode_access_token
@@ -23,7 +24,7 @@ from shared_apps.tenants import queries
 from shared_apps.tenants.models import Tenant
 
 
-def bearer_token(request: HttpRequest) -> str | None:
+def bearer_token(request: ApiRequest) -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
@@ -38,8 +39,8 @@ class TenantResolutionMiddleware(TenantMainMiddleware):
         self.api_hosts = {settings.BASE_DOMAIN, *settings.API_HOST_ALIASES}
         self.tenant_suffix = f".{settings.BASE_DOMAIN}"
 
-    def process_request(self, request: HttpRequest) -> HttpResponse | None:
-        connection.set_schema_to_public()
+    def process_request(self, request: ApiRequest) -> HttpResponse | None:
+        connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' database backend
         request.tenant = None
         request.access_claims = None
         request.token_error = None
@@ -67,16 +68,16 @@ class TenantResolutionMiddleware(TenantMainMiddleware):
 
         if tenant is not None and tenant.status != Tenant.Status.POOLED:
             request.tenant = tenant
-            connection.set_tenant(tenant)
+            connection.set_tenant(tenant)  # type: ignore[attr-defined]  # django-tenants' database backend
             tenant_var.set(tenant.schema_name)
         return None
 
 
-def require_api_host(request: HttpRequest) -> None:
+def require_api_host(request: ApiRequest) -> None:
     """For routes that create businesses (registration, platform): they belong to the API host,
     so a business's own host answers 404, and they run in the public schema even when a token
     named a tenant."""
     hostname = TenantMainMiddleware.hostname_from_request(request).lower()
     if hostname.endswith(f".{settings.BASE_DOMAIN}") and hostname not in settings.API_HOST_ALIASES:
         raise NotFound("This route is on the API host only.", code="api_host_only")
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' database backend

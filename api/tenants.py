@@ -2,12 +2,11 @@
 
 from datetime import datetime
 
-from django.http import HttpRequest
 from ninja import Router, Schema
 from pydantic import Field
 
-from api.auth import manager, member
-from api.schemas import PatchSchema
+from api.auth import ApiRequest, manager, member
+from api.schemas import OMITTED, PatchSchema
 from shared_apps.tenants import services
 from shared_apps.tenants.models import Tenant
 from shared_apps.tenants.services import tenant_host
@@ -44,7 +43,7 @@ class TenantSettingsOut(Schema):
 
     @staticmethod
     def resolve_domain(tenant: Tenant) -> str:
-        return tenant_host(slug=tenant.slug)
+        return tenant_host(slug=tenant.claimed_slug)
 
     @staticmethod
     def resolve_quiet_hours_start(tenant: Tenant) -> str:
@@ -56,33 +55,33 @@ class TenantSettingsOut(Schema):
 
 
 class TenantSettingsIn(PatchSchema):
-    name: str = Field(default=None, max_length=200)
-    timezone: str = None
-    currency: str = None
-    country: str = None
-    business_hours: dict[str, list[list[str]]] = None
-    appointment_buffer_minutes: int = None
-    max_appointment_minutes: int = None
-    payment_terms_days: int = None
-    quote_validity_days: int = None
-    quote_prefix: str = None
-    invoice_prefix: str = None
-    sms_sender: str = Field(default=None, max_length=32)
-    vapi_assistant_id: str = Field(default=None, max_length=64)
-    sms_booking_confirmation: bool = None
-    sms_reminders: bool = None
-    sms_reminder_hours: list[int] = Field(default=None, max_length=10)
-    sms_quote_sent: bool = None
-    sms_invoice_sent: bool = None
-    quiet_hours_start: str = Field(default=None, max_length=5)
-    quiet_hours_end: str = Field(default=None, max_length=5)
+    name: str = Field(default=OMITTED, max_length=200)
+    timezone: str = OMITTED
+    currency: str = OMITTED
+    country: str = OMITTED
+    business_hours: dict[str, list[list[str]]] = OMITTED
+    appointment_buffer_minutes: int = OMITTED
+    max_appointment_minutes: int = OMITTED
+    payment_terms_days: int = OMITTED
+    quote_validity_days: int = OMITTED
+    quote_prefix: str = OMITTED
+    invoice_prefix: str = OMITTED
+    sms_sender: str = Field(default=OMITTED, max_length=32)
+    vapi_assistant_id: str = Field(default=OMITTED, max_length=64)
+    sms_booking_confirmation: bool = OMITTED
+    sms_reminders: bool = OMITTED
+    sms_reminder_hours: list[int] = Field(default=OMITTED, max_length=10)
+    sms_quote_sent: bool = OMITTED
+    sms_invoice_sent: bool = OMITTED
+    quiet_hours_start: str = Field(default=OMITTED, max_length=5)
+    quiet_hours_end: str = Field(default=OMITTED, max_length=5)
 
 
 @router.get("/me", response=TenantSettingsOut, auth=member)
-def get_my_tenant(request: HttpRequest):
+def get_my_tenant(request: ApiRequest):
     return request.auth.tenant
 
 
 @router.patch("/me", response=TenantSettingsOut, auth=manager)
-def update_my_tenant(request: HttpRequest, payload: TenantSettingsIn):
+def update_my_tenant(request: ApiRequest, payload: TenantSettingsIn):
     return services.update_tenant_settings(tenant_id=request.auth.tenant_id, changes=payload.changes())

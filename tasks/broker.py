@@ -23,14 +23,14 @@ class TenantSchemaMiddleware(Middleware):
         close_old_connections()
         schema_name = message.options.get(SCHEMA_OPTION) or ""
         if schema_name:
-            connection.set_schema(schema_name)
+            connection.set_schema(schema_name)  # type: ignore[attr-defined]  # django-tenants' database backend
         else:
-            connection.set_schema_to_public()
+            connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' database backend
 
     def after_process_message(
         self, broker: dramatiq.Broker, message: dramatiq.Message, *, result: Any = None, exception: Any = None
     ) -> None:
-        connection.set_schema_to_public()
+        connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' database backend
         close_old_connections()
 
     after_skip_message = after_process_message

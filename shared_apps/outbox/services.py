@@ -71,7 +71,7 @@ def relay_outbox(
     marked. A `broker_errors` failure (broker away) ends the pass without counting against
     the message: what was marked commits, then the error is raised so the caller backs off.
     A pass with nothing due is one query. Returns how many were sent."""
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' database backend
     now = timezone.now()
     # The usual pass finds nothing due: one read of the due index, no transaction. (Ordered,
     # so PostgreSQL walks the index rather than scanning the table as exists() may.)

@@ -71,6 +71,13 @@ class Tenant(TenantMixin):
         return self.status == self.Status.ACTIVE
 
     @property
+    def claimed_slug(self) -> str:
+        """The slug of a claimed business: only pooled schemas have none, and no route or feed
+        reaches one of those."""
+        assert self.slug is not None, f"tenant {self.pk} is unclaimed"
+        return self.slug
+
+    @property
     def zone(self) -> ZoneInfo:
         """The business's IANA zone: every calendar rule (hours, end of a day) is read in it."""
         return ZoneInfo(self.timezone)

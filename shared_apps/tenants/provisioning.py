@@ -45,7 +45,7 @@ def captured_tenant_ddl() -> TenantSchemaDDL | None:
         plan = executor.migration_plan(targets, clean_start=True)
         if any(_runs_python_in_tenant_schema(migration) for migration, _ in plan):
             return None
-        statements = executor.loader.collect_sql(plan)
+        statements = executor.loader.collect_sql(plan)  # type: ignore[attr-defined]  # missing from django-stubs
     applied = tuple(sorted(executor.loader.graph.nodes))
     return TenantSchemaDDL(statements="\n".join(statements), applied_migrations=applied)
 
@@ -87,13 +87,13 @@ def create_schema_from_captured_ddl(*, schema_name: str) -> None:
         )
         cursor.execute(f"SET LOCAL search_path = {public}")
     # The SETs above bypassed django-tenants' bookkeeping: make it issue its own next time.
-    connection.search_path_set_schemas = None
+    connection.search_path_set_schemas = None  # type: ignore[attr-defined]  # django-tenants' database backend
 
 
 def _create_schema_by_migrating(*, schema_name: str) -> None:
     """django-tenants' own path: create the schema and replay every migration (slow)."""
     Tenant(schema_name=schema_name).create_schema(check_if_exists=False, sync_schema=True, verbosity=0)
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' database backend
 
 
 def create_pooled_tenant(*, cold_path: str = "ddl") -> Tenant:

@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 import uuid
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from django.conf import settings
 
@@ -43,7 +43,8 @@ def current_generation() -> bytes | None:
     expire by age only)."""
     # A plain client, not the Django cache: one GET costs a quarter of a cache.get().
     return fail_open(
-        lambda: redis_client().get(_generation_key()) or _FIRST_GENERATION,
+        # redis-py types a synchronous client's replies as possibly awaitable.
+        lambda: cast(bytes | None, redis_client().get(_generation_key())) or _FIRST_GENERATION,
         fallback=lambda: None,
         what="tenant generation read",
     )

@@ -2,6 +2,7 @@
 
 import re
 import zoneinfo
+from collections.abc import Callable
 from datetime import time
 from typing import Any
 
@@ -157,7 +158,7 @@ def create_tenant(*, slug: str, name: str, timezone_name: str = "UTC", currency:
 
 
 # Settings a tenant's owner or admin may change, with their validators.
-_SETTING_VALIDATORS = {
+_SETTING_VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "name": lambda value: str(value).strip() or _required("name"),
     "timezone": validate_timezone,
     "currency": validate_currency,

@@ -102,7 +102,7 @@ def process_webhook_event(*, event_id: int) -> WebhookEvent | None:
     transaction with marking it processed, so a re-delivered job finds it done. A suspended
     tenant's event is kept unprocessed. A failure is recorded on the row and re-raised, so the
     job retries. Returns the event (None if it is gone)."""
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' database backend
     try:
         with transaction.atomic():
             event = (
@@ -142,7 +142,7 @@ def replay_webhook_event(*, event_id: int) -> WebhookEvent:
     """Process a stored event again from its raw body, without re-verifying anything. An
     unrouted event is routed afresh (its identifier may have been claimed since); one that
     still has no owner stays unrouted. Handler errors propagate to the caller."""
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' database backend
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update().filter(pk=event_id).first()
         if event is None:

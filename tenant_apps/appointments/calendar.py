@@ -31,7 +31,7 @@ from tenant_apps.appointments.staff import require_staff
 FEED_PAST = timedelta(days=90)
 FEED_FUTURE = timedelta(days=366)
 FEED_MAX_EVENTS = 2000
-ICAL_STATUS = {
+ICAL_STATUS: dict[str, str] = {
     Appointment.Status.SCHEDULED: "TENTATIVE",
     Appointment.Status.CANCELLED: "CANCELLED",
 }
@@ -82,17 +82,17 @@ def render_calendar_feed(*, token: str, host_tenant: Tenant | None) -> bytes:
         if feed.staff_id is not None and member_role(user_id=feed.staff_id, tenant_id=tenant.pk) is None:
             raise NotFound("Unknown calendar feed.")
         now = timezone.now()
-        appointments = Appointment.objects.select_related("customer").filter(
+        in_window = Appointment.objects.select_related("customer").filter(
             ends_at__gt=now - FEED_PAST, starts_at__lt=now + FEED_FUTURE
         )
         if feed.staff_id is not None:
-            appointments = appointments.filter(staff_id=feed.staff_id)
-        appointments = list(appointments.order_by("starts_at", "id")[:FEED_MAX_EVENTS])
+            in_window = in_window.filter(staff_id=feed.staff_id)
+        appointments = list(in_window.order_by("starts_at", "id")[:FEED_MAX_EVENTS])
     return _to_ical(tenant=tenant, staff_id=feed.staff_id, appointments=appointments)
 
 
 def _to_ical(*, tenant: Tenant, staff_id: int | None, appointments: list[Appointment]) -> bytes:
-    host = tenant_host(slug=tenant.slug)
+    host = tenant_host(slug=tenant.claimed_slug)
     calendar = Calendar()
     calendar.add("prodid", "-//Service business API//Appointments//EN")
     calendar.add("version", "2.0")

@@ -71,7 +71,7 @@ def busy_ranges(*, window: DateTimeTZRange, staff_ids: Iterable[int]) -> list[tu
     rows = Appointment.objects.filter(
         staff_id__in=list(staff_ids), status__in=Appointment.ACTIVE_STATUSES, blocked_during__overlap=window
     ).values_list("staff_id", "blocked_during")
-    return [(staff_id, blocked.lower, blocked.upper) for staff_id, blocked in rows]
+    return [(staff_id, blocked.lower, blocked.upper) for staff_id, blocked in rows if staff_id is not None]
 
 
 def appointment_history(customer_id: int, window: HistoryWindow) -> list[HistoryEntry]:

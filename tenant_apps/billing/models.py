@@ -1,11 +1,13 @@
 """What quotes and invoices share (tenant schema): the document and line columns, the
 per-year numbering counters and the stored PDFs."""
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.db import models
 
 if TYPE_CHECKING:
+    from django.db.models.fields.related_descriptors import RelatedManager
+
     from shared_apps.tenants.models import Tenant
 
 
@@ -51,6 +53,13 @@ class Document(models.Model):
     # What to do with a numbered document, which cannot be deleted.
     instead_of_deleting: ClassVar[str]
 
+    if TYPE_CHECKING:
+        # What each concrete kind declares, for type checks of the code written once for both.
+        Status: ClassVar[Any]
+        status: str
+        items: RelatedManager["DocumentItem"]
+        objects: ClassVar[models.Manager[Any]]
+
     number = models.CharField(max_length=40, null=True, blank=True, unique=True)
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="%(class)ss")
     currency = models.CharField(max_length=3)
@@ -80,12 +89,12 @@ class Document(models.Model):
 
     @classmethod
     def item_model(cls) -> type["DocumentItem"]:
-        return cls._meta.get_field("items").related_model
+        return cast(type["DocumentItem"], cls._meta.get_field("items").related_model)
 
     @classmethod
     def item_parent_field(cls) -> str:
         """The name of the items' foreign key to their document."""
-        return cls._meta.get_field("items").field.name
+        return cast(models.ManyToOneRel, cls._meta.get_field("items")).field.name
 
     @classmethod
     def number_prefix(cls, tenant: "Tenant") -> str:
@@ -112,6 +121,9 @@ class DocumentItem(models.Model):
     subtotal = models.BigIntegerField()
     tax = models.BigIntegerField()
     total = models.BigIntegerField()
+
+    if TYPE_CHECKING:
+        objects: ClassVar[models.Manager[Any]]  # each concrete kind's default manager
 
     class Meta:
         abstract = True

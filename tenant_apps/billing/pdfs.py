@@ -3,13 +3,14 @@ stored copy served until that changes."""
 
 import hashlib
 from collections.abc import Sequence
+from typing import cast
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from shared_apps.tenants.models import Tenant
 from tenant_apps.billing.models import Document, DocumentItem, StoredPdf
-from tenant_apps.billing.pdf import PdfDocument, PdfLine, render_document_pdf
+from tenant_apps.billing.pdf import DocumentKind, PdfDocument, PdfLine, render_document_pdf
 from tenant_apps.billing.queries import lock_document
 
 
@@ -31,7 +32,7 @@ def pdf_document(document: Document, *, tenant: Tenant) -> PdfDocument:
     """What `document` prints: the shared fields, and the kind's own (`pdf_fields`)."""
     issued = document.issued_at or timezone.now()
     return PdfDocument(
-        kind=document.label(),
+        kind=cast(DocumentKind, document.label()),  # PdfDocument checks it
         number=document.number,
         business_name=tenant.name or tenant.slug or "",
         customer_name=document.customer.name,

@@ -12,8 +12,10 @@ from django.utils import timezone
 from shared_apps.tenants.models import Tenant
 from tenant_apps.billing.models import DocumentType
 from tenant_apps.invoices import queries as invoice_queries
+from tenant_apps.invoices.models import Invoice
 from tenant_apps.invoices.services import render_invoice_pdf
 from tenant_apps.quotes import queries as quote_queries
+from tenant_apps.quotes.models import Quote
 from tenant_apps.quotes.services import render_quote_pdf
 from tenant_apps.sms.models import DocumentEmail
 
@@ -42,6 +44,7 @@ def email_document(*, tenant_id: int, document_type: str, document_id: int, vers
     server that refuses or is away releases it and raises, so the job is retried. Returns the
     row, or None when this version was claimed before."""
     tenant = Tenant.objects.get(pk=tenant_id)
+    document: Quote | Invoice
     if document_type == DocumentType.QUOTE:
         document = quote_queries.get_quote(quote_id=document_id)
         kind = "quote"

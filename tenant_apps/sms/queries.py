@@ -72,4 +72,5 @@ def messages_sending_before(*, before: datetime, limit: int) -> list[Message]:
 
 def claimed_sids(*, sids: Iterable[str]) -> set[str]:
     """Which of these MessageSids are already stored on a message."""
-    return set(Message.objects.filter(provider_sid__in=list(sids)).values_list("provider_sid", flat=True))
+    stored = Message.objects.filter(provider_sid__in=list(sids)).values_list("provider_sid", flat=True)
+    return {sid for sid in stored if sid is not None}

@@ -188,6 +188,7 @@ def queue_sms(
         raise _invalid_message("body", "Give exactly one of body and template_id.")
     if variables is not None and template_id is None:
         raise _invalid_message("variables", "Variables fill a template: give template_id.")
+    customer: Customer | None
     if customer_id is not None:
         customer = customer_queries.get_customer(customer_id=customer_id)
         if not customer.phone:
@@ -281,6 +282,7 @@ def send_queued_sms(*, message_id: int, tenant_id: int) -> Message | None:
     except TwilioRestException as error:
         with transaction.atomic():
             message = queries.get_message_for_update(message_id=message_id)
+            assert message is not None  # a message is never deleted, least of all while sending
             message.status = Status.FAILED
             message.error_code = error.code
             message.save(update_fields=["status", "error_code", "updated_at"])
@@ -289,6 +291,7 @@ def send_queued_sms(*, message_id: int, tenant_id: int) -> Message | None:
         return message
     with transaction.atomic():
         message = queries.get_message_for_update(message_id=message_id)
+        assert message is not None  # a message is never deleted, least of all while sending
         message.provider_sid = sent.sid
         accepted = TWILIO_STATUSES.get(sent.status or "")
         if accepted is not None and STATUS_RANK[accepted] > STATUS_RANK[Status(message.status)]:
@@ -317,6 +320,7 @@ def handle_twilio_event(event: WebhookEvent) -> None:
             # The send job may not have stored the MessageSid yet: fail, so the job retries.
             raise LookupError(f"No message {message_sid} in this business (yet).")
     else:
+        assert event.tenant is not None  # the pipeline hands handlers routed events only
         receive_inbound_message(
             tenant=event.tenant,
             provider_sid=message_sid,
