@@ -12,7 +12,7 @@ from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import Field
 
-from api.auth import member
+from api.auth import ApiRequest, member
 from api.idempotency import idempotent
 from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema
 from tenant_apps.billing.items import MAX_DESCRIPTION_CHARS, MAX_DESCRIPTION_LINES, MAX_ITEMS, ItemInput
