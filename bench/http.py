@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 import django
 
-from bench.setup import RESULTS, ROOT, recreate_bench_database
+from bench.setup import ROOT, recreate_bench_database, write_results
 
 PORT = 8899
 DURATION = 8
@@ -196,9 +196,7 @@ def main() -> None:
         "page_size": 50,
         "scenarios": summary,
     }
-    os.makedirs(RESULTS, exist_ok=True)
-    with open(os.path.join(RESULTS, "http.json"), "w") as handle:
-        json.dump(figures, handle, indent=2)
+    write_results("http", figures)
     print(f"{'scenario':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8} {'errors':>7}")
     for name, row in summary.items():
         print(

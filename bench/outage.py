@@ -6,8 +6,6 @@ with git archive, same virtualenv). Writes bench/results/outage.json.
     .venv/bin/python -m bench.outage [BEFORE_REF]
 """
 
-import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -17,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.setup import RESULTS, ROOT
+from bench.setup import ROOT, write_results
 from tests.outage_stack import Answer, OutageStack
 
 BEFORE_REF = "main"
@@ -125,10 +123,7 @@ def main() -> None:
         "before": {"ref": f"{before_ref} ({before_commit})", "drills": before},
         "after": {"ref": "this checkout", "drills": after},
     }
-    os.makedirs(RESULTS, exist_ok=True)
-    with open(os.path.join(RESULTS, "outage.json"), "w") as handle:
-        json.dump(result, handle, indent=2)
-        handle.write("\n")
+    write_results("outage", result)
     for old, new in zip(before, after, strict=True):
         before_text = f"{old['status']} ({old['seconds']} s)"
         after_text = f"{new['status']} ({new['seconds']} s)"

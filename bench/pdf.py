@@ -199,7 +199,7 @@ def print_row(name: str, row: dict) -> None:
 
 
 if __name__ == "__main__":
-    from bench.setup import RESULTS, recreate_bench_database
+    from bench.setup import recreate_bench_database, write_results
 
     os.environ["DATABASE_URL"] = recreate_bench_database()
     os.environ["TENANT_POOL_SIZE"] = "0"
@@ -219,7 +219,4 @@ if __name__ == "__main__":
         "request_rounds": HTTP_ROUNDS,
         "request": bench_requests(),
     }
-    os.makedirs(RESULTS, exist_ok=True)
-    with open(os.path.join(RESULTS, "pdf.json"), "w") as handle:
-        json.dump(figures, handle, indent=2)
-    print(f"written to {os.path.join(RESULTS, 'pdf.json')}")
+    print(f"written to {write_results('pdf', figures)}")

@@ -7,7 +7,6 @@
 Run through `make bench`; prints a table and writes bench/results/provision.json.
 """
 
-import json
 import os
 import statistics
 import sys
@@ -83,7 +82,7 @@ def print_row(row: dict) -> None:
 
 
 if __name__ == "__main__":
-    from bench.setup import RESULTS, recreate_bench_database
+    from bench.setup import recreate_bench_database, write_results
 
     levels = tuple(int(level) for level in (sys.argv[1:] or ["10", "300"]))
     os.environ["DATABASE_URL"] = recreate_bench_database()
@@ -92,7 +91,4 @@ if __name__ == "__main__":
     django.setup()
     print("tenants  | pool p50 / p90 ms  | cold (DDL) p50 / p90 | django-tenants migrate p50 / p90")
     figures = main(levels)
-    os.makedirs(RESULTS, exist_ok=True)
-    with open(os.path.join(RESULTS, "provision.json"), "w") as handle:
-        json.dump(figures, handle, indent=2)
-    print(f"written to {os.path.join(RESULTS, 'provision.json')}")
+    print(f"written to {write_results('provision', figures)}")

@@ -116,13 +116,11 @@ def main() -> dict:
 
 
 if __name__ == "__main__":
-    from bench.setup import RESULTS, recreate_bench_database
+    from bench.setup import recreate_bench_database, write_results
 
     os.environ["DATABASE_URL"] = recreate_bench_database()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     os.environ["DRAMATIQ_STUB_BROKER"] = "1"
     django.setup()
     figures = main()
-    with open(os.path.join(RESULTS, "scheduler.json"), "w") as out:
-        json.dump(figures, out, indent=2)
-        out.write("\n")
+    write_results("scheduler", figures)

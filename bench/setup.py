@@ -1,6 +1,7 @@
 """Bench runs use their own database (`<name>_bench`), rebuilt from scratch each run, so
 figures never depend on what a developer's database holds."""
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,16 @@ import psycopg
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "bench", "results")
+
+
+def write_results(name: str, figures: dict) -> str:
+    """Write a run's figures to bench/results/<name>.json and return the path."""
+    os.makedirs(RESULTS, exist_ok=True)
+    path = os.path.join(RESULTS, f"{name}.json")
+    with open(path, "w") as handle:
+        json.dump(figures, handle, indent=2)
+        handle.write("\n")
+    return path
 
 
 def bench_database_url() -> str:

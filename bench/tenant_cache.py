@@ -13,7 +13,6 @@ in-process entry. Measured on a warm process, interleaved in rounds:
 Run through `make bench`; prints a table and writes bench/results/tenant_cache.json.
 """
 
-import json
 import os
 import statistics
 import sys
@@ -102,7 +101,7 @@ def print_figures(figures: dict) -> None:
 
 
 if __name__ == "__main__":
-    from bench.setup import RESULTS, recreate_bench_database
+    from bench.setup import recreate_bench_database, write_results
 
     os.environ["DATABASE_URL"] = recreate_bench_database()
     os.environ["TENANT_POOL_SIZE"] = "0"
@@ -118,7 +117,4 @@ if __name__ == "__main__":
         if keys:
             redis_client().delete(*keys)
     print_figures(figures)
-    os.makedirs(RESULTS, exist_ok=True)
-    with open(os.path.join(RESULTS, "tenant_cache.json"), "w") as handle:
-        json.dump(figures, handle, indent=2)
-    print(f"written to {os.path.join(RESULTS, 'tenant_cache.json')}", file=sys.stderr)
+    print(f"written to {write_results('tenant_cache', figures)}", file=sys.stderr)

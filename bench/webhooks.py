@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import django
 
 from bench.http import ensure_wrk, run_wrk, start_server, summarize
-from bench.setup import RESULTS, recreate_bench_database
+from bench.setup import recreate_bench_database, write_results
 
 PORT = 8898
 DURATION = 8
@@ -137,9 +137,7 @@ def main() -> None:
         "presigned_deliveries_per_run": PRESIGNED_PER_RUN,
         "scenarios": summary,
     }
-    os.makedirs(RESULTS, exist_ok=True)
-    with open(os.path.join(RESULTS, "webhooks.json"), "w") as handle:
-        json.dump(figures, handle, indent=2)
+    write_results("webhooks", figures)
     print(f"{'scenario':<26} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for name, row in summary.items():
         print(
