@@ -16,8 +16,9 @@ from tests.isolation import Route, TenantRouteCases, assert_refused
 
 @pytest.fixture
 def dns_server() -> Iterator[LoopbackDns]:
-    with loopback_dns() as server, override_settings(
-        DOMAIN_VERIFICATION_NAMESERVERS=[server.nameserver], DOMAIN_VERIFICATION_TIMEOUT=0.5
+    with (
+        loopback_dns() as server,
+        override_settings(DOMAIN_VERIFICATION_NAMESERVERS=[server.nameserver], DOMAIN_VERIFICATION_TIMEOUT=0.5),
     ):
         yield server
 
