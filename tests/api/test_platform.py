@@ -2,9 +2,9 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.conf import settings
-from django.utils import timezone
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import timezone
 from django_tenants.utils import schema_exists
 
 from shared_apps.accounts.models import Invitation, User
