@@ -143,6 +143,7 @@ def test_prod_stack_serves_the_tenant_over_tls_and_refuses_strangers(tenant_on_e
     token = json.loads(body)["access_token"]
     me = prod_stack.curl(host, "/tenants/me", token=token)
     on_own_domain = prod_stack.curl(OWN_DOMAIN, "/tenants/me", token=token)
+    from_outside = [prod_stack.curl(BASE_DOMAIN, path).stdout[-3:] for path in ("/metrics", f"/tls/ask?domain={host}")]
     stranger = prod_stack.curl("stranger.example.org", "/health")
     unverified = prod_stack.curl(UNPROVED_DOMAIN, "/health")
 
@@ -150,6 +151,8 @@ def test_prod_stack_serves_the_tenant_over_tls_and_refuses_strangers(tenant_on_e
         answer_body, answer_status = answer.stdout.rsplit("\n", 1)
         assert answer_status == "200", answer.stdout + answer.stderr
         assert json.loads(answer_body)["slug"] == tenant.slug
+    # Loopback-only routes are refused at the proxy (behind it every request comes from 127.0.0.1).
+    assert from_outside == ["404", "404"]
     # No certificate: the TLS handshake fails (curl 35), nothing reaches the API.
     assert stranger.returncode == 35, stranger.stderr
     assert stranger.stdout.strip() in ("", "000")

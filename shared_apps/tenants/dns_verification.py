@@ -3,13 +3,14 @@
 DOMAIN_VERIFICATION_NAMESERVERS (the system's resolver when empty), which is also how tests
 point it at a loopback DNS server."""
 
-import dns.exception
-import dns.nameserver
-import dns.rdatatype
-import dns.resolver
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 
 from shared_apps.errors import Conflict
+
+if TYPE_CHECKING:
+    import dns.resolver
 
 RECORD_PREFIX = "_sd-verify"
 VALUE_PREFIX = "sd-verify="
@@ -23,7 +24,12 @@ def record_value(token: str) -> str:
     return f"{VALUE_PREFIX}{token}"
 
 
-def _resolver() -> dns.resolver.Resolver:
+def _resolver() -> "dns.resolver.Resolver":
+    # Imported on first use: dnspython costs every process about 0.1 s at start, and only
+    # verifying a domain needs it.
+    import dns.nameserver
+    import dns.resolver
+
     configured = settings.DOMAIN_VERIFICATION_NAMESERVERS
     resolver = dns.resolver.Resolver(configure=not configured)
     if configured:
@@ -40,6 +46,10 @@ def _resolver() -> dns.resolver.Resolver:
 def txt_values(name: str) -> list[str]:
     """Every TXT string at `name` (none when the name or the record does not exist). Raises
     Conflict (`dns_unavailable`) when no name server answered in time: the caller may retry."""
+    import dns.exception
+    import dns.rdatatype
+    import dns.resolver
+
     try:
         answer = _resolver().resolve(name, dns.rdatatype.TXT, search=False)
     except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
