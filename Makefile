@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 # The exports are captured first: `eval "$$(failing command)"` would succeed and go on without them.
 SERVICES := services_env="$$($(PY) -m deploy.devservices env)" && eval "$$services_env" && export DATABASE_URL REDIS_URL
 
-.PHONY: run test lint typecheck format bench migrate services-stop clean
+.PHONY: run test lint typecheck format bench migrate services-stop clean prod
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,13 @@ migrate: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(SERVICES) && $(PY) -m bench.run
+
+# Production settings on this machine: gunicorn, worker, scheduler and Caddy (TLS with its
+# internal CA on :8443) under honcho from deploy/Procfile; see README "Production locally".
+prod: $(VENV)/.installed
+	$(SERVICES) && $(PY) -m deploy.prod_env .local/prod.env \
+		&& DB_POOL=false $(PY) manage.py migrate_schemas --executor=multiprocessing -v 0 \
+		&& exec $(VENV)/bin/honcho --app-root . -f deploy/Procfile -e .local/prod.env start
 
 services-stop: $(VENV)/.installed
 	$(PY) -m deploy.devservices stop

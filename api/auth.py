@@ -108,5 +108,6 @@ class PlatformAdmin:
 
 member = TenantMember()
 manager = TenantMember(*accounts.MANAGER_ROLES)
+owner = TenantMember(accounts.OWNER_ROLE)
 signed_in = SignedIn()
 platform_admin = PlatformAdmin()

@@ -6,13 +6,18 @@ import time
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse
+from django.http.request import validate_host
+from django_tenants.middleware.main import TenantMainMiddleware
 
 from api.auth import ApiRequest
 from api.errors import envelope, is_envelope, unavailable_response
 from api.logging import request_id_var, tenant_var, user_var
 from api.metrics import observe_request
+from shared_apps.tenants import queries as tenant_queries
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 
@@ -38,6 +43,27 @@ class RequestIdMiddleware:
         response["X-Request-ID"] = request_id
         observe_request(request, response, time.perf_counter() - started)
         return response
+
+
+class AllowedHostsMiddleware:
+    """Django's ALLOWED_HOSTS check with tenants' own domains: a host is served when it matches
+    TENANT_HOST_PATTERNS (the API host, its subdomains, the aliases) or is a row of the Domain
+    table (a verified custom domain, looked up through the tenant cache); anything else is 400."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: ApiRequest) -> HttpResponse:
+        try:
+            hostname = TenantMainMiddleware.hostname_from_request(request).lower()
+        except DisallowedHost:
+            hostname = ""
+        if not hostname or not (
+            validate_host(hostname, settings.TENANT_HOST_PATTERNS)
+            or tenant_queries.get_tenant_for_host(host=hostname) is not None
+        ):
+            return envelope(request, 400, "Unknown host.", [{"code": "disallowed_host"}])
+        return self.get_response(request)
 
 
 def _remember_unhandled_exception(sender: object, request: ApiRequest | None = None, **kwargs: object) -> None:

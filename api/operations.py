@@ -8,6 +8,7 @@ from ninja import Router
 from api.errors import RETRY_AFTER_SECONDS, envelope
 from api.metrics import render_metrics
 from shared_apps.redis_client import redis_client
+from shared_apps.tenants import custom_domains
 
 router = Router(tags=["operations"])
 
@@ -54,6 +55,18 @@ def ready(request: HttpRequest):
             {"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     return {"status": "ready", **checks}
+
+
+@router.get("/tls/ask", auth=None, include_in_schema=False)
+def tls_ask(request: HttpRequest, domain: str = ""):
+    """Caddy's on-demand TLS `ask`: 200 only for a host of an active business (its subdomain or
+    a verified domain of its own), 404 for anything else, so no certificate is issued for a
+    stranger's name. Loopback only, like /metrics: Caddy asks from the same machine."""
+    if not request.META.get("REMOTE_ADDR", "").startswith("127.") or not custom_domains.may_issue_certificate(
+        domain=domain[:253]
+    ):
+        return envelope(request, 404)
+    return {"domain": domain}
 
 
 @router.get("/metrics", auth=None, include_in_schema=False)

@@ -28,6 +28,9 @@ class PlatformTenantOut(Schema):
     currency: str
     created_at: datetime
     activated_at: datetime | None
+    deletion_due_at: datetime | None = Field(
+        description="Set while the tenant is being deleted: its schema is dropped at this instant unless restored."
+    )
 
 
 class PlatformTenantIn(StrictSchema):
@@ -68,8 +71,16 @@ def update_tenant_status(request: HttpRequest, tenant_id: RowId, payload: Platfo
 
 @router.delete("/tenants/{tenant_id}", response={204: None})
 def delete_tenant(request: HttpRequest, tenant_id: RowId):
-    services.delete_claimed_tenant(tenant_id=tenant_id)
+    """Suspends the tenant at once; its data is dropped TENANT_DELETION_GRACE_DAYS later
+    unless it is restored (`POST /platform/tenants/{id}/restore`) before."""
+    services.schedule_tenant_deletion(tenant_id=tenant_id)
     return 204, None
+
+
+@router.post("/tenants/{tenant_id}/restore", response=PlatformTenantOut)
+def restore_tenant(request: HttpRequest, tenant_id: RowId):
+    """Cancel a pending deletion: the tenant is active again (409 if none is pending)."""
+    return services.restore_tenant(tenant_id=tenant_id)
 
 
 class WebhookEventOut(Schema):

@@ -1,6 +1,7 @@
 """Which tenant a request is for.
 
-1. A tenant's own host, `<slug>.<BASE_DOMAIN>`, names the tenant through the Domain table.
+1. A tenant's own host, `<slug>.<BASE_DOMAIN>` or a verified custom domain, names the tenant
+   through the Domain table.
 2. On the API host (BASE_DOMAIN and its aliases), the `tenant` claim of a valid access token
    names it.
 If both are present and disagree the request is refused (403); an unknown subdomain is 404.
@@ -37,7 +38,6 @@ class TenantResolutionMiddleware(TenantMainMiddleware):
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         super().__init__(get_response)
         self.api_hosts = {settings.BASE_DOMAIN, *settings.API_HOST_ALIASES}
-        self.tenant_suffix = f".{settings.BASE_DOMAIN}"
 
     def process_request(self, request: ApiRequest) -> HttpResponse | None:
         connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' database backend
@@ -57,14 +57,14 @@ class TenantResolutionMiddleware(TenantMainMiddleware):
         hostname = self.hostname_from_request(request).lower()
         if hostname in self.api_hosts:
             tenant = queries.get_tenant_by_schema(schema_name=claims.tenant) if claims and claims.tenant else None
-        elif hostname.endswith(self.tenant_suffix):
+        else:
+            # A subdomain or a tenant's own verified domain (api.middleware.AllowedHostsMiddleware
+            # refused every other host).
             tenant = queries.get_tenant_for_host(host=hostname)
             if tenant is None or tenant.status == Tenant.Status.POOLED:
                 return envelope(request, 404, "Unknown business.", [{"code": "tenant_not_found"}])
             if claims and claims.tenant != tenant.schema_name:
                 return envelope(request, 403, "This token belongs to another business.", [{"code": "tenant_mismatch"}])
-        else:
-            tenant = None
 
         if tenant is not None and tenant.status != Tenant.Status.POOLED:
             request.tenant = tenant
@@ -78,6 +78,6 @@ def require_api_host(request: ApiRequest) -> None:
     so a business's own host answers 404, and they run in the public schema even when a token
     named a tenant."""
     hostname = TenantMainMiddleware.hostname_from_request(request).lower()
-    if hostname.endswith(f".{settings.BASE_DOMAIN}") and hostname not in settings.API_HOST_ALIASES:
+    if hostname != settings.BASE_DOMAIN and hostname not in settings.API_HOST_ALIASES:
         raise NotFound("This route is on the API host only.", code="api_host_only")
     connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' database backend

@@ -3,12 +3,13 @@
 from datetime import datetime
 
 from ninja import Router, Schema
+from ninja.pagination import paginate
 from pydantic import Field
 
-from api.auth import ApiRequest, manager, member
-from api.schemas import OMITTED, PatchSchema
-from shared_apps.tenants import services
-from shared_apps.tenants.models import Tenant
+from api.auth import ApiRequest, manager, member, owner
+from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema
+from shared_apps.tenants import custom_domains, dns_verification, services
+from shared_apps.tenants.models import CustomDomain, Tenant
 from shared_apps.tenants.services import tenant_host
 
 router = Router(tags=["tenant"])
@@ -85,3 +86,63 @@ def get_my_tenant(request: ApiRequest):
 @router.patch("/me", response=TenantSettingsOut, auth=manager)
 def update_my_tenant(request: ApiRequest, payload: TenantSettingsIn):
     return services.update_tenant_settings(tenant_id=request.auth.tenant_id, changes=payload.changes())
+
+
+class DomainVerificationOut(Schema):
+    type: str = Field(description="Always TXT.")
+    name: str = Field(description="The record's name, `_sd-verify.<domain>`.")
+    value: str
+
+
+class CustomDomainOut(Schema):
+    id: int
+    domain: str
+    verified: bool
+    verified_at: datetime | None
+    created_at: datetime
+    verification: DomainVerificationOut = Field(
+        description="The DNS record that proves the domain is yours; then POST .../verify."
+    )
+
+    @staticmethod
+    def resolve_verified(custom: CustomDomain) -> bool:
+        return custom.verified_at is not None
+
+    @staticmethod
+    def resolve_verification(custom: CustomDomain) -> dict[str, str]:
+        return {
+            "type": "TXT",
+            "name": dns_verification.record_name(custom.domain),
+            "value": dns_verification.record_value(custom.verification_token),
+        }
+
+
+class CustomDomainIn(StrictSchema):
+    domain: str = Field(min_length=1, max_length=253, description="A host name of yours, e.g. book.acme.com.")
+
+
+@router.get("/me/domains", response=list[CustomDomainOut], auth=member)
+@paginate
+def list_my_domains(request: ApiRequest):
+    """The business's own domains, verified or waiting for their DNS record."""
+    return custom_domains.list_custom_domains(tenant_id=request.auth.tenant_id)
+
+
+@router.post("/me/domains", response={201: CustomDomainOut}, auth=owner)
+def add_my_domain(request: ApiRequest, payload: CustomDomainIn):
+    """Claim a domain (owners): publish the TXT record given in `verification`, then verify.
+    409 when another business has proved the domain is theirs."""
+    return 201, custom_domains.add_custom_domain(tenant_id=request.auth.tenant_id, domain=payload.domain)
+
+
+@router.post("/me/domains/{domain_id}/verify", response=CustomDomainOut, auth=owner)
+def verify_my_domain(request: ApiRequest, domain_id: RowId):
+    """Look the TXT record up; once found the domain serves this business (over TLS behind
+    Caddy). 409 `verification_failed` while the record is missing."""
+    return custom_domains.verify_custom_domain(tenant_id=request.auth.tenant_id, domain_id=domain_id)
+
+
+@router.delete("/me/domains/{domain_id}", response={204: None}, auth=owner)
+def remove_my_domain(request: ApiRequest, domain_id: RowId):
+    custom_domains.remove_custom_domain(tenant_id=request.auth.tenant_id, domain_id=domain_id)
+    return 204, None

@@ -32,7 +32,12 @@ DEBUG = env.bool("DEBUG", default=not IS_PRODUCTION and not TESTING)
 BASE_DOMAIN = env.str("BASE_DOMAIN", default="localhost")
 # Hosts that serve the API host's routes besides BASE_DOMAIN itself (127.0.0.1 in development).
 API_HOST_ALIASES = env.list("API_HOST_ALIASES", default=[] if IS_PRODUCTION else ["127.0.0.1", "testserver"])
-ALLOWED_HOSTS = [BASE_DOMAIN, f".{BASE_DOMAIN}", *API_HOST_ALIASES]
+# The hosts we serve: the API host, every `<slug>.<BASE_DOMAIN>`, the aliases and tenants' own
+# verified domains (the Domain table). The last cannot be a static list, so Django's check
+# admits every host and api.middleware.AllowedHostsMiddleware, first in the chain, refuses
+# (400) a host that is neither one of these patterns nor a row of the Domain table.
+TENANT_HOST_PATTERNS = [BASE_DOMAIN, f".{BASE_DOMAIN}", *API_HOST_ALIASES]
+ALLOWED_HOSTS = ["*"]
 PORT = env.int("PORT", default=8000)
 
 SHARED_APPS = [
@@ -76,6 +81,13 @@ TENANT_POOL_SIZE = env.int("TENANT_POOL_SIZE", default=3)
 # How long a process trusts its cached host -> tenant lookup; local changes invalidate at once.
 TENANT_CACHE_SECONDS = env.int("TENANT_CACHE_SECONDS", default=5)
 MEMBERSHIP_CACHE_SECONDS = env.int("MEMBERSHIP_CACHE_SECONDS", default=60)
+# A deleted tenant is suspended at once; its schema is dropped this many days later.
+TENANT_DELETION_GRACE_DAYS = env.int("TENANT_DELETION_GRACE_DAYS", default=30)
+# Custom domains: the TXT record that proves a tenant controls its domain is looked up through
+# these name servers ("ip" or "ip:port"; empty: the system's resolver), for at most this long.
+DOMAIN_VERIFICATION_NAMESERVERS = env.list("DOMAIN_VERIFICATION_NAMESERVERS", default=[])
+DOMAIN_VERIFICATION_TIMEOUT = env.float("DOMAIN_VERIFICATION_TIMEOUT", default=3.0)
+MAX_CUSTOM_DOMAINS = env.int("MAX_CUSTOM_DOMAINS", default=10)
 
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [
@@ -91,6 +103,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 MIDDLEWARE = [
     "api.middleware.RequestIdMiddleware",
+    "api.middleware.AllowedHostsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "api.middleware.ErrorEnvelopeMiddleware",
@@ -198,7 +211,15 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = IS_PRODUCTION
 CSRF_COOKIE_SECURE = IS_PRODUCTION
 SECURE_HSTS_SECONDS = 31536000 if IS_PRODUCTION else 0
+# Every tenant host is a subdomain served over TLS by Caddy (deploy/Caddyfile).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = IS_PRODUCTION
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=IS_PRODUCTION)
+# Behind Caddy, which sets X-Forwarded-Proto (and replaces any the client sent).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if IS_PRODUCTION else None
+SECURE_SSL_REDIRECT = IS_PRODUCTION
+# Called over plain HTTP on the loopback: health checks, metrics scrapes and Caddy's
+# on-demand TLS question (a redirect would read as "no").
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/(health|ready|metrics|tls/ask)$"]
 METRICS_PUBLIC = env.bool("METRICS_PUBLIC", default=not IS_PRODUCTION)
 
 LANGUAGE_CODE = "en-us"

@@ -14,6 +14,10 @@ os.environ.setdefault("RATE_LIMIT_REFRESH", "1000")
 os.environ.setdefault("TENANT_POOL_SIZE", "0")
 # Room for the racing tests' parallel connections (up to 20 threads) next to the test's own.
 os.environ.setdefault("DB_POOL_MAX", "40")
+# Custom-domain checks never reach the real DNS: a closed loopback port answers "refused" at
+# once or times out soon (tests that verify a domain point this at tests/dns_server.py).
+os.environ.setdefault("DOMAIN_VERIFICATION_NAMESERVERS", "127.0.0.1:9")
+os.environ.setdefault("DOMAIN_VERIFICATION_TIMEOUT", "0.5")
 
 from config.settings import *  # noqa: F403
 

@@ -8,6 +8,7 @@ import dramatiq
 from shared_apps.idempotency import services as idempotency
 from shared_apps.outbox import services as outbox
 from shared_apps.tenants import daily_jobs, provisioning
+from shared_apps.tenants import services as tenants
 from shared_apps.webhooks import services as webhooks
 from tasks.broker import broker  # noqa: F401 - configures Dramatiq before actors are declared
 from tenant_apps.appointments import reminders
@@ -21,6 +22,12 @@ from tenant_apps.sms import services as sms
 def refill_tenant_pool() -> None:
     """Keep TENANT_POOL_SIZE ready schemas so registration never waits for DDL."""
     provisioning.refill_tenant_pool()
+
+
+@dramatiq.actor(queue_name="default", max_retries=3)
+def purge_deleted_tenants() -> None:
+    """Drop the schemas of tenants deleted more than TENANT_DELETION_GRACE_DAYS ago."""
+    tenants.purge_deleted_tenants()
 
 
 @dramatiq.actor(queue_name="default", max_retries=3)

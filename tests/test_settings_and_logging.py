@@ -42,3 +42,52 @@ def test_log_records_carry_request_tenant_and_user():
     request_id_var.reset(tokens[0])
     tenant_var.reset(tokens[1])
     user_var.reset(tokens[2])
+
+
+def test_production_passes_check_deploy_without_warnings():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR,
+        env={
+            **os.environ,
+            "DJANGO_ENV": "production",
+            "SECRET_KEY": "a-real-production-secret-" + "k" * 40,
+            "JWT_SECRET": "a-real-production-jwt-secret-" + "j" * 40,
+            "BASE_DOMAIN": "example.test",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_hosts_come_from_base_domain_and_https_is_enforced_behind_the_proxy():
+    script = (
+        "from django.conf import settings as s; "
+        "print(s.TENANT_HOST_PATTERNS, s.SECURE_SSL_REDIRECT, s.SECURE_PROXY_SSL_HEADER, "
+        "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_INCLUDE_SUBDOMAINS)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django, os; django.setup(); {script}"],
+        cwd=BASE_DIR,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DJANGO_ENV": "production",
+            "SECRET_KEY": "s" * 50,
+            "JWT_SECRET": "j" * 40,
+            "BASE_DOMAIN": "example.test",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert (
+        result.stdout.strip()
+        == "['example.test', '.example.test'] True ('HTTP_X_FORWARDED_PROTO', 'https') True True True"
+    )

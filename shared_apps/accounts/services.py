@@ -28,6 +28,7 @@ from shared_apps.tenants.services import create_tenant, slug_from_name
 
 BAD_CREDENTIALS = "Invalid email or password."
 MANAGER_ROLES = frozenset({Membership.Role.OWNER, Membership.Role.ADMIN})
+OWNER_ROLE = Membership.Role.OWNER
 # The unique constraint on users' emails (stored lower-case, so unique case-insensitively).
 USER_EMAIL_CONSTRAINT = "accounts_user_email_key"
 

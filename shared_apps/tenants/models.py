@@ -59,6 +59,9 @@ class Tenant(TenantMixin):
     quiet_hours_end = models.TimeField(default=time(8, 0))
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
+    # Set when the tenant is deleted: it is suspended at once and its schema dropped after
+    # this instant (TENANT_DELETION_GRACE_DAYS) by the purge job, unless restored before.
+    deletion_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ("id",)
@@ -89,3 +92,23 @@ class Tenant(TenantMixin):
 
 class Domain(DomainMixin):
     """A host name that resolves to a tenant (`<slug>.<BASE_DOMAIN>`)."""
+
+
+class CustomDomain(models.Model):
+    """A host name of the tenant's own (`book.acme.com`). It resolves to the tenant, through a
+    Domain row, only once a DNS TXT record holding `verification_token` proves the tenant
+    controls it; until then several tenants may claim the same name, and the first to prove it
+    wins."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="custom_domains")
+    domain = models.CharField(max_length=253)
+    verification_token = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("id",)
+        constraints = [models.UniqueConstraint(fields=["tenant", "domain"], name="custom_domain_unique_per_tenant")]
+
+    def __str__(self) -> str:
+        return f"{self.domain} -> tenant {self.tenant_id}"

@@ -3,7 +3,7 @@
 import re
 import zoneinfo
 from collections.abc import Callable
-from datetime import time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import phonenumbers
@@ -297,26 +297,73 @@ def set_tenant_status(*, tenant_id: int, status: str) -> Tenant:
             raise ValidationFailed(
                 "Invalid status.", details=[{"field": "status", "message": "Must be 'active' or 'suspended'."}]
             )
+        if tenant.deletion_due_at is not None and status == Tenant.Status.ACTIVE:
+            raise Conflict(
+                "This business is being deleted; restore it to reactivate it.",
+                code="deletion_scheduled",
+                details=[{"deletion_due_at": tenant.deletion_due_at.isoformat()}],
+            )
         tenant.status = status
         tenant.save(update_fields=["status"])
     queries.forget_tenant(tenant)
     return tenant
 
 
-def delete_tenant(*, tenant_id: int) -> None:
-    """Delete a tenant, pooled or claimed, its schema and every public row that points at it,
-    all or nothing."""
-    with transaction.atomic():
-        tenant = queries.get_tenant_for_update(tenant_id=tenant_id)
-        _drop_tenant(tenant)
-    queries.forget_tenant(tenant)
-
-
-def delete_claimed_tenant(*, tenant_id: int) -> None:
-    """`delete_tenant` for a business (platform admins): a pooled schema is NotFound like an
-    unknown id."""
+def schedule_tenant_deletion(*, tenant_id: int) -> Tenant:
+    """Delete a business the recoverable way: suspended at once (every route answers 403,
+    webhooks are stored, not run), its schema and rows dropped by `purge_deleted_tenants`
+    TENANT_DELETION_GRACE_DAYS later, unless `restore_tenant` is called before. Deleting it
+    again keeps the first due date."""
     with transaction.atomic():
         tenant = queries.get_claimed_tenant_for_update(tenant_id=tenant_id)
+        tenant.status = Tenant.Status.SUSPENDED
+        tenant.deletion_due_at = tenant.deletion_due_at or timezone.now() + timedelta(
+            days=settings.TENANT_DELETION_GRACE_DAYS
+        )
+        tenant.save(update_fields=["status", "deletion_due_at"])
+    queries.forget_tenant(tenant)
+    return tenant
+
+
+def restore_tenant(*, tenant_id: int) -> Tenant:
+    """Undo `schedule_tenant_deletion` while the schema is still there: active again."""
+    with transaction.atomic():
+        tenant = queries.get_claimed_tenant_for_update(tenant_id=tenant_id)
+        if tenant.deletion_due_at is None:
+            raise Conflict("This business is not being deleted.", code="not_scheduled_for_deletion")
+        tenant.status = Tenant.Status.ACTIVE
+        tenant.deletion_due_at = None
+        tenant.save(update_fields=["status", "deletion_due_at"])
+    queries.forget_tenant(tenant)
+    return tenant
+
+
+def purge_deleted_tenants(*, now: datetime | None = None) -> int:
+    """Drop every tenant whose grace period is over, each in its own transaction (one failure
+    leaves the others done); returns how many were dropped. A tenant restored meanwhile is
+    skipped: the due date is read again under the row lock."""
+    now = now or timezone.now()
+    dropped = 0
+    due = Tenant.objects.filter(deletion_due_at__lte=now).order_by("deletion_due_at")
+    for tenant_id in due.values_list("pk", flat=True):
+        with transaction.atomic():
+            tenant = (
+                Tenant.objects.select_for_update(of=("self",)).filter(pk=tenant_id, deletion_due_at__lte=now).first()
+            )
+            if tenant is None:
+                continue
+            _drop_tenant(tenant)
+        queries.forget_tenant(tenant)
+        dropped += 1
+    return dropped
+
+
+def delete_tenant(*, tenant_id: int) -> None:
+    """Delete a tenant, pooled or claimed, its schema and every public row that points at it,
+    all or nothing, at once (tests, the pool, `delete_tenant --now`; businesses are deleted
+    through `schedule_tenant_deletion`)."""
+    with transaction.atomic():
+        tenant = queries.get_tenant_for_update(tenant_id=tenant_id)
         _drop_tenant(tenant)
     queries.forget_tenant(tenant)
 

@@ -1,7 +1,10 @@
+from datetime import datetime, timedelta
+
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import timezone
 from django_tenants.utils import schema_exists
 
 from shared_apps.accounts.models import Invitation, User
@@ -76,14 +79,17 @@ def test_pooled_schemas_are_unknown_to_the_platform_api(platform_api):
     assert schema_exists(pooled.schema_name)
 
 
-def test_delete_tenant_drops_its_schema(platform_api):
+def test_delete_tenant_suspends_it_and_keeps_its_schema_for_the_grace_period(platform_api):
     created = platform_api.post("/platform/tenants", {"slug": "short-lived", "name": "Short"}).json()
 
     response = platform_api.delete(f"/platform/tenants/{created['id']}")
 
     assert response.status_code == 204
-    assert not schema_exists(created["schema_name"])
-    assert not Tenant.objects.filter(pk=created["id"]).exists()
+    assert schema_exists(created["schema_name"])
+    shown = platform_api.get(f"/platform/tenants/{created['id']}").json()
+    assert shown["status"] == "suspended"
+    due = datetime.fromisoformat(shown["deletion_due_at"])
+    assert abs(due - timezone.now() - timedelta(days=settings.TENANT_DELETION_GRACE_DAYS)) < timedelta(minutes=1)
 
 
 def test_management_commands_create_suspend_delete(db, capsys):
@@ -92,7 +98,7 @@ def test_management_commands_create_suspend_delete(db, capsys):
     suspended = Tenant.objects.get(slug="cmd-co").status
     call_command("suspend_tenant", "cmd-co", "--reactivate")
     schema_name = Tenant.objects.get(slug="cmd-co").schema_name
-    call_command("delete_tenant", "cmd-co", "--yes")
+    call_command("delete_tenant", "cmd-co", "--yes", "--now")
 
     assert suspended == "suspended"
     assert not schema_exists(schema_name)

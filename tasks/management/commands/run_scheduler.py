@@ -15,6 +15,7 @@ logger = logging.getLogger("tasks.scheduler")
 PERIODIC_JOBS = (
     (actors.refill_tenant_pool, 60),
     (actors.purge_idempotency_records, 3600),
+    (actors.purge_deleted_tenants, 3600),
     (actors.purge_published_outbox_messages, 3600),
     (actors.reconcile_sms_sends, 300),
 )

@@ -1,0 +1,125 @@
+"""export_tenant / import_tenant: a business moved into an empty database answers the API
+exactly as before (same rows, same ids, same logins)."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from django.core.management import CommandError, call_command
+
+from config.settings import BASE_DIR
+from tests.conftest import PASSWORD
+
+# The GETs compared before and after the move.
+PATHS = ("/tenants/me", "/customers", "/quotes", "/users", "/sms/templates")
+
+# Run in the target database's own process: log in as the owner, then GET every path.
+ANSWERS_SCRIPT = """
+import json, sys, django
+django.setup()
+from django.test import Client
+host, email, password, paths = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+client = Client(HTTP_HOST=host)
+login = client.post("/api/v1/auth/login", {"email": email, "password": password}, content_type="application/json")
+assert login.status_code == 200, login.content
+token = login.json()["access_token"]
+answers = {path: client.get("/api/v1" + path, HTTP_AUTHORIZATION="Bearer " + token).json() for path in paths}
+print(json.dumps(answers))
+"""
+
+
+def answers(client) -> dict:
+    return {path: client.get(path).json() for path in PATHS}
+
+
+@pytest.fixture
+def empty_database() -> str:
+    """A new database with only the public schema migrated; dropped afterwards."""
+    url = urlsplit(os.environ["DATABASE_URL"])
+    name = f"{url.path.lstrip('/')}_import_{uuid.uuid4().hex[:8]}"
+    admin_url = urlunsplit(url._replace(path="/postgres"))
+    target_url = urlunsplit(url._replace(path=f"/{name}"))
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        manage(target_url, "migrate_schemas", "--shared", "-v", "0")
+        yield target_url
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def target_env(database_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DB_POOL": "false",
+        "TENANT_POOL_SIZE": "0",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "REDIS_KEY_PREFIX": f"sd_import_{uuid.uuid4().hex[:8]}",
+    }
+
+
+def manage(database_url: str, *args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=target_env(database_url),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_round_trip_into_an_empty_database_gives_the_same_answers(committed_tenant, empty_database, tmp_path):
+    owner = committed_tenant.api()
+    customer = owner.post("/customers", {"name": "Ada Lovelace", "phone": "(202) 555-0143"}).json()
+    item = {"description": "Fit a tap", "quantity": "1.5", "unit_price": 4000, "tax_rate": "8.25"}
+    assert owner.post("/quotes", {"customer_id": customer["id"], "items": [item]}).status_code == 201
+    assert owner.patch("/tenants/me", {"sms_sender": "+12025550188", "name": "Moved Co"}).status_code == 200
+    before = answers(owner)
+    archive = tmp_path / "tenant.tar.gz"
+
+    call_command("export_tenant", committed_tenant.slug, str(archive))
+    imported = manage(empty_database, "import_tenant", str(archive))
+    after = subprocess.run(
+        [sys.executable, "-c", ANSWERS_SCRIPT, committed_tenant.host, committed_tenant.owner.email, PASSWORD, *PATHS],
+        cwd=BASE_DIR,
+        env=target_env(empty_database),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+    assert f"Imported tenant {committed_tenant.slug}" in imported.stdout
+    assert after.returncode == 0, after.stderr[-3000:]
+    assert json.loads(after.stdout.strip().splitlines()[-1]) == before
+    assert before["/customers"]["count"] == 1
+    with psycopg.connect(empty_database) as connection:
+        routes = connection.execute("SELECT provider, external_id FROM webhooks_providerroute").fetchall()
+        members = connection.execute("SELECT count(*) FROM accounts_membership").fetchone()
+    assert routes == [("twilio", "+12025550188")]
+    assert members == (2,)
+
+
+def test_import_refuses_a_tenant_that_exists_here(committed_tenant, unblocked_db, tmp_path):
+    archive = tmp_path / "tenant.tar.gz"
+    call_command("export_tenant", committed_tenant.slug, str(archive))
+
+    with pytest.raises(CommandError, match="exists here"):
+        call_command("import_tenant", str(archive))
+
+
+def test_export_of_an_unknown_slug_is_refused(db, tmp_path):
+    with pytest.raises(CommandError, match="No tenant"):
+        call_command("export_tenant", "nobody-here", str(Path(tmp_path) / "x.tar.gz"))
