@@ -59,6 +59,8 @@ class Tenant(TenantMixin):
     quiet_hours_end = models.TimeField(default=time(8, 0))
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
+    # Hash of the migrations applied in the schema (shared_apps/tenants/fingerprints.py).
+    migrations_fingerprint = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ("id",)
