@@ -73,8 +73,13 @@ TENANT_DOMAIN_MODEL = "tenants.Domain"
 # One `SET search_path` per request instead of one per query.
 TENANT_LIMIT_SET_CALLS = True
 TENANT_POOL_SIZE = env.int("TENANT_POOL_SIZE", default=3)
-# How long a process trusts its cached host -> tenant lookup; local changes invalidate at once.
+# How long a process trusts its cached host -> tenant lookup while Redis does not answer;
+# while it does, a change in any process invalidates at once (shared_apps/tenants/queries.py),
+# and an entry is kept up to TENANT_CACHE_VERIFIED_SECONDS, so rotating over many tenants hits.
 TENANT_CACHE_SECONDS = env.int("TENANT_CACHE_SECONDS", default=5)
+TENANT_CACHE_VERIFIED_SECONDS = env.int("TENANT_CACHE_VERIFIED_SECONDS", default=300)
+# Hosts (and, separately, schemas) cached per process, least recently used dropped first.
+TENANT_CACHE_MAX_ENTRIES = env.int("TENANT_CACHE_MAX_ENTRIES", default=5000)
 MEMBERSHIP_CACHE_SECONDS = env.int("MEMBERSHIP_CACHE_SECONDS", default=60)
 
 AUTH_USER_MODEL = "accounts.User"

@@ -1,0 +1,282 @@
+"""Many tenants on one database, measured in one run (`--tenants N`, 1,000 by default).
+
+1. provisioning: N tenants built through `create_tenant` (pool empty, so the captured-DDL
+   path), each with a few customers and an owner; p50 of tenants N-9..N against 1..10.
+2. requests: one API process (gunicorn, 1 worker x 4 threads, core 0), one client on core 1
+   sending `GET /api/v1/customers?limit=20` on each tenant's own host, after one warm-up pass
+   over every tenant; interleaved rounds of: rotating over all N tenants, rotating over 10,
+   and one hot tenant taking every other request while the rest rotate over N or over 10.
+3. memory: the worker's RSS after touching 10 tenants and after touching all N.
+4. deploy: `migrate_tenants_if_needed --executor=multiprocessing` with one new tenant migration
+   (bench/scale_settings.py) over every schema, while the old code keeps serving the rotation
+   (its latencies and errors during the migration are recorded); then the same command with
+   nothing to migrate.
+
+Writes bench/results/scale.json (or scale_<N>.json for a size other than 1,000).
+"""
+
+import argparse
+import http.client
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+import django
+
+from bench.setup import ROOT, recreate_bench_database, write_results
+
+PORT = 8898
+CUSTOMERS_PER_TENANT = 5
+ROUNDS = 4
+REQUESTS_PER_ROUND = 500
+
+
+@dataclass(frozen=True)
+class Target:
+    host: str
+    token: str
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def build_tenants(count: int) -> tuple[list[Target], list[float]]:
+    """N active tenants with customers, one owner in all of them; returns their targets and
+    each `create_tenant` call's milliseconds, in order."""
+    from django.db import transaction
+    from django_tenants.utils import tenant_context
+
+    from shared_apps.accounts.models import Membership, User
+    from shared_apps.accounts.tokens import issue_access_token
+    from shared_apps.tenants import services
+    from tenant_apps.customers.models import Customer
+
+    owner = User.objects.create_user("owner@scale.bench", "a-long-bench-password-1")
+    targets, timings = [], []
+    for index in range(count):
+        started = time.perf_counter()
+        with transaction.atomic():
+            tenant = services.create_tenant(slug=f"scale-{index:05d}", name=f"Scale {index}")
+        timings.append((time.perf_counter() - started) * 1000)
+        Membership.objects.create(user=owner, tenant=tenant, role=Membership.Role.OWNER)
+        with tenant_context(tenant):
+            Customer.objects.bulk_create(
+                Customer(name=f"Customer {n}", email=f"c{n}@scale.bench") for n in range(CUSTOMERS_PER_TENANT)
+            )
+        token = issue_access_token(user_id=owner.pk, tenant_schema=tenant.schema_name, role=Membership.Role.OWNER)
+        targets.append(Target(host=f"{tenant.slug}.localhost", token=token))
+        if (index + 1) % 100 == 0:
+            print(f"  {index + 1} tenants", flush=True)
+    return targets, timings
+
+
+class Client:
+    """One keep-alive connection, one request at a time."""
+
+    def __init__(self) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+
+    def get(self, target: Target) -> tuple[float, int]:
+        started = time.perf_counter()
+        self.connection.request(
+            "GET",
+            "/api/v1/customers?limit=20",
+            headers={"Host": target.host, "Authorization": f"Bearer {target.token}"},
+        )
+        response = self.connection.getresponse()
+        response.read()
+        return (time.perf_counter() - started) * 1000, response.status
+
+
+def worker_pid(master: int) -> int:
+    children = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True, check=True).stdout.split()
+    return int(children[0])
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError("no VmRSS")
+
+
+def sequence(scenario: str, targets: list[Target], start: int, length: int) -> list[Target]:
+    """The tenants one round of a scenario visits, continuing the rotation at `start`."""
+    pool = targets if scenario.endswith("_all") else targets[:10]
+    if scenario.startswith("rotate"):
+        return [pool[(start + i) % len(pool)] for i in range(length)]
+    hot = targets[len(targets) // 2]  # not one of the first 10: the same tenant in both mixes
+    return [hot if i % 2 == 0 else pool[(start + i // 2) % len(pool)] for i in range(length)]
+
+
+def measure_requests(client: Client, targets: list[Target]) -> dict:
+    scenarios = ("rotate_all", "rotate_10", "hot_among_all", "hot_among_10")
+    samples: dict[str, list[float]] = {name: [] for name in scenarios}
+    hot_samples: dict[str, list[float]] = {name: [] for name in scenarios if name.startswith("hot")}
+    hot = targets[len(targets) // 2]
+    errors = 0
+    for round_index in range(ROUNDS):
+        for name in scenarios:
+            for target in sequence(name, targets, round_index * REQUESTS_PER_ROUND, REQUESTS_PER_ROUND):
+                elapsed, status = client.get(target)
+                errors += status != 200
+                samples[name].append(elapsed)
+                if target is hot and name in hot_samples:
+                    hot_samples[name].append(elapsed)
+
+    def summary(values: list[float]) -> dict:
+        return {
+            "requests": len(values),
+            "p50_ms": round(statistics.median(values), 2),
+            "p99_ms": round(percentile(values, 0.99), 2),
+        }
+
+    figures = {name: summary(values) for name, values in samples.items()}
+    for name, values in hot_samples.items():
+        figures[name]["hot_tenant"] = summary(values)
+    figures["errors"] = errors
+    figures["p99_ratio_all_vs_10"] = round(figures["rotate_all"]["p99_ms"] / figures["rotate_10"]["p99_ms"], 2)
+    figures["p50_ratio_all_vs_10"] = round(figures["rotate_all"]["p50_ms"] / figures["rotate_10"]["p50_ms"], 2)
+    figures["hot_p99_ratio_all_vs_10"] = round(
+        figures["hot_among_all"]["hot_tenant"]["p99_ms"] / figures["hot_among_10"]["hot_tenant"]["p99_ms"], 2
+    )
+    return figures
+
+
+def run_command(env: dict[str, str], *args: str) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate_tenants_if_needed", "--executor=multiprocessing", "-v", "0", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    return round(time.perf_counter() - started, 2)
+
+
+def measure_deploy(env: dict[str, str], targets: list[Target]) -> dict:
+    """The new migration over every schema while the old code serves, then nothing to migrate."""
+    new_code = {**env, "DB_POOL": "false", "DJANGO_SETTINGS_MODULE": "bench.scale_settings"}
+    latencies: list[float] = []
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def serve_meanwhile() -> None:
+        client = Client()
+        index = 0
+        while not stop.is_set():
+            elapsed, status = client.get(targets[index % len(targets)])
+            latencies.append(elapsed)
+            statuses.append(status)
+            index += 1
+
+    reader = threading.Thread(target=serve_meanwhile)
+    reader.start()
+    try:
+        migrate_seconds = run_command(new_code)
+    finally:
+        stop.set()
+        reader.join()
+    nothing_seconds = run_command(new_code)
+    return {
+        "migrate_one_new_migration_s": migrate_seconds,
+        "per_schema_ms": round(migrate_seconds / len(targets) * 1000, 1),
+        "nothing_to_migrate_s": nothing_seconds,
+        "old_code_during_migration": {
+            "requests": len(latencies),
+            "non_200": sum(status != 200 for status in statuses),
+            "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
+            "p99_ms": round(percentile(latencies, 0.99), 2) if latencies else None,
+        },
+    }
+
+
+def measure_fingerprint_query(repeats: int = 20) -> float:
+    from shared_apps.tenants import fingerprints
+
+    fingerprints.code_fingerprint.cache_clear()
+    fingerprints.code_migrations.cache_clear()
+    fingerprints.stale_schema_names()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        fingerprints.stale_schema_names()
+    return round((time.perf_counter() - started) / repeats * 1000, 2)
+
+
+def main(tenant_count: int) -> dict:
+    from bench.http import start_server
+    from shared_apps.tenants import provisioning
+
+    provisioning.captured_tenant_ddl()  # captured once per process, as in a server
+    started = time.perf_counter()
+    targets, timings = build_tenants(tenant_count)
+    build_seconds = time.perf_counter() - started
+    figures: dict = {
+        "tenants": tenant_count,
+        "customers_per_tenant": CUSTOMERS_PER_TENANT,
+        "build_seconds": round(build_seconds, 1),
+        "provisioning": {
+            "first_10_p50_ms": round(statistics.median(timings[:10]), 1),
+            "last_10_p50_ms": round(statistics.median(timings[-10:]), 1),
+        },
+    }
+    figures["provisioning"]["ratio"] = round(
+        figures["provisioning"]["last_10_p50_ms"] / figures["provisioning"]["first_10_p50_ms"], 2
+    )
+    print(f"built {tenant_count} tenants in {build_seconds:.0f} s: {figures['provisioning']}", flush=True)
+
+    env = {
+        **os.environ,
+        "PORT": str(PORT),
+        "WEB_CONCURRENCY": "1",
+        "WEB_THREADS": "4",
+        "GUNICORN_ACCESS_LOG": "",
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+    }
+    os.sched_setaffinity(0, {1})  # the client on core 1, the server on core 0
+    server = start_server(env, port=PORT)
+    try:
+        pid = worker_pid(server.pid)
+        client = Client()
+        for target in targets[:10]:
+            client.get(target)
+        memory = {"after_10_tenants_mib": rss_mib(pid)}
+        for target in targets:  # the warm-up pass
+            client.get(target)
+        memory["after_all_tenants_mib"] = rss_mib(pid)
+        figures["requests"] = measure_requests(client, targets)
+        for target in targets:  # a second pass: a bounded process stops growing
+            client.get(target)
+        memory["after_second_pass_mib"] = rss_mib(pid)
+        figures["memory"] = memory
+        print(f"requests: {figures['requests']}\nmemory: {memory}", flush=True)
+        os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+        figures["deploy"] = measure_deploy(env, targets)
+        figures["deploy"]["stale_schema_query_ms"] = measure_fingerprint_query()
+        print(f"deploy: {figures['deploy']}", flush=True)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    return figures
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tenants", type=int, default=1000)
+    count = parser.parse_args().tenants
+    os.environ["DATABASE_URL"] = recreate_bench_database()
+    os.environ["TENANT_POOL_SIZE"] = "0"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    os.environ["JWT_EXPIRES_IN"] = "86400"  # the tokens made while building outlive the run
+    django.setup()
+    results = main(count)
+    name = "scale" if count == 1000 else f"scale_{count}"
+    print(f"written to {write_results(name, results)}")
