@@ -7,6 +7,8 @@
    over every tenant; interleaved rounds of: rotating over all N tenants, rotating over 10,
    and one hot tenant taking every other request while the rest rotate over N or over 10.
 3. memory: the worker's RSS after touching 10 tenants and after touching all N.
+   Both measured twice, on fresh servers: "before" with the settings of the code before this
+   benchmark (FIFO connection pool, tenant lookups cached 5 s), then with the defaults.
 4. deploy: `migrate_tenants_if_needed --executor=multiprocessing` with one new tenant migration
    (bench/scale_settings.py) over every schema, while the old code keeps serving the rotation
    (its latencies and errors during the migration are recorded); then the same command with
@@ -211,29 +213,47 @@ def measure_fingerprint_query(repeats: int = 20) -> float:
     return round((time.perf_counter() - started) / repeats * 1000, 2)
 
 
-def main(tenant_count: int) -> dict:
-    from bench.http import start_server
-    from shared_apps.tenants import provisioning
+def existing_targets() -> list[Target]:
+    """The targets of the tenants the last run built (`--requests-only`)."""
+    from shared_apps.accounts.models import Membership, User
+    from shared_apps.accounts.tokens import issue_access_token
+    from shared_apps.tenants.models import Tenant
 
-    provisioning.captured_tenant_ddl()  # captured once per process, as in a server
-    started = time.perf_counter()
-    targets, timings = build_tenants(tenant_count)
-    build_seconds = time.perf_counter() - started
-    figures: dict = {
-        "tenants": tenant_count,
-        "customers_per_tenant": CUSTOMERS_PER_TENANT,
-        "build_seconds": round(build_seconds, 1),
-        "provisioning": {
-            "first_10_p50_ms": round(statistics.median(timings[:10]), 1),
-            "last_10_p50_ms": round(statistics.median(timings[-10:]), 1),
-        },
-    }
-    figures["provisioning"]["ratio"] = round(
-        figures["provisioning"]["last_10_p50_ms"] / figures["provisioning"]["first_10_p50_ms"], 2
-    )
-    print(f"built {tenant_count} tenants in {build_seconds:.0f} s: {figures['provisioning']}", flush=True)
+    owner = User.objects.get(email="owner@scale.bench")
+    tenants = Tenant.objects.exclude(slug=None).order_by("id").values_list("slug", "schema_name")
+    return [
+        Target(
+            host=f"{slug}.localhost",
+            token=issue_access_token(user_id=owner.pk, tenant_schema=schema, role=Membership.Role.OWNER),
+        )
+        for slug, schema in tenants
+    ]
 
-    env = {
+
+def measure_serving(server_pid: int, targets: list[Target]) -> tuple[dict, dict]:
+    """Request latencies, and the worker's memory after touching 10 tenants, then all."""
+    pid = worker_pid(server_pid)
+    client = Client()
+    os.sched_setaffinity(0, {1})  # the client on core 1, the server on core 0
+    try:
+        for target in targets[:10]:
+            client.get(target)
+        memory = {"after_10_tenants_mib": rss_mib(pid)}
+        for target in targets:  # the warm-up pass
+            client.get(target)
+        memory["after_all_tenants_mib"] = rss_mib(pid)
+        requests = measure_requests(client, targets)
+        for target in targets:  # a second pass: a bounded process stops growing
+            client.get(target)
+        memory["after_second_pass_mib"] = rss_mib(pid)
+    finally:
+        os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    print(f"requests: {requests}\nmemory: {memory}", flush=True)
+    return requests, memory
+
+
+def server_env() -> dict[str, str]:
+    return {
         **os.environ,
         "PORT": str(PORT),
         "WEB_CONCURRENCY": "1",
@@ -241,27 +261,47 @@ def main(tenant_count: int) -> dict:
         "GUNICORN_ACCESS_LOG": "",
         "DJANGO_SETTINGS_MODULE": "bench.settings",
     }
-    os.sched_setaffinity(0, {1})  # the client on core 1, the server on core 0
+
+
+def main(tenant_count: int, *, requests_only: bool) -> dict:
+    from bench.http import start_server
+    from shared_apps.tenants import provisioning
+
+    figures: dict = {"tenants": tenant_count, "customers_per_tenant": CUSTOMERS_PER_TENANT}
+    if requests_only:
+        targets = existing_targets()
+        figures["tenants"] = len(targets)
+    else:
+        provisioning.captured_tenant_ddl()  # captured once per process, as in a server
+        started = time.perf_counter()
+        targets, timings = build_tenants(tenant_count)
+        figures["build_seconds"] = round(time.perf_counter() - started, 1)
+        first, last = statistics.median(timings[:10]), statistics.median(timings[-10:])
+        figures["provisioning"] = {
+            "first_10_p50_ms": round(first, 1),
+            "last_10_p50_ms": round(last, 1),
+            "ratio": round(last / first, 2),
+        }
+        print(f"built {tenant_count} tenants: {figures['provisioning']}", flush=True)
+
+    # Before: the pool handing connections out in turn and tenant lookups cached 5 s (the code
+    # before this benchmark); after: the defaults (config/postgresql, shared_apps/tenants/queries.py).
+    before = {"DB_POOL_MOST_RECENT_FIRST": "false", "TENANT_CACHE_VERIFIED_SECONDS": "5"}
+    server = start_server({**server_env(), **before}, port=PORT)
+    try:
+        requests, memory = measure_serving(server.pid, targets)
+        figures["before"] = {"settings": before, "requests": requests, "memory": memory}
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    env = server_env()
     server = start_server(env, port=PORT)
     try:
-        pid = worker_pid(server.pid)
-        client = Client()
-        for target in targets[:10]:
-            client.get(target)
-        memory = {"after_10_tenants_mib": rss_mib(pid)}
-        for target in targets:  # the warm-up pass
-            client.get(target)
-        memory["after_all_tenants_mib"] = rss_mib(pid)
-        figures["requests"] = measure_requests(client, targets)
-        for target in targets:  # a second pass: a bounded process stops growing
-            client.get(target)
-        memory["after_second_pass_mib"] = rss_mib(pid)
-        figures["memory"] = memory
-        print(f"requests: {figures['requests']}\nmemory: {memory}", flush=True)
-        os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
-        figures["deploy"] = measure_deploy(env, targets)
-        figures["deploy"]["stale_schema_query_ms"] = measure_fingerprint_query()
-        print(f"deploy: {figures['deploy']}", flush=True)
+        figures["requests"], figures["memory"] = measure_serving(server.pid, targets)
+        if not requests_only:
+            figures["deploy"] = measure_deploy(env, targets)
+            figures["deploy"]["stale_schema_query_ms"] = measure_fingerprint_query()
+            print(f"deploy: {figures['deploy']}", flush=True)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -269,14 +309,21 @@ def main(tenant_count: int) -> dict:
 
 
 if __name__ == "__main__":
+    from bench.setup import bench_database_url
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", type=int, default=1000)
-    count = parser.parse_args().tenants
-    os.environ["DATABASE_URL"] = recreate_bench_database()
+    parser.add_argument(
+        "--requests-only", action="store_true", help="only the requests, on the tenants the last run built"
+    )
+    arguments = parser.parse_args()
+    os.environ["DATABASE_URL"] = bench_database_url() if arguments.requests_only else recreate_bench_database()
     os.environ["TENANT_POOL_SIZE"] = "0"
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     os.environ["JWT_EXPIRES_IN"] = "86400"  # the tokens made while building outlive the run
     django.setup()
-    results = main(count)
-    name = "scale" if count == 1000 else f"scale_{count}"
+    results = main(arguments.tenants, requests_only=arguments.requests_only)
+    name = "scale" if results["tenants"] == 1000 else f"scale_{results['tenants']}"
+    if arguments.requests_only:
+        name += "_requests"
     print(f"written to {write_results(name, results)}")

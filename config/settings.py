@@ -149,6 +149,10 @@ if env.bool("DB_POOL", default=True):
         "timeout": env.float("DB_POOL_TIMEOUT", default=1.0),
         "reconnect_timeout": 5.0,
     }
+# django-tenants' backend wraps ours: a pool that hands out the most recently used connection
+# first, so each connection does not have to warm up every tenant schema (config/postgresql).
+ORIGINAL_BACKEND = "config.postgresql"
+DB_POOL_MOST_RECENT_FIRST = env.bool("DB_POOL_MOST_RECENT_FIRST", default=True)
 _db["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=None)}
 DATABASES = {"default": _db}
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
