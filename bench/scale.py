@@ -246,15 +246,59 @@ def measure_serving(server_pid: int, targets: list[Target]) -> tuple[dict, dict]
         for target in targets:  # a second pass: a bounded process stops growing
             client.get(target)
         memory["after_second_pass_mib"] = rss_mib(pid)
+        requests["server_database_connections"] = server_backends()
     finally:
         os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
     print(f"requests: {requests}\nmemory: {memory}", flush=True)
     return requests, memory
 
 
+SERVER_APPLICATION_NAME = "scale-bench-server"
+
+
+def server_backends() -> int:
+    """PostgreSQL backends the API server holds (its connections carry an application_name)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [SERVER_APPLICATION_NAME])
+        return cursor.fetchone()[0]
+
+
+def measure_cold_schema_cost(schemas: list[str]) -> dict:
+    """What one PostgreSQL backend pays the first time it serves a schema (loading the catalog
+    entries of its tables and indexes) against the next time: the route's queries, straight on
+    a fresh psycopg connection."""
+    import psycopg
+    from django.db import connection
+
+    params = {**connection.get_connection_params(), "autocommit": True}
+    queries = (
+        'SELECT COUNT(*) FROM "customers_customer" WHERE "archived_at" IS NULL',
+        'SELECT "id", "name", "email" FROM "customers_customer" WHERE "archived_at" IS NULL '
+        'ORDER BY "name", "id" LIMIT 20',
+    )
+    visits: dict[str, list[float]] = {"first": [], "second": []}
+    with psycopg.connect(**params) as fresh:
+        for visit in ("first", "second"):
+            for schema in schemas:
+                started = time.perf_counter()
+                fresh.execute(f'SET search_path = "{schema}", "public"')
+                for query in queries:
+                    fresh.execute(query).fetchall()
+                visits[visit].append((time.perf_counter() - started) * 1000)
+    return {
+        "schemas": len(schemas),
+        "first_visit_p50_ms": round(statistics.median(visits["first"]), 2),
+        "second_visit_p50_ms": round(statistics.median(visits["second"]), 2),
+    }
+
+
 def server_env() -> dict[str, str]:
+    separator = "&" if "?" in os.environ["DATABASE_URL"] else "?"
     return {
         **os.environ,
+        "DATABASE_URL": f"{os.environ['DATABASE_URL']}{separator}application_name={SERVER_APPLICATION_NAME}",
         "PORT": str(PORT),
         "WEB_CONCURRENCY": "1",
         "WEB_THREADS": "4",
@@ -284,6 +328,11 @@ def main(tenant_count: int, *, requests_only: bool) -> dict:
         }
         print(f"built {tenant_count} tenants: {figures['provisioning']}", flush=True)
 
+    from shared_apps.tenants.models import Tenant
+
+    schemas = list(Tenant.objects.exclude(slug=None).order_by("?").values_list("schema_name", flat=True)[:100])
+    figures["cold_schema_cost"] = measure_cold_schema_cost(schemas)
+    print(f"cold schema cost: {figures['cold_schema_cost']}", flush=True)
     # Before: the pool handing connections out in turn and tenant lookups cached 5 s (the code
     # before this benchmark); after: the defaults (config/postgresql, shared_apps/tenants/queries.py).
     before = {"DB_POOL_MOST_RECENT_FIRST": "false", "TENANT_CACHE_VERIFIED_SECONDS": "5"}
