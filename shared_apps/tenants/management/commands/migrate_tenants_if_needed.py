@@ -10,6 +10,7 @@ migrates every tenant schema (django-tenants' behaviour) and records their finge
 """
 
 import time
+from typing import Any
 
 from django.core.management.base import CommandError
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
@@ -33,7 +34,7 @@ class Command(MigrateSchemasCommand):
             "--all-schemas", action="store_true", help="Migrate every tenant schema, whatever its fingerprint."
         )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         if options.get("schema_name") or options.get("app_label") or options.get("shared") or options.get("tenant"):
             raise CommandError(
                 "migrate_tenants_if_needed takes no schema, app or --shared/--tenant: use migrate_schemas."
