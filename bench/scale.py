@@ -119,20 +119,36 @@ def sequence(scenario: str, targets: list[Target], start: int, length: int) -> l
     return [hot if i % 2 == 0 else pool[(start + i // 2) % len(pool)] for i in range(length)]
 
 
+def block_counts() -> tuple[int, int]:
+    """The bench database's pages read from outside shared_buffers and found in them, so far
+    (pg_stat_database, flushed by the server at most every second or so: summed over rounds)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT blks_read, blks_hit FROM pg_stat_database WHERE datname = current_database()")
+        return cursor.fetchone()
+
+
 def measure_requests(client: Client, targets: list[Target]) -> dict:
     scenarios = ("rotate_all", "rotate_10", "hot_among_all", "hot_among_10")
     samples: dict[str, list[float]] = {name: [] for name in scenarios}
     hot_samples: dict[str, list[float]] = {name: [] for name in scenarios if name.startswith("hot")}
     hot = targets[len(targets) // 2]
     errors = 0
+    blocks = {name: {"read": 0, "hit": 0} for name in scenarios}
     for round_index in range(ROUNDS):
         for name in scenarios:
+            read_before, hit_before = block_counts()
             for target in sequence(name, targets, round_index * REQUESTS_PER_ROUND, REQUESTS_PER_ROUND):
                 elapsed, status = client.get(target)
                 errors += status != 200
                 samples[name].append(elapsed)
                 if target is hot and name in hot_samples:
                     hot_samples[name].append(elapsed)
+            read_after, hit_after = block_counts()
+            blocks[name]["read"] += read_after - read_before
+            blocks[name]["hit"] += hit_after - hit_before
 
     def summary(values: list[float]) -> dict:
         return {
@@ -142,6 +158,10 @@ def measure_requests(client: Client, targets: list[Target]) -> dict:
         }
 
     figures = {name: summary(values) for name, values in samples.items()}
+    for name, counts in blocks.items():
+        # Pages PostgreSQL had to read from outside shared_buffers, per request.
+        figures[name]["blocks_read_per_request"] = round(counts["read"] / len(samples[name]), 2)
+        figures[name]["blocks_hit_per_request"] = round(counts["hit"] / len(samples[name]), 1)
     for name, values in hot_samples.items():
         figures[name]["hot_tenant"] = summary(values)
     figures["errors"] = errors
