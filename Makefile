@@ -34,7 +34,7 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 
 migrate: $(VENV)/.installed
-	$(SERVICES) && DB_POOL=false $(PY) manage.py migrate_schemas --executor=multiprocessing
+	$(SERVICES) && DB_POOL=false $(PY) manage.py migrate_tenants_if_needed --executor=multiprocessing
 
 bench: $(VENV)/.installed
 	$(SERVICES) && $(PY) -m bench.run

@@ -71,7 +71,7 @@ def drills(stack: OutageStack) -> list[dict[str, Any]]:
         row("PostgreSQL down", "GET /ready", stack.request("GET", "/ready")),
         row("PostgreSQL down", "POST /auth/login", stack.login(slug)),
     ]
-    time.sleep(6)  # past TENANT_CACHE_SECONDS: tenant resolution needs the database too
+    time.sleep(6)  # past TENANT_CACHE_SECONDS: an outage that outlasts the short cache age
     rows.append(
         row("PostgreSQL down 6 s", "GET /customers", stack.request("GET", "/customers", host=host, token=token))
     )

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -13,12 +14,25 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "bench", "results")
 
 
+def machine() -> dict:
+    """When and on what a run was measured: figures mean little without it."""
+    with open("/proc/meminfo") as meminfo:
+        kib = int(next(line for line in meminfo if line.startswith("MemTotal:")).split()[1])
+    return {
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ"),
+        "cpus": os.cpu_count(),
+        "memory_gib": round(kib / 1024 / 1024),
+        "load_average_1m": round(os.getloadavg()[0], 1),
+    }
+
+
 def write_results(name: str, figures: dict) -> str:
-    """Write a run's figures to bench/results/<name>.json and return the path."""
+    """Write a run's figures, stamped with the date and machine, to bench/results/<name>.json
+    and return the path."""
     os.makedirs(RESULTS, exist_ok=True)
     path = os.path.join(RESULTS, f"{name}.json")
     with open(path, "w") as handle:
-        json.dump(figures, handle, indent=2)
+        json.dump({"machine": machine(), **figures}, handle, indent=2)
         handle.write("\n")
     return path
 

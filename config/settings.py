@@ -78,8 +78,13 @@ TENANT_DOMAIN_MODEL = "tenants.Domain"
 # One `SET search_path` per request instead of one per query.
 TENANT_LIMIT_SET_CALLS = True
 TENANT_POOL_SIZE = env.int("TENANT_POOL_SIZE", default=3)
-# How long a process trusts its cached host -> tenant lookup; local changes invalidate at once.
+# How long a process trusts its cached host -> tenant lookup while Redis does not answer;
+# while it does, a change in any process invalidates at once (shared_apps/tenants/queries.py),
+# and an entry is kept up to TENANT_CACHE_VERIFIED_SECONDS, so rotating over many tenants hits.
 TENANT_CACHE_SECONDS = env.int("TENANT_CACHE_SECONDS", default=5)
+TENANT_CACHE_VERIFIED_SECONDS = env.int("TENANT_CACHE_VERIFIED_SECONDS", default=300)
+# Hosts (and, separately, schemas) cached per process, least recently used dropped first.
+TENANT_CACHE_MAX_ENTRIES = env.int("TENANT_CACHE_MAX_ENTRIES", default=5000)
 MEMBERSHIP_CACHE_SECONDS = env.int("MEMBERSHIP_CACHE_SECONDS", default=60)
 # A deleted tenant is suspended at once; its schema is dropped this many days later.
 TENANT_DELETION_GRACE_DAYS = env.int("TENANT_DELETION_GRACE_DAYS", default=30)
@@ -157,6 +162,10 @@ if env.bool("DB_POOL", default=True):
         "timeout": env.float("DB_POOL_TIMEOUT", default=1.0),
         "reconnect_timeout": 5.0,
     }
+# django-tenants' backend wraps ours: a pool that hands out the most recently used connection
+# first, so each connection does not have to warm up every tenant schema (config/postgresql).
+ORIGINAL_BACKEND = "config.postgresql"
+DB_POOL_MOST_RECENT_FIRST = env.bool("DB_POOL_MOST_RECENT_FIRST", default=True)
 _db["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=None)}
 DATABASES = {"default": _db}
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)

@@ -9,7 +9,8 @@ PY=.venv/bin/python
 PORT="${PORT:-8000}"
 export PORT
 
-DB_POOL=false $PY manage.py migrate_schemas --executor=multiprocessing -v 0
+# Only tenant schemas whose migrations fingerprint is stale are migrated (in parallel).
+DB_POOL=false $PY manage.py migrate_tenants_if_needed --executor=multiprocessing -v 0
 $PY manage.py schedule_daily_jobs -v 0
 $PY manage.py seed_demo
 

@@ -4,6 +4,7 @@ Tests that need committed rows and real parallel connections use `committed_tena
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -196,8 +197,8 @@ def unblocked_db(django_db_setup, django_db_blocker) -> Iterator[None]:
         connection.set_schema_to_public()
 
 
-@pytest.fixture
-def redis_down() -> Iterator[None]:
+@contextmanager
+def redis_unreachable() -> Iterator[None]:
     """Every Redis client of the process (raw client and both caches) points at a dead port."""
     dead_url = f"redis://127.0.0.1:{closed_port()}/0"
     caches = {alias: {**config, "LOCATION": dead_url} for alias, config in settings.CACHES.items()}
@@ -207,3 +208,9 @@ def redis_down() -> Iterator[None]:
         yield
     redis_helper.redis_client.cache_clear()
     redis_helper.outage.succeeded()
+
+
+@pytest.fixture
+def redis_down() -> Iterator[None]:
+    with redis_unreachable():
+        yield

@@ -62,6 +62,8 @@ class Tenant(TenantMixin):
     # Set when the tenant is deleted: it is suspended at once and its schema dropped after
     # this instant (TENANT_DELETION_GRACE_DAYS) by the purge job, unless restored before.
     deletion_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Hash of the migrations applied in the schema (shared_apps/tenants/fingerprints.py).
+    migrations_fingerprint = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ("id",)

@@ -18,6 +18,7 @@ from django.db.migrations import Migration
 from django.db.migrations.executor import MigrationExecutor
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from shared_apps.tenants.fingerprints import code_fingerprint
 from shared_apps.tenants.models import Tenant
 
 
@@ -105,12 +106,26 @@ def create_pooled_tenant(*, cold_path: str = "ddl") -> Tenant:
             _create_schema_by_migrating(schema_name=schema_name)
         else:
             create_schema_from_captured_ddl(schema_name=schema_name)
-        return Tenant.objects.create(schema_name=schema_name, status=Tenant.Status.POOLED)
+        return _pooled_tenant_row(schema_name=schema_name)
+
+
+def _pooled_tenant_row(*, schema_name: str) -> Tenant:
+    """The row of a schema just built by this code: every migration the code has is applied."""
+    return Tenant.objects.create(
+        schema_name=schema_name, status=Tenant.Status.POOLED, migrations_fingerprint=code_fingerprint()
+    )
 
 
 def claim_pooled_tenant() -> Tenant | None:
-    """Lock one pooled tenant for the caller's transaction (other claimers skip it)."""
-    return Tenant.objects.select_for_update(skip_locked=True).filter(status=Tenant.Status.POOLED).order_by("id").first()
+    """Lock one pooled tenant for the caller's transaction (other claimers skip it). Only a
+    schema migrated as far as this code is handed out: one built by older code during a deploy
+    waits for `migrate_tenants_if_needed`."""
+    return (
+        Tenant.objects.select_for_update(skip_locked=True)
+        .filter(status=Tenant.Status.POOLED, migrations_fingerprint=code_fingerprint())
+        .order_by("id")
+        .first()
+    )
 
 
 def claim_or_create_tenant_schema() -> Tenant:
@@ -121,13 +136,14 @@ def claim_or_create_tenant_schema() -> Tenant:
         return tenant
     schema_name = new_schema_name()
     create_schema_from_captured_ddl(schema_name=schema_name)
-    return Tenant.objects.create(schema_name=schema_name, status=Tenant.Status.POOLED)
+    return _pooled_tenant_row(schema_name=schema_name)
 
 
 def refill_tenant_pool(*, size: int | None = None) -> int:
     """Top the pool up to `size` ready schemas (TENANT_POOL_SIZE). Returns how many were made."""
     target = settings.TENANT_POOL_SIZE if size is None else size
-    missing = target - Tenant.objects.filter(status=Tenant.Status.POOLED).count()
+    ready = Tenant.objects.filter(status=Tenant.Status.POOLED, migrations_fingerprint=code_fingerprint())
+    missing = target - ready.count()
     for _ in range(max(missing, 0)):
         create_pooled_tenant()
     return max(missing, 0)

@@ -2,13 +2,18 @@
 costs no SQL on a warm process. Every committed change to a Tenant or Domain row, in any
 process, replaces a generation token in Redis (`tenant_rows_changed`); each lookup reads it
 (one Redis GET) and drops entries made under another generation, so every process sees a
-change on its next request. Entries also expire after TENANT_CACHE_SECONDS, which is all that
-bounds their age while Redis does not answer."""
+change on its next request. An entry whose generation Redis confirms is kept up to
+TENANT_CACHE_VERIFIED_SECONDS (so a rotation over thousands of tenants still hits); while
+Redis does not answer, entries expire after TENANT_CACHE_SECONDS, and a change whose publish
+failed is published again once Redis answers. Each cache holds at most
+TENANT_CACHE_MAX_ENTRIES hosts or schemas, least recently used dropped first (unknown hosts
+are cached too, so anyone could otherwise grow it without end)."""
 
 import logging
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from typing import NamedTuple, cast
 
 from django.conf import settings
@@ -24,14 +29,16 @@ _FIRST_GENERATION = b"-"
 
 
 class _Entry(NamedTuple):
-    expires_at: float
+    cached_at: float
     generation: bytes | None
     tenant: Tenant | None
 
 
 _lock = threading.Lock()
-_by_host: dict[str, _Entry] = {}
-_by_schema: dict[str, _Entry] = {}
+_by_host: OrderedDict[str, _Entry] = OrderedDict()
+_by_schema: OrderedDict[str, _Entry] = OrderedDict()
+# Set when publishing a change failed: the next lookup that reaches Redis publishes it.
+_publish_pending = threading.Event()
 
 
 def _generation_key() -> str:
@@ -41,13 +48,17 @@ def _generation_key() -> str:
 def current_generation() -> bytes | None:
     """The tenant generation in Redis, or None when Redis does not answer (cached tenants then
     expire by age only)."""
-    # A plain client, not the Django cache: one GET costs a quarter of a cache.get().
-    return fail_open(
+
+    def read() -> bytes:
+        client = redis_client()
+        if _publish_pending.is_set():
+            client.set(_generation_key(), uuid.uuid4().hex)
+            _publish_pending.clear()
+        # A plain client, not the Django cache: one GET costs a quarter of a cache.get().
         # redis-py types a synchronous client's replies as possibly awaitable.
-        lambda: cast(bytes | None, redis_client().get(_generation_key())) or _FIRST_GENERATION,
-        fallback=lambda: None,
-        what="tenant generation read",
-    )
+        return cast(bytes | None, client.get(_generation_key())) or _FIRST_GENERATION
+
+    return fail_open(read, fallback=lambda: None, what="tenant generation read")
 
 
 def tenant_rows_changed() -> None:
@@ -55,23 +66,39 @@ def tenant_rows_changed() -> None:
     no process reloads the old row under the new generation."""
     fail_open(
         lambda: redis_client().set(_generation_key(), uuid.uuid4().hex),
-        fallback=lambda: None,
+        fallback=_publish_pending.set,
         what="tenant generation publish",
     )
 
 
-def _cached(store: dict[str, _Entry], key: str, generation: bytes | None) -> tuple[bool, Tenant | None]:
+def _cached(store: OrderedDict[str, _Entry], key: str, generation: bytes | None) -> tuple[bool, Tenant | None]:
     entry = store.get(key)
-    if entry is None or entry.expires_at < time.monotonic():
+    if entry is None:
         return False, None
-    if generation is not None and entry.generation != generation:
+    age = time.monotonic() - entry.cached_at
+    if generation is None:
+        fresh = age < settings.TENANT_CACHE_SECONDS
+    else:
+        fresh = entry.generation == generation and age < settings.TENANT_CACHE_VERIFIED_SECONDS
+    if not fresh:
         return False, None
+    with _lock:
+        if key in store:
+            store.move_to_end(key)
     return True, entry.tenant
 
 
-def _remember(store: dict[str, _Entry], key: str, generation: bytes | None, tenant: Tenant | None) -> None:
+def _remember(store: OrderedDict[str, _Entry], key: str, generation: bytes | None, tenant: Tenant | None) -> None:
     with _lock:
-        store[key] = _Entry(time.monotonic() + settings.TENANT_CACHE_SECONDS, generation, tenant)
+        store[key] = _Entry(time.monotonic(), generation, tenant)
+        store.move_to_end(key)
+        while len(store) > settings.TENANT_CACHE_MAX_ENTRIES:
+            store.popitem(last=False)
+
+
+def cached_entries() -> int:
+    """How many hosts and schemas this process holds (tests and benchmarks)."""
+    return len(_by_host) + len(_by_schema)
 
 
 def get_tenant_for_host(*, host: str) -> Tenant | None:

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from shared_apps.tenants import queries
 from shared_apps.tenants import services as tenant_services
 from shared_apps.tenants.models import Domain
+from tests.conftest import redis_unreachable
 
 
 def sql_of(operation) -> list[str]:
@@ -66,3 +67,34 @@ def test_without_redis_lookups_work_and_cache_for_the_configured_seconds(tenant_
     with override_settings(TENANT_CACHE_SECONDS=-1):
         queries.get_tenant_by_schema(schema_name=tenant_a.tenant.schema_name)
         assert len(sql_of(lambda: queries.get_tenant_by_schema(schema_name=tenant_a.tenant.schema_name))) == 1
+
+
+def test_entries_confirmed_by_redis_outlive_the_outage_age(tenant_a):
+    queries.get_tenant_for_host(host=tenant_a.host)
+
+    with override_settings(TENANT_CACHE_SECONDS=-1):
+        assert sql_of(lambda: queries.get_tenant_for_host(host=tenant_a.host)) == []
+    with override_settings(TENANT_CACHE_VERIFIED_SECONDS=-1):
+        assert len(sql_of(lambda: queries.get_tenant_for_host(host=tenant_a.host))) == 1
+
+
+def test_the_cache_holds_at_most_the_configured_entries_least_recently_used_dropped(tenant_a, settings):
+    settings.TENANT_CACHE_MAX_ENTRIES = 3
+    queries.forget_all_tenants()
+    queries.get_tenant_for_host(host=tenant_a.host)
+    for index in range(10):  # unknown hosts are cached too: anyone can send them
+        queries.get_tenant_for_host(host=f"nobody-{index}.localhost")
+        queries.get_tenant_for_host(host=tenant_a.host)  # kept in use
+
+    assert len(queries._by_host) == 3
+    assert sql_of(lambda: queries.get_tenant_for_host(host=tenant_a.host)) == []
+    assert sql_of(lambda: queries.get_tenant_for_host(host="nobody-9.localhost")) == []
+    assert len(sql_of(lambda: queries.get_tenant_for_host(host="nobody-0.localhost"))) == 1
+
+
+def test_a_change_whose_publish_failed_is_published_when_redis_answers_again(tenant_a):
+    before = queries.current_generation()
+    with redis_unreachable():
+        queries.tenant_rows_changed()  # a committed change while Redis is away
+
+    assert queries.current_generation() not in (None, before)
