@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0004_migrations_fingerprint'),
-        ('tenants', '0004_ops_deletion_grace_custom_domains'),
+        ("tenants", "0004_migrations_fingerprint"),
+        ("tenants", "0004_ops_deletion_grace_custom_domains"),
     ]
 
-    operations = [
-    ]
+    operations = []
