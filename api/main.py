@@ -1,6 +1,18 @@
 """The v1 API: one NinjaAPI that adds every module's router."""
 
-from api import accounts, appointments, customers, invitations, invoices, operations, platform, quotes, sms, tenants, voice
+from api import (
+    accounts,
+    appointments,
+    customers,
+    invitations,
+    invoices,
+    operations,
+    platform,
+    quotes,
+    sms,
+    tenants,
+    voice,
+)
 from api.errors import install_exception_handlers
 from api.openapi import DocumentedErrorsNinjaAPI
 

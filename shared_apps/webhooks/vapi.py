@@ -78,7 +78,9 @@ class VapiMessage:
         if self.type in ("assistant-request", "end-of-call-report"):
             return f"{self.call_id}:{self.type}"
         # Live, informational messages have no natural key: one row per distinct body.
-        return f"{self.call_id}:{self.type}:{hashlib.sha256(json.dumps(self.body, sort_keys=True).encode()).hexdigest()}"
+        return (
+            f"{self.call_id}:{self.type}:{hashlib.sha256(json.dumps(self.body, sort_keys=True).encode()).hexdigest()}"
+        )
 
 
 def _text(value: Any) -> str:
@@ -105,9 +107,7 @@ def parse_vapi_message(body: bytes) -> VapiMessage:
         payload = None
     message = _object(payload).get("message") if isinstance(payload, dict) else None
     if not isinstance(message, dict) or not _text(message.get("type")):
-        raise ValidationFailed(
-            "Not a Vapi server message.", details=[{"field": "message.type", "message": "Missing."}]
-        )
+        raise ValidationFailed("Not a Vapi server message.", details=[{"field": "message.type", "message": "Missing."}])
     call = _object(message.get("call"))
     return VapiMessage(
         type=message["type"],

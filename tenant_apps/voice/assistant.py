@@ -11,7 +11,9 @@ from django.utils import timezone
 from shared_apps.tenants.models import WEEKDAYS, Tenant
 
 WEBHOOK_PATH = "/api/v1/voice/webhook"
-DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True))
+DAY_NAMES = dict(
+    zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True)
+)
 # Only the messages we use (Vapi's default list includes chatty live updates).
 SERVER_MESSAGES = ["status-update", "end-of-call-report", "tool-calls", "hang"]
 

@@ -86,7 +86,9 @@ def queue_call(
             assistant_id=assistant,
             phone_number_id=tenant.vapi_phone_number_id,
         )
-        enqueue_after_commit(actor_name=PLACE_ACTOR, schema_name=tenant.schema_name, call_id=call.pk, tenant_id=tenant.pk)
+        enqueue_after_commit(
+            actor_name=PLACE_ACTOR, schema_name=tenant.schema_name, call_id=call.pk, tenant_id=tenant.pk
+        )
     return call
 
 
@@ -220,10 +222,10 @@ def apply_status_update(*, tenant: Tenant, message: dict[str, Any]) -> Call:
     with transaction.atomic():
         call = queries.get_call_for_update(call_id=call.pk) or call
         fields = ["status", "updated_at"]
-        if _advance(call, VAPI_STATUSES.get(_text(message.get("status")))) and call.status == Status.ENDED:
-            if not call.report_received and message.get("endedReason"):
-                call.ended_reason = _text(message.get("endedReason"))[:200]
-                fields.append("ended_reason")
+        advanced = _advance(call, VAPI_STATUSES.get(_text(message.get("status"))))
+        if advanced and call.status == Status.ENDED and not call.report_received and message.get("endedReason"):
+            call.ended_reason = _text(message.get("endedReason"))[:200]
+            fields.append("ended_reason")
         call.save(update_fields=fields)
     return call
 

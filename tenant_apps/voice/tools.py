@@ -59,6 +59,10 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _int(value: Any, field: str) -> int:
     if isinstance(value, bool):
         raise ToolProblem(f"{field} must be a whole number.")
@@ -145,7 +149,11 @@ def _book_with_first_free_staff(
     concurrent booking took them (the exclusion constraint decides); None when nobody is free."""
     tried: set[int] = set()
     while True:
-        free = [staff for staff in _free_staff(ctx, starts_at=starts_at, duration_minutes=duration_minutes) if staff not in tried]
+        free = [
+            staff
+            for staff in _free_staff(ctx, starts_at=starts_at, duration_minutes=duration_minutes)
+            if staff not in tried
+        ]
         if not free:
             return None
         try:
@@ -205,9 +213,7 @@ def check_availability(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer:
     slots = find_available_slots(tenant=ctx.tenant, day=day, duration_minutes=duration, now=ctx.now)
     answer = _slots_answer(slots, ctx.tenant)
     message = (
-        f"Free times: {', '.join(answer['spoken'])}."
-        if slots
-        else f"Nothing is free on {day:%A} {day.day} {day:%B}."
+        f"Free times: {', '.join(answer['spoken'])}." if slots else f"Nothing is free on {day:%A} {day.day} {day:%B}."
     )
     return ToolAnswer({"date": day.isoformat(), "message": message, **answer})
 
@@ -322,7 +328,7 @@ TOOLS: dict[str, Callable[[ToolContext, dict[str, Any]], ToolAnswer]] = {
 
 def _name_and_arguments(tool_call: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """`{function: {name, arguments (JSON string or object)}}`, or the docs' `{name, parameters}`."""
-    function = tool_call.get("function") if isinstance(tool_call.get("function"), dict) else {}
+    function = _object(tool_call.get("function"))
     name = _text(function.get("name")) or _text(tool_call.get("name"))
     arguments: Any = function.get("arguments", tool_call.get("parameters", {}))
     if isinstance(arguments, str):
@@ -347,9 +353,7 @@ def _run_once(ctx: ToolContext, tool_call: dict[str, Any]) -> dict[str, Any]:
     with transaction.atomic():
         with connection.cursor() as cursor:
             # A concurrent duplicate blocks here until the first commits, then finds its row.
-            cursor.execute(
-                _CLAIM, [tool_call_id, ctx.call.pk if ctx.call else None, name[:64], json.dumps(arguments)]
-            )
+            cursor.execute(_CLAIM, [tool_call_id, ctx.call.pk if ctx.call else None, name[:64], json.dumps(arguments)])
             claimed = cursor.fetchone()
         if claimed is None:
             stored = ToolCallResult.objects.get(tool_call_id=tool_call_id)
@@ -370,9 +374,11 @@ def _run_once(ctx: ToolContext, tool_call: dict[str, Any]) -> dict[str, Any]:
     return {"toolCallId": tool_call_id, "name": name, "result": result}
 
 
-def answer_tool_calls(*, tenant: Tenant, message: dict[str, Any], tool_calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def answer_tool_calls(
+    *, tenant: Tenant, message: dict[str, Any], tool_calls: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Vapi's `results` for the message's tool calls, each run once (see the module's doc)."""
-    vapi_call = message.get("call") if isinstance(message.get("call"), dict) else {}
+    vapi_call = _object(message.get("call"))
     try:
         caller = customers.normalize_phone(phone=caller_number(message), region=tenant.country)
     except DomainError:

@@ -4,30 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0003_sms_notification_settings'),
+        ("tenants", "0003_sms_notification_settings"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='tenant',
-            name='vapi_phone_number_id',
+            model_name="tenant",
+            name="vapi_phone_number_id",
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AddField(
-            model_name='tenant',
-            name='voice_greeting',
+            model_name="tenant",
+            name="voice_greeting",
             field=models.CharField(blank=True, max_length=500),
         ),
         migrations.AddField(
-            model_name='tenant',
-            name='voice_record_calls',
+            model_name="tenant",
+            name="voice_record_calls",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='tenant',
-            name='voice_services',
+            model_name="tenant",
+            name="voice_services",
             field=models.JSONField(blank=True, default=list),
         ),
     ]

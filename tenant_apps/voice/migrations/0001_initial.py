@@ -5,57 +5,93 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0002_search_indexes'),
+        ("customers", "0002_search_indexes"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Call',
+            name="Call",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('direction', models.CharField(choices=[('inbound', 'Inbound'), ('outbound', 'Outbound')], max_length=8)),
-                ('status', models.CharField(choices=[('pending', 'Waiting for the job that dials it'), ('dialing', 'Handed to Vapi'), ('scheduled', 'Scheduled'), ('queued', 'Queued at Vapi'), ('ringing', 'Ringing'), ('in-progress', 'In progress'), ('forwarding', 'Forwarding'), ('ended', 'Ended'), ('failed', 'Not placed')], max_length=12)),
-                ('customer_number', models.CharField(blank=True, max_length=32)),
-                ('purpose', models.CharField(blank=True, max_length=500)),
-                ('vapi_call_id', models.CharField(blank=True, max_length=64, null=True, unique=True)),
-                ('assistant_id', models.CharField(blank=True, max_length=64)),
-                ('phone_number_id', models.CharField(blank=True, max_length=64)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('duration_seconds', models.PositiveIntegerField(blank=True, null=True)),
-                ('transcript', models.TextField(blank=True)),
-                ('summary', models.TextField(blank=True)),
-                ('recording_url', models.URLField(blank=True, max_length=2000)),
-                ('cost', models.PositiveIntegerField(blank=True, null=True)),
-                ('ended_reason', models.CharField(blank=True, max_length=200)),
-                ('report_received', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='calls', to='customers.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "direction",
+                    models.CharField(choices=[("inbound", "Inbound"), ("outbound", "Outbound")], max_length=8),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting for the job that dials it"),
+                            ("dialing", "Handed to Vapi"),
+                            ("scheduled", "Scheduled"),
+                            ("queued", "Queued at Vapi"),
+                            ("ringing", "Ringing"),
+                            ("in-progress", "In progress"),
+                            ("forwarding", "Forwarding"),
+                            ("ended", "Ended"),
+                            ("failed", "Not placed"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("customer_number", models.CharField(blank=True, max_length=32)),
+                ("purpose", models.CharField(blank=True, max_length=500)),
+                ("vapi_call_id", models.CharField(blank=True, max_length=64, null=True, unique=True)),
+                ("assistant_id", models.CharField(blank=True, max_length=64)),
+                ("phone_number_id", models.CharField(blank=True, max_length=64)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                ("duration_seconds", models.PositiveIntegerField(blank=True, null=True)),
+                ("transcript", models.TextField(blank=True)),
+                ("summary", models.TextField(blank=True)),
+                ("recording_url", models.URLField(blank=True, max_length=2000)),
+                ("cost", models.PositiveIntegerField(blank=True, null=True)),
+                ("ended_reason", models.CharField(blank=True, max_length=200)),
+                ("report_received", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="calls",
+                        to="customers.customer",
+                    ),
+                ),
             ],
             options={
-                'ordering': ('-created_at', '-id'),
+                "ordering": ("-created_at", "-id"),
             },
         ),
         migrations.CreateModel(
-            name='ToolCallResult',
+            name="ToolCallResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tool_call_id', models.CharField(max_length=128, unique=True)),
-                ('name', models.CharField(max_length=64)),
-                ('arguments', models.JSONField(default=dict)),
-                ('result', models.TextField()),
-                ('appointment_id', models.BigIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('call', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tool_results', to='voice.call')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("tool_call_id", models.CharField(max_length=128, unique=True)),
+                ("name", models.CharField(max_length=64)),
+                ("arguments", models.JSONField(default=dict)),
+                ("result", models.TextField()),
+                ("appointment_id", models.BigIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "call",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="tool_results",
+                        to="voice.call",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='call',
-            index=models.Index(fields=['customer', '-created_at', '-id'], name='voice_call_customer'),
+            model_name="call",
+            index=models.Index(fields=["customer", "-created_at", "-id"], name="voice_call_customer"),
         ),
     ]
