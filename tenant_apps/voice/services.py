@@ -169,12 +169,18 @@ def caller_number(message: dict[str, Any]) -> str:
 
 def record_call(*, tenant: Tenant, message: dict[str, Any]) -> Call:
     """The row of the call `message` is about, made the first time we hear of a call we did not
-    place (an inbound call), with the caller's customer when the number is known. Its Vapi id
+    place (an inbound call), with the caller's customer once the number is known. Its Vapi id
     becomes a route to this tenant, so the call's later messages find it first."""
     vapi_call = _object(message.get("call"))
     vapi_call_id = _text(vapi_call.get("id"))
     existing = queries.find_call_by_vapi_id(vapi_call_id=vapi_call_id)
     if existing is not None:
+        if existing.customer_id is None and existing.customer_number:
+            # An unknown caller who became a customer during the call (the booking tool).
+            customer = customer_queries.find_customer_by_phone(phone=existing.customer_number)
+            if customer is not None:
+                Call.objects.filter(pk=existing.pk, customer__isnull=True).update(customer=customer)
+                existing.customer = customer
         return existing
     number = caller_number(message)
     with transaction.atomic():
