@@ -14,7 +14,7 @@ import os
 import signal
 import tempfile
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 
 import django
 
@@ -27,7 +27,7 @@ ROUNDS = 2
 PHONE_NUMBER_ID = "pn-bench-0001"
 URL = f"http://127.0.0.1:{PORT}/api/v1/voice/webhook"
 # Bookings start this far ahead, each run on days of its own.
-FIRST_BOOKING_DAY = date.today() + timedelta(days=30)
+FIRST_BOOKING_DAY = datetime.now(tz=UTC).date() + timedelta(days=30)
 DAYS_PER_RUN = 400
 
 LUA = """
