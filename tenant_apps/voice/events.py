@@ -2,6 +2,7 @@
 updates, end-of-call reports, replays) and the answers to the two messages Vapi waits for."""
 
 import json
+import logging
 from typing import Any
 
 from shared_apps.tenants.models import Tenant
@@ -10,6 +11,8 @@ from shared_apps.webhooks.vapi import tool_call_list
 from tenant_apps.voice import services
 from tenant_apps.voice.assistant import assistant_for
 from tenant_apps.voice.tools import answer_tool_calls
+
+logger = logging.getLogger("voice")
 
 
 def answer_assistant_request(*, tenant: Tenant, message: dict[str, Any]) -> dict[str, Any]:
@@ -40,3 +43,8 @@ def handle_vapi_event(event: WebhookEvent) -> None:
         services.apply_end_of_call_report(tenant=event.tenant, message=message)
     elif kind == "tool-calls":
         answer_tools(tenant=event.tenant, message=message)
+    elif kind == "hang":
+        # The assistant stalled on a live call (Vapi's `hang`): worth an alert, nothing to store.
+        call = message.get("call")
+        call_id = call.get("id") if isinstance(call, dict) else None
+        logger.warning("Vapi reports a stalled assistant on call %s", call_id)
