@@ -3,10 +3,12 @@ loopback sandbox (deploy/vapi_sandbox.py) without it. Every request has a timeou
 nothing is retried: Vapi has no idempotency key, so a repeated `POST /call` rings the
 customer twice (providers.md 3.3)."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from django.conf import settings
+
+if TYPE_CHECKING:
+    import httpx
 
 TIMEOUT_SECONDS = 10
 SANDBOX_API_KEY = "sandbox-vapi-key"
@@ -20,11 +22,19 @@ class VapiError(Exception):
         self.status_code = status_code
 
 
+class VapiUnreachable(Exception):
+    """No answer from Vapi (timeout, connection lost): whether it acted is unknown."""
+
+
 def is_sandbox() -> bool:
     return not settings.VAPI_API_KEY
 
 
-def vapi_http_client() -> httpx.Client:
+def vapi_http_client() -> "httpx.Client":
+    # Imported on first use: httpx adds ~0.4 s to the start of every process that loads the
+    # actors (scheduler, worker), and only the job that dials needs it.
+    import httpx
+
     base_url = settings.VAPI_SANDBOX_URL if is_sandbox() else settings.VAPI_API_URL
     return httpx.Client(
         base_url=base_url,
@@ -46,7 +56,9 @@ def create_call(
     variable_values: dict[str, Any],
 ) -> dict[str, Any]:
     """`POST /call`: Vapi's Call (id, status...). Raises VapiError for an error answer and
-    httpx.HTTPError when the outcome is unknown (timeout, connection lost)."""
+    VapiUnreachable when the outcome is unknown (timeout, connection lost)."""
+    import httpx
+
     body = {
         "name": name,
         "assistantId": assistant_id,
@@ -54,8 +66,11 @@ def create_call(
         "customer": {"number": number, **({"name": customer_name[:40]} if customer_name else {})},
         "assistantOverrides": {"metadata": metadata, "variableValues": variable_values},
     }
-    with vapi_http_client() as client:
-        response = client.post("/call", json=body)
+    try:
+        with vapi_http_client() as client:
+            response = client.post("/call", json=body)
+    except httpx.HTTPError as error:
+        raise VapiUnreachable(f"{type(error).__name__}: {error}") from error
     if response.is_error:
         raise VapiError(response.status_code, response.text)
     return response.json()

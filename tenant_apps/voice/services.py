@@ -6,7 +6,6 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-import httpx
 from django.db import transaction
 
 from shared_apps.errors import Conflict, ValidationFailed
@@ -114,12 +113,12 @@ def place_queued_call(*, call_id: int, tenant_id: int) -> Call | None:
             metadata={"tenant_id": tenant_id, "call_row_id": call.pk},
             variable_values={"business_name": tenant.name, "purpose": call.purpose},
         )
-    except (provider.VapiError, httpx.HTTPError) as error:
+    except (provider.VapiError, provider.VapiUnreachable) as error:
         logger.warning("Vapi did not place call %s: %s", call_id, error)
         reason = (
             f"vapi-refused-{error.status_code}"
             if isinstance(error, provider.VapiError)
-            else f"dial-outcome-unknown: {type(error).__name__}"
+            else f"dial-outcome-unknown: {error}"
         )
         return _finish_failed(call_id=call_id, reason=reason)
     with transaction.atomic():

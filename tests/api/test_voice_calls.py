@@ -144,7 +144,7 @@ def test_a_transport_that_fails_once_places_one_call_and_retries_none(configured
 
     assert route.call_count == 1
     assert (first.status, again.status) == ("failed", "failed")
-    assert first.ended_reason == "dial-outcome-unknown: ConnectTimeout"
+    assert first.ended_reason == "dial-outcome-unknown: ConnectTimeout: timed out"
 
 
 @respx.mock(assert_all_called=False)
