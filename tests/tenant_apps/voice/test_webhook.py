@@ -397,3 +397,23 @@ def test_an_end_of_call_report_for_a_call_we_never_saw_creates_the_row(voice_lin
     with tenant_a.schema():
         call = Call.objects.get(vapi_call_id="never-seen")
     assert (call.direction, call.status, call.cost) == ("inbound", "ended", 12)
+
+
+def test_tool_calls_in_the_other_published_shapes_are_answered(voice_lines, tenant_a):
+    day = next_business_day(tenant_a.tenant.zone)
+    arguments = {"date": day.isoformat(), "duration_minutes": 60}
+    # Only toolWithToolCallList (arguments as an object), and the docs' {id, name, parameters}.
+    nested = message(
+        "tool-calls",
+        toolCallList=None,
+        toolWithToolCallList=[
+            {
+                "type": "function",
+                "toolCall": {"id": "n-1", "function": {"name": "check_availability", "arguments": arguments}},
+            }
+        ],
+    )
+    prose = message("tool-calls", toolCallList=[{"id": "p-1", "name": "check_availability", "parameters": arguments}])
+
+    assert results(post(nested))["n-1"]["slots"][0] == local(day, 9, tenant_a.tenant.zone).isoformat()
+    assert results(post(prose))["p-1"]["slots"][0] == local(day, 9, tenant_a.tenant.zone).isoformat()
