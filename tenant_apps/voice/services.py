@@ -38,6 +38,10 @@ VAPI_STATUSES = {status.value: status for status in Status if status not in (Sta
 MAX_PURPOSE_LENGTH = 500
 
 
+class CallNotStoredYet(LookupError):
+    """A message about an outbound call whose Vapi id the dialing job has not stored yet."""
+
+
 def _invalid(field: str, message: str) -> ValidationFailed:
     return ValidationFailed("Invalid call.", details=[{"field": field, "message": message}])
 
@@ -168,7 +172,8 @@ def caller_number(message: dict[str, Any]) -> str:
 
 def record_call(*, tenant: Tenant, message: dict[str, Any]) -> Call:
     """The row of the call `message` is about, made the first time we hear of a call we did not
-    place (an inbound call), with the caller's customer once the number is known. Its Vapi id
+    place (an inbound call), with the caller's customer once the number is known; an outbound
+    call not stored yet raises CallNotStoredYet. Its Vapi id
     becomes a route to this tenant, so the call's later messages find it first."""
     vapi_call = _object(message.get("call"))
     vapi_call_id = _text(vapi_call.get("id"))
@@ -181,14 +186,16 @@ def record_call(*, tenant: Tenant, message: dict[str, Any]) -> Call:
                 Call.objects.filter(pk=existing.pk, customer__isnull=True).update(customer=customer)
                 existing.customer = customer
         return existing
+    if _text(vapi_call.get("type")).startswith("outbound"):
+        # Ours, but the dialing job has not stored Vapi's id yet: the job processing this
+        # message fails and is retried, rather than making a second row for the call.
+        raise CallNotStoredYet(f"No call {vapi_call_id} in this business (yet).")
     number = caller_number(message)
     with transaction.atomic():
         call, created = Call.objects.get_or_create(
             vapi_call_id=vapi_call_id or None,
             defaults={
-                "direction": Call.Direction.OUTBOUND
-                if _text(vapi_call.get("type")).startswith("outbound")
-                else Call.Direction.INBOUND,
+                "direction": Call.Direction.INBOUND,
                 "status": Status.RINGING,
                 "customer": customer_queries.find_customer_by_phone(phone=number) if number else None,
                 "customer_number": number[:32],

@@ -11,10 +11,12 @@ from shared_apps.tenants import services as tenant_services
 from shared_apps.webhooks import services as webhook_services
 from shared_apps.webhooks.models import WebhookEvent
 from tenant_apps.appointments.models import Appointment
+from tenant_apps.voice import services
 from tenant_apps.voice.models import Call, ToolCallResult
 from tests.factories import CustomerFactory
 from tests.isolation import assert_refused
 from tests.tenant_apps.voice.conftest import local, next_business_day
+from tests.tenant_apps.voice.factories import CallFactory
 from tests.tenant_apps.voice.payloads import (
     ASSISTANT_A,
     CALLER,
@@ -417,3 +419,22 @@ def test_tool_calls_in_the_other_published_shapes_are_answered(voice_lines, tena
 
     assert results(post(nested))["n-1"]["slots"][0] == local(day, 9, tenant_a.tenant.zone).isoformat()
     assert results(post(prose))["p-1"]["slots"][0] == local(day, 9, tenant_a.tenant.zone).isoformat()
+
+
+def test_a_message_about_our_call_before_its_id_is_stored_is_retried_not_duplicated(voice_lines, tenant_a):
+    body = message("status-update", call_id="out-1", status="ringing")
+    body["message"]["call"]["type"] = "outboundPhoneCall"
+    post(body)
+
+    with pytest.raises(services.CallNotStoredYet):
+        run_webhook_jobs()
+    [event] = stored_events()
+    assert event.status == WebhookEvent.Status.FAILED
+    with tenant_a.schema():
+        assert not Call.objects.exists()
+        ours = CallFactory(vapi_call_id="out-1", status="dialing")
+    webhook_services.replay_webhook_event(event_id=event.pk)
+
+    with tenant_a.schema():
+        ours.refresh_from_db()
+        assert (Call.objects.count(), ours.status) == (1, "ringing")
