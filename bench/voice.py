@@ -88,6 +88,44 @@ def seed() -> None:
     )
 
 
+def queries_per_answer(secret: str) -> dict[str, int]:
+    """SQL statements (BEGIN/COMMIT/SAVEPOINT included) of one answer of each kind, in this
+    process: the part of the latency that does not depend on the machine's load."""
+    import json
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    call = {"type": "inboundPhoneCall", "phoneNumberId": PHONE_NUMBER_ID, "customer": {"number": "+12025550199"}}
+    day = (FIRST_BOOKING_DAY - timedelta(days=1)).isoformat()
+    tool = {
+        "id": "count-tool",
+        "function": {
+            "name": "book_appointment",
+            "arguments": json.dumps({"starts_at": f"{day}T09:00", "duration_minutes": 60}),
+        },
+    }
+    messages = {
+        "assistant_request": {"type": "assistant-request", "call": {**call, "id": "count-1"}},
+        "tool_calls_booking": {"type": "tool-calls", "call": {**call, "id": "count-1"}, "toolCallList": [tool]},
+        "tool_calls_replay": {"type": "tool-calls", "call": {**call, "id": "count-1"}, "toolCallList": [tool]},
+    }
+    counts = {}
+    for name, message in messages.items():
+        with CaptureQueriesContext(connection) as captured:
+            response = Client().post(
+                "/api/v1/voice/webhook",
+                data={"message": message},
+                content_type="application/json",
+                HTTP_HOST="localhost",
+                HTTP_X_VAPI_SECRET=secret,
+            )
+        assert response.status_code == 200, response.content
+        counts[name] = len(captured.captured_queries)
+    return counts
+
+
 def lua_script(kind: str, run: int, secret: str) -> str:
     first = FIRST_BOOKING_DAY + timedelta(days=run * DAYS_PER_RUN)
     values = {
@@ -139,6 +177,7 @@ def main() -> None:
     }
     warm_up = lua_script("replay", 999, settings.VAPI_WEBHOOK_SECRET)
 
+    load_before = os.getloadavg()[0]
     server = start_server(env, port=PORT)
     try:
         run_wrk(wrk, URL, {}, warm_up, 2, connections=2)
@@ -167,9 +206,12 @@ def main() -> None:
         }
     summary = summarize(samples)
     figures = {
+        "queries_per_answer": queries_per_answer(settings.VAPI_WEBHOOK_SECRET),
         "server": "gunicorn gthread, 1 process x 4 threads, pinned to core 0",
         "load": f"wrk 1 thread, 2 or 8 connections, {DURATION}s x {ROUNDS} interleaved, core 1",
         "secret_checks": "on (X-Vapi-Secret)",
+        # The machine's 1-minute load average (2 cores) before and after: other work skews it.
+        "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
         "stored_events": WebhookEvent.objects.count(),
         "rows": rows,
         "scenarios": summary,
