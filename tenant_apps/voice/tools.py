@@ -21,7 +21,7 @@ from shared_apps.errors import DomainError
 from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments import queries as appointment_queries
 from tenant_apps.appointments import services as appointments
-from tenant_apps.appointments.availability import Slot, find_available_slots
+from tenant_apps.appointments.availability import Slot, business_intervals, find_available_slots
 from tenant_apps.appointments.models import Appointment
 from tenant_apps.customers import queries as customer_queries
 from tenant_apps.customers import services as customers
@@ -136,6 +136,14 @@ def _free_staff(ctx: ToolContext, *, starts_at: datetime, duration_minutes: int)
         if slot.starts_at == starts_at:
             return slot.staff_ids
     return ()
+
+
+def _within_hours(ctx: ToolContext, *, starts_at: datetime, duration_minutes: int) -> bool:
+    ends_at = starts_at + timedelta(minutes=duration_minutes)
+    intervals = business_intervals(
+        day=ctx.tenant.local_date(starts_at), hours=ctx.tenant.business_hours, zone=ctx.tenant.zone
+    )
+    return starts_at >= ctx.now and any(opens <= starts_at and ends_at <= closes for opens, closes in intervals)
 
 
 def _callers_customer(ctx: ToolContext) -> Customer | None:
@@ -280,8 +288,11 @@ def reschedule_appointment(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer
             changes={"starts_at": starts_at, "ends_at": starts_at + timedelta(minutes=duration), "staff_id": staff_id},
         )
 
-    # Its own staff member first (availability does not count the appointment being moved).
+    # Its own staff member first (availability counts the appointment being moved as busy),
+    # but only inside opening hours and in the future, as any slot offered would be.
     moved = None
+    if not _within_hours(ctx, starts_at=starts_at, duration_minutes=duration):
+        return _taken_answer(ctx, starts_at=starts_at, duration_minutes=duration)
     if appointment.staff_id is not None:
         try:
             moved = move(appointment.staff_id)

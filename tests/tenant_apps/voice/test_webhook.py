@@ -438,3 +438,17 @@ def test_a_message_about_our_call_before_its_id_is_stored_is_retried_not_duplica
     with tenant_a.schema():
         ours.refresh_from_db()
         assert (Call.objects.count(), ours.status) == (1, "ringing")
+
+
+def test_a_move_outside_opening_hours_is_refused_with_the_next_free_slots(voice_lines, tenant_a):
+    day = next_business_day(tenant_a.tenant.zone)
+    booked = results(
+        post(tool_calls(("b", "book_appointment", {"starts_at": f"{day}T09:00", "duration_minutes": 60})))
+    )["b"]
+
+    night = results(post(tool_calls(("n", "reschedule_appointment", {"starts_at": f"{day}T03:00"}))))["n"]
+
+    assert (night["booked"], night["reason"]) == (False, "slot_taken")
+    assert night["slots"][0] == local(day, 9, tenant_a.tenant.zone).isoformat()  # the other staff member
+    with tenant_a.schema():
+        assert Appointment.objects.get(pk=booked["appointment_id"]).starts_at == local(day, 9, tenant_a.tenant.zone)
