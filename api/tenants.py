@@ -15,6 +15,13 @@ from shared_apps.tenants.services import tenant_host
 router = Router(tags=["tenant"])
 
 
+class VoiceService(StrictSchema):
+    """A service the AI receptionist offers callers, and how long it takes."""
+
+    name: str = Field(min_length=1, max_length=100)
+    duration_minutes: int = Field(ge=5, le=24 * 60)
+
+
 class TenantSettingsOut(Schema):
     id: int
     slug: str
@@ -33,6 +40,10 @@ class TenantSettingsOut(Schema):
     invoice_prefix: str
     sms_sender: str
     vapi_assistant_id: str
+    vapi_phone_number_id: str
+    voice_greeting: str
+    voice_record_calls: bool
+    voice_services: list[VoiceService]
     sms_booking_confirmation: bool
     sms_reminders: bool
     sms_reminder_hours: list[int]
@@ -69,6 +80,10 @@ class TenantSettingsIn(PatchSchema):
     invoice_prefix: str = OMITTED
     sms_sender: str = Field(default=OMITTED, max_length=32)
     vapi_assistant_id: str = Field(default=OMITTED, max_length=64)
+    vapi_phone_number_id: str = Field(default=OMITTED, max_length=64)
+    voice_greeting: str = Field(default=OMITTED, max_length=500)
+    voice_record_calls: bool = OMITTED
+    voice_services: list[VoiceService] = Field(default=OMITTED, max_length=30)
     sms_booking_confirmation: bool = OMITTED
     sms_reminders: bool = OMITTED
     sms_reminder_hours: list[int] = Field(default=OMITTED, max_length=10)

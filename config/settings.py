@@ -70,6 +70,7 @@ TENANT_APPS = [
     "tenant_apps.invoices",
     "tenant_apps.payments",
     "tenant_apps.sms",
+    "tenant_apps.voice",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -279,7 +280,13 @@ TWILIO_SANDBOX_URL = env.str("TWILIO_SANDBOX_URL", default="http://127.0.0.1:801
 # from it. Unset: from the request, trusting X-Forwarded-Proto/Host only behind TRUSTED_PROXY_COUNT.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
 VAPI_API_KEY = env.str("VAPI_API_KEY", default="")
-VAPI_WEBHOOK_SECRET = env.str("VAPI_WEBHOOK_SECRET", default="")
+# Checked on every Vapi webhook in every mode (X-Vapi-Secret, Bearer, or the HMAC key when
+# VAPI_WEBHOOK_HMAC is true). Like TWILIO_AUTH_TOKEN: a development default, none in production.
+VAPI_WEBHOOK_SECRET = env.str("VAPI_WEBHOOK_SECRET", default="" if IS_PRODUCTION else "dev-vapi-webhook-secret")
+VAPI_WEBHOOK_HMAC = env.bool("VAPI_WEBHOOK_HMAC", default=False)
+VAPI_API_URL = env.str("VAPI_API_URL", default="https://api.vapi.ai")
+# Where Vapi API calls go while VAPI_API_KEY is unset (deploy/vapi_sandbox.py).
+VAPI_SANDBOX_URL = env.str("VAPI_SANDBOX_URL", default="http://127.0.0.1:8011")
 
 # Email (staff invitations) through Django's email framework. EMAIL_URL is django-environ's
 # form, e.g. smtp+tls://user:password@smtp.example.com:587; unset, mail is printed to the console.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Migrate, seed the demo tenant, then run the API (gunicorn), the Dramatiq worker, the
-# scheduler and, without Twilio credentials, the Twilio sandbox under supervisord
+# scheduler and, without Twilio or Vapi credentials, their sandboxes under supervisord
 # (deploy/supervisord.conf), which restarts any of them that exits; stopping this script
 # (Ctrl-C) stops them all.
 set -euo pipefail

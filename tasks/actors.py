@@ -16,6 +16,7 @@ from tenant_apps.invoices import services as invoices
 from tenant_apps.quotes import services as quotes
 from tenant_apps.sms import automatic, document_email, reconcile
 from tenant_apps.sms import services as sms
+from tenant_apps.voice import services as voice
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)
@@ -52,6 +53,12 @@ def process_webhook_event(event_id: int) -> None:
 def send_sms(message_id: int, tenant_id: int) -> None:
     """Hand a queued text to Twilio (or the sandbox); never sends one message twice."""
     sms.send_queued_sms(message_id=message_id, tenant_id=tenant_id)
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def place_voice_call(call_id: int, tenant_id: int) -> None:
+    """Dial a queued call through Vapi (or the sandbox); never dials one call twice."""
+    voice.place_queued_call(call_id=call_id, tenant_id=tenant_id)
 
 
 @dramatiq.actor(queue_name="default", max_retries=0)

@@ -48,6 +48,13 @@ class Tenant(TenantMixin):
     invoice_prefix = models.CharField(max_length=10, default="INV")
     sms_sender = models.CharField(max_length=32, blank=True)
     vapi_assistant_id = models.CharField(max_length=64, blank=True)
+    # The AI receptionist (Vapi): its number, what it says first, whether calls are recorded
+    # (off unless the business turns it on: consent), and the services callers can book,
+    # [{"name": ..., "duration_minutes": ...}].
+    vapi_phone_number_id = models.CharField(max_length=64, blank=True)
+    voice_greeting = models.CharField(max_length=500, blank=True)
+    voice_record_calls = models.BooleanField(default=False)
+    voice_services = models.JSONField(default=list, blank=True)
     # Automatic texts to customers, each on or off; reminders go the given hours before.
     sms_booking_confirmation = models.BooleanField(default=True)
     sms_reminders = models.BooleanField(default=True)

@@ -18,7 +18,7 @@ from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants import daily_jobs, queries
 from shared_apps.tenants.models import WEEKDAYS, Domain, Tenant
 from shared_apps.tenants.provisioning import claim_or_create_tenant_schema, drop_tenant_schema
-from shared_apps.webhooks import twilio
+from shared_apps.webhooks import twilio, vapi
 from shared_apps.webhooks.services import replace_provider_route
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
@@ -171,7 +171,11 @@ _SETTING_VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "quote_prefix": lambda value: _prefix("quote_prefix", value),
     "invoice_prefix": lambda value: _prefix("invoice_prefix", value),
     "sms_sender": lambda value: validate_sms_sender(value or ""),
-    "vapi_assistant_id": lambda value: str(value).strip(),
+    "vapi_assistant_id": lambda value: _provider_id("vapi_assistant_id", value),
+    "vapi_phone_number_id": lambda value: _provider_id("vapi_phone_number_id", value),
+    "voice_greeting": lambda value: str(value or "").strip(),
+    "voice_record_calls": bool,
+    "voice_services": lambda value: validate_voice_services(value),
     "sms_booking_confirmation": bool,
     "sms_reminders": bool,
     "sms_reminder_hours": lambda value: validate_reminder_hours(value),
@@ -203,6 +207,44 @@ def validate_reminder_hours(value: list[int]) -> list[int]:
             ],
         )
     return sorted(value, reverse=True)
+
+
+# Vapi's ids route its webhooks to the tenant that set them (provider routes, unique).
+_VAPI_ROUTE_KINDS = {"vapi_assistant_id": vapi.ASSISTANT_KIND, "vapi_phone_number_id": vapi.PHONE_NUMBER_KIND}
+MAX_VOICE_SERVICES = 30
+
+
+def _provider_id(field: str, value: Any) -> str:
+    value = str(value or "").strip()
+    if value and not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", value):
+        raise ValidationFailed(
+            "Invalid tenant settings.", details=[{"field": field, "message": "Letters, digits and -_.: only."}]
+        )
+    return value
+
+
+def validate_voice_services(value: Any) -> list[dict[str, Any]]:
+    """What the receptionist offers: [{"name", "duration_minutes"}], names unique, 5 minutes
+    to a day each."""
+    problem = None
+    if not isinstance(value, list) or len(value) > MAX_VOICE_SERVICES:
+        problem = f"A list of at most {MAX_VOICE_SERVICES} services."
+    cleaned: list[dict[str, Any]] = []
+    for item in value if problem is None else []:
+        name = str(item.get("name", "")).strip() if isinstance(item, dict) else ""
+        minutes = item.get("duration_minutes") if isinstance(item, dict) else None
+        if not name or len(name) > 100 or not isinstance(minutes, int) or isinstance(minutes, bool):
+            problem = 'Each service is {"name": text up to 100 characters, "duration_minutes": a whole number}.'
+        elif not 5 <= minutes <= 24 * 60:
+            problem = "duration_minutes must be between 5 and 1440."
+        elif any(service["name"].lower() == name.lower() for service in cleaned):
+            problem = f"{name!r} is listed twice."
+        if problem:
+            break
+        cleaned.append({"name": name, "duration_minutes": minutes})
+    if problem:
+        raise ValidationFailed("Invalid tenant settings.", details=[{"field": "voice_services", "message": problem}])
+    return cleaned
 
 
 def _local_time(field: str, value: str) -> time:
@@ -284,6 +326,11 @@ def update_tenant_settings(*, tenant_id: int, changes: dict[str, Any]) -> Tenant
                 kind=twilio.SENDER_KIND,
                 external_id=cleaned["sms_sender"],
             )
+        for field, kind in _VAPI_ROUTE_KINDS.items():
+            if field in cleaned:
+                replace_provider_route(
+                    tenant_id=tenant.pk, provider=vapi.PROVIDER, kind=kind, external_id=cleaned[field]
+                )
     queries.forget_tenant(tenant)
     return tenant
 

@@ -1,0 +1,166 @@
+"""Vapi's server messages on the pipeline (providers.md section 3): authenticated with the
+server secret (X-Vapi-Secret, Bearer, or HMAC-SHA256 of "{timestamp}.{body}"), stored once
+and routed by the ids Vapi sends, never by the metadata a payload carries."""
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from shared_apps.errors import NotAuthenticated, ValidationFailed
+from shared_apps.tenants.models import Tenant
+from shared_apps.webhooks.models import ProviderRoute
+from shared_apps.webhooks.services import RecordedEvent, record_webhook_event
+
+logger = logging.getLogger("webhooks.vapi")
+
+PROVIDER = "vapi"
+# Route kinds: a tenant's Vapi phone number and assistant, and a call we placed or answered.
+PHONE_NUMBER_KIND = "phone_number"
+ASSISTANT_KIND = "assistant"
+CALL_KIND = "call"
+# Messages Vapi waits for: answered inline from the tenant's schema.
+SYNCHRONOUS_TYPES = frozenset({"assistant-request", "tool-calls"})
+HMAC_SIGNATURE_HEADER = "X-Signature"
+HMAC_TIMESTAMP_HEADER = "X-Timestamp"
+
+
+def verify_vapi_request(*, headers: Mapping[str, str], body: bytes) -> bool:
+    """True when the request carries VAPI_WEBHOOK_SECRET: as HMAC-SHA256 (hex) of
+    "{timestamp}.{body}" when VAPI_WEBHOOK_HMAC is on, else as X-Vapi-Secret or a Bearer token.
+    Without a configured secret nothing verifies. Compared in constant time."""
+    secret = settings.VAPI_WEBHOOK_SECRET
+    if not secret:
+        return False
+    if settings.VAPI_WEBHOOK_HMAC:
+        signature = headers.get(HMAC_SIGNATURE_HEADER, "")
+        timestamp = headers.get(HMAC_TIMESTAMP_HEADER, "")
+        expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+        return bool(signature and timestamp) and hmac.compare_digest(signature.encode(), expected.encode())
+    offered = headers.get("X-Vapi-Secret", "")
+    scheme, _, token = headers.get("Authorization", "").partition(" ")
+    if not offered and scheme.lower() == "bearer":
+        offered = token.strip()
+    return bool(offered) and hmac.compare_digest(offered.encode(), secret.encode())
+
+
+@dataclass(frozen=True)
+class VapiMessage:
+    """The parts of a server message that route and deduplicate it."""
+
+    type: str
+    call_id: str
+    phone_number_id: str
+    assistant_id: str
+    body: dict[str, Any]
+
+    @property
+    def route_candidates(self) -> list[tuple[str, str]]:
+        """Our stored call id first (a call we placed or answered), then the number, then the
+        assistant: ids Vapi itself sets, never anything from `metadata`."""
+        return [
+            (CALL_KIND, self.call_id),
+            (PHONE_NUMBER_KIND, self.phone_number_id),
+            (ASSISTANT_KIND, self.assistant_id),
+        ]
+
+    def dedupe_key(self) -> str:
+        if self.type == "tool-calls":
+            ids = sorted(str(call.get("id", "")) for call in tool_call_list(self.body))
+            return f"{self.call_id}:tool-calls:{','.join(ids)}"
+        if self.type == "status-update":
+            return f"{self.call_id}:status-update:{self.body.get('status', '')}"
+        if self.type in ("assistant-request", "end-of-call-report"):
+            return f"{self.call_id}:{self.type}"
+        # Live, informational messages have no natural key: one row per distinct body.
+        return (
+            f"{self.call_id}:{self.type}:{hashlib.sha256(json.dumps(self.body, sort_keys=True).encode()).hexdigest()}"
+        )
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def tool_call_list(message: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """`toolCallList`, or the tool calls inside `toolWithToolCallList` (both shapes exist)."""
+    calls = message.get("toolCallList")
+    if not isinstance(calls, list):
+        calls = [_object(item).get("toolCall") for item in message.get("toolWithToolCallList") or []]
+    return [call for call in calls if isinstance(call, dict)]
+
+
+def parse_vapi_message(body: bytes) -> VapiMessage:
+    """The `message` of a server message body; ValidationFailed when it is not one."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        payload = None
+    message = _object(payload).get("message") if isinstance(payload, dict) else None
+    if not isinstance(message, dict) or not _text(message.get("type")):
+        raise ValidationFailed("Not a Vapi server message.", details=[{"field": "message.type", "message": "Missing."}])
+    call = _object(message.get("call"))
+    return VapiMessage(
+        type=message["type"],
+        call_id=_text(call.get("id")),
+        phone_number_id=_text(call.get("phoneNumberId")) or _text(_object(message.get("phoneNumber")).get("id")),
+        assistant_id=_text(call.get("assistantId")) or _text(_object(message.get("assistant")).get("id")),
+        body=message,
+    )
+
+
+def _owners(candidates: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    wanted = [(kind, external_id) for kind, external_id in candidates if external_id]
+    routes = ProviderRoute.objects.filter(
+        provider=PROVIDER, external_id__in=[external_id for _, external_id in wanted]
+    ).values_list("kind", "external_id", "tenant_id")
+    return {(kind, external_id): tenant_id for kind, external_id, tenant_id in routes if (kind, external_id) in wanted}
+
+
+def consistent_candidates(message: VapiMessage) -> list[tuple[str, str]]:
+    """The message's route candidates, or none when its ids name different tenants (a number
+    of one business with another's assistant): such a message is stored unrouted, so no
+    mix-up can reach a tenant's data."""
+    owners = _owners(message.route_candidates)
+    if len(set(owners.values())) > 1:
+        logger.warning("Vapi message %s names ids of different tenants; stored unrouted", message.type)
+        return []
+    return message.route_candidates
+
+
+@dataclass(frozen=True)
+class ReceivedVapiMessage:
+    message: VapiMessage
+    recorded: RecordedEvent
+
+    @property
+    def tenant(self) -> Tenant | None:
+        return self.recorded.event.tenant
+
+
+def receive_vapi_webhook(*, headers: Mapping[str, str], body: bytes, content_type: str) -> ReceivedVapiMessage:
+    """Verify and store one Vapi delivery, routed to the tenant owning its ids (unrouted when
+    none or several do). Raises NotAuthenticated before anything is stored when the secret is
+    missing or wrong. Informational messages are processed by the pipeline's job; the caller
+    answers the synchronous ones itself."""
+    if not verify_vapi_request(headers=headers, body=body):
+        logger.warning("Refused a Vapi webhook with a missing or wrong secret")
+        raise NotAuthenticated("Invalid Vapi secret.", code="invalid_signature")
+    message = parse_vapi_message(body)
+    recorded = record_webhook_event(
+        provider=PROVIDER,
+        dedupe_key=message.dedupe_key()[:255],
+        route_candidates=consistent_candidates(message),
+        body=body,
+        content_type=content_type,
+    )
+    return ReceivedVapiMessage(message=message, recorded=recorded)

@@ -1,0 +1,130 @@
+"""The receptionist a business's inbound call gets (the answer to Vapi's assistant-request):
+who the business is, its hours in its own zone, today's date there, its services, a greeting
+that says it is an automated assistant (and whether the call is recorded: recording is off
+unless the business turned it on), and the tools, which call our webhook."""
+
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from shared_apps.tenants.models import WEEKDAYS, Tenant
+
+WEBHOOK_PATH = "/api/v1/voice/webhook"
+DAY_NAMES = dict(
+    zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True)
+)
+# Only the messages we use (Vapi's default list includes chatty live updates).
+SERVER_MESSAGES = ["status-update", "end-of-call-report", "tool-calls", "hang"]
+
+
+def webhook_url() -> str:
+    """Where Vapi posts server messages: our webhook at the public base URL."""
+    base = settings.PUBLIC_BASE_URL or f"http://{settings.BASE_DOMAIN}:{settings.PORT}"
+    return base.rstrip("/") + WEBHOOK_PATH
+
+
+def _function(name: str, description: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": description,
+            "parameters": {"type": "object", "properties": properties, "required": required},
+        },
+        "server": {"url": webhook_url()},
+    }
+
+
+_STRING = {"type": "string"}
+_MINUTES = {"type": "integer", "description": "Length of the visit in minutes."}
+_STARTS_AT = {"type": "string", "description": "ISO 8601; without an offset, the business's local time."}
+
+TOOL_DEFINITIONS = [
+    _function("find_customer", "Look up the caller (or a phone number) among the customers.", {"phone": _STRING}, []),
+    _function("create_customer", "Add the caller as a new customer.", {"name": _STRING, "phone": _STRING}, ["name"]),
+    _function(
+        "check_availability",
+        "Free appointment times on a local date.",
+        {"date": {"type": "string", "description": "YYYY-MM-DD, local date"}, "duration_minutes": _MINUTES},
+        ["date", "duration_minutes"],
+    ),
+    _function(
+        "book_appointment",
+        "Book an appointment for the caller.",
+        {
+            "starts_at": _STARTS_AT,
+            "duration_minutes": _MINUTES,
+            "name": _STRING,
+            "notes": _STRING,
+            "service": _STRING,
+        },
+        ["starts_at", "duration_minutes"],
+    ),
+    _function(
+        "reschedule_appointment",
+        "Move the caller's appointment (their next one unless an id is given).",
+        {"appointment_id": {"type": "integer"}, "starts_at": _STARTS_AT},
+        ["starts_at"],
+    ),
+    _function(
+        "cancel_appointment",
+        "Cancel the caller's appointment (their next one unless an id is given).",
+        {"appointment_id": {"type": "integer"}, "reason": _STRING},
+        [],
+    ),
+]
+
+
+def opening_hours(tenant: Tenant) -> str:
+    days = []
+    for day in WEEKDAYS:
+        intervals = tenant.business_hours.get(day) or []
+        hours = ", ".join(f"{opens}-{closes}" for opens, closes in intervals) or "closed"
+        days.append(f"{DAY_NAMES[day]} {hours}")
+    return "; ".join(days)
+
+
+def greeting(tenant: Tenant) -> str:
+    recorded = "This call is recorded." if tenant.voice_record_calls else "This call is not recorded."
+    opening = tenant.voice_greeting or f"Thank you for calling {tenant.name}."
+    return f"{opening} I'm an automated assistant and can book, move or cancel appointments. {recorded} How can I help?"
+
+
+def assistant_for(*, tenant: Tenant) -> dict[str, Any]:
+    """Vapi's `{"assistant": {...}}` for the business, built fresh for each call."""
+    now = timezone.now()
+    today = tenant.local_date(now)
+    services = "; ".join(f"{s['name']} ({s['duration_minutes']} minutes)" for s in tenant.voice_services) or (
+        "general appointments (60 minutes)"
+    )
+    prompt = (
+        f"You are the phone receptionist of {tenant.name}, an automated assistant. Say so if asked. "
+        f"Today is {today:%A} {today.isoformat()} in the business's time zone ({tenant.timezone}); "
+        f"the local time is {now.astimezone(tenant.zone):%H:%M}. Opening hours (local): {opening_hours(tenant)}. "
+        f"Services: {services}. Use the tools to look the caller up, check free times, and book, move or "
+        "cancel appointments; never promise a time the tools did not confirm. Times you send have no offset "
+        "and are local. When a time is taken, offer the free times the tool names."
+    )
+    return {
+        "assistant": {
+            "name": f"{tenant.name} receptionist"[:40],
+            "firstMessage": greeting(tenant),
+            "model": {
+                "provider": "openai",
+                "model": "gpt-4o",
+                "messages": [{"role": "system", "content": prompt}],
+                "tools": TOOL_DEFINITIONS,
+            },
+            "artifactPlan": {"recordingEnabled": tenant.voice_record_calls},
+            "serverMessages": SERVER_MESSAGES,
+            "server": {"url": webhook_url()},
+            "metadata": {"tenant_id": tenant.pk},
+        }
+    }
+
+
+def closed_answer(tenant: Tenant | None) -> dict[str, Any]:
+    """What a caller hears when no business can take the call (suspended, or an unknown number)."""
+    who = tenant.name if tenant is not None and tenant.name else "This business"
+    return {"error": f"Sorry, {who} cannot take calls right now. Please try again later. Goodbye."}

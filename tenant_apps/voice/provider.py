@@ -1,0 +1,76 @@
+"""The Vapi REST client: httpx (DESIGN.md), to api.vapi.ai with VAPI_API_KEY and to the
+loopback sandbox (deploy/vapi_sandbox.py) without it. Every request has a timeout, and
+nothing is retried: Vapi has no idempotency key, so a repeated `POST /call` rings the
+customer twice (providers.md 3.3)."""
+
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+if TYPE_CHECKING:
+    import httpx
+
+TIMEOUT_SECONDS = 10
+SANDBOX_API_KEY = "sandbox-vapi-key"
+
+
+class VapiError(Exception):
+    """Vapi refused the request (an HTTP error answer)."""
+
+    def __init__(self, status_code: int, body: str):
+        super().__init__(f"Vapi answered {status_code}: {body[:200]}")
+        self.status_code = status_code
+
+
+class VapiUnreachable(Exception):
+    """No answer from Vapi (timeout, connection lost): whether it acted is unknown."""
+
+
+def is_sandbox() -> bool:
+    return not settings.VAPI_API_KEY
+
+
+def vapi_http_client() -> "httpx.Client":
+    # Imported on first use: httpx adds ~0.4 s to the start of every process that loads the
+    # actors (scheduler, worker), and only the job that dials needs it.
+    import httpx
+
+    base_url = settings.VAPI_SANDBOX_URL if is_sandbox() else settings.VAPI_API_URL
+    return httpx.Client(
+        base_url=base_url,
+        timeout=TIMEOUT_SECONDS,
+        headers={"Authorization": f"Bearer {settings.VAPI_API_KEY or SANDBOX_API_KEY}"},
+        # httpx retries nothing by default; said explicitly because a retried POST /call dials twice.
+        transport=httpx.HTTPTransport(retries=0),
+    )
+
+
+def create_call(
+    *,
+    assistant_id: str,
+    phone_number_id: str,
+    number: str,
+    customer_name: str,
+    name: str,
+    metadata: dict[str, Any],
+    variable_values: dict[str, Any],
+) -> dict[str, Any]:
+    """`POST /call`: Vapi's Call (id, status...). Raises VapiError for an error answer and
+    VapiUnreachable when the outcome is unknown (timeout, connection lost)."""
+    import httpx
+
+    body = {
+        "name": name,
+        "assistantId": assistant_id,
+        "phoneNumberId": phone_number_id,
+        "customer": {"number": number, **({"name": customer_name[:40]} if customer_name else {})},
+        "assistantOverrides": {"metadata": metadata, "variableValues": variable_values},
+    }
+    try:
+        with vapi_http_client() as client:
+            response = client.post("/call", json=body)
+    except httpx.HTTPError as error:
+        raise VapiUnreachable(f"{type(error).__name__}: {error}") from error
+    if response.is_error:
+        raise VapiError(response.status_code, response.text)
+    return response.json()

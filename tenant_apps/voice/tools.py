@@ -1,0 +1,403 @@
+"""The receptionist's tools, answered synchronously in Vapi's `{results: [...]}` shape.
+
+Each tool call is claimed under its `toolCall.id` (ToolCallResult, unique) in the transaction
+that runs it, so a re-delivered or concurrent duplicate waits for the first and returns its
+answer: nothing is booked twice. Bookings go through the appointments services with a staff
+member (the first free one), so the exclusion constraint protects them exactly like staff
+bookings; a slot taken meanwhile answers the next free slots, never an error the caller hears
+as silence. A caller only ever sees, moves or cancels the appointments of the customer their
+own number belongs to."""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from shared_apps.errors import DomainError
+from shared_apps.tenants.models import Tenant
+from tenant_apps.appointments import queries as appointment_queries
+from tenant_apps.appointments import services as appointments
+from tenant_apps.appointments.availability import Slot, business_intervals, find_available_slots
+from tenant_apps.appointments.models import Appointment
+from tenant_apps.customers import queries as customer_queries
+from tenant_apps.customers import services as customers
+from tenant_apps.customers.models import Customer
+from tenant_apps.voice.models import Call, ToolCallResult
+from tenant_apps.voice.queries import find_call_by_vapi_id
+from tenant_apps.voice.services import caller_number
+
+# How many free slots an answer names, and how many days ahead "next free slots" looks.
+SLOTS_OFFERED = 5
+DAYS_AHEAD = 14
+DEFAULT_DURATION_MINUTES = 60
+CANCEL_REASON = "Cancelled by the caller on the phone"
+
+
+class ToolProblem(Exception):
+    """Something the assistant should tell the caller (bad date, unknown appointment...)."""
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    tenant: Tenant
+    caller: str  # E.164 of the caller, "" for a web call
+    call: Call | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ToolAnswer:
+    result: dict[str, Any]
+    appointment_id: int | None = None
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _int(value: Any, field: str) -> int:
+    if isinstance(value, bool):
+        raise ToolProblem(f"{field} must be a whole number.")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ToolProblem(f"{field} must be a whole number.") from None
+
+
+def _local_day(value: Any) -> date:
+    try:
+        return date.fromisoformat(_text(value))
+    except ValueError:
+        raise ToolProblem("date must be YYYY-MM-DD.") from None
+
+
+def _instant(value: Any, tenant: Tenant) -> datetime:
+    """ISO 8601; without an offset it is the business's local time."""
+    try:
+        moment = datetime.fromisoformat(_text(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise ToolProblem("starts_at must be an ISO 8601 time, such as 2026-03-03T14:00.") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=tenant.zone)
+
+
+def _spoken(moment: datetime, tenant: Tenant) -> str:
+    local = moment.astimezone(tenant.zone)
+    hour = local.strftime("%I:%M %p").lstrip("0")
+    return f"{local:%A} {local.day} {local:%B} at {hour}"
+
+
+def _slots_answer(slots: list[Slot], tenant: Tenant) -> dict[str, Any]:
+    offered = slots[:SLOTS_OFFERED]
+    return {
+        "slots": [slot.starts_at.isoformat() for slot in offered],
+        "spoken": [_spoken(slot.starts_at, tenant) for slot in offered],
+    }
+
+
+def _next_free_slots(ctx: ToolContext, *, after: datetime, duration_minutes: int) -> list[Slot]:
+    """The first free slots from `after` on, looking up to DAYS_AHEAD local days ahead."""
+    found: list[Slot] = []
+    day = ctx.tenant.local_date(max(after, ctx.now))
+    for _ in range(DAYS_AHEAD):
+        found += find_available_slots(
+            tenant=ctx.tenant, day=day, duration_minutes=duration_minutes, now=max(after, ctx.now)
+        )
+        if len(found) >= SLOTS_OFFERED:
+            break
+        day += timedelta(days=1)
+    return found
+
+
+def _taken_answer(ctx: ToolContext, *, starts_at: datetime, duration_minutes: int) -> ToolAnswer:
+    slots = _next_free_slots(ctx, after=starts_at, duration_minutes=duration_minutes)
+    spoken = ", ".join(_slots_answer(slots, ctx.tenant)["spoken"]) or "none in the next two weeks"
+    return ToolAnswer(
+        {
+            "booked": False,
+            "reason": "slot_taken",
+            "message": f"Sorry, {_spoken(starts_at, ctx.tenant)} is not free. The next free times are: {spoken}.",
+            **_slots_answer(slots, ctx.tenant),
+        }
+    )
+
+
+def _free_staff(ctx: ToolContext, *, starts_at: datetime, duration_minutes: int) -> tuple[int, ...]:
+    """Who is free for exactly this slot now (empty when nobody is, or it is outside hours)."""
+    day = ctx.tenant.local_date(starts_at)
+    for slot in find_available_slots(tenant=ctx.tenant, day=day, duration_minutes=duration_minutes, now=ctx.now):
+        if slot.starts_at == starts_at:
+            return slot.staff_ids
+    return ()
+
+
+def _within_hours(ctx: ToolContext, *, starts_at: datetime, duration_minutes: int) -> bool:
+    ends_at = starts_at + timedelta(minutes=duration_minutes)
+    intervals = business_intervals(
+        day=ctx.tenant.local_date(starts_at), hours=ctx.tenant.business_hours, zone=ctx.tenant.zone
+    )
+    return starts_at >= ctx.now and any(opens <= starts_at and ends_at <= closes for opens, closes in intervals)
+
+
+def _callers_customer(ctx: ToolContext) -> Customer | None:
+    return customer_queries.find_customer_by_phone(phone=ctx.caller) if ctx.caller else None
+
+
+def _book_with_first_free_staff(
+    ctx: ToolContext, *, starts_at: datetime, duration_minutes: int, book: Callable[[int], Appointment]
+) -> Appointment | None:
+    """`book(staff_id)` with the first free staff member, trying the next one when a
+    concurrent booking took them (the exclusion constraint decides); None when nobody is free."""
+    tried: set[int] = set()
+    while True:
+        free = [
+            staff
+            for staff in _free_staff(ctx, starts_at=starts_at, duration_minutes=duration_minutes)
+            if staff not in tried
+        ]
+        if not free:
+            return None
+        try:
+            return book(free[0])
+        except appointments.DoubleBooking:
+            tried.add(free[0])
+
+
+def find_customer(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer:
+    phone = _text(args.get("phone")) or ctx.caller
+    if not phone:
+        raise ToolProblem("No phone number to look up.")
+    customer = customer_queries.find_customer_by_phone(
+        phone=customers.normalize_phone(phone=phone, region=ctx.tenant.country)
+    )
+    if customer is None:
+        return ToolAnswer({"found": False, "message": "No customer has this number yet."})
+    upcoming = (
+        appointment_queries.list_appointments(
+            starts_from=ctx.now, statuses=Appointment.ACTIVE_STATUSES, customer_id=customer.pk
+        )
+        .only("id", "title", "starts_at")
+        .first()
+    )
+    answer: dict[str, Any] = {"found": True, "customer_id": customer.pk, "name": customer.name}
+    if upcoming is not None:
+        answer["next_appointment"] = {
+            "appointment_id": upcoming.pk,
+            "title": upcoming.title,
+            "starts_at": upcoming.starts_at.astimezone(ctx.tenant.zone).isoformat(),
+            "spoken": _spoken(upcoming.starts_at, ctx.tenant),
+        }
+    return ToolAnswer(answer)
+
+
+def _find_or_create_customer(ctx: ToolContext, *, name: str, phone: str) -> Customer:
+    number = customers.normalize_phone(phone=phone, region=ctx.tenant.country) if phone else ""
+    existing = customer_queries.find_customer_by_phone(phone=number) if number else None
+    if existing is not None:
+        return existing
+    return customers.create_customer(
+        region=ctx.tenant.country, data={"name": name.strip() or f"Caller {number or 'unknown'}", "phone": number}
+    )
+
+
+def create_customer(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer:
+    name = _text(args.get("name")).strip()
+    if not name:
+        raise ToolProblem("A name is needed.")
+    customer = _find_or_create_customer(ctx, name=name[:200], phone=_text(args.get("phone")) or ctx.caller)
+    return ToolAnswer({"customer_id": customer.pk, "name": customer.name})
+
+
+def check_availability(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer:
+    day = _local_day(args.get("date"))
+    duration = _int(args.get("duration_minutes", DEFAULT_DURATION_MINUTES), "duration_minutes")
+    slots = find_available_slots(tenant=ctx.tenant, day=day, duration_minutes=duration, now=ctx.now)
+    answer = _slots_answer(slots, ctx.tenant)
+    message = (
+        f"Free times: {', '.join(answer['spoken'])}." if slots else f"Nothing is free on {day:%A} {day.day} {day:%B}."
+    )
+    return ToolAnswer({"date": day.isoformat(), "message": message, **answer})
+
+
+def book_appointment(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer:
+    starts_at = _instant(args.get("starts_at"), ctx.tenant)
+    duration = _int(args.get("duration_minutes", DEFAULT_DURATION_MINUTES), "duration_minutes")
+    if not 1 <= duration <= ctx.tenant.max_appointment_minutes:
+        raise ToolProblem(f"duration_minutes must be between 1 and {ctx.tenant.max_appointment_minutes}.")
+    customer = _find_or_create_customer(ctx, name=_text(args.get("name"))[:200], phone=ctx.caller)
+    title = (_text(args.get("service")) or "Booked by phone")[:200]
+    appointment = _book_with_first_free_staff(
+        ctx,
+        starts_at=starts_at,
+        duration_minutes=duration,
+        book=lambda staff_id: appointments.create_appointment(
+            tenant=ctx.tenant,
+            customer_id=customer.pk,
+            title=title,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(minutes=duration),
+            staff_id=staff_id,
+            notes=_text(args.get("notes"))[:2000],
+        ),
+    )
+    if appointment is None:
+        return _taken_answer(ctx, starts_at=starts_at, duration_minutes=duration)
+    return ToolAnswer(
+        {
+            "booked": True,
+            "appointment_id": appointment.pk,
+            "starts_at": appointment.starts_at.astimezone(ctx.tenant.zone).isoformat(),
+            "message": f"Booked for {_spoken(appointment.starts_at, ctx.tenant)}.",
+        },
+        appointment_id=appointment.pk,
+    )
+
+
+def _callers_appointment(ctx: ToolContext, args: dict[str, Any]) -> Appointment:
+    """The appointment named (only if it is the caller's), else the caller's next one."""
+    customer = _callers_customer(ctx)
+    if customer is None:
+        raise ToolProblem("I could not find a customer with the number you are calling from.")
+    upcoming = appointment_queries.list_appointments(statuses=Appointment.ACTIVE_STATUSES, customer_id=customer.pk)
+    if args.get("appointment_id") not in (None, ""):
+        appointment = upcoming.filter(pk=_int(args["appointment_id"], "appointment_id")).first()
+    else:
+        appointment = upcoming.filter(starts_at__gte=ctx.now).first()
+    if appointment is None:
+        raise ToolProblem("I could not find an upcoming appointment for you.")
+    return appointment
+
+
+def reschedule_appointment(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer:
+    appointment = _callers_appointment(ctx, args)
+    starts_at = _instant(args.get("starts_at"), ctx.tenant)
+    duration = round((appointment.ends_at - appointment.starts_at).total_seconds() / 60)
+
+    def move(staff_id: int) -> Appointment:
+        return appointments.update_appointment(
+            tenant=ctx.tenant,
+            appointment_id=appointment.pk,
+            version=appointment.version,
+            changes={"starts_at": starts_at, "ends_at": starts_at + timedelta(minutes=duration), "staff_id": staff_id},
+        )
+
+    # Its own staff member first (availability counts the appointment being moved as busy),
+    # but only inside opening hours and in the future, as any slot offered would be.
+    moved = None
+    if not _within_hours(ctx, starts_at=starts_at, duration_minutes=duration):
+        return _taken_answer(ctx, starts_at=starts_at, duration_minutes=duration)
+    if appointment.staff_id is not None:
+        try:
+            moved = move(appointment.staff_id)
+        except appointments.DoubleBooking:
+            moved = None
+    if moved is None:
+        moved = _book_with_first_free_staff(ctx, starts_at=starts_at, duration_minutes=duration, book=move)
+    if moved is None:
+        return _taken_answer(ctx, starts_at=starts_at, duration_minutes=duration)
+    return ToolAnswer(
+        {
+            "rescheduled": True,
+            "appointment_id": moved.pk,
+            "starts_at": moved.starts_at.astimezone(ctx.tenant.zone).isoformat(),
+            "message": f"Moved to {_spoken(moved.starts_at, ctx.tenant)}.",
+        },
+        appointment_id=moved.pk,
+    )
+
+
+def cancel_appointment(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer:
+    appointment = _callers_appointment(ctx, args)
+    reason = _text(args.get("reason")).strip()[:500] or CANCEL_REASON
+    cancelled = appointments.cancel_appointment(appointment_id=appointment.pk, reason=reason)
+    return ToolAnswer(
+        {
+            "cancelled": True,
+            "appointment_id": cancelled.pk,
+            "message": f"The appointment on {_spoken(cancelled.starts_at, ctx.tenant)} is cancelled.",
+        },
+        appointment_id=cancelled.pk,
+    )
+
+
+TOOLS: dict[str, Callable[[ToolContext, dict[str, Any]], ToolAnswer]] = {
+    "find_customer": find_customer,
+    "create_customer": create_customer,
+    "check_availability": check_availability,
+    "book_appointment": book_appointment,
+    "reschedule_appointment": reschedule_appointment,
+    "cancel_appointment": cancel_appointment,
+}
+
+
+def _name_and_arguments(tool_call: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """`{function: {name, arguments (JSON string or object)}}`, or the docs' `{name, parameters}`."""
+    function = _object(tool_call.get("function"))
+    name = _text(function.get("name")) or _text(tool_call.get("name"))
+    arguments: Any = function.get("arguments", tool_call.get("parameters", {}))
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments or "{}")
+        except ValueError:
+            arguments = None
+    return name, arguments if isinstance(arguments, dict) else {}
+
+
+_CLAIM = f"""
+    INSERT INTO {ToolCallResult._meta.db_table} (tool_call_id, call_id, name, arguments, result, created_at)
+    VALUES (%s, %s, %s, %s, '', now())
+    ON CONFLICT (tool_call_id) DO NOTHING
+    RETURNING id
+"""  # noqa: S608 - the table name is ours, every value is a parameter
+
+
+def _run_once(ctx: ToolContext, tool_call: dict[str, Any]) -> dict[str, Any]:
+    tool_call_id = _text(tool_call.get("id"))[:128]
+    name, arguments = _name_and_arguments(tool_call)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # A concurrent duplicate blocks here until the first commits, then finds its row.
+            cursor.execute(_CLAIM, [tool_call_id, ctx.call.pk if ctx.call else None, name[:64], json.dumps(arguments)])
+            claimed = cursor.fetchone()
+        if claimed is None:
+            stored = ToolCallResult.objects.get(tool_call_id=tool_call_id)
+            return {"toolCallId": tool_call_id, "name": stored.name, "result": stored.result}
+        tool = TOOLS.get(name)
+        try:
+            with transaction.atomic():
+                if tool is None:
+                    raise ToolProblem(f"There is no tool called {name!r}.")
+                answer = tool(ctx, arguments)
+        except ToolProblem as problem:
+            answer = ToolAnswer({"error": str(problem)})
+        except DomainError as error:
+            details = "; ".join(str(detail.get("message", "")) for detail in error.details if detail.get("message"))
+            answer = ToolAnswer({"error": f"{error.message} {details}".strip()})
+        result = json.dumps(answer.result)
+        ToolCallResult.objects.filter(pk=claimed[0]).update(result=result, appointment_id=answer.appointment_id)
+    return {"toolCallId": tool_call_id, "name": name, "result": result}
+
+
+def answer_tool_calls(
+    *, tenant: Tenant, message: dict[str, Any], tool_calls: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Vapi's `results` for the message's tool calls, each run once (see the module's doc)."""
+    vapi_call = _object(message.get("call"))
+    try:
+        caller = customers.normalize_phone(phone=caller_number(message), region=tenant.country)
+    except DomainError:
+        caller = ""
+    ctx = ToolContext(
+        tenant=tenant,
+        caller=caller,
+        call=find_call_by_vapi_id(vapi_call_id=_text(vapi_call.get("id"))),
+        now=timezone.now(),
+    )
+    return [_run_once(ctx, tool_call) for tool_call in tool_calls if _text(tool_call.get("id"))]
