@@ -1,6 +1,18 @@
 """The v1 API: one NinjaAPI that adds every module's router."""
 
-from api import accounts, appointments, customers, invitations, invoices, operations, platform, quotes, sms, tenants
+from api import (
+    accounts,
+    appointments,
+    customers,
+    invitations,
+    invoices,
+    operations,
+    payments,
+    platform,
+    quotes,
+    sms,
+    tenants,
+)
 from api.errors import install_exception_handlers
 from api.openapi import DocumentedErrorsNinjaAPI
 
@@ -24,3 +36,4 @@ api.add_router("/appointments", appointments.router)
 api.add_router("/quotes", quotes.router)
 api.add_router("/invoices", invoices.router)
 api.add_router("/sms", sms.router)
+api.add_router("/payments", payments.router)
