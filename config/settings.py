@@ -229,6 +229,7 @@ LOGGING = {
         "django.db.backends": {"level": "INFO", "propagate": True},
         # The SDK logs every request's headers at INFO.
         "twilio.http_client": {"level": "WARNING", "propagate": True},
+        "stripe": {"level": "WARNING", "propagate": True},
     },
 }
 

@@ -24,7 +24,7 @@ from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks import services as webhooks
 from shared_apps.webhooks.stripe import ACCOUNT_KIND, PROVIDER
 from tenant_apps.invoices.models import Invoice
-from tenant_apps.invoices.services import PAYABLE_STATUSES, apply_ledger_entry, lock_invoice
+from tenant_apps.invoices.services import PAYABLE_STATUSES, apply_ledger_entry, lock_invoice, require_invoice
 from tenant_apps.payments import pay_links
 from tenant_apps.payments.models import CardPayment, CardRefund, Payment, PaymentNotice, StripeAccount
 from tenant_apps.payments.provider import current_schema, idempotency_key, stripe_client
@@ -204,6 +204,7 @@ def create_payment_intent(*, invoice_id: int) -> CardPayment:
     (with the platform fee). While the amount due is unchanged every call answers the same
     intent; a changed amount cancels the old one and makes a new one. 409 for a draft,
     cancelled or paid invoice, or a business without a Stripe account that takes charges."""
+    require_invoice(invoice_id=invoice_id)
     account = require_charges_enabled()
     attempt, replaced = _open_attempt(invoice_id=invoice_id, kind=CardPayment.Kind.INTENT, account=account)
     _cancel_replaced(account=account, intent_ids=replaced)
@@ -237,6 +238,7 @@ def create_checkout_session(*, invoice_id: int, success_url: str) -> CardPayment
     """A hosted Checkout Session for the amount due on the business's account, kept while the
     amount due is unchanged and the session has not expired. Its intent carries our metadata,
     so its events name the attempt."""
+    require_invoice(invoice_id=invoice_id)
     account = require_charges_enabled()
     attempt, replaced = _open_attempt(invoice_id=invoice_id, kind=CardPayment.Kind.CHECKOUT, account=account)
     _cancel_replaced(account=account, intent_ids=replaced)
