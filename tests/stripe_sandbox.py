@@ -5,7 +5,7 @@ webhook signed with Stripe's real algorithm, when and as often as they choose.""
 import json
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import stripe
@@ -16,7 +16,9 @@ from deploy.stripe_sandbox import StripeSandbox, serve
 from shared_apps.webhooks.models import WebhookEvent
 from shared_apps.webhooks.services import process_webhook_event
 from tenant_apps.payments import cards
-from tests.conftest import TestTenant
+
+if TYPE_CHECKING:
+    from tests.conftest import TestTenant
 
 WEBHOOK_PATH = "/api/v1/payments/webhook"
 
@@ -36,7 +38,7 @@ def stripe_sandbox() -> Iterator[StripeSandbox]:
     server.server_close()
 
 
-def connect(test_tenant: TestTenant) -> str:
+def connect(test_tenant: "TestTenant") -> str:
     """Connect the tenant's Stripe account in the sandbox (enabled at once); its id."""
     with test_tenant.schema():
         cards.connect_stripe_account(tenant=test_tenant.tenant, return_url="http://x", refresh_url="http://x")

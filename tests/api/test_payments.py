@@ -14,7 +14,7 @@ from tenant_apps.invoices.models import Invoice
 from tenant_apps.payments.models import CardPayment, Payment
 from tenant_apps.payments.services import record_manual_payment
 from tests.isolation import Route, TenantRouteCases, assert_refused
-from tests.stripe_sandbox import connect, deliver, events_of, stripe_sandbox  # noqa: F401 - fixture
+from tests.stripe_sandbox import connect, deliver, events_of
 from tests.tenant_apps.billing.factories import item
 from tests.tenant_apps.invoices.factories import INVOICE_IN, draft_invoice, sent_invoice
 
