@@ -7,6 +7,8 @@ from django.db.models import Q
 
 from shared_apps.tenants.models import Tenant
 from tenant_apps.billing.models import Document, DocumentItem, DocumentType
+from tenant_apps.payments.models import StripeAccount
+from tenant_apps.payments.pay_links import pay_url
 
 
 class Invoice(Document):
@@ -63,7 +65,15 @@ class Invoice(Document):
             "amount_paid": self.amount_paid,
             "amount_due": self.amount_due,
             "credit": self.credit,
+            "pay_url": self._pay_url(),
         }
+
+    def _pay_url(self) -> str | None:
+        """The pay link, for an unpaid sent invoice of a business that takes cards."""
+        payable = (self.Status.SENT, self.Status.PARTIALLY_PAID, self.Status.OVERDUE)
+        if self.status not in payable or not StripeAccount.objects.filter(charges_enabled=True).exists():
+            return None
+        return pay_url(invoice_id=self.pk)
 
 
 class InvoiceItem(DocumentItem):
