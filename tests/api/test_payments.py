@@ -340,3 +340,13 @@ def test_draft_invoice_has_no_pay_link(stripe_sandbox, tenant_a):
         invoice = draft_invoice(tenant_a.tenant)
 
     assert_refused(tenant_a.api().post(f"/invoices/{invoice.pk}/pay-link"), 409)
+
+
+def test_the_business_sets_its_payment_reminder_days(tenant_a):
+    default = tenant_a.api().get("/tenants/me").json()["payment_reminder_days"]
+    changed = tenant_a.api().patch("/tenants/me", {"payment_reminder_days": [14, 3]})
+    refused = tenant_a.api().patch("/tenants/me", {"payment_reminder_days": [0]})
+
+    assert default == [1, 7, 14]
+    assert changed.json()["payment_reminder_days"] == [3, 14]
+    assert assert_refused(refused, 400)["errors"][0]["field"] == "payment_reminder_days"

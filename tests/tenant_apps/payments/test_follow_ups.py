@@ -18,6 +18,8 @@ from tests.tenant_apps.invoices.factories import sent_invoice
 
 SENDER = "+15005550006"
 DUE = date(2026, 3, 2)
+
+
 def noon(days: int) -> datetime:
     """Noon in New York (tenant A's zone), `days` after DUE."""
     return datetime(2026, 3, 2 + days, 17, 0, tzinfo=UTC)
