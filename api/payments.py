@@ -12,6 +12,8 @@ from pydantic import Field
 from api.auth import ApiRequest, TenantMember, manager, member
 from api.documents import MAX_AMOUNT, InvoiceOut
 from api.idempotency import idempotent
+from api.invoices import PaymentOut as LedgerRowOut
+from api.openapi import ErrorEnvelope
 from api.schemas import RowId, StrictSchema
 from shared_apps.accounts.models import Membership
 from shared_apps.errors import NotFound
@@ -37,7 +39,7 @@ def stripe_webhook(request: ApiRequest):
     return HttpResponse(status=200)
 
 
-@router.get("/pay/{token}", auth=None, response={303: None})
+@router.get("/pay/{token}", auth=None, response={303: None, 409: ErrorEnvelope})
 def follow_pay_link(request: ApiRequest, token: str):
     """An invoice's pay link (printed on the PDF, `{pay_url}` in texts): opens a Stripe
     Checkout Session for the amount due on the business's account. 409 when nothing is due."""
@@ -106,19 +108,8 @@ def create_intent(request: ApiRequest, payload: CreateIntentIn):
     }
 
 
-class PaymentOut(Schema):
-    id: int
-    invoice_id: int
-    kind: str
-    amount: int
-    currency: str
-    method: str
-    reference: str
-    provider: str
-    provider_id: str | None
-    occurred_at: datetime
-    recorded_by: int | None
-    created_at: datetime
+class PaymentOut(LedgerRowOut):
+    provider_id: str | None = Field(description="Stripe's PaymentIntent (pi_) or refund (re_) id of a card row.")
 
 
 @router.get("", response=list[PaymentOut], auth=member)

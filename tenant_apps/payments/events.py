@@ -25,10 +25,10 @@ def handle_stripe_event(event: WebhookEvent) -> None:
         raise NeedsReview(f"Account {data.get('account')!r} is not this business's Stripe account.")
     handler = HANDLERS.get(data.get("type", ""))
     if handler is not None:
-        handler(account, data["data"]["object"])
+        handler(account, data["data"]["object"], data["id"])
 
 
-def _account_updated(account: StripeAccount, obj: dict[str, Any]) -> None:
+def _account_updated(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
     fresh = stripe_client().v1.accounts.retrieve(account.account_id)
     cards.update_account_state(account=account, data=cards.as_dict(fresh))
 
@@ -57,16 +57,16 @@ def settle_intent(account: StripeAccount, intent_id: str) -> Payment | None:
     return cards.record_card_payment(attempt=attempt, intent=intent)
 
 
-def _intent_succeeded(account: StripeAccount, obj: dict[str, Any]) -> None:
+def _intent_succeeded(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
     settle_intent(account, obj["id"])
 
 
-def _checkout_completed(account: StripeAccount, obj: dict[str, Any]) -> None:
+def _checkout_completed(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
     if obj.get("payment_intent"):
         settle_intent(account, obj["payment_intent"])
 
 
-def _intent_failed(account: StripeAccount, obj: dict[str, Any]) -> None:
+def _intent_failed(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
     """A declined attempt: unless the intent has since succeeded, the owner sees it on the
     timeline and the customer gets a text with the pay link (opt-out and quiet hours kept)."""
     intent = read_intent(account, obj["id"])
@@ -80,7 +80,7 @@ def _intent_failed(account: StripeAccount, obj: dict[str, Any]) -> None:
         invoice=invoice,
         kind=PaymentNotice.Kind.PAYMENT_FAILED,
         message=f"A card payment of invoice {invoice.number} failed: {error.get('message') or 'declined'}.",
-        dedupe_key=f"failed:{obj['id']}:{error.get('charge') or obj.get('latest_charge') or obj.get('created')}",
+        dedupe_key=f"failed:{event_id}",
         payment_intent_id=obj["id"],
         code=error.get("code"),
         decline_code=error.get("decline_code"),
@@ -93,7 +93,7 @@ def _intent_failed(account: StripeAccount, obj: dict[str, Any]) -> None:
         )
 
 
-def _refunds(account: StripeAccount, obj: dict[str, Any]) -> None:
+def _refunds(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
     """charge.refunded (cumulative, without refund details) and refund.*: every refund of
     the intent is read from Stripe; its payment is recorded first if its event is late."""
     intent_id = obj.get("payment_intent")
@@ -111,7 +111,7 @@ def _refunds(account: StripeAccount, obj: dict[str, Any]) -> None:
         cards.record_stripe_refund(payment=payment, refund=cards.as_dict(refund))
 
 
-def _dispute_created(account: StripeAccount, obj: dict[str, Any]) -> None:
+def _dispute_created(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
     payment = Payment.objects.filter(provider_id=obj.get("payment_intent") or "", kind=Payment.Kind.PAYMENT).first()
     if payment is None:
         raise NeedsReview(f"Dispute {obj['id']} is about a payment this business has not recorded.")

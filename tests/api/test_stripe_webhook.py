@@ -26,6 +26,9 @@ from tests.concurrency import run_at_once
 from tests.isolation import assert_refused
 from tests.stripe_sandbox import connect, deliver, events_of, post_event, signature
 from tests.tenant_apps.invoices.factories import sent_invoice
+from tests.tenant_apps.sms import fixtures
+
+sender = fixtures.sender
 
 
 def pay(sandbox, test_tenant, *, method: str = "pm_card_visa", invoice: Invoice | None = None):
@@ -195,9 +198,8 @@ def test_an_event_of_an_account_nobody_connected_is_stored_unrouted(db):
     assert not OutboxMessage.objects.filter(kwargs__event_id=stored.pk).exists()
 
 
-def test_a_declined_card_is_on_the_timeline_and_texts_the_pay_link(stripe_sandbox, tenant_a):
-    tenant_a.tenant.sms_sender = "+15005550006"
-    tenant_a.tenant.save(update_fields=["sms_sender"])
+def test_a_declined_card_is_on_the_timeline_and_texts_the_pay_link(stripe_sandbox, sender):
+    tenant_a = sender
     invoice, _attempt = pay(stripe_sandbox, tenant_a, method="pm_card_chargeDeclined")
 
     deliver(events_of(stripe_sandbox, "payment_intent.payment_failed"))
@@ -217,16 +219,13 @@ def test_a_declined_card_is_on_the_timeline_and_texts_the_pay_link(stripe_sandbo
     assert (notice.kind, notice.data["decline_code"]) == ("payment_failed", "generic_decline")
     assert "/api/v1/payments/pay/" in text.body
     assert "payment_notice" in [entry["kind"] for entry in history["items"]]
-    tenant_a.tenant.sms_sender = ""
-    tenant_a.tenant.save(update_fields=["sms_sender"])
 
 
-def test_an_opted_out_customer_gets_no_follow_up_text(stripe_sandbox, tenant_a):
+def test_an_opted_out_customer_gets_no_follow_up_text(stripe_sandbox, sender):
+    tenant_a = sender
     invoice, _ = pay(stripe_sandbox, tenant_a, method="pm_card_chargeDeclined")
     with tenant_a.schema():
         Customer.objects.filter(pk=invoice.customer_id).update(sms_opt_out=True)
-    tenant_a.tenant.sms_sender = "+15005550006"
-    tenant_a.tenant.save(update_fields=["sms_sender"])
 
     deliver(events_of(stripe_sandbox, "payment_intent.payment_failed"))
     [job] = OutboxMessage.objects.filter(actor_name=follow_ups.FOLLOW_UP_ACTOR)
@@ -240,8 +239,6 @@ def test_an_opted_out_customer_gets_no_follow_up_text(stripe_sandbox, tenant_a):
         sent = Message.objects.filter(customer_id=invoice.customer_id).exists()
 
     assert (decision.status, decision.skip_reason, sent) == ("skipped", "opted_out", False)
-    tenant_a.tenant.sms_sender = ""
-    tenant_a.tenant.save(update_fields=["sms_sender"])
 
 
 def test_a_dispute_flags_the_invoice_for_the_owner(stripe_sandbox, tenant_a):
