@@ -1,9 +1,10 @@
 """Dunning texts at the tenant's days past due (once each, none after payment, quiet hours
 kept), and the pay link on the invoice PDF."""
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from io import BytesIO
 
+from django.utils import timezone
 from pypdf import PdfReader
 
 from shared_apps.outbox.models import OutboxMessage
@@ -126,13 +127,14 @@ def test_the_invoice_pdf_prints_the_pay_link_once_cards_are_taken(stripe_sandbox
 def test_the_daily_actors_queue_reminders_and_reconcile(sender):
     from tasks import actors
 
+    # The daily run reads the clock: the invoice is 8 days past due today.
+    today = sender.tenant.local_date(timezone.now())
     with sender.schema():
-        invoice = sent_invoice(sender.tenant, due_date=DUE)
-    today = sender.tenant.local_date(noon(8)).isoformat()
+        invoice = sent_invoice(sender.tenant, due_date=today - timedelta(days=8))
 
     with sender.schema():  # the worker activates the message's schema
-        actors.send_payment_reminders.fn(tenant_id=sender.tenant.pk, local_day=today)
-        actors.reconcile_stripe_payments.fn(tenant_id=sender.tenant.pk, local_day=today)
+        actors.send_payment_reminders.fn(tenant_id=sender.tenant.pk, local_day=today.isoformat())
+        actors.reconcile_stripe_payments.fn(tenant_id=sender.tenant.pk, local_day=today.isoformat())
 
     [job] = OutboxMessage.objects.filter(actor_name=follow_ups.FOLLOW_UP_ACTOR)
     assert job.kwargs["send_key"] == f"dunning:{invoice.pk}:7"
