@@ -118,6 +118,8 @@ class InvoiceOut(DocumentOut):
     due_date: date
     amount_paid: int
     amount_due: int
+    credit: int = Field(description="Paid beyond the total (a card payment after cash covered it).")
+    disputed_at: datetime | None
     quote_id: int | None
 
 

@@ -28,6 +28,7 @@ STATUS_FOR_DOMAIN_ERROR: tuple[tuple[type[domain.DomainError], int], ...] = (
     (domain.Conflict, 409),
     (domain.Gone, 410),
     (domain.RateLimited, 429),
+    (domain.ProviderUnavailable, 503),
 )
 
 DEFAULT_MESSAGES = {

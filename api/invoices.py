@@ -13,6 +13,8 @@ from api.documents import MAX_AMOUNT, DocumentIn, DocumentPatch, InvoiceOut, add
 from api.idempotency import idempotent
 from api.schemas import OMITTED, InstantIn, RowId, StorableSchema, StrictSchema
 from tenant_apps.invoices import queries, services
+from tenant_apps.payments import cards as card_payments
+from tenant_apps.payments import pay_links
 from tenant_apps.payments import services as payment_services
 
 router = Router(tags=["invoices"])
@@ -101,3 +103,18 @@ def record_payment(request: ApiRequest, invoice_id: RowId, payload: PaymentIn):
         invoice_id=invoice_id, recorded_by=request.auth.user_id, **payload.model_dump()
     )
     return 201, {"payment": payment, "invoice": payment.invoice}
+
+
+class PayLinkOut(Schema):
+    url: str = Field(description="A Stripe Checkout Session for the amount due, on the business's account.")
+    pay_url: str = Field(description="The invoice's lasting pay link (opens a fresh session when followed).")
+
+
+@router.post("/{invoice_id}/pay-link", response=PayLinkOut, auth=member)
+def create_pay_link(request: ApiRequest, invoice_id: RowId):
+    """A hosted card payment page for the amount due (the same while it is unchanged). 409:
+    draft, cancelled or paid invoice, or no Stripe account that takes charges."""
+    attempt = card_payments.create_checkout_session(
+        invoice_id=invoice_id, success_url=pay_links.pay_url(invoice_id=invoice_id)
+    )
+    return {"url": attempt.checkout_url, "pay_url": pay_links.pay_url(invoice_id=invoice_id)}

@@ -7,6 +7,7 @@ from api import (
     invitations,
     invoices,
     operations,
+    payments,
     platform,
     quotes,
     sms,
@@ -37,3 +38,4 @@ api.add_router("/quotes", quotes.router)
 api.add_router("/invoices", invoices.router)
 api.add_router("/sms", sms.router)
 api.add_router("/voice", voice.router)
+api.add_router("/payments", payments.router)

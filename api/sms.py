@@ -130,7 +130,7 @@ def list_templates(request: ApiRequest):
 @router.post("/templates", response={201: TemplateOut}, auth=manager)
 def create_template(request: ApiRequest, payload: TemplateIn):
     """A body may use {customer_name}, {business_name}, {appointment_time}, {invoice_number},
-    {amount_due}, {quote_number} and {quote_total}; another name answers 400 naming it."""
+    {amount_due}, {pay_url}, {quote_number} and {quote_total}; another name answers 400 naming it."""
     return 201, services.create_template(name=payload.name, body=payload.body)
 
 

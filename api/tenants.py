@@ -49,6 +49,7 @@ class TenantSettingsOut(Schema):
     sms_reminder_hours: list[int]
     sms_quote_sent: bool
     sms_invoice_sent: bool
+    payment_reminder_days: list[int] = Field(description="Days past due on which unpaid invoices are chased by text.")
     quiet_hours_start: str = Field(description='Local time "HH:MM" from which no automatic text is sent.')
     quiet_hours_end: str = Field(description='Local time "HH:MM" until which no automatic text is sent.')
     created_at: datetime
@@ -89,6 +90,7 @@ class TenantSettingsIn(PatchSchema):
     sms_reminder_hours: list[int] = Field(default=OMITTED, max_length=10)
     sms_quote_sent: bool = OMITTED
     sms_invoice_sent: bool = OMITTED
+    payment_reminder_days: list[int] = Field(default=OMITTED, max_length=10)
     quiet_hours_start: str = Field(default=OMITTED, max_length=5)
     quiet_hours_end: str = Field(default=OMITTED, max_length=5)
 

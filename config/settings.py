@@ -260,6 +260,7 @@ LOGGING = {
         "django.db.backends": {"level": "INFO", "propagate": True},
         # The SDK logs every request's headers at INFO.
         "twilio.http_client": {"level": "WARNING", "propagate": True},
+        "stripe": {"level": "WARNING", "propagate": True},
     },
 }
 
@@ -269,7 +270,25 @@ DRAMATIQ_STUB_BROKER = env.bool("DRAMATIQ_STUB_BROKER", default=False)
 
 # Providers: with no credentials, each provider uses its local sandbox backend.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+# Given to the front end with each PaymentIntent (Stripe.js confirms it on the connected account).
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="pk_test_sandbox")
+# Stripe-Signature secrets, enforced in every mode: the platform account's endpoint and the
+# Connect endpoint (direct charges on the businesses' accounts), each with the previous secret
+# while a rolled one is still signing. Development defaults are in README so a client can sign.
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_WEBHOOK_SECRET_PREVIOUS = env.str("STRIPE_WEBHOOK_SECRET_PREVIOUS", default="")
+STRIPE_CONNECT_WEBHOOK_SECRET = env.str(
+    "STRIPE_CONNECT_WEBHOOK_SECRET", default="" if IS_PRODUCTION else "whsec_dev_connect"
+)
+STRIPE_CONNECT_WEBHOOK_SECRET_PREVIOUS = env.str("STRIPE_CONNECT_WEBHOOK_SECRET_PREVIOUS", default="")
+# Where the SDK sends Stripe API calls while STRIPE_SECRET_KEY is unset (deploy/stripe_sandbox.py),
+# and where that sandbox posts its signed events.
+STRIPE_SANDBOX_URL = env.str("STRIPE_SANDBOX_URL", default="http://127.0.0.1:8012")
+STRIPE_SANDBOX_WEBHOOK_URL = env.str(
+    "STRIPE_SANDBOX_WEBHOOK_URL", default=f"http://{BASE_DOMAIN}:{PORT}/api/v1/payments/webhook"
+)
+# The platform's cut of each card payment, in basis points of the amount (0: none).
+PLATFORM_FEE_BPS = env.int("PLATFORM_FEE_BPS", default=0)
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 # Verifies X-Twilio-Signature in every mode. The development default is written in README so
 # a local client can sign; production has none, and an empty token refuses every webhook.

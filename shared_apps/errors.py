@@ -91,6 +91,12 @@ class RateLimited(DomainError):
         self.retry_after = retry_after
 
 
+class ProviderUnavailable(DomainError):
+    """A provider (Stripe, Twilio) did not answer or refused for now; try again later (503)."""
+
+    code = "provider_unavailable"
+
+
 def violated_constraint(error: IntegrityError) -> str | None:
     """The name of the PostgreSQL constraint `error` violated (None when the driver gives none),
     so a service can tell which rule a concurrent write broke."""

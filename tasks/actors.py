@@ -13,6 +13,8 @@ from shared_apps.webhooks import services as webhooks
 from tasks.broker import broker  # noqa: F401 - configures Dramatiq before actors are declared
 from tenant_apps.appointments import reminders
 from tenant_apps.invoices import services as invoices
+from tenant_apps.payments import cards, follow_ups
+from tenant_apps.payments import reconcile as payment_reconcile
 from tenant_apps.quotes import services as quotes
 from tenant_apps.sms import automatic, document_email, reconcile
 from tenant_apps.sms import services as sms
@@ -109,3 +111,27 @@ def send_appointment_reminder(tenant_id: int, appointment_id: int, hours: int, s
     reminders.send_appointment_reminder(
         tenant_id=tenant_id, appointment_id=appointment_id, hours=hours, starts_at=starts_at, due_at=due_at
     )
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def send_payment_reminders(tenant_id: int, local_day: str) -> None:
+    """A tenant's daily run (00:05 local): queue the dunning texts of unpaid invoices past due."""
+    _run_daily("send_payment_reminders", tenant_id, local_day, follow_ups.schedule_payment_reminders)
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def reconcile_stripe_payments(tenant_id: int, local_day: str) -> None:
+    """A tenant's nightly run: record succeeded Stripe intents the ledger lacks."""
+    _run_daily("reconcile_stripe_payments", tenant_id, local_day, payment_reconcile.reconcile_daily)
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def send_payment_follow_up(tenant_id: int, kind: str, invoice_id: int, send_key: str) -> None:
+    """A text with the pay link after a declined card or at a dunning step, once per key."""
+    follow_ups.send_payment_follow_up(tenant_id=tenant_id, kind=kind, invoice_id=invoice_id, send_key=send_key)
+
+
+@dramatiq.actor(queue_name="default", max_retries=10, min_backoff=30_000)
+def submit_card_refund(refund_id: int) -> None:
+    """Ask Stripe again for a refund it did not accept (same Idempotency-Key)."""
+    cards.submit_card_refund(refund_id=refund_id)

@@ -25,6 +25,7 @@ from shared_apps.tenants import services as tenant_services
 from shared_apps.tenants.models import Tenant
 from tests.client import ApiClient, tenant_host
 from tests.outage_stack import closed_port
+from tests.stripe_sandbox import stripe_sandbox  # noqa: F401 - fixture for the payments tests
 
 PASSWORD = "a-long-test-password-1"
 # Before any fixture runs, the settings still name the real database; the test one differs.

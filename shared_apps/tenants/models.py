@@ -15,6 +15,10 @@ def default_business_hours() -> dict[str, list[list[str]]]:
     return {day: ([["09:00", "17:00"]] if day not in ("sat", "sun") else []) for day in WEEKDAYS}
 
 
+def default_payment_reminder_days() -> list[int]:
+    return [1, 7, 14]
+
+
 def default_reminder_hours() -> list[int]:
     """Appointment reminders a day and two hours before."""
     return [24, 2]
@@ -61,6 +65,8 @@ class Tenant(TenantMixin):
     sms_reminder_hours = ArrayField(models.PositiveSmallIntegerField(), default=default_reminder_hours)
     sms_quote_sent = models.BooleanField(default=True)
     sms_invoice_sent = models.BooleanField(default=True)
+    # Days past due on which an unpaid invoice's customer gets a text with the pay link.
+    payment_reminder_days = ArrayField(models.PositiveSmallIntegerField(), default=default_payment_reminder_days)
     # Local times between which no automatic text is sent (the window may wrap midnight).
     quiet_hours_start = models.TimeField(default=time(21, 0))
     quiet_hours_end = models.TimeField(default=time(8, 0))

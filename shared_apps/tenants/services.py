@@ -179,6 +179,7 @@ _SETTING_VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "sms_booking_confirmation": bool,
     "sms_reminders": bool,
     "sms_reminder_hours": lambda value: validate_reminder_hours(value),
+    "payment_reminder_days": lambda value: validate_payment_reminder_days(value),
     "sms_quote_sent": bool,
     "sms_invoice_sent": bool,
     "quiet_hours_start": lambda value: _local_time("quiet_hours_start", value),
@@ -187,6 +188,31 @@ _SETTING_VALIDATORS: dict[str, Callable[[Any], Any]] = {
 # Reminders go at most a week ahead, and a handful per appointment.
 MAX_REMINDER_HOURS = 7 * 24
 MAX_REMINDERS = 4
+
+
+# Dunning: a few steps, within a year past due.
+MAX_PAYMENT_REMINDER_DAYS = 365
+MAX_PAYMENT_REMINDERS = 5
+
+
+def validate_payment_reminder_days(value: list[int]) -> list[int]:
+    """Distinct days past due (1 to a year) on which an unpaid invoice's customer is texted,
+    at most MAX_PAYMENT_REMINDERS, kept in order ([1, 7, 14]); empty turns dunning off."""
+    if (
+        len(value) > MAX_PAYMENT_REMINDERS
+        or len(set(value)) != len(value)
+        or not all(1 <= days <= MAX_PAYMENT_REMINDER_DAYS for days in value)
+    ):
+        raise ValidationFailed(
+            "Invalid payment reminder days.",
+            details=[
+                {
+                    "field": "payment_reminder_days",
+                    "message": f"At most {MAX_PAYMENT_REMINDERS} distinct days, each 1 to {MAX_PAYMENT_REMINDER_DAYS}.",
+                }
+            ],
+        )
+    return sorted(value)
 
 
 def validate_reminder_hours(value: list[int]) -> list[int]:

@@ -9,6 +9,12 @@ from shared_apps.webhooks.models import WebhookEvent
 # schema active. It must be idempotent: a replay runs it again.
 WebhookHandler = Callable[[WebhookEvent], None]
 
+
+class NeedsReview(Exception):
+    """Raised by a handler for an event it must not apply (e.g. its metadata names another
+    tenant's rows): the event is kept for review, changes nothing and is not retried."""
+
+
 _handlers: dict[str, WebhookHandler] = {}
 
 

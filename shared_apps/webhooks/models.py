@@ -34,6 +34,7 @@ class WebhookEvent(models.Model):
         PROCESSED = "processed", "Processed"
         UNROUTED = "unrouted", "No tenant owns its identifiers"
         FAILED = "failed", "Processing failed"
+        REVIEW = "review", "Refused by its handler; kept for platform admins to review"
 
     provider = models.CharField(max_length=32)
     dedupe_key = models.CharField(max_length=255)

@@ -14,7 +14,7 @@ from django_tenants.utils import tenant_context
 from shared_apps.errors import Conflict, NotFound
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants.models import Tenant
-from shared_apps.webhooks.handlers import webhook_handler
+from shared_apps.webhooks.handlers import NeedsReview, webhook_handler
 from shared_apps.webhooks.models import ProviderRoute, WebhookEvent
 from shared_apps.webhooks.queries import resolve_route
 
@@ -111,7 +111,11 @@ def process_webhook_event(*, event_id: int) -> WebhookEvent | None:
                 .filter(pk=event_id)
                 .first()
             )
-            if event is None or event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.UNROUTED):
+            if event is None or event.status in (
+                WebhookEvent.Status.PROCESSED,
+                WebhookEvent.Status.UNROUTED,
+                WebhookEvent.Status.REVIEW,
+            ):
                 return event
             tenant = event.tenant
             if tenant is None or tenant.status != Tenant.Status.ACTIVE:
@@ -121,12 +125,14 @@ def process_webhook_event(*, event_id: int) -> WebhookEvent | None:
             handler = webhook_handler(event.provider)
             if handler is None:
                 raise LookupError(f"No handler is registered for {event.provider!r} events.")
-            with tenant_context(tenant):
-                handler(event)
-            event.status = WebhookEvent.Status.PROCESSED
+            event.status, event.last_error = WebhookEvent.Status.PROCESSED, ""
+            try:
+                with transaction.atomic(), tenant_context(tenant):
+                    handler(event)
+            except NeedsReview as refusal:
+                event.status, event.last_error = WebhookEvent.Status.REVIEW, str(refusal)[:2000]
             event.processed_at = timezone.now()
             event.attempts += 1
-            event.last_error = ""
             event.save(update_fields=["status", "processed_at", "attempts", "last_error"])
             return event
     except Exception as error:

@@ -146,6 +146,9 @@ class PdfDocument:
     valid_until: date | None = None
     amount_paid: int | None = None
     amount_due: int | None = None
+    credit: int | None = None
+    # Where the customer pays the invoice by card (an unpaid invoice of a business taking cards).
+    pay_url: str | None = None
     notes: str | None = None
 
     def __post_init__(self) -> None:
@@ -311,6 +314,7 @@ class _DocumentPdf(FPDF):
         self._parties_block()
         self._items_table()
         self._totals_block()
+        self._pay_online_block()
         self._notes_block()
 
     def _header_block(self) -> None:
@@ -507,6 +511,8 @@ class _DocumentPdf(FPDF):
             rows.append(("Paid", self._money(-doc.amount_paid), False))
         if doc.kind == "Invoice" and doc.amount_due is not None:
             rows.append(("Amount due", self._money(doc.amount_due), True))
+        if doc.kind == "Invoice" and doc.credit:
+            rows.append(("Credit", self._money(doc.credit), False))
 
         row_h = 6.5
         needed = 6 + row_h * len(rows) + 4
@@ -524,6 +530,17 @@ class _DocumentPdf(FPDF):
             self.cell(label_w, row_h, label, new_x=XPos.RIGHT, new_y=YPos.TOP)
             self._style(11 if strong else 10, bold=strong)
             self.cell(value_w, row_h, value, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def _pay_online_block(self) -> None:
+        if not self._doc.pay_url:
+            return
+        self.ln(6)
+        if self.will_page_break(15):
+            self.add_page()
+        self._style(8, bold=True, color=_MUTED)
+        self._text_line(self.epw, 5, "PAY ONLINE BY CARD")
+        self._style(9)
+        self._paragraph(self._doc.pay_url, line_height=4.5)
 
     def _notes_block(self) -> None:
         if not self._doc.notes or not self._doc.notes.strip():

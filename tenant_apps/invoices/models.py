@@ -3,10 +3,12 @@
 from typing import Any
 
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 
 from shared_apps.tenants.models import Tenant
 from tenant_apps.billing.models import Document, DocumentItem, DocumentType
+from tenant_apps.payments.models import StripeAccount
+from tenant_apps.payments.pay_links import pay_url
 
 
 class Invoice(Document):
@@ -24,6 +26,8 @@ class Invoice(Document):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
     due_date = models.DateField(help_text="Local date of the tenant")
     amount_paid = models.BigIntegerField(default=0)
+    # Set when a card payment on it is disputed (charge.dispute.created); the owner acts.
+    disputed_at = models.DateTimeField(null=True, blank=True)
     quote = models.OneToOneField(
         "quotes.Quote", on_delete=models.PROTECT, null=True, blank=True, related_name="invoice"
     )
@@ -34,10 +38,8 @@ class Invoice(Document):
                 condition=Q(status="DRAFT", number__isnull=True) | (~Q(status="DRAFT") & Q(number__isnull=False)),
                 name="invoices_invoice_numbered_unless_draft",
             ),
-            models.CheckConstraint(
-                condition=Q(amount_paid__gte=0, amount_paid__lte=F("total")),
-                name="invoices_invoice_paid_within_total",
-            ),
+            # More than the total is a credit: a card payment that arrived after cash covered it.
+            models.CheckConstraint(condition=Q(amount_paid__gte=0), name="invoices_invoice_paid_not_negative"),
         ]
 
     document_type = DocumentType.INVOICE
@@ -50,10 +52,28 @@ class Invoice(Document):
 
     @property
     def amount_due(self) -> int:
-        return self.total - self.amount_paid
+        return max(self.total - self.amount_paid, 0)
+
+    @property
+    def credit(self) -> int:
+        """What was paid beyond the total (owed back to the customer or kept as credit)."""
+        return max(self.amount_paid - self.total, 0)
 
     def pdf_fields(self) -> dict[str, Any]:
-        return {"due_date": self.due_date, "amount_paid": self.amount_paid, "amount_due": self.amount_due}
+        return {
+            "due_date": self.due_date,
+            "amount_paid": self.amount_paid,
+            "amount_due": self.amount_due,
+            "credit": self.credit,
+            "pay_url": self._pay_url(),
+        }
+
+    def _pay_url(self) -> str | None:
+        """The pay link, for an unpaid sent invoice of a business that takes cards."""
+        payable = (self.Status.SENT, self.Status.PARTIALLY_PAID, self.Status.OVERDUE)
+        if self.status not in payable or not StripeAccount.objects.filter(charges_enabled=True).exists():
+            return None
+        return pay_url(invoice_id=self.pk)
 
 
 class InvoiceItem(DocumentItem):

@@ -6,7 +6,12 @@ class PaymentsConfig(AppConfig):
     label = "payments"
 
     def ready(self) -> None:
+        from shared_apps.webhooks.handlers import register_webhook_handler
+        from shared_apps.webhooks.stripe import PROVIDER
         from tenant_apps.customers.history import register_history_source
-        from tenant_apps.payments.queries import payment_history
+        from tenant_apps.payments.events import handle_stripe_event
+        from tenant_apps.payments.queries import payment_history, payment_notice_history
 
         register_history_source("payment", payment_history)
+        register_history_source("payment_notice", payment_notice_history)
+        register_webhook_handler(PROVIDER, handle_stripe_event)

@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 
 from tenant_apps.billing.totals import format_money
 from tenant_apps.customers.history import HistoryEntry, HistoryWindow
-from tenant_apps.payments.models import Payment
+from tenant_apps.payments.models import Payment, PaymentNotice
 
 
 def list_invoice_payments(*, invoice_id: int) -> QuerySet[Payment]:
@@ -37,3 +37,28 @@ def payment_history(customer_id: int, window: HistoryWindow) -> list[HistoryEntr
         )
         for payment in payments
     ]
+
+
+def payment_notice_history(customer_id: int, window: HistoryWindow) -> list[HistoryEntry]:
+    """Declined cards, disputes and overpayments of the customer's invoices, for the owner."""
+    notices = window.rows(
+        PaymentNotice.objects.filter(invoice__customer_id=customer_id).select_related("invoice"),
+        time_field="occurred_at",
+    )
+    return [
+        HistoryEntry(
+            kind="payment_notice",
+            id=notice.pk,
+            occurred_at=notice.occurred_at,
+            title=notice.message,
+            status=notice.kind,
+            data={"kind": notice.kind, "invoice_id": notice.invoice_id, **notice.data},
+        )
+        for notice in notices
+    ]
+
+
+def list_payments(*, invoice_id: int | None = None) -> QuerySet[Payment]:
+    """Ledger rows (payments and refunds), newest first, optionally of one invoice."""
+    payments = Payment.objects.all()
+    return payments.filter(invoice_id=invoice_id) if invoice_id is not None else payments

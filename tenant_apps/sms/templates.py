@@ -17,6 +17,7 @@ from tenant_apps.appointments.models import Appointment
 from tenant_apps.billing.totals import format_money
 from tenant_apps.customers.models import Customer
 from tenant_apps.invoices.models import Invoice
+from tenant_apps.payments.pay_links import pay_url
 from tenant_apps.quotes.models import Quote
 
 VARIABLE = re.compile(r"\{([^{}]*)\}")
@@ -27,6 +28,7 @@ TEMPLATE_VARIABLES = {
     "appointment_time": "appointment_id",
     "invoice_number": "invoice_id of a sent invoice",
     "amount_due": "invoice_id of a sent invoice",
+    "pay_url": "invoice_id of a sent invoice",
     "quote_number": "quote_id of a sent quote",
     "quote_total": "quote_id of a sent quote",
 }
@@ -76,6 +78,7 @@ def template_values(context: TemplateContext) -> dict[str, str]:
     if context.invoice is not None and context.invoice.number:
         values["invoice_number"] = context.invoice.number
         values["amount_due"] = format_money(context.invoice.amount_due, context.invoice.currency)
+        values["pay_url"] = pay_url(invoice_id=context.invoice.pk)
     if context.quote is not None and context.quote.number:
         values["quote_number"] = context.quote.number
         values["quote_total"] = format_money(context.quote.total, context.quote.currency)

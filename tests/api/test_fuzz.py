@@ -37,7 +37,8 @@ def wsgi_app_in_test_transaction() -> Iterator[None]:
 
 
 @pytest.fixture
-def api_schema(tenant_a, wsgi_app_in_test_transaction):
+def api_schema(tenant_a, wsgi_app_in_test_transaction, stripe_sandbox):
+    """Provider calls (connecting a Stripe account) go to the Stripe sandbox, as in `make run`."""
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application, headers={"Host": settings.BASE_DOMAIN})
     schema.config.generation.update(max_examples=MAX_EXAMPLES, deterministic=True, database="none")
     return schema

@@ -57,7 +57,7 @@ def test_managers_write_templates_and_members_read_them(tenant_a):
 
 
 @pytest.mark.parametrize(
-    ("body", "variable"), [("Pay here: {pay_url}", "pay_url"), ("Hi {Customer_Name}", "Customer_Name")]
+    ("body", "variable"), [("Tip here: {tip_url}", "tip_url"), ("Hi {Customer_Name}", "Customer_Name")]
 )
 def test_an_unknown_variable_is_refused_at_save_naming_it(tenant_a, body, variable):
     created = tenant_a.api().post("/sms/templates", {"name": "Pay", "body": body})

@@ -1,0 +1,519 @@
+"""A loopback stand-in for the parts of Stripe's API the payments module calls, so card
+payments work end to end without credentials.
+
+It speaks the wire format the real `stripe` SDK uses (form-encoded bodies with bracketed
+nested keys, `Authorization: Bearer`, `Stripe-Account` for calls on a connected account,
+`Idempotency-Key` replayed like Stripe's: same key and same parameters answer the first
+response, different parameters answer 400 `idempotency_error`), keeps everything in memory,
+and posts the events Stripe would send to the Connect webhook endpoint, signed with the real
+`Stripe-Signature` algorithm (stripe.WebhookSignature).
+
+What it serves: accounts (enabled as soon as they are created), account links, payment
+intents (create, retrieve, cancel, list by `created[gte]`, confirm with `pm_card_visa` or
+`pm_card_chargeDeclined`), Checkout Sessions (create, retrieve) and refunds (create,
+retrieve). A Checkout Session's `url` is a page here: `POST {url}` with `outcome=succeeded`
+(or `failed`) pays (or declines) it as a customer would, and the signed events follow.
+
+Run: `python -m deploy.stripe_sandbox` (make run starts it when STRIPE_SECRET_KEY is unset); it
+listens on the port of STRIPE_SANDBOX_URL (default http://127.0.0.1:8012) and delivers events
+to STRIPE_SANDBOX_WEBHOOK_URL signed with STRIPE_CONNECT_WEBHOOK_SECRET.
+"""
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from socketserver import ThreadingMixIn
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import requests
+import stripe
+
+API_VERSION = stripe.api_version
+DECLINING_METHODS = {"pm_card_chargeDeclined": ("card_declined", "generic_decline")}
+ROUTE = re.compile(
+    r"^/v1/(?P<resource>accounts|account_links|payment_intents|checkout/sessions|refunds)"
+    r"(?:/(?P<id>[A-Za-z0-9_]+))?(?:/(?P<action>cancel|confirm))?$"
+)
+CHECKOUT_PAGE = re.compile(r"^/checkout/(?P<id>cs_[A-Za-z0-9_]+)$")
+REASONS = {
+    200: "OK",
+    303: "See Other",
+    400: "Bad Request",
+    401: "Unauthorized",
+    402: "Request Failed",
+    404: "Not Found",
+}
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+Deliver = Callable[[dict[str, Any]], None]
+
+
+def parse_form(body: str) -> dict[str, Any]:
+    """Stripe's form encoding (`metadata[tenant]=x`, `line_items[0][quantity]=1`) as nested
+    dicts; list indexes stay dict keys, which is all the sandbox needs."""
+    result: dict[str, Any] = {}
+    for key, value in parse_qsl(body, keep_blank_values=True):
+        parts = re.findall(r"[^\[\]]+", key)
+        target = result
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = value
+    return result
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(12)}"
+
+
+class StripeError(Exception):
+    def __init__(self, status: int, error_type: str, message: str, *, code: str = "", decline_code: str = ""):
+        super().__init__(message)
+        self.status = status
+        self.body: dict[str, Any] = {"error": {"type": error_type, "message": message}}
+        if code:
+            self.body["error"]["code"] = code
+        if decline_code:
+            self.body["error"]["decline_code"] = decline_code
+
+
+class StripeSandbox:
+    """The WSGI app. `events` holds every event sent, in order; `deliver` posts one (None:
+    kept only, e.g. to simulate a webhook that never arrived)."""
+
+    def __init__(self, *, base_url: str, webhook_url: str = "", webhook_secret: str = "", deliver_events: bool = True):
+        self.base_url = base_url.rstrip("/")
+        self.webhook_url = webhook_url
+        self.webhook_secret = webhook_secret
+        self.deliver_events = deliver_events
+        self.objects: dict[str, dict[str, Any]] = {}
+        self.events: list[dict[str, Any]] = []
+        self.requests: list[dict[str, Any]] = []
+        self._idempotent: dict[tuple[str, str], tuple[str, int, dict[str, Any]]] = {}
+        self._lock = threading.RLock()
+
+    # -- WSGI
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO", ""), environ["REQUEST_METHOD"]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length).decode() if length else ""
+        page = CHECKOUT_PAGE.match(path)
+        if page:
+            return self._checkout_page(start_response, session_id=page["id"], method=method, form=parse_form(raw))
+        route = ROUTE.match(path)
+        if route is None:
+            return _json(start_response, 404, StripeError(404, "invalid_request_error", "Unrecognized URL").body)
+        if not environ.get("HTTP_AUTHORIZATION", "").startswith("Bearer sk_"):
+            return _json(start_response, 401, StripeError(401, "invalid_request_error", "Invalid API Key").body)
+        params = parse_form(raw if method == "POST" else environ.get("QUERY_STRING", ""))
+        account = environ.get("HTTP_STRIPE_ACCOUNT", "")
+        key = environ.get("HTTP_IDEMPOTENCY_KEY", "")
+        with self._lock:
+            self.requests.append(
+                {"method": method, "path": path, "params": params, "account": account, "idempotency_key": key}
+            )
+            if method == "POST" and key:
+                fingerprint = hashlib.sha256(f"{path}?{raw}".encode()).hexdigest()
+                seen = self._idempotent.get((account, key))
+                if seen is not None:
+                    if seen[0] != fingerprint:
+                        error = StripeError(
+                            400,
+                            "idempotency_error",
+                            "Keys for idempotent requests can only be used with the same parameters they were first "
+                            "used with.",
+                        )
+                        return _json(start_response, 400, error.body, replayed=True)
+                    return _json(start_response, seen[1], seen[2], replayed=True)
+            try:
+                status, body = 200, self._dispatch(method, route, params, account)
+            except StripeError as error:
+                status, body = error.status, error.body
+            if method == "POST" and key:
+                self._idempotent[(account, key)] = (fingerprint, status, body)
+        return _json(start_response, status, body)
+
+    def _dispatch(self, method: str, route: re.Match, params: dict[str, Any], account: str) -> dict[str, Any]:
+        resource, object_id, action = route["resource"], route["id"], route["action"]
+        if resource == "accounts":
+            if method == "POST" and object_id is None:
+                return self._create_account(params)
+            return self._get(object_id, "account", account="")
+        if resource == "account_links" and method == "POST":
+            self._get(params.get("account"), "account", account="")
+            return {
+                "object": "account_link",
+                "url": f"{self.base_url}/connect/onboarding/{params['account']}",
+                "created": int(time.time()),
+                "expires_at": int(time.time()) + 300,
+            }
+        if not account:
+            raise StripeError(400, "invalid_request_error", "The sandbox serves direct charges only: Stripe-Account.")
+        if resource == "payment_intents":
+            if method == "POST" and object_id is None:
+                return self._create_payment_intent(params, account)
+            if method == "GET" and object_id is None:
+                return self._list_payment_intents(params, account)
+            intent = self._get(object_id, "payment_intent", account=account)
+            if action == "cancel":
+                return self._cancel(intent, params)
+            if action == "confirm":
+                return self._confirm(intent, params.get("payment_method", ""))
+            return intent
+        if resource == "checkout/sessions":
+            if method == "POST" and object_id is None:
+                return self._create_session(params, account)
+            return self._get(object_id, "checkout.session", account=account)
+        if resource == "refunds":
+            if method == "POST" and object_id is None:
+                return self._create_refund(params, account)
+            if method == "GET" and object_id is None:
+                found = [
+                    _public(obj)
+                    for obj in self.objects.values()
+                    if obj["object"] == "refund"
+                    and obj["_account"] == account
+                    and obj["payment_intent"] == params.get("payment_intent", obj["payment_intent"])
+                ]
+                return {"object": "list", "url": "/v1/refunds", "has_more": False, "data": found}
+            return self._get(object_id, "refund", account=account)
+        raise StripeError(404, "invalid_request_error", "Unrecognized request URL")
+
+    # -- objects
+
+    def _get(self, object_id: str | None, kind: str, *, account: str) -> dict[str, Any]:
+        found = self.objects.get(object_id or "")
+        if found is None or found["object"] != kind or found.get("_account", "") != account:
+            raise StripeError(404, "invalid_request_error", f"No such {kind}: '{object_id}'", code="resource_missing")
+        return _public(found)
+
+    def _store(self, obj: dict[str, Any], account: str) -> dict[str, Any]:
+        obj["_account"] = account
+        self.objects[obj["id"]] = obj
+        return _public(obj)
+
+    def _create_account(self, params: dict[str, Any]) -> dict[str, Any]:
+        account = {
+            "id": _new_id("acct"),
+            "object": "account",
+            "type": params.get("type", "standard"),
+            "email": params.get("email"),
+            "country": params.get("country", "US"),
+            "charges_enabled": True,
+            "payouts_enabled": True,
+            "details_submitted": True,
+            "requirements": {"currently_due": [], "disabled_reason": None},
+            "metadata": params.get("metadata", {}),
+            "created": int(time.time()),
+        }
+        stored = self._store(account, "")
+        self._emit("account.updated", stored, account=account["id"])
+        return stored
+
+    def _create_payment_intent(self, params: dict[str, Any], account: str) -> dict[str, Any]:
+        intent_id = _new_id("pi")
+        try:
+            amount = int(params["amount"])
+        except (KeyError, ValueError) as error:
+            raise StripeError(400, "invalid_request_error", "Missing required param: amount.") from error
+        intent = {
+            "id": intent_id,
+            "object": "payment_intent",
+            "amount": amount,
+            "amount_received": 0,
+            "currency": params.get("currency", "usd"),
+            "status": "requires_payment_method",
+            "client_secret": f"{intent_id}_secret_{secrets.token_hex(8)}",
+            "metadata": params.get("metadata", {}),
+            "application_fee_amount": int(params["application_fee_amount"])
+            if params.get("application_fee_amount")
+            else None,
+            "latest_charge": None,
+            "last_payment_error": None,
+            "canceled_at": None,
+            "cancellation_reason": None,
+            "created": int(time.time()),
+            "livemode": False,
+        }
+        return self._store(intent, account)
+
+    def _list_payment_intents(self, params: dict[str, Any], account: str) -> dict[str, Any]:
+        since = int(params.get("created", {}).get("gte", 0))
+        limit = int(params.get("limit", 10))
+        intents = sorted(
+            (
+                obj
+                for obj in self.objects.values()
+                if obj["object"] == "payment_intent" and obj["_account"] == account and obj["created"] >= since
+            ),
+            key=lambda obj: (obj["created"], obj["id"]),
+            reverse=True,
+        )
+        after = params.get("starting_after")
+        if after:
+            ids = [obj["id"] for obj in intents]
+            intents = intents[ids.index(after) + 1 :] if after in ids else []
+        return {
+            "object": "list",
+            "url": "/v1/payment_intents",
+            "has_more": len(intents) > limit,
+            "data": [_public(obj) for obj in intents[:limit]],
+        }
+
+    def _cancel(self, intent: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        stored = self.objects[intent["id"]]
+        if stored["status"] in ("succeeded", "canceled"):
+            raise StripeError(
+                400,
+                "invalid_request_error",
+                f"You cannot cancel this PaymentIntent because it has a status of {stored['status']}.",
+                code="payment_intent_unexpected_state",
+            )
+        stored.update(
+            status="canceled",
+            canceled_at=int(time.time()),
+            cancellation_reason=params.get("cancellation_reason", "requested_by_customer"),
+        )
+        self._emit("payment_intent.canceled", _public(stored), account=stored["_account"])
+        return _public(stored)
+
+    def _confirm(self, intent: dict[str, Any], payment_method: str) -> dict[str, Any]:
+        """Pay (or decline) an intent as Stripe.js would with a test payment method."""
+        stored = self.objects[intent["id"]]
+        account = stored["_account"]
+        if stored["status"] in ("succeeded", "canceled"):
+            raise StripeError(
+                400,
+                "invalid_request_error",
+                f"This PaymentIntent's status is {stored['status']}.",
+                code="payment_intent_unexpected_state",
+            )
+        if payment_method in DECLINING_METHODS:
+            code, decline_code = DECLINING_METHODS[payment_method]
+            stored.update(
+                status="requires_payment_method",
+                last_payment_error={
+                    "type": "card_error",
+                    "code": code,
+                    "decline_code": decline_code,
+                    "message": "Your card was declined.",
+                },
+            )
+            self._emit("payment_intent.payment_failed", _public(stored), account=account)
+            error = StripeError(402, "card_error", "Your card was declined.", code=code, decline_code=decline_code)
+            error.body["error"]["payment_intent"] = _public(stored)
+            raise error
+        charge = {
+            "id": _new_id("ch"),
+            "object": "charge",
+            "amount": stored["amount"],
+            "amount_refunded": 0,
+            "refunded": False,
+            "currency": stored["currency"],
+            "payment_intent": stored["id"],
+            "status": "succeeded",
+            "paid": True,
+            "created": int(time.time()),
+        }
+        self._store(charge, account)
+        stored.update(
+            status="succeeded", amount_received=stored["amount"], latest_charge=charge["id"], last_payment_error=None
+        )
+        self._emit("charge.succeeded", _public(charge), account=account)
+        self._emit("payment_intent.succeeded", _public(stored), account=account)
+        return _public(stored)
+
+    def _create_session(self, params: dict[str, Any], account: str) -> dict[str, Any]:
+        items = params.get("line_items", {})
+        amount = sum(int(item["price_data"]["unit_amount"]) * int(item.get("quantity", 1)) for item in items.values())
+        currency = next(iter(items.values()), {}).get("price_data", {}).get("currency", "usd")
+        session_id = _new_id("cs_test")
+        session = {
+            "id": session_id,
+            "object": "checkout.session",
+            "mode": params.get("mode", "payment"),
+            "url": f"{self.base_url}/checkout/{session_id}",
+            "status": "open",
+            "payment_status": "unpaid",
+            "payment_intent": None,
+            "amount_total": amount,
+            "currency": currency,
+            "metadata": params.get("metadata", {}),
+            "client_reference_id": params.get("client_reference_id"),
+            "success_url": params.get("success_url"),
+            "expires_at": int(params.get("expires_at") or time.time() + 24 * 3600),
+            "created": int(time.time()),
+            "_payment_intent_data": params.get("payment_intent_data", {}),
+        }
+        return self._store(session, account)
+
+    def _checkout_page(
+        self, start_response: StartResponse, *, session_id: str, method: str, form: dict[str, Any]
+    ) -> list[bytes]:
+        """The hosted page: GET shows the session; POST outcome=succeeded|failed pays it."""
+        with self._lock:
+            session = self.objects.get(session_id)
+            if session is None:
+                return _json(start_response, 404, StripeError(404, "invalid_request_error", "No such session").body)
+            if method != "POST":
+                return _json(start_response, 200, _public(session))
+            if session["status"] != "open":
+                error = StripeError(400, "invalid_request_error", f"This Checkout Session is {session['status']}.")
+                return _json(start_response, 400, error.body)
+            account = session["_account"]
+            data = session["_payment_intent_data"]
+            intent = self._create_payment_intent(
+                {
+                    "amount": session["amount_total"],
+                    "currency": session["currency"],
+                    "metadata": data.get("metadata", {}),
+                    "application_fee_amount": data.get("application_fee_amount"),
+                },
+                account,
+            )
+            session["payment_intent"] = intent["id"]
+            outcome = form.get("outcome", "succeeded")
+            try:
+                paid = self._confirm(intent, "pm_card_visa" if outcome == "succeeded" else "pm_card_chargeDeclined")
+            except StripeError as error:
+                return _json(start_response, 402, error.body)
+            session.update(status="complete", payment_status="paid")
+            self._emit("checkout.session.completed", _public(session), account=account)
+            return _json(start_response, 200, {"session": _public(session), "payment_intent": paid})
+
+    def _create_refund(self, params: dict[str, Any], account: str) -> dict[str, Any]:
+        intent = self._get(params.get("payment_intent"), "payment_intent", account=account)
+        if intent["status"] != "succeeded":
+            raise StripeError(400, "invalid_request_error", "This PaymentIntent has no successful charge.")
+        charge = self.objects[intent["latest_charge"]]
+        left = charge["amount"] - charge["amount_refunded"]
+        amount = int(params.get("amount") or left)
+        if amount > left:
+            raise StripeError(
+                400,
+                "invalid_request_error",
+                f"Refund amount ({amount}) is greater than unrefunded amount on charge ({left})",
+                code="amount_too_large",
+            )
+        refund = {
+            "id": _new_id("re"),
+            "object": "refund",
+            "amount": amount,
+            "currency": charge["currency"],
+            "charge": charge["id"],
+            "payment_intent": intent["id"],
+            "status": "succeeded",
+            "reason": params.get("reason"),
+            "metadata": params.get("metadata", {}),
+            "created": int(time.time()),
+        }
+        charge.update(amount_refunded=charge["amount_refunded"] + amount)
+        charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+        stored = self._store(refund, account)
+        self._emit("refund.created", stored, account=account)
+        self._emit("charge.refunded", _public(charge), account=account)
+        return stored
+
+    def dispute(self, *, payment_intent_id: str) -> dict[str, Any]:
+        """Open a dispute on an intent's charge, as a card holder would (tests, README)."""
+        with self._lock:
+            intent = self.objects[payment_intent_id]
+            dispute = {
+                "id": _new_id("dp"),
+                "object": "dispute",
+                "amount": intent["amount_received"],
+                "currency": intent["currency"],
+                "charge": intent["latest_charge"],
+                "payment_intent": intent["id"],
+                "reason": "fraudulent",
+                "status": "needs_response",
+                "created": int(time.time()),
+            }
+            stored = self._store(dispute, intent["_account"])
+            self._emit("charge.dispute.created", stored, account=intent["_account"])
+            return stored
+
+    # -- events
+
+    def _emit(self, event_type: str, obj: dict[str, Any], *, account: str) -> None:
+        event = {
+            "id": _new_id("evt"),
+            "object": "event",
+            "api_version": API_VERSION,
+            "created": int(time.time()),
+            "type": event_type,
+            "account": account,
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
+            "data": {"object": obj},
+        }
+        self.events.append(event)
+        if self.deliver_events and self.webhook_url:
+            threading.Thread(target=self.deliver, args=(event,), daemon=True).start()
+
+    def sign(self, payload: str) -> str:
+        return stripe.WebhookSignature.generate_signature_header(payload, self.webhook_secret)
+
+    def deliver(self, event: dict[str, Any]) -> int | None:
+        """POST one event to the webhook URL as Stripe does; the status, None if unreachable."""
+        payload = json.dumps(event)
+        headers = {"Content-Type": "application/json", "Stripe-Signature": self.sign(payload)}
+        try:
+            return requests.post(self.webhook_url, data=payload.encode(), headers=headers, timeout=10).status_code
+        except requests.RequestException:
+            return None
+
+
+def _public(obj: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in obj.items() if not key.startswith("_")}
+
+
+def _json(start_response: StartResponse, status: int, body: dict[str, Any], *, replayed: bool = False) -> list[bytes]:
+    payload = json.dumps(body).encode()
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+    headers.append(("Request-Id", _new_id("req")))
+    if replayed:
+        headers.append(("Idempotent-Replayed", "true"))
+    start_response(f"{status} {REASONS.get(status, 'Error')}", headers)
+    return [payload]
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        sys.stderr.write(f"stripe-sandbox: {format % args}\n")
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+def serve(port: int, *, sandbox: StripeSandbox, host: str = "127.0.0.1") -> WSGIServer:
+    """A server for the sandbox (call serve_forever(), or run it in a thread in tests)."""
+    return make_server(host, port, sandbox, server_class=_ThreadingServer, handler_class=_QuietHandler)
+
+
+if __name__ == "__main__":
+    if os.environ.get("STRIPE_SECRET_KEY"):
+        sys.stderr.write("stripe-sandbox: STRIPE_SECRET_KEY is set, the real Stripe is used; not starting\n")
+        sys.exit(0)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from django.conf import settings
+
+    base_url = settings.STRIPE_SANDBOX_URL
+    app = StripeSandbox(
+        base_url=base_url,
+        webhook_url=settings.STRIPE_SANDBOX_WEBHOOK_URL,
+        webhook_secret=settings.STRIPE_CONNECT_WEBHOOK_SECRET,
+    )
+    server = serve(urlsplit(base_url).port or 80, sandbox=app)
+    sys.stderr.write(f"stripe-sandbox: listening on {base_url}, events to {app.webhook_url}\n")
+    server.serve_forever()
