@@ -24,11 +24,12 @@ def answer_assistant_request(*, tenant: Tenant, message: dict[str, Any]) -> dict
 
 def answer_tools(*, tenant: Tenant, message: dict[str, Any]) -> dict[str, Any]:
     """`{"results": [{toolCallId, name, result}]}`, each tool call run once."""
+    call = None
     if isinstance(message.get("call"), dict) and message["call"].get("id"):
         # The tools need no call row: a caller never waits for the dialing job to store one.
         with suppress(services.CallNotStoredYet):
-            services.record_call(tenant=tenant, message=message)
-    return {"results": answer_tool_calls(tenant=tenant, message=message, tool_calls=tool_call_list(message))}
+            call = services.record_call(tenant=tenant, message=message)
+    return {"results": answer_tool_calls(tenant=tenant, message=message, call=call, tool_calls=tool_call_list(message))}
 
 
 def handle_vapi_event(event: WebhookEvent) -> None:

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from shared_apps.errors import Conflict, ValidationFailed
 from shared_apps.outbox.services import enqueue_after_commit
@@ -191,22 +191,28 @@ def record_call(*, tenant: Tenant, message: dict[str, Any]) -> Call:
         # message fails and is retried, rather than making a second row for the call.
         raise CallNotStoredYet(f"No call {vapi_call_id} in this business (yet).")
     number = caller_number(message)
-    with transaction.atomic():
-        call, created = Call.objects.get_or_create(
-            vapi_call_id=vapi_call_id or None,
-            defaults={
-                "direction": Call.Direction.INBOUND,
-                "status": Status.RINGING,
-                "customer": customer_queries.find_customer_by_phone(phone=number) if number else None,
-                "customer_number": number[:32],
-                "assistant_id": _text(vapi_call.get("assistantId"))[:64],
-                "phone_number_id": _text(vapi_call.get("phoneNumberId"))[:64],
-            },
-        )
-        if created and vapi_call_id:
-            claim_provider_route(
-                tenant_id=tenant.pk, provider=vapi.PROVIDER, kind=vapi.CALL_KIND, external_id=vapi_call_id
-            )
+    call = Call(
+        direction=Call.Direction.INBOUND,
+        status=Status.RINGING,
+        vapi_call_id=vapi_call_id or None,
+        customer=customer_queries.find_customer_by_phone(phone=number) if number else None,
+        customer_number=number[:32],
+        assistant_id=_text(vapi_call.get("assistantId"))[:64],
+        phone_number_id=_text(vapi_call.get("phoneNumberId"))[:64],
+    )
+    try:
+        with transaction.atomic():
+            call.save(force_insert=True)
+            if vapi_call_id:
+                claim_provider_route(
+                    tenant_id=tenant.pk, provider=vapi.PROVIDER, kind=vapi.CALL_KIND, external_id=vapi_call_id
+                )
+    except IntegrityError:
+        # A concurrent delivery about the same call stored it first (unique vapi_call_id).
+        stored = queries.find_call_by_vapi_id(vapi_call_id=vapi_call_id)
+        if stored is None:
+            raise
+        return stored
     return call
 
 

@@ -27,7 +27,6 @@ from tenant_apps.customers import queries as customer_queries
 from tenant_apps.customers import services as customers
 from tenant_apps.customers.models import Customer
 from tenant_apps.voice.models import Call, ToolCallResult
-from tenant_apps.voice.queries import find_call_by_vapi_id
 from tenant_apps.voice.services import caller_number
 
 # How many free slots an answer names, and how many days ahead "next free slots" looks.
@@ -386,10 +385,10 @@ def _run_once(ctx: ToolContext, tool_call: dict[str, Any]) -> dict[str, Any]:
 
 
 def answer_tool_calls(
-    *, tenant: Tenant, message: dict[str, Any], tool_calls: list[dict[str, Any]]
+    *, tenant: Tenant, message: dict[str, Any], call: Call | None, tool_calls: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Vapi's `results` for the message's tool calls, each run once (see the module's doc)."""
-    vapi_call = _object(message.get("call"))
+    """Vapi's `results` for the message's tool calls, each run once (see the module's doc);
+    `call` is the call's row when it has one (record_call)."""
     try:
         caller = customers.normalize_phone(phone=caller_number(message), region=tenant.country)
     except DomainError:
@@ -397,7 +396,7 @@ def answer_tool_calls(
     ctx = ToolContext(
         tenant=tenant,
         caller=caller,
-        call=find_call_by_vapi_id(vapi_call_id=_text(vapi_call.get("id"))),
+        call=call,
         now=timezone.now(),
     )
     return [_run_once(ctx, tool_call) for tool_call in tool_calls if _text(tool_call.get("id"))]
