@@ -82,6 +82,7 @@ class CallOut(Schema):
     cost: int | None = Field(description="Vapi's cost in US cents.")
     cost_currency: str = "usd"
     ended_reason: str
+    note: str = Field(description="Why the call is `unknown`, or how it was settled without Vapi's messages.")
     created_at: datetime
     updated_at: datetime
 
