@@ -47,7 +47,8 @@ def vapi_webhook(request: ApiRequest):
             ]
             return JsonResponse({"results": refused})
         with tenant_context(tenant):
-            return JsonResponse(answer_tools(tenant=tenant, message=message.body))
+            redelivered = not received.recorded.created
+            return JsonResponse(answer_tools(tenant=tenant, message=message.body, redelivered=redelivered))
     return JsonResponse({"received": True})
 
 

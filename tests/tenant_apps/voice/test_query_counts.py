@@ -3,6 +3,7 @@ transaction, so each of our transactions counts as a SAVEPOINT/RELEASE pair). An
 still stored once, routed by registered ids, and each tool call run once: the other tests of
 this package say so; these fail when a statement comes back."""
 
+from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments.models import Appointment
 from tenant_apps.voice.models import Call, ToolCallResult
 from tests.tenant_apps.voice.conftest import next_business_day
@@ -10,7 +11,7 @@ from tests.tenant_apps.voice.payloads import message, post, results, stored_even
 
 ASSISTANT_REQUEST = 13
 BOOKING = 32
-REPLAYED_TOOL_CALL = 14
+REPLAYED_TOOL_CALL = 8
 
 
 def booking(day) -> dict:
@@ -43,3 +44,22 @@ def test_a_booking_and_its_redelivery(voice_lines, tenant_a, django_assert_max_n
     with tenant_a.schema():
         assert Appointment.objects.count() == 1
         assert ToolCallResult.objects.get().call == Call.objects.get(vapi_call_id="call-q")
+
+
+def test_a_redelivery_whose_first_delivery_was_not_answered_runs_the_tool(voice_lines, tenant_a):
+    """The first delivery is stored but refused (business suspended): the redelivery, a
+    duplicate, finds no stored answer and runs the tool, once."""
+    day = next_business_day(tenant_a.tenant.zone)
+    Tenant.objects.filter(pk=tenant_a.tenant.pk).update(status=Tenant.Status.SUSPENDED)
+    refused = post(booking(day))
+    Tenant.objects.filter(pk=tenant_a.tenant.pk).update(status=Tenant.Status.ACTIVE)
+
+    answered = post(booking(day))
+    again = post(booking(day))
+
+    assert "error" in results(refused)["tool-1"]
+    assert len(stored_events()) == 1
+    assert results(answered)["tool-1"]["booked"] is True
+    assert results(again) == results(answered)
+    with tenant_a.schema():
+        assert Appointment.objects.count() == 1
