@@ -74,9 +74,7 @@ def _settle(*, call_id: int, tenant_id: int, found: dict[str, Any] | None, now: 
                 call.note = NOT_PLACED_NOTE
                 call.save(update_fields=["status", "ended_reason", "note", "updated_at"])
             return
-        call.note = FOUND_NOTE
-        call.save(update_fields=["note"])
-        store_placed_call(call_id=call_id, tenant_id=tenant_id, placed=found)
+        store_placed_call(call_id=call_id, tenant_id=tenant_id, placed=found, note=FOUND_NOTE)
 
 
 def reconcile_unsettled_calls(*, tenant: Tenant, now: datetime | None = None) -> int:

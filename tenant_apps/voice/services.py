@@ -130,16 +130,17 @@ def place_queued_call(*, call_id: int, tenant_id: int) -> Call | None:
     return store_placed_call(call_id=call_id, tenant_id=tenant_id, placed=placed)
 
 
-def store_placed_call(*, call_id: int, tenant_id: int, placed: dict[str, Any]) -> Call:
+def store_placed_call(*, call_id: int, tenant_id: int, placed: dict[str, Any], note: str = "") -> Call:
     """Vapi's id and status of a call it placed (its answer to `POST /call`, or its record
-    found later), the id claimed as this tenant's route."""
+    found later, with a `note` saying so), the id claimed as this tenant's route."""
     with transaction.atomic():
         call = queries.get_call_for_update(call_id=call_id)
         assert call is not None  # a call is never deleted, least of all while dialing
         call.vapi_call_id = str(placed.get("id") or "") or None
         if _advance(call, VAPI_STATUSES.get(str(placed.get("status", "")))) and call.status == Status.ENDED:
             call.ended_reason = _text(placed.get("endedReason"))[:200]
-        call.save(update_fields=["vapi_call_id", "status", "ended_reason", "updated_at"])
+        call.note = note or call.note
+        call.save(update_fields=["vapi_call_id", "status", "ended_reason", "note", "updated_at"])
         if call.vapi_call_id:
             claim_provider_route(
                 tenant_id=tenant_id, provider=vapi.PROVIDER, kind=vapi.CALL_KIND, external_id=call.vapi_call_id
