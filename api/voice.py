@@ -47,7 +47,8 @@ def vapi_webhook(request: ApiRequest):
             ]
             return JsonResponse({"results": refused})
         with tenant_context(tenant):
-            return JsonResponse(answer_tools(tenant=tenant, message=message.body))
+            redelivered = not received.recorded.created
+            return JsonResponse(answer_tools(tenant=tenant, message=message.body, redelivered=redelivered))
     return JsonResponse({"received": True})
 
 
@@ -82,6 +83,7 @@ class CallOut(Schema):
     cost: int | None = Field(description="Vapi's cost in US cents.")
     cost_currency: str = "usd"
     ended_reason: str
+    note: str = Field(description="Why the call is `unknown`, or how it was settled without Vapi's messages.")
     created_at: datetime
     updated_at: datetime
 

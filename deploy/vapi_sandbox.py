@@ -5,7 +5,10 @@ It speaks the wire format our httpx client uses (JSON `POST /call` with a Bearer
 given our webhook URL, plays each call as Vapi would: `status-update` ringing, in-progress and
 ended, then an `end-of-call-report`, each sent with the server secret in `X-Vapi-Secret`.
 `+15005550001` is refused as an invalid number (400). `GET /call/{id}` and `GET /call` answer
-like Vapi's; `GET /sandbox/calls` lists what was dialled.
+like Vapi's (the list newest first, filtered by `id`, `assistantId`, `phoneNumberId`,
+`createdAtGt/Ge/Lt/Le` and `limit`, 100 by default, 1 to 1000); `GET /sandbox/calls` lists what
+was dialled. `answer_delay` holds the answer to `POST /call` after the call is placed, as a
+slow Vapi would (a client timing out then does not know the call exists).
 
 Run: `python -m deploy.vapi_sandbox` (make run starts it when VAPI_API_KEY is unset); it listens
 on the port of VAPI_SANDBOX_URL (default http://127.0.0.1:8011) and posts to VAPI_WEBHOOK_URL
@@ -13,6 +16,7 @@ on the port of VAPI_SANDBOX_URL (default http://127.0.0.1:8011) and posts to VAP
 """
 
 import json
+import operator
 import os
 import re
 import sys
@@ -38,17 +42,34 @@ StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
 def _now() -> str:
-    return datetime.now(tz=UTC).isoformat().replace("+00:00", "Z")
+    """Vapi's timestamp format: UTC to the millisecond, `Z`."""
+    return datetime.now(tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _instant(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError("A time without a zone.")
+    return parsed
+
+
+LIST_TIME_FILTERS: dict[str, Callable[[datetime, datetime], bool]] = {
+    "createdAtGt": operator.gt,
+    "createdAtGe": operator.ge,
+    "createdAtLt": operator.lt,
+    "createdAtLe": operator.le,
+}
 
 
 class VapiSandbox:
     """The WSGI app; `calls` holds every call placed, by id."""
 
-    def __init__(self, *, webhook_url: str = "", secret: str = "", step_delay: float = 0.05):
+    def __init__(self, *, webhook_url: str = "", secret: str = "", step_delay: float = 0.05, answer_delay: float = 0):
         self.calls: dict[str, dict[str, Any]] = {}
         self.webhook_url = webhook_url
         self.secret = secret
         self.step_delay = step_delay
+        self.answer_delay = answer_delay
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -76,16 +97,26 @@ class VapiSandbox:
                 call = self.calls.get(match["id"])
             return _json(start_response, 200, call) if call else _error(start_response, 404, "Call not found.")
         if method == "GET":
-            query = dict(parse_qsl(environ.get("QUERY_STRING", "")))
-            with self._lock:
-                found = [
-                    call
-                    for call in reversed(self.calls.values())
-                    if query.get("phoneNumberId", call["phoneNumberId"]) == call["phoneNumberId"]
-                    and call["createdAt"] > query.get("createdAtGt", "")
-                ]
-            return _json(start_response, 200, found[: int(query.get("limit", 100))])
+            return self._list(start_response, dict(parse_qsl(environ.get("QUERY_STRING", ""))))
         return _error(start_response, 405, "Method not allowed.")
+
+    def _list(self, start_response: StartResponse, query: dict[str, str]) -> list[bytes]:
+        try:
+            limit = int(query.get("limit", "100"))
+            bounds = {name: _instant(query[name]) for name in LIST_TIME_FILTERS if name in query}
+        except ValueError:
+            return _error(start_response, 400, "limit must be a number and createdAt filters ISO 8601 dates.")
+        if not 1 <= limit <= 1000:
+            return _error(start_response, 400, "limit must not be greater than 1000.")
+        with self._lock:
+            calls = list(reversed(self.calls.values()))
+        found = [
+            call
+            for call in calls
+            if all(query.get(name, call[name]) == call[name] for name in ("id", "assistantId", "phoneNumberId"))
+            and all(LIST_TIME_FILTERS[name](_instant(call["createdAt"]), bound) for name, bound in bounds.items())
+        ]
+        return _json(start_response, 200, found[:limit])
 
     def _create(self, start_response: StartResponse, body: dict[str, Any]) -> list[bytes]:
         customer = body.get("customer") if isinstance(body.get("customer"), dict) else {}
@@ -113,6 +144,7 @@ class VapiSandbox:
             self.calls[call["id"]] = call
         if self.webhook_url:
             threading.Thread(target=self._play, args=(call,), daemon=True).start()
+        time.sleep(self.answer_delay)
         return _json(start_response, 201, call)
 
     def _play(self, call: dict[str, Any]) -> None:

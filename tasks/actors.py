@@ -18,6 +18,7 @@ from tenant_apps.payments import reconcile as payment_reconcile
 from tenant_apps.quotes import services as quotes
 from tenant_apps.sms import automatic, document_email, reconcile
 from tenant_apps.sms import services as sms
+from tenant_apps.voice import reconcile as voice_reconcile
 from tenant_apps.voice import services as voice
 
 
@@ -67,6 +68,12 @@ def place_voice_call(call_id: int, tenant_id: int) -> None:
 def reconcile_sms_sends() -> None:
     """Ask Twilio what became of texts left `sending` (never resends; the next run retries)."""
     reconcile.reconcile_all_tenants()
+
+
+@dramatiq.actor(queue_name="default", max_retries=0)
+def reconcile_voice_calls() -> None:
+    """Ask Vapi what became of calls whose dial had no answer (never re-dials; the next run retries)."""
+    voice_reconcile.reconcile_all_tenants()
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)

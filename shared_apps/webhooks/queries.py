@@ -9,20 +9,32 @@ from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks.models import ProviderRoute, WebhookEvent
 
 
-def resolve_route(*, provider: str, candidates: Sequence[Sequence[str]]) -> Tenant | None:
-    """The tenant owning the first of `candidates` ((kind, external_id) pairs, most specific
-    first) that has a route, in one query; None when no tenant owns any of them."""
+def route_owners(*, provider: str, candidates: Sequence[Sequence[str]]) -> dict[tuple[str, str], Tenant]:
+    """The tenant owning each of `candidates` ((kind, external_id) pairs) that has a route,
+    in one query."""
     wanted = [(kind, external_id) for kind, external_id in candidates if external_id]
     if not wanted:
-        return None
+        return {}
     matches = Q()
     for kind, external_id in wanted:
         matches |= Q(kind=kind, external_id=external_id)
-    routes = {
+    return {
         (route.kind, route.external_id): route.tenant
         for route in ProviderRoute.objects.select_related("tenant").filter(matches, provider=provider)
     }
-    return next((routes[pair] for pair in wanted if pair in routes), None)
+
+
+def first_owner(*, owners: dict[tuple[str, str], Tenant], candidates: Sequence[Sequence[str]]) -> Tenant | None:
+    """The owner of the first candidate (most specific first) that has one."""
+    return next(
+        (owners[(kind, external_id)] for kind, external_id in candidates if (kind, external_id) in owners), None
+    )
+
+
+def resolve_route(*, provider: str, candidates: Sequence[Sequence[str]]) -> Tenant | None:
+    """The tenant owning the first of `candidates` ((kind, external_id) pairs, most specific
+    first) that has a route, in one query; None when no tenant owns any of them."""
+    return first_owner(owners=route_owners(provider=provider, candidates=candidates), candidates=candidates)
 
 
 def list_webhook_events(*, status: str | None = None, provider: str | None = None) -> QuerySet[WebhookEvent]:

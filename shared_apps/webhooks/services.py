@@ -21,13 +21,30 @@ from shared_apps.webhooks.queries import resolve_route
 PROCESS_ACTOR = "process_webhook_event"
 
 
+_CLAIM_ROUTE = f"""
+    INSERT INTO {ProviderRoute._meta.db_table} (provider, kind, external_id, tenant_id, created_at)
+    VALUES (%s, %s, %s, %s, now())
+    ON CONFLICT (provider, external_id) DO NOTHING
+    RETURNING id, created_at
+"""  # noqa: S608 - the table name is ours, every value is a parameter
+
+
 def claim_provider_route(*, tenant_id: int, provider: str, kind: str, external_id: str) -> ProviderRoute:
     """Record that `tenant_id` owns `external_id` at `provider`. Claiming one's own route again
     is a no-op; an identifier another tenant holds raises Conflict. Concurrent claims are
-    decided by the unique constraint: the later transaction sees the earlier one's row."""
-    route, _ = ProviderRoute.objects.get_or_create(
-        provider=provider, external_id=external_id, defaults={"kind": kind, "tenant_id": tenant_id}
-    )
+    decided by the unique constraint: the later one waits for the earlier transaction and then
+    sees its row. A new route is one statement (webhook answers claim call ids inline)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_ROUTE, [provider, kind, external_id, tenant_id])
+        inserted = cursor.fetchone()
+    if inserted is not None:
+        route = ProviderRoute(
+            pk=inserted[0], provider=provider, kind=kind, external_id=external_id, tenant_id=tenant_id
+        )
+        route.created_at = inserted[1]
+        route._state.adding = False
+        return route
+    route = ProviderRoute.objects.get(provider=provider, external_id=external_id)
     if route.tenant_id != tenant_id or route.kind != kind:
         raise Conflict(
             "This identifier is already used by another business.",
@@ -61,20 +78,42 @@ _INSERT_ONCE = f"""
          last_error)
     VALUES (%s, %s, %s, %s, %s, %s, %s, now(), 0, '')
     ON CONFLICT (provider, dedupe_key) DO NOTHING
-    RETURNING id
+    RETURNING id, received_at
 """  # noqa: S608 - the table name is ours, every value is a parameter
 
 
 def record_webhook_event(
     *, provider: str, dedupe_key: str, route_candidates: Sequence[tuple[str, str]], body: bytes, content_type: str
 ) -> RecordedEvent:
-    """Store a verified event once. A duplicate (retry, concurrent delivery) finds the first
-    row and changes nothing. A routed event gets its processing job in the same transaction,
-    so the job runs after commit; an unrouted one is kept for platform admins."""
+    """Store a verified event once, routed to the tenant owning the first of its candidates
+    (see store_webhook_event)."""
+    return store_webhook_event(
+        provider=provider,
+        dedupe_key=dedupe_key,
+        tenant=resolve_route(provider=provider, candidates=route_candidates),
+        route_candidates=route_candidates,
+        body=body,
+        content_type=content_type,
+    )
+
+
+def store_webhook_event(
+    *,
+    provider: str,
+    dedupe_key: str,
+    tenant: Tenant | None,
+    route_candidates: Sequence[tuple[str, str]],
+    body: bytes,
+    content_type: str,
+) -> RecordedEvent:
+    """Store a verified event once, for `tenant` as resolved from its route candidates (None:
+    unrouted). A duplicate (retry, concurrent delivery) finds the first row, with its tenant,
+    and changes nothing. A routed event gets its processing job in the same transaction, so the
+    job runs after commit; an unrouted one is kept for platform admins. The new row is returned
+    as written (no second read): webhook answers Vapi waits for pay for every statement."""
     candidates = [[kind, external_id] for kind, external_id in route_candidates]
+    status = WebhookEvent.Status.RECEIVED if tenant else WebhookEvent.Status.UNROUTED
     with transaction.atomic():
-        tenant = resolve_route(provider=provider, candidates=candidates)
-        status = WebhookEvent.Status.RECEIVED if tenant else WebhookEvent.Status.UNROUTED
         with connection.cursor() as cursor:
             cursor.execute(
                 _INSERT_ONCE,
@@ -90,11 +129,25 @@ def record_webhook_event(
             )
             inserted = cursor.fetchone()
         if inserted is None:
-            existing = WebhookEvent.objects.get(provider=provider, dedupe_key=dedupe_key)
+            existing = WebhookEvent.objects.select_related("tenant").get(provider=provider, dedupe_key=dedupe_key)
             return RecordedEvent(event=existing, created=False)
         if tenant is not None:
             enqueue_after_commit(actor_name=PROCESS_ACTOR, schema_name=tenant.schema_name, event_id=inserted[0])
-        return RecordedEvent(event=WebhookEvent.objects.get(pk=inserted[0]), created=True)
+    event = WebhookEvent(
+        pk=inserted[0],
+        provider=provider,
+        dedupe_key=dedupe_key,
+        tenant=tenant,
+        status=status,
+        route_candidates=candidates,
+        body=body,
+        content_type=content_type[:255],
+        received_at=inserted[1],
+        attempts=0,
+        last_error="",
+    )
+    event._state.adding = False
+    return RecordedEvent(event=event, created=True)
 
 
 def process_webhook_event(*, event_id: int) -> WebhookEvent | None:

@@ -14,8 +14,8 @@ from django.conf import settings
 
 from shared_apps.errors import NotAuthenticated, ValidationFailed
 from shared_apps.tenants.models import Tenant
-from shared_apps.webhooks.models import ProviderRoute
-from shared_apps.webhooks.services import RecordedEvent, record_webhook_event
+from shared_apps.webhooks.queries import first_owner, route_owners
+from shared_apps.webhooks.services import RecordedEvent, store_webhook_event
 
 logger = logging.getLogger("webhooks.vapi")
 
@@ -118,23 +118,16 @@ def parse_vapi_message(body: bytes) -> VapiMessage:
     )
 
 
-def _owners(candidates: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    wanted = [(kind, external_id) for kind, external_id in candidates if external_id]
-    routes = ProviderRoute.objects.filter(
-        provider=PROVIDER, external_id__in=[external_id for _, external_id in wanted]
-    ).values_list("kind", "external_id", "tenant_id")
-    return {(kind, external_id): tenant_id for kind, external_id, tenant_id in routes if (kind, external_id) in wanted}
-
-
-def consistent_candidates(message: VapiMessage) -> list[tuple[str, str]]:
-    """The message's route candidates, or none when its ids name different tenants (a number
-    of one business with another's assistant): such a message is stored unrouted, so no
-    mix-up can reach a tenant's data."""
-    owners = _owners(message.route_candidates)
-    if len(set(owners.values())) > 1:
+def route_vapi_message(message: VapiMessage) -> tuple[list[tuple[str, str]], Tenant | None]:
+    """The message's route candidates and the tenant they lead to, in one query. When its ids
+    name different tenants (a number of one business with another's assistant) there are
+    none: such a message is stored unrouted, so no mix-up can reach a tenant's data."""
+    candidates = message.route_candidates
+    owners = route_owners(provider=PROVIDER, candidates=candidates)
+    if len({tenant.pk for tenant in owners.values()}) > 1:
         logger.warning("Vapi message %s names ids of different tenants; stored unrouted", message.type)
-        return []
-    return message.route_candidates
+        return [], None
+    return candidates, first_owner(owners=owners, candidates=candidates)
 
 
 @dataclass(frozen=True)
@@ -156,10 +149,12 @@ def receive_vapi_webhook(*, headers: Mapping[str, str], body: bytes, content_typ
         logger.warning("Refused a Vapi webhook with a missing or wrong secret")
         raise NotAuthenticated("Invalid Vapi secret.", code="invalid_signature")
     message = parse_vapi_message(body)
-    recorded = record_webhook_event(
+    candidates, tenant = route_vapi_message(message)
+    recorded = store_webhook_event(
         provider=PROVIDER,
         dedupe_key=message.dedupe_key()[:255],
-        route_candidates=consistent_candidates(message),
+        tenant=tenant,
+        route_candidates=candidates,
         body=body,
         content_type=content_type,
     )

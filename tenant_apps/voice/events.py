@@ -11,7 +11,7 @@ from shared_apps.webhooks.models import WebhookEvent
 from shared_apps.webhooks.vapi import tool_call_list
 from tenant_apps.voice import services
 from tenant_apps.voice.assistant import assistant_for
-from tenant_apps.voice.tools import answer_tool_calls
+from tenant_apps.voice.tools import answer_tool_calls, stored_answers, tool_call_ids
 
 logger = logging.getLogger("voice")
 
@@ -22,13 +22,21 @@ def answer_assistant_request(*, tenant: Tenant, message: dict[str, Any]) -> dict
     return assistant_for(tenant=tenant)
 
 
-def answer_tools(*, tenant: Tenant, message: dict[str, Any]) -> dict[str, Any]:
-    """`{"results": [{toolCallId, name, result}]}`, each tool call run once."""
+def answer_tools(*, tenant: Tenant, message: dict[str, Any], redelivered: bool) -> dict[str, Any]:
+    """`{"results": [{toolCallId, name, result}]}`, each tool call run once. A `redelivered`
+    message (stored before) reads the committed answers first, in one query: when all are
+    there, that is the answer, and nothing else is read."""
+    tool_calls = tool_call_list(message)
+    stored = stored_answers(tool_calls=tool_calls) if redelivered else {}
+    if stored and all(tool_id in stored for tool_id in tool_call_ids(tool_calls)):
+        return {"results": [stored[tool_id] for tool_id in tool_call_ids(tool_calls)]}
+    call = None
     if isinstance(message.get("call"), dict) and message["call"].get("id"):
         # The tools need no call row: a caller never waits for the dialing job to store one.
         with suppress(services.CallNotStoredYet):
-            services.record_call(tenant=tenant, message=message)
-    return {"results": answer_tool_calls(tenant=tenant, message=message, tool_calls=tool_call_list(message))}
+            call = services.record_call(tenant=tenant, message=message)
+    answers = answer_tool_calls(tenant=tenant, message=message, call=call, tool_calls=tool_calls, stored=stored)
+    return {"results": answers}
 
 
 def handle_vapi_event(event: WebhookEvent) -> None:
@@ -45,7 +53,8 @@ def handle_vapi_event(event: WebhookEvent) -> None:
     elif kind == "end-of-call-report":
         services.apply_end_of_call_report(tenant=event.tenant, message=message)
     elif kind == "tool-calls":
-        answer_tools(tenant=event.tenant, message=message)
+        # Answered when it arrived, normally: the stored answers are read, nothing runs again.
+        answer_tools(tenant=event.tenant, message=message, redelivered=True)
     elif kind == "hang":
         # The assistant stalled on a live call (Vapi's `hang`): worth an alert, nothing to store.
         call = message.get("call")

@@ -15,6 +15,8 @@ class Call(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting for the job that dials it"
         DIALING = "dialing", "Handed to Vapi"
+        # `POST /call` got no answer: Vapi may have placed it. reconcile.py finds out; never re-dialled.
+        UNKNOWN = "unknown", "Dial outcome unknown"
         SCHEDULED = "scheduled", "Scheduled"
         QUEUED = "queued", "Queued at Vapi"
         RINGING = "ringing", "Ringing"
@@ -44,12 +46,22 @@ class Call(models.Model):
     cost = models.PositiveIntegerField(null=True, blank=True)
     ended_reason = models.CharField(max_length=200, blank=True)
     report_received = models.BooleanField(default=False)
+    # Why a call is `unknown`, or how it was settled without Vapi's messages (reconcile.py).
+    note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ("-created_at", "-id")
-        indexes = [models.Index(fields=["customer", "-created_at", "-id"], name="voice_call_customer")]
+        indexes = [
+            models.Index(fields=["customer", "-created_at", "-id"], name="voice_call_customer"),
+            # The reconcile pass's reads: only the few calls whose dial outcome is unknown.
+            models.Index(
+                fields=["updated_at"],
+                name="voice_call_unsettled",
+                condition=models.Q(status__in=["unknown", "dialing"], vapi_call_id__isnull=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.direction} call {self.customer_number} ({self.status})"

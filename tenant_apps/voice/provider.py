@@ -3,6 +3,7 @@ loopback sandbox (deploy/vapi_sandbox.py) without it. Every request has a timeou
 nothing is retried: Vapi has no idempotency key, so a repeated `POST /call` rings the
 customer twice (providers.md 3.3)."""
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
 
 TIMEOUT_SECONDS = 10
 SANDBOX_API_KEY = "sandbox-vapi-key"
+LIST_LIMIT = 1000  # Vapi's most per page
 
 
 class VapiError(Exception):
@@ -74,3 +76,33 @@ def create_call(
     if response.is_error:
         raise VapiError(response.status_code, response.text)
     return response.json()
+
+
+def list_calls(
+    *, phone_number_id: str, created_at_gt: datetime, created_at_lt: datetime, limit: int = LIST_LIMIT
+) -> list[dict[str, Any]]:
+    """`GET /call` filtered by number and creation time (Vapi's list filters: `phoneNumberId`,
+    `createdAtGt`, `createdAtLt`, `limit` up to 1000): Vapi's Call objects. Raises VapiError
+    and VapiUnreachable like create_call."""
+    import httpx
+
+    params = {
+        "phoneNumberId": phone_number_id,
+        "createdAtGt": _iso(created_at_gt),
+        "createdAtLt": _iso(created_at_lt),
+        "limit": str(limit),
+    }
+    try:
+        with vapi_http_client() as client:
+            response = client.get("/call", params=params)
+    except httpx.HTTPError as error:
+        raise VapiUnreachable(f"{type(error).__name__}: {error}") from error
+    if response.is_error:
+        raise VapiError(response.status_code, response.text)
+    calls = response.json()
+    return [call for call in calls if isinstance(call, dict)] if isinstance(calls, list) else []
+
+
+def _iso(instant: datetime) -> str:
+    """Vapi's timestamp format: UTC, milliseconds, `Z`."""
+    return instant.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,5 +1,8 @@
 """Reading calls and stored tool answers. Every read of the tenant's calls goes through here."""
 
+from collections.abc import Sequence
+from datetime import datetime
+
 from django.db.models import QuerySet
 
 from shared_apps.errors import NotFound
@@ -32,6 +35,15 @@ def find_call_by_vapi_id(*, vapi_call_id: str) -> Call | None:
     if not vapi_call_id:
         return None
     return Call.objects.filter(vapi_call_id=vapi_call_id).first()
+
+
+def unsettled_calls_before(*, statuses: Sequence[str], before: datetime, limit: int) -> list[Call]:
+    """Outbound calls in one of `statuses` since before `before`, oldest first."""
+    return list(
+        Call.objects.filter(
+            direction=Call.Direction.OUTBOUND, status__in=statuses, vapi_call_id__isnull=True, updated_at__lt=before
+        ).order_by("updated_at", "id")[:limit]
+    )
 
 
 def call_history(customer_id: int, window: HistoryWindow) -> list[HistoryEntry]:

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from shared_apps.errors import Conflict, ValidationFailed
 from shared_apps.outbox.services import enqueue_after_commit
@@ -26,6 +26,7 @@ PLACE_ACTOR = "place_voice_call"
 STATUS_RANK = {
     Status.PENDING: 0,
     Status.DIALING: 1,
+    Status.UNKNOWN: 1,
     Status.SCHEDULED: 2,
     Status.QUEUED: 3,
     Status.RINGING: 4,
@@ -34,7 +35,9 @@ STATUS_RANK = {
     Status.ENDED: 7,
     Status.FAILED: 7,
 }
-VAPI_STATUSES = {status.value: status for status in Status if status not in (Status.PENDING, Status.DIALING)}
+VAPI_STATUSES = {
+    status.value: status for status in Status if status not in (Status.PENDING, Status.DIALING, Status.UNKNOWN)
+}
 MAX_PURPOSE_LENGTH = 500
 
 
@@ -117,24 +120,41 @@ def place_queued_call(*, call_id: int, tenant_id: int) -> Call | None:
             metadata={"tenant_id": tenant_id, "call_row_id": call.pk},
             variable_values={"business_name": tenant.name, "purpose": call.purpose},
         )
-    except (provider.VapiError, provider.VapiUnreachable) as error:
-        logger.warning("Vapi did not place call %s: %s", call_id, error)
-        reason = (
-            f"vapi-refused-{error.status_code}"
-            if isinstance(error, provider.VapiError)
-            else f"dial-outcome-unknown: {error}"
-        )
-        return _finish_failed(call_id=call_id, reason=reason)
+    except provider.VapiError as error:
+        logger.warning("Vapi refused call %s: %s", call_id, error)
+        return _finish_failed(call_id=call_id, reason=f"vapi-refused-{error.status_code}")
+    except provider.VapiUnreachable as error:
+        # Vapi may have placed it: reconcile.py asks Vapi later; re-dialling could ring twice.
+        logger.warning("No answer from Vapi placing call %s: %s", call_id, error)
+        return _mark_unknown(call_id=call_id, note=f"Vapi did not answer ({error}); checking with Vapi.")
+    return store_placed_call(call_id=call_id, tenant_id=tenant_id, placed=placed)
+
+
+def store_placed_call(*, call_id: int, tenant_id: int, placed: dict[str, Any], note: str = "") -> Call:
+    """Vapi's id and status of a call it placed (its answer to `POST /call`, or its record
+    found later, with a `note` saying so), the id claimed as this tenant's route."""
     with transaction.atomic():
         call = queries.get_call_for_update(call_id=call_id)
         assert call is not None  # a call is never deleted, least of all while dialing
         call.vapi_call_id = str(placed.get("id") or "") or None
-        _advance(call, VAPI_STATUSES.get(str(placed.get("status", ""))))
-        call.save(update_fields=["vapi_call_id", "status", "updated_at"])
+        if _advance(call, VAPI_STATUSES.get(str(placed.get("status", "")))) and call.status == Status.ENDED:
+            call.ended_reason = _text(placed.get("endedReason"))[:200]
+        call.note = note or call.note
+        call.save(update_fields=["vapi_call_id", "status", "ended_reason", "note", "updated_at"])
         if call.vapi_call_id:
             claim_provider_route(
                 tenant_id=tenant_id, provider=vapi.PROVIDER, kind=vapi.CALL_KIND, external_id=call.vapi_call_id
             )
+    return call
+
+
+def _mark_unknown(*, call_id: int, note: str) -> Call:
+    with transaction.atomic():
+        call = queries.get_call_for_update(call_id=call_id)
+        assert call is not None
+        call.status = Status.UNKNOWN
+        call.note = note[:200]
+        call.save(update_fields=["status", "note", "updated_at"])
     return call
 
 
@@ -191,22 +211,28 @@ def record_call(*, tenant: Tenant, message: dict[str, Any]) -> Call:
         # message fails and is retried, rather than making a second row for the call.
         raise CallNotStoredYet(f"No call {vapi_call_id} in this business (yet).")
     number = caller_number(message)
-    with transaction.atomic():
-        call, created = Call.objects.get_or_create(
-            vapi_call_id=vapi_call_id or None,
-            defaults={
-                "direction": Call.Direction.INBOUND,
-                "status": Status.RINGING,
-                "customer": customer_queries.find_customer_by_phone(phone=number) if number else None,
-                "customer_number": number[:32],
-                "assistant_id": _text(vapi_call.get("assistantId"))[:64],
-                "phone_number_id": _text(vapi_call.get("phoneNumberId"))[:64],
-            },
-        )
-        if created and vapi_call_id:
-            claim_provider_route(
-                tenant_id=tenant.pk, provider=vapi.PROVIDER, kind=vapi.CALL_KIND, external_id=vapi_call_id
-            )
+    call = Call(
+        direction=Call.Direction.INBOUND,
+        status=Status.RINGING,
+        vapi_call_id=vapi_call_id or None,
+        customer=customer_queries.find_customer_by_phone(phone=number) if number else None,
+        customer_number=number[:32],
+        assistant_id=_text(vapi_call.get("assistantId"))[:64],
+        phone_number_id=_text(vapi_call.get("phoneNumberId"))[:64],
+    )
+    try:
+        with transaction.atomic():
+            call.save(force_insert=True)
+            if vapi_call_id:
+                claim_provider_route(
+                    tenant_id=tenant.pk, provider=vapi.PROVIDER, kind=vapi.CALL_KIND, external_id=vapi_call_id
+                )
+    except IntegrityError:
+        # A concurrent delivery about the same call stored it first (unique vapi_call_id).
+        stored = queries.find_call_by_vapi_id(vapi_call_id=vapi_call_id)
+        if stored is None:
+            raise
+        return stored
     return call
 
 

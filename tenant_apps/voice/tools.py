@@ -27,7 +27,6 @@ from tenant_apps.customers import queries as customer_queries
 from tenant_apps.customers import services as customers
 from tenant_apps.customers.models import Customer
 from tenant_apps.voice.models import Call, ToolCallResult
-from tenant_apps.voice.queries import find_call_by_vapi_id
 from tenant_apps.voice.services import caller_number
 
 # How many free slots an answer names, and how many days ahead "next free slots" looks.
@@ -358,6 +357,10 @@ _CLAIM = f"""
 """  # noqa: S608 - the table name is ours, every value is a parameter
 
 
+def _stored_answer(stored: ToolCallResult) -> dict[str, Any]:
+    return {"toolCallId": stored.tool_call_id, "name": stored.name, "result": stored.result}
+
+
 def _run_once(ctx: ToolContext, tool_call: dict[str, Any]) -> dict[str, Any]:
     tool_call_id = _text(tool_call.get("id"))[:128]
     name, arguments = _name_and_arguments(tool_call)
@@ -367,8 +370,7 @@ def _run_once(ctx: ToolContext, tool_call: dict[str, Any]) -> dict[str, Any]:
             cursor.execute(_CLAIM, [tool_call_id, ctx.call.pk if ctx.call else None, name[:64], json.dumps(arguments)])
             claimed = cursor.fetchone()
         if claimed is None:
-            stored = ToolCallResult.objects.get(tool_call_id=tool_call_id)
-            return {"toolCallId": tool_call_id, "name": stored.name, "result": stored.result}
+            return _stored_answer(ToolCallResult.objects.get(tool_call_id=tool_call_id))
         tool = TOOLS.get(name)
         try:
             with transaction.atomic():
@@ -385,19 +387,36 @@ def _run_once(ctx: ToolContext, tool_call: dict[str, Any]) -> dict[str, Any]:
     return {"toolCallId": tool_call_id, "name": name, "result": result}
 
 
+def tool_call_ids(tool_calls: list[dict[str, Any]]) -> list[str]:
+    return [tool_id for tool_call in tool_calls if (tool_id := _text(tool_call.get("id"))[:128])]
+
+
+def stored_answers(*, tool_calls: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The committed answers of these tool calls, by id, in one query."""
+    found = ToolCallResult.objects.filter(tool_call_id__in=tool_call_ids(tool_calls))
+    return {result.tool_call_id: _stored_answer(result) for result in found}
+
+
 def answer_tool_calls(
-    *, tenant: Tenant, message: dict[str, Any], tool_calls: list[dict[str, Any]]
+    *,
+    tenant: Tenant,
+    message: dict[str, Any],
+    call: Call | None,
+    tool_calls: list[dict[str, Any]],
+    stored: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Vapi's `results` for the message's tool calls, each run once (see the module's doc)."""
-    vapi_call = _object(message.get("call"))
+    """Vapi's `results` for the message's tool calls, each run once (see the module's doc);
+    `call` is the call's row when it has one (record_call). `stored` answers (stored_answers)
+    are given back as they are; the others go through the claim, which also finds an answer
+    committed since."""
+    stored = stored or {}
     try:
         caller = customers.normalize_phone(phone=caller_number(message), region=tenant.country)
     except DomainError:
         caller = ""
-    ctx = ToolContext(
-        tenant=tenant,
-        caller=caller,
-        call=find_call_by_vapi_id(vapi_call_id=_text(vapi_call.get("id"))),
-        now=timezone.now(),
-    )
-    return [_run_once(ctx, tool_call) for tool_call in tool_calls if _text(tool_call.get("id"))]
+    ctx = ToolContext(tenant=tenant, caller=caller, call=call, now=timezone.now())
+    return [
+        stored[tool_id] if tool_id in stored else _run_once(ctx, tool_call)
+        for tool_call in tool_calls
+        if (tool_id := _text(tool_call.get("id"))[:128])
+    ]

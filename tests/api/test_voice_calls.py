@@ -75,6 +75,7 @@ def test_calls_show_every_field_of_the_contract(tenant_a):
         "recording_url",
         "cost",
         "ended_reason",
+        "note",
     } <= set(item)
     assert (item["cost"], item["cost_currency"], item["duration_seconds"]) == (12, "usd", 61)
 
@@ -143,8 +144,12 @@ def test_a_transport_that_fails_once_places_one_call_and_retries_none(configured
         again = services.place_queued_call(call_id=call.pk, tenant_id=configured.tenant.pk)  # the job re-delivered
 
     assert route.call_count == 1
-    assert (first.status, again.status) == ("failed", "failed")
-    assert first.ended_reason == "dial-outcome-unknown: ConnectTimeout: timed out"
+    # Vapi may have placed it: the call is `unknown` (tenant_apps/voice/reconcile.py asks Vapi), not failed.
+    assert (first.status, again.status) == ("unknown", "unknown")
+    assert (first.ended_reason, first.note) == (
+        "",
+        "Vapi did not answer (ConnectTimeout: timed out); checking with Vapi.",
+    )
 
 
 @respx.mock(assert_all_called=False)

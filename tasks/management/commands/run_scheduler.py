@@ -18,6 +18,7 @@ PERIODIC_JOBS = (
     (actors.purge_deleted_tenants, 3600),
     (actors.purge_published_outbox_messages, 3600),
     (actors.reconcile_sms_sends, 300),
+    (actors.reconcile_voice_calls, 300),
 )
 # Seconds between passes, and the longest wait after repeated failures (Redis or the
 # database away): the process stays up and catches up once they are back.
