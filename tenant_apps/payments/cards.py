@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import stripe
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -76,20 +76,29 @@ def as_dict(obj: Any) -> dict[str, Any]:
 
 
 def connected_account() -> StripeAccount | None:
-    """The business's Stripe account (current schema), if it has connected one."""
-    return StripeAccount.objects.first()
+    """The business's connected Stripe account (current schema), if it has one."""
+    return StripeAccount.objects.filter(disconnected_at__isnull=True).first()
+
+
+def shown_account() -> StripeAccount | None:
+    """The account the owner sees: the connected one, else the one disconnected last."""
+    return StripeAccount.objects.order_by(F("disconnected_at").desc(nulls_first=True), "-id").first()
 
 
 def connect_stripe_account(*, tenant: Tenant, return_url: str, refresh_url: str) -> str:
-    """An onboarding link for the business's own Stripe account, made on first use and
-    claimed in the routing table (so its events reach this tenant and no other)."""
+    """An onboarding link for the business's own Stripe account, made on first use (and
+    again after the business disconnected us: Stripe gives a deauthorized platform no access
+    to the old one) and claimed in the routing table (its events reach this tenant only)."""
     account = connected_account()
     client = stripe_client()
     if account is None:
+        # One key per connection: a retry replays it, a reconnection makes a new account.
+        previous = StripeAccount.objects.count()
+        key = f"connect:{tenant.schema_name}" + (f":{previous}" if previous else "")
         created = call_stripe(
             lambda: client.v1.accounts.create(
                 params={"type": "standard", "metadata": {"tenant": tenant.schema_name}},
-                options={"idempotency_key": f"connect:{tenant.schema_name}"},
+                options={"idempotency_key": key},
             )
         )
         with transaction.atomic():
@@ -118,6 +127,17 @@ def update_account_state(*, account: StripeAccount, data: dict[str, Any]) -> Str
     account.details_submitted = bool(data.get("details_submitted"))
     account.disabled_reason = ((data.get("requirements") or {}).get("disabled_reason") or "")[:255]
     account.save(update_fields=["charges_enabled", "payouts_enabled", "details_submitted", "disabled_reason"])
+    return account
+
+
+def disconnect_account(*, account: StripeAccount) -> StripeAccount:
+    """The business disconnected our platform from its account: nothing more is charged on
+    it. Its route stays, so its late events still reach this tenant (and only it)."""
+    if account.disconnected_at is None:
+        account.disconnected_at = timezone.now()
+        account.charges_enabled = False
+        account.payouts_enabled = False
+        account.save(update_fields=["disconnected_at", "charges_enabled", "payouts_enabled", "updated_at"])
     return account
 
 
@@ -378,7 +398,8 @@ def _move_balance(invoice: Invoice, *, paid_delta: int) -> None:
 
 def record_stripe_refund(*, payment: Payment, refund: dict[str, Any]) -> CardRefund:
     """Our refund row for a Stripe refund (one we asked for, or one made in Stripe's
-    dashboard) at Stripe's status; a succeeded one gets its ledger row once."""
+    dashboard) at Stripe's status; a succeeded one gets its ledger row once. A failed or
+    canceled one (final at Stripe, even after it succeeded) releases its amount once."""
     with transaction.atomic():
         card_refund = CardRefund.objects.select_for_update().filter(refund_id=refund["id"]).first()
         our_id = str((refund.get("metadata") or {}).get("refund_id", ""))
@@ -390,6 +411,12 @@ def record_stripe_refund(*, payment: Payment, refund: dict[str, Any]) -> CardRef
             card_refund = CardRefund.objects.create(payment=payment, amount=int(refund["amount"]))
         card_refund.refund_id = refund["id"]
         status = REFUND_STATUS.get(refund.get("status") or "", CardRefund.Status.PENDING)
+        if card_refund.status == CardRefund.Status.FAILED:
+            card_refund.save(update_fields=["refund_id"])
+            return card_refund
+        if status == CardRefund.Status.FAILED:
+            _release_failed_refund(card_refund=card_refund, payment=payment, refund=refund)
+            return card_refund
         if card_refund.ledger_entry_id is None:
             card_refund.status = status
         if status == CardRefund.Status.SUCCEEDED and card_refund.ledger_entry_id is None:
@@ -411,6 +438,41 @@ def record_stripe_refund(*, payment: Payment, refund: dict[str, Any]) -> CardRef
             _move_balance(invoice, paid_delta=-card_refund.amount)
         card_refund.save()
     return card_refund
+
+
+def _release_failed_refund(*, card_refund: CardRefund, payment: Payment, refund: dict[str, Any]) -> None:
+    """Mark the refund failed (its amount is refundable again); if its ledger row was written,
+    a `reversal` row puts the money back on the invoice. The owner sees it on the timeline."""
+    invoice = lock_invoice(invoice_id=payment.invoice_id)
+    card_refund.status = CardRefund.Status.FAILED
+    reason = refund.get("failure_reason") or refund.get("status") or "failed"
+    card_refund.last_error = f"Stripe: {reason}"
+    card_refund.save()
+    if card_refund.ledger_entry_id is not None:
+        Payment.objects.create(
+            invoice=invoice,
+            kind=Payment.Kind.REVERSAL,
+            amount=card_refund.amount,
+            currency=payment.currency,
+            method=Payment.Method.CARD,
+            reference=refund["id"],
+            provider=PROVIDER,
+            provider_id=f"{refund['id']}:failed",
+            occurred_at=timezone.now(),
+        )
+        _move_balance(invoice, paid_delta=card_refund.amount)
+    notify_owner(
+        invoice=invoice,
+        kind=PaymentNotice.Kind.REFUND_FAILED,
+        message=(
+            f"A card refund of {card_refund.amount} {payment.currency} on invoice {invoice.number} "
+            f"failed ({reason}); the customer did not get the money back."
+        ),
+        dedupe_key=f"refund_failed:{refund['id']}",
+        refund_id=refund["id"],
+        amount=card_refund.amount,
+        failure_reason=reason,
+    )
 
 
 # -- Refunds asked by the business

@@ -6,13 +6,15 @@ from django.db.models import Q
 
 
 class Payment(models.Model):
-    """Money received for (`payment`) or returned from (`refund`) an invoice. `amount` is
+    """Money received for (`payment`) or returned from (`refund`) an invoice, or a card
+    refund that failed after it was recorded (`reversal`: the money came back). `amount` is
     always positive; `kind` gives the direction. Provider rows (Stripe) carry a unique
     `provider_id` so a webhook delivered twice records one row."""
 
     class Kind(models.TextChoices):
         PAYMENT = "payment", "Payment"
         REFUND = "refund", "Refund"
+        REVERSAL = "reversal", "Failed refund returned"
 
     class Method(models.TextChoices):
         CASH = "cash", "Cash"
@@ -45,7 +47,10 @@ class Payment(models.Model):
 
 class StripeAccount(models.Model):
     """The business's own Stripe account (Connect): card payments are direct charges on it.
-    One row per tenant; `account.updated` events keep the flags current."""
+    `account.updated` events keep the flags current. A business that disconnects our platform
+    (`account.application.deauthorized`) keeps its row, marked `disconnected_at`, so later
+    events of that account are still applied; connecting again makes a new account and row.
+    At most one row is connected."""
 
     account_id = models.CharField(max_length=255, unique=True)
     charges_enabled = models.BooleanField(default=False)
@@ -54,8 +59,18 @@ class StripeAccount(models.Model):
     disabled_reason = models.CharField(max_length=255, blank=True)
     # Succeeded intents created since this instant are compared with the ledger next night.
     reconciled_until = models.DateTimeField(null=True, blank=True)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                models.Value(True),
+                condition=Q(disconnected_at__isnull=True),
+                name="payments_one_connected_stripe_account",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.account_id
@@ -135,6 +150,7 @@ class PaymentNotice(models.Model):
         PAYMENT_FAILED = "payment_failed", "Card payment failed"
         DISPUTE = "dispute", "Payment disputed"
         OVERPAYMENT = "overpayment", "Paid more than was due"
+        REFUND_FAILED = "refund_failed", "Card refund failed"
 
     invoice = models.ForeignKey("invoices.Invoice", on_delete=models.PROTECT, related_name="payment_notices")
     kind = models.CharField(max_length=32, choices=Kind.choices)
