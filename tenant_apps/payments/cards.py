@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import stripe
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, Subquery, Sum
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -141,14 +141,24 @@ def disconnect_account(*, account: StripeAccount) -> StripeAccount:
     return account
 
 
+def payment_account(*, payment: Payment) -> StripeAccount | None:
+    """The account a card payment was made on, while it is connected (refunds go there)."""
+    made_on = CardPayment.objects.filter(payment_intent_id=payment.provider_id).values("account_id")[:1]
+    return StripeAccount.objects.filter(account_id=Subquery(made_on), disconnected_at__isnull=True).first()
+
+
+def _not_connected(account_id: str | None = None) -> Conflict:
+    return Conflict(
+        "Connect a Stripe account that can take card payments first.",
+        code="stripe_not_connected",
+        details=[{"account_id": account_id}],
+    )
+
+
 def require_charges_enabled() -> StripeAccount:
     account = connected_account()
     if account is None or not account.charges_enabled:
-        raise Conflict(
-            "Connect a Stripe account that can take card payments first.",
-            code="stripe_not_connected",
-            details=[{"account_id": account.account_id if account else None}],
-        )
+        raise _not_connected(account.account_id if account else None)
     return account
 
 
@@ -491,6 +501,8 @@ def request_card_refund(*, payment_id: int, amount: int | None, requested_by: in
             raise NotFound("Payment not found.")
         if payment.kind != Payment.Kind.PAYMENT or payment.provider != PROVIDER:
             raise Conflict("Only card payments are refunded through Stripe.", code="not_a_card_payment")
+        if payment_account(payment=payment) is None:
+            raise _not_connected()
         reserved = (
             CardRefund.objects.filter(payment=payment)
             .exclude(status=CardRefund.Status.FAILED)
@@ -515,9 +527,12 @@ def submit_card_refund(*, refund_id: int) -> CardRefund:
     if card_refund.status != CardRefund.Status.REQUESTED:
         return card_refund
     payment = card_refund.payment
-    account = connected_account()
-    if account is None:
-        raise Conflict("The business has no Stripe account.", code="stripe_not_connected")
+    account = payment_account(payment=payment)
+    if account is None:  # disconnected since it was asked: Stripe would refuse us
+        CardRefund.objects.filter(pk=card_refund.pk).update(
+            status=CardRefund.Status.FAILED, last_error="The Stripe account was disconnected."
+        )
+        raise _not_connected()
     client = stripe_client()
     try:
         refund = client.v1.refunds.create(

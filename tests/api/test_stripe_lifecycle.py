@@ -229,3 +229,18 @@ def test_the_sandbox_refuses_an_action_on_an_unknown_object(stripe_sandbox):
 
     assert response.status_code == 404
     assert json.loads(response.content)["error"]["type"] == "invalid_request_error"
+
+
+def test_a_payment_made_on_a_disconnected_account_is_not_refunded_on_the_new_one(stripe_sandbox, tenant_a):
+    _invoice, _intent, payment_id = paid_invoice(stripe_sandbox, tenant_a)
+    old = connect(tenant_a)
+    sandbox_action(stripe_sandbox, old, "deauthorize")
+    deliver(events_of(stripe_sandbox, "account.application.deauthorized"))
+    connect(tenant_a)
+
+    response = tenant_a.api().post(f"/payments/{payment_id}/refund", {})
+
+    assert assert_refused(response, 409)["errors"][0]["code"] == "stripe_not_connected"
+    assert not [r for r in stripe_sandbox.requests if r["path"] == "/v1/refunds"]
+    with tenant_a.schema():
+        assert not CardRefund.objects.exists()
