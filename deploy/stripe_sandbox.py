@@ -15,7 +15,8 @@ retrieve). A Checkout Session's `url` is a page here: `POST {url}` with `outcome
 (or `failed`) pays (or declines) it as a customer would, and the signed events follow.
 What happens on Stripe's side without an API call: `POST /sandbox/{acct_id}/deauthorize` (the
 business disconnects our platform; its account answers 403 afterwards), `POST
-/sandbox/{re_id}/fail` (a refund fails after it succeeded), `POST /sandbox/{pi_id}/dispute`.
+/sandbox/{re_id}/fail` (a refund fails after it succeeded), `POST /sandbox/{pi_id}/dispute`,
+`POST /sandbox/{dp_id}/win` or `/lose` (the dispute is closed).
 
 Run: `python -m deploy.stripe_sandbox` (make run starts it when STRIPE_SECRET_KEY is unset); it
 listens on the port of STRIPE_SANDBOX_URL (default http://127.0.0.1:8012) and delivers events
@@ -42,12 +43,22 @@ import stripe
 API_VERSION = stripe.api_version
 DECLINING_METHODS = {"pm_card_chargeDeclined": ("card_declined", "generic_decline")}
 ROUTE = re.compile(
-    r"^/v1/(?P<resource>accounts|account_links|payment_intents|checkout/sessions|refunds)"
+    r"^/v1/(?P<resource>accounts|account_links|payment_intents|checkout/sessions|refunds|disputes)"
     r"(?:/(?P<id>[A-Za-z0-9_]+))?(?:/(?P<action>cancel|confirm))?$"
 )
+# The object each sandbox action works on.
+ACTION_OBJECTS = {
+    "deauthorize": "account",
+    "fail": "refund",
+    "dispute": "payment_intent",
+    "win": "dispute",
+    "lose": "dispute",
+}
 CHECKOUT_PAGE = re.compile(r"^/checkout/(?P<id>cs_[A-Za-z0-9_]+)$")
 # What a developer or a test makes happen on Stripe's side (no SDK call does these).
-SANDBOX_ACTION = re.compile(r"^/sandbox/(?P<id>(?:acct|re|pi)_[A-Za-z0-9_]+)/(?P<action>deauthorize|fail|dispute)$")
+SANDBOX_ACTION = re.compile(
+    r"^/sandbox/(?P<id>(?:acct|re|pi|dp)_[A-Za-z0-9_]+)/(?P<action>deauthorize|fail|dispute|win|lose)$"
+)
 REASONS = {
     200: "OK",
     303: "See Other",
@@ -206,6 +217,8 @@ class StripeSandbox:
                 ]
                 return {"object": "list", "url": "/v1/refunds", "has_more": False, "data": found}
             return self._get(object_id, "refund", account=account)
+        if resource == "disputes" and method == "GET" and object_id:
+            return self._get(object_id, "dispute", account=account)
         raise StripeError(404, "invalid_request_error", "Unrecognized request URL")
 
     # -- objects
@@ -463,6 +476,16 @@ class StripeSandbox:
             self._emit("charge.dispute.created", stored, account=intent["_account"])
             return stored
 
+    def close_dispute(self, *, dispute_id: str, won: bool) -> dict[str, Any]:
+        """The card network decides the dispute: `charge.dispute.closed`, status won or lost."""
+        with self._lock:
+            dispute = self.objects[dispute_id]
+            if dispute["status"] in ("won", "lost"):
+                return _public(dispute)
+            dispute["status"] = "won" if won else "lost"
+            self._emit("charge.dispute.closed", _public(dispute), account=dispute["_account"])
+            return _public(dispute)
+
     def deauthorize(self, *, account_id: str) -> dict[str, Any]:
         """The business disconnects our platform in its Stripe dashboard: we lose access to
         the account and get `account.application.deauthorized`."""
@@ -489,15 +512,16 @@ class StripeSandbox:
 
     def _sandbox_action(self, start_response: StartResponse, *, object_id: str, action: str) -> list[bytes]:
         """`POST /sandbox/{acct_id}/deauthorize`, `/sandbox/{re_id}/fail`, `/sandbox/{pi_id}/dispute`."""
-        kinds = {"deauthorize": "account", "fail": "refund", "dispute": "payment_intent"}
         found = self.objects.get(object_id)
-        if found is None or found["object"] != kinds[action]:
-            error = StripeError(404, "invalid_request_error", f"No such {kinds[action]}: '{object_id}'")
+        if found is None or found["object"] != ACTION_OBJECTS[action]:
+            error = StripeError(404, "invalid_request_error", f"No such {ACTION_OBJECTS[action]}: '{object_id}'")
             return _json(start_response, 404, error.body)
         if action == "deauthorize":
             return _json(start_response, 200, self.deauthorize(account_id=object_id))
         if action == "fail":
             return _json(start_response, 200, self.fail_refund(refund_id=object_id))
+        if action in ("win", "lose"):
+            return _json(start_response, 200, self.close_dispute(dispute_id=object_id, won=action == "win"))
         return _json(start_response, 200, self.dispute(payment_intent_id=object_id))
 
     # -- events

@@ -4,6 +4,7 @@ of order (a refund before its payment, a failure after a success) leave the stat
 now. An event that names rows this tenant does not own is kept for review and changes nothing."""
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import stripe
@@ -43,16 +44,19 @@ def _deauthorized(account: StripeAccount, obj: dict[str, Any], event_id: str) ->
     cards.disconnect_account(account=account)
 
 
-def read_intent(account: StripeAccount, intent_id: str) -> dict[str, Any]:
-    """The intent as Stripe has it now, on this account; one the account does not have is an
-    event that cannot be this tenant's (kept for review, not retried)."""
+def _read(account: StripeAccount, object_id: str, retrieve: Callable[..., Any]) -> dict[str, Any]:
+    """The object as Stripe has it now, on this account; one the account does not have makes
+    an event that cannot be this tenant's (kept for review, not retried)."""
     try:
-        intent = stripe_client().v1.payment_intents.retrieve(intent_id, options={"stripe_account": account.account_id})
+        return cards.as_dict(retrieve(object_id, options={"stripe_account": account.account_id}))
     except stripe.InvalidRequestError as error:
         if error.code != "resource_missing":
             raise
-        raise NeedsReview(f"Intent {intent_id} is not on account {account.account_id}.") from error
-    return cards.as_dict(intent)
+        raise NeedsReview(f"{object_id} is not on account {account.account_id}.") from error
+
+
+def read_intent(account: StripeAccount, intent_id: str) -> dict[str, Any]:
+    return _read(account, intent_id, stripe_client().v1.payment_intents.retrieve)
 
 
 def _owned_attempt(intent: dict[str, Any]) -> CardPayment:
@@ -147,6 +151,14 @@ def _dispute_created(account: StripeAccount, obj: dict[str, Any], event_id: str)
     )
 
 
+def _dispute_closed(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
+    dispute = _read(account, obj["id"], stripe_client().v1.disputes.retrieve)
+    payment = Payment.objects.filter(provider_id=dispute.get("payment_intent") or "", kind=Payment.Kind.PAYMENT).first()
+    if payment is None:
+        raise NeedsReview(f"Dispute {dispute['id']} is about a payment this business has not recorded.")
+    cards.close_dispute(payment=payment, dispute=dispute)
+
+
 HANDLERS = {
     "account.updated": _account_updated,
     "account.application.deauthorized": _deauthorized,
@@ -158,4 +170,5 @@ HANDLERS = {
     "refund.updated": _refunds,
     "refund.failed": _refunds,
     "charge.dispute.created": _dispute_created,
+    "charge.dispute.closed": _dispute_closed,
 }

@@ -116,7 +116,9 @@ class CardPayment(models.Model):
 class CardRefund(models.Model):
     """A refund asked of Stripe for a card payment. The row exists before the call (its id
     is the Idempotency-Key) and reserves its amount, so concurrent refunds never return more
-    than was paid; the ledger's refund row is written once Stripe says it succeeded."""
+    than was paid; the ledger's refund row is written once Stripe says it succeeded. A lost
+    dispute is kept the same way (succeeded, `refund_id` the dispute's dp_ id): the money left
+    with the customer and cannot be refunded again."""
 
     class Status(models.TextChoices):
         REQUESTED = "requested", "Not yet accepted by Stripe"
@@ -151,6 +153,7 @@ class PaymentNotice(models.Model):
         DISPUTE = "dispute", "Payment disputed"
         OVERPAYMENT = "overpayment", "Paid more than was due"
         REFUND_FAILED = "refund_failed", "Card refund failed"
+        DISPUTE_CLOSED = "dispute_closed", "Dispute closed"
 
     invoice = models.ForeignKey("invoices.Invoice", on_delete=models.PROTECT, related_name="payment_notices")
     kind = models.CharField(max_length=32, choices=Kind.choices)

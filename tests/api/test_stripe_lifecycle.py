@@ -244,3 +244,75 @@ def test_a_payment_made_on_a_disconnected_account_is_not_refunded_on_the_new_one
     assert not [r for r in stripe_sandbox.requests if r["path"] == "/v1/refunds"]
     with tenant_a.schema():
         assert not CardRefund.objects.exists()
+
+
+# A dispute closed
+
+
+def disputed_invoice(sandbox, test_tenant) -> tuple[Invoice, int, dict]:
+    invoice, intent_id, payment_id = paid_invoice(sandbox, test_tenant)
+    dispute = sandbox_action(sandbox, intent_id, "dispute")
+    deliver(events_of(sandbox, "charge.dispute.created"))
+    return invoice, payment_id, dispute
+
+
+def test_a_won_dispute_clears_the_flag_and_keeps_the_money(stripe_sandbox, tenant_a):
+    invoice, _payment_id, dispute = disputed_invoice(stripe_sandbox, tenant_a)
+    assert tenant_a.api().get(f"/invoices/{invoice.pk}").json()["disputed_at"] is not None
+
+    sandbox_action(stripe_sandbox, dispute["id"], "win")
+    [stored] = deliver(events_of(stripe_sandbox, "charge.dispute.closed"))
+    shown = tenant_a.api().get(f"/invoices/{invoice.pk}").json()
+
+    assert stored.status == WebhookEvent.Status.PROCESSED
+    assert (shown["disputed_at"], shown["status"], shown["amount_paid"]) == (None, "PAID", invoice.total)
+    with tenant_a.schema():
+        notice = PaymentNotice.objects.get(kind="dispute_closed")
+        assert not Payment.objects.filter(invoice_id=invoice.pk, kind="refund").exists()
+    assert notice.data["status"] == "won"
+
+
+def test_a_lost_dispute_leaves_the_ledger_like_a_refund_once(stripe_sandbox, tenant_a):
+    invoice, payment_id, dispute = disputed_invoice(stripe_sandbox, tenant_a)
+
+    sandbox_action(stripe_sandbox, dispute["id"], "lose")
+    [closed] = events_of(stripe_sandbox, "charge.dispute.closed")
+    deliver([closed, {**closed, "id": f"{closed['id']}_again"}])
+    shown = tenant_a.api().get(f"/invoices/{invoice.pk}").json()
+    refund = tenant_a.api().post(f"/payments/{payment_id}/refund", {})
+
+    assert (shown["disputed_at"], shown["status"], shown["amount_paid"]) == (None, "SENT", 0)
+    with tenant_a.schema():
+        rows = sorted(Payment.objects.filter(invoice_id=invoice.pk).values_list("kind", "amount", "provider_id"))
+        notice = PaymentNotice.objects.get(kind="dispute_closed")
+    assert rows == [
+        ("payment", invoice.total, stripe_sandbox.objects[dispute["id"]]["payment_intent"]),
+        ("refund", invoice.total, dispute["id"]),
+    ]
+    assert notice.data["status"] == "lost"
+    assert assert_refused(refund, 409)["errors"][0]["code"] == "refund_exceeds_paid"
+
+
+def test_a_closed_event_for_a_dispute_still_open_changes_nothing(stripe_sandbox, tenant_a):
+    invoice, _payment_id, dispute = disputed_invoice(stripe_sandbox, tenant_a)
+    [created] = events_of(stripe_sandbox, "charge.dispute.created")
+    early = {**created, "id": "evt_closed_too_early", "type": "charge.dispute.closed"}
+
+    [stored] = deliver([early])
+
+    assert stored.status == WebhookEvent.Status.PROCESSED
+    assert tenant_a.api().get(f"/invoices/{invoice.pk}").json()["disputed_at"] is not None
+    assert stripe_sandbox.objects[dispute["id"]]["status"] == "needs_response"
+
+
+def test_a_dispute_closed_event_of_tenant_bs_account_touches_nothing_of_a(stripe_sandbox, tenant_a, tenant_b):
+    invoice, _payment_id, dispute = disputed_invoice(stripe_sandbox, tenant_a)
+    account_b = connect(tenant_b)
+    sandbox_action(stripe_sandbox, dispute["id"], "lose")
+    [closed] = events_of(stripe_sandbox, "charge.dispute.closed")
+
+    [stored] = deliver([{**closed, "id": "evt_dispute_lost_in_b", "account": account_b}])
+
+    assert (stored.tenant_id, stored.status) == (tenant_b.tenant.pk, WebhookEvent.Status.REVIEW)
+    with tenant_a.schema():
+        assert Invoice.objects.get(pk=invoice.pk).amount_paid == invoice.total
