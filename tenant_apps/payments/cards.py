@@ -574,9 +574,21 @@ def submit_card_refund(*, refund_id: int) -> CardRefund:
     payment = card_refund.payment
     account = payment_account(payment=payment)
     if account is None:  # disconnected since it was asked: Stripe would refuse us
-        CardRefund.objects.filter(pk=card_refund.pk).update(
-            status=CardRefund.Status.FAILED, last_error="The Stripe account was disconnected."
-        )
+        with transaction.atomic():
+            CardRefund.objects.filter(pk=card_refund.pk).update(
+                status=CardRefund.Status.FAILED, last_error="The Stripe account was disconnected."
+            )
+            notify_owner(
+                invoice=payment.invoice,
+                kind=PaymentNotice.Kind.REFUND_FAILED,
+                message=(
+                    f"A card refund of {card_refund.amount} {payment.currency} on invoice "
+                    f"{payment.invoice.number} was not made: the Stripe account was disconnected."
+                ),
+                dedupe_key=f"refund_failed:ours:{card_refund.pk}",
+                amount=card_refund.amount,
+                failure_reason="account_disconnected",
+            )
         raise _not_connected()
     client = stripe_client()
     try:

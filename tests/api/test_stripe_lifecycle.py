@@ -7,10 +7,13 @@ import json
 import pytest
 import requests
 import stripe
+from django.db import IntegrityError, transaction
 from django.test import override_settings
 
+from shared_apps.errors import Conflict
 from shared_apps.webhooks.models import ProviderRoute, WebhookEvent
 from tenant_apps.invoices.models import Invoice
+from tenant_apps.payments import cards
 from tenant_apps.payments.models import CardRefund, Payment, PaymentNotice, StripeAccount
 from tests.isolation import assert_refused
 from tests.stripe_sandbox import connect, deliver, events_of
@@ -118,6 +121,34 @@ def test_a_deauthorization_delivered_twice_disconnects_once(stripe_sandbox, tena
 
     with tenant_a.schema():
         assert StripeAccount.objects.get(account_id=account).disconnected_at == first
+
+
+def test_a_refund_waiting_for_stripe_fails_once_the_account_is_disconnected(stripe_sandbox, tenant_a):
+    _invoice, _intent, payment_id = paid_invoice(stripe_sandbox, tenant_a)
+    account = connect(tenant_a)
+    with tenant_a.schema():  # asked while Stripe was away: the job will ask again
+        waiting = CardRefund.objects.create(payment_id=payment_id, amount=100)
+    sandbox_action(stripe_sandbox, account, "deauthorize")
+    deliver(events_of(stripe_sandbox, "account.application.deauthorized"))
+
+    with tenant_a.schema():
+        with pytest.raises(Conflict) as refused:
+            cards.submit_card_refund(refund_id=waiting.pk)
+        waiting.refresh_from_db()
+
+    assert refused.value.code == "stripe_not_connected"
+    assert waiting.status == CardRefund.Status.FAILED
+    with tenant_a.schema():
+        notice = PaymentNotice.objects.get(kind="refund_failed")
+    assert notice.data["failure_reason"] == "account_disconnected"
+    assert not [r for r in stripe_sandbox.requests if r["path"] == "/v1/refunds"]
+
+
+def test_a_business_has_at_most_one_connected_account(stripe_sandbox, tenant_a):
+    connect(tenant_a)
+
+    with tenant_a.schema(), pytest.raises(IntegrityError), transaction.atomic():
+        StripeAccount.objects.create(account_id="acct_second")
 
 
 # Live and test mode
