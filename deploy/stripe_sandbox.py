@@ -32,13 +32,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.simple_server import WSGIServer
 
 import requests
 import stripe
+
+from deploy.sandbox_server import serve_sandbox
 
 API_VERSION = stripe.api_version
 DECLINING_METHODS = {"pm_card_chargeDeclined": ("card_declined", "generic_decline")}
@@ -570,18 +571,9 @@ def _json(start_response: StartResponse, status: int, body: dict[str, Any], *, r
     return [payload]
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        sys.stderr.write(f"stripe-sandbox: {format % args}\n")
-
-
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
 def serve(port: int, *, sandbox: StripeSandbox, host: str = "127.0.0.1") -> WSGIServer:
     """A server for the sandbox (call serve_forever(), or run it in a thread in tests)."""
-    return make_server(host, port, sandbox, server_class=_ThreadingServer, handler_class=_QuietHandler)
+    return serve_sandbox(sandbox, name="stripe-sandbox", port=port, host=host)
 
 
 if __name__ == "__main__":

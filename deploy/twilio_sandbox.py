@@ -22,13 +22,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.simple_server import WSGIServer
 
 import requests
 from twilio.request_validator import RequestValidator
+
+from deploy.sandbox_server import serve_sandbox
 
 MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Messages(?:/(?P<sid>[^/.]+))?\.json$")
 FAILING_NUMBERS = {
@@ -186,22 +187,9 @@ def _error(start_response: StartResponse, status: int, code: int, message: str) 
     )
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        sys.stderr.write(f"twilio-sandbox: {format % args}\n")
-
-
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    """One thread per request, as Twilio answers a fetch while a create is still in flight."""
-
-    daemon_threads = True
-
-
 def serve(port: int, *, host: str = "127.0.0.1", sandbox: TwilioSandbox | None = None) -> WSGIServer:
     """A server for the sandbox (call serve_forever(), or run it in a thread in tests)."""
-    return make_server(
-        host, port, sandbox or TwilioSandbox(), server_class=_ThreadingServer, handler_class=_QuietHandler
-    )
+    return serve_sandbox(sandbox or TwilioSandbox(), name="twilio-sandbox", port=port, host=host)
 
 
 if __name__ == "__main__":

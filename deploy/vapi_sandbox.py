@@ -21,12 +21,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.simple_server import WSGIServer
 
 import httpx
+
+from deploy.sandbox_server import serve_sandbox
 
 CALL_PATH = re.compile(r"^/call(?:/(?P<id>[^/]+))?$")
 INVALID_NUMBER = "+15005550001"
@@ -157,18 +158,9 @@ def _error(start_response: StartResponse, status: int, message: str) -> list[byt
     return _json(start_response, status, {"message": message, "error": "Error", "statusCode": status})
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        sys.stderr.write(f"vapi-sandbox: {format % args}\n")
-
-
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
 def serve(port: int, *, host: str = "127.0.0.1", sandbox: VapiSandbox | None = None) -> WSGIServer:
     """A server for the sandbox (call serve_forever(), or run it in a thread in tests)."""
-    return make_server(host, port, sandbox or VapiSandbox(), server_class=_ThreadingServer, handler_class=_QuietHandler)
+    return serve_sandbox(sandbox or VapiSandbox(), name="vapi-sandbox", port=port, host=host)
 
 
 if __name__ == "__main__":

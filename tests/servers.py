@@ -9,17 +9,33 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+from wsgiref.simple_server import WSGIServer
 
 from django.conf import settings
 from django.db import connection
 
 from config.settings import BASE_DIR
+
+
+@contextmanager
+def serving_in_thread(server: WSGIServer) -> Iterator[str]:
+    """Serves a loopback server (a provider sandbox made on port 0) in a thread; its base URL."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
 
 GUNICORN = (sys.executable, "-m", "gunicorn", "config.wsgi", "-c", "deploy/gunicorn.conf.py")
 

@@ -3,7 +3,6 @@ with the real `stripe` SDK pointed at it; its events are kept, and tests deliver
 webhook signed with Stripe's real algorithm, when and as often as they choose."""
 
 import json
-import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ from deploy.stripe_sandbox import StripeSandbox, serve
 from shared_apps.webhooks.models import WebhookEvent
 from shared_apps.webhooks.services import process_webhook_event
 from tenant_apps.payments import cards
+from tests.servers import serving_in_thread
 
 if TYPE_CHECKING:
     from tests.conftest import TestTenant
@@ -25,17 +25,13 @@ WEBHOOK_PATH = "/api/v1/payments/webhook"
 
 @pytest.fixture
 def stripe_sandbox() -> Iterator[StripeSandbox]:
-    server = serve(0, sandbox=StripeSandbox(base_url="http://127.0.0.1"))
-    sandbox: StripeSandbox = server.get_app()  # type: ignore[assignment]
-    sandbox.base_url = f"http://127.0.0.1:{server.server_port}"
+    sandbox = StripeSandbox(base_url="http://127.0.0.1")
     sandbox.webhook_secret = settings.STRIPE_CONNECT_WEBHOOK_SECRET
     sandbox.deliver_events = False
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    with override_settings(STRIPE_SECRET_KEY="", STRIPE_SANDBOX_URL=sandbox.base_url):
-        yield sandbox
-    server.shutdown()
-    server.server_close()
+    with serving_in_thread(serve(0, sandbox=sandbox)) as url:
+        sandbox.base_url = url
+        with override_settings(STRIPE_SECRET_KEY="", STRIPE_SANDBOX_URL=url):
+            yield sandbox
 
 
 def connect(test_tenant: "TestTenant") -> str:
