@@ -57,6 +57,8 @@ class ConnectLinkOut(Schema):
 
 class ConnectOut(Schema):
     account_id: str | None
+    connected: bool = Field(description="False before connecting and after the business disconnected us.")
+    disconnected_at: datetime | None = Field(description="When the business disconnected our platform.")
     charges_enabled: bool
     details_submitted: bool
     payouts_enabled: bool
@@ -64,7 +66,8 @@ class ConnectOut(Schema):
 
 @router.post("/connect", response=ConnectLinkOut, auth=owner)
 def connect(request: ApiRequest, payload: ConnectIn | None = None):
-    """The owner's onboarding link for the business's own Stripe account (made on first use)."""
+    """The owner's onboarding link for the business's own Stripe account (made on first use,
+    and anew after the business disconnected us)."""
     back = (payload.return_url if payload else "") or pay_links.public_base_url()
     url = cards.connect_stripe_account(tenant=request.auth.tenant, return_url=back, refresh_url=back)
     return {"url": url}
@@ -72,10 +75,24 @@ def connect(request: ApiRequest, payload: ConnectIn | None = None):
 
 @router.get("/connect", response=ConnectOut, auth=member)
 def connect_state(request: ApiRequest):
-    account = cards.connected_account()
+    account = cards.shown_account()
     if account is None:
-        return {"account_id": None, "charges_enabled": False, "details_submitted": False, "payouts_enabled": False}
-    return account
+        return {
+            "account_id": None,
+            "connected": False,
+            "disconnected_at": None,
+            "charges_enabled": False,
+            "details_submitted": False,
+            "payouts_enabled": False,
+        }
+    return {
+        "account_id": account.account_id,
+        "connected": account.disconnected_at is None,
+        "disconnected_at": account.disconnected_at,
+        "charges_enabled": account.charges_enabled,
+        "details_submitted": account.details_submitted,
+        "payouts_enabled": account.payouts_enabled,
+    }
 
 
 class CreateIntentIn(StrictSchema):

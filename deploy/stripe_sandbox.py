@@ -13,6 +13,10 @@ intents (create, retrieve, cancel, list by `created[gte]`, confirm with `pm_card
 `pm_card_chargeDeclined`), Checkout Sessions (create, retrieve) and refunds (create,
 retrieve). A Checkout Session's `url` is a page here: `POST {url}` with `outcome=succeeded`
 (or `failed`) pays (or declines) it as a customer would, and the signed events follow.
+What happens on Stripe's side without an API call: `POST /sandbox/{acct_id}/deauthorize` (the
+business disconnects our platform; its account answers 403 afterwards), `POST
+/sandbox/{re_id}/fail` (a refund fails after it succeeded), `POST /sandbox/{pi_id}/dispute`,
+`POST /sandbox/{dp_id}/win` or `/lose` (the dispute is closed).
 
 Run: `python -m deploy.stripe_sandbox` (make run starts it when STRIPE_SECRET_KEY is unset); it
 listens on the port of STRIPE_SANDBOX_URL (default http://127.0.0.1:8012) and delivers events
@@ -40,16 +44,29 @@ from deploy.sandbox_server import serve_sandbox
 API_VERSION = stripe.api_version
 DECLINING_METHODS = {"pm_card_chargeDeclined": ("card_declined", "generic_decline")}
 ROUTE = re.compile(
-    r"^/v1/(?P<resource>accounts|account_links|payment_intents|checkout/sessions|refunds)"
+    r"^/v1/(?P<resource>accounts|account_links|payment_intents|checkout/sessions|refunds|disputes)"
     r"(?:/(?P<id>[A-Za-z0-9_]+))?(?:/(?P<action>cancel|confirm))?$"
 )
+# The object each sandbox action works on.
+ACTION_OBJECTS = {
+    "deauthorize": "account",
+    "fail": "refund",
+    "dispute": "payment_intent",
+    "win": "dispute",
+    "lose": "dispute",
+}
 CHECKOUT_PAGE = re.compile(r"^/checkout/(?P<id>cs_[A-Za-z0-9_]+)$")
+# What a developer or a test makes happen on Stripe's side (no SDK call does these).
+SANDBOX_ACTION = re.compile(
+    r"^/sandbox/(?P<id>(?:acct|re|pi|dp)_[A-Za-z0-9_]+)/(?P<action>deauthorize|fail|dispute|win|lose)$"
+)
 REASONS = {
     200: "OK",
     303: "See Other",
     400: "Bad Request",
     401: "Unauthorized",
     402: "Request Failed",
+    403: "Forbidden",
     404: "Not Found",
 }
 
@@ -109,6 +126,9 @@ class StripeSandbox:
         page = CHECKOUT_PAGE.match(path)
         if page:
             return self._checkout_page(start_response, session_id=page["id"], method=method, form=parse_form(raw))
+        action = SANDBOX_ACTION.match(path)
+        if action and method == "POST":
+            return self._sandbox_action(start_response, object_id=action["id"], action=action["action"])
         route = ROUTE.match(path)
         if route is None:
             return _json(start_response, 404, StripeError(404, "invalid_request_error", "Unrecognized URL").body)
@@ -117,6 +137,18 @@ class StripeSandbox:
         params = parse_form(raw if method == "POST" else environ.get("QUERY_STRING", ""))
         account = environ.get("HTTP_STRIPE_ACCOUNT", "")
         key = environ.get("HTTP_IDEMPOTENCY_KEY", "")
+        revoked = self.objects.get(account or "", {}).get("_deauthorized")
+        if revoked or (
+            route["resource"] == "accounts" and self.objects.get(route["id"] or "", {}).get("_deauthorized")
+        ):
+            error = StripeError(
+                403,
+                "invalid_request_error",
+                f"The provided key does not have access to account '{account or route['id']}' (or that account does "
+                "not exist). Application access may have been revoked.",
+                code="account_invalid",
+            )
+            return _json(start_response, 403, error.body)
         with self._lock:
             self.requests.append(
                 {"method": method, "path": path, "params": params, "account": account, "idempotency_key": key}
@@ -186,6 +218,8 @@ class StripeSandbox:
                 ]
                 return {"object": "list", "url": "/v1/refunds", "has_more": False, "data": found}
             return self._get(object_id, "refund", account=account)
+        if resource == "disputes" and method == "GET" and object_id:
+            return self._get(object_id, "dispute", account=account)
         raise StripeError(404, "invalid_request_error", "Unrecognized request URL")
 
     # -- objects
@@ -412,6 +446,7 @@ class StripeSandbox:
             "charge": charge["id"],
             "payment_intent": intent["id"],
             "status": "succeeded",
+            "failure_reason": None,
             "reason": params.get("reason"),
             "metadata": params.get("metadata", {}),
             "created": int(time.time()),
@@ -441,6 +476,54 @@ class StripeSandbox:
             stored = self._store(dispute, intent["_account"])
             self._emit("charge.dispute.created", stored, account=intent["_account"])
             return stored
+
+    def close_dispute(self, *, dispute_id: str, won: bool) -> dict[str, Any]:
+        """The card network decides the dispute: `charge.dispute.closed`, status won or lost."""
+        with self._lock:
+            dispute = self.objects[dispute_id]
+            if dispute["status"] in ("won", "lost"):
+                return _public(dispute)
+            dispute["status"] = "won" if won else "lost"
+            self._emit("charge.dispute.closed", _public(dispute), account=dispute["_account"])
+            return _public(dispute)
+
+    def deauthorize(self, *, account_id: str) -> dict[str, Any]:
+        """The business disconnects our platform in its Stripe dashboard: we lose access to
+        the account and get `account.application.deauthorized`."""
+        with self._lock:
+            account = self.objects[account_id]
+            account["_deauthorized"] = True
+            application = {"id": "ca_sandbox_platform", "object": "application", "name": "Sandbox platform"}
+            self._emit("account.application.deauthorized", application, account=account_id)
+            return application
+
+    def fail_refund(self, *, refund_id: str, reason: str = "expired_or_canceled_card") -> dict[str, Any]:
+        """The card network returns a refund after it succeeded (closed card): the refund
+        becomes `failed`, the charge is refundable again, `refund.updated` and `refund.failed`."""
+        with self._lock:
+            refund = self.objects[refund_id]
+            if refund["status"] in ("failed", "canceled"):
+                return _public(refund)
+            refund.update(status="failed", failure_reason=reason)
+            charge = self.objects[refund["charge"]]
+            charge.update(amount_refunded=charge["amount_refunded"] - refund["amount"], refunded=False)
+            self._emit("refund.updated", _public(refund), account=refund["_account"])
+            self._emit("refund.failed", _public(refund), account=refund["_account"])
+            return _public(refund)
+
+    def _sandbox_action(self, start_response: StartResponse, *, object_id: str, action: str) -> list[bytes]:
+        """`POST /sandbox/{acct_id}/deauthorize`, `/sandbox/{re_id}/fail`, `/sandbox/{pi_id}/dispute`."""
+        found = self.objects.get(object_id)
+        if found is None or found["object"] != ACTION_OBJECTS[action]:
+            error = StripeError(404, "invalid_request_error", f"No such {ACTION_OBJECTS[action]}: '{object_id}'")
+            return _json(start_response, 404, error.body)
+        if action == "deauthorize":
+            return _json(start_response, 200, self.deauthorize(account_id=object_id))
+        if action == "fail":
+            return _json(start_response, 200, self.fail_refund(refund_id=object_id))
+        if action in ("win", "lose"):
+            return _json(start_response, 200, self.close_dispute(dispute_id=object_id, won=action == "win"))
+        return _json(start_response, 200, self.dispute(payment_intent_id=object_id))
 
     # -- events
 

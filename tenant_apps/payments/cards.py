@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import stripe
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Subquery, Sum
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -76,20 +76,29 @@ def as_dict(obj: Any) -> dict[str, Any]:
 
 
 def connected_account() -> StripeAccount | None:
-    """The business's Stripe account (current schema), if it has connected one."""
-    return StripeAccount.objects.first()
+    """The business's connected Stripe account (current schema), if it has one."""
+    return StripeAccount.objects.filter(disconnected_at__isnull=True).first()
+
+
+def shown_account() -> StripeAccount | None:
+    """The account the owner sees: the connected one, else the one disconnected last."""
+    return StripeAccount.objects.order_by(F("disconnected_at").desc(nulls_first=True), "-id").first()
 
 
 def connect_stripe_account(*, tenant: Tenant, return_url: str, refresh_url: str) -> str:
-    """An onboarding link for the business's own Stripe account, made on first use and
-    claimed in the routing table (so its events reach this tenant and no other)."""
+    """An onboarding link for the business's own Stripe account, made on first use (and
+    again after the business disconnected us: Stripe gives a deauthorized platform no access
+    to the old one) and claimed in the routing table (its events reach this tenant only)."""
     account = connected_account()
     client = stripe_client()
     if account is None:
+        # One key per connection: a retry replays it, a reconnection makes a new account.
+        previous = StripeAccount.objects.count()
+        key = f"connect:{tenant.schema_name}" + (f":{previous}" if previous else "")
         created = call_stripe(
             lambda: client.v1.accounts.create(
                 params={"type": "standard", "metadata": {"tenant": tenant.schema_name}},
-                options={"idempotency_key": f"connect:{tenant.schema_name}"},
+                options={"idempotency_key": key},
             )
         )
         with transaction.atomic():
@@ -121,14 +130,35 @@ def update_account_state(*, account: StripeAccount, data: dict[str, Any]) -> Str
     return account
 
 
+def disconnect_account(*, account: StripeAccount) -> StripeAccount:
+    """The business disconnected our platform from its account: nothing more is charged on
+    it. Its route stays, so its late events still reach this tenant (and only it)."""
+    if account.disconnected_at is None:
+        account.disconnected_at = timezone.now()
+        account.charges_enabled = False
+        account.payouts_enabled = False
+        account.save(update_fields=["disconnected_at", "charges_enabled", "payouts_enabled", "updated_at"])
+    return account
+
+
+def payment_account(*, payment: Payment) -> StripeAccount | None:
+    """The account a card payment was made on, while it is connected (refunds go there)."""
+    made_on = CardPayment.objects.filter(payment_intent_id=payment.provider_id).values("account_id")[:1]
+    return StripeAccount.objects.filter(account_id=Subquery(made_on), disconnected_at__isnull=True).first()
+
+
+def _not_connected(account_id: str | None = None) -> Conflict:
+    return Conflict(
+        "Connect a Stripe account that can take card payments first.",
+        code="stripe_not_connected",
+        details=[{"account_id": account_id}],
+    )
+
+
 def require_charges_enabled() -> StripeAccount:
     account = connected_account()
     if account is None or not account.charges_enabled:
-        raise Conflict(
-            "Connect a Stripe account that can take card payments first.",
-            code="stripe_not_connected",
-            details=[{"account_id": account.account_id if account else None}],
-        )
+        raise _not_connected(account.account_id if account else None)
     return account
 
 
@@ -378,7 +408,8 @@ def _move_balance(invoice: Invoice, *, paid_delta: int) -> None:
 
 def record_stripe_refund(*, payment: Payment, refund: dict[str, Any]) -> CardRefund:
     """Our refund row for a Stripe refund (one we asked for, or one made in Stripe's
-    dashboard) at Stripe's status; a succeeded one gets its ledger row once."""
+    dashboard) at Stripe's status; a succeeded one gets its ledger row once. A failed or
+    canceled one (final at Stripe, even after it succeeded) releases its amount once."""
     with transaction.atomic():
         card_refund = CardRefund.objects.select_for_update().filter(refund_id=refund["id"]).first()
         our_id = str((refund.get("metadata") or {}).get("refund_id", ""))
@@ -390,6 +421,12 @@ def record_stripe_refund(*, payment: Payment, refund: dict[str, Any]) -> CardRef
             card_refund = CardRefund.objects.create(payment=payment, amount=int(refund["amount"]))
         card_refund.refund_id = refund["id"]
         status = REFUND_STATUS.get(refund.get("status") or "", CardRefund.Status.PENDING)
+        if card_refund.status == CardRefund.Status.FAILED:
+            card_refund.save(update_fields=["refund_id"])
+            return card_refund
+        if status == CardRefund.Status.FAILED:
+            _release_failed_refund(card_refund=card_refund, payment=payment, refund=refund)
+            return card_refund
         if card_refund.ledger_entry_id is None:
             card_refund.status = status
         if status == CardRefund.Status.SUCCEEDED and card_refund.ledger_entry_id is None:
@@ -413,6 +450,86 @@ def record_stripe_refund(*, payment: Payment, refund: dict[str, Any]) -> CardRef
     return card_refund
 
 
+def _release_failed_refund(*, card_refund: CardRefund, payment: Payment, refund: dict[str, Any]) -> None:
+    """Mark the refund failed (its amount is refundable again); if its ledger row was written,
+    a `reversal` row puts the money back on the invoice. The owner sees it on the timeline."""
+    invoice = lock_invoice(invoice_id=payment.invoice_id)
+    card_refund.status = CardRefund.Status.FAILED
+    reason = refund.get("failure_reason") or refund.get("status") or "failed"
+    card_refund.last_error = f"Stripe: {reason}"
+    card_refund.save()
+    if card_refund.ledger_entry_id is not None:
+        Payment.objects.create(
+            invoice=invoice,
+            kind=Payment.Kind.REVERSAL,
+            amount=card_refund.amount,
+            currency=payment.currency,
+            method=Payment.Method.CARD,
+            reference=refund["id"],
+            provider=PROVIDER,
+            provider_id=f"{refund['id']}:failed",
+            occurred_at=timezone.now(),
+        )
+        _move_balance(invoice, paid_delta=card_refund.amount)
+    notify_owner(
+        invoice=invoice,
+        kind=PaymentNotice.Kind.REFUND_FAILED,
+        message=(
+            f"A card refund of {card_refund.amount} {payment.currency} on invoice {invoice.number} "
+            f"failed ({reason}); the customer did not get the money back."
+        ),
+        dedupe_key=f"refund_failed:{refund['id']}",
+        refund_id=refund["id"],
+        amount=card_refund.amount,
+        failure_reason=reason,
+    )
+
+
+def close_dispute(*, payment: Payment, dispute: dict[str, Any]) -> None:
+    """A dispute Stripe closed: the invoice's flag is cleared; a lost one takes its amount out
+    of the ledger like a refund (once per dispute id). The owner sees the outcome."""
+    status = dispute.get("status")
+    if status not in ("won", "lost", "warning_closed"):
+        return  # still open at Stripe: an event out of order
+    with transaction.atomic():
+        Payment.objects.select_for_update().filter(pk=payment.pk).first()  # the refunds' lock
+        invoice = lock_invoice(invoice_id=payment.invoice_id)
+        if invoice.disputed_at is not None:
+            invoice.disputed_at = None
+            invoice.save(update_fields=["disputed_at", "updated_at"])
+        amount = int(dispute["amount"])
+        if status == "lost" and not CardRefund.objects.filter(refund_id=dispute["id"]).exists():
+            entry = Payment.objects.create(
+                invoice=invoice,
+                kind=Payment.Kind.REFUND,
+                amount=amount,
+                currency=payment.currency,
+                method=Payment.Method.CARD,
+                reference=dispute.get("charge") or "",
+                provider=PROVIDER,
+                provider_id=dispute["id"],
+                occurred_at=timezone.now(),
+            )
+            CardRefund.objects.create(
+                payment=payment,
+                amount=amount,
+                status=CardRefund.Status.SUCCEEDED,
+                refund_id=dispute["id"],
+                ledger_entry=entry,
+            )
+            _move_balance(invoice, paid_delta=-amount)
+        outcome = "lost: the customer keeps the money" if status == "lost" else "won"
+        notify_owner(
+            invoice=invoice,
+            kind=PaymentNotice.Kind.DISPUTE_CLOSED,
+            message=f"The dispute of a card payment of invoice {invoice.number} was {outcome}.",
+            dedupe_key=f"dispute_closed:{dispute['id']}",
+            dispute_id=dispute["id"],
+            status=status,
+            amount=amount,
+        )
+
+
 # -- Refunds asked by the business
 
 
@@ -429,6 +546,8 @@ def request_card_refund(*, payment_id: int, amount: int | None, requested_by: in
             raise NotFound("Payment not found.")
         if payment.kind != Payment.Kind.PAYMENT or payment.provider != PROVIDER:
             raise Conflict("Only card payments are refunded through Stripe.", code="not_a_card_payment")
+        if payment_account(payment=payment) is None:
+            raise _not_connected()
         reserved = (
             CardRefund.objects.filter(payment=payment)
             .exclude(status=CardRefund.Status.FAILED)
@@ -453,9 +572,24 @@ def submit_card_refund(*, refund_id: int) -> CardRefund:
     if card_refund.status != CardRefund.Status.REQUESTED:
         return card_refund
     payment = card_refund.payment
-    account = connected_account()
-    if account is None:
-        raise Conflict("The business has no Stripe account.", code="stripe_not_connected")
+    account = payment_account(payment=payment)
+    if account is None:  # disconnected since it was asked: Stripe would refuse us
+        with transaction.atomic():
+            CardRefund.objects.filter(pk=card_refund.pk).update(
+                status=CardRefund.Status.FAILED, last_error="The Stripe account was disconnected."
+            )
+            notify_owner(
+                invoice=payment.invoice,
+                kind=PaymentNotice.Kind.REFUND_FAILED,
+                message=(
+                    f"A card refund of {card_refund.amount} {payment.currency} on invoice "
+                    f"{payment.invoice.number} was not made: the Stripe account was disconnected."
+                ),
+                dedupe_key=f"refund_failed:ours:{card_refund.pk}",
+                amount=card_refund.amount,
+                failure_reason="account_disconnected",
+            )
+        raise _not_connected()
     client = stripe_client()
     try:
         refund = client.v1.refunds.create(

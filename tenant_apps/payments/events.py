@@ -4,8 +4,10 @@ of order (a refund before its payment, a failure after a success) leave the stat
 now. An event that names rows this tenant does not own is kept for review and changes nothing."""
 
 import json
+from collections.abc import Callable
 from typing import Any
 
+import stripe
 from django.db import connection
 from django.utils import timezone
 
@@ -14,12 +16,15 @@ from shared_apps.webhooks.models import WebhookEvent
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.payments import cards, follow_ups
 from tenant_apps.payments.models import CardPayment, Payment, PaymentNotice, StripeAccount
-from tenant_apps.payments.provider import current_schema, stripe_client
+from tenant_apps.payments.provider import current_schema, is_live_mode, stripe_client
 
 
 def handle_stripe_event(event: WebhookEvent) -> None:
     """The pipeline's handler for provider "stripe" (registered in PaymentsConfig.ready)."""
     data = json.loads(bytes(event.body))
+    if bool(data.get("livemode")) != is_live_mode():
+        mode = "live" if data.get("livemode") else "test"
+        raise NeedsReview(f"A {mode}-mode event does not match our key's mode; not applied.")
     account = StripeAccount.objects.filter(account_id=data.get("account") or "").first()
     if account is None:
         raise NeedsReview(f"Account {data.get('account')!r} is not this business's Stripe account.")
@@ -29,13 +34,29 @@ def handle_stripe_event(event: WebhookEvent) -> None:
 
 
 def _account_updated(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
+    if account.disconnected_at is not None:
+        return  # Stripe no longer lets us read it; it stays disconnected until a new connection.
     fresh = stripe_client().v1.accounts.retrieve(account.account_id)
     cards.update_account_state(account=account, data=cards.as_dict(fresh))
 
 
+def _deauthorized(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
+    cards.disconnect_account(account=account)
+
+
+def _read(account: StripeAccount, object_id: str, retrieve: Callable[..., Any]) -> dict[str, Any]:
+    """The object as Stripe has it now, on this account; one the account does not have makes
+    an event that cannot be this tenant's (kept for review, not retried)."""
+    try:
+        return cards.as_dict(retrieve(object_id, options={"stripe_account": account.account_id}))
+    except stripe.InvalidRequestError as error:
+        if error.code != "resource_missing":
+            raise
+        raise NeedsReview(f"{object_id} is not on account {account.account_id}.") from error
+
+
 def read_intent(account: StripeAccount, intent_id: str) -> dict[str, Any]:
-    intent = stripe_client().v1.payment_intents.retrieve(intent_id, options={"stripe_account": account.account_id})
-    return cards.as_dict(intent)
+    return _read(account, intent_id, stripe_client().v1.payment_intents.retrieve)
 
 
 def _owned_attempt(intent: dict[str, Any]) -> CardPayment:
@@ -130,13 +151,24 @@ def _dispute_created(account: StripeAccount, obj: dict[str, Any], event_id: str)
     )
 
 
+def _dispute_closed(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
+    dispute = _read(account, obj["id"], stripe_client().v1.disputes.retrieve)
+    payment = Payment.objects.filter(provider_id=dispute.get("payment_intent") or "", kind=Payment.Kind.PAYMENT).first()
+    if payment is None:
+        raise NeedsReview(f"Dispute {dispute['id']} is about a payment this business has not recorded.")
+    cards.close_dispute(payment=payment, dispute=dispute)
+
+
 HANDLERS = {
     "account.updated": _account_updated,
+    "account.application.deauthorized": _deauthorized,
     "payment_intent.succeeded": _intent_succeeded,
     "checkout.session.completed": _checkout_completed,
     "payment_intent.payment_failed": _intent_failed,
     "charge.refunded": _refunds,
     "refund.created": _refunds,
     "refund.updated": _refunds,
+    "refund.failed": _refunds,
     "charge.dispute.created": _dispute_created,
+    "charge.dispute.closed": _dispute_closed,
 }

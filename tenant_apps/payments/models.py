@@ -6,13 +6,15 @@ from django.db.models import Q
 
 
 class Payment(models.Model):
-    """Money received for (`payment`) or returned from (`refund`) an invoice. `amount` is
+    """Money received for (`payment`) or returned from (`refund`) an invoice, or a card
+    refund that failed after it was recorded (`reversal`: the money came back). `amount` is
     always positive; `kind` gives the direction. Provider rows (Stripe) carry a unique
     `provider_id` so a webhook delivered twice records one row."""
 
     class Kind(models.TextChoices):
         PAYMENT = "payment", "Payment"
         REFUND = "refund", "Refund"
+        REVERSAL = "reversal", "Failed refund returned"
 
     class Method(models.TextChoices):
         CASH = "cash", "Cash"
@@ -45,7 +47,10 @@ class Payment(models.Model):
 
 class StripeAccount(models.Model):
     """The business's own Stripe account (Connect): card payments are direct charges on it.
-    One row per tenant; `account.updated` events keep the flags current."""
+    `account.updated` events keep the flags current. A business that disconnects our platform
+    (`account.application.deauthorized`) keeps its row, marked `disconnected_at`, so later
+    events of that account are still applied; connecting again makes a new account and row.
+    At most one row is connected."""
 
     account_id = models.CharField(max_length=255, unique=True)
     charges_enabled = models.BooleanField(default=False)
@@ -54,8 +59,18 @@ class StripeAccount(models.Model):
     disabled_reason = models.CharField(max_length=255, blank=True)
     # Succeeded intents created since this instant are compared with the ledger next night.
     reconciled_until = models.DateTimeField(null=True, blank=True)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                models.Value(True),
+                condition=Q(disconnected_at__isnull=True),
+                name="payments_one_connected_stripe_account",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.account_id
@@ -101,7 +116,9 @@ class CardPayment(models.Model):
 class CardRefund(models.Model):
     """A refund asked of Stripe for a card payment. The row exists before the call (its id
     is the Idempotency-Key) and reserves its amount, so concurrent refunds never return more
-    than was paid; the ledger's refund row is written once Stripe says it succeeded."""
+    than was paid; the ledger's refund row is written once Stripe says it succeeded. A lost
+    dispute is kept the same way (succeeded, `refund_id` the dispute's dp_ id): the money left
+    with the customer and cannot be refunded again."""
 
     class Status(models.TextChoices):
         REQUESTED = "requested", "Not yet accepted by Stripe"
@@ -135,6 +152,8 @@ class PaymentNotice(models.Model):
         PAYMENT_FAILED = "payment_failed", "Card payment failed"
         DISPUTE = "dispute", "Payment disputed"
         OVERPAYMENT = "overpayment", "Paid more than was due"
+        REFUND_FAILED = "refund_failed", "Card refund failed"
+        DISPUTE_CLOSED = "dispute_closed", "Dispute closed"
 
     invoice = models.ForeignKey("invoices.Invoice", on_delete=models.PROTECT, related_name="payment_notices")
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -16,6 +16,11 @@ def is_sandbox() -> bool:
     return not settings.STRIPE_SECRET_KEY
 
 
+def is_live_mode() -> bool:
+    """Whether our key moves real money (sk_live_/rk_live_); the sandbox is test mode."""
+    return settings.STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
+
+
 def stripe_client(*, http_client: stripe.HTTPClient | None = None) -> stripe.StripeClient:
     """A client for one job or request. `http_client` replaces the transport (tests mock it)."""
     http_client = http_client or stripe.RequestsClient(timeout=TIMEOUT_SECONDS)

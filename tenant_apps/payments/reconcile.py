@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from shared_apps.tenants.models import Tenant
 from tenant_apps.payments import cards
-from tenant_apps.payments.models import Payment, StripeAccount
+from tenant_apps.payments.models import Payment
 from tenant_apps.payments.provider import stripe_client
 
 logger = logging.getLogger("payments.reconcile")
@@ -36,7 +36,7 @@ def reconcile_stripe_payments(*, tenant: Tenant, now: datetime | None = None) ->
     missing; logs and returns what it fixed. Nothing when the business has no account."""
     now = now or timezone.now()
     result = Reconciliation()
-    account = StripeAccount.objects.first()
+    account = cards.connected_account()  # a disconnected account gives us no access
     if account is None:
         return result
     since = (account.reconciled_until - OVERLAP) if account.reconciled_until else now - FIRST_LOOKBACK
