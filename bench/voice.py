@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 import django
 
-from bench.http import ensure_wrk, run_wrk, start_server, summarize
+from bench.http import ensure_wrk, run_wrk, server_env, start_server, summarize
 from bench.setup import recreate_bench_database, write_results
 
 PORT = 8897
@@ -151,16 +151,7 @@ def main() -> None:
     from django.conf import settings
 
     seed()
-    env = {
-        **os.environ,
-        "DATABASE_URL": bench_url,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "PORT": str(PORT),
-        "WEB_CONCURRENCY": "1",
-        "WEB_THREADS": "4",
-        "GUNICORN_ACCESS_LOG": "",
-        "TENANT_POOL_SIZE": "0",
-    }
+    env = server_env(bench_url, port=PORT)
     # name -> (script kind, connections)
     scenarios = {
         "assistant_request": ("assistant", 2),

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import django
 
-from bench.http import ensure_wrk, run_wrk, start_server, summarize
+from bench.http import ensure_wrk, run_wrk, server_env, start_server, summarize
 from bench.setup import recreate_bench_database, write_results
 
 PORT = 8898
@@ -86,16 +86,7 @@ def main() -> None:
         lua.write(signed_lua(1, offset=0))
     for index in range(ROUNDS):
         scripts[("duplicates", index)] = lua.name
-    env = {
-        **os.environ,
-        "DATABASE_URL": bench_url,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "PORT": str(PORT),
-        "WEB_CONCURRENCY": "1",
-        "WEB_THREADS": "4",
-        "GUNICORN_ACCESS_LOG": "",
-        "TENANT_POOL_SIZE": "0",
-    }
+    env = server_env(bench_url, port=PORT)
     # name -> (url, connections)
     scenarios = {
         "health": (f"http://127.0.0.1:{PORT}/api/v1/health", 8),
