@@ -36,6 +36,27 @@ def normalize_phone(*, phone: str, region: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def resolve_recipient(
+    *, customer_id: int | None, to: str | None, region: str, invalid_title: str
+) -> tuple[Customer | None, str]:
+    """Whom a text or call goes to: exactly one of `customer_id` (their phone) and `to` (a
+    number read in `region`, with the customer who has it, if any). The customer and the
+    E.164 number; a 400 titled `invalid_title` names the field at fault."""
+
+    def invalid(field: str, message: str) -> ValidationFailed:
+        return ValidationFailed(invalid_title, details=[{"field": field, "message": message}])
+
+    if (customer_id is None) == (not to):
+        raise invalid("to", "Give exactly one of customer_id and to.")
+    if customer_id is not None:
+        customer = queries.get_customer(customer_id=customer_id)
+        if not customer.phone:
+            raise invalid("customer_id", "This customer has no phone number.")
+        return customer, customer.phone
+    number = normalize_phone(phone=to or "", region=region)
+    return queries.find_customer_by_phone(phone=number), number
+
+
 def _clean(changes: dict[str, Any], *, region: str) -> dict[str, Any]:
     cleaned = {field: value for field, value in changes.items() if field in EDITABLE_FIELDS}
     if "name" in cleaned:

@@ -16,7 +16,7 @@ from shared_apps.webhooks.services import claim_provider_route
 from tenant_apps.appointments import queries as appointment_queries
 from tenant_apps.customers import queries as customer_queries
 from tenant_apps.customers.models import Customer
-from tenant_apps.customers.services import normalize_phone, set_sms_opt_out_by_phone
+from tenant_apps.customers.services import resolve_recipient, set_sms_opt_out_by_phone
 from tenant_apps.invoices import queries as invoice_queries
 from tenant_apps.quotes import queries as quote_queries
 from tenant_apps.sms import queries
@@ -165,8 +165,11 @@ def _render_for(*, tenant: Tenant, template_id: int, objects: TemplateObjects, c
     return render_template(body=template.body, values=template_values(context))
 
 
+INVALID_MESSAGE = "Invalid message."
+
+
 def _invalid_message(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed("Invalid message.", details=[{"field": field, "message": message}])
+    return ValidationFailed(INVALID_MESSAGE, details=[{"field": field, "message": message}])
 
 
 def queue_sms(
@@ -182,21 +185,13 @@ def queue_sms(
     the `send_sms` job sends it after commit. The text is `body`, or template `template_id`
     rendered for `variables` (templates.py). Refused: no sender number (409), an opted-out
     recipient (409), an empty or over-long text, an unknown or unfilled variable (400)."""
-    if (customer_id is None) == (not to):
-        raise _invalid_message("to", "Give exactly one of customer_id and to.")
     if (body is None) == (template_id is None):
         raise _invalid_message("body", "Give exactly one of body and template_id.")
     if variables is not None and template_id is None:
         raise _invalid_message("variables", "Variables fill a template: give template_id.")
-    customer: Customer | None
-    if customer_id is not None:
-        customer = customer_queries.get_customer(customer_id=customer_id)
-        if not customer.phone:
-            raise _invalid_message("customer_id", "This customer has no phone number.")
-        to_number = customer.phone
-    else:
-        to_number = normalize_phone(phone=to or "", region=tenant.country)
-        customer = customer_queries.find_customer_by_phone(phone=to_number)
+    customer, to_number = resolve_recipient(
+        customer_id=customer_id, to=to, region=tenant.country, invalid_title=INVALID_MESSAGE
+    )
     if template_id is not None:
         body = _render_for(
             tenant=tenant, template_id=template_id, objects=variables or TemplateObjects(), customer=customer

@@ -14,8 +14,7 @@ from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks import vapi
 from shared_apps.webhooks.services import claim_provider_route
 from tenant_apps.customers import queries as customer_queries
-from tenant_apps.customers.models import Customer
-from tenant_apps.customers.services import normalize_phone
+from tenant_apps.customers.services import resolve_recipient
 from tenant_apps.voice import provider, queries
 from tenant_apps.voice.models import Call
 
@@ -45,8 +44,11 @@ class CallNotStoredYet(LookupError):
     """A message about an outbound call whose Vapi id the dialing job has not stored yet."""
 
 
+INVALID_CALL = "Invalid call."
+
+
 def _invalid(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed("Invalid call.", details=[{"field": field, "message": message}])
+    return ValidationFailed(INVALID_CALL, details=[{"field": field, "message": message}])
 
 
 def queue_call(
@@ -61,19 +63,11 @@ def queue_call(
     number; the `place_voice_call` job dials it after commit. Refused before anything is
     dialled: an invalid number (400), a number that opted out (409), no Vapi number or
     assistant set up (409)."""
-    if (customer_id is None) == (not to):
-        raise _invalid("to", "Give exactly one of customer_id and to.")
+    customer, number = resolve_recipient(
+        customer_id=customer_id, to=to, region=tenant.country, invalid_title=INVALID_CALL
+    )
     if len(purpose) > MAX_PURPOSE_LENGTH:
         raise _invalid("purpose", f"At most {MAX_PURPOSE_LENGTH} characters.")
-    customer: Customer | None
-    if customer_id is not None:
-        customer = customer_queries.get_customer(customer_id=customer_id)
-        if not customer.phone:
-            raise _invalid("customer_id", "This customer has no phone number.")
-        number = customer.phone
-    else:
-        number = normalize_phone(phone=to or "", region=tenant.country)
-        customer = customer_queries.find_customer_by_phone(phone=number)
     if customer_queries.is_phone_opted_out(phone=number):
         raise Conflict("This number has opted out of contact (it replied STOP).", code="recipient_opted_out")
     assistant = (assistant_id or "").strip() or tenant.vapi_assistant_id
