@@ -58,6 +58,8 @@ SHARED_APPS = [
     # Django admin with PublicHostOnlyAdminSite as its site: platform admins, API host only.
     "shared_apps.tenants.apps.PlatformAdminConfig",
     "django.contrib.staticfiles",
+    # Listed so /api/v1/docs renders Swagger UI from ninja's bundled static files, not a CDN.
+    "ninja",
     "corsheaders",
     "tasks",
 ]
@@ -111,6 +113,8 @@ MIDDLEWARE = [
     "api.middleware.RequestIdMiddleware",
     "api.middleware.AllowedHostsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's CSS, Swagger UI) from this process, for any host, before tenancy.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "api.middleware.ErrorEnvelopeMiddleware",
     "api.middleware.NulCharacterMiddleware",
@@ -238,6 +242,9 @@ USE_I18N = False
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# WhiteNoise serves collectstatic's output (the image) and, where that was never run (a
+# checkout under `make run` or `make prod`), the apps' own static directories.
+WHITENOISE_USE_FINDERS = True
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
