@@ -7,12 +7,17 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from deploy import devservices
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 IS_PRODUCTION = DJANGO_ENV == "production"
+# Outside production, a checkout's embedded servers and sandboxes (.local/ports.json, written
+# by `make run` / `make test`) are the defaults, so `manage.py ...` run by hand finds them.
+_CHECKOUT = {} if IS_PRODUCTION else devservices.checkout_env()
 TESTING = env.bool("TESTING", default=False)
 
 DEV_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 - refused in production
@@ -144,7 +149,9 @@ TEMPLATES = [
     }
 ]
 
-DATABASE_URL = env.str("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/servicedesk")
+DATABASE_URL = env.str(
+    "DATABASE_URL", default=_CHECKOUT.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/servicedesk")
+)
 _db = env.db_url_config(DATABASE_URL)
 _db["ENGINE"] = "django_tenants.postgresql_backend"
 # An unreachable database fails a connection attempt after connect_timeout (libpq counts whole
@@ -176,7 +183,7 @@ DATABASES = {"default": _db}
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+REDIS_URL = env.str("REDIS_URL", default=_CHECKOUT.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
 # Namespaces every Redis key of this deployment (tests use a fresh one per run).
 REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="sd")
 # Redis holds only what can be rebuilt, so it may be away: short socket timeouts bound what
@@ -290,7 +297,7 @@ STRIPE_CONNECT_WEBHOOK_SECRET = env.str(
 STRIPE_CONNECT_WEBHOOK_SECRET_PREVIOUS = env.str("STRIPE_CONNECT_WEBHOOK_SECRET_PREVIOUS", default="")
 # Where the SDK sends Stripe API calls while STRIPE_SECRET_KEY is unset (deploy/stripe_sandbox.py),
 # and where that sandbox posts its signed events.
-STRIPE_SANDBOX_URL = env.str("STRIPE_SANDBOX_URL", default="http://127.0.0.1:8012")
+STRIPE_SANDBOX_URL = env.str("STRIPE_SANDBOX_URL", default=_CHECKOUT.get("STRIPE_SANDBOX_URL", "http://127.0.0.1:8012"))
 STRIPE_SANDBOX_WEBHOOK_URL = env.str(
     "STRIPE_SANDBOX_WEBHOOK_URL", default=f"http://{BASE_DOMAIN}:{PORT}/api/v1/payments/webhook"
 )
@@ -301,7 +308,7 @@ TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 # a local client can sign; production has none, and an empty token refuses every webhook.
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="" if IS_PRODUCTION else "dev-twilio-auth-token")
 # Where the SDK sends Twilio API calls while TWILIO_ACCOUNT_SID is unset (deploy/twilio_sandbox.py).
-TWILIO_SANDBOX_URL = env.str("TWILIO_SANDBOX_URL", default="http://127.0.0.1:8010")
+TWILIO_SANDBOX_URL = env.str("TWILIO_SANDBOX_URL", default=_CHECKOUT.get("TWILIO_SANDBOX_URL", "http://127.0.0.1:8010"))
 # The scheme and host providers call (https://api.example.com); signed webhook URLs are built
 # from it. Unset: from the request, trusting X-Forwarded-Proto/Host only behind TRUSTED_PROXY_COUNT.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
@@ -312,7 +319,7 @@ VAPI_WEBHOOK_SECRET = env.str("VAPI_WEBHOOK_SECRET", default="" if IS_PRODUCTION
 VAPI_WEBHOOK_HMAC = env.bool("VAPI_WEBHOOK_HMAC", default=False)
 VAPI_API_URL = env.str("VAPI_API_URL", default="https://api.vapi.ai")
 # Where Vapi API calls go while VAPI_API_KEY is unset (deploy/vapi_sandbox.py).
-VAPI_SANDBOX_URL = env.str("VAPI_SANDBOX_URL", default="http://127.0.0.1:8011")
+VAPI_SANDBOX_URL = env.str("VAPI_SANDBOX_URL", default=_CHECKOUT.get("VAPI_SANDBOX_URL", "http://127.0.0.1:8011"))
 
 # Email (staff invitations) through Django's email framework. EMAIL_URL is django-environ's
 # form, e.g. smtp+tls://user:password@smtp.example.com:587; unset, mail is printed to the console.

