@@ -2,6 +2,7 @@
 transaction that is rolled back, so tests see the same two tenants and leave nothing behind.
 Tests that need committed rows and real parallel connections use `committed_tenant`."""
 
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,21 @@ from tests.outage_stack import closed_port
 from tests.stripe_sandbox import stripe_sandbox  # noqa: F401 - fixture for the payments tests
 
 PASSWORD = "a-long-test-password-1"
+
+
+def pytest_configure(config):
+    """TEST_CLOCK_SHIFT_DAYS=365 runs the suite with this process's clock a year ahead (still
+    ticking; the database's and Redis's clocks stay real): CI runs the modules with dates in
+    them so, to show that none depends on the day it runs."""
+    days = int(os.environ.get("TEST_CLOCK_SHIFT_DAYS") or 0)
+    if days:
+        from datetime import UTC, datetime, timedelta
+
+        import time_machine
+
+        time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True).start()
+
+
 # Before any fixture runs, the settings still name the real database; the test one differs.
 _REAL_DATABASE_NAME = settings.DATABASES[DEFAULT_DB_ALIAS]["NAME"]
 

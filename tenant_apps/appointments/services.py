@@ -122,8 +122,10 @@ def create_appointment(
     ends_at: datetime,
     staff_id: int | None = None,
     notes: str = "",
+    now: datetime | None = None,
 ) -> Appointment:
-    """Book a SCHEDULED appointment. Raises DoubleBooking when the staff member is taken."""
+    """Book a SCHEDULED appointment. Raises DoubleBooking when the staff member is taken.
+    `now` (default: the clock) decides which reminders are still ahead."""
     title = title.strip()
     if not title:
         raise _invalid("title", "Must not be blank.")
@@ -145,11 +147,13 @@ def create_appointment(
         )
         _save(appointment)
         notifications.appointment_booked(tenant=tenant, appointment=appointment)
-        schedule_appointment_reminders(tenant=tenant, appointment=appointment)
+        schedule_appointment_reminders(tenant=tenant, appointment=appointment, now=now)
     return appointment
 
 
-def update_appointment(*, tenant: Tenant, appointment_id: int, version: int, changes: dict[str, Any]) -> Appointment:
+def update_appointment(
+    *, tenant: Tenant, appointment_id: int, version: int, changes: dict[str, Any], now: datetime | None = None
+) -> Appointment:
     """Edit or reschedule. `changes` may hold title, notes, starts_at, ends_at, staff_id (None
     unassigns) and customer_id. Raises StaleVersion, Conflict (not active) or DoubleBooking."""
     unknown = set(changes) - {"title", "notes", *RESCHEDULE_FIELDS}
@@ -199,7 +203,7 @@ def update_appointment(*, tenant: Tenant, appointment_id: int, version: int, cha
         _save(appointment, update_fields=update_fields)
         if "starts_at" in changed:
             # The old reminders find the appointment moved and do nothing.
-            schedule_appointment_reminders(tenant=tenant, appointment=appointment)
+            schedule_appointment_reminders(tenant=tenant, appointment=appointment, now=now)
     return appointment
 
 

@@ -17,8 +17,10 @@ from tests.concurrency import run_at_once
 from tests.factories import CustomerFactory
 
 SENDER = "+12025550500"
-# 09:30 EST (tenant A is in New York), far enough ahead that its reminders are in the future.
+# 09:30 EST (tenant A is in New York). Bookings are made at BOOKED_AT (the clock passed in),
+# so the reminders are ahead whatever day the suite runs.
 STARTS = datetime(2027, 1, 20, 14, 30, tzinfo=UTC)
+BOOKED_AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -38,6 +40,7 @@ def book(business, starts_at=STARTS, **customer):
             title="Boiler service",
             starts_at=starts_at,
             ends_at=starts_at + timedelta(hours=1),
+            now=BOOKED_AT,
         )
 
 
@@ -71,7 +74,7 @@ def test_booking_writes_reminders_24_and_2_hours_before(business):
 
 
 def test_no_reminders_when_switched_off_or_already_past(business):
-    soon = book(business, starts_at=datetime.now(UTC) + timedelta(hours=1, minutes=30))
+    soon = book(business, starts_at=BOOKED_AT + timedelta(hours=1, minutes=30))
     business.tenant.sms_reminders = False
     off = book(business)
     business.tenant.sms_reminders = True
@@ -111,6 +114,7 @@ def test_a_rescheduled_appointment_gets_new_reminders_and_the_old_ones_do_nothin
             appointment_id=appointment.pk,
             version=appointment.version,
             changes={"starts_at": moved_to, "ends_at": moved_to + timedelta(hours=1)},
+            now=BOOKED_AT,
         )
     new_rows = [row for row in reminder_rows(appointment.pk) if row.pk not in {old.pk for old in old_rows}]
 
