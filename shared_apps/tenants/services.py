@@ -286,7 +286,7 @@ def _local_time(field: str, value: str) -> time:
 
 
 def validate_sms_sender(value: str) -> str:
-    """A Twilio sender number in E.164 ("+15551234567"); blank means none."""
+    """A Twilio sender number in E.164 ("+12025550143"); blank means none."""
     value = value.strip()
     if not value:
         return ""
@@ -297,7 +297,7 @@ def validate_sms_sender(value: str) -> str:
     if parsed is None or not phonenumbers.is_valid_number(parsed):
         raise ValidationFailed(
             "Invalid tenant settings.",
-            details=[{"field": "sms_sender", "message": "An E.164 phone number, such as +15551234567."}],
+            details=[{"field": "sms_sender", "message": "An E.164 phone number, such as +12025550143."}],
         )
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 

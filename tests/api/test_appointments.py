@@ -1,12 +1,23 @@
+from datetime import UTC, date, datetime, timedelta
+
 from tests.api.generic import CreateTests, GetTests, ListTests, VersionedUpdateTests
 from tests.factories import CustomerFactory
 from tests.isolation import Route, assert_refused
 
-NINE = "2027-06-07T09:00:00-04:00"  # a Monday in New York
-TEN = "2027-06-07T10:00:00-04:00"
-TEN_15 = "2027-06-07T10:15:00-04:00"
-TEN_30 = "2027-06-07T10:30:00-04:00"
-ELEVEN = "2027-06-07T11:00:00-04:00"
+
+def _first_monday_of_june_next_year() -> date:
+    """Ahead of the clock whatever day the suite runs, in summer time (New York: -04:00)."""
+    june = date(datetime.now(UTC).year + 1, 6, 1)
+    return june + timedelta(days=-june.weekday() % 7)
+
+
+DAY = _first_monday_of_june_next_year().isoformat()
+NEXT_DAY = (_first_monday_of_june_next_year() + timedelta(days=1)).isoformat()
+NINE = f"{DAY}T09:00:00-04:00"  # a Monday in New York
+TEN = f"{DAY}T10:00:00-04:00"
+TEN_15 = f"{DAY}T10:15:00-04:00"
+TEN_30 = f"{DAY}T10:30:00-04:00"
+ELEVEN = f"{DAY}T11:00:00-04:00"
 
 
 def customer_id(tenant):
@@ -31,7 +42,7 @@ class TestAppointmentAPI(ListTests, GetTests, CreateTests, VersionedUpdateTests)
     routes = [
         Route("GET", "/appointments"),
         Route("POST", "/appointments", {"customer_id": 1, "title": "X", "starts_at": NINE, "ends_at": TEN}),
-        Route("GET", "/appointments/availability?date=2027-06-07&duration_minutes=60"),
+        Route("GET", f"/appointments/availability?date={DAY}&duration_minutes=60"),
         Route("POST", "/appointments/calendar-feeds", {}),
     ]
     object_routes = [
@@ -45,16 +56,16 @@ class TestAppointmentAPI(ListTests, GetTests, CreateTests, VersionedUpdateTests)
         "status": "SCHEDULED",
         "version": 1,
         "notes": "Side gate",
-        "starts_at": "2027-06-07T13:00:00Z",
-        "ends_at": "2027-06-07T14:00:00Z",
+        "starts_at": f"{DAY}T13:00:00Z",
+        "ends_at": f"{DAY}T14:00:00Z",
     }
     invalid_create = [
         ({"starts_at": TEN, "ends_at": NINE}, "ends_at"),
-        ({"starts_at": "2027-06-07T09:00:00"}, "starts_at"),
-        ({"ends_at": "2027-06-08T09:00:00-04:00"}, "ends_at"),
+        ({"starts_at": f"{DAY}T09:00:00"}, "starts_at"),
+        ({"ends_at": f"{NEXT_DAY}T09:00:00-04:00"}, "ends_at"),
     ]
     update_data = {"version": 1, "starts_at": TEN, "ends_at": ELEVEN}
-    update_expected = {"starts_at": "2027-06-07T14:00:00Z", "ends_at": "2027-06-07T15:00:00Z"}
+    update_expected = {"starts_at": f"{DAY}T14:00:00Z", "ends_at": f"{DAY}T15:00:00Z"}
 
     def create_data(self, owner):
         return {
@@ -89,7 +100,7 @@ def test_create_answers_the_customer_and_staff(tenant_a):
 def test_overlap_for_same_staff_is_409_naming_the_clash(tenant_a):
     first = book(tenant_a).json()
 
-    response = book(tenant_a, "2027-06-07T09:30:00-04:00", TEN_30)
+    response = book(tenant_a, f"{DAY}T09:30:00-04:00", TEN_30)
 
     body = assert_refused(response, 409)
     assert body["errors"] == [
@@ -220,7 +231,7 @@ def test_list_filters(tenant_a):
     assert ids(status="scheduled,confirmed") == [early["id"], late["id"]]
     assert ids(customer_id=customer) == [early["id"]]
     assert ids(staff_id=tenant_a.staff.pk) == [early["id"]]
-    assert ids(**{"from": "2027-06-07T09:30:00-04:00"}) == [early["id"], late["id"]]
+    assert ids(**{"from": f"{DAY}T09:30:00-04:00"}) == [early["id"], late["id"]]
     assert ids(**{"from": TEN}) == [late["id"]]
     assert ids(to=TEN) == [early["id"]]
     assert_refused(tenant_a.api().get("/appointments", status="DONE"), 400)
@@ -347,10 +358,10 @@ def test_availability_endpoint_answers_local_slots(tenant_a):
     book(tenant_a)
 
     response = tenant_a.api().get(
-        "/appointments/availability", date="2027-06-07", duration_minutes=30, staff_id=tenant_a.owner.pk
+        "/appointments/availability", date=f"{DAY}", duration_minutes=30, staff_id=tenant_a.owner.pk
     )
     busy_staff = tenant_a.api().get(
-        "/appointments/availability", date="2027-06-07", duration_minutes=30, staff_id=tenant_a.staff.pk
+        "/appointments/availability", date=f"{DAY}", duration_minutes=30, staff_id=tenant_a.staff.pk
     )
 
     assert response.status_code == 200, response.content
@@ -358,11 +369,11 @@ def test_availability_endpoint_answers_local_slots(tenant_a):
     assert body["timezone"] == "America/New_York"
     assert body["step_minutes"] == 15
     assert [s["starts_at"] for s in body["slots"]] == [
-        "2027-06-07T09:00:00-04:00",
-        "2027-06-07T09:15:00-04:00",
-        "2027-06-07T09:30:00-04:00",
+        f"{DAY}T09:00:00-04:00",
+        f"{DAY}T09:15:00-04:00",
+        f"{DAY}T09:30:00-04:00",
     ]
-    assert body["slots"][0]["ends_at"] == "2027-06-07T09:30:00-04:00"
+    assert body["slots"][0]["ends_at"] == f"{DAY}T09:30:00-04:00"
     assert body["slots"][0]["staff_ids"] == [tenant_a.owner.pk]
     assert busy_staff.json()["slots"] == []
 
@@ -371,8 +382,8 @@ def test_availability_validates_its_parameters(tenant_a, tenant_b):
     api = tenant_a.api()
 
     assert_refused(api.get("/appointments/availability", date="2027-13-01", duration_minutes=30), 400)
-    assert_refused(api.get("/appointments/availability", date="2027-06-07", duration_minutes=0), 400)
-    assert_refused(api.get("/appointments/availability", date="2027-06-07", duration_minutes=600), 400)
+    assert_refused(api.get("/appointments/availability", date=f"{DAY}", duration_minutes=0), 400)
+    assert_refused(api.get("/appointments/availability", date=f"{DAY}", duration_minutes=600), 400)
     assert_refused(
-        api.get("/appointments/availability", date="2027-06-07", duration_minutes=30, staff_id=tenant_b.staff.pk), 404
+        api.get("/appointments/availability", date=f"{DAY}", duration_minutes=30, staff_id=tenant_b.staff.pk), 404
     )

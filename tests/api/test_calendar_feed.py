@@ -3,7 +3,7 @@ from icalendar import Calendar
 from shared_apps.tenants import services as tenant_services
 from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments.models import CalendarFeed
-from tests.api.test_appointments import ELEVEN, TEN, book
+from tests.api.test_appointments import DAY, ELEVEN, TEN, book
 from tests.client import ApiClient
 from tests.isolation import assert_refused
 
@@ -34,7 +34,7 @@ def test_business_feed_lists_appointments_with_ical_status(tenant_a):
     first = found[f"appointment-{scheduled['id']}@{tenant_a.host}"]
     second = found[f"appointment-{cancelled['id']}@{tenant_a.host}"]
     assert str(first["status"]) == "TENTATIVE"
-    assert first.decoded("dtstart").isoformat() == "2027-06-07T13:00:00+00:00"
+    assert first.decoded("dtstart").isoformat() == f"{DAY}T13:00:00+00:00"
     assert str(second["status"]) == "CANCELLED"
     assert "Rain" in str(second["description"])
     assert feed["url"] == f"http://{tenant_a.host}/api/v1/appointments/calendar.ics?token={feed['token']}"

@@ -5,8 +5,6 @@ import http.client
 import re
 from html.parser import HTMLParser
 
-import pytest
-
 from tests.servers import gunicorn_servers
 
 
@@ -31,8 +29,7 @@ def _get(server, path: str) -> tuple[int, bytes]:
         conn.close()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_docs_and_admin_assets_are_served_locally():
+def test_docs_and_admin_assets_are_served_locally(django_db_setup):
     with gunicorn_servers(1) as (server,):
         status, page = _get(server, "/api/v1/docs")
         assert status == 200

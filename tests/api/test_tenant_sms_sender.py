@@ -119,3 +119,10 @@ def test_two_tenants_racing_for_one_number_one_wins(committed_tenant, rival_tena
     assert sorted(statuses) == [200, 409]
     assert len(owners) == 1
     assert senders == ["", "+12025550177"]
+
+
+def test_the_example_a_refused_sender_suggests_is_accepted(tenant_a):
+    refused = assert_refused(tenant_a.api().patch("/tenants/me", {"sms_sender": "+1555"}), 400)
+    example = refused["errors"][0]["message"].rsplit(" ", 1)[-1].rstrip(".")
+
+    assert tenant_a.api().patch("/tenants/me", {"sms_sender": example}).status_code == 200
