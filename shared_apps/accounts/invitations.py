@@ -88,11 +88,11 @@ def _mail_after_commit(*, issued: IssuedInvitation, tenant_name: str) -> None:
 
 
 def create_invitation(
-    *, tenant_id: int, actor_role: str, inviter_id: int | None, email: str, role: str
+    *, tenant_id: int, actor_role: str, inviter_id: int | None, email: str, role: str, send_email: bool = True
 ) -> IssuedInvitation:
-    """Invite `email` to the tenant with `role` and mail the link. An open invitation for the
-    same email is replaced (its link stops working). The answer is the same whether or not
-    the email has an account."""
+    """Invite `email` to the tenant with `role` and mail the link (unless `send_email` is false:
+    a caller that accepts it at once). An open invitation for the same email is replaced (its
+    link stops working). The answer is the same whether or not the email has an account."""
     _require_manager(actor_role)
     role = _check_role(role)
     _require_may_handle(actor_role=actor_role, role=role)
@@ -118,7 +118,8 @@ def create_invitation(
                 expires_at=now + settings.INVITATION_EXPIRES_IN,
             )
             issued = IssuedInvitation(invitation=invitation, token=raw)
-            _mail_after_commit(issued=issued, tenant_name=tenant.name)
+            if send_email:
+                _mail_after_commit(issued=issued, tenant_name=tenant.name)
     except IntegrityError:
         # Another invitation for this email was created at the same moment.
         raise Conflict(

@@ -22,13 +22,15 @@ class Command(BaseCommand):
                 slug=DEMO_SLUG, name="Demo Plumbing & Heating", timezone_name="America/New_York"
             )
             if not Membership.objects.filter(tenant=tenant, user__email=DEMO_EMAIL).exists():
-                # The owner joins like anyone else: through an accepted invitation.
+                # The owner joins like anyone else: through an invitation, accepted here at once
+                # (so none is mailed: the demo owner logs in with the published password).
                 invitation = invitations.create_invitation(
                     tenant_id=tenant.pk,
                     actor_role=Membership.Role.OWNER,
                     inviter_id=None,
                     email=DEMO_EMAIL,
                     role=Membership.Role.OWNER,
+                    send_email=False,
                 )
                 invitations.accept_invitation(token=invitation.token, password=DEMO_PASSWORD, full_name="Demo Owner")
             if not User.objects.filter(email=ADMIN_EMAIL).exists():
