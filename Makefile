@@ -40,7 +40,7 @@ bench: $(VENV)/.installed
 	$(SERVICES) && $(PY) -m bench.run
 
 # Production settings on this machine: gunicorn, worker, scheduler and Caddy (TLS with its
-# internal CA on :8443) under honcho from deploy/Procfile; see README "Production locally".
+# internal CA on :8443) under honcho from deploy/Procfile; see docs/operations.md, "Production locally".
 prod: $(VENV)/.installed
 	$(SERVICES) && $(PY) -m deploy.prod_env .local/prod.env \
 		&& DB_POOL=false $(PY) manage.py migrate_schemas --executor=multiprocessing -v 0 \

@@ -62,7 +62,7 @@ def list_messages(request: ApiRequest, customer_id: int | None = None, direction
 
 
 class TemplateObjectsIn(StrictSchema):
-    """The rows a template's variables are read from (README, "SMS templates")."""
+    """The rows a template's variables are read from (docs/api.md, "SMS templates")."""
 
     appointment_id: RowId | None = None
     invoice_id: RowId | None = None

@@ -288,7 +288,7 @@ STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="pk_test_sandbox")
 # Stripe-Signature secrets, enforced in every mode: the platform account's endpoint and the
 # Connect endpoint (direct charges on the businesses' accounts), each with the previous secret
-# while a rolled one is still signing. Development defaults are in README so a client can sign.
+# while a rolled one is still signing. Development defaults are in docs/operations.md so a client can sign.
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_WEBHOOK_SECRET_PREVIOUS = env.str("STRIPE_WEBHOOK_SECRET_PREVIOUS", default="")
 STRIPE_CONNECT_WEBHOOK_SECRET = env.str(
@@ -304,7 +304,7 @@ STRIPE_SANDBOX_WEBHOOK_URL = env.str(
 # The platform's cut of each card payment, in basis points of the amount (0: none).
 PLATFORM_FEE_BPS = env.int("PLATFORM_FEE_BPS", default=0)
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
-# Verifies X-Twilio-Signature in every mode. The development default is written in README so
+# Verifies X-Twilio-Signature in every mode. The development default is written in docs/operations.md so
 # a local client can sign; production has none, and an empty token refuses every webhook.
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="" if IS_PRODUCTION else "dev-twilio-auth-token")
 # Where the SDK sends Twilio API calls while TWILIO_ACCOUNT_SID is unset (deploy/twilio_sandbox.py).

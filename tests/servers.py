@@ -82,11 +82,11 @@ def _wait_until_serving(server: Server) -> None:
     raise AssertionError(f"gunicorn on port {server.port} did not start")
 
 
-@contextmanager
-def gunicorn_servers(count: int, **env: str) -> Iterator[list[Server]]:
-    """`count` gunicorn servers, started together, stopped on exit; `env` adds variables."""
+def server_environment() -> dict[str, str]:
+    """The environment of a process (server, manage.py command) that works on this run's test
+    database and Redis namespace."""
     database_url = urlunsplit(urlsplit(settings.DATABASE_URL)._replace(path=f"/{connection.settings_dict['NAME']}"))
-    server_env = {
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.test_settings",
         "DATABASE_URL": database_url,
@@ -94,8 +94,13 @@ def gunicorn_servers(count: int, **env: str) -> Iterator[list[Server]]:
         "WEB_CONCURRENCY": "1",
         "WEB_THREADS": "2",
         "GUNICORN_ACCESS_LOG": "",
-        **env,
     }
+
+
+@contextmanager
+def gunicorn_servers(count: int, **env: str) -> Iterator[list[Server]]:
+    """`count` gunicorn servers, started together, stopped on exit; `env` adds variables."""
+    server_env = {**server_environment(), **env}
     with ExitStack() as stack:
         servers = []
         for _ in range(count):
