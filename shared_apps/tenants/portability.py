@@ -88,8 +88,9 @@ def _libpq_command(program: str) -> tuple[list[str], dict[str, str]]:
     environment only."""
     db = settings.DATABASES["default"]
     connection.ensure_connection()
+    server_version: int = connection.connection.info.server_version  # psycopg: 180001 is 18.1
     command = [
-        client_program(program, server_major=connection.pg_version // 10000),
+        client_program(program, server_major=server_version // 10000),
         "--host",
         str(db["HOST"] or "127.0.0.1"),
         "--port",

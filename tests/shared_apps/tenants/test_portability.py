@@ -137,7 +137,7 @@ def test_client_tools_match_the_servers_major_version():
     from shared_apps.tenants import portability
 
     connection.ensure_connection()
-    server_major = connection.pg_version // 10000
+    server_major = connection.connection.info.server_version // 10000
     for program in ("pg_dump", "psql"):
         assert _major(portability.client_program(program, server_major=server_major)) == server_major
     # The embedded server `make test` starts on a fresh clone (18) gets the wheel's own pg_dump,
