@@ -33,6 +33,9 @@ class Message(models.Model):
     # Why a text failed without a Twilio error code (shown to the business).
     note = models.CharField(max_length=200, blank=True)
     segments = models.PositiveSmallIntegerField(default=1)
+    # An MMS's attachments as Twilio gave them: [{"url", "content_type"}], in Twilio's order.
+    # The URLs are Twilio's (fetching them needs the account's credentials); [] for a text.
+    media = models.JSONField(default=list, blank=True)
     encoding = models.CharField(max_length=4, choices=Encoding.choices, default=Encoding.GSM7)
     # Unknown senders are kept unassigned. A customer with messages is archived, not deleted.
     customer = models.ForeignKey(
