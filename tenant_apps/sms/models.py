@@ -42,6 +42,9 @@ class Message(models.Model):
         "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="sms_messages"
     )
     provider_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # When reconciliation asked Twilio about a text still `sent` hours later and Twilio had no
+    # final status either (the carrier sent no receipt): such a text is not asked about again.
+    delivery_checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -51,6 +54,12 @@ class Message(models.Model):
             models.Index(fields=["customer", "-created_at", "-id"], name="sms_message_customer"),
             # The reconciliation pass reads only the texts still `sending`.
             models.Index(fields=["updated_at"], name="sms_message_sending", condition=models.Q(status="sending")),
+            # ... and the texts `sent` without a final status that Twilio was not yet asked about.
+            models.Index(
+                fields=["updated_at"],
+                name="sms_message_sent_unchecked",
+                condition=models.Q(status="sent", delivery_checked_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

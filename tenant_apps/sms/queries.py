@@ -78,6 +78,16 @@ def messages_sending_before(*, before: datetime, limit: int) -> list[Message]:
     return list(Message.objects.filter(status=Message.Status.SENDING, updated_at__lt=before).order_by("id")[:limit])
 
 
+def messages_sent_unchecked_before(*, before: datetime, limit: int) -> list[Message]:
+    """Outbound texts `sent` (no final status) since before `before` that reconciliation has
+    not asked Twilio about yet, oldest first."""
+    return list(
+        Message.objects.filter(
+            status=Message.Status.SENT, delivery_checked_at__isnull=True, updated_at__lt=before
+        ).order_by("id")[:limit]
+    )
+
+
 def claimed_sids(*, sids: Iterable[str]) -> set[str]:
     """Which of these MessageSids are already stored on a message."""
     stored = Message.objects.filter(provider_sid__in=list(sids)).values_list("provider_sid", flat=True)
