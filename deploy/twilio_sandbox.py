@@ -249,7 +249,16 @@ class TwilioSandbox:
             return _error(start_response, 400, 21604, "'from' and 'to' (strings) are required; 'body' is a string.")
         if not isinstance(media, list) or len(media) > 10 or not all(isinstance(item, dict) for item in media):
             return _error(start_response, 400, 21623, "'media' is a list of at most 10 objects.")
-        if not url or not self.auth_token:
+        if not all(isinstance(item.get(key, ""), str) for item in media for key in ("url", "content_type")):
+            return _error(start_response, 400, 21623, "A media item's 'url' and 'content_type' are strings.")
+        try:
+            contents = [
+                base64.b64decode(str(item.get("content_base64") or ""), validate=True) or PLACEHOLDER_MEDIA
+                for item in media
+            ]
+        except ValueError:
+            return _error(start_response, 400, 21620, "A media item's 'content_base64' is not base64.")
+        if not url or not isinstance(url, str) or not self.auth_token:
             return _error(start_response, 400, 21609, "No inbound webhook URL or Auth Token is configured.")
         sid = f"{'MM' if media else 'SM'}{uuid.uuid4().hex}"
         base = f"{environ['wsgi.url_scheme']}://{environ.get('HTTP_HOST') or environ['SERVER_NAME']}"
@@ -268,16 +277,15 @@ class TwilioSandbox:
             "FromCountry": "US",
             "ToCountry": "US",
         }
-        for index, item in enumerate(media):
-            content_type = str(item.get("content_type") or "image/jpeg")
+        for index, (item, content) in enumerate(zip(media, contents, strict=True)):
+            content_type = item.get("content_type") or "image/jpeg"
             media_url = item.get("url")
             if not media_url:
                 media_sid = f"ME{uuid.uuid4().hex}"
-                content = base64.b64decode(item["content_base64"]) if item.get("content_base64") else PLACEHOLDER_MEDIA
                 with self._lock:
                     self.media[media_sid] = (content_type, content)
                 media_url = f"{base}/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}/Media/{media_sid}"
-            params[f"MediaUrl{index}"] = str(media_url)
+            params[f"MediaUrl{index}"] = media_url
             params[f"MediaContentType{index}"] = content_type
         with self._lock:
             self.messages[sid] = {

@@ -144,7 +144,15 @@ def test_an_inbound_text_has_no_media_and_counts_its_segments(sandbox_url):
 
 @pytest.mark.parametrize(
     "request_body",
-    [b"not json", b"[]", b'{"to": "+12025550100"}', b'{"from": "+1", "to": "+2", "media": "photo"}'],
+    [
+        b"not json",
+        b"[]",
+        b'{"to": "+12025550100"}',
+        b'{"from": "+1", "to": "+2", "media": "photo"}',
+        b'{"from": "+1", "to": "+2", "media": [{"content_base64": "not base64!"}]}',
+        b'{"from": "+1", "to": "+2", "media": [{"url": 7}]}',
+        b'{"from": "+1", "to": "+2", "url": ["http://x"]}',
+    ],
 )
 def test_a_bad_inbound_request_is_400_in_twilios_error_shape(sandbox_url, request_body):
     answer = requests.post(f"{sandbox_url}/sandbox/inbound", data=request_body, timeout=5)
