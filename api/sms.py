@@ -38,6 +38,13 @@ def twilio_webhook(request: ApiRequest):
     return HttpResponse(str(MessagingResponse()), content_type="text/xml")
 
 
+class MediaOut(Schema):
+    """An MMS attachment: Twilio's URL (fetched with the account's credentials) and MIME type."""
+
+    url: str
+    content_type: str
+
+
 class MessageOut(Schema):
     id: int
     customer_id: int | None
@@ -51,6 +58,8 @@ class MessageOut(Schema):
     note: str
     segments: int
     encoding: str
+    # An MMS's attachments; [] for a plain text.
+    media: list[MediaOut]
     created_at: datetime
 
 

@@ -66,7 +66,8 @@ def place_voice_call(call_id: int, tenant_id: int) -> None:
 
 @dramatiq.actor(queue_name="default", max_retries=0)
 def reconcile_sms_sends() -> None:
-    """Ask Twilio what became of texts left `sending` (never resends; the next run retries)."""
+    """Ask Twilio what became of texts left `sending`, or `sent` for hours without a final
+    status (never resends; the next run retries)."""
     reconcile.reconcile_all_tenants()
 
 

@@ -33,12 +33,18 @@ class Message(models.Model):
     # Why a text failed without a Twilio error code (shown to the business).
     note = models.CharField(max_length=200, blank=True)
     segments = models.PositiveSmallIntegerField(default=1)
+    # An MMS's attachments as Twilio gave them: [{"url", "content_type"}], in Twilio's order.
+    # The URLs are Twilio's (fetching them needs the account's credentials); [] for a text.
+    media = models.JSONField(default=list, blank=True)
     encoding = models.CharField(max_length=4, choices=Encoding.choices, default=Encoding.GSM7)
     # Unknown senders are kept unassigned. A customer with messages is archived, not deleted.
     customer = models.ForeignKey(
         "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="sms_messages"
     )
     provider_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # When reconciliation asked Twilio about a text still `sent` hours later and Twilio had no
+    # final status either (the carrier sent no receipt): such a text is not asked about again.
+    delivery_checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -48,6 +54,12 @@ class Message(models.Model):
             models.Index(fields=["customer", "-created_at", "-id"], name="sms_message_customer"),
             # The reconciliation pass reads only the texts still `sending`.
             models.Index(fields=["updated_at"], name="sms_message_sending", condition=models.Q(status="sending")),
+            # ... and the texts `sent` without a final status that Twilio was not yet asked about.
+            models.Index(
+                fields=["updated_at"],
+                name="sms_message_sent_unchecked",
+                condition=models.Q(status="sent", delivery_checked_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -32,19 +32,27 @@ def get_message_for_update_by_sid(*, provider_sid: str) -> Message | None:
 def sms_history(customer_id: int, window: HistoryWindow) -> list[HistoryEntry]:
     """The customer's texts, both ways, newest first, in one query."""
     rows = window.rows(Message.objects.filter(customer_id=customer_id), time_field="created_at").values(
-        "id", "direction", "body", "status", "created_at", "error_code"
+        "id", "direction", "body", "status", "created_at", "error_code", "media"
     )
     return [
         HistoryEntry(
             kind="sms",
             id=row["id"],
             occurred_at=row["created_at"],
-            title=row["body"][:80],
+            title=_history_title(body=row["body"], media=row["media"]),
             status=row["status"],
-            data={"direction": row["direction"], "error_code": row["error_code"]},
+            data={"direction": row["direction"], "error_code": row["error_code"], "media": row["media"]},
         )
         for row in rows
     ]
+
+
+def _history_title(*, body: str, media: list[dict[str, str]]) -> str:
+    """The text's start; a photo sent without words is named by what it holds."""
+    if body.strip() or not media:
+        return body[:80]
+    kinds = sorted({item["content_type"].partition("/")[0] or "file" for item in media})
+    return f"MMS: {len(media)} attachment{'s' if len(media) > 1 else ''} ({', '.join(kinds)})"
 
 
 def list_templates() -> QuerySet[SmsTemplate]:
@@ -68,6 +76,16 @@ def get_template_for_update(*, template_id: int) -> SmsTemplate:
 def messages_sending_before(*, before: datetime, limit: int) -> list[Message]:
     """Outbound texts still `sending` since before `before`, oldest first (reconciliation)."""
     return list(Message.objects.filter(status=Message.Status.SENDING, updated_at__lt=before).order_by("id")[:limit])
+
+
+def messages_sent_unchecked_before(*, before: datetime, limit: int) -> list[Message]:
+    """Outbound texts `sent` (no final status) since before `before` that reconciliation has
+    not asked Twilio about yet, oldest first."""
+    return list(
+        Message.objects.filter(
+            status=Message.Status.SENT, delivery_checked_at__isnull=True, updated_at__lt=before
+        ).order_by("id")[:limit]
+    )
 
 
 def claimed_sids(*, sids: Iterable[str]) -> set[str]:

@@ -5,7 +5,12 @@ This periodic pass asks Twilio instead: by MessageSid when we have it (a lost st
 callback), else by listing the messages to that number from our sender and matching the
 body (the create call timed out after Twilio accepted it). A text Twilio still has no record
 of after GIVE_UP_AFTER was never accepted and is marked failed; one Twilio cannot be reached
-about stays `sending` for the next pass."""
+about stays `sending` for the next pass.
+
+A text `sent` (handed to the carrier) has one more status to come, by a callback Twilio posts
+once and never again. Still `sent` after SETTLE_SENT_AFTER, it is fetched by its MessageSid
+once: a final status Twilio has is applied; when Twilio too still says `sent` (some carriers
+send no delivery receipt) that is the truth, and the text is marked checked and left alone."""
 
 import logging
 from datetime import datetime, timedelta
@@ -31,6 +36,8 @@ logger = logging.getLogger("sms.reconcile")
 RECONCILE_AFTER = timedelta(minutes=2)
 # Twilio's list may lag behind a create; after this long without a record, it was never sent.
 GIVE_UP_AFTER = timedelta(minutes=30)
+# A `sent` text's delivery receipt normally follows within minutes; hours later it was lost.
+SETTLE_SENT_AFTER = timedelta(hours=4)
 # Twilio's date_created is to the second and our clocks differ a little.
 CLOCK_SLACK = timedelta(minutes=1)
 BATCH_SIZE = 100
@@ -81,26 +88,50 @@ def _settle(*, message_id: int, tenant_id: int, found: MessageInstance | None, n
             advance_status(message, new_status=new_status, error_code=found.error_code)
 
 
-def reconcile_sending_messages(*, tenant_id: int, now: datetime | None = None) -> int:
-    """Settle the current schema's texts stuck in `sending`; returns how many were looked up.
-    Never sends anything."""
+def _settle_sent(*, message_id: int, found: MessageInstance | None, now: datetime) -> None:
+    """Apply the final status Twilio has for a `sent` text; without one, mark it checked."""
+    with transaction.atomic():
+        message = queries.get_message_for_update(message_id=message_id)
+        if message is None or message.status != Message.Status.SENT:
+            return
+        new_status = TWILIO_STATUSES.get(found.status or "") if found is not None else None
+        error_code = found.error_code if found is not None else None
+        if new_status is None or not advance_status(message, new_status=new_status, error_code=error_code):
+            message.delivery_checked_at = now
+            message.save(update_fields=["delivery_checked_at", "updated_at"])
+
+
+def _ask_twilio(message: Message) -> tuple[bool, MessageInstance | None]:
+    """(whether Twilio answered, its record of the text)."""
+    try:
+        return True, _find_at_twilio(message)
+    except (TwilioException, requests.RequestException):
+        logger.warning("Could not ask Twilio about a text", exc_info=True, extra={"message_id": message.pk})
+        return False, None
+
+
+def reconcile_messages(*, tenant_id: int, now: datetime | None = None) -> int:
+    """Settle the current schema's texts stuck in `sending`, and those `sent` for hours without
+    a final status; returns how many were looked up. Never sends anything."""
     now = now or timezone.now()
     looked_up = 0
     for message in queries.messages_sending_before(before=now - RECONCILE_AFTER, limit=BATCH_SIZE):
-        try:
-            found = _find_at_twilio(message)
-        except (TwilioException, requests.RequestException):
-            logger.warning("Could not ask Twilio about a text", exc_info=True, extra={"message_id": message.pk})
-            continue
-        _settle(message_id=message.pk, tenant_id=tenant_id, found=found, now=now)
-        looked_up += 1
+        answered, found = _ask_twilio(message)
+        if answered:
+            _settle(message_id=message.pk, tenant_id=tenant_id, found=found, now=now)
+            looked_up += 1
+    for message in queries.messages_sent_unchecked_before(before=now - SETTLE_SENT_AFTER, limit=BATCH_SIZE):
+        answered, found = _ask_twilio(message)
+        if answered:
+            _settle_sent(message_id=message.pk, found=found, now=now)
+            looked_up += 1
     return looked_up
 
 
 def reconcile_all_tenants(*, now: datetime | None = None) -> int:
-    """`reconcile_sending_messages` in every active business that texts."""
+    """`reconcile_messages` in every active business that texts."""
     looked_up = 0
     for tenant in Tenant.objects.filter(status=Tenant.Status.ACTIVE).exclude(sms_sender="").order_by("id"):
         with tenant_context(tenant):
-            looked_up += reconcile_sending_messages(tenant_id=tenant.pk, now=now)
+            looked_up += reconcile_messages(tenant_id=tenant.pk, now=now)
     return looked_up

@@ -1,7 +1,9 @@
 """The rules for text messages: inbound messages are kept once and matched to a customer by
 number, opt-out keywords update the customer, and a message's status only moves forward."""
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 
 from django.db import IntegrityError, transaction
 from django.http import QueryDict
@@ -36,6 +38,8 @@ UNSUBSCRIBED_RECIPIENT = 21610
 # Twilio refuses longer bodies (21617).
 MAX_BODY_LENGTH = 1600
 SEND_ACTOR = "send_sms"
+# Twilio attaches at most 10 media files to one message.
+MAX_MEDIA = 10
 
 # Forward-only order of statuses. The final ones share the top rank, so none replaces another.
 STATUS_RANK = {
@@ -73,12 +77,40 @@ def opt_out_keyword(*, body: str, opt_out_type: str = "") -> bool | None:
     return None
 
 
+class MediaItem(TypedDict):
+    """One attachment of an MMS: Twilio's URL for it (fetching needs the account's
+    credentials) and its MIME type."""
+
+    url: str
+    content_type: str
+
+
+def inbound_media(params: Mapping[str, str]) -> list[MediaItem]:
+    """An inbound MMS's attachments from Twilio's webhook parameters: `NumMedia`, then
+    `MediaUrl{N}` and `MediaContentType{N}` for N from 0. A plain text has none."""
+    count = params.get("NumMedia", "")
+    media: list[MediaItem] = []
+    for index in range(min(int(count), MAX_MEDIA) if count.isdigit() else 0):
+        url = params.get(f"MediaUrl{index}", "")
+        if url:
+            media.append({"url": url, "content_type": params.get(f"MediaContentType{index}", "")})
+    return media
+
+
 def receive_inbound_message(
-    *, tenant: Tenant, provider_sid: str, from_number: str, to_number: str, body: str, opt_out_type: str = ""
+    *,
+    tenant: Tenant,
+    provider_sid: str,
+    from_number: str,
+    to_number: str,
+    body: str,
+    media: Sequence[MediaItem] = (),
+    opt_out_type: str = "",
 ) -> Message:
-    """Keep an inbound text once (a replay finds the first row and does nothing more), matched
-    to the customer with that number (or unassigned); STOP/START keywords set that number's
-    customers' opt-out, and HELP is answered with the business's name."""
+    """Keep an inbound text or MMS (with its media) once (a replay finds the first row and
+    does nothing more), matched to the customer with that number (or unassigned); STOP/START
+    keywords set that number's customers' opt-out, and HELP is answered with the business's
+    name."""
     with transaction.atomic():
         existing = Message.objects.filter(provider_sid=provider_sid).first()
         if existing is not None:
@@ -92,6 +124,7 @@ def receive_inbound_message(
             status=Status.RECEIVED,
             segments=segments.count,
             encoding=segments.encoding,
+            media=list(media),
             customer=customer_queries.find_customer_by_phone(phone=from_number),
             provider_sid=provider_sid,
         )
@@ -322,5 +355,6 @@ def handle_twilio_event(event: WebhookEvent) -> None:
             from_number=params.get("From", ""),
             to_number=params.get("To", ""),
             body=params.get("Body", ""),
+            media=inbound_media(params),
             opt_out_type=params.get("OptOutType", ""),
         )

@@ -157,3 +157,51 @@ def test_a_callback_that_beats_the_stored_sid_fails_and_succeeds_once_the_sid_is
         sent.refresh_from_db()
     assert event.status == WebhookEvent.Status.PROCESSED
     assert sent.status == Message.Status.DELIVERED
+
+
+ACCOUNT = "AC00000000000000000000000000000000"
+
+
+def media_url(message_sid: str, media_sid: str) -> str:
+    """Where Twilio keeps an inbound MMS's media (its Media subresource; fetching needs auth)."""
+    return f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Messages/{message_sid}/Media/{media_sid}"
+
+
+def inbound_mms(sid: str, *, sender: str, body: str, media: list[tuple[str, str]]) -> dict[str, str]:
+    """Twilio's inbound-message webhook for an MMS: NumMedia, then MediaUrl{N} and
+    MediaContentType{N} from 0, as its webhook-request guide documents them."""
+    params = inbound(sid, sender=sender) | {"Body": body, "NumMedia": str(len(media))}
+    for index, (url, content_type) in enumerate(media):
+        params |= {f"MediaUrl{index}": url, f"MediaContentType{index}": content_type}
+    return params
+
+
+def test_an_inbound_mms_keeps_its_media_in_the_list_and_the_customers_history(numbers, tenant_a):  # noqa: F811
+    with tenant_a.schema():
+        customer = CustomerFactory(phone="+12025550111")
+    sid = "MM00000000000000000000000000000001"
+    photo = media_url(sid, "ME00000000000000000000000000000001")
+    video = media_url(sid, "ME00000000000000000000000000000002")
+
+    deliver(inbound_mms(sid, sender=customer.phone, body="", media=[(photo, "image/jpeg"), (video, "video/mp4")]))
+    deliver(inbound("SM-plain", sender=customer.phone))
+    run_webhook_jobs()
+
+    items = tenant_a.api().get("/sms/messages", customer_id=customer.pk).json()["items"]
+    history = tenant_a.api().get(f"/customers/{customer.pk}/history").json()["items"]
+    media = [{"url": photo, "content_type": "image/jpeg"}, {"url": video, "content_type": "video/mp4"}]
+    assert {item["body"]: item["media"] for item in items} == {"": media, "Hello, can you come on Tuesday?": []}
+    mms_entry = next(entry for entry in history if entry["data"]["media"])
+    assert mms_entry["data"]["media"] == media
+    assert mms_entry["title"] == "MMS: 2 attachments (image, video)"
+
+
+def test_an_inbound_mms_with_words_keeps_both(numbers, tenant_a):  # noqa: F811
+    sid = "MM00000000000000000000000000000002"
+    photo = media_url(sid, "ME00000000000000000000000000000003")
+
+    deliver(inbound_mms(sid, sender="+12025550112", body="The leak is here", media=[(photo, "image/png")]))
+    run_webhook_jobs()
+
+    [item] = tenant_a.api().get("/sms/messages", direction="inbound").json()["items"]
+    assert (item["body"], item["media"]) == ("The leak is here", [{"url": photo, "content_type": "image/png"}])

@@ -38,7 +38,7 @@ def queue_and_send(test_tenant, body: str = "See you at 9") -> Message:
 
 def reconcile_later(test_tenant, after: timedelta = LATER) -> int:
     with test_tenant.schema():
-        return reconcile.reconcile_sending_messages(tenant_id=test_tenant.tenant.pk, now=timezone.now() + after)
+        return reconcile.reconcile_messages(tenant_id=test_tenant.tenant.pk, now=timezone.now() + after)
 
 
 def reload(test_tenant, message_id: int) -> Message:
@@ -125,3 +125,59 @@ def test_the_periodic_pass_visits_every_business_that_texts(sender, sandbox, ten
 
     assert looked_up == 1
     assert reload(sender, sent.pk).status == "sent"
+
+
+HOURS_LATER = reconcile.SETTLE_SENT_AFTER + timedelta(minutes=1)
+
+
+def sent_without_final_callback(test_tenant) -> Message:
+    """A text Twilio accepted and reported `sent`, whose final callback never came."""
+    sent = queue_and_send(test_tenant)
+    with test_tenant.schema():
+        return services.apply_status_callback(provider_sid=sent.provider_sid, twilio_status="sent", error_code=None)
+
+
+@pytest.mark.parametrize(("at_twilio", "error_code"), [("delivered", None), ("undelivered", 30003), ("failed", 30007)])
+def test_a_sent_text_whose_final_callback_was_lost_is_settled_by_fetching_it_hours_later(
+    sender, sandbox, at_twilio, error_code
+):
+    sent = sent_without_final_callback(sender)
+    sandbox.messages[sent.provider_sid].update(status=at_twilio, error_code=error_code)
+
+    soon = reconcile_later(sender, after=reconcile.SETTLE_SENT_AFTER - timedelta(minutes=1))
+    still = reload(sender, sent.pk).status
+    hours_later = reconcile_later(sender, after=HOURS_LATER)
+
+    settled = reload(sender, sent.pk)
+    assert (soon, still) == (0, "sent")
+    assert hours_later == 1
+    assert (settled.status, settled.error_code) == (at_twilio, error_code)
+    assert len(sandbox.messages) == 1
+
+
+def test_a_text_twilio_itself_still_calls_sent_is_asked_about_once(sender, sandbox):
+    sent = sent_without_final_callback(sender)
+    now = timezone.now() + HOURS_LATER
+
+    with sender.schema():
+        first = reconcile.reconcile_messages(tenant_id=sender.tenant.pk, now=now)
+        second = reconcile.reconcile_messages(tenant_id=sender.tenant.pk, now=now + HOURS_LATER)
+
+    checked = reload(sender, sent.pk)
+    assert (first, second) == (1, 0)
+    assert (checked.status, checked.delivery_checked_at) == ("sent", now)
+
+
+def test_a_sent_text_twilio_cannot_be_asked_about_is_asked_again_next_pass(sender, sandbox, settings):
+    sent = sent_without_final_callback(sender)
+    sandbox.messages[sent.provider_sid]["status"] = "delivered"
+    sandbox_url = settings.TWILIO_SANDBOX_URL
+    settings.TWILIO_SANDBOX_URL = "http://127.0.0.1:9"  # nothing listens
+
+    unreachable = reconcile_later(sender, after=HOURS_LATER)
+    still = reload(sender, sent.pk)
+    settings.TWILIO_SANDBOX_URL = sandbox_url
+    reconcile_later(sender, after=HOURS_LATER)
+
+    assert (unreachable, still.status, still.delivery_checked_at) == (0, "sent", None)
+    assert reload(sender, sent.pk).status == "delivered"

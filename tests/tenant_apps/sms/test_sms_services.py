@@ -168,3 +168,33 @@ def test_help_from_an_opted_out_number_is_kept_but_not_answered(business):
         directions = list(Message.objects.values_list("direction", flat=True))
 
     assert directions == ["inbound"]
+
+
+@pytest.mark.parametrize(
+    ("num_media", "expected"),
+    [
+        ("0", []),
+        ("", []),  # a plain SMS from an older integration: no NumMedia at all
+        ("two", []),
+        ("2", [("https://api.twilio.com/m/0", "image/jpeg"), ("https://api.twilio.com/m/1", "image/heic")]),
+        ("3", [("https://api.twilio.com/m/0", "image/jpeg"), ("https://api.twilio.com/m/1", "image/heic")]),
+    ],
+)
+def test_inbound_media_reads_twilios_numbered_parameters(num_media, expected):
+    params = {
+        "NumMedia": num_media,
+        "MediaUrl0": "https://api.twilio.com/m/0",
+        "MediaContentType0": "image/jpeg",
+        "MediaUrl1": "https://api.twilio.com/m/1",
+        "MediaContentType1": "image/heic",
+    }
+
+    media = services.inbound_media(params)
+
+    assert [(item["url"], item["content_type"]) for item in media] == expected
+
+
+def test_inbound_media_stops_at_twilios_ten_files():
+    params = {"NumMedia": "500"} | {f"MediaUrl{n}": f"https://api.twilio.com/m/{n}" for n in range(12)}
+
+    assert len(services.inbound_media(params)) == services.MAX_MEDIA
