@@ -20,14 +20,14 @@ from tests.stripe_sandbox import connect, deliver, events_of
 from tests.tenant_apps.invoices.factories import sent_invoice
 
 
-def paid_invoice(sandbox, test_tenant) -> tuple[Invoice, str, int]:
+def paid_invoice(sandbox, test_tenant, *, method: str = "pm_card_visa") -> tuple[Invoice, str, int]:
     """A sent invoice paid by card, its events delivered: (invoice, intent id, ledger row id)."""
     account = connect(test_tenant)
     with test_tenant.schema():
         invoice = sent_invoice(test_tenant.tenant)
     body = test_tenant.api().post("/payments/create-intent", {"invoice_id": invoice.pk}).json()
     stripe.StripeClient("sk_test_browser", base_addresses={"api": sandbox.base_url}).v1.payment_intents.confirm(
-        body["payment_intent_id"], params={"payment_method": "pm_card_visa"}, options={"stripe_account": account}
+        body["payment_intent_id"], params={"payment_method": method}, options={"stripe_account": account}
     )
     deliver(events_of(sandbox, "payment_intent.succeeded"))
     with test_tenant.schema():
@@ -97,6 +97,8 @@ def test_the_owner_connects_again_with_a_new_account(stripe_sandbox, tenant_a):
 
     started = tenant_a.api().post("/payments/connect", {})
     again = tenant_a.api().post("/payments/connect", {})
+    requests.get(again.json()["url"], allow_redirects=False, timeout=10)  # the owner completes onboarding
+    deliver(events_of(stripe_sandbox, "account.updated"))
     state = tenant_a.api().get("/payments/connect").json()
     intent = tenant_a.api().post("/payments/create-intent", {"invoice_id": invoice.pk})
 
@@ -167,7 +169,7 @@ def test_an_event_of_the_other_mode_is_kept_for_review_and_changes_nothing(strip
         invoice = sent_invoice(tenant_a.tenant)
     body = tenant_a.api().post("/payments/create-intent", {"invoice_id": invoice.pk}).json()
     stripe.StripeClient("sk_test_browser", base_addresses={"api": stripe_sandbox.base_url}).v1.payment_intents.confirm(
-        body["payment_intent_id"], params={"payment_method": "pm_card_visa"}, options={"stripe_account": account}
+        body["payment_intent_id"], params={"payment_method": method}, options={"stripe_account": account}
     )
     [succeeded] = events_of(stripe_sandbox, "payment_intent.succeeded")
     calls_before = len(stripe_sandbox.requests)
@@ -191,6 +193,25 @@ def test_an_event_of_our_mode_is_applied(stripe_sandbox, tenant_a):
 
 
 # A refund that fails after it succeeded
+
+
+def test_a_refund_that_is_pending_first_reaches_the_ledger_once_it_succeeds(stripe_sandbox, tenant_a):
+    invoice, _intent, payment_id = paid_invoice(stripe_sandbox, tenant_a, method="pm_card_pendingRefund")
+
+    refunded = tenant_a.api().post(f"/payments/{payment_id}/refund", {}).json()
+    deliver(events_of(stripe_sandbox, "refund.created", "charge.refunded"))
+    with tenant_a.schema():
+        pending_rows = Payment.objects.filter(invoice_id=invoice.pk, kind="refund").count()
+    sandbox_action(stripe_sandbox, refunded["refund"]["refund_id"], "settle")
+    deliver(events_of(stripe_sandbox, "refund.updated"))
+    shown = tenant_a.api().get(f"/invoices/{invoice.pk}").json()
+
+    assert (refunded["refund"]["status"], refunded["invoice"]["status"]) == ("pending", "PAID")
+    assert pending_rows == 0
+    assert (shown["status"], shown["amount_paid"]) == ("SENT", 0)
+    with tenant_a.schema():
+        assert CardRefund.objects.get(pk=refunded["refund"]["id"]).status == "succeeded"
+        assert Payment.objects.filter(invoice_id=invoice.pk, kind="refund").count() == 1
 
 
 def test_a_refund_that_fails_later_puts_the_money_back_and_can_be_refunded_again(stripe_sandbox, tenant_a):
