@@ -124,13 +124,17 @@ class StripeError(Exception):
 
 class StripeSandbox:
     """The WSGI app. `events` holds every event sent, in order; `deliver` posts one (None:
-    kept only, e.g. to simulate a webhook that never arrived)."""
+    kept only, e.g. to simulate a webhook that never arrived), in a thread of its own, or
+    before the answer with `deliver_before_answering`."""
 
     def __init__(self, *, base_url: str, webhook_url: str = "", webhook_secret: str = "", deliver_events: bool = True):
         self.base_url = base_url.rstrip("/")
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
         self.deliver_events = deliver_events
+        # Deliver each event before answering the call that caused it: Stripe's events are
+        # asynchronous and may overtake its answer (a new account's `account.updated`).
+        self.deliver_before_answering = False
         self.objects: dict[str, dict[str, Any]] = {}
         self.events: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
@@ -660,7 +664,9 @@ class StripeSandbox:
             "data": {"object": obj},
         }
         self.events.append(event)
-        if self.deliver_events and self.webhook_url:
+        if self.deliver_before_answering:
+            self.deliver(event)
+        elif self.deliver_events and self.webhook_url:
             threading.Thread(target=self.deliver, args=(event,), daemon=True).start()
 
     def sign(self, payload: str) -> str:

@@ -102,11 +102,13 @@ def connect_stripe_account(*, tenant: Tenant, return_url: str, refresh_url: str)
             )
         )
         with transaction.atomic():
-            webhooks.claim_provider_route(
-                tenant_id=tenant.pk, provider=PROVIDER, kind=ACCOUNT_KIND, external_id=created.id
-            )
             account, _ = StripeAccount.objects.get_or_create(account_id=created.id)
             update_account_state(account=account, data=as_dict(created))
+            # Stripe announces a new account at once, before this route exists: those events
+            # were stored unrouted and are processed now.
+            webhooks.claim_route_and_release_held_events(
+                tenant=tenant, provider=PROVIDER, kind=ACCOUNT_KIND, external_id=created.id
+            )
     link = call_stripe(
         lambda: client.v1.account_links.create(
             params={

@@ -7,16 +7,18 @@ import json
 import pytest
 import requests
 import stripe
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
 
 from shared_apps.errors import Conflict
+from shared_apps.outbox.models import OutboxMessage
 from shared_apps.webhooks.models import ProviderRoute, WebhookEvent
+from shared_apps.webhooks.services import PROCESS_ACTOR, process_webhook_event
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.payments import cards
 from tenant_apps.payments.models import CardRefund, Payment, PaymentNotice, StripeAccount
 from tests.isolation import assert_refused
-from tests.stripe_sandbox import connect, deliver, events_of
+from tests.stripe_sandbox import connect, deliver, events_of, post_event
 from tests.tenant_apps.invoices.factories import sent_invoice
 
 
@@ -111,6 +113,29 @@ def test_the_owner_connects_again_with_a_new_account(stripe_sandbox, tenant_a):
     assert sorted(routes.values_list("external_id", flat=True)) == sorted([old, state["account_id"]])
 
 
+def test_a_new_accounts_first_event_arriving_before_its_route_is_processed_once_the_route_exists(
+    stripe_sandbox, committed_tenant
+):
+    answers: list[int] = []
+
+    def deliver_now(event: dict) -> None:  # in the sandbox's thread, on a connection of its own
+        answers.append(post_event(event).status_code)
+        connection.close()
+
+    stripe_sandbox.deliver = deliver_now  # type: ignore[method-assign]
+    stripe_sandbox.deliver_before_answering = True
+
+    account = connect(committed_tenant, onboard=False)
+    [event] = WebhookEvent.objects.filter(provider="stripe", tenant=committed_tenant.tenant)
+    process_webhook_event(event_id=event.pk)  # the job queued when the route appeared
+    event.refresh_from_db()
+
+    assert answers == [200]
+    assert event.route_candidates == [["account", account]]
+    assert (event.tenant_id, event.status, event.last_error) == (committed_tenant.tenant.pk, "processed", "")
+    assert OutboxMessage.objects.filter(actor_name=PROCESS_ACTOR, kwargs__event_id=event.pk).exists()
+
+
 def test_a_deauthorization_delivered_twice_disconnects_once(stripe_sandbox, tenant_a):
     account = connect(tenant_a)
     sandbox_action(stripe_sandbox, account, "deauthorize")
@@ -169,7 +194,7 @@ def test_an_event_of_the_other_mode_is_kept_for_review_and_changes_nothing(strip
         invoice = sent_invoice(tenant_a.tenant)
     body = tenant_a.api().post("/payments/create-intent", {"invoice_id": invoice.pk}).json()
     stripe.StripeClient("sk_test_browser", base_addresses={"api": stripe_sandbox.base_url}).v1.payment_intents.confirm(
-        body["payment_intent_id"], params={"payment_method": method}, options={"stripe_account": account}
+        body["payment_intent_id"], params={"payment_method": "pm_card_visa"}, options={"stripe_account": account}
     )
     [succeeded] = events_of(stripe_sandbox, "payment_intent.succeeded")
     calls_before = len(stripe_sandbox.requests)
