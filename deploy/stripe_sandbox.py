@@ -36,6 +36,7 @@ listens on the port of STRIPE_SANDBOX_URL (default http://127.0.0.1:8012) and de
 to STRIPE_SANDBOX_WEBHOOK_URL signed with STRIPE_CONNECT_WEBHOOK_SECRET.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -494,7 +495,8 @@ class StripeSandbox:
                 return _json(start_response, 402, error.body)
             session.update(status="complete", payment_status="paid")
             self._emit("checkout.session.completed", _public(session), account=account)
-            return _json(start_response, 200, {"session": _public(session), "payment_intent": paid})
+            back = (session.get("success_url") or "").replace("{CHECKOUT_SESSION_ID}", session["id"])
+            return _json(start_response, 200, {"session": _public(session), "payment_intent": paid, "redirect": back})
 
     def settle_async_payment(self, *, session_id: str, succeeded: bool) -> dict[str, Any]:
         """The bank settles (or returns) a Checkout Session's asynchronous payment."""
@@ -505,10 +507,8 @@ class StripeSandbox:
                 return _public(session)
             account = session["_account"]
             intent["status"] = "requires_confirmation"
-            try:
+            with contextlib.suppress(StripeError):  # a decline is on the intent and in its event
                 self._confirm(_public(intent), "pm_card_visa" if succeeded else "pm_card_chargeDeclined")
-            except StripeError:
-                pass  # the decline is on the intent and in its event
             session["payment_status"] = "paid" if succeeded else "unpaid"
             kind = "async_payment_succeeded" if succeeded else "async_payment_failed"
             self._emit(f"checkout.session.{kind}", _public(session), account=account)

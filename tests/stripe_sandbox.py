@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -105,6 +106,14 @@ def deliver(events: list[dict[str, Any]]) -> list[WebhookEvent]:
     for row in stored:
         process_webhook_event(event_id=row.pk)
     return [WebhookEvent.objects.get(pk=row.pk) for row in stored]
+
+
+def follow_link(url: str, *, host: str | None = None):
+    """GET a customer-facing link (pay link, Checkout's way back) as a browser would, on the
+    link's own host unless `host` says otherwise."""
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return Client(raise_request_exception=False).get(path, HTTP_HOST=host or parts.netloc)
 
 
 def events_of(sandbox: StripeSandbox, *types: str) -> list[dict[str, Any]]:

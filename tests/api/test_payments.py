@@ -206,20 +206,6 @@ def test_pay_link_checkout_in_the_sandbox_pays_the_invoice(stripe_sandbox, tenan
         assert Payment.objects.filter(invoice_id=invoice.pk).count() == 1
 
 
-def test_the_lasting_pay_url_redirects_to_a_checkout_session(stripe_sandbox, tenant_a, api_host):
-    connect(tenant_a)
-    with tenant_a.schema():
-        invoice = sent_invoice(tenant_a.tenant)
-    link = tenant_a.api().post(f"/invoices/{invoice.pk}/pay-link").json()
-
-    followed = api_host.get(link["pay_url"].split("/api/v1", 1)[1])
-    forged = api_host.get("/payments/pay/not-a-token")
-
-    assert followed.status_code == 303
-    assert followed["Location"] == link["url"]
-    assert_refused(forged, 404)
-
-
 def test_a_declined_checkout_leaves_the_invoice_open(stripe_sandbox, tenant_a):
     connect(tenant_a)
     with tenant_a.schema():

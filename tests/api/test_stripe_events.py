@@ -18,7 +18,7 @@ def paid_by_card(sandbox, test_tenant) -> tuple[str, Invoice, Payment]:
     account = connect(test_tenant)
     with test_tenant.schema():
         invoice = sent_invoice(test_tenant.tenant)
-        attempt = cards.create_checkout_session(invoice_id=invoice.pk, success_url="http://x")
+        attempt = cards.create_checkout_session(invoice_id=invoice.pk)
     assert requests.post(attempt.checkout_url, data={"outcome": "succeeded"}, timeout=10).status_code == 200
     deliver(events_of(sandbox, "payment_intent.succeeded"))
     with test_tenant.schema():
@@ -100,7 +100,7 @@ def checkout_processing(sandbox, test_tenant) -> tuple[str, Invoice, dict]:
     account = connect(test_tenant)
     with test_tenant.schema():
         invoice = sent_invoice(test_tenant.tenant)
-        attempt = cards.create_checkout_session(invoice_id=invoice.pk, success_url="http://x")
+        attempt = cards.create_checkout_session(invoice_id=invoice.pk)
     answer = requests.post(attempt.checkout_url, data={"outcome": "processing"}, timeout=10)
     assert answer.status_code == 200
     return account, invoice, answer.json()["session"]

@@ -4,15 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('payments', '0003_stripe_disconnect_refund_failed'),
+        ("payments", "0003_stripe_disconnect_refund_failed"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='paymentnotice',
-            name='kind',
-            field=models.CharField(choices=[('payment_failed', 'Card payment failed'), ('dispute', 'Payment disputed'), ('overpayment', 'Paid more than was due'), ('refund_failed', 'Card refund failed'), ('dispute_closed', 'Dispute closed'), ('dispute_funds_withdrawn', 'Disputed amount withheld'), ('dispute_funds_reinstated', 'Disputed amount returned')], max_length=32),
+            model_name="paymentnotice",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("payment_failed", "Card payment failed"),
+                    ("dispute", "Payment disputed"),
+                    ("overpayment", "Paid more than was due"),
+                    ("refund_failed", "Card refund failed"),
+                    ("dispute_closed", "Dispute closed"),
+                    ("dispute_funds_withdrawn", "Disputed amount withheld"),
+                    ("dispute_funds_reinstated", "Disputed amount returned"),
+                ],
+                max_length=32,
+            ),
         ),
     ]
