@@ -73,7 +73,7 @@ _LOCK_IDENTIFIERS = """
 
 def _lock_identifiers(*, provider: str, external_ids: Sequence[str]) -> None:
     """Serialize, until commit, an unrouted event's storage with the claim of a route for one
-    of its identifiers (release_unrouted_events): whichever comes second sees the other."""
+    of its identifiers (claim_route_and_release_held_events): whichever comes second sees the other."""
     with connection.cursor() as cursor:
         cursor.execute(_LOCK_IDENTIFIERS, [[f"{provider}:{external_id}" for external_id in external_ids]])
 

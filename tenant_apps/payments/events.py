@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from shared_apps.webhooks.handlers import NeedsReview
 from shared_apps.webhooks.models import WebhookEvent
+from tenant_apps.billing.totals import format_money
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.payments import cards, follow_ups, queries
 from tenant_apps.payments.models import CardPayment, Payment, PaymentNotice, StripeAccount
@@ -103,7 +104,9 @@ def _intent_failed(account: StripeAccount, obj: dict[str, Any], event_id: str) -
     _payment_failed(account, obj["id"], event_id, error=obj.get("last_payment_error"))
 
 
-def _payment_failed(account: StripeAccount, intent_id: str, event_id: str, *, error: dict | None = None) -> None:
+def _payment_failed(
+    account: StripeAccount, intent_id: str, event_id: str, *, error: dict[str, Any] | None = None
+) -> None:
     """A declined attempt: unless the intent has since succeeded, the owner sees it on the
     timeline and the customer gets a text with the pay link (opt-out and quiet hours kept)."""
     intent = read_intent(account, intent_id)
@@ -165,6 +168,10 @@ def _flag_disputed(invoice: Invoice) -> None:
         invoice.save(update_fields=["disputed_at", "updated_at"])
 
 
+def _disputed_amount(dispute: dict[str, Any], invoice: Invoice) -> str:
+    return format_money(int(dispute.get("amount") or 0), dispute.get("currency") or invoice.currency)
+
+
 def _dispute_created(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
     payment = _disputed_payment(obj)
     invoice = Invoice.objects.get(pk=payment.invoice_id)
@@ -193,8 +200,8 @@ def _dispute_funds_withdrawn(account: StripeAccount, obj: dict[str, Any], event_
         invoice=invoice,
         kind=PaymentNotice.Kind.DISPUTE_FUNDS_WITHDRAWN,
         message=(
-            f"Stripe withheld {obj.get('amount')} {obj.get('currency', '').upper()} of a disputed card payment of "
-            f"invoice {invoice.number} until the dispute is decided."
+            f"Stripe withheld {_disputed_amount(obj, invoice)} of a disputed card payment of invoice "
+            f"{invoice.number} until the dispute is decided."
         ),
         dedupe_key=f"dispute_funds_withdrawn:{obj['id']}",
         dispute_id=obj["id"],
@@ -209,8 +216,7 @@ def _dispute_funds_reinstated(account: StripeAccount, obj: dict[str, Any], event
         invoice=invoice,
         kind=PaymentNotice.Kind.DISPUTE_FUNDS_REINSTATED,
         message=(
-            f"Stripe returned {obj.get('amount')} {obj.get('currency', '').upper()} withheld for a dispute of "
-            f"invoice {invoice.number}."
+            f"Stripe returned {_disputed_amount(obj, invoice)} withheld for a dispute of invoice {invoice.number}."
         ),
         dedupe_key=f"dispute_funds_reinstated:{obj['id']}",
         dispute_id=obj["id"],
