@@ -24,7 +24,7 @@ from tenant_apps.payments.services import record_manual_payment
 from tenant_apps.sms.models import AutomaticText, Message
 from tests.concurrency import run_at_once
 from tests.isolation import assert_refused
-from tests.stripe_sandbox import connect, deliver, events_of, post_event, signature
+from tests.stripe_sandbox import connect, deliver, events_of, post_event, signature, stripe_event, stripe_object
 from tests.tenant_apps.invoices.factories import sent_invoice
 from tests.tenant_apps.sms import fixtures
 
@@ -45,17 +45,10 @@ def pay(sandbox, test_tenant, *, method: str = "pm_card_visa", invoice: Invoice 
     return invoice, attempt
 
 
-def event_like(sandbox, event_type: str, obj: dict, *, account: str) -> dict:
-    return {
-        "id": f"evt_test_{time.monotonic_ns()}",
-        "object": "event",
-        "type": event_type,
-        "account": account,
-        "created": int(time.time()),
-        "api_version": stripe.api_version,
-        "livemode": False,
-        "data": {"object": obj},
-    }
+def event_like(event_type: str, obj: dict, *, account: str) -> dict:
+    """A whole event carrying a whole object (Stripe's published fixture of its kind) with
+    `obj`'s fields."""
+    return stripe_event(event_type, stripe_object(obj["object"], **obj), account=account)
 
 
 # Signatures
@@ -183,7 +176,7 @@ def test_an_event_naming_tenant_a_but_carrying_tenant_bs_account_touches_nothing
     account_b = connect(tenant_b)
     [real] = events_of(stripe_sandbox, "payment_intent.succeeded")
     forged_intent = {**real["data"]["object"], "id": "pi_forged_in_b"}
-    forged = event_like(stripe_sandbox, "payment_intent.succeeded", forged_intent, account=account_b)
+    forged = event_like("payment_intent.succeeded", forged_intent, account=account_b)
     stripe_sandbox.objects["pi_forged_in_b"] = {**forged_intent, "_account": account_b}
 
     [stored] = deliver([forged])
@@ -286,7 +279,7 @@ def test_a_card_payment_after_cash_covered_the_invoice_is_kept_as_a_credit(strip
 def test_account_updated_keeps_the_connect_state(stripe_sandbox, tenant_a):
     account = connect(tenant_a)
     stripe_sandbox.objects[account].update(charges_enabled=False, requirements={"disabled_reason": "rejected.fraud"})
-    event = event_like(stripe_sandbox, "account.updated", {"id": account, "object": "account"}, account=account)
+    event = event_like("account.updated", {"id": account, "object": "account"}, account=account)
 
     deliver([event])
     state = tenant_a.api().get("/payments/connect").json()
@@ -324,15 +317,15 @@ def httpx_stripe(monkeypatch):
     monkeypatch.setattr(cards, "stripe_client", lambda: real(http_client=stripe.HTTPXClient(allow_sync_methods=True)))
 
 
-INTENT_JSON = {
-    "id": "pi_respx",
-    "object": "payment_intent",
-    "amount": 1,
-    "currency": "usd",
-    "status": "requires_payment_method",
-    "client_secret": "pi_respx_secret_x",
-    "metadata": {},
-}
+INTENT_JSON = stripe_object(
+    "payment_intent",
+    id="pi_respx",
+    amount=1,
+    currency="usd",
+    status="requires_payment_method",
+    client_secret="pi_respx_secret_x",
+    metadata={},
+)
 
 
 def test_429_then_success_reuses_the_same_idempotency_key(stripe_sandbox, tenant_a, httpx_stripe):
