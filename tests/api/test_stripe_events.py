@@ -2,7 +2,9 @@
 fixtures, tests/fixtures/stripe_objects.json): disputes that name only their charge,
 disputed funds withdrawn and reinstated, Checkout Sessions paid by an asynchronous method."""
 
+import pytest
 import requests
+import stripe
 
 from shared_apps.outbox.models import OutboxMessage
 from shared_apps.webhooks.models import WebhookEvent
@@ -24,6 +26,24 @@ def paid_by_card(sandbox, test_tenant) -> tuple[str, Invoice, Payment]:
     with test_tenant.schema():
         payment = Payment.objects.get(invoice_id=invoice.pk)
     return account, invoice, payment
+
+
+@pytest.mark.parametrize(
+    ("kind", "sdk_type"),
+    [
+        ("dispute", stripe.Dispute),
+        ("checkout.session", stripe.checkout.Session),
+        ("account", stripe.Account),
+        ("refund", stripe.Refund),
+        ("payment_intent", stripe.PaymentIntent),
+        ("charge", stripe.Charge),
+    ],
+)
+def test_the_test_events_are_what_the_stripe_sdk_parses_as_its_types(kind, sdk_type):
+    event = stripe.Event.construct_from(stripe_event("x.y", stripe_object(kind), account="acct_x"), "sk_test_x")
+
+    assert isinstance(event.data.object, sdk_type)
+    assert event.account == "acct_x"
 
 
 def test_the_fixture_dispute_is_an_inquiry_that_names_only_its_charge():
