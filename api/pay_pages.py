@@ -25,19 +25,31 @@ ERROR_PAGES = {
 }
 
 
+# The pages load nothing and post nothing; the token in their URL goes to no other site.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; "
+    "frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _render(request: HttpRequest, context: dict[str, object], status: int) -> HttpResponse:
+    response = render(request, TEMPLATE, context, status=status)
+    for header, value in PAGE_HEADERS.items():
+        response[header] = value
+    return response
+
+
 def _page(request: HttpRequest, page: PayPage) -> HttpResponse:
     status = 409 if page.kind == PageKind.NOT_PAYABLE else 200
-    response = render(request, TEMPLATE, {"page": page, "title": TITLES[page.kind]}, status=status)
-    response["Cache-Control"] = "no-store"
-    return response
+    return _render(request, {"page": page, "title": TITLES[page.kind]}, status)
 
 
 def _error(request: HttpRequest, error: domain.DomainError) -> HttpResponse:
     status = next((code for cls, code in STATUS_FOR_DOMAIN_ERROR if isinstance(error, cls)), 400)
     title, message = ERROR_PAGES.get(status, ("Something went wrong", "Please try again later."))
-    response = render(request, TEMPLATE, {"page": None, "title": title, "message": message}, status=status)
-    response["Cache-Control"] = "no-store"
-    return response
+    return _render(request, {"page": None, "title": title, "message": message}, status)
 
 
 @require_GET

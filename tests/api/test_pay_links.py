@@ -104,6 +104,7 @@ def test_what_the_business_wrote_is_escaped_on_the_page(stripe_sandbox, tenant_a
     page = follow_link(link["pay_url"])
 
     assert page.status_code == 200
+    assert page["Content-Security-Policy"].startswith("default-src 'none'")
     assert b"<script>" not in page.content
     assert b"&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Sons" in page.content
 
