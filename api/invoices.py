@@ -114,7 +114,5 @@ class PayLinkOut(Schema):
 def create_pay_link(request: ApiRequest, invoice_id: RowId):
     """A hosted card payment page for the amount due (the same while it is unchanged). 409:
     draft, cancelled or paid invoice, or no Stripe account that takes charges."""
-    attempt = card_payments.create_checkout_session(
-        invoice_id=invoice_id, success_url=pay_links.pay_url(invoice_id=invoice_id)
-    )
+    attempt = card_payments.create_checkout_session(invoice_id=invoice_id)
     return {"url": attempt.checkout_url, "pay_url": pay_links.pay_url(invoice_id=invoice_id)}

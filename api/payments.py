@@ -4,7 +4,7 @@ refunds, pay links and Stripe's webhook (public, API host)."""
 from datetime import datetime
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse
 from ninja import Router, Schema
 from ninja.pagination import paginate
 from pydantic import Field
@@ -13,7 +13,6 @@ from api.auth import ApiRequest, TenantMember, manager, member
 from api.documents import MAX_AMOUNT, InvoiceOut
 from api.idempotency import idempotent
 from api.invoices import PaymentOut as LedgerRowOut
-from api.openapi import ErrorEnvelope
 from api.schemas import RowId, StrictSchema
 from shared_apps.accounts.models import Membership
 from shared_apps.errors import NotFound
@@ -37,14 +36,6 @@ def stripe_webhook(request: ApiRequest):
         content_type=request.content_type or "",
     )
     return HttpResponse(status=200)
-
-
-@router.get("/pay/{token}", auth=None, response={303: None, 409: ErrorEnvelope})
-def follow_pay_link(request: ApiRequest, token: str):
-    """An invoice's pay link (printed on the PDF, `{pay_url}` in texts): opens a Stripe
-    Checkout Session for the amount due on the business's account. 409 when nothing is due."""
-    attempt = cards.open_pay_link(token=token, success_url=request.build_absolute_uri())
-    return HttpResponseRedirect(attempt.checkout_url, status=303)
 
 
 class ConnectIn(StrictSchema):

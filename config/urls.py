@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import path
 
+from api import pay_pages
 from api.main import api
 
 handler400 = "api.errors.bad_request"
@@ -11,6 +12,11 @@ handler404 = "api.errors.page_not_found"
 handler500 = "api.errors.server_error"
 
 urlpatterns = [
+    # A long pay link made before short links (HTML pages, not the API's JSON): before api.urls.
+    path("api/v1/payments/pay/<str:token>", pay_pages.follow_legacy_pay_link),
     path("api/v1/", api.urls),
+    path("p/<str:token>", pay_pages.follow_pay_link, name="pay-link"),
+    path("p/<str:token>/paid", pay_pages.paid),
+    path("p/<str:token>/cancelled", pay_pages.cancelled),
     path("admin/", admin.site.urls),
 ]

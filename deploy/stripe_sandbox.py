@@ -8,21 +8,35 @@ response, different parameters answer 400 `idempotency_error`), keeps everything
 and posts the events Stripe would send to the Connect webhook endpoint, signed with the real
 `Stripe-Signature` algorithm (stripe.WebhookSignature).
 
-What it serves: accounts (enabled as soon as they are created), account links, payment
-intents (create, retrieve, cancel, list by `created[gte]`, confirm with `pm_card_visa` or
-`pm_card_chargeDeclined`), Checkout Sessions (create, retrieve) and refunds (create,
-retrieve). A Checkout Session's `url` is a page here: `POST {url}` with `outcome=succeeded`
-(or `failed`) pays (or declines) it as a customer would, and the signed events follow.
+What it serves: accounts, account links, payment intents (create, retrieve, cancel, list by
+`created[gte]`, confirm with `pm_card_visa`, `pm_card_chargeDeclined` or
+`pm_card_pendingRefund`, the sandbox's name for Stripe's test card whose refunds start
+`pending`), Checkout Sessions (create, retrieve) and refunds (create, retrieve, list).
+
+As at Stripe, a new account takes no charges (`charges_enabled` false) until its onboarding
+link (`GET /connect/onboarding/{acct_id}`) is followed; then `account.updated` follows and the
+browser goes back to the link's `return_url`. A Checkout Session's `url` is a page here:
+`POST {url}` with `outcome=succeeded` (or `failed`) pays (or declines) it as a customer
+would; `outcome=processing` pays it with an asynchronous method (the session completes
+`unpaid`, the intent is `processing`) until `POST /sandbox/{cs_id}/settle` or `/decline`
+sends `checkout.session.async_payment_succeeded` or `_failed`. The signed events follow.
 What happens on Stripe's side without an API call: `POST /sandbox/{acct_id}/deauthorize` (the
 business disconnects our platform; its account answers 403 afterwards), `POST
-/sandbox/{re_id}/fail` (a refund fails after it succeeded), `POST /sandbox/{pi_id}/dispute`,
-`POST /sandbox/{dp_id}/win` or `/lose` (the dispute is closed).
+/sandbox/{re_id}/fail` (a refund fails after it succeeded), `POST /sandbox/{re_id}/settle` (a
+pending refund succeeds), `POST /sandbox/{pi_id}/dispute` (funds are withdrawn at once) or
+`/inquiry` (an inquiry, which names only the charge, as Stripe's own fixture shows), `POST
+/sandbox/{dp_id}/win` or `/lose` (the dispute is closed; won: funds reinstated).
+
+Simpler than Stripe: objects carry the fields our code reads, not every field of Stripe's API
+reference (tests build events from Stripe's published fixtures for that), only direct charges
+on a connected account, and no 3-D Secure, payouts or balance transactions.
 
 Run: `python -m deploy.stripe_sandbox` (make run starts it when STRIPE_SECRET_KEY is unset); it
 listens on the port of STRIPE_SANDBOX_URL (default http://127.0.0.1:8012) and delivers events
 to STRIPE_SANDBOX_WEBHOOK_URL signed with STRIPE_CONNECT_WEBHOOK_SECRET.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -43,22 +57,29 @@ from deploy.sandbox_server import serve_sandbox
 
 API_VERSION = stripe.api_version
 DECLINING_METHODS = {"pm_card_chargeDeclined": ("card_declined", "generic_decline")}
+# Payment methods whose refunds stay `pending` until `/sandbox/{re_id}/settle`.
+PENDING_REFUND_METHODS = {"pm_card_pendingRefund"}
 ROUTE = re.compile(
     r"^/v1/(?P<resource>accounts|account_links|payment_intents|checkout/sessions|refunds|disputes)"
     r"(?:/(?P<id>[A-Za-z0-9_]+))?(?:/(?P<action>cancel|confirm))?$"
 )
 # The object each sandbox action works on.
 ACTION_OBJECTS = {
-    "deauthorize": "account",
-    "fail": "refund",
-    "dispute": "payment_intent",
-    "win": "dispute",
-    "lose": "dispute",
+    "deauthorize": ("account",),
+    "fail": ("refund",),
+    "settle": ("refund", "checkout.session"),
+    "decline": ("checkout.session",),
+    "dispute": ("payment_intent",),
+    "inquiry": ("payment_intent",),
+    "win": ("dispute",),
+    "lose": ("dispute",),
 }
 CHECKOUT_PAGE = re.compile(r"^/checkout/(?P<id>cs_[A-Za-z0-9_]+)$")
+ONBOARDING_PAGE = re.compile(r"^/connect/onboarding/(?P<id>acct_[A-Za-z0-9_]+)$")
 # What a developer or a test makes happen on Stripe's side (no SDK call does these).
 SANDBOX_ACTION = re.compile(
-    r"^/sandbox/(?P<id>(?:acct|re|pi|dp)_[A-Za-z0-9_]+)/(?P<action>deauthorize|fail|dispute|win|lose)$"
+    r"^/sandbox/(?P<id>(?:acct|re|pi|dp|cs_test)_[A-Za-z0-9_]+)"
+    r"/(?P<action>deauthorize|fail|settle|decline|dispute|inquiry|win|lose)$"
 )
 REASONS = {
     200: "OK",
@@ -104,13 +125,17 @@ class StripeError(Exception):
 
 class StripeSandbox:
     """The WSGI app. `events` holds every event sent, in order; `deliver` posts one (None:
-    kept only, e.g. to simulate a webhook that never arrived)."""
+    kept only, e.g. to simulate a webhook that never arrived), in a thread of its own, or
+    before the answer with `deliver_before_answering`."""
 
     def __init__(self, *, base_url: str, webhook_url: str = "", webhook_secret: str = "", deliver_events: bool = True):
         self.base_url = base_url.rstrip("/")
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
         self.deliver_events = deliver_events
+        # Deliver each event before answering the call that caused it: Stripe's events are
+        # asynchronous and may overtake its answer (a new account's `account.updated`).
+        self.deliver_before_answering = False
         self.objects: dict[str, dict[str, Any]] = {}
         self.events: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
@@ -123,6 +148,9 @@ class StripeSandbox:
         path, method = environ.get("PATH_INFO", ""), environ["REQUEST_METHOD"]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(length).decode() if length else ""
+        onboarding = ONBOARDING_PAGE.match(path)
+        if onboarding:
+            return self._onboarding_page(start_response, account_id=onboarding["id"])
         page = CHECKOUT_PAGE.match(path)
         if page:
             return self._checkout_page(start_response, session_id=page["id"], method=method, form=parse_form(raw))
@@ -182,6 +210,7 @@ class StripeSandbox:
             return self._get(object_id, "account", account="")
         if resource == "account_links" and method == "POST":
             self._get(params.get("account"), "account", account="")
+            self.objects[params["account"]]["_return_url"] = params.get("return_url", "")
             return {
                 "object": "account_link",
                 "url": f"{self.base_url}/connect/onboarding/{params['account']}",
@@ -242,10 +271,13 @@ class StripeSandbox:
             "type": params.get("type", "standard"),
             "email": params.get("email"),
             "country": params.get("country", "US"),
-            "charges_enabled": True,
-            "payouts_enabled": True,
-            "details_submitted": True,
-            "requirements": {"currently_due": [], "disabled_reason": None},
+            "charges_enabled": False,
+            "payouts_enabled": False,
+            "details_submitted": False,
+            "requirements": {
+                "currently_due": ["business_profile.url", "external_account", "tos_acceptance.date"],
+                "disabled_reason": "requirements.past_due",
+            },
             "metadata": params.get("metadata", {}),
             "created": int(time.time()),
         }
@@ -253,7 +285,41 @@ class StripeSandbox:
         self._emit("account.updated", stored, account=account["id"])
         return stored
 
+    def complete_onboarding(self, *, account_id: str) -> dict[str, Any]:
+        """The business finished Stripe's onboarding form: the account takes charges."""
+        with self._lock:
+            account = self.objects[account_id]
+            account.update(
+                charges_enabled=True,
+                payouts_enabled=True,
+                details_submitted=True,
+                requirements={"currently_due": [], "disabled_reason": None},
+            )
+            self._emit("account.updated", _public(account), account=account_id)
+            return _public(account)
+
+    def _onboarding_page(self, start_response: StartResponse, *, account_id: str) -> list[bytes]:
+        """Stripe's hosted onboarding, completed at once; back to the link's return_url."""
+        found = self.objects.get(account_id)
+        if found is None or found["object"] != "account":
+            return _json(start_response, 404, StripeError(404, "invalid_request_error", "No such account").body)
+        account = self.complete_onboarding(account_id=account_id)
+        back = found.get("_return_url")
+        if not back:
+            return _json(start_response, 200, account)
+        start_response("303 See Other", [("Location", back), ("Content-Length", "0")])
+        return [b""]
+
     def _create_payment_intent(self, params: dict[str, Any], account: str) -> dict[str, Any]:
+        owner = self.objects.get(account, {})
+        if not owner.get("charges_enabled"):
+            raise StripeError(
+                400,
+                "invalid_request_error",
+                "Your destination account needs to have at least one of the following capabilities enabled: "
+                "transfers, card_payments.",
+                code="insufficient_capabilities_for_transfer",
+            )
         intent_id = _new_id("pi")
         try:
             amount = int(params["amount"])
@@ -357,6 +423,7 @@ class StripeSandbox:
             "status": "succeeded",
             "paid": True,
             "created": int(time.time()),
+            "_pending_refunds": payment_method in PENDING_REFUND_METHODS,
         }
         self._store(charge, account)
         stored.update(
@@ -384,6 +451,7 @@ class StripeSandbox:
             "metadata": params.get("metadata", {}),
             "client_reference_id": params.get("client_reference_id"),
             "success_url": params.get("success_url"),
+            "cancel_url": params.get("cancel_url"),
             "expires_at": int(params.get("expires_at") or time.time() + 24 * 3600),
             "created": int(time.time()),
             "_payment_intent_data": params.get("payment_intent_data", {}),
@@ -416,13 +484,35 @@ class StripeSandbox:
             )
             session["payment_intent"] = intent["id"]
             outcome = form.get("outcome", "succeeded")
+            if outcome == "processing":  # a bank debit: paid days later, or not
+                self.objects[intent["id"]]["status"] = "processing"
+                session.update(status="complete", payment_status="unpaid")
+                self._emit("checkout.session.completed", _public(session), account=account)
+                return _json(start_response, 200, {"session": _public(session), "payment_intent": intent})
             try:
                 paid = self._confirm(intent, "pm_card_visa" if outcome == "succeeded" else "pm_card_chargeDeclined")
             except StripeError as error:
                 return _json(start_response, 402, error.body)
             session.update(status="complete", payment_status="paid")
             self._emit("checkout.session.completed", _public(session), account=account)
-            return _json(start_response, 200, {"session": _public(session), "payment_intent": paid})
+            back = (session.get("success_url") or "").replace("{CHECKOUT_SESSION_ID}", session["id"])
+            return _json(start_response, 200, {"session": _public(session), "payment_intent": paid, "redirect": back})
+
+    def settle_async_payment(self, *, session_id: str, succeeded: bool) -> dict[str, Any]:
+        """The bank settles (or returns) a Checkout Session's asynchronous payment."""
+        with self._lock:
+            session = self.objects[session_id]
+            intent = self.objects[session["payment_intent"]]
+            if session["payment_status"] != "unpaid" or intent["status"] != "processing":
+                return _public(session)
+            account = session["_account"]
+            intent["status"] = "requires_confirmation"
+            with contextlib.suppress(StripeError):  # a decline is on the intent and in its event
+                self._confirm(_public(intent), "pm_card_visa" if succeeded else "pm_card_chargeDeclined")
+            session["payment_status"] = "paid" if succeeded else "unpaid"
+            kind = "async_payment_succeeded" if succeeded else "async_payment_failed"
+            self._emit(f"checkout.session.{kind}", _public(session), account=account)
+            return _public(session)
 
     def _create_refund(self, params: dict[str, Any], account: str) -> dict[str, Any]:
         intent = self._get(params.get("payment_intent"), "payment_intent", account=account)
@@ -445,7 +535,7 @@ class StripeSandbox:
             "currency": charge["currency"],
             "charge": charge["id"],
             "payment_intent": intent["id"],
-            "status": "succeeded",
+            "status": "pending" if charge.get("_pending_refunds") else "succeeded",
             "failure_reason": None,
             "reason": params.get("reason"),
             "metadata": params.get("metadata", {}),
@@ -458,33 +548,60 @@ class StripeSandbox:
         self._emit("charge.refunded", _public(charge), account=account)
         return stored
 
-    def dispute(self, *, payment_intent_id: str) -> dict[str, Any]:
-        """Open a dispute on an intent's charge, as a card holder would (tests, README)."""
+    def settle_refund(self, *, refund_id: str) -> dict[str, Any]:
+        """A pending refund reaches the card: `succeeded`, `refund.updated`."""
+        with self._lock:
+            refund = self.objects[refund_id]
+            if refund["status"] == "pending":
+                refund["status"] = "succeeded"
+                self._emit("refund.updated", _public(refund), account=refund["_account"])
+            return _public(refund)
+
+    def dispute(self, *, payment_intent_id: str, inquiry: bool = False) -> dict[str, Any]:
+        """Open a dispute on an intent's charge, as a card holder would (tests, README): its
+        amount is withdrawn at once (`charge.dispute.funds_withdrawn`). An inquiry takes no
+        money yet and, as Stripe's own fixture shows, names only the charge."""
         with self._lock:
             intent = self.objects[payment_intent_id]
+            account = intent["_account"]
             dispute = {
                 "id": _new_id("dp"),
                 "object": "dispute",
                 "amount": intent["amount_received"],
+                "balance_transactions": [],
                 "currency": intent["currency"],
                 "charge": intent["latest_charge"],
-                "payment_intent": intent["id"],
-                "reason": "fraudulent",
-                "status": "needs_response",
+                "payment_intent": None if inquiry else intent["id"],
+                "evidence_details": {"due_by": int(time.time()) + 7 * 86400, "has_evidence": False},
+                "is_charge_refundable": inquiry,
+                "livemode": False,
+                "metadata": {},
+                "payment_method_details": {
+                    "type": "card",
+                    "card": {"brand": "visa", "case_type": "inquiry" if inquiry else "chargeback"},
+                },
+                "reason": "general" if inquiry else "fraudulent",
+                "status": "warning_needs_response" if inquiry else "needs_response",
                 "created": int(time.time()),
             }
-            stored = self._store(dispute, intent["_account"])
-            self._emit("charge.dispute.created", stored, account=intent["_account"])
+            stored = self._store(dispute, account)
+            self._emit("charge.dispute.created", stored, account=account)
+            if not inquiry:
+                self._emit("charge.dispute.funds_withdrawn", stored, account=account)
             return stored
 
     def close_dispute(self, *, dispute_id: str, won: bool) -> dict[str, Any]:
-        """The card network decides the dispute: `charge.dispute.closed`, status won or lost."""
+        """The card network decides the dispute: `charge.dispute.closed`, status won or lost
+        (an inquiry: warning_closed); a won dispute's funds are reinstated."""
         with self._lock:
             dispute = self.objects[dispute_id]
-            if dispute["status"] in ("won", "lost"):
+            if dispute["status"] in ("won", "lost", "warning_closed"):
                 return _public(dispute)
-            dispute["status"] = "won" if won else "lost"
+            inquiry = dispute["status"].startswith("warning_")
+            dispute["status"] = "warning_closed" if inquiry else "won" if won else "lost"
             self._emit("charge.dispute.closed", _public(dispute), account=dispute["_account"])
+            if won and not inquiry:
+                self._emit("charge.dispute.funds_reinstated", _public(dispute), account=dispute["_account"])
             return _public(dispute)
 
     def deauthorize(self, *, account_id: str) -> dict[str, Any]:
@@ -514,16 +631,22 @@ class StripeSandbox:
     def _sandbox_action(self, start_response: StartResponse, *, object_id: str, action: str) -> list[bytes]:
         """`POST /sandbox/{acct_id}/deauthorize`, `/sandbox/{re_id}/fail`, `/sandbox/{pi_id}/dispute`."""
         found = self.objects.get(object_id)
-        if found is None or found["object"] != ACTION_OBJECTS[action]:
-            error = StripeError(404, "invalid_request_error", f"No such {ACTION_OBJECTS[action]}: '{object_id}'")
+        if found is None or found["object"] not in ACTION_OBJECTS[action]:
+            error = StripeError(404, "invalid_request_error", f"No such {ACTION_OBJECTS[action][0]}: '{object_id}'")
             return _json(start_response, 404, error.body)
         if action == "deauthorize":
             return _json(start_response, 200, self.deauthorize(account_id=object_id))
         if action == "fail":
             return _json(start_response, 200, self.fail_refund(refund_id=object_id))
+        if action == "settle" and object_id.startswith("re_"):
+            return _json(start_response, 200, self.settle_refund(refund_id=object_id))
+        if action in ("settle", "decline"):
+            return _json(
+                start_response, 200, self.settle_async_payment(session_id=object_id, succeeded=action == "settle")
+            )
         if action in ("win", "lose"):
             return _json(start_response, 200, self.close_dispute(dispute_id=object_id, won=action == "win"))
-        return _json(start_response, 200, self.dispute(payment_intent_id=object_id))
+        return _json(start_response, 200, self.dispute(payment_intent_id=object_id, inquiry=action == "inquiry"))
 
     # -- events
 
@@ -541,7 +664,9 @@ class StripeSandbox:
             "data": {"object": obj},
         }
         self.events.append(event)
-        if self.deliver_events and self.webhook_url:
+        if self.deliver_before_answering:
+            self.deliver(event)
+        elif self.deliver_events and self.webhook_url:
             threading.Thread(target=self.deliver, args=(event,), daemon=True).start()
 
     def sign(self, payload: str) -> str:

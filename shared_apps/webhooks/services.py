@@ -66,6 +66,44 @@ def replace_provider_route(*, tenant_id: int, provider: str, kind: str, external
         return claim_provider_route(tenant_id=tenant_id, provider=provider, kind=kind, external_id=external_id)
 
 
+_LOCK_IDENTIFIERS = """
+    SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM unnest(%s::text[]) AS key ORDER BY key
+"""
+
+
+def _lock_identifiers(*, provider: str, external_ids: Sequence[str]) -> None:
+    """Serialize, until commit, an unrouted event's storage with the claim of a route for one
+    of its identifiers (claim_route_and_release_held_events): whichever comes second sees the other."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_IDENTIFIERS, [[f"{provider}:{external_id}" for external_id in external_ids]])
+
+
+def claim_route_and_release_held_events(*, tenant: Tenant, provider: str, kind: str, external_id: str) -> int:
+    """Claim `external_id` for `tenant` (claim_provider_route), and route to it the events
+    stored unrouted because they named it before the route existed (a new Stripe account's
+    first `account.updated` arrives while we are still recording the account): each gets its
+    processing job after commit. Events stored concurrently are either seen here or see the
+    route. Call it in the transaction that writes what the handlers need. Returns how many."""
+    with transaction.atomic():
+        claim_provider_route(tenant_id=tenant.pk, provider=provider, kind=kind, external_id=external_id)
+        _lock_identifiers(provider=provider, external_ids=[external_id])
+        held = list(
+            WebhookEvent.objects.select_for_update()
+            .filter(
+                provider=provider,
+                status=WebhookEvent.Status.UNROUTED,
+                tenant__isnull=True,
+                route_candidates__contains=[[kind, external_id]],
+            )
+            .values_list("pk", flat=True)
+        )
+        if held:
+            WebhookEvent.objects.filter(pk__in=held).update(tenant=tenant, status=WebhookEvent.Status.RECEIVED)
+        for event_id in held:
+            enqueue_after_commit(actor_name=PROCESS_ACTOR, schema_name=tenant.schema_name, event_id=event_id)
+    return len(held)
+
+
 @dataclass(frozen=True)
 class RecordedEvent:
     event: WebhookEvent
@@ -112,8 +150,13 @@ def store_webhook_event(
     job runs after commit; an unrouted one is kept for platform admins. The new row is returned
     as written (no second read): webhook answers Vapi waits for pay for every statement."""
     candidates = [[kind, external_id] for kind, external_id in route_candidates]
-    status = WebhookEvent.Status.RECEIVED if tenant else WebhookEvent.Status.UNROUTED
     with transaction.atomic():
+        identifiers = sorted({external_id for _kind, external_id in route_candidates if external_id})
+        if tenant is None and identifiers:
+            # A route claimed meanwhile: take it, or be seen by the claim's release.
+            _lock_identifiers(provider=provider, external_ids=identifiers)
+            tenant = resolve_route(provider=provider, candidates=route_candidates)
+        status = WebhookEvent.Status.RECEIVED if tenant else WebhookEvent.Status.UNROUTED
         with connection.cursor() as cursor:
             cursor.execute(
                 _INSERT_ONCE,

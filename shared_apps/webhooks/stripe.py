@@ -5,6 +5,7 @@ whose connected account (`event.account`) is in the routing table, never by meta
 
 import json
 import logging
+import time
 
 import stripe
 from django.conf import settings
@@ -31,9 +32,26 @@ def webhook_secrets() -> list[str]:
     return [secret for secret in candidates if secret]
 
 
-def verify_stripe_signature(*, body: bytes, signature: str | None) -> bool:
-    """True when `signature` is a fresh Stripe-Signature of `body` by one of our secrets."""
+def _signed_at(signature: str) -> int | None:
+    """The `t=` timestamp of a Stripe-Signature header (None when it has none that parses)."""
+    for item in signature.split(","):
+        key, _, value = item.strip().partition("=")
+        if key == "t":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def verify_stripe_signature(*, body: bytes, signature: str | None, now: float | None = None) -> bool:
+    """True when `signature` is a Stripe-Signature of `body` by one of our secrets, signed
+    within the tolerance either side of `now`: the SDK refuses only old ones, and a signature
+    dated ahead would stay valid for as long as it is ahead."""
     if not signature:
+        return False
+    signed_at = _signed_at(signature)
+    if signed_at is None or signed_at > (time.time() if now is None else now) + TOLERANCE_SECONDS:
         return False
     payload = body.decode("utf-8", errors="replace")
     for secret in webhook_secrets():

@@ -540,7 +540,11 @@ class _DocumentPdf(FPDF):
         self._style(8, bold=True, color=_MUTED)
         self._text_line(self.epw, 5, "PAY ONLINE BY CARD")
         self._style(9)
+        top = self.get_y()
         self._paragraph(self._doc.pay_url, line_height=4.5)
+        # A link annotation over the printed URL: on screen the customer taps it.
+        width = min(self._text_width(self._doc.pay_url), self.epw - 2 * self.c_margin)
+        self.link(self.l_margin + self.c_margin, top, width, self.get_y() - top, self._doc.pay_url)
 
     def _notes_block(self) -> None:
         if not self._doc.notes or not self._doc.notes.strip():

@@ -15,11 +15,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Subquery, Sum
 from django.utils import timezone
-from django_tenants.utils import tenant_context
 
 from shared_apps.errors import Conflict, NotFound, ProviderUnavailable, ValidationFailed
 from shared_apps.outbox.services import enqueue_after_commit
-from shared_apps.tenants import queries as tenant_queries
 from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks import services as webhooks
 from shared_apps.webhooks.stripe import ACCOUNT_KIND, PROVIDER
@@ -102,11 +100,13 @@ def connect_stripe_account(*, tenant: Tenant, return_url: str, refresh_url: str)
             )
         )
         with transaction.atomic():
-            webhooks.claim_provider_route(
-                tenant_id=tenant.pk, provider=PROVIDER, kind=ACCOUNT_KIND, external_id=created.id
-            )
             account, _ = StripeAccount.objects.get_or_create(account_id=created.id)
             update_account_state(account=account, data=as_dict(created))
+            # Stripe announces a new account at once, before this route exists: those events
+            # were stored unrouted and are processed now.
+            webhooks.claim_route_and_release_held_events(
+                tenant=tenant, provider=PROVIDER, kind=ACCOUNT_KIND, external_id=created.id
+            )
     link = call_stripe(
         lambda: client.v1.account_links.create(
             params={
@@ -264,10 +264,11 @@ def create_payment_intent(*, invoice_id: int) -> CardPayment:
     return attempt
 
 
-def create_checkout_session(*, invoice_id: int, success_url: str) -> CardPayment:
+def create_checkout_session(*, invoice_id: int) -> CardPayment:
     """A hosted Checkout Session for the amount due on the business's account, kept while the
     amount due is unchanged and the session has not expired. Its intent carries our metadata,
-    so its events name the attempt."""
+    so its events name the attempt. After paying (or giving up) Checkout sends the customer
+    to the invoice's pay link on its own business's host, whatever host they came from."""
     require_invoice(invoice_id=invoice_id)
     account = require_charges_enabled()
     attempt, replaced = _open_attempt(invoice_id=invoice_id, kind=CardPayment.Kind.CHECKOUT, account=account)
@@ -296,7 +297,8 @@ def create_checkout_session(*, invoice_id: int, success_url: str) -> CardPayment
                 "metadata": _metadata(attempt),
                 "client_reference_id": str(attempt.pk),
                 "payment_intent_data": intent_data,
-                "success_url": success_url,
+                "success_url": pay_links.paid_url(invoice_id=invoice_id),
+                "cancel_url": pay_links.cancelled_url(invoice_id=invoice_id),
             },
             options={
                 "idempotency_key": idempotency_key("checkout-session", attempt.pk),
@@ -309,17 +311,6 @@ def create_checkout_session(*, invoice_id: int, success_url: str) -> CardPayment
     attempt.expires_at = datetime.fromtimestamp(session.expires_at, tz=UTC) if session.expires_at else None
     attempt.save(update_fields=["checkout_session_id", "checkout_url", "expires_at"])
     return attempt
-
-
-def open_pay_link(*, token: str, success_url: str) -> CardPayment:
-    """The Checkout Session behind a pay link's token (pay_links), in its tenant's schema;
-    404 for a token that is not ours or a business that is not active."""
-    schema_name, invoice_id = pay_links.read_pay_token(token)
-    tenant = tenant_queries.get_tenant_by_schema(schema_name=schema_name)
-    if tenant is None or tenant.status != Tenant.Status.ACTIVE:
-        raise NotFound("Pay link not found.")
-    with tenant_context(tenant):
-        return create_checkout_session(invoice_id=invoice_id, success_url=success_url)
 
 
 # -- The ledger, from verified events

@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from shared_apps.webhooks.handlers import NeedsReview
 from shared_apps.webhooks.models import WebhookEvent
+from tenant_apps.billing.totals import format_money
 from tenant_apps.invoices.models import Invoice
-from tenant_apps.payments import cards, follow_ups
+from tenant_apps.payments import cards, follow_ups, queries
 from tenant_apps.payments.models import CardPayment, Payment, PaymentNotice, StripeAccount
 from tenant_apps.payments.provider import current_schema, is_live_mode, stripe_client
 
@@ -83,26 +84,44 @@ def _intent_succeeded(account: StripeAccount, obj: dict[str, Any], event_id: str
 
 
 def _checkout_completed(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
+    """A session paid by card completes `paid`; one paid by an asynchronous method (a bank
+    debit) completes `unpaid` and is settled by `async_payment_succeeded` or `_failed`."""
+    if obj.get("payment_status") == "paid" and obj.get("payment_intent"):
+        settle_intent(account, obj["payment_intent"])
+
+
+def _checkout_async_succeeded(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
     if obj.get("payment_intent"):
         settle_intent(account, obj["payment_intent"])
 
 
+def _checkout_async_failed(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
+    if obj.get("payment_intent"):
+        _payment_failed(account, obj["payment_intent"], event_id)
+
+
 def _intent_failed(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
+    _payment_failed(account, obj["id"], event_id, error=obj.get("last_payment_error"))
+
+
+def _payment_failed(
+    account: StripeAccount, intent_id: str, event_id: str, *, error: dict[str, Any] | None = None
+) -> None:
     """A declined attempt: unless the intent has since succeeded, the owner sees it on the
     timeline and the customer gets a text with the pay link (opt-out and quiet hours kept)."""
-    intent = read_intent(account, obj["id"])
+    intent = read_intent(account, intent_id)
     attempt = _owned_attempt(intent)
     if intent["status"] == "succeeded":
         cards.record_card_payment(attempt=attempt, intent=intent)
         return
-    error = obj.get("last_payment_error") or intent.get("last_payment_error") or {}
+    error = error or intent.get("last_payment_error") or {}
     invoice = Invoice.objects.get(pk=attempt.invoice_id)
     notice = cards.notify_owner(
         invoice=invoice,
         kind=PaymentNotice.Kind.PAYMENT_FAILED,
         message=f"A card payment of invoice {invoice.number} failed: {error.get('message') or 'declined'}.",
         dedupe_key=f"failed:{event_id}",
-        payment_intent_id=obj["id"],
+        payment_intent_id=intent_id,
         code=error.get("code"),
         decline_code=error.get("decline_code"),
     )
@@ -132,31 +151,82 @@ def _refunds(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None
         cards.record_stripe_refund(payment=payment, refund=cards.as_dict(refund))
 
 
-def _dispute_created(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
-    payment = Payment.objects.filter(provider_id=obj.get("payment_intent") or "", kind=Payment.Kind.PAYMENT).first()
+def _disputed_payment(dispute: dict[str, Any]) -> Payment:
+    """The card payment a dispute is about: by its intent, else by its charge (an inquiry, or
+    a charge made without an intent, names only the charge; ours is the payment's reference)."""
+    payment = queries.find_card_payment(
+        payment_intent_id=dispute.get("payment_intent") or "", charge_id=dispute.get("charge") or ""
+    )
     if payment is None:
-        raise NeedsReview(f"Dispute {obj['id']} is about a payment this business has not recorded.")
-    invoice = Invoice.objects.get(pk=payment.invoice_id)
+        raise NeedsReview(f"Dispute {dispute['id']} is about a payment this business has not recorded.")
+    return payment
+
+
+def _flag_disputed(invoice: Invoice) -> None:
     if invoice.disputed_at is None:
         invoice.disputed_at = timezone.now()
         invoice.save(update_fields=["disputed_at", "updated_at"])
+
+
+def _disputed_amount(dispute: dict[str, Any], invoice: Invoice) -> str:
+    return format_money(int(dispute.get("amount") or 0), dispute.get("currency") or invoice.currency)
+
+
+def _dispute_created(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
+    payment = _disputed_payment(obj)
+    invoice = Invoice.objects.get(pk=payment.invoice_id)
+    _flag_disputed(invoice)
+    inquiry = str(obj.get("status", "")).startswith("warning_")
+    what = "asked their bank about" if inquiry else "disputed"
     cards.notify_owner(
         invoice=invoice,
         kind=PaymentNotice.Kind.DISPUTE,
-        message=f"The customer disputed a card payment of invoice {invoice.number} ({obj.get('reason')}).",
+        message=f"The customer {what} a card payment of invoice {invoice.number} ({obj.get('reason')}).",
         dedupe_key=f"dispute:{obj['id']}",
         dispute_id=obj["id"],
         amount=obj.get("amount"),
         reason=obj.get("reason"),
+        inquiry=inquiry,
+    )
+
+
+def _dispute_funds_withdrawn(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
+    """Stripe took the disputed amount (and its fee) from the business's balance while the
+    dispute runs; the ledger changes only when the dispute is lost."""
+    payment = _disputed_payment(obj)
+    invoice = Invoice.objects.get(pk=payment.invoice_id)
+    _flag_disputed(invoice)
+    cards.notify_owner(
+        invoice=invoice,
+        kind=PaymentNotice.Kind.DISPUTE_FUNDS_WITHDRAWN,
+        message=(
+            f"Stripe withheld {_disputed_amount(obj, invoice)} of a disputed card payment of invoice "
+            f"{invoice.number} until the dispute is decided."
+        ),
+        dedupe_key=f"dispute_funds_withdrawn:{obj['id']}",
+        dispute_id=obj["id"],
+        amount=obj.get("amount"),
+    )
+
+
+def _dispute_funds_reinstated(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
+    payment = _disputed_payment(obj)
+    invoice = Invoice.objects.get(pk=payment.invoice_id)
+    cards.notify_owner(
+        invoice=invoice,
+        kind=PaymentNotice.Kind.DISPUTE_FUNDS_REINSTATED,
+        message=(
+            f"Stripe returned {_disputed_amount(obj, invoice)} withheld for a dispute of invoice {invoice.number}."
+        ),
+        dedupe_key=f"dispute_funds_reinstated:{obj['id']}",
+        dispute_id=obj["id"],
+        amount=obj.get("amount"),
     )
 
 
 def _dispute_closed(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
     dispute = _read(account, obj["id"], stripe_client().v1.disputes.retrieve)
-    payment = Payment.objects.filter(provider_id=dispute.get("payment_intent") or "", kind=Payment.Kind.PAYMENT).first()
-    if payment is None:
-        raise NeedsReview(f"Dispute {dispute['id']} is about a payment this business has not recorded.")
-    cards.close_dispute(payment=payment, dispute=dispute)
+    cards.close_dispute(payment=_disputed_payment(dispute), dispute=dispute)
 
 
 HANDLERS = {
@@ -164,11 +234,15 @@ HANDLERS = {
     "account.application.deauthorized": _deauthorized,
     "payment_intent.succeeded": _intent_succeeded,
     "checkout.session.completed": _checkout_completed,
+    "checkout.session.async_payment_succeeded": _checkout_async_succeeded,
+    "checkout.session.async_payment_failed": _checkout_async_failed,
     "payment_intent.payment_failed": _intent_failed,
     "charge.refunded": _refunds,
     "refund.created": _refunds,
     "refund.updated": _refunds,
     "refund.failed": _refunds,
     "charge.dispute.created": _dispute_created,
+    "charge.dispute.funds_withdrawn": _dispute_funds_withdrawn,
+    "charge.dispute.funds_reinstated": _dispute_funds_reinstated,
     "charge.dispute.closed": _dispute_closed,
 }

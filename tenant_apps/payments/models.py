@@ -154,6 +154,8 @@ class PaymentNotice(models.Model):
         OVERPAYMENT = "overpayment", "Paid more than was due"
         REFUND_FAILED = "refund_failed", "Card refund failed"
         DISPUTE_CLOSED = "dispute_closed", "Dispute closed"
+        DISPUTE_FUNDS_WITHDRAWN = "dispute_funds_withdrawn", "Disputed amount withheld"
+        DISPUTE_FUNDS_REINSTATED = "dispute_funds_reinstated", "Disputed amount returned"
 
     invoice = models.ForeignKey("invoices.Invoice", on_delete=models.PROTECT, related_name="payment_notices")
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -2,9 +2,20 @@
 
 from django.db.models import QuerySet
 
+from shared_apps.webhooks import stripe
 from tenant_apps.billing.totals import format_money
 from tenant_apps.customers.history import HistoryEntry, HistoryWindow
 from tenant_apps.payments.models import Payment, PaymentNotice
+
+
+def find_card_payment(*, payment_intent_id: str, charge_id: str) -> Payment | None:
+    """The card payment of a Stripe intent or, failing that, of its charge (its reference)."""
+    card_payments = Payment.objects.filter(provider=stripe.PROVIDER, kind=Payment.Kind.PAYMENT)
+    if payment_intent_id:
+        found = card_payments.filter(provider_id=payment_intent_id).first()
+        if found is not None:
+            return found
+    return card_payments.filter(reference=charge_id).first() if charge_id else None
 
 
 def list_invoice_payments(*, invoice_id: int) -> QuerySet[Payment]:

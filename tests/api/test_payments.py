@@ -27,16 +27,26 @@ def confirm(sandbox, account: str, intent_id: str, method: str = "pm_card_visa")
     )
 
 
-def test_owner_connects_the_business_account_and_its_state_is_shown(stripe_sandbox, tenant_a):
+def test_a_new_account_takes_charges_only_once_its_onboarding_link_is_followed(stripe_sandbox, tenant_a):
+    with tenant_a.schema():
+        invoice = sent_invoice(tenant_a.tenant)
     started = tenant_a.api().post("/payments/connect", {"return_url": "https://app.example.test/done"})
-    state = tenant_a.api(as_staff=True).get("/payments/connect")
+    before = tenant_a.api(as_staff=True).get("/payments/connect").json()
+    refused = tenant_a.api().post("/payments/create-intent", {"invoice_id": invoice.pk})
+
+    onboarded = requests.get(started.json()["url"], allow_redirects=False, timeout=10)
+    deliver(events_of(stripe_sandbox, "account.updated"))
+    after = tenant_a.api(as_staff=True).get("/payments/connect").json()
+    intent = tenant_a.api().post("/payments/create-intent", {"invoice_id": invoice.pk})
 
     assert started.status_code == 200, started.content
     assert started.json()["url"].startswith(f"{stripe_sandbox.base_url}/connect/onboarding/acct_")
-    body = state.json()
-    assert body["charges_enabled"] is True
-    assert body["details_submitted"] is True
-    route = ProviderRoute.objects.get(provider="stripe", external_id=body["account_id"])
+    assert (before["charges_enabled"], before["details_submitted"]) == (False, False)
+    assert_refused(refused, 409)
+    assert (onboarded.status_code, onboarded.headers["Location"]) == (303, "https://app.example.test/done")
+    assert (after["charges_enabled"], after["details_submitted"]) == (True, True)
+    assert intent.status_code == 200
+    route = ProviderRoute.objects.get(provider="stripe", external_id=after["account_id"])
     assert (route.kind, route.tenant_id) == ("account", tenant_a.tenant.pk)
 
 
@@ -194,20 +204,6 @@ def test_pay_link_checkout_in_the_sandbox_pays_the_invoice(stripe_sandbox, tenan
     with tenant_a.schema():
         assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.PAID
         assert Payment.objects.filter(invoice_id=invoice.pk).count() == 1
-
-
-def test_the_lasting_pay_url_redirects_to_a_checkout_session(stripe_sandbox, tenant_a, api_host):
-    connect(tenant_a)
-    with tenant_a.schema():
-        invoice = sent_invoice(tenant_a.tenant)
-    link = tenant_a.api().post(f"/invoices/{invoice.pk}/pay-link").json()
-
-    followed = api_host.get(link["pay_url"].split("/api/v1", 1)[1])
-    forged = api_host.get("/payments/pay/not-a-token")
-
-    assert followed.status_code == 303
-    assert followed["Location"] == link["url"]
-    assert_refused(forged, 404)
 
 
 def test_a_declined_checkout_leaves_the_invoice_open(stripe_sandbox, tenant_a):

@@ -7,27 +7,29 @@ import json
 import pytest
 import requests
 import stripe
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
 
 from shared_apps.errors import Conflict
+from shared_apps.outbox.models import OutboxMessage
 from shared_apps.webhooks.models import ProviderRoute, WebhookEvent
+from shared_apps.webhooks.services import PROCESS_ACTOR, process_webhook_event
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.payments import cards
 from tenant_apps.payments.models import CardRefund, Payment, PaymentNotice, StripeAccount
 from tests.isolation import assert_refused
-from tests.stripe_sandbox import connect, deliver, events_of
+from tests.stripe_sandbox import connect, deliver, events_of, follow_link, post_event
 from tests.tenant_apps.invoices.factories import sent_invoice
 
 
-def paid_invoice(sandbox, test_tenant) -> tuple[Invoice, str, int]:
+def paid_invoice(sandbox, test_tenant, *, method: str = "pm_card_visa") -> tuple[Invoice, str, int]:
     """A sent invoice paid by card, its events delivered: (invoice, intent id, ledger row id)."""
     account = connect(test_tenant)
     with test_tenant.schema():
         invoice = sent_invoice(test_tenant.tenant)
     body = test_tenant.api().post("/payments/create-intent", {"invoice_id": invoice.pk}).json()
     stripe.StripeClient("sk_test_browser", base_addresses={"api": sandbox.base_url}).v1.payment_intents.confirm(
-        body["payment_intent_id"], params={"payment_method": "pm_card_visa"}, options={"stripe_account": account}
+        body["payment_intent_id"], params={"payment_method": method}, options={"stripe_account": account}
     )
     deliver(events_of(sandbox, "payment_intent.succeeded"))
     with test_tenant.schema():
@@ -56,14 +58,14 @@ def test_a_deauthorized_account_is_shown_disconnected_and_takes_no_payments(stri
     state = tenant_a.api().get("/payments/connect").json()
     intent = tenant_a.api().post("/payments/create-intent", {"invoice_id": unpaid.pk})
     link = tenant_a.api().post(f"/invoices/{unpaid.pk}/pay-link")
-    followed = api_host.get(pay_link["pay_url"].split("/api/v1", 1)[1])
+    followed = follow_link(pay_link["pay_url"])
 
     assert (stored.tenant_id, stored.status) == (tenant_a.tenant.pk, WebhookEvent.Status.PROCESSED)
     assert (state["account_id"], state["connected"], state["charges_enabled"]) == (account, False, False)
     assert state["disconnected_at"] is not None
     assert assert_refused(intent, 409)["errors"][0]["code"] == "stripe_not_connected"
     assert assert_refused(link, 409)["errors"][0]["code"] == "stripe_not_connected"
-    assert assert_refused(followed, 409)["errors"][0]["code"] == "stripe_not_connected"
+    assert followed.status_code == 409 and b"cannot take card payments" in followed.content
     assert ProviderRoute.objects.filter(provider="stripe", external_id=account, tenant=tenant_a.tenant).exists()
     with tenant_a.schema():
         assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.PAID
@@ -97,6 +99,8 @@ def test_the_owner_connects_again_with_a_new_account(stripe_sandbox, tenant_a):
 
     started = tenant_a.api().post("/payments/connect", {})
     again = tenant_a.api().post("/payments/connect", {})
+    requests.get(again.json()["url"], allow_redirects=False, timeout=10)  # the owner completes onboarding
+    deliver(events_of(stripe_sandbox, "account.updated"))
     state = tenant_a.api().get("/payments/connect").json()
     intent = tenant_a.api().post("/payments/create-intent", {"invoice_id": invoice.pk})
 
@@ -107,6 +111,29 @@ def test_the_owner_connects_again_with_a_new_account(stripe_sandbox, tenant_a):
     assert len([r for r in stripe_sandbox.requests if r["path"] == "/v1/accounts"]) == 2
     routes = ProviderRoute.objects.filter(provider="stripe", tenant=tenant_a.tenant)
     assert sorted(routes.values_list("external_id", flat=True)) == sorted([old, state["account_id"]])
+
+
+def test_a_new_accounts_first_event_arriving_before_its_route_is_processed_once_the_route_exists(
+    stripe_sandbox, committed_tenant
+):
+    answers: list[int] = []
+
+    def deliver_now(event: dict) -> None:  # in the sandbox's thread, on a connection of its own
+        answers.append(post_event(event).status_code)
+        connection.close()
+
+    stripe_sandbox.deliver = deliver_now  # type: ignore[method-assign]
+    stripe_sandbox.deliver_before_answering = True
+
+    account = connect(committed_tenant, onboard=False)
+    [event] = WebhookEvent.objects.filter(provider="stripe", tenant=committed_tenant.tenant)
+    process_webhook_event(event_id=event.pk)  # the job queued when the route appeared
+    event.refresh_from_db()
+
+    assert answers == [200]
+    assert event.route_candidates == [["account", account]]
+    assert (event.tenant_id, event.status, event.last_error) == (committed_tenant.tenant.pk, "processed", "")
+    assert OutboxMessage.objects.filter(actor_name=PROCESS_ACTOR, kwargs__event_id=event.pk).exists()
 
 
 def test_a_deauthorization_delivered_twice_disconnects_once(stripe_sandbox, tenant_a):
@@ -191,6 +218,25 @@ def test_an_event_of_our_mode_is_applied(stripe_sandbox, tenant_a):
 
 
 # A refund that fails after it succeeded
+
+
+def test_a_refund_that_is_pending_first_reaches_the_ledger_once_it_succeeds(stripe_sandbox, tenant_a):
+    invoice, _intent, payment_id = paid_invoice(stripe_sandbox, tenant_a, method="pm_card_pendingRefund")
+
+    refunded = tenant_a.api().post(f"/payments/{payment_id}/refund", {}).json()
+    deliver(events_of(stripe_sandbox, "refund.created", "charge.refunded"))
+    with tenant_a.schema():
+        pending_rows = Payment.objects.filter(invoice_id=invoice.pk, kind="refund").count()
+    sandbox_action(stripe_sandbox, refunded["refund"]["refund_id"], "settle")
+    deliver(events_of(stripe_sandbox, "refund.updated"))
+    shown = tenant_a.api().get(f"/invoices/{invoice.pk}").json()
+
+    assert (refunded["refund"]["status"], refunded["invoice"]["status"]) == ("pending", "PAID")
+    assert pending_rows == 0
+    assert (shown["status"], shown["amount_paid"]) == ("SENT", 0)
+    with tenant_a.schema():
+        assert CardRefund.objects.get(pk=refunded["refund"]["id"]).status == "succeeded"
+        assert Payment.objects.filter(invoice_id=invoice.pk, kind="refund").count() == 1
 
 
 def test_a_refund_that_fails_later_puts_the_money_back_and_can_be_refunded_again(stripe_sandbox, tenant_a):

@@ -254,3 +254,48 @@ def test_the_relayed_job_processes_the_event_in_a_worker(committed_tenant, recor
     OutboxMessage.objects.filter(actor_name="process_webhook_event", kwargs__event_id=event.pk).delete()
     assert event.status == WebhookEvent.Status.PROCESSED
     assert recording_handler == [(committed_tenant.tenant.schema_name, "evt-worker")]
+
+
+# Events that arrive before their route
+
+
+def claim_and_release(tenant, external_id: str, kind: str = "number") -> int:
+    return services.claim_route_and_release_held_events(
+        tenant=tenant.tenant, provider=TEST_PROVIDER, kind=kind, external_id=external_id
+    )
+
+
+def test_claiming_a_route_releases_only_the_events_held_for_it(tenant_a):
+    held = record("evt-early", ("number", "+15550003333")).event
+    other_id = record("evt-other", ("number", "+15550004444")).event
+    other_kind = record("evt-kind", ("assistant", "+15550003333")).event
+
+    released = claim_and_release(tenant_a, "+15550003333")
+
+    assert released == 1
+    held.refresh_from_db()
+    assert (held.tenant_id, held.status) == (tenant_a.tenant.pk, WebhookEvent.Status.RECEIVED)
+    assert len(jobs_for(held)) == 1
+    for untouched in (other_id, other_kind):
+        untouched.refresh_from_db()
+        assert (untouched.tenant_id, untouched.status) == (None, WebhookEvent.Status.UNROUTED)
+        assert jobs_for(untouched) == []
+
+
+def test_an_event_stored_while_its_route_is_claimed_is_routed_whichever_commits_first(committed_tenant):
+    rounds = [f"+1555100{index:04d}" for index in range(20)]
+
+    for external_id in rounds:
+        run_at_once(
+            [
+                lambda external_id=external_id: record(f"evt-race-{external_id}", ("number", external_id)),
+                lambda external_id=external_id: claim_and_release(committed_tenant, external_id),
+            ]
+        )
+
+    events = list(WebhookEvent.objects.filter(provider=TEST_PROVIDER, dedupe_key__startswith="evt-race-"))
+    WebhookEvent.objects.filter(pk__in=[event.pk for event in events], tenant__isnull=True).delete()  # committed
+    assert sorted((event.tenant_id, event.status) for event in events) == [
+        (committed_tenant.tenant.pk, WebhookEvent.Status.RECEIVED)
+    ] * len(rounds)
+    assert all(len(jobs_for(event)) == 1 for event in events)
