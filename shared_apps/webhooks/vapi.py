@@ -195,6 +195,20 @@ def route_vapi_message(message: VapiMessage) -> tuple[list[tuple[str, str]], Ten
     return candidates, first_owner(owners=owners, candidates=candidates)
 
 
+REDACTED = b"[redacted]"
+
+
+def without_secret(body: bytes) -> bytes:
+    """`body` with VAPI_WEBHOOK_SECRET blanked out: Vapi echoes the `server` objects we gave it
+    (their headers carry the secret when no credential is set), and stored bodies must not."""
+    secret = settings.VAPI_WEBHOOK_SECRET
+    if not secret:
+        return body
+    for form in {secret.encode(), json.dumps(secret)[1:-1].encode()}:
+        body = body.replace(form, REDACTED)
+    return body
+
+
 @dataclass(frozen=True)
 class ReceivedVapiMessage:
     message: VapiMessage
@@ -207,9 +221,9 @@ class ReceivedVapiMessage:
 
 def receive_vapi_webhook(*, headers: Mapping[str, str], body: bytes, content_type: str) -> ReceivedVapiMessage:
     """Verify and store one Vapi delivery, routed to the tenant owning its ids (unrouted when
-    none or several do). Raises NotAuthenticated before anything is stored when the secret is
-    missing or wrong. Informational messages are processed by the pipeline's job; the caller
-    answers the synchronous ones itself."""
+    none or several do), the secret blanked out of the stored body. Raises NotAuthenticated
+    before anything is stored when the secret is missing or wrong. Informational messages are
+    processed by the pipeline's job; the caller answers the synchronous ones itself."""
     if not verify_vapi_request(headers=headers, body=body):
         logger.warning("Refused a Vapi webhook with a missing or wrong secret")
         raise NotAuthenticated("Invalid Vapi secret.", code="invalid_signature")
@@ -220,7 +234,7 @@ def receive_vapi_webhook(*, headers: Mapping[str, str], body: bytes, content_typ
         dedupe_key=message.dedupe_key()[:255],
         tenant=tenant,
         route_candidates=candidates,
-        body=body,
+        body=without_secret(body),
         content_type=content_type,
     )
     return ReceivedVapiMessage(message=message, recorded=recorded)

@@ -16,6 +16,7 @@ from shared_apps.webhooks.services import claim_provider_route
 from tenant_apps.customers import queries as customer_queries
 from tenant_apps.customers.services import resolve_recipient
 from tenant_apps.voice import provider, queries
+from tenant_apps.voice.assistant import SERVER_MESSAGES, vapi_server
 from tenant_apps.voice.models import Call
 
 logger = logging.getLogger("voice")
@@ -110,9 +111,11 @@ def place_queued_call(*, call_id: int, tenant_id: int) -> Call | None:
             phone_number_id=call.phone_number_id,
             number=call.customer_number,
             customer_name=call.customer.name if call.customer else "",
-            name=f"{tenant.schema_name}-call-{call.pk}",
+            name=vapi_call_name(tenant=tenant, call=call),
             metadata={"tenant_id": tenant_id, "call_row_id": call.pk},
             variable_values={"business_name": tenant.name, "purpose": call.purpose},
+            server=vapi_server(),
+            server_messages=SERVER_MESSAGES,
         )
     except provider.VapiError as error:
         logger.warning("Vapi refused call %s: %s", call_id, error)
@@ -122,6 +125,13 @@ def place_queued_call(*, call_id: int, tenant_id: int) -> Call | None:
         logger.warning("No answer from Vapi placing call %s: %s", call_id, error)
         return _mark_unknown(call_id=call_id, note=f"Vapi did not answer ({error}); checking with Vapi.")
     return store_placed_call(call_id=call_id, tenant_id=tenant_id, placed=placed)
+
+
+def vapi_call_name(*, tenant: Tenant, call: Call) -> str:
+    """The name our call has at Vapi (reconcile matches it): "<schema>-call-<id>", the schema
+    shortened from the left to Vapi's 40 characters."""
+    suffix = f"-call-{call.pk}"
+    return tenant.schema_name[-(provider.CALL_NAME_LENGTH - len(suffix)) :] + suffix
 
 
 def store_placed_call(*, call_id: int, tenant_id: int, placed: dict[str, Any], note: str = "") -> Call:

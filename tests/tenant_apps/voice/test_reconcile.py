@@ -160,6 +160,8 @@ def test_the_sandbox_lists_calls_like_vapi(settings):
                 name=number_id,
                 metadata={},
                 variable_values={},
+                server={},
+                server_messages=[],
             )
         now = timezone.now()
         window = {"created_at_gt": now - timedelta(minutes=1), "created_at_lt": now + timedelta(minutes=1)}
