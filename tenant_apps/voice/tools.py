@@ -171,13 +171,26 @@ def _book_with_first_free_staff(
             tried.add(free[0])
 
 
+def _own_number(ctx: ToolContext, args: dict[str, Any]) -> str:
+    """The caller's number, the only one a caller may name: a `phone` argument must be it."""
+    asked = _text(args.get("phone")).strip()
+    if asked:
+        try:
+            asked = customers.normalize_phone(phone=asked, region=ctx.tenant.country)
+        except DomainError:
+            asked = "not a number"
+        if asked != ctx.caller:
+            raise ToolProblem("I can only look up the number you are calling from.")
+    return ctx.caller
+
+
 def find_customer(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer:
-    phone = _text(args.get("phone")) or ctx.caller
+    """The caller's own customer record (never another's: that would tell a stranger a
+    customer's name and appointments), found by the number they call from."""
+    phone = _own_number(ctx, args)
     if not phone:
-        raise ToolProblem("No phone number to look up.")
-    customer = customer_queries.find_customer_by_phone(
-        phone=customers.normalize_phone(phone=phone, region=ctx.tenant.country)
-    )
+        raise ToolProblem("This call has no number to look up; ask for the caller's name instead.")
+    customer = customer_queries.find_customer_by_phone(phone=phone)
     if customer is None:
         return ToolAnswer({"found": False, "message": "No customer has this number yet."})
     upcoming = (
@@ -212,7 +225,7 @@ def create_customer(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer:
     name = _text(args.get("name")).strip()
     if not name:
         raise ToolProblem("A name is needed.")
-    customer = _find_or_create_customer(ctx, name=name[:200], phone=_text(args.get("phone")) or ctx.caller)
+    customer = _find_or_create_customer(ctx, name=name[:200], phone=_own_number(ctx, args))
     return ToolAnswer({"customer_id": customer.pk, "name": customer.name})
 
 
@@ -371,9 +384,7 @@ def _run_once(ctx: ToolContext, tool_call: ToolCall) -> dict[str, Any]:
     with transaction.atomic():
         with connection.cursor() as cursor:
             # A concurrent duplicate blocks here until the first commits, then finds its row.
-            cursor.execute(
-                _CLAIM, [tool_call.id, ctx.call.pk if ctx.call else None, name[:64], json.dumps(arguments)]
-            )
+            cursor.execute(_CLAIM, [tool_call.id, ctx.call.pk if ctx.call else None, name[:64], json.dumps(arguments)])
             claimed = cursor.fetchone()
         if claimed is None:
             return _stored_answer(ToolCallResult.objects.get(tool_call_id=tool_call.id))

@@ -294,6 +294,33 @@ def test_find_and_create_customer(voice_lines, tenant_a):
     assert found == {"found": True, "customer_id": created["customer_id"], "name": "Grace"}
 
 
+def web_call(body: dict) -> dict:
+    """`body` as a web call: no number at all."""
+    body["message"]["call"]["type"] = "webCall"
+    body["message"]["call"].pop("customer")
+    body["message"].pop("customer")
+    return body
+
+
+def test_a_caller_finds_only_the_customer_with_their_own_number(voice_lines, tenant_a):
+    day = next_business_day(tenant_a.tenant.zone)
+    with tenant_a.schema():
+        CustomerFactory(phone="+12025550177", name="Someone Else")
+    results(post(tool_calls(("b", "book_appointment", {"starts_at": f"{day}T09:00"}), caller="+12025550177")))
+
+    by_phone = post(tool_calls(("f1", "find_customer", {"phone": "+12025550177"}))).json()
+    local_form = post(tool_calls(("f2", "find_customer", {"phone": "(202) 555-0177"}))).json()
+    from_web = post(web_call(tool_calls(("f3", "find_customer", {"phone": "+12025550177"})))).json()
+    web_without = post(web_call(tool_calls(("f4", "find_customer", {})))).json()
+    created = post(tool_calls(("c1", "create_customer", {"name": "Mallory", "phone": "+12025550177"}))).json()
+    own = results(post(tool_calls(("f5", "find_customer", {"phone": "+12025550177"}), caller="+12025550177")))
+
+    for answer in (by_phone, local_form, from_web, web_without, created):
+        assert "Someone Else" not in json.dumps(answer)
+        assert "error" in answer["results"][0] and "result" not in answer["results"][0]
+    assert own["f5"]["name"] == "Someone Else" and "next_appointment" in own["f5"]
+
+
 def test_bad_tool_arguments_answer_an_error_the_assistant_can_say(voice_lines):
     answers = results(
         post(
