@@ -53,8 +53,8 @@ def vapi_webhook(request: ApiRequest):
 
 
 class CallIn(StrictSchema):
-    """`customer_id` or `to` (a phone number); what the call is about; another assistant than
-    the business's."""
+    """`customer_id` or `to` (a phone number); what the call is about; an assistant of
+    the business's own (one it has set as its vapi_assistant_id)."""
 
     customer_id: RowId | None = None
     to: str | None = Field(default=None, max_length=32)

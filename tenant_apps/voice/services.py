@@ -12,6 +12,7 @@ from shared_apps.errors import Conflict, ValidationFailed
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks import vapi
+from shared_apps.webhooks.queries import owns_route
 from shared_apps.webhooks.services import claim_provider_route
 from tenant_apps.customers import queries as customer_queries
 from tenant_apps.customers.services import resolve_recipient
@@ -62,8 +63,8 @@ def queue_call(
 ) -> Call:
     """Queue an outbound call from the business's Vapi number to a customer (their phone) or a
     number; the `place_voice_call` job dials it after commit. Refused before anything is
-    dialled: an invalid number (400), a number that opted out (409), no Vapi number or
-    assistant set up (409)."""
+    dialled: an invalid number (400), an `assistant_id` that is not the business's own (400),
+    a number that opted out (409), no Vapi number or assistant set up (409)."""
     customer, number = resolve_recipient(
         customer_id=customer_id, to=to, region=tenant.country, invalid_title=INVALID_CALL
     )
@@ -71,7 +72,13 @@ def queue_call(
         raise _invalid("purpose", f"At most {MAX_PURPOSE_LENGTH} characters.")
     if customer_queries.is_phone_opted_out(phone=number):
         raise Conflict("This number has opted out of contact (it replied STOP).", code="recipient_opted_out")
-    assistant = (assistant_id or "").strip() or tenant.vapi_assistant_id
+    assistant = (assistant_id or "").strip()
+    if assistant and not owns_route(
+        tenant_id=tenant.pk, provider=vapi.PROVIDER, kind=vapi.ASSISTANT_KIND, external_id=assistant
+    ):
+        # Another business's assistant would speak for it (and bill it): only the business's own.
+        raise _invalid("assistant_id", "Not an assistant of this business (set it as vapi_assistant_id first).")
+    assistant = assistant or tenant.vapi_assistant_id
     if not tenant.vapi_phone_number_id or not assistant:
         raise Conflict(
             "Set the business's vapi_phone_number_id and vapi_assistant_id before placing calls.",
