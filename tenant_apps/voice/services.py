@@ -265,6 +265,21 @@ def _cents(value: Any) -> int | None:
     return int(cents) if cents >= 0 else None
 
 
+def recording_url(message: dict[str, Any]) -> str:
+    """The report's recording, wherever Vapi put it: `artifact.recordingUrl`, else
+    `artifact.recording` (`mono.combinedUrl`, else `stereoUrl`), else the stereo URL, else the
+    older top-level `recordingUrl`."""
+    artifact = _object(message.get("artifact"))
+    recording = _object(artifact.get("recording"))
+    return (
+        _text(artifact.get("recordingUrl"))
+        or _text(_object(recording.get("mono")).get("combinedUrl"))
+        or _text(recording.get("stereoUrl"))
+        or _text(artifact.get("stereoRecordingUrl"))
+        or _text(message.get("recordingUrl"))
+    )
+
+
 def apply_status_update(*, tenant: Tenant, message: dict[str, Any]) -> Call:
     """A `status-update`: the call's status moves forward only; `ended` brings the reason."""
     call = record_call(tenant=tenant, message=message)
@@ -295,7 +310,7 @@ def apply_end_of_call_report(*, tenant: Tenant, message: dict[str, Any]) -> Call
             call.duration_seconds = round((call.ended_at - call.started_at).total_seconds())
         call.transcript = _text(artifact.get("transcript")) or _text(message.get("transcript"))
         call.summary = _text(analysis.get("summary")) or _text(message.get("summary"))
-        call.recording_url = (_text(artifact.get("recordingUrl")) or _text(message.get("recordingUrl")))[:2000]
+        call.recording_url = recording_url(message)[:2000]
         call.cost = _cents(message.get("cost"))
         call.ended_reason = _text(message.get("endedReason"))[:200]
         call.status = Status.ENDED

@@ -5,6 +5,7 @@ import json
 import pytest
 from django.db import connection
 from django.test import override_settings
+from vapi.types import Artifact
 
 from shared_apps.outbox.models import OutboxMessage
 from shared_apps.tenants import services as tenant_services
@@ -29,6 +30,7 @@ from tests.tenant_apps.voice.payloads import (
     stored_events,
     tool_calls,
 )
+from tests.tenant_apps.voice.vapi_types import assert_vapi_type
 
 
 def run_webhook_jobs() -> int:
@@ -416,6 +418,30 @@ def test_status_moves_forward_only_and_the_report_is_final(voice_lines, tenant_a
     assert call.transcript.startswith("AI: Thank you for calling.")
     history = tenant_a.api().get(f"/customers/{customer.pk}/history").json()["items"]
     assert [(item["kind"], item["id"], item["title"]) for item in history] == [("call", call.pk, call.summary)]
+
+
+MONO = "https://storage.vapi.ai/rec-mono.wav"
+STEREO = "https://storage.vapi.ai/rec-stereo.wav"
+
+
+@pytest.mark.parametrize(
+    ("artifact", "stored"),
+    [
+        pytest.param({"recording": {"stereoUrl": STEREO, "mono": {"combinedUrl": MONO}}}, MONO, id="recording"),
+        pytest.param({"recording": {"stereoUrl": STEREO}}, STEREO, id="recording-stereo-only"),
+        pytest.param({"recordingUrl": MONO}, MONO, id="recordingUrl"),
+        pytest.param({"stereoRecordingUrl": STEREO}, STEREO, id="stereoRecordingUrl"),
+    ],
+)
+def test_the_recording_is_stored_wherever_the_report_gives_it(artifact, stored, voice_lines, tenant_a):
+    # Vapi's Artifact: recordingUrl and stereoRecordingUrl, or recording {stereoUrl, mono {combinedUrl}}.
+    assert_vapi_type(Artifact, artifact)
+    post(message("end-of-call-report", call_id="rec-1", artifact={"transcript": "AI: Hello.", **artifact}))
+
+    run_webhook_jobs()
+
+    with tenant_a.schema():
+        assert Call.objects.get(vapi_call_id="rec-1").recording_url == stored
 
 
 def test_an_end_of_call_report_for_a_call_we_never_saw_creates_the_row(voice_lines, tenant_a):
