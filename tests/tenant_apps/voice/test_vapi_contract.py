@@ -31,6 +31,7 @@ from tests.factories import CustomerFactory
 from tests.tenant_apps.voice.conftest import next_business_day
 from tests.tenant_apps.voice.payloads import CALLER, PHONE_A, message, post, stored_events, tool_calls
 from tests.tenant_apps.voice.vapi_types import assert_vapi_type
+from tests.test_settings_and_logging import import_settings
 
 SHAPES = Path(__file__).with_name("vapi_payloads") / "tool_call_shapes"
 WEBHOOK = webhook_url()
@@ -228,3 +229,13 @@ def test_a_long_schema_name_still_gives_vapi_a_40_character_call_name(tenant_a):
     name = services.vapi_call_name(tenant=tenant, call=Call(pk=123456789))
 
     assert (len(name), name.endswith("aaa-call-123456789")) == (40, True)
+
+
+def test_hmac_without_a_credential_refuses_to_start():
+    # Headers cannot sign: with HMAC only a Vapi credential can authenticate Vapi to us.
+    refused = import_settings(VAPI_WEBHOOK_HMAC="true", VAPI_SERVER_CREDENTIAL_ID="")
+    started = import_settings(VAPI_WEBHOOK_HMAC="true", VAPI_SERVER_CREDENTIAL_ID="cred-0000-vapi")
+
+    assert refused.returncode != 0
+    assert "VAPI_SERVER_CREDENTIAL_ID" in refused.stderr
+    assert started.returncode == 0, started.stderr
