@@ -404,9 +404,12 @@ def _run_once(ctx: ToolContext, tool_call: ToolCall) -> dict[str, Any]:
     return _answer_item(tool_call, result)
 
 
+TOOL_CALL_ID_LENGTH = 128  # ToolCallResult.tool_call_id
+
+
 def _usable(tool_calls: list[ToolCall]) -> list[ToolCall]:
     """The calls that can be answered: Vapi matches an answer by its id, which we store in 128."""
-    return [call for call in tool_calls if len(call.id) <= ToolCallResult._meta.get_field("tool_call_id").max_length]
+    return [call for call in tool_calls if len(call.id) <= TOOL_CALL_ID_LENGTH]
 
 
 def tool_call_ids(tool_calls: list[ToolCall]) -> list[str]:
