@@ -42,8 +42,8 @@ def vapi_webhook(request: ApiRequest):
     if message.type == "tool-calls":
         if tenant is None or not open_for_calls:
             refused = [
-                {"toolCallId": call.get("id"), "error": "This business cannot take requests right now."}
-                for call in vapi.tool_call_list(message.body)
+                vapi.tool_error(call, error="This business cannot take requests right now.")
+                for call in vapi.tool_calls(message.body)
             ]
             return JsonResponse({"results": refused})
         with tenant_context(tenant):
@@ -53,8 +53,8 @@ def vapi_webhook(request: ApiRequest):
 
 
 class CallIn(StrictSchema):
-    """`customer_id` or `to` (a phone number); what the call is about; another assistant than
-    the business's."""
+    """`customer_id` or `to` (a phone number); what the call is about; an assistant of
+    the business's own (one it has set as its vapi_assistant_id)."""
 
     customer_id: RowId | None = None
     to: str | None = Field(default=None, max_length=32)

@@ -317,6 +317,12 @@ VAPI_API_KEY = env.str("VAPI_API_KEY", default="")
 # VAPI_WEBHOOK_HMAC is true). Like TWILIO_AUTH_TOKEN: a development default, none in production.
 VAPI_WEBHOOK_SECRET = env.str("VAPI_WEBHOOK_SECRET", default="" if IS_PRODUCTION else "dev-vapi-webhook-secret")
 VAPI_WEBHOOK_HMAC = env.bool("VAPI_WEBHOOK_HMAC", default=False)
+# The id of a Custom Credential in Vapi's dashboard holding VAPI_WEBHOOK_SECRET (Bearer or HMAC):
+# every `server` we hand Vapi names it, so the secret never travels in a payload. Unset: the
+# secret goes in the server's headers (X-Vapi-Secret), which cannot sign, hence HMAC needs it.
+VAPI_SERVER_CREDENTIAL_ID = env.str("VAPI_SERVER_CREDENTIAL_ID", default="")
+if VAPI_WEBHOOK_HMAC and not VAPI_SERVER_CREDENTIAL_ID:
+    raise ImproperlyConfigured("VAPI_WEBHOOK_HMAC needs VAPI_SERVER_CREDENTIAL_ID: only a Vapi credential can sign.")
 VAPI_API_URL = env.str("VAPI_API_URL", default="https://api.vapi.ai")
 # Where Vapi API calls go while VAPI_API_KEY is unset (deploy/vapi_sandbox.py).
 VAPI_SANDBOX_URL = env.str("VAPI_SANDBOX_URL", default=_CHECKOUT.get("VAPI_SANDBOX_URL", "http://127.0.0.1:8011"))

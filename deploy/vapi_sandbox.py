@@ -1,18 +1,22 @@
 """A loopback stand-in for Vapi's REST API, so outbound calls work end to end without credentials.
 
 It speaks the wire format our httpx client uses (JSON `POST /call` with a Bearer key, Vapi's
-`Call` objects, `{"message", "error", "statusCode"}` errors), keeps calls in memory, and, when
-given our webhook URL, plays each call as Vapi would: `status-update` ringing, in-progress and
-ended, then an `end-of-call-report`, each sent with the server secret in `X-Vapi-Secret`.
-`+15005550001` is refused as an invalid number (400). `GET /call/{id}` and `GET /call` answer
-like Vapi's (the list newest first, filtered by `id`, `assistantId`, `phoneNumberId`,
-`createdAtGt/Ge/Lt/Le` and `limit`, 100 by default, 1 to 1000); `GET /sandbox/calls` lists what
-was dialled. `answer_delay` holds the answer to `POST /call` after the call is placed, as a
-slow Vapi would (a client timing out then does not know the call exists).
+`Call` objects, `{"message", "error", "statusCode"}` errors), keeps calls in memory, and plays
+each call as Vapi would: `status-update` ringing, in-progress and ended, then an
+`end-of-call-report`, posted to the server the call names (`assistantOverrides.server`: its
+`url`, with its `headers`, or `Authorization: Bearer` the secret of its `credentialId` among the
+sandbox's `credentials`, as a Vapi Bearer credential). A call naming no server gets no messages:
+the sandbox knows no saved assistant. Like Vapi it refuses (400) a call name or customer name
+over 40 characters and a number not in E.164; `+15005550001` is refused as an invalid number.
+`GET /call/{id}` and `GET /call` answer like Vapi's (the list newest first, filtered by `id`,
+`assistantId`, `phoneNumberId`, `createdAtGt/Ge/Lt/Le` and `limit`, 100 by default, 1 to
+1000); `GET /sandbox/calls` lists what was dialled. `answer_delay` holds the answer to
+`POST /call` after the call is placed, as a slow Vapi would (a client timing out then does not
+know the call exists).
 
 Run: `python -m deploy.vapi_sandbox` (make run starts it when VAPI_API_KEY is unset); it listens
-on the port of VAPI_SANDBOX_URL (default http://127.0.0.1:8011) and posts to VAPI_WEBHOOK_URL
-(default http://localhost:8000/api/v1/voice/webhook) with VAPI_WEBHOOK_SECRET.
+on the port of VAPI_SANDBOX_URL (default http://127.0.0.1:8011) and knows one credential,
+VAPI_SERVER_CREDENTIAL_ID holding VAPI_WEBHOOK_SECRET, when that is set.
 """
 
 import json
@@ -37,6 +41,8 @@ CALL_PATH = re.compile(r"^/call(?:/(?P<id>[^/]+))?$")
 INVALID_NUMBER = "+15005550001"
 ORG_ID = "org-sandbox"
 CALL_STATUSES = ("ringing", "in-progress", "ended")
+NAME_LENGTH = 40  # Vapi's most for a call's and a customer's name
+E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
@@ -64,10 +70,9 @@ LIST_TIME_FILTERS: dict[str, Callable[[datetime, datetime], bool]] = {
 class VapiSandbox:
     """The WSGI app; `calls` holds every call placed, by id."""
 
-    def __init__(self, *, webhook_url: str = "", secret: str = "", step_delay: float = 0.05, answer_delay: float = 0):
+    def __init__(self, *, credentials: dict[str, str] | None = None, step_delay: float = 0.05, answer_delay: float = 0):
         self.calls: dict[str, dict[str, Any]] = {}
-        self.webhook_url = webhook_url
-        self.secret = secret
+        self.credentials = credentials or {}
         self.step_delay = step_delay
         self.answer_delay = answer_delay
         self._lock = threading.Lock()
@@ -124,8 +129,11 @@ class VapiSandbox:
         missing = [field for field in ("assistantId", "phoneNumberId") if not body.get(field)]
         if missing or not number:
             return _error(start_response, 400, f"{', '.join(missing) or 'customer.number'} must be given.")
-        if number == INVALID_NUMBER:
+        if number == INVALID_NUMBER or not E164.match(number):
             return _error(start_response, 400, "customer.number must be a valid phone number in the E.164 format.")
+        for field, value in (("name", body.get("name")), ("customer.name", customer.get("name"))):
+            if isinstance(value, str) and len(value) > NAME_LENGTH:
+                return _error(start_response, 400, f"{field} must be shorter than or equal to {NAME_LENGTH} characters")
         now = _now()
         call = {
             "id": str(uuid.uuid4()),
@@ -142,12 +150,13 @@ class VapiSandbox:
         }
         with self._lock:
             self.calls[call["id"]] = call
-        if self.webhook_url:
-            threading.Thread(target=self._play, args=(call,), daemon=True).start()
+        server = call["assistantOverrides"].get("server")
+        if isinstance(server, dict) and server.get("url"):
+            threading.Thread(target=self._play, args=(call, server), daemon=True).start()
         time.sleep(self.answer_delay)
         return _json(start_response, 201, call)
 
-    def _play(self, call: dict[str, Any]) -> None:
+    def _play(self, call: dict[str, Any], server: dict[str, Any]) -> None:
         """The call rings, is answered, ends; then the report, as Vapi sends them."""
         started = datetime.now(tz=UTC)
         for status in CALL_STATUSES:
@@ -156,9 +165,10 @@ class VapiSandbox:
                 call["status"] = status
                 call["updatedAt"] = _now()
             extra = {"endedReason": "customer-ended-call"} if status == "ended" else {}
-            self._post({"type": "status-update", "status": status, "call": call, **extra})
+            self._post(server, {"type": "status-update", "status": status, "call": call, **extra})
         purpose = (call["assistantOverrides"].get("variableValues") or {}).get("purpose") or "a call"
         self._post(
+            server,
             {
                 "type": "end-of-call-report",
                 "call": call,
@@ -168,13 +178,17 @@ class VapiSandbox:
                 "cost": 0.0642,
                 "artifact": {"transcript": f"AI: Hello, I'm calling about {purpose}. User: Thanks, goodbye."},
                 "analysis": {"summary": f"Sandbox call about {purpose}."},
-            }
+            },
         )
 
-    def _post(self, message: dict[str, Any]) -> None:
+    def _post(self, server: dict[str, Any], message: dict[str, Any]) -> None:
         message = {"timestamp": int(time.time() * 1000), "customer": message["call"]["customer"], **message}
+        headers = {str(name): str(value) for name, value in (server.get("headers") or {}).items()}
+        secret = self.credentials.get(str(server.get("credentialId") or ""))
+        if secret and "Authorization" not in headers:  # Vapi: a header named in `headers` wins
+            headers["Authorization"] = f"Bearer {secret}"
         try:
-            httpx.post(self.webhook_url, json={"message": message}, headers={"X-Vapi-Secret": self.secret}, timeout=5)
+            httpx.post(server["url"], json={"message": message}, headers=headers, timeout=5)
         except httpx.HTTPError:
             return  # Vapi does not redeliver without a backoffPlan either
 
@@ -199,11 +213,9 @@ if __name__ == "__main__":
     if os.environ.get("VAPI_API_KEY"):
         sys.stderr.write("vapi-sandbox: VAPI_API_KEY is set, the real Vapi is used; not starting\n")
         sys.exit(0)
-    port = os.environ.get("PORT", "8000")
-    sandbox = VapiSandbox(
-        webhook_url=os.environ.get("VAPI_WEBHOOK_URL", f"http://localhost:{port}/api/v1/voice/webhook"),
-        secret=os.environ.get("VAPI_WEBHOOK_SECRET", "dev-vapi-webhook-secret"),
-    )
+    credential_id = os.environ.get("VAPI_SERVER_CREDENTIAL_ID", "")
+    secret = os.environ.get("VAPI_WEBHOOK_SECRET", "dev-vapi-webhook-secret")
+    sandbox = VapiSandbox(credentials={credential_id: secret} if credential_id else {})
     server = serve(urlsplit(os.environ.get("VAPI_SANDBOX_URL", "http://127.0.0.1:8011")).port or 80, sandbox=sandbox)
     sys.stderr.write(f"vapi-sandbox: listening on http://127.0.0.1:{server.server_port}\n")
     server.serve_forever()

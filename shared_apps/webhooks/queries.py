@@ -37,6 +37,13 @@ def resolve_route(*, provider: str, candidates: Sequence[Sequence[str]]) -> Tena
     return first_owner(owners=route_owners(provider=provider, candidates=candidates), candidates=candidates)
 
 
+def owns_route(*, tenant_id: int, provider: str, kind: str, external_id: str) -> bool:
+    """Whether the tenant holds this provider id (one query)."""
+    return ProviderRoute.objects.filter(
+        tenant_id=tenant_id, provider=provider, kind=kind, external_id=external_id
+    ).exists()
+
+
 def list_webhook_events(*, status: str | None = None, provider: str | None = None) -> QuerySet[WebhookEvent]:
     """Stored events, newest first, optionally of one status and provider."""
     events = WebhookEvent.objects.order_by("-id")

@@ -71,7 +71,7 @@ class VapiMessage:
 
     def dedupe_key(self) -> str:
         if self.type == "tool-calls":
-            ids = sorted(str(call.get("id", "")) for call in tool_call_list(self.body))
+            ids = sorted(call.id for call in tool_calls(self.body))
             return f"{self.call_id}:tool-calls:{','.join(ids)}"
         if self.type == "status-update":
             return f"{self.call_id}:status-update:{self.body.get('status', '')}"
@@ -91,12 +91,77 @@ def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def tool_call_list(message: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """`toolCallList`, or the tool calls inside `toolWithToolCallList` (both shapes exist)."""
-    calls = message.get("toolCallList")
-    if not isinstance(calls, list):
-        calls = [_object(item).get("toolCall") for item in message.get("toolWithToolCallList") or []]
-    return [call for call in calls if isinstance(call, dict)]
+@dataclass(frozen=True)
+class ToolCall:
+    """One tool call of a `tool-calls` message, whatever shape it came in."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+def _arguments(value: Any) -> dict[str, Any] | None:
+    """Arguments as Vapi sends them: a JSON string or an object; None when absent."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value or "{}")
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else None
+
+
+def _first_arguments(*candidates: Any) -> dict[str, Any] | None:
+    return next((parsed for value in candidates if (parsed := _arguments(value)) is not None), None)
+
+
+def _listed_call(item: dict[str, Any]) -> tuple[str, str, dict[str, Any] | None]:
+    """An item of `toolCallList` or the older `toolCalls`: `{id, function: {name, arguments}}`
+    (Vapi's ToolCall), or `{id, name, arguments | parameters}` (the docs' prose)."""
+    function = _object(item.get("function"))
+    name = _text(function.get("name")) or _text(item.get("name"))
+    arguments = _first_arguments(function.get("arguments"), item.get("arguments"), item.get("parameters"))
+    return _text(item.get("id")), name, arguments
+
+
+def _wrapped_call(item: dict[str, Any]) -> tuple[str, str, dict[str, Any] | None]:
+    """An item of `toolWithToolCallList`: the tool (`function` is its definition, whose
+    `parameters` is a JSON schema, never arguments; the docs put `name` on the item) with its
+    `toolCall`."""
+    tool_call_id, name, arguments = _listed_call(_object(item.get("toolCall")))
+    return tool_call_id, name or _text(item.get("name")) or _text(_object(item.get("function")).get("name")), arguments
+
+
+def tool_calls(message: Mapping[str, Any]) -> list[ToolCall]:
+    """The message's tool calls in every shape Vapi has sent or documented: `toolCallList`,
+    `toolWithToolCallList` and the older `toolCalls`, alone or together. One call per id, in
+    order of first appearance; its name and arguments come from whichever list carries them."""
+    found: dict[str, tuple[str, dict[str, Any] | None]] = {}
+    sources = (
+        (message.get("toolCallList"), _listed_call),
+        (message.get("toolWithToolCallList"), _wrapped_call),
+        (message.get("toolCalls"), _listed_call),
+    )
+    for items, read in sources:
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict):
+                continue
+            tool_call_id, name, arguments = read(item)
+            if not tool_call_id:
+                continue
+            known_name, known_arguments = found.get(tool_call_id, ("", None))
+            found[tool_call_id] = (known_name or name, known_arguments if known_arguments is not None else arguments)
+    return [ToolCall(id=key, name=name, arguments=arguments or {}) for key, (name, arguments) in found.items()]
+
+
+def tool_result(call: ToolCall, *, result: str) -> dict[str, Any]:
+    """Vapi's ToolCallResult for a tool that ran: `result` is the string the model reads."""
+    return {"toolCallId": call.id, "name": call.name, "result": result}
+
+
+def tool_error(call: ToolCall, *, error: str) -> dict[str, Any]:
+    """Vapi's ToolCallResult for a tool that failed: in `error`, so the tool's request-failed
+    message fires and the model knows nothing was done."""
+    return {"toolCallId": call.id, "name": call.name, "error": error}
 
 
 def parse_vapi_message(body: bytes) -> VapiMessage:
@@ -130,6 +195,20 @@ def route_vapi_message(message: VapiMessage) -> tuple[list[tuple[str, str]], Ten
     return candidates, first_owner(owners=owners, candidates=candidates)
 
 
+REDACTED = b"[redacted]"
+
+
+def without_secret(body: bytes) -> bytes:
+    """`body` with VAPI_WEBHOOK_SECRET blanked out: Vapi echoes the `server` objects we gave it
+    (their headers carry the secret when no credential is set), and stored bodies must not."""
+    secret = settings.VAPI_WEBHOOK_SECRET
+    if not secret:
+        return body
+    for form in {secret.encode(), json.dumps(secret)[1:-1].encode()}:
+        body = body.replace(form, REDACTED)
+    return body
+
+
 @dataclass(frozen=True)
 class ReceivedVapiMessage:
     message: VapiMessage
@@ -142,9 +221,9 @@ class ReceivedVapiMessage:
 
 def receive_vapi_webhook(*, headers: Mapping[str, str], body: bytes, content_type: str) -> ReceivedVapiMessage:
     """Verify and store one Vapi delivery, routed to the tenant owning its ids (unrouted when
-    none or several do). Raises NotAuthenticated before anything is stored when the secret is
-    missing or wrong. Informational messages are processed by the pipeline's job; the caller
-    answers the synchronous ones itself."""
+    none or several do), the secret blanked out of the stored body. Raises NotAuthenticated
+    before anything is stored when the secret is missing or wrong. Informational messages are
+    processed by the pipeline's job; the caller answers the synchronous ones itself."""
     if not verify_vapi_request(headers=headers, body=body):
         logger.warning("Refused a Vapi webhook with a missing or wrong secret")
         raise NotAuthenticated("Invalid Vapi secret.", code="invalid_signature")
@@ -155,7 +234,7 @@ def receive_vapi_webhook(*, headers: Mapping[str, str], body: bytes, content_typ
         dedupe_key=message.dedupe_key()[:255],
         tenant=tenant,
         route_candidates=candidates,
-        body=body,
+        body=without_secret(body),
         content_type=content_type,
     )
     return ReceivedVapiMessage(message=message, recorded=recorded)

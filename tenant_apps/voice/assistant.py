@@ -24,6 +24,15 @@ def webhook_url() -> str:
     return base.rstrip("/") + WEBHOOK_PATH
 
 
+def vapi_server() -> dict[str, Any]:
+    """Vapi's `server` for our webhook, naming how Vapi authenticates to it: the Custom
+    Credential VAPI_SERVER_CREDENTIAL_ID (the secret never travels in a payload), else the
+    secret in the X-Vapi-Secret header our webhook checks."""
+    if settings.VAPI_SERVER_CREDENTIAL_ID:
+        return {"url": webhook_url(), "credentialId": settings.VAPI_SERVER_CREDENTIAL_ID}
+    return {"url": webhook_url(), "headers": {"X-Vapi-Secret": settings.VAPI_WEBHOOK_SECRET}}
+
+
 def _function(name: str, description: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
     return {
         "type": "function",
@@ -32,7 +41,7 @@ def _function(name: str, description: str, properties: dict[str, Any], required:
             "description": description,
             "parameters": {"type": "object", "properties": properties, "required": required},
         },
-        "server": {"url": webhook_url()},
+        "server": vapi_server(),
     }
 
 
@@ -40,40 +49,43 @@ _STRING = {"type": "string"}
 _MINUTES = {"type": "integer", "description": "Length of the visit in minutes."}
 _STARTS_AT = {"type": "string", "description": "ISO 8601; without an offset, the business's local time."}
 
-TOOL_DEFINITIONS = [
-    _function("find_customer", "Look up the caller (or a phone number) among the customers.", {"phone": _STRING}, []),
-    _function("create_customer", "Add the caller as a new customer.", {"name": _STRING, "phone": _STRING}, ["name"]),
-    _function(
-        "check_availability",
-        "Free appointment times on a local date.",
-        {"date": {"type": "string", "description": "YYYY-MM-DD, local date"}, "duration_minutes": _MINUTES},
-        ["date", "duration_minutes"],
-    ),
-    _function(
-        "book_appointment",
-        "Book an appointment for the caller.",
-        {
-            "starts_at": _STARTS_AT,
-            "duration_minutes": _MINUTES,
-            "name": _STRING,
-            "notes": _STRING,
-            "service": _STRING,
-        },
-        ["starts_at", "duration_minutes"],
-    ),
-    _function(
-        "reschedule_appointment",
-        "Move the caller's appointment (their next one unless an id is given).",
-        {"appointment_id": {"type": "integer"}, "starts_at": _STARTS_AT},
-        ["starts_at"],
-    ),
-    _function(
-        "cancel_appointment",
-        "Cancel the caller's appointment (their next one unless an id is given).",
-        {"appointment_id": {"type": "integer"}, "reason": _STRING},
-        [],
-    ),
-]
+
+def tool_definitions() -> list[dict[str, Any]]:
+    """The receptionist's tools, each calling our webhook (built per answer: settings may change)."""
+    return [
+        _function("find_customer", "Look up the caller, by the number they call from, among the customers.", {}, []),
+        _function("create_customer", "Add the caller as a new customer.", {"name": _STRING}, ["name"]),
+        _function(
+            "check_availability",
+            "Free appointment times on a local date.",
+            {"date": {"type": "string", "description": "YYYY-MM-DD, local date"}, "duration_minutes": _MINUTES},
+            ["date", "duration_minutes"],
+        ),
+        _function(
+            "book_appointment",
+            "Book an appointment for the caller.",
+            {
+                "starts_at": _STARTS_AT,
+                "duration_minutes": _MINUTES,
+                "name": _STRING,
+                "notes": _STRING,
+                "service": _STRING,
+            },
+            ["starts_at", "duration_minutes"],
+        ),
+        _function(
+            "reschedule_appointment",
+            "Move the caller's appointment (their next one unless an id is given).",
+            {"appointment_id": {"type": "integer"}, "starts_at": _STARTS_AT},
+            ["starts_at"],
+        ),
+        _function(
+            "cancel_appointment",
+            "Cancel the caller's appointment (their next one unless an id is given).",
+            {"appointment_id": {"type": "integer"}, "reason": _STRING},
+            [],
+        ),
+    ]
 
 
 def opening_hours(tenant: Tenant) -> str:
@@ -114,11 +126,11 @@ def assistant_for(*, tenant: Tenant) -> dict[str, Any]:
                 "provider": "openai",
                 "model": "gpt-4o",
                 "messages": [{"role": "system", "content": prompt}],
-                "tools": TOOL_DEFINITIONS,
+                "tools": tool_definitions(),
             },
             "artifactPlan": {"recordingEnabled": tenant.voice_record_calls},
             "serverMessages": SERVER_MESSAGES,
-            "server": {"url": webhook_url()},
+            "server": vapi_server(),
             "metadata": {"tenant_id": tenant.pk},
         }
     }

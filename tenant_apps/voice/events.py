@@ -8,7 +8,7 @@ from typing import Any
 
 from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks.models import WebhookEvent
-from shared_apps.webhooks.vapi import tool_call_list
+from shared_apps.webhooks.vapi import tool_calls as parse_tool_calls
 from tenant_apps.voice import services
 from tenant_apps.voice.assistant import assistant_for
 from tenant_apps.voice.tools import answer_tool_calls, stored_answers, tool_call_ids
@@ -23,10 +23,10 @@ def answer_assistant_request(*, tenant: Tenant, message: dict[str, Any]) -> dict
 
 
 def answer_tools(*, tenant: Tenant, message: dict[str, Any], redelivered: bool) -> dict[str, Any]:
-    """`{"results": [{toolCallId, name, result}]}`, each tool call run once. A `redelivered`
+    """`{"results": [{toolCallId, name, result | error}]}`, each tool call run once. A `redelivered`
     message (stored before) reads the committed answers first, in one query: when all are
     there, that is the answer, and nothing else is read."""
-    tool_calls = tool_call_list(message)
+    tool_calls = parse_tool_calls(message)
     stored = stored_answers(tool_calls=tool_calls) if redelivered else {}
     if stored and all(tool_id in stored for tool_id in tool_call_ids(tool_calls)):
         return {"results": [stored[tool_id] for tool_id in tool_call_ids(tool_calls)]}

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 TIMEOUT_SECONDS = 10
 SANDBOX_API_KEY = "sandbox-vapi-key"
 LIST_LIMIT = 1000  # Vapi's most per page
+CALL_NAME_LENGTH = 40  # Vapi refuses a longer call or customer name
 
 
 class VapiError(Exception):
@@ -56,17 +57,25 @@ def create_call(
     name: str,
     metadata: dict[str, Any],
     variable_values: dict[str, Any],
+    server: dict[str, Any],
+    server_messages: list[str],
 ) -> dict[str, Any]:
-    """`POST /call`: Vapi's Call (id, status...). Raises VapiError for an error answer and
-    VapiUnreachable when the outcome is unknown (timeout, connection lost)."""
+    """`POST /call`: Vapi's Call (id, status...). `server` and `server_messages` override the
+    saved assistant's, so the call's messages reach us whatever it says. Raises VapiError for
+    an error answer and VapiUnreachable when the outcome is unknown (timeout, connection lost)."""
     import httpx
 
     body = {
-        "name": name,
+        "name": name[:CALL_NAME_LENGTH],
         "assistantId": assistant_id,
         "phoneNumberId": phone_number_id,
-        "customer": {"number": number, **({"name": customer_name[:40]} if customer_name else {})},
-        "assistantOverrides": {"metadata": metadata, "variableValues": variable_values},
+        "customer": {"number": number, **({"name": customer_name[:CALL_NAME_LENGTH]} if customer_name else {})},
+        "assistantOverrides": {
+            "metadata": metadata,
+            "variableValues": variable_values,
+            "server": server,
+            "serverMessages": server_messages,
+        },
     }
     try:
         with vapi_http_client() as client:

@@ -20,7 +20,7 @@ from django_tenants.utils import tenant_context
 from shared_apps.tenants.models import Tenant
 from tenant_apps.voice import provider, queries
 from tenant_apps.voice.models import Call
-from tenant_apps.voice.services import store_placed_call
+from tenant_apps.voice.services import store_placed_call, vapi_call_name
 
 logger = logging.getLogger("voice.reconcile")
 
@@ -48,7 +48,7 @@ def _is_ours(found: dict[str, Any], *, call: Call, tenant: Tenant) -> bool:
     for metadata in (_object(_object(found.get("assistantOverrides")).get("metadata")), _object(found.get("metadata"))):
         if metadata.get("call_row_id") == call.pk and metadata.get("tenant_id") == tenant.pk:
             return True
-    return found.get("name") == f"{tenant.schema_name}-call-{call.pk}"
+    return found.get("name") == vapi_call_name(tenant=tenant, call=call)
 
 
 def _find_at_vapi(call: Call, *, tenant: Tenant) -> dict[str, Any] | None:

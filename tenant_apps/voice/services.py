@@ -12,10 +12,12 @@ from shared_apps.errors import Conflict, ValidationFailed
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks import vapi
+from shared_apps.webhooks.queries import owns_route
 from shared_apps.webhooks.services import claim_provider_route
 from tenant_apps.customers import queries as customer_queries
 from tenant_apps.customers.services import resolve_recipient
 from tenant_apps.voice import provider, queries
+from tenant_apps.voice.assistant import SERVER_MESSAGES, vapi_server
 from tenant_apps.voice.models import Call
 
 logger = logging.getLogger("voice")
@@ -61,8 +63,8 @@ def queue_call(
 ) -> Call:
     """Queue an outbound call from the business's Vapi number to a customer (their phone) or a
     number; the `place_voice_call` job dials it after commit. Refused before anything is
-    dialled: an invalid number (400), a number that opted out (409), no Vapi number or
-    assistant set up (409)."""
+    dialled: an invalid number (400), an `assistant_id` that is not the business's own (400),
+    a number that opted out (409), no Vapi number or assistant set up (409)."""
     customer, number = resolve_recipient(
         customer_id=customer_id, to=to, region=tenant.country, invalid_title=INVALID_CALL
     )
@@ -70,7 +72,13 @@ def queue_call(
         raise _invalid("purpose", f"At most {MAX_PURPOSE_LENGTH} characters.")
     if customer_queries.is_phone_opted_out(phone=number):
         raise Conflict("This number has opted out of contact (it replied STOP).", code="recipient_opted_out")
-    assistant = (assistant_id or "").strip() or tenant.vapi_assistant_id
+    assistant = (assistant_id or "").strip()
+    if assistant and not owns_route(
+        tenant_id=tenant.pk, provider=vapi.PROVIDER, kind=vapi.ASSISTANT_KIND, external_id=assistant
+    ):
+        # Another business's assistant would speak for it (and bill it): only the business's own.
+        raise _invalid("assistant_id", "Not an assistant of this business (set it as vapi_assistant_id first).")
+    assistant = assistant or tenant.vapi_assistant_id
     if not tenant.vapi_phone_number_id or not assistant:
         raise Conflict(
             "Set the business's vapi_phone_number_id and vapi_assistant_id before placing calls.",
@@ -110,9 +118,11 @@ def place_queued_call(*, call_id: int, tenant_id: int) -> Call | None:
             phone_number_id=call.phone_number_id,
             number=call.customer_number,
             customer_name=call.customer.name if call.customer else "",
-            name=f"{tenant.schema_name}-call-{call.pk}",
+            name=vapi_call_name(tenant=tenant, call=call),
             metadata={"tenant_id": tenant_id, "call_row_id": call.pk},
             variable_values={"business_name": tenant.name, "purpose": call.purpose},
+            server=vapi_server(),
+            server_messages=SERVER_MESSAGES,
         )
     except provider.VapiError as error:
         logger.warning("Vapi refused call %s: %s", call_id, error)
@@ -122,6 +132,13 @@ def place_queued_call(*, call_id: int, tenant_id: int) -> Call | None:
         logger.warning("No answer from Vapi placing call %s: %s", call_id, error)
         return _mark_unknown(call_id=call_id, note=f"Vapi did not answer ({error}); checking with Vapi.")
     return store_placed_call(call_id=call_id, tenant_id=tenant_id, placed=placed)
+
+
+def vapi_call_name(*, tenant: Tenant, call: Call) -> str:
+    """The name our call has at Vapi (reconcile matches it): "<schema>-call-<id>", the schema
+    shortened from the left to Vapi's 40 characters."""
+    suffix = f"-call-{call.pk}"
+    return tenant.schema_name[-(provider.CALL_NAME_LENGTH - len(suffix)) :] + suffix
 
 
 def store_placed_call(*, call_id: int, tenant_id: int, placed: dict[str, Any], note: str = "") -> Call:
@@ -248,6 +265,21 @@ def _cents(value: Any) -> int | None:
     return int(cents) if cents >= 0 else None
 
 
+def recording_url(message: dict[str, Any]) -> str:
+    """The report's recording, wherever Vapi put it: `artifact.recordingUrl`, else
+    `artifact.recording` (`mono.combinedUrl`, else `stereoUrl`), else the stereo URL, else the
+    older top-level `recordingUrl`."""
+    artifact = _object(message.get("artifact"))
+    recording = _object(artifact.get("recording"))
+    return (
+        _text(artifact.get("recordingUrl"))
+        or _text(_object(recording.get("mono")).get("combinedUrl"))
+        or _text(recording.get("stereoUrl"))
+        or _text(artifact.get("stereoRecordingUrl"))
+        or _text(message.get("recordingUrl"))
+    )
+
+
 def apply_status_update(*, tenant: Tenant, message: dict[str, Any]) -> Call:
     """A `status-update`: the call's status moves forward only; `ended` brings the reason."""
     call = record_call(tenant=tenant, message=message)
@@ -278,7 +310,7 @@ def apply_end_of_call_report(*, tenant: Tenant, message: dict[str, Any]) -> Call
             call.duration_seconds = round((call.ended_at - call.started_at).total_seconds())
         call.transcript = _text(artifact.get("transcript")) or _text(message.get("transcript"))
         call.summary = _text(analysis.get("summary")) or _text(message.get("summary"))
-        call.recording_url = (_text(artifact.get("recordingUrl")) or _text(message.get("recordingUrl")))[:2000]
+        call.recording_url = recording_url(message)[:2000]
         call.cost = _cents(message.get("cost"))
         call.ended_reason = _text(message.get("endedReason"))[:200]
         call.status = Status.ENDED

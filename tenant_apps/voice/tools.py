@@ -19,6 +19,8 @@ from django.utils import timezone
 
 from shared_apps.errors import DomainError
 from shared_apps.tenants.models import Tenant
+from shared_apps.webhooks import vapi
+from shared_apps.webhooks.vapi import ToolCall
 from tenant_apps.appointments import queries as appointment_queries
 from tenant_apps.appointments import services as appointments
 from tenant_apps.appointments.availability import Slot, business_intervals, find_available_slots
@@ -169,13 +171,26 @@ def _book_with_first_free_staff(
             tried.add(free[0])
 
 
+def _own_number(ctx: ToolContext, args: dict[str, Any]) -> str:
+    """The caller's number, the only one a caller may name: a `phone` argument must be it."""
+    asked = _text(args.get("phone")).strip()
+    if asked:
+        try:
+            asked = customers.normalize_phone(phone=asked, region=ctx.tenant.country)
+        except DomainError:
+            asked = "not a number"
+        if asked != ctx.caller:
+            raise ToolProblem("I can only look up the number you are calling from.")
+    return ctx.caller
+
+
 def find_customer(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer:
-    phone = _text(args.get("phone")) or ctx.caller
+    """The caller's own customer record (never another's: that would tell a stranger a
+    customer's name and appointments), found by the number they call from."""
+    phone = _own_number(ctx, args)
     if not phone:
-        raise ToolProblem("No phone number to look up.")
-    customer = customer_queries.find_customer_by_phone(
-        phone=customers.normalize_phone(phone=phone, region=ctx.tenant.country)
-    )
+        raise ToolProblem("This call has no number to look up; ask for the caller's name instead.")
+    customer = customer_queries.find_customer_by_phone(phone=phone)
     if customer is None:
         return ToolAnswer({"found": False, "message": "No customer has this number yet."})
     upcoming = (
@@ -210,7 +225,7 @@ def create_customer(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer:
     name = _text(args.get("name")).strip()
     if not name:
         raise ToolProblem("A name is needed.")
-    customer = _find_or_create_customer(ctx, name=name[:200], phone=_text(args.get("phone")) or ctx.caller)
+    customer = _find_or_create_customer(ctx, name=name[:200], phone=_own_number(ctx, args))
     return ToolAnswer({"customer_id": customer.pk, "name": customer.name})
 
 
@@ -336,19 +351,6 @@ TOOLS: dict[str, Callable[[ToolContext, dict[str, Any]], ToolAnswer]] = {
 }
 
 
-def _name_and_arguments(tool_call: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """`{function: {name, arguments (JSON string or object)}}`, or the docs' `{name, parameters}`."""
-    function = _object(tool_call.get("function"))
-    name = _text(function.get("name")) or _text(tool_call.get("name"))
-    arguments: Any = function.get("arguments", tool_call.get("parameters", {}))
-    if isinstance(arguments, str):
-        try:
-            arguments = json.loads(arguments or "{}")
-        except ValueError:
-            arguments = None
-    return name, arguments if isinstance(arguments, dict) else {}
-
-
 _CLAIM = f"""
     INSERT INTO {ToolCallResult._meta.db_table} (tool_call_id, call_id, name, arguments, result, created_at)
     VALUES (%s, %s, %s, %s, '', now())
@@ -357,20 +359,35 @@ _CLAIM = f"""
 """  # noqa: S608 - the table name is ours, every value is a parameter
 
 
+# A failed tool's answer is stored as {"error": ...}; no tool answers that on success.
+def _failure(message: str) -> ToolAnswer:
+    return ToolAnswer({"error": message})
+
+
+def _answer_item(tool_call: ToolCall, stored: str) -> dict[str, Any]:
+    """Vapi's ToolCallResult for a stored answer: a failure in `error`, else the `result`."""
+    try:
+        parsed = json.loads(stored)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and set(parsed) == {"error"}:
+        return vapi.tool_error(tool_call, error=str(parsed["error"]))
+    return vapi.tool_result(tool_call, result=stored)
+
+
 def _stored_answer(stored: ToolCallResult) -> dict[str, Any]:
-    return {"toolCallId": stored.tool_call_id, "name": stored.name, "result": stored.result}
+    return _answer_item(ToolCall(id=stored.tool_call_id, name=stored.name, arguments={}), stored.result)
 
 
-def _run_once(ctx: ToolContext, tool_call: dict[str, Any]) -> dict[str, Any]:
-    tool_call_id = _text(tool_call.get("id"))[:128]
-    name, arguments = _name_and_arguments(tool_call)
+def _run_once(ctx: ToolContext, tool_call: ToolCall) -> dict[str, Any]:
+    name, arguments = tool_call.name, tool_call.arguments
     with transaction.atomic():
         with connection.cursor() as cursor:
             # A concurrent duplicate blocks here until the first commits, then finds its row.
-            cursor.execute(_CLAIM, [tool_call_id, ctx.call.pk if ctx.call else None, name[:64], json.dumps(arguments)])
+            cursor.execute(_CLAIM, [tool_call.id, ctx.call.pk if ctx.call else None, name[:64], json.dumps(arguments)])
             claimed = cursor.fetchone()
         if claimed is None:
-            return _stored_answer(ToolCallResult.objects.get(tool_call_id=tool_call_id))
+            return _stored_answer(ToolCallResult.objects.get(tool_call_id=tool_call.id))
         tool = TOOLS.get(name)
         try:
             with transaction.atomic():
@@ -378,20 +395,28 @@ def _run_once(ctx: ToolContext, tool_call: dict[str, Any]) -> dict[str, Any]:
                     raise ToolProblem(f"There is no tool called {name!r}.")
                 answer = tool(ctx, arguments)
         except ToolProblem as problem:
-            answer = ToolAnswer({"error": str(problem)})
+            answer = _failure(str(problem))
         except DomainError as error:
             details = "; ".join(str(detail.get("message", "")) for detail in error.details if detail.get("message"))
-            answer = ToolAnswer({"error": f"{error.message} {details}".strip()})
+            answer = _failure(f"{error.message} {details}".strip())
         result = json.dumps(answer.result)
         ToolCallResult.objects.filter(pk=claimed[0]).update(result=result, appointment_id=answer.appointment_id)
-    return {"toolCallId": tool_call_id, "name": name, "result": result}
+    return _answer_item(tool_call, result)
 
 
-def tool_call_ids(tool_calls: list[dict[str, Any]]) -> list[str]:
-    return [tool_id for tool_call in tool_calls if (tool_id := _text(tool_call.get("id"))[:128])]
+TOOL_CALL_ID_LENGTH = 128  # ToolCallResult.tool_call_id
 
 
-def stored_answers(*, tool_calls: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _usable(tool_calls: list[ToolCall]) -> list[ToolCall]:
+    """The calls that can be answered: Vapi matches an answer by its id, which we store in 128."""
+    return [call for call in tool_calls if len(call.id) <= TOOL_CALL_ID_LENGTH]
+
+
+def tool_call_ids(tool_calls: list[ToolCall]) -> list[str]:
+    return [call.id for call in _usable(tool_calls)]
+
+
+def stored_answers(*, tool_calls: list[ToolCall]) -> dict[str, dict[str, Any]]:
     """The committed answers of these tool calls, by id, in one query."""
     found = ToolCallResult.objects.filter(tool_call_id__in=tool_call_ids(tool_calls))
     return {result.tool_call_id: _stored_answer(result) for result in found}
@@ -402,7 +427,7 @@ def answer_tool_calls(
     tenant: Tenant,
     message: dict[str, Any],
     call: Call | None,
-    tool_calls: list[dict[str, Any]],
+    tool_calls: list[ToolCall],
     stored: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Vapi's `results` for the message's tool calls, each run once (see the module's doc);
@@ -416,7 +441,6 @@ def answer_tool_calls(
         caller = ""
     ctx = ToolContext(tenant=tenant, caller=caller, call=call, now=timezone.now())
     return [
-        stored[tool_id] if tool_id in stored else _run_once(ctx, tool_call)
-        for tool_call in tool_calls
-        if (tool_id := _text(tool_call.get("id"))[:128])
+        stored[tool_call.id] if tool_call.id in stored else _run_once(ctx, tool_call)
+        for tool_call in _usable(tool_calls)
     ]

@@ -180,3 +180,23 @@ def test_a_placed_call_carries_our_ids_and_routes_its_messages_back(configured, 
     assert sent["assistantOverrides"]["metadata"] == {"tenant_id": configured.tenant.pk, "call_row_id": call.pk}
     assert (placed.vapi_call_id, placed.status) == ("v-42", "queued")
     assert ProviderRoute.objects.get(provider=vapi.PROVIDER, external_id="v-42").tenant_id == configured.tenant.pk
+
+
+@respx.mock(assert_all_called=False)
+def test_a_business_places_calls_only_with_its_own_assistant(configured, tenant_b, respx_mock):
+    set_up_voice(tenant_b, phone_number_id="pn-calls-b", assistant_id="asst-calls-b")
+    dial = respx_mock.post(CALL_URL).mock(return_value=httpx.Response(201, json={"id": "v-own", "status": "queued"}))
+
+    borrowed = configured.api().post("/voice/call", {"to": "+12025550111", "assistant_id": "asst-calls-b"})
+    unknown = configured.api().post("/voice/call", {"to": "+12025550111", "assistant_id": "asst-nobody"})
+    own = configured.api().post("/voice/call", {"to": "+12025550111", "assistant_id": ASSISTANT})
+    with configured.schema():
+        services.place_queued_call(call_id=own.json()["id"], tenant_id=configured.tenant.pk)
+
+    for refused in (borrowed, unknown):
+        assert assert_refused(refused, 400)["errors"][0]["field"] == "assistant_id"
+    assert borrowed.json()["errors"] == unknown.json()["errors"]  # nothing tells whose assistant it is
+    assert own.status_code == 202
+    assert [json.loads(call.request.content)["assistantId"] for call in dial.calls] == [ASSISTANT]
+    with configured.schema():
+        assert list(Call.objects.values_list("assistant_id", flat=True)) == [ASSISTANT]

@@ -8,7 +8,7 @@ from tests.servers import serving_in_thread
 
 
 @contextmanager
-def running_vapi_sandbox(*, webhook_url: str = "", secret: str = "") -> Iterator[tuple[VapiSandbox, str]]:
-    sandbox = VapiSandbox(webhook_url=webhook_url, secret=secret)
+def running_vapi_sandbox(*, credentials: dict[str, str] | None = None) -> Iterator[tuple[VapiSandbox, str]]:
+    sandbox = VapiSandbox(credentials=credentials)
     with serving_in_thread(serve(0, sandbox=sandbox)) as url:
         yield sandbox, url

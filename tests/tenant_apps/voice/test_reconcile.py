@@ -47,6 +47,7 @@ def test_a_dial_that_timed_out_after_vapi_placed_it_is_found_and_never_redialled
     with running_vapi_sandbox() as (sandbox, url):
         settings.VAPI_SANDBOX_URL = url
         sandbox.answer_delay = 1.0  # Vapi places the call, then answers after our timeout
+        sandbox.step_delay = 60  # and it has not started ringing when we ask
         with configured.schema():
             dialled = services.place_queued_call(call_id=call.pk, tenant_id=configured.tenant.pk)
             assert (dialled.status, dialled.vapi_call_id) == ("unknown", None)
@@ -160,6 +161,8 @@ def test_the_sandbox_lists_calls_like_vapi(settings):
                 name=number_id,
                 metadata={},
                 variable_values={},
+                server={},
+                server_messages=[],
             )
         now = timezone.now()
         window = {"created_at_gt": now - timedelta(minutes=1), "created_at_lt": now + timedelta(minutes=1)}

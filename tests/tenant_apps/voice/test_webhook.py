@@ -5,6 +5,7 @@ import json
 import pytest
 from django.db import connection
 from django.test import override_settings
+from vapi.types import Artifact
 
 from shared_apps.outbox.models import OutboxMessage
 from shared_apps.tenants import services as tenant_services
@@ -29,6 +30,7 @@ from tests.tenant_apps.voice.payloads import (
     stored_events,
     tool_calls,
 )
+from tests.tenant_apps.voice.vapi_types import assert_vapi_type
 
 
 def run_webhook_jobs() -> int:
@@ -294,6 +296,33 @@ def test_find_and_create_customer(voice_lines, tenant_a):
     assert found == {"found": True, "customer_id": created["customer_id"], "name": "Grace"}
 
 
+def web_call(body: dict) -> dict:
+    """`body` as a web call: no number at all."""
+    body["message"]["call"]["type"] = "webCall"
+    body["message"]["call"].pop("customer")
+    body["message"].pop("customer")
+    return body
+
+
+def test_a_caller_finds_only_the_customer_with_their_own_number(voice_lines, tenant_a):
+    day = next_business_day(tenant_a.tenant.zone)
+    with tenant_a.schema():
+        CustomerFactory(phone="+12025550177", name="Someone Else")
+    results(post(tool_calls(("b", "book_appointment", {"starts_at": f"{day}T09:00"}), caller="+12025550177")))
+
+    by_phone = post(tool_calls(("f1", "find_customer", {"phone": "+12025550177"}))).json()
+    local_form = post(tool_calls(("f2", "find_customer", {"phone": "(202) 555-0177"}))).json()
+    from_web = post(web_call(tool_calls(("f3", "find_customer", {"phone": "+12025550177"})))).json()
+    web_without = post(web_call(tool_calls(("f4", "find_customer", {})))).json()
+    created = post(tool_calls(("c1", "create_customer", {"name": "Mallory", "phone": "+12025550177"}))).json()
+    own = results(post(tool_calls(("f5", "find_customer", {"phone": "+12025550177"}), caller="+12025550177")))
+
+    for answer in (by_phone, local_form, from_web, web_without, created):
+        assert "Someone Else" not in json.dumps(answer)
+        assert "error" in answer["results"][0] and "result" not in answer["results"][0]
+    assert own["f5"]["name"] == "Someone Else" and "next_appointment" in own["f5"]
+
+
 def test_bad_tool_arguments_answer_an_error_the_assistant_can_say(voice_lines):
     answers = results(
         post(
@@ -389,6 +418,30 @@ def test_status_moves_forward_only_and_the_report_is_final(voice_lines, tenant_a
     assert call.transcript.startswith("AI: Thank you for calling.")
     history = tenant_a.api().get(f"/customers/{customer.pk}/history").json()["items"]
     assert [(item["kind"], item["id"], item["title"]) for item in history] == [("call", call.pk, call.summary)]
+
+
+MONO = "https://storage.vapi.ai/rec-mono.wav"
+STEREO = "https://storage.vapi.ai/rec-stereo.wav"
+
+
+@pytest.mark.parametrize(
+    ("artifact", "stored"),
+    [
+        pytest.param({"recording": {"stereoUrl": STEREO, "mono": {"combinedUrl": MONO}}}, MONO, id="recording"),
+        pytest.param({"recording": {"stereoUrl": STEREO}}, STEREO, id="recording-stereo-only"),
+        pytest.param({"recordingUrl": MONO}, MONO, id="recordingUrl"),
+        pytest.param({"stereoRecordingUrl": STEREO}, STEREO, id="stereoRecordingUrl"),
+    ],
+)
+def test_the_recording_is_stored_wherever_the_report_gives_it(artifact, stored, voice_lines, tenant_a):
+    # Vapi's Artifact: recordingUrl and stereoRecordingUrl, or recording {stereoUrl, mono {combinedUrl}}.
+    assert_vapi_type(Artifact, artifact)
+    post(message("end-of-call-report", call_id="rec-1", artifact={"transcript": "AI: Hello.", **artifact}))
+
+    run_webhook_jobs()
+
+    with tenant_a.schema():
+        assert Call.objects.get(vapi_call_id="rec-1").recording_url == stored
 
 
 def test_an_end_of_call_report_for_a_call_we_never_saw_creates_the_row(voice_lines, tenant_a):

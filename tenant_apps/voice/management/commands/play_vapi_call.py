@@ -2,10 +2,12 @@
 can watch the receptionist book an appointment without a phone or a Vapi account:
 assistant-request, find_customer, check_availability on the next open day, book_appointment
 of its first free slot, status-update ended, end-of-call-report. Each message carries the
-server secret (VAPI_WEBHOOK_SECRET) like Vapi's."""
+server secret (VAPI_WEBHOOK_SECRET) like Vapi's; `--shape` picks which of the tool-call shapes
+Vapi has sent or documented the tool calls come in (SHAPES)."""
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +24,32 @@ from tenant_apps.voice.assistant import webhook_url
 DAYS_TRIED = 14
 
 
+def _function_call(tool_call_id: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return {"id": tool_call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
+
+
+# A tool call's fields in a `tool-calls` message, in each shape: Vapi's types (both lists), its
+# docs' toolWithToolCallList alone ({name, toolCall: {id, parameters}}), toolCallList items with
+# name and arguments at the top, and the older `toolCalls`.
+SHAPES: dict[str, Callable[[str, str, dict[str, Any]], dict[str, Any]]] = {
+    "sdk": lambda tool_id, name, arguments: {
+        "toolCallList": [_function_call(tool_id, name, arguments)],
+        "toolWithToolCallList": [
+            {"type": "function", "function": {"name": name}, "toolCall": _function_call(tool_id, name, arguments)}
+        ],
+    },
+    "tool-with-tool-call-list": lambda tool_id, name, arguments: {
+        "toolWithToolCallList": [{"name": name, "toolCall": {"id": tool_id, "parameters": arguments}}]
+    },
+    "tool-call-list-flat": lambda tool_id, name, arguments: {
+        "toolCallList": [{"id": tool_id, "name": name, "arguments": arguments}]
+    },
+    "tool-calls": lambda tool_id, name, arguments: {
+        "toolCalls": [{"id": tool_id, "type": "function", "function": {"name": name, "arguments": arguments}}]
+    },
+}
+
+
 class Command(BaseCommand):
     help = "Play a scripted inbound call (Vapi's messages) against the voice webhook of a running server."
 
@@ -30,6 +58,7 @@ class Command(BaseCommand):
         parser.add_argument("--caller", default="+12025550143", help="the caller's number (E.164)")
         parser.add_argument("--name", default="Sandbox Caller", help="the name the caller gives")
         parser.add_argument("--url", default="", help="the webhook (default: the public base URL's)")
+        parser.add_argument("--shape", default="sdk", choices=sorted(SHAPES), help="how tool calls are sent")
 
     def handle(self, *args, **options):
         tenant = Tenant.objects.filter(slug=options["tenant"], status=Tenant.Status.ACTIVE).first()
@@ -41,6 +70,7 @@ class Command(BaseCommand):
                 tenant_id=tenant.pk, changes={"vapi_phone_number_id": f"sandbox-{tenant.slug}"}
             )
         self.url = options["url"] or webhook_url()
+        self.shape = SHAPES[options["shape"]]
         self.call = {
             "id": f"sandbox-{uuid.uuid4()}",
             "orgId": "org-sandbox",
@@ -109,15 +139,9 @@ class Command(BaseCommand):
         return response.json()
 
     def tool(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        tool_call = {
-            "id": f"tool-{uuid.uuid4()}",
-            "type": "function",
-            "function": {"name": name, "arguments": json.dumps(arguments)},
-        }
-        answer = self.send("tool-calls", toolCallList=[tool_call])
-        return json.loads(
-            answer["results"][0].get("result") or json.dumps({"error": answer["results"][0].get("error")})
-        )
+        answer = self.send("tool-calls", **self.shape(f"tool-{uuid.uuid4()}", name, arguments))
+        [item] = answer["results"]
+        return json.loads(item["result"]) if "result" in item else {"error": item.get("error")}
 
     def say(self, who: str, text: str) -> None:
         self.stdout.write(f"[{who}] {text}")
