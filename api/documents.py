@@ -163,7 +163,7 @@ def add_draft_routes(
         return run
 
     def operation(name: str) -> dict[str, Any]:
-        return {"auth": member, "operation_id": f"api_{kind}s_{name}"}
+        return {"auth": member}
 
     def list_view(request: HttpRequest, *, filters: Any) -> Any:
         return list_documents(status=filters.status, customer_id=filters.customer_id)

@@ -54,12 +54,12 @@ def test_openapi_keeps_each_kinds_operation_ids_and_path_parameter(api_host, kin
     }
 
     assert {key: operation["operationId"] for key, operation in operations.items()} == {
-        (prefix, "get"): f"api_{kind}s_list_{kind}s",
-        (prefix, "post"): f"api_{kind}s_create_{kind}",
-        (document, "get"): f"api_{kind}s_get_{kind}",
-        (document, "patch"): f"api_{kind}s_update_{kind}",
-        (document, "delete"): f"api_{kind}s_delete_{kind}",
-        (f"{document}/pdf", "get"): f"api_{kind}s_{kind}_pdf",
+        (prefix, "get"): f"{kind}s_list",
+        (prefix, "post"): f"{kind}s_create",
+        (document, "get"): f"{kind}s_get",
+        (document, "patch"): f"{kind}s_update",
+        (document, "delete"): f"{kind}s_delete",
+        (f"{document}/pdf", "get"): f"{kind}s_pdf",
     }
     for (path, _), operation in operations.items():
         path_parameters = [param["name"] for param in operation.get("parameters", []) if param["in"] == "path"]
