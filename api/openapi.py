@@ -155,9 +155,31 @@ def operation_ids(api: NinjaAPI) -> dict[int, str]:
     return result
 
 
+# Filters that mean the same on every list, described once; a parameter's own description wins.
+SHARED_PARAMETERS = {
+    "customer_id": "Only those of this customer.",
+    "staff_id": "Only those of this staff member (a user id).",
+    "invoice_id": "Only those of this invoice.",
+    "direction": "Only inbound or only outbound ones.",
+}
+
+
+def describe_parameter(parameter: dict[str, Any]) -> None:
+    """Path ids (`customer_id` -> "The customer's id.") and the shared filters."""
+    if parameter.get("description"):
+        return
+    name = parameter["name"]
+    if parameter["in"] == "path" and name.endswith("_id"):
+        parameter["description"] = f"The {name.removesuffix('_id').replace('_', ' ')}'s id."
+    elif name in SHARED_PARAMETERS:
+        parameter["description"] = SHARED_PARAMETERS[name]
+
+
 class ContractSchema(OpenAPISchema):
     def operation_parameters(self, operation: Operation) -> list[dict[str, Any]]:
         parameters = super().operation_parameters(operation)
+        for parameter in parameters:
+            describe_parameter(parameter)
         if is_idempotent(operation):
             parameters.append(dict(IDEMPOTENCY_KEY_PARAMETER))
         return parameters

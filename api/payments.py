@@ -2,10 +2,11 @@
 refunds, pay links and Stripe's webhook (public, API host)."""
 
 from datetime import datetime
+from typing import Annotated
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseRedirect
-from ninja import Router, Schema
+from ninja import Path, Router, Schema
 from ninja.pagination import paginate
 from pydantic import Field
 
@@ -14,12 +15,13 @@ from api.documents import MAX_AMOUNT, InvoiceOut
 from api.idempotency import idempotent
 from api.invoices import PaymentOut as LedgerRowOut
 from api.openapi import ErrorEnvelope
-from api.schemas import RowId, StrictSchema
+from api.schemas import RowId, StrictSchema, enum_of
 from shared_apps.accounts.models import Membership
 from shared_apps.errors import NotFound
 from shared_apps.webhooks import stripe as stripe_webhooks
 from tenant_apps.invoices.services import require_invoice
 from tenant_apps.payments import cards, pay_links, queries
+from tenant_apps.payments.models import CardRefund
 
 router = Router(tags=["payments"])
 owner = TenantMember(Membership.Role.OWNER)
@@ -40,7 +42,7 @@ def stripe_webhook(request: ApiRequest):
 
 
 @router.get("/pay/{token}", auth=None, response={303: None, 409: ErrorEnvelope})
-def follow_pay_link(request: ApiRequest, token: str):
+def follow_pay_link(request: ApiRequest, token: Annotated[str, Path(description="The pay link's token.")]):
     """An invoice's pay link (printed on the PDF, `{pay_url}` in texts): opens a Stripe
     Checkout Session for the amount due on the business's account. 409 when nothing is due."""
     attempt = cards.open_pay_link(token=token, success_url=request.build_absolute_uri())
@@ -75,6 +77,7 @@ def connect(request: ApiRequest, payload: ConnectIn | None = None):
 
 @router.get("/connect", response=ConnectOut, auth=member)
 def connect_state(request: ApiRequest):
+    """Whether the business has a Stripe account connected, and whether it takes charges."""
     account = cards.shown_account()
     if account is None:
         return {
@@ -146,7 +149,7 @@ class RefundOut(Schema):
     id: int
     payment_id: int
     amount: int
-    status: str
+    status: Annotated[str, enum_of(CardRefund.Status)]
     refund_id: str | None
     created_at: datetime
 

@@ -1,7 +1,10 @@
 """The OpenAPI document as a client generator reads it: security, Idempotency-Key, operation
 ids, enums, typed errors, media types, descriptions (docs/api-contract.md)."""
 
+import json
+
 import pytest
+from django.core.serializers.json import DjangoJSONEncoder
 from openapi_spec_validator import validate
 
 from api.idempotency import idempotent, with_idempotency_key
@@ -111,7 +114,8 @@ OPERATION_IDS = {
 def schema() -> dict:
     from api.main import api
 
-    return api.get_openapi_schema()
+    # As /openapi.json serves it (status codes as strings).
+    return json.loads(json.dumps(api.get_openapi_schema(), cls=DjangoJSONEncoder))
 
 
 def operations(schema: dict) -> dict[str, dict]:
