@@ -94,13 +94,13 @@ def validate_business_hours(value: dict[str, Any]) -> dict[str, list[list[str]]]
         previous_end: time | None = None
         cleaned[day] = []
         for interval in intervals:
-            try:
-                start, end = (time.fromisoformat(part) for part in interval)
-            except (TypeError, ValueError):
+            if not isinstance(interval, list | tuple) or len(interval) != 2:
                 raise ValidationFailed(
                     "Invalid business hours.",
                     details=[{"field": f"business_hours.{day}", "message": 'Each interval is ["HH:MM", "HH:MM"].'}],
-                ) from None
+                )
+            # Local wall times only: an offset ("09:00+05:00") or seconds have no meaning here.
+            start, end = (_local_time(f"business_hours.{day}", part) for part in interval)
             if start >= end or (previous_end is not None and start < previous_end):
                 raise ValidationFailed(
                     "Invalid business hours.",
