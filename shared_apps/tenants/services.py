@@ -127,11 +127,12 @@ def activate_tenant(*, tenant: Tenant, slug: str, name: str, timezone_name: str,
     tenant.timezone = timezone_name
     tenant.currency = currency
     tenant.status = Tenant.Status.ACTIVE
-    tenant.activated_at = timezone.now()
+    # The business is created now, whenever its pooled schema was made.
+    tenant.created_at = tenant.activated_at = timezone.now()
     try:
         with transaction.atomic():
             tenant.save(
-                update_fields=["slug", "name", "timezone", "currency", "status", "activated_at"],
+                update_fields=["slug", "name", "timezone", "currency", "status", "created_at", "activated_at"],
             )
             Domain.objects.create(domain=tenant_host(slug=slug), tenant=tenant, is_primary=True)
             daily_jobs.schedule_daily_jobs(tenant=tenant)
