@@ -24,7 +24,9 @@ logger = logging.getLogger("api")
 
 MAX_KEY_LENGTH = 255
 # Fields whose presence in an answer means it must never be stored for replay.
-SECRET_FIELDS = frozenset({"access_token", "refresh_token", "token", "password", "secret", "client_secret"})
+SECRET_FIELDS = frozenset(
+    {"access_token", "refresh_token", "token", "password", "secret", "client_secret", "accept_url"}
+)
 
 Operation = TypeVar("Operation", bound=Callable[..., Any])
 

@@ -8,9 +8,11 @@ from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import Field
 
-from api.auth import platform_admin
+from api.auth import ApiRequest, platform_admin
 from api.idempotency import idempotent
+from api.invitations import IssuedInvitationOut, issued_out
 from api.schemas import RowId, StorableSchema, StrictSchema, enum_of
+from shared_apps.accounts import invitations
 from shared_apps.outbox import queries as outbox_queries
 from shared_apps.tenants import queries, services
 from shared_apps.tenants.models import Tenant
@@ -40,6 +42,17 @@ class PlatformTenantIn(StrictSchema):
     name: str = Field(min_length=1, max_length=200)
     timezone: str = "UTC"
     currency: str = "usd"
+    owner_email: str | None = Field(
+        default=None,
+        max_length=254,
+        description="Invite this email as the business's owner: the link is mailed and answered once.",
+    )
+
+
+class PlatformTenantCreatedOut(PlatformTenantOut):
+    owner_invitation: IssuedInvitationOut | None = Field(
+        description="The owner's invitation when `owner_email` was given; nobody is a member until it is accepted."
+    )
 
 
 class TenantFilters(StorableSchema):
@@ -68,15 +81,21 @@ def list_tenants(request: HttpRequest, filters: Query[TenantFilters]):
     return queries.list_tenants(status=filters.status)
 
 
-@router.post("/tenants", response={201: PlatformTenantOut})
+@router.post("/tenants", response={201: PlatformTenantCreatedOut})
 @idempotent
-def create_tenant(request: HttpRequest, payload: PlatformTenantIn):
+def create_tenant(request: ApiRequest, payload: PlatformTenantIn):
     """Create a business (platform admins). With `owner_email`, an owner invitation is sent and
     its link answered."""
-    tenant = services.create_tenant(
-        slug=payload.slug, name=payload.name, timezone_name=payload.timezone, currency=payload.currency
+    tenant, invitation = invitations.create_tenant_inviting_owner(
+        slug=payload.slug,
+        name=payload.name,
+        timezone_name=payload.timezone,
+        currency=payload.currency,
+        owner_email=payload.owner_email,
+        inviter_id=request.auth.user_id,
     )
-    return 201, tenant
+    owner_invitation = issued_out(invitation) if invitation is not None else None
+    return 201, {**PlatformTenantOut.from_orm(tenant).model_dump(), "owner_invitation": owner_invitation}
 
 
 @router.get("/tenants/{tenant_id}", response=PlatformTenantOut)
