@@ -53,6 +53,10 @@ class TenantSettingsOut(Schema):
     payment_reminder_days: list[int] = Field(description="Days past due on which unpaid invoices are chased by text.")
     quiet_hours_start: str = Field(description='Local time "HH:MM" from which no automatic text is sent.')
     quiet_hours_end: str = Field(description='Local time "HH:MM" until which no automatic text is sent.')
+    address: str = Field(description="Postal address (lines), printed on quotes and invoices.")
+    phone: str = Field(description="Phone number (E.164), printed on quotes and invoices.")
+    email: str = Field(description="Contact email, printed on quotes and invoices.")
+    tax_id: str = Field(description="Tax number (VAT, EIN...), printed on quotes and invoices.")
     created_at: datetime
 
     @staticmethod
@@ -94,6 +98,10 @@ class TenantSettingsIn(PatchSchema):
     payment_reminder_days: list[int] = Field(default=OMITTED, max_length=10)
     quiet_hours_start: str = Field(default=OMITTED, max_length=5)
     quiet_hours_end: str = Field(default=OMITTED, max_length=5)
+    address: str = Field(default=OMITTED, max_length=600, description="At most 5 lines; blank: none.")
+    phone: str = Field(default=OMITTED, max_length=32, description="International form (+...); blank: none.")
+    email: str = Field(default=OMITTED, max_length=254, description="Blank: none.")
+    tax_id: str = Field(default=OMITTED, max_length=50, description="VAT, EIN, ABN... as written; blank: none.")
 
 
 @router.get("/me", response=TenantSettingsOut, auth=member)
