@@ -83,11 +83,23 @@ def change_quote_status(request: ApiRequest, quote_id: RowId, payload: QuoteStat
     return services.change_quote_status(tenant=request.auth.tenant, quote_id=quote_id, status=payload.status)
 
 
+class ConvertIn(StrictSchema):
+    notes: str | None = Field(
+        default=None,
+        max_length=10000,
+        description="The invoice's notes instead of the quote's (`\"\"`: none); absent: the quote's are copied.",
+    )
+
+
 @router.post("/{quote_id}/convert", response={201: InvoiceOut}, auth=member)
 @idempotent
-def convert_quote(request: ApiRequest, quote_id: RowId):
-    """The accepted quote's one invoice (a draft); again: 409 `already_converted` with its id."""
+def convert_quote(request: ApiRequest, quote_id: RowId, payload: ConvertIn | None = None):
+    """The accepted quote's one invoice (a draft) with its customer, items, discount and notes
+    (unless `notes` is given); again: 409 `already_converted` with its id. The body is optional."""
     invoice = invoice_services.convert_quote_to_invoice(
-        tenant=request.auth.tenant, quote_id=quote_id, created_by=request.auth.user_id
+        tenant=request.auth.tenant,
+        quote_id=quote_id,
+        created_by=request.auth.user_id,
+        notes=payload.notes if payload is not None else None,
     )
     return 201, invoice
