@@ -182,7 +182,16 @@ def rotate_calendar_feed(request: ApiRequest, payload: FeedIn):
     return 201, FeedOut(staff_id=payload.staff_id, token=token, url=url)
 
 
-@router.get("/calendar.ics", auth=None, response={200: None})
+@router.get(
+    "/calendar.ics",
+    auth=None,
+    response={200: None},
+    openapi_extra={
+        "responses": {
+            200: {"description": "An iCalendar feed.", "content": {"text/calendar": {"schema": {"type": "string"}}}}
+        }
+    },
+)
 def calendar_feed(request: ApiRequest, params: Query[FeedParams]):
     """Public: the secret token is the credential (works on the business's host and the API host)."""
     body = calendar.render_calendar_feed(token=params.token, host_tenant=request.tenant)

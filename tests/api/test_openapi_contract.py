@@ -250,6 +250,12 @@ def test_pdfs_declare_their_media_type(schema, operation_id):
     assert content == {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
 
 
+def test_the_calendar_feed_declares_its_media_type(schema):
+    content = operations(schema)["appointments_calendar_ics"]["responses"]["200"]["content"]
+
+    assert list(content) == ["text/calendar"]
+
+
 def test_every_operation_and_parameter_is_described(schema):
     undescribed_operations = [
         operation_id for operation_id, operation in operations(schema).items() if not operation.get("description")
