@@ -128,3 +128,16 @@ def test_contact_details_are_validated(tenant_a, field, value):
     body = assert_refused(tenant_a.api().patch("/tenants/me", {field: value}), 400)
 
     assert body["errors"][0]["field"] == field
+
+
+def test_a_pdf_prints_its_own_business_never_another(tenant_a, tenant_b):
+    assert tenant_a.api().patch("/tenants/me", CONTACT).status_code == 200
+    with tenant_b.schema():
+        quote_id = draft_quote(tenant_b.tenant).pk
+
+    pdf = tenant_b.api().get(f"/quotes/{quote_id}/pdf")
+    text = PdfReader(BytesIO(pdf.content)).pages[0].extract_text()
+
+    assert pdf.status_code == 200
+    assert "Harbour" not in text and CONTACT["email"] not in text
+    assert_refused(tenant_a.api().get(f"/quotes/{quote_id}/pdf"), 404)
