@@ -1,6 +1,7 @@
 """Auth (public schema) and the tenant's users."""
 
 from datetime import datetime
+from typing import Annotated
 
 from ninja import Router, Schema
 from ninja.pagination import paginate
@@ -9,9 +10,10 @@ from pydantic import Field
 from api.auth import Actor, ApiRequest, manager, signed_in
 from api.openapi import ErrorEnvelope
 from api.ratelimit import enforce_rate_limit
-from api.schemas import RowId, StrictSchema
+from api.schemas import RowId, StrictSchema, enum_of, example
 from api.tenancy import require_api_host
 from shared_apps.accounts import invitations, services
+from shared_apps.accounts.models import Membership
 from shared_apps.accounts.services import IssuedTokens
 from shared_apps.tenants.services import tenant_host
 
@@ -20,6 +22,16 @@ users_router = Router(tags=["users"])
 
 
 class RegisterIn(StrictSchema):
+    model_config = example(
+        business_name="Acme Plumbing",
+        email="owner@acme.example",
+        password="correct-horse-battery-staple",  # noqa: S106 - an example in the docs
+        slug="acme",
+        full_name="Ada Owner",
+        timezone="America/New_York",
+        currency="usd",
+    )
+
     business_name: str = Field(min_length=1, max_length=200)
     email: str = Field(max_length=254)
     password: str = Field(max_length=256)
@@ -64,7 +76,7 @@ class TokensOut(Schema):
 class MembershipOut(Schema):
     tenant: str
     tenant_name: str
-    role: str
+    role: Annotated[str, enum_of(Membership.Role)]
 
 
 class MeOut(Schema):
@@ -89,6 +101,8 @@ def tokens_out(tokens: IssuedTokens) -> TokensOut:
 
 @router.post("/register", response={201: TokensOut}, auth=None)
 def register(request: ApiRequest, payload: RegisterIn):
+    """Create an account and its business (owner), and sign in: answers the tokens.
+    Rate-limited; on the API host only."""
     enforce_rate_limit(request, "register")
     require_api_host(request)
     tokens = services.register_business(
@@ -105,12 +119,17 @@ def register(request: ApiRequest, payload: RegisterIn):
 
 @router.post("/login", response=TokensOut, auth=None)
 def login(request: ApiRequest, payload: LoginIn):
+    """Sign in with email and password: an access token (valid `expires_in` seconds) and a
+    refresh token. A member of several businesses names one in `tenant` (else 400
+    `tenant_required` lists the choices). Rate-limited."""
     enforce_rate_limit(request, "login")
     return tokens_out(services.login(email=payload.email, password=payload.password, tenant_slug=payload.tenant))
 
 
 @router.post("/refresh", response=TokensOut, auth=None)
 def refresh(request: ApiRequest, payload: RefreshIn):
+    """Trade a refresh token for new tokens; the old refresh token stops working (rotation).
+    Rate-limited."""
     enforce_rate_limit(request, "refresh")
     return tokens_out(services.refresh_tokens(refresh_token=payload.refresh_token))
 
@@ -143,12 +162,14 @@ def accept_invite(request: ApiRequest, payload: AcceptInviteIn):
 
 @router.post("/logout", response={204: None}, auth=signed_in)
 def logout(request: ApiRequest, payload: RefreshIn):
+    """Revoke the given refresh token; access tokens run out by themselves."""
     services.logout(user_id=request.auth.user_id, refresh_token=payload.refresh_token)
     return 204, None
 
 
 @router.get("/me", response=MeOut, auth=signed_in)
 def me(request: ApiRequest):
+    """The signed-in user and the businesses they belong to, with their role in each."""
     actor: Actor = request.auth
     account = services.get_account(user_id=actor.user_id)
     user = account.user
@@ -165,22 +186,25 @@ class MemberOut(Schema):
     id: int = Field(alias="user_id")
     email: str = Field(alias="user.email")
     full_name: str = Field(alias="user.full_name")
-    role: str
+    role: Annotated[str, enum_of(Membership.Role)]
     joined_at: datetime = Field(alias="created_at")
 
 
 class RoleIn(StrictSchema):
-    role: str
+    role: Annotated[str, enum_of(Membership.Role)]
 
 
 @users_router.get("", response=list[MemberOut], auth=manager)
 @paginate
 def list_users(request: ApiRequest):
+    """The business's members and their roles (owners and admins)."""
     return services.list_members(tenant_id=request.auth.tenant_id)
 
 
 @users_router.patch("/{user_id}", response=MemberOut, auth=manager)
 def change_role(request: ApiRequest, user_id: RowId, payload: RoleIn):
+    """Change a member's role (owners and admins; only an owner makes or unmakes owners; the
+    last owner stays)."""
     return services.change_member_role(
         tenant_id=request.auth.tenant_id, actor_role=request.auth.role, user_id=user_id, role=payload.role
     )
@@ -188,5 +212,6 @@ def change_role(request: ApiRequest, user_id: RowId, payload: RoleIn):
 
 @users_router.delete("/{user_id}", response={204: None}, auth=manager)
 def remove_user(request: ApiRequest, user_id: RowId):
+    """Remove a member from the business; their tokens stop working for it at once."""
     services.remove_member(tenant_id=request.auth.tenant_id, actor_role=request.auth.role, user_id=user_id)
     return 204, None

@@ -1,6 +1,7 @@
 """Appointments: booking, rescheduling, status transitions, availability and calendar feeds."""
 
 from datetime import date, datetime
+from typing import Annotated
 
 from django.http import HttpResponse
 from django.utils import timezone
@@ -10,23 +11,42 @@ from pydantic import Field
 
 from api.auth import ApiRequest, member
 from api.idempotency import idempotent
-from api.schemas import OMITTED, InstantIn, PatchSchema, RowId, StorableSchema, StrictSchema
+from api.schemas import OMITTED, InstantIn, PatchSchema, RowId, StorableSchema, StrictSchema, enum_of, example
 from shared_apps.errors import ValidationFailed
 from shared_apps.tenants.services import tenant_host
 from tenant_apps.appointments import availability, calendar, queries, services
 from tenant_apps.appointments.models import Appointment
 
+EXAMPLE_APPOINTMENT = {
+    "customer_id": 42,
+    "staff_id": 3,
+    "title": "Boiler service",
+    "starts_at": "2026-03-02T09:00:00-05:00",
+    "ends_at": "2026-03-02T10:30:00-05:00",
+    "notes": "Bring the spare valve.",
+}
+
 router = Router(tags=["appointments"])
 
 
 class AppointmentOut(Schema):
+    model_config = example(
+        id=7,
+        **EXAMPLE_APPOINTMENT,
+        status="SCHEDULED",
+        cancel_reason="",
+        version=1,
+        created_at="2026-03-01T16:20:00Z",
+        updated_at="2026-03-01T16:20:00Z",
+    )
+
     id: int
     customer_id: int
     staff_id: int | None
     title: str
     starts_at: datetime
     ends_at: datetime
-    status: str
+    status: Annotated[str, enum_of(Appointment.Status)]
     notes: str
     cancel_reason: str
     version: int
@@ -35,6 +55,8 @@ class AppointmentOut(Schema):
 
 
 class AppointmentIn(StrictSchema):
+    model_config = example(**EXAMPLE_APPOINTMENT)
+
     customer_id: int
     staff_id: int | None = None
     title: str = Field(min_length=1, max_length=200)
@@ -57,21 +79,21 @@ class AppointmentPatch(PatchSchema):
 
 
 class TransitionIn(StrictSchema):
-    status: str
+    status: Annotated[str, enum_of(Appointment.Status)]
     reason: str | None = Field(default=None, max_length=2000)
     version: int | None = None
 
 
 class AppointmentFilters(StorableSchema):
-    starts_from: InstantIn | None = Field(default=None, alias="from")
-    ends_before: InstantIn | None = Field(default=None, alias="to")
+    starts_from: InstantIn | None = Field(default=None, alias="from", description="Only those starting at or after.")
+    ends_before: InstantIn | None = Field(default=None, alias="to", description="Only those ending at or before.")
     status: str | None = Field(default=None, description="One status or several, comma-separated.")
     customer_id: int | None = None
     staff_id: int | None = None
 
 
 class CancelParams(StorableSchema):
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: str | None = Field(default=None, max_length=2000, description="Why it is cancelled (kept on it).")
 
 
 def _statuses(value: str | None) -> list[str]:
@@ -86,9 +108,9 @@ def _statuses(value: str | None) -> list[str]:
 
 
 class AvailabilityParams(StorableSchema):
-    date: date
-    duration_minutes: int = Field(ge=1, le=24 * 60)
-    staff_id: int | None = None
+    date: Annotated[date, Field(description="The local day (the business's time zone) to look in.")]
+    duration_minutes: int = Field(ge=1, le=24 * 60, description="How long the appointment would last.")
+    staff_id: int | None = Field(default=None, description="Free slots of this staff member; else of anyone.")
 
 
 class SlotOut(Schema):
@@ -142,7 +164,7 @@ class FeedOut(Schema):
 
 
 class FeedParams(StorableSchema):
-    token: str = Field(max_length=200)
+    token: str = Field(max_length=200, description="The feed's secret token, from POST /appointments/calendar-feeds.")
 
 
 @router.post("/calendar-feeds", response={201: FeedOut}, auth=member)
@@ -160,7 +182,16 @@ def rotate_calendar_feed(request: ApiRequest, payload: FeedIn):
     return 201, FeedOut(staff_id=payload.staff_id, token=token, url=url)
 
 
-@router.get("/calendar.ics", auth=None, response={200: None})
+@router.get(
+    "/calendar.ics",
+    auth=None,
+    response={200: None},
+    openapi_extra={
+        "responses": {
+            200: {"description": "An iCalendar feed.", "content": {"text/calendar": {"schema": {"type": "string"}}}}
+        }
+    },
+)
 def calendar_feed(request: ApiRequest, params: Query[FeedParams]):
     """Public: the secret token is the credential (works on the business's host and the API host)."""
     body = calendar.render_calendar_feed(token=params.token, host_tenant=request.tenant)
@@ -172,6 +203,7 @@ def calendar_feed(request: ApiRequest, params: Query[FeedParams]):
 @router.get("", response=list[AppointmentOut], auth=member)
 @paginate
 def list_appointments(request: ApiRequest, filters: Query[AppointmentFilters]):
+    """Appointments in a time range, by start time; filter by status, customer or staff member."""
     return queries.list_appointments(
         starts_from=filters.starts_from,
         ends_before=filters.ends_before,
@@ -184,17 +216,22 @@ def list_appointments(request: ApiRequest, filters: Query[AppointmentFilters]):
 @router.post("", response={201: AppointmentOut}, auth=member)
 @idempotent
 def create_appointment(request: ApiRequest, payload: AppointmentIn):
+    """Book an appointment; 409 names the appointment it would overlap for the same staff member
+    (buffers included)."""
     appointment = services.create_appointment(tenant=request.auth.tenant, **payload.model_dump())
     return 201, appointment
 
 
 @router.get("/{int:appointment_id}", response=AppointmentOut, auth=member)
 def get_appointment(request: ApiRequest, appointment_id: RowId):
+    """One appointment."""
     return queries.get_appointment(appointment_id=appointment_id)
 
 
 @router.patch("/{int:appointment_id}", response=AppointmentOut, auth=member)
 def update_appointment(request: ApiRequest, appointment_id: RowId, payload: AppointmentPatch):
+    """Move or edit an appointment; `version` must be the one you read (409 when stale or on a
+    clash)."""
     return services.update_appointment(
         tenant=request.auth.tenant,
         appointment_id=appointment_id,
@@ -211,6 +248,8 @@ def cancel_appointment(request: ApiRequest, appointment_id: RowId, params: Query
 
 @router.post("/{int:appointment_id}/transition", response=AppointmentOut, auth=member)
 def transition_appointment(request: ApiRequest, appointment_id: RowId, payload: TransitionIn):
+    """Change an appointment's status: SCHEDULED -> CONFIRMED -> IN_PROGRESS -> COMPLETED /
+    NO_SHOW, any active -> CANCELLED; an illegal move answers 409 with the allowed ones."""
     return services.transition_appointment(
         appointment_id=appointment_id, status=payload.status.upper(), reason=payload.reason, version=payload.version
     )

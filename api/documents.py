@@ -5,7 +5,7 @@ import inspect
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
@@ -14,9 +14,10 @@ from pydantic import Field
 
 from api.auth import ApiRequest, member
 from api.idempotency import idempotent
-from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema
+from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema, enum_of, example
 from tenant_apps.billing.items import MAX_DESCRIPTION_CHARS, MAX_DESCRIPTION_LINES, MAX_ITEMS, ItemInput
 from tenant_apps.billing.totals import MAX_AMOUNT
+from tenant_apps.invoices.models import Invoice
 
 
 def decimal_text(value: Decimal) -> str:
@@ -63,6 +64,38 @@ class ItemOut(Schema):
     @staticmethod
     def resolve_tax_rate(item) -> str:
         return decimal_text(item.tax_rate)
+
+
+EXAMPLE_ITEM = {
+    "description": "Replace kitchen faucet",
+    "quantity": "1",
+    "unit_price": 12750,
+    "tax_rate": "8.25",
+    "discount": 0,
+}
+EXAMPLE_DOCUMENT_IN = {
+    "customer_id": 42,
+    "currency": "usd",
+    "items": [EXAMPLE_ITEM],
+    "document_discount": 0,
+    "notes": "Parts included.",
+}
+EXAMPLE_DOCUMENT_OUT = {
+    "id": 12,
+    "customer_id": 42,
+    "currency": "usd",
+    "items": [{"id": 31, **EXAMPLE_ITEM, "subtotal": 12750, "tax": 1052, "total": 13802}],
+    "subtotal": 12750,
+    "discount_total": 0,
+    "tax_total": 1052,
+    "total": 13802,
+    "document_discount": 0,
+    "notes": "Parts included.",
+    "issued_at": "2026-03-02T15:00:00Z",
+    "version": 2,
+    "created_at": "2026-03-02T14:30:00Z",
+    "updated_at": "2026-03-02T15:00:00Z",
+}
 
 
 class DocumentOut(Schema):
@@ -115,12 +148,30 @@ class DocumentPatch(PatchSchema):
 
 
 class InvoiceOut(DocumentOut):
+    model_config = example(
+        **EXAMPLE_DOCUMENT_OUT,
+        number="INV-2026-0001",
+        status="PARTIALLY_PAID",
+        due_date="2026-04-01",
+        amount_paid=5000,
+        amount_due=8802,
+        credit=0,
+        disputed_at=None,
+        quote_id=9,
+    )
+    status: Annotated[str, enum_of(Invoice.Status)]
     due_date: date
     amount_paid: int
     amount_due: int
     credit: int = Field(description="Paid beyond the total (a card payment after cash covered it).")
     disputed_at: datetime | None
     quote_id: int | None
+
+
+PDF_RESPONSE = {
+    "description": "The PDF document.",
+    "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+}
 
 
 def pdf_response(content: bytes, *, filename: str) -> HttpResponse:
@@ -147,7 +198,7 @@ def add_draft_routes(
 ) -> None:
     """Register list, create, get, update, delete and PDF of one document kind ("quote",
     "invoice") on its router. The path parameter and the services' id keyword are both
-    `<kind>_id`; names, summaries and operation ids are those each module declared by hand."""
+    `<kind>_id`; the views keep the names a module would declare by hand (`create_quote`)."""
     id_name = f"{kind}_id"
     document_path = f"/{{{id_name}}}"
 
@@ -162,8 +213,8 @@ def add_draft_routes(
         )
         return run
 
-    def operation(name: str) -> dict[str, Any]:
-        return {"auth": member, "operation_id": f"api_{kind}s_{name}"}
+    def operation(description: str) -> dict[str, Any]:
+        return {"auth": member, "description": description}
 
     def list_view(request: HttpRequest, *, filters: Any) -> Any:
         return list_documents(status=filters.status, customer_id=filters.customer_id)
@@ -192,26 +243,33 @@ def add_draft_routes(
 
     name = f"list_{kind}s"
     # The schemas are values here, which a type checker does not take inside brackets.
-    router.get("", response=list[out], **operation(name))(  # type: ignore[valid-type]
+    router.get("", response=list[out], **operation(f"The {kind}s, newest first; filter by status or customer."))(  # type: ignore[valid-type]
         paginate(view(name, list_view, filters=Query[filters]))  # type: ignore[misc, valid-type]
     )
     name = f"create_{kind}"
-    router.post("", response={201: out}, **operation(name))(idempotent(view(name, create_view, payload=create_in)))
+    description = f"A draft {kind}: totals are computed per line (rounded half-up); the number comes when it is sent."
+    router.post("", response={201: out}, **operation(description))(
+        idempotent(view(name, create_view, payload=create_in))
+    )
     name = f"get_{kind}"
-    router.get(document_path, response=out, **operation(name))(view(name, get_view, **{id_name: RowId}))
+    router.get(document_path, response=out, **operation(f"One {kind}, with its items and totals."))(
+        view(name, get_view, **{id_name: RowId})
+    )
     name = f"update_{kind}"
     router.patch(
         document_path,
         response=out,
-        description="Edit a draft; `version` must be the one you read (409 when stale). `items` replaces all items.",
-        **operation(name),
+        **operation("Edit a draft; `version` must be the one you read (409 when stale). `items` replaces all items."),
     )(view(name, update_view, **{id_name: RowId, "payload": patch_in}))
     name = f"delete_{kind}"
     router.delete(
         document_path,
         response={204: None},
-        description=f"Deletes a draft; a numbered {kind} answers 409 ({instead_of_deleting}).",
-        **operation(name),
+        **operation(f"Deletes a draft; a numbered {kind} answers 409 ({instead_of_deleting})."),
     )(view(name, delete_view, **{id_name: RowId}))
     name = f"{kind}_pdf"
-    router.get(f"{document_path}/pdf", **operation(name))(view(name, pdf_view, **{id_name: RowId}))
+    router.get(
+        f"{document_path}/pdf",
+        openapi_extra={"responses": {200: PDF_RESPONSE}},
+        **operation(f"The {kind} as a PDF, with the business's contact details."),
+    )(view(name, pdf_view, **{id_name: RowId}))

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 from django.http import HttpRequest, HttpResponse
 from ninja.decorators import decorate_view
+from ninja.operation import Operation as NinjaOperation
+from ninja.utils import contribute_operation_callback
 
 from api.errors import envelope
 from shared_apps.idempotency import services
@@ -22,14 +24,22 @@ logger = logging.getLogger("api")
 
 MAX_KEY_LENGTH = 255
 # Fields whose presence in an answer means it must never be stored for replay.
-SECRET_FIELDS = frozenset({"access_token", "refresh_token", "token", "password", "secret", "client_secret"})
+SECRET_FIELDS = frozenset(
+    {"access_token", "refresh_token", "token", "password", "secret", "client_secret", "accept_url"}
+)
 
 Operation = TypeVar("Operation", bound=Callable[..., Any])
 
 
 def idempotent(operation: Operation) -> Operation:
-    """Opt a Ninja operation in to Idempotency-Key."""
+    """Opt a Ninja operation in to Idempotency-Key (api/openapi.py documents the header where
+    the operation is marked)."""
+    contribute_operation_callback(operation, _mark_idempotent)
     return decorate_view(with_idempotency_key)(operation)
+
+
+def _mark_idempotent(operation: NinjaOperation) -> None:
+    operation.honours_idempotency_key = True  # type: ignore[attr-defined]  # read by api.openapi.is_idempotent
 
 
 def with_idempotency_key(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

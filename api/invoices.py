@@ -1,7 +1,7 @@
 """Invoices: drafting, sending, cancelling, manual payments, PDF."""
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from ninja import Router, Schema
@@ -11,11 +11,12 @@ from pydantic import Field
 from api.auth import ApiRequest, member
 from api.documents import MAX_AMOUNT, DocumentIn, DocumentPatch, InvoiceOut, add_draft_routes
 from api.idempotency import idempotent
-from api.schemas import OMITTED, InstantIn, RowId, StorableSchema, StrictSchema
+from api.schemas import OMITTED, InstantIn, RowId, StorableSchema, StrictSchema, enum_of
 from tenant_apps.invoices import queries, services
 from tenant_apps.payments import cards as card_payments
 from tenant_apps.payments import pay_links
 from tenant_apps.payments import services as payment_services
+from tenant_apps.payments.models import Payment
 
 router = Router(tags=["invoices"])
 
@@ -35,7 +36,7 @@ class InvoiceStatusIn(StrictSchema):
 
 
 class InvoiceFilters(StorableSchema):
-    status: InvoiceStatus | None = None
+    status: InvoiceStatus | None = Field(default=None, description="Only those in this status.")
     customer_id: int | None = None
 
 
@@ -49,10 +50,10 @@ class PaymentIn(StrictSchema):
 class PaymentOut(Schema):
     id: int
     invoice_id: int
-    kind: str
+    kind: Annotated[str, enum_of(Payment.Kind)]
     amount: int
     currency: str
-    method: str
+    method: Annotated[str, enum_of(Payment.Method)]
     reference: str
     provider: str
     occurred_at: datetime
@@ -92,6 +93,7 @@ def change_invoice_status(request: ApiRequest, invoice_id: RowId, payload: Invoi
 @router.get("/{invoice_id}/payments", response=list[PaymentOut], auth=member)
 @paginate
 def list_invoice_payments(request: HttpRequest, invoice_id: RowId):
+    """The invoice's ledger: payments, refunds and reversals, newest first."""
     return payment_services.list_invoice_payments(invoice_id=invoice_id)
 
 

@@ -15,9 +15,9 @@ from api import (
     voice,
 )
 from api.errors import install_exception_handlers
-from api.openapi import DocumentedErrorsNinjaAPI
+from api.openapi import ContractNinjaAPI
 
-api = DocumentedErrorsNinjaAPI(
+api = ContractNinjaAPI(
     title="Service business API",
     version="1",
     urls_namespace="api-v1",

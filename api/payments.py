@@ -2,6 +2,7 @@
 refunds, pay links and Stripe's webhook (public, API host)."""
 
 from datetime import datetime
+from typing import Annotated
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -13,12 +14,13 @@ from api.auth import ApiRequest, TenantMember, manager, member
 from api.documents import MAX_AMOUNT, InvoiceOut
 from api.idempotency import idempotent
 from api.invoices import PaymentOut as LedgerRowOut
-from api.schemas import RowId, StrictSchema
+from api.schemas import RowId, StrictSchema, enum_of
 from shared_apps.accounts.models import Membership
 from shared_apps.errors import NotFound
 from shared_apps.webhooks import stripe as stripe_webhooks
 from tenant_apps.invoices.services import require_invoice
 from tenant_apps.payments import cards, pay_links, queries
+from tenant_apps.payments.models import CardRefund
 
 router = Router(tags=["payments"])
 owner = TenantMember(Membership.Role.OWNER)
@@ -66,6 +68,7 @@ def connect(request: ApiRequest, payload: ConnectIn | None = None):
 
 @router.get("/connect", response=ConnectOut, auth=member)
 def connect_state(request: ApiRequest):
+    """Whether the business has a Stripe account connected, and whether it takes charges."""
     account = cards.shown_account()
     if account is None:
         return {
@@ -137,7 +140,7 @@ class RefundOut(Schema):
     id: int
     payment_id: int
     amount: int
-    status: str
+    status: Annotated[str, enum_of(CardRefund.Status)]
     refund_id: str | None
     created_at: datetime
 

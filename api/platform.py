@@ -1,17 +1,21 @@
 """Platform administration: every tenant, for platform admins only."""
 
 from datetime import datetime
+from typing import Annotated
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import Field
 
-from api.auth import platform_admin
+from api.auth import ApiRequest, platform_admin
 from api.idempotency import idempotent
-from api.schemas import RowId, StrictSchema
+from api.invitations import IssuedInvitationOut, issued_out
+from api.schemas import RowId, StorableSchema, StrictSchema, enum_of
+from shared_apps.accounts import invitations
 from shared_apps.outbox import queries as outbox_queries
 from shared_apps.tenants import queries, services
+from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks import queries as webhook_queries
 from shared_apps.webhooks.models import WebhookEvent
 
@@ -22,7 +26,7 @@ class PlatformTenantOut(Schema):
     id: int
     slug: str
     name: str
-    status: str
+    status: Annotated[str, enum_of(Tenant.Status)]
     schema_name: str
     timezone: str
     currency: str
@@ -38,34 +42,72 @@ class PlatformTenantIn(StrictSchema):
     name: str = Field(min_length=1, max_length=200)
     timezone: str = "UTC"
     currency: str = "usd"
+    owner_email: str | None = Field(
+        default=None,
+        max_length=254,
+        description="Invite this email as the business's owner: the link is mailed and answered once.",
+    )
+
+
+class PlatformTenantCreatedOut(PlatformTenantOut):
+    owner_invitation: IssuedInvitationOut | None = Field(
+        description="The owner's invitation when `owner_email` was given; nobody is a member until it is accepted."
+    )
+
+
+class TenantFilters(StorableSchema):
+    status: Annotated[str, enum_of((Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED))] | None = Field(
+        default=None, description="Only tenants in this status."
+    )
+
+
+class WebhookEventFilters(StorableSchema):
+    status: WebhookEvent.Status | None = Field(default=None, description="Only events in this state.")
+    provider: str | None = Field(default=None, description="Only this provider's events: stripe, twilio or vapi.")
+
+
+class OutboxFilters(StorableSchema):
+    status: outbox_queries.OutboxStatus | None = Field(default=None, description="Only messages in this state.")
 
 
 class PlatformTenantPatch(StrictSchema):
-    status: str
+    status: Annotated[str, enum_of((Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED))]
 
 
 @router.get("/tenants", response=list[PlatformTenantOut])
 @paginate
-def list_tenants(request: HttpRequest, status: str | None = None):
-    return queries.list_tenants(status=status)
+def list_tenants(request: HttpRequest, filters: Query[TenantFilters]):
+    """Every claimed tenant (business), newest first."""
+    return queries.list_tenants(status=filters.status)
 
 
-@router.post("/tenants", response={201: PlatformTenantOut})
+@router.post("/tenants", response={201: PlatformTenantCreatedOut})
 @idempotent
-def create_tenant(request: HttpRequest, payload: PlatformTenantIn):
-    tenant = services.create_tenant(
-        slug=payload.slug, name=payload.name, timezone_name=payload.timezone, currency=payload.currency
+def create_tenant(request: ApiRequest, payload: PlatformTenantIn):
+    """Create a business (platform admins). With `owner_email`, an owner invitation is sent and
+    its link answered."""
+    tenant, invitation = invitations.create_tenant_inviting_owner(
+        slug=payload.slug,
+        name=payload.name,
+        timezone_name=payload.timezone,
+        currency=payload.currency,
+        owner_email=payload.owner_email,
+        inviter_id=request.auth.user_id,
     )
-    return 201, tenant
+    owner_invitation = issued_out(invitation) if invitation is not None else None
+    return 201, {**PlatformTenantOut.from_orm(tenant).model_dump(), "owner_invitation": owner_invitation}
 
 
 @router.get("/tenants/{tenant_id}", response=PlatformTenantOut)
 def get_tenant(request: HttpRequest, tenant_id: RowId):
+    """One business (platform admins)."""
     return queries.get_claimed_tenant(tenant_id=tenant_id)
 
 
 @router.patch("/tenants/{tenant_id}", response=PlatformTenantOut)
 def update_tenant_status(request: HttpRequest, tenant_id: RowId, payload: PlatformTenantPatch):
+    """Suspend or reactivate a business (platform admins); a suspended business answers 403 on
+    every route."""
     return services.set_tenant_status(tenant_id=tenant_id, status=payload.status)
 
 
@@ -88,7 +130,7 @@ class WebhookEventOut(Schema):
     provider: str
     dedupe_key: str
     tenant_id: int | None
-    status: str
+    status: Annotated[str, enum_of(WebhookEvent.Status)]
     content_type: str
     body: str
     received_at: datetime
@@ -103,10 +145,10 @@ class WebhookEventOut(Schema):
 
 @router.get("/webhook-events", response=list[WebhookEventOut])
 @paginate
-def list_webhook_events(request: HttpRequest, status: WebhookEvent.Status | None = None, provider: str | None = None):
+def list_webhook_events(request: HttpRequest, filters: Query[WebhookEventFilters]):
     """Stored provider events, newest first; `?status=unrouted` lists those no tenant owns
     (replay one with `manage.py replay_webhook_event ID`)."""
-    return webhook_queries.list_webhook_events(status=status, provider=provider)
+    return webhook_queries.list_webhook_events(status=filters.status, provider=filters.provider)
 
 
 class OutboxMessageOut(Schema):
@@ -124,7 +166,7 @@ class OutboxMessageOut(Schema):
 
 @router.get("/outbox", response=list[OutboxMessageOut])
 @paginate
-def list_outbox_messages(request: HttpRequest, status: outbox_queries.OutboxStatus | None = None):
+def list_outbox_messages(request: HttpRequest, filters: Query[OutboxFilters]):
     """Jobs waiting, published or dead, newest first; `?status=dead` lists those parked after
     repeated failed publishes (queue one again with `manage.py retry_outbox_message ID`)."""
-    return outbox_queries.list_outbox_messages(status=status)
+    return outbox_queries.list_outbox_messages(status=filters.status)

@@ -4,11 +4,20 @@ from datetime import date
 from typing import Literal
 
 from ninja import Router
+from pydantic import Field
 
 from api.auth import ApiRequest, member
-from api.documents import DocumentIn, DocumentOut, DocumentPatch, InvoiceOut, add_draft_routes
+from api.documents import (
+    EXAMPLE_DOCUMENT_IN,
+    EXAMPLE_DOCUMENT_OUT,
+    DocumentIn,
+    DocumentOut,
+    DocumentPatch,
+    InvoiceOut,
+    add_draft_routes,
+)
 from api.idempotency import idempotent
-from api.schemas import OMITTED, RowId, StorableSchema, StrictSchema
+from api.schemas import OMITTED, RowId, StorableSchema, StrictSchema, example
 from tenant_apps.invoices import services as invoice_services
 from tenant_apps.quotes import queries, services
 from tenant_apps.quotes.models import Quote
@@ -19,6 +28,10 @@ QuoteStatus = Literal["DRAFT", "SENT", "ACCEPTED", "REJECTED", "EXPIRED"]
 
 
 class QuoteOut(DocumentOut):
+    model_config = example(
+        **EXAMPLE_DOCUMENT_OUT, number="Q-2026-0001", status="SENT", valid_until="2026-03-31", invoice_id=None
+    )
+    status: QuoteStatus
     valid_until: date
     invoice_id: int | None
 
@@ -29,6 +42,7 @@ class QuoteOut(DocumentOut):
 
 
 class QuoteIn(DocumentIn):
+    model_config = example(**EXAMPLE_DOCUMENT_IN, valid_until="2026-03-31")
     valid_until: date | None = None
 
 
@@ -41,7 +55,7 @@ class QuoteStatusIn(StrictSchema):
 
 
 class QuoteFilters(StorableSchema):
-    status: QuoteStatus | None = None
+    status: QuoteStatus | None = Field(default=None, description="Only those in this status.")
     customer_id: int | None = None
 
 
@@ -69,11 +83,23 @@ def change_quote_status(request: ApiRequest, quote_id: RowId, payload: QuoteStat
     return services.change_quote_status(tenant=request.auth.tenant, quote_id=quote_id, status=payload.status)
 
 
+class ConvertIn(StrictSchema):
+    notes: str | None = Field(
+        default=None,
+        max_length=10000,
+        description="The invoice's notes instead of the quote's (`\"\"`: none); absent: the quote's are copied.",
+    )
+
+
 @router.post("/{quote_id}/convert", response={201: InvoiceOut}, auth=member)
 @idempotent
-def convert_quote(request: ApiRequest, quote_id: RowId):
-    """The accepted quote's one invoice (a draft); again: 409 `already_converted` with its id."""
+def convert_quote(request: ApiRequest, quote_id: RowId, payload: ConvertIn | None = None):
+    """The accepted quote's one invoice (a draft) with its customer, items, discount and notes
+    (unless `notes` is given); again: 409 `already_converted` with its id. The body is optional."""
     invoice = invoice_services.convert_quote_to_invoice(
-        tenant=request.auth.tenant, quote_id=quote_id, created_by=request.auth.user_id
+        tenant=request.auth.tenant,
+        quote_id=quote_id,
+        created_by=request.auth.user_id,
+        notes=payload.notes if payload is not None else None,
     )
     return 201, invoice

@@ -1,14 +1,31 @@
 """Schema bases and types shared by every router. What PostgreSQL cannot store is refused here,
 as a 400 naming the field, instead of failing in the database as a 500."""
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from ninja import Schema
 from ninja.conf import settings as ninja_settings
 from ninja.pagination import LimitOffsetPagination
-from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, WithJsonSchema, field_validator
 from pydantic import BaseModel as PydanticModel
+
+
+def enum_of(choices: Iterable[str]) -> WithJsonSchema:
+    """The OpenAPI of a string field whose values are a closed set (a model's TextChoices, a
+    tuple), written inline so that generated clients get one enum per field and two sets that
+    share a class name (`Status`) never overwrite each other. Use as
+    `status: Annotated[str, enum_of(Appointment.Status)]`; what is accepted stays the
+    service's rule."""
+    return WithJsonSchema({"type": "string", "enum": [str(choice) for choice in choices]})
+
+
+def example(**fields: Any) -> ConfigDict:
+    """A schema's `model_config` carrying one example for the OpenAPI (merged with its bases'
+    configuration by pydantic)."""
+    return ConfigDict(json_schema_extra={"examples": [fields]})
+
 
 # PostgreSQL bigint, the widest integer column (ids, amounts, versions).
 BIGINT_MIN = -(2**63)
@@ -100,5 +117,10 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
     not a database error)."""
 
     class Input(Schema):
-        limit: int = Field(default=ninja_settings.PAGINATION_PER_PAGE, ge=1, le=ninja_settings.PAGINATION_MAX_LIMIT)
-        offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+        limit: int = Field(
+            default=ninja_settings.PAGINATION_PER_PAGE,
+            ge=1,
+            le=ninja_settings.PAGINATION_MAX_LIMIT,
+            description="How many items to answer at most.",
+        )
+        offset: int = Field(default=0, ge=0, le=MAX_OFFSET, description="How many items to skip.")

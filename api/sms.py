@@ -1,6 +1,7 @@
 """SMS: the tenant's messages, and Twilio's webhook (public, API host)."""
 
 from datetime import datetime
+from typing import Annotated
 
 from django.http import HttpResponse
 from ninja import Router, Schema
@@ -10,7 +11,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from api.auth import ApiRequest, manager, member
 from api.public_url import public_request_url
-from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema
+from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema, enum_of
 from shared_apps.errors import NotFound
 from shared_apps.webhooks import twilio
 from tenant_apps.sms import queries, services
@@ -48,11 +49,11 @@ class MediaOut(Schema):
 class MessageOut(Schema):
     id: int
     customer_id: int | None
-    direction: str
+    direction: Annotated[str, enum_of(Message.Direction)]
     from_number: str = Field(serialization_alias="from")
     to_number: str = Field(serialization_alias="to")
     body: str
-    status: str
+    status: Annotated[str, enum_of(Message.Status)]
     error_code: int | None
     # Why an automatic text was skipped, or a text failed without a Twilio error code.
     note: str
@@ -90,7 +91,7 @@ class SendIn(StrictSchema):
 
 class QueuedOut(Schema):
     id: int
-    status: str
+    status: Annotated[str, enum_of(Message.Status)]
 
 
 @router.post("/send", response={202: QueuedOut}, auth=member)
@@ -133,6 +134,7 @@ class TemplatePatch(PatchSchema):
 @router.get("/templates", response=list[TemplateOut], auth=member)
 @paginate
 def list_templates(request: ApiRequest):
+    """The business's SMS templates."""
     return queries.list_templates()
 
 
@@ -145,15 +147,18 @@ def create_template(request: ApiRequest, payload: TemplateIn):
 
 @router.get("/templates/{template_id}", response=TemplateOut, auth=member)
 def get_template(request: ApiRequest, template_id: RowId):
+    """One SMS template."""
     return queries.get_template(template_id=template_id)
 
 
 @router.patch("/templates/{template_id}", response=TemplateOut, auth=manager)
 def update_template(request: ApiRequest, template_id: RowId, payload: TemplatePatch):
+    """Change an SMS template (owners and admins); unknown `{variables}` answer 400."""
     return services.update_template(template_id=template_id, **payload.changes())
 
 
 @router.delete("/templates/{template_id}", response={204: None}, auth=manager)
 def delete_template(request: ApiRequest, template_id: RowId):
+    """Delete an SMS template (owners and admins)."""
     services.delete_template(template_id=template_id)
     return 204, None

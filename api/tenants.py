@@ -1,13 +1,14 @@
 """The signed-in business's own profile and settings."""
 
 from datetime import datetime
+from typing import Annotated
 
 from ninja import Router, Schema
 from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import ApiRequest, manager, member, owner
-from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema
+from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema, enum_of
 from shared_apps.tenants import custom_domains, dns_verification, services
 from shared_apps.tenants.models import CustomDomain, Tenant
 from shared_apps.tenants.services import tenant_host
@@ -27,7 +28,7 @@ class TenantSettingsOut(Schema):
     slug: str
     name: str
     domain: str
-    status: str
+    status: Annotated[str, enum_of(Tenant.Status)]
     timezone: str
     currency: str
     country: str
@@ -52,6 +53,10 @@ class TenantSettingsOut(Schema):
     payment_reminder_days: list[int] = Field(description="Days past due on which unpaid invoices are chased by text.")
     quiet_hours_start: str = Field(description='Local time "HH:MM" from which no automatic text is sent.')
     quiet_hours_end: str = Field(description='Local time "HH:MM" until which no automatic text is sent.')
+    address: str = Field(description="Postal address (lines), printed on quotes and invoices.")
+    phone: str = Field(description="Phone number (E.164), printed on quotes and invoices.")
+    email: str = Field(description="Contact email, printed on quotes and invoices.")
+    tax_id: str = Field(description="Tax number (VAT, EIN...), printed on quotes and invoices.")
     created_at: datetime
 
     @staticmethod
@@ -93,15 +98,22 @@ class TenantSettingsIn(PatchSchema):
     payment_reminder_days: list[int] = Field(default=OMITTED, max_length=10)
     quiet_hours_start: str = Field(default=OMITTED, max_length=5)
     quiet_hours_end: str = Field(default=OMITTED, max_length=5)
+    address: str = Field(default=OMITTED, max_length=600, description="At most 5 lines; blank: none.")
+    phone: str = Field(default=OMITTED, max_length=32, description="International form (+...); blank: none.")
+    email: str = Field(default=OMITTED, max_length=254, description="Blank: none.")
+    tax_id: str = Field(default=OMITTED, max_length=50, description="VAT, EIN, ABN... as written; blank: none.")
 
 
 @router.get("/me", response=TenantSettingsOut, auth=member)
 def get_my_tenant(request: ApiRequest):
+    """The business's profile and settings."""
     return request.auth.tenant
 
 
 @router.patch("/me", response=TenantSettingsOut, auth=manager)
 def update_my_tenant(request: ApiRequest, payload: TenantSettingsIn):
+    """Change the business's profile and settings (owners and admins); only the fields sent
+    change."""
     return services.update_tenant_settings(tenant_id=request.auth.tenant_id, changes=payload.changes())
 
 
@@ -161,5 +173,6 @@ def verify_my_domain(request: ApiRequest, domain_id: RowId):
 
 @router.delete("/me/domains/{domain_id}", response={204: None}, auth=owner)
 def remove_my_domain(request: ApiRequest, domain_id: RowId):
+    """Stop serving the business on this domain (owners)."""
     custom_domains.remove_custom_domain(tenant_id=request.auth.tenant_id, domain_id=domain_id)
     return 204, None

@@ -1,6 +1,7 @@
 """Voice: the AI receptionist's calls, and Vapi's webhook (public, API host)."""
 
 from datetime import datetime
+from typing import Annotated
 
 from django.http import JsonResponse
 from django_tenants.utils import tenant_context
@@ -10,7 +11,7 @@ from pydantic import Field
 
 from api.auth import ApiRequest, member
 from api.idempotency import idempotent
-from api.schemas import RowId, StrictSchema
+from api.schemas import RowId, StrictSchema, enum_of
 from shared_apps.errors import NotFound
 from shared_apps.webhooks import vapi
 from tenant_apps.voice import queries, services
@@ -64,13 +65,13 @@ class CallIn(StrictSchema):
 
 class QueuedCallOut(Schema):
     id: int
-    status: str
+    status: Annotated[str, enum_of(Call.Status)]
 
 
 class CallOut(Schema):
     id: int
-    status: str
-    direction: str
+    status: Annotated[str, enum_of(Call.Status)]
+    direction: Annotated[str, enum_of(Call.Direction)]
     customer_id: int | None
     customer_number: str
     purpose: str
@@ -111,4 +112,5 @@ def list_calls(request: ApiRequest, customer_id: RowId | None = None, direction:
 
 @router.get("/calls/{call_id}", response=CallOut, auth=member)
 def get_call(request: ApiRequest, call_id: RowId):
+    """One call, with its outcome, transcript and summary when it has ended."""
     return queries.get_call(call_id=call_id)

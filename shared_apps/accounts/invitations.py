@@ -30,6 +30,7 @@ from shared_apps.accounts.services import (
 from shared_apps.accounts.tokens import hash_invitation_token, new_invitation_token
 from shared_apps.errors import Conflict, Gone, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from shared_apps.tenants.models import Tenant
+from shared_apps.tenants.services import create_tenant
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +127,32 @@ def create_invitation(
             "An invitation for this email was just created.", code="invitation_pending", details=[{"field": "email"}]
         ) from None
     return issued
+
+
+def create_tenant_inviting_owner(
+    *,
+    slug: str,
+    name: str,
+    timezone_name: str,
+    currency: str,
+    owner_email: str | None,
+    inviter_id: int | None,
+) -> tuple[Tenant, IssuedInvitation | None]:
+    """A business made by a platform admin or an operator (`create_tenant`), and with
+    `owner_email` its owner's invitation, all or nothing: the business has no member until the
+    invitation is accepted."""
+    with transaction.atomic():
+        tenant = create_tenant(slug=slug, name=name, timezone_name=timezone_name, currency=currency)
+        if not owner_email:
+            return tenant, None
+        issued = create_invitation(
+            tenant_id=tenant.pk,
+            actor_role=Membership.Role.OWNER,
+            inviter_id=inviter_id,
+            email=owner_email,
+            role=Membership.Role.OWNER,
+        )
+    return tenant, issued
 
 
 def list_invitations(*, tenant_id: int) -> QuerySet[Invitation]:

@@ -70,6 +70,12 @@ class Tenant(TenantMixin):
     # Local times between which no automatic text is sent (the window may wrap midnight).
     quiet_hours_start = models.TimeField(default=time(21, 0))
     quiet_hours_end = models.TimeField(default=time(8, 0))
+    # The business's contact details, printed on its quotes and invoices; blank: not printed.
+    address = models.TextField(blank=True, default="")
+    phone = models.CharField(max_length=32, blank=True, default="")
+    email = models.EmailField(max_length=254, blank=True, default="")
+    tax_id = models.CharField(max_length=50, blank=True, default="")
+    # When the business was created (claimed from the pool), not when its schema was made.
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
     # Set when the tenant is deleted: it is suspended at once and its schema dropped after

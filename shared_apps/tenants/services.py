@@ -9,6 +9,8 @@ from typing import Any
 import phonenumbers
 import pycountry
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -94,13 +96,13 @@ def validate_business_hours(value: dict[str, Any]) -> dict[str, list[list[str]]]
         previous_end: time | None = None
         cleaned[day] = []
         for interval in intervals:
-            try:
-                start, end = (time.fromisoformat(part) for part in interval)
-            except (TypeError, ValueError):
+            if not isinstance(interval, list | tuple) or len(interval) != 2:
                 raise ValidationFailed(
                     "Invalid business hours.",
                     details=[{"field": f"business_hours.{day}", "message": 'Each interval is ["HH:MM", "HH:MM"].'}],
-                ) from None
+                )
+            # Local wall times only: an offset ("09:00+05:00") or seconds have no meaning here.
+            start, end = (_local_time(f"business_hours.{day}", part) for part in interval)
             if start >= end or (previous_end is not None and start < previous_end):
                 raise ValidationFailed(
                     "Invalid business hours.",
@@ -127,11 +129,12 @@ def activate_tenant(*, tenant: Tenant, slug: str, name: str, timezone_name: str,
     tenant.timezone = timezone_name
     tenant.currency = currency
     tenant.status = Tenant.Status.ACTIVE
-    tenant.activated_at = timezone.now()
+    # The business is created now, whenever its pooled schema was made.
+    tenant.created_at = tenant.activated_at = timezone.now()
     try:
         with transaction.atomic():
             tenant.save(
-                update_fields=["slug", "name", "timezone", "currency", "status", "activated_at"],
+                update_fields=["slug", "name", "timezone", "currency", "status", "created_at", "activated_at"],
             )
             Domain.objects.create(domain=tenant_host(slug=slug), tenant=tenant, is_primary=True)
             daily_jobs.schedule_daily_jobs(tenant=tenant)
@@ -182,6 +185,10 @@ _SETTING_VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "payment_reminder_days": lambda value: validate_payment_reminder_days(value),
     "sms_quote_sent": bool,
     "sms_invoice_sent": bool,
+    "address": lambda value: validate_contact_address(value),
+    "phone": lambda value: validate_contact_phone(value),
+    "email": lambda value: validate_contact_email(value),
+    "tax_id": lambda value: validate_tax_id(value),
     "quiet_hours_start": lambda value: _local_time("quiet_hours_start", value),
     "quiet_hours_end": lambda value: _local_time("quiet_hours_end", value),
 }
@@ -300,6 +307,56 @@ def validate_sms_sender(value: str) -> str:
             details=[{"field": "sms_sender", "message": "An E.164 phone number, such as +12025550143."}],
         )
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+# What fits the header of a printed quote or invoice.
+MAX_ADDRESS_LINES = 5
+MAX_ADDRESS_CHARS = 500
+
+
+def _invalid_setting(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed("Invalid tenant settings.", details=[{"field": field, "message": message}])
+
+
+def validate_contact_address(value: str) -> str:
+    """The postal address, at most MAX_ADDRESS_LINES lines; blank lines and edges trimmed."""
+    lines = [line.strip() for line in value.strip().splitlines() if line.strip()]
+    if len(lines) > MAX_ADDRESS_LINES or sum(len(line) for line in lines) > MAX_ADDRESS_CHARS:
+        raise _invalid_setting("address", f"At most {MAX_ADDRESS_LINES} lines and {MAX_ADDRESS_CHARS} characters.")
+    return "\n".join(lines)
+
+
+def validate_contact_phone(value: str) -> str:
+    """The business's phone number in international form, stored E.164; blank means none."""
+    value = value.strip()
+    if not value:
+        return ""
+    try:
+        parsed = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None or not phonenumbers.is_valid_number(parsed):
+        raise _invalid_setting("phone", "A phone number in international form, such as +1 202 555 0123.")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def validate_contact_email(value: str) -> str:
+    value = value.strip()
+    if not value:
+        return ""
+    try:
+        validate_email(value)
+    except DjangoValidationError:
+        raise _invalid_setting("email", "Not a valid email.") from None
+    return value
+
+
+def validate_tax_id(value: str) -> str:
+    """A VAT, EIN, ABN... number as the business writes it: letters, digits, spaces and -./"""
+    value = " ".join(value.split())
+    if value and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ./-]{0,49}", value):
+        raise _invalid_setting("tax_id", "At most 50 letters, digits, spaces and - . / characters.")
+    return value
 
 
 def _required(field: str) -> str:

@@ -139,7 +139,9 @@ class PdfDocument:
     tax_total: int
     total: int
     business_address: str | None = None
+    business_phone: str | None = None
     business_email: str | None = None
+    business_tax_id: str | None = None
     customer_email: str | None = None
     customer_address: str | None = None
     due_date: date | None = None
@@ -325,7 +327,10 @@ class _DocumentPdf(FPDF):
         self._style(16, bold=True)
         self.multi_cell(half + 10, 7, self._clean(doc.business_name), new_x=XPos.LMARGIN)
         self._style(9, color=_MUTED)
-        for text in _lines(doc.business_address) + _lines(doc.business_email):
+        contact = _lines(doc.business_address) + _lines(doc.business_phone) + _lines(doc.business_email)
+        if doc.business_tax_id:
+            contact.append(f"Tax ID: {doc.business_tax_id}")
+        for text in contact:
             self._text_line(half + 10, 4.5, text)
         left_bottom = self.get_y()
 
@@ -658,7 +663,9 @@ def _document_text(document: PdfDocument) -> str:
         document.number,
         document.business_name,
         document.business_address,
+        document.business_phone,
         document.business_email,
+        document.business_tax_id,
         document.customer_name,
         document.customer_email,
         document.customer_address,

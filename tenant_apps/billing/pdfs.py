@@ -35,6 +35,10 @@ def pdf_document(document: Document, *, tenant: Tenant) -> PdfDocument:
         kind=cast(DocumentKind, document.label()),  # PdfDocument checks it
         number=document.number,
         business_name=tenant.name or tenant.slug or "",
+        business_address=tenant.address or None,
+        business_phone=tenant.phone or None,
+        business_email=tenant.email or None,
+        business_tax_id=tenant.tax_id or None,
         customer_name=document.customer.name,
         customer_email=document.customer.email or None,
         customer_address=document.customer.address or None,

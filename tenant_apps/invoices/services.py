@@ -94,12 +94,19 @@ def delete_invoice(*, invoice_id: int) -> None:
 
 
 def convert_quote_to_invoice(
-    *, tenant: Tenant, quote_id: int, created_by: int | None = None, now: datetime | None = None
+    *,
+    tenant: Tenant,
+    quote_id: int,
+    created_by: int | None = None,
+    notes: str | None = None,
+    now: datetime | None = None,
 ) -> Invoice:
     """The one DRAFT invoice of an ACCEPTED quote: customer, currency, items, discount and
-    notes copied, linked both ways. Runs under the quote's row lock, so of two concurrent
-    calls one converts and the other answers 409 `already_converted` with the invoice id
-    (`Invoice.quote` is also unique, should anything bypass this function)."""
+    notes copied, linked both ways. The quote's notes (scope, terms the customer accepted)
+    carry over unless the converter gives the invoice its own `notes` ("" for none). Runs
+    under the quote's row lock, so of two concurrent calls one converts and the other answers
+    409 `already_converted` with the invoice id (`Invoice.quote` is also unique, should
+    anything bypass this function)."""
     now = now or timezone.now()
     with transaction.atomic():
         quote = quote_queries.get_quote_for_update(quote_id=quote_id)
@@ -120,7 +127,7 @@ def convert_quote_to_invoice(
             customer=quote.customer,
             currency=quote.currency,
             document_discount=quote.document_discount,
-            notes=quote.notes,
+            notes=quote.notes if notes is None else notes,
             due_date=default_due_date(tenant=tenant, now=now),
             quote=quote,
             created_by=created_by,

@@ -1,13 +1,16 @@
 import uuid
+from datetime import datetime, timedelta
 
 import jwt
 import pytest
 from django.conf import settings
+from django.utils import timezone
 from django_tenants.utils import schema_exists
 
 from shared_apps.accounts.models import Membership, RefreshToken, User
 from shared_apps.accounts.tokens import hash_refresh_token
 from shared_apps.tenants.models import Domain, Tenant
+from shared_apps.tenants.provisioning import refill_tenant_pool
 from tests.api.generic import DeleteTests, ListTests, UpdateTests
 from tests.conftest import PASSWORD
 from tests.isolation import Route, assert_refused
@@ -66,6 +69,24 @@ def test_register_provisions_tenant_domain_and_owner(api_host):
     assert claims["tenant"] == tenant.schema_name
     assert claims["type"] == "access"
     assert {"sub", "role", "exp", "iat", "jti"} <= set(claims)
+
+
+def test_a_registered_business_is_created_when_it_registers_not_when_its_pooled_schema_was(api_host):
+    # Given a pooled schema made a month ago
+    refill_tenant_pool(size=1)
+    made_long_ago = timezone.now() - timedelta(days=30)
+    Tenant.objects.filter(status=Tenant.Status.POOLED).update(created_at=made_long_ago)
+    before = timezone.now()
+
+    # When a business registers (and claims it)
+    body = register(api_host).json()
+
+    # Then its created_at is the registration
+    tenant = Tenant.objects.get(pk=body["tenant"]["id"])
+    assert tenant.created_at >= before
+    assert tenant.created_at == tenant.activated_at
+    shown = api_host.with_token(body["access_token"]).get("/tenants/me").json()["created_at"]
+    assert datetime.fromisoformat(shown) >= before
 
 
 def test_registered_token_works_on_new_subdomain(api_host):

@@ -1,3 +1,6 @@
+import pytest
+
+from tenant_apps.quotes.models import Quote
 from tests.api.generic import CreateTests, DeleteTests, GetTests, ListTests, VersionedUpdateTests
 from tests.factories import CustomerFactory
 from tests.isolation import Route, assert_refused
@@ -170,6 +173,40 @@ def test_convert_answers_invoice_then_409_with_its_id(tenant_a):
     body = assert_refused(second, 409)
     assert body["errors"][0] == {"code": "already_converted", "invoice_id": invoice["id"]}
     assert tenant_a.api().get(f"/quotes/{quote.pk}").json()["invoice_id"] == invoice["id"]
+
+
+def accepted_quote_with_notes(tenant_a, notes: str):
+    with tenant_a.schema():
+        quote = accepted_quote(tenant_a.tenant)
+        Quote.objects.filter(pk=quote.pk).update(notes=notes)
+    return quote
+
+
+def test_convert_copies_the_quotes_notes_by_default(tenant_a):
+    quote = accepted_quote_with_notes(tenant_a, "Price holds for parts ordered by May.")
+
+    invoice = tenant_a.api().post(f"/quotes/{quote.pk}/convert").json()
+
+    assert invoice["notes"] == "Price holds for parts ordered by May."
+
+
+@pytest.mark.parametrize("notes", ["", "Thank you for your business."])
+def test_the_converter_may_give_the_invoice_its_own_notes(tenant_a, notes):
+    quote = accepted_quote_with_notes(tenant_a, "Internal: quoted over the phone.")
+
+    response = tenant_a.api().post(f"/quotes/{quote.pk}/convert", {"notes": notes})
+
+    assert response.status_code == 201, response.content
+    assert response.json()["notes"] == notes
+    assert tenant_a.api().get(f"/quotes/{quote.pk}").json()["notes"] == "Internal: quoted over the phone."
+
+
+def test_convert_refuses_unknown_fields(tenant_a):
+    quote = accepted_quote_with_notes(tenant_a, "")
+
+    body = assert_refused(tenant_a.api().post(f"/quotes/{quote.pk}/convert", {"note": "typo"}), 400)
+
+    assert body["errors"][0]["field"] == "note"
 
 
 def test_convert_of_a_sent_quote_is_409(tenant_a):

@@ -55,6 +55,25 @@ def test_overlapping_business_hours_rejected(tenant_a):
     assert_refused(response, 400)
 
 
+@pytest.mark.parametrize(
+    "interval",
+    [
+        ["09:00+05:00", "17:00"],
+        ["09:00", "17:00Z"],
+        ["09:00:30", "17:00"],
+        ["9:00", "17:00"],
+        ["09:00", "24:00"],
+        ["09:00"],
+        ["09:00", "12:00", "17:00"],
+    ],
+)
+def test_business_hours_are_local_wall_times(tenant_a, interval):
+    response = tenant_a.api().patch("/tenants/me", {"business_hours": {"mon": [interval]}})
+
+    body = assert_refused(response, 400)
+    assert body["errors"][0]["field"] == "business_hours.mon"
+
+
 def test_sms_notification_settings_default_on_with_quiet_hours(tenant_a):
     body = tenant_a.api().get("/tenants/me").json()
 

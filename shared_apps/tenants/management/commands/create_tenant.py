@@ -1,10 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from shared_apps.accounts import invitations
-from shared_apps.accounts.models import Membership
 from shared_apps.errors import DomainError
-from shared_apps.tenants import services
 
 
 class Command(BaseCommand):
@@ -21,23 +18,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        invitation = None
         try:
-            with transaction.atomic():
-                tenant = services.create_tenant(
-                    slug=options["slug"],
-                    name=options["name"],
-                    timezone_name=options["timezone"],
-                    currency=options["currency"],
-                )
-                if options["owner_email"]:
-                    invitation = invitations.create_invitation(
-                        tenant_id=tenant.pk,
-                        actor_role=Membership.Role.OWNER,
-                        inviter_id=None,
-                        email=options["owner_email"],
-                        role=Membership.Role.OWNER,
-                    )
+            tenant, invitation = invitations.create_tenant_inviting_owner(
+                slug=options["slug"],
+                name=options["name"],
+                timezone_name=options["timezone"],
+                currency=options["currency"],
+                owner_email=options["owner_email"],
+                inviter_id=None,
+            )
         except DomainError as error:
             raise CommandError(f"{error.message} {error.details or ''}".strip()) from error
         self.stdout.write(f"Created tenant {tenant.slug} (id {tenant.pk}, schema {tenant.schema_name}).")
