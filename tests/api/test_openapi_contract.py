@@ -20,7 +20,6 @@ PUBLIC_OPERATIONS = {
     "sms_webhook",
     "voice_webhook",
     "payments_webhook",
-    "payments_pay_get",
 }
 
 # The committed operation ids: renaming one breaks every generated client, so it is a decision
@@ -101,7 +100,6 @@ OPERATION_IDS = {
     ("get", "/voice/calls"): "voice_calls_list",
     ("get", "/voice/calls/{call_id}"): "voice_calls_get",
     ("post", "/payments/webhook"): "payments_webhook",
-    ("get", "/payments/pay/{token}"): "payments_pay_get",
     ("post", "/payments/connect"): "payments_connect",
     ("get", "/payments/connect"): "payments_connect_get",
     ("post", "/payments/create-intent"): "payments_create_intent",
