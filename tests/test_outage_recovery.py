@@ -51,7 +51,12 @@ def business(stack) -> tuple[str, str]:
     host, answer = stack.register(f"recover-{uuid.uuid4().hex[:8]}")
     assert answer.status == 201, answer
     token = answer.body["access_token"]
-    assert stack.request("PATCH", "/tenants/me", {"sms_sender": f"+1202555{uuid.uuid4().int % 10000:04d}"}, host=host, token=token).status == 200
+    assert (
+        stack.request(
+            "PATCH", "/tenants/me", {"sms_sender": f"+1202555{uuid.uuid4().int % 10000:04d}"}, host=host, token=token
+        ).status
+        == 200
+    )
     return host, token
 
 
