@@ -141,7 +141,7 @@ class OutageStack:
 
     # --- the worker, the scheduler and the Twilio sandbox ------------------------------------
 
-    COMMANDS = {  # noqa: RUF012 - a constant table
+    COMMANDS = {
         "worker": ("dramatiq", "tasks.worker", "--processes", "1", "--threads", "2"),
         "scheduler": ("python", "manage.py", "run_scheduler"),
         "twilio-sandbox": ("python", "-m", "deploy.twilio_sandbox"),
