@@ -4,19 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('outbox', '0004_outbox_published_index'),
+        ("outbox", "0004_outbox_published_index"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='outboxmessage',
-            name='started_at',
+            model_name="outboxmessage",
+            name="started_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddIndex(
-            model_name='outboxmessage',
-            index=models.Index(condition=models.Q(('dead_at__isnull', True), ('published_at__isnull', False), ('started_at__isnull', True)), fields=['published_at'], name='outbox_unstarted_idx'),
+            model_name="outboxmessage",
+            index=models.Index(
+                condition=models.Q(
+                    ("dead_at__isnull", True), ("published_at__isnull", False), ("started_at__isnull", True)
+                ),
+                fields=["published_at"],
+                name="outbox_unstarted_idx",
+            ),
         ),
     ]
