@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from typing import cast
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -51,8 +52,8 @@ def client_ip(request: HttpRequest) -> str:
 
 def _wait_in_redis(key: str, limit: int, window: int) -> float:
     """Seconds until this request may pass (0: it passes now and is counted)."""
-    waited_ms = redis_client().eval(_SLIDING_WINDOW, 1, key, window * 1000, limit, uuid.uuid4().hex)
-    return int(waited_ms) / 1000
+    waited_ms = redis_client().eval(_SLIDING_WINDOW, 1, key, str(window * 1000), str(limit), uuid.uuid4().hex)
+    return int(cast(int, waited_ms)) / 1000
 
 
 def _wait_locally(key: str, limit: int, window: int) -> float:
