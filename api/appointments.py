@@ -10,7 +10,7 @@ from pydantic import Field
 
 from api.auth import ApiRequest, member
 from api.idempotency import idempotent
-from api.schemas import OMITTED, InstantIn, PatchSchema, RowId, StorableSchema, StrictSchema
+from api.schemas import OMITTED, CalendarDayIn, InstantIn, PatchSchema, RowId, StorableSchema, StrictSchema
 from shared_apps.errors import ValidationFailed
 from shared_apps.tenants.services import tenant_host
 from tenant_apps.appointments import availability, calendar, queries, services
@@ -86,7 +86,7 @@ def _statuses(value: str | None) -> list[str]:
 
 
 class AvailabilityParams(StorableSchema):
-    date: date
+    date: CalendarDayIn
     duration_minutes: int = Field(ge=1, le=24 * 60)
     staff_id: int | None = None
 
