@@ -86,6 +86,12 @@ def wait_until_final(stack: OutageStack, business: tuple[str, str], bodies: set[
     return found
 
 
+def wait_until_api_ready(stack: OutageStack) -> None:
+    deadline = time.monotonic() + 15
+    while stack.request("GET", "/ready").status != 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
 def sent_counts(stack: OutageStack, bodies: set[str]) -> Counter:
     return Counter(message["body"] for message in stack.sandbox_messages() if message["body"] in bodies)
 
@@ -102,6 +108,7 @@ def test_texts_queued_after_a_postgres_restart_are_sent_without_restarting_anyth
     stack.stop_postgres()
     time.sleep(3)  # the scheduler and the worker fail a few passes against the stopped database
     stack.start_postgres()
+    wait_until_api_ready(stack)  # the API's pool reconnects within seconds (test_outage_drills.py)
     after = queue_texts(stack, business, "after", 3)
     found = wait_until_final(stack, business, after, 60)
 
