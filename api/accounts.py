@@ -162,8 +162,16 @@ def accept_invite(request: ApiRequest, payload: AcceptInviteIn):
 
 @router.post("/logout", response={204: None}, auth=signed_in)
 def logout(request: ApiRequest, payload: RefreshIn):
-    """Revoke the given refresh token; access tokens run out by themselves."""
-    services.logout(user_id=request.auth.user_id, refresh_token=payload.refresh_token)
+    """Revoke the given refresh token and end its session: the access tokens of the session
+    stop working at once."""
+    claims = request.access_claims
+    assert claims is not None  # signed_in let the request through
+    services.logout(
+        user_id=request.auth.user_id,
+        refresh_token=payload.refresh_token,
+        access_jti=claims.jti,
+        access_session=claims.session,
+    )
     return 204, None
 
 

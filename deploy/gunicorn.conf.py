@@ -7,7 +7,11 @@ import shutil
 import tempfile
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-worker_class = "gthread"
+# gthread, with gunicorn's own refusals (request line or headers too long, malformed) in the
+# API's error envelope (deploy/gunicorn_worker.py).
+worker_class = "deploy.gunicorn_worker.EnvelopeThreadWorker"
+# Path and query up to 8190 bytes (gunicorn's maximum; its default is 4094); longer: 414.
+limit_request_line = 8190
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 threads = int(os.environ.get("WEB_THREADS", "4"))
 timeout = 30

@@ -1,7 +1,8 @@
 """The web process's Redis connections, and how they fail open.
 
-Redis holds only what can be rebuilt (rate-limit counters, caches); jobs reach it through the
-outbox. So when Redis is unreachable the API keeps answering: `fail_open` gives the caller's
+Redis holds only what can be rebuilt or has a database fallback (rate-limit windows, caches,
+revoked sessions: shared_apps/accounts/revocation.py); jobs reach it through the outbox. So
+when Redis is unreachable the API keeps answering: `fail_open` gives the caller's
 fallback (the database, a per-process limit) instead of an error, and the outage is logged
 once when it starts and once when it ends. After a failure Redis is left alone for
 REDIS_RETRY_SECONDS, so an unreachable server does not cost every call a socket timeout.

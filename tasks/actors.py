@@ -53,6 +53,12 @@ def process_webhook_event(event_id: int) -> None:
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)
+def release_held_webhook_events(tenant_id: int) -> None:
+    """After a business is reactivated: queue the provider events held while it was suspended."""
+    webhooks.release_held_webhook_events(tenant_id=tenant_id)
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
 def send_sms(message_id: int, tenant_id: int) -> None:
     """Hand a queued text to Twilio (or the sandbox); never sends one message twice."""
     sms.send_queued_sms(message_id=message_id, tenant_id=tenant_id)

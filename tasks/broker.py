@@ -9,18 +9,30 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.middleware import Middleware, Prometheus, default_middleware
+from dramatiq.middleware import Middleware, Prometheus, SkipMessage, default_middleware
+
+from shared_apps.outbox import services as outbox
 
 # Message option naming the tenant schema a job runs in ("" for the public schema).
 SCHEMA_OPTION = "tenant_schema"
+# Message option naming the outbox row a job was published from.
+OUTBOX_OPTION = "outbox_id"
 
 
 class TenantSchemaMiddleware(Middleware):
     """Activates the schema named in the message before the actor runs and resets it after,
-    also on error, so one job never sees another tenant's rows."""
+    also on error, so one job never sees another tenant's rows. A job from the outbox is
+    marked started on its first attempt; a second copy of it (re-published because the broker
+    seemed to have lost it) is skipped. Connections broken by a database restart are dropped
+    before and after each message, so the worker recovers by itself."""
 
     def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
         close_old_connections()
+        connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' database backend
+        outbox_id = message.options.get(OUTBOX_OPTION)
+        first_attempt = not message.options.get("retries")
+        if outbox_id is not None and first_attempt and not outbox.claim_outbox_message(message_id=outbox_id):
+            raise SkipMessage(f"outbox message {outbox_id} was already started")
         schema_name = message.options.get(SCHEMA_OPTION) or ""
         if schema_name:
             connection.set_schema(schema_name)  # type: ignore[attr-defined]  # django-tenants' database backend

@@ -220,7 +220,7 @@ def redis_unreachable() -> Iterator[None]:
     dead_url = f"redis://127.0.0.1:{closed_port()}/0"
     caches = {alias: {**config, "LOCATION": dead_url} for alias, config in settings.CACHES.items()}
     redis_helper.redis_client.cache_clear()
-    ratelimit._local_counts.clear()
+    ratelimit._local_windows.clear()
     with override_settings(REDIS_URL=dead_url, CACHES=caches):
         yield
     redis_helper.redis_client.cache_clear()

@@ -44,13 +44,18 @@ class OutageStack:
     api_port: int = 0
     layout: devservices.Layout = field(init=False)
     api: subprocess.Popen | None = field(default=None, init=False)
+    # Extra environment of every process (e.g. a short OUTBOX_REPUBLISH_AFTER).
+    extra_env: dict[str, str] = field(default_factory=dict)
+    # The worker, the scheduler and the Twilio sandbox, by name (start_background).
+    background: dict[str, subprocess.Popen] = field(default_factory=dict, init=False)
+    sandbox_port: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.layout = devservices.load_layout(self.directory / "services")
+        taken = {self.layout.pg_port, self.layout.redis_port}
         if not self.api_port:
-            self.api_port = devservices.free_port(
-                preferred=self.layout.redis_port + 1, taken={self.layout.pg_port, self.layout.redis_port}
-            )
+            self.api_port = devservices.free_port(preferred=self.layout.redis_port + 1, taken=taken)
+        self.sandbox_port = devservices.free_port(preferred=self.api_port + 1, taken={*taken, self.api_port})
 
     # --- servers ---------------------------------------------------------------------------
 
@@ -79,6 +84,15 @@ class OutageStack:
             "RATE_LIMIT_LOGIN": "1000",
             "RATE_LIMIT_REGISTER": "1000",
             "GUNICORN_ACCESS_LOG": "",
+            # The test process sets these for itself (config/test_settings.py); these processes
+            # run as deployed, with the Redis broker.
+            "DRAMATIQ_STUB_BROKER": "false",
+            "TESTING": "",
+            "PORT": str(self.api_port),
+            "PUBLIC_BASE_URL": f"http://localhost:{self.api_port}",
+            "TWILIO_ACCOUNT_SID": "",
+            "TWILIO_SANDBOX_URL": f"http://127.0.0.1:{self.sandbox_port}",
+            **self.extra_env,
         }
 
     def migrate(self) -> None:
@@ -125,7 +139,47 @@ class OutageStack:
     def api_log(self) -> str:
         return (self.directory / "api.log").read_text()[-5000:]
 
+    # --- the worker, the scheduler and the Twilio sandbox ------------------------------------
+
+    COMMANDS = {
+        "worker": ("dramatiq", "tasks.worker", "--processes", "1", "--threads", "2"),
+        "scheduler": ("python", "manage.py", "run_scheduler"),
+        "twilio-sandbox": ("python", "-m", "deploy.twilio_sandbox"),
+    }
+
+    def start_background(self, name: str) -> None:
+        """Start one of COMMANDS with the stack's environment, its output in `<name>.log`."""
+        program, *arguments = self.COMMANDS[name]
+        executable = sys.executable if program == "python" else str(Path(sys.executable).parent / program)
+        log = (self.directory / f"{name}.log").open("a")
+        self.background[name] = subprocess.Popen(
+            [executable, *arguments], cwd=self.source, env=self.env(), stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+
+    def stop_background(self, name: str) -> None:
+        process = self.background.pop(name, None)
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+    def background_log(self, name: str) -> str:
+        path = self.directory / f"{name}.log"
+        return path.read_text()[-3000:] if path.exists() else ""
+
+    def sandbox_messages(self) -> list[dict[str, Any]]:
+        """What the Twilio sandbox was asked to send."""
+        url = f"http://127.0.0.1:{self.sandbox_port}/sandbox/messages"
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - our own local sandbox
+            return json.loads(response.read())["messages"]
+
     def close(self) -> None:
+        for name in list(self.background):
+            self.stop_background(name)
         self.stop_api()
         self.stop_redis()
         self.stop_postgres()

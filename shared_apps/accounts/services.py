@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from shared_apps.accounts.models import Membership, RefreshToken, User
+from shared_apps.accounts.revocation import revoke_access_tokens
 from shared_apps.accounts.tokens import hash_refresh_token, issue_access_token, new_refresh_token
 from shared_apps.errors import (
     Conflict,
@@ -43,17 +44,23 @@ class IssuedTokens:
     expires_in: int
 
 
-def _issue_tokens(*, user: User, tenant: Tenant | None, role: str | None, family: object | None = None) -> IssuedTokens:
+def _issue_tokens(
+    *, user: User, tenant: Tenant | None, role: str | None, family: uuid.UUID | None = None
+) -> IssuedTokens:
+    """A refresh token in `family` (a new session when None) and an access token naming that
+    session, so logging out refuses the session's access tokens too."""
     raw, digest = new_refresh_token()
-    fields = {"family": family} if family else {}
+    family = family or uuid.uuid4()
     RefreshToken.objects.create(
         token_hash=digest,
         user=user,
         tenant=tenant,
         expires_at=timezone.now() + settings.REFRESH_TOKEN_EXPIRES_IN,
-        **fields,
+        family=family,
     )
-    access = issue_access_token(user_id=user.pk, tenant_schema=tenant.schema_name if tenant else None, role=role)
+    access = issue_access_token(
+        user_id=user.pk, tenant_schema=tenant.schema_name if tenant else None, role=role, session=str(family)
+    )
     return IssuedTokens(
         user=user,
         tenant=tenant,
@@ -189,6 +196,7 @@ def refresh_tokens(*, refresh_token: str) -> IssuedTokens:
             role = _role_for_refresh(user=token.user, tenant=token.tenant)
             return _issue_tokens(user=token.user, tenant=token.tenant, role=role, family=family)
         RefreshToken.objects.filter(family=family, revoked_at__isnull=True).update(revoked_at=now)
+    revoke_access_tokens(session=str(family))
     # Raised after the commit, so the family's revocation sticks.
     raise NotAuthenticated("The refresh token was already used; sign in again.", code="refresh_reused")
 
@@ -212,11 +220,20 @@ def _role_for_refresh(*, user: User, tenant: Tenant | None) -> str | None:
     return role
 
 
-def logout(*, user_id: int, refresh_token: str) -> None:
-    """Revoke the presented refresh token (only the caller's own)."""
-    RefreshToken.objects.filter(
-        token_hash=hash_refresh_token(refresh_token), user_id=user_id, revoked_at__isnull=True
-    ).update(revoked_at=timezone.now())
+def logout(*, user_id: int, refresh_token: str, access_jti: str, access_session: str | None) -> None:
+    """End the session of the presented refresh token (only the caller's own): its refresh
+    tokens are revoked, and its access tokens and the one presented stop working at once
+    (shared_apps/accounts/revocation.py)."""
+    family = (
+        RefreshToken.objects.filter(token_hash=hash_refresh_token(refresh_token), user_id=user_id)
+        .values_list("family", flat=True)
+        .first()
+    )
+    if family is not None:
+        RefreshToken.objects.filter(family=family, user_id=user_id, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+    revoke_access_tokens(session=str(family) if family else access_session, jti=access_jti)
 
 
 def _membership_cache_key(*, user_id: int, tenant_id: int) -> str:

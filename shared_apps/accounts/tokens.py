@@ -19,9 +19,11 @@ class AccessClaims:
     tenant: str | None
     role: str | None
     jti: str
+    # The session (refresh-token family) the token was issued in; None in tokens from before.
+    session: str | None = None
 
 
-def issue_access_token(*, user_id: int, tenant_schema: str | None, role: str | None) -> str:
+def issue_access_token(*, user_id: int, tenant_schema: str | None, role: str | None, session: str | None = None) -> str:
     now = datetime.now(tz=UTC)
     payload: dict[str, Any] = {
         "sub": str(user_id),
@@ -31,6 +33,7 @@ def issue_access_token(*, user_id: int, tenant_schema: str | None, role: str | N
         "exp": now + settings.JWT_EXPIRES_IN,
         "jti": uuid.uuid4().hex,
         "type": "access",
+        "sid": session,
     }
     return jwt.encode(payload, settings.JWT_SECRET, algorithm=settings.JWT_ALGORITHM)
 
@@ -57,9 +60,10 @@ def decode_access_token(token: str) -> AccessClaims:
         raise NotAuthenticated("The access token is invalid.", code="token_invalid") from None
     tenant = payload.get("tenant")
     role = payload.get("role")
-    if not isinstance(tenant, str | None) or not isinstance(role, str | None):
+    session = payload.get("sid")
+    if not all(isinstance(value, str | None) for value in (tenant, role, session)):
         raise NotAuthenticated("The access token is invalid.", code="token_invalid")
-    return AccessClaims(user_id=user_id, tenant=tenant, role=role, jti=str(payload["jti"]))
+    return AccessClaims(user_id=user_id, tenant=tenant, role=role, jti=str(payload["jti"]), session=session)
 
 
 def new_refresh_token() -> tuple[str, str]:

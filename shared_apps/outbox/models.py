@@ -15,6 +15,10 @@ class OutboxMessage(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     run_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    # Set by the worker when it first takes the job. A row published but not started after
+    # OUTBOX_REPUBLISH_AFTER is published again (the broker may have lost it, e.g. a Redis
+    # restart without persistence); the worker runs only the first copy it takes.
+    started_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     # Work that must be queued once whoever asks for it (the next daily run, a deferred
@@ -33,6 +37,12 @@ class OutboxMessage(models.Model):
                 condition=models.Q(published_at__isnull=True, dead_at__isnull=True),
             ),
             models.Index(fields=["dead_at"], name="outbox_dead_idx", condition=models.Q(dead_at__isnull=False)),
+            # "What was published and has not started" reads only the rows in flight.
+            models.Index(
+                fields=["published_at"],
+                name="outbox_unstarted_idx",
+                condition=models.Q(published_at__isnull=False, started_at__isnull=True, dead_at__isnull=True),
+            ),
             # The purge of published rows reads them oldest first.
             models.Index(
                 fields=["published_at"], name="outbox_published_idx", condition=models.Q(published_at__isnull=False)

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
@@ -97,6 +98,26 @@ def relay_outbox(
     if broker_error is not None:
         raise broker_error
     return sent
+
+
+def republish_unstarted_outbox_messages(*, now: datetime | None = None) -> int:
+    """Put back in the queue, due now, the rows published more than OUTBOX_REPUBLISH_AFTER ago
+    that no worker has started: the broker lost them (a Redis restart without persistence, a
+    flush). Harmless when the worker is only slow: it runs the first copy it takes and skips
+    the others (claim_outbox_message). Returns how many were put back."""
+    now = now or timezone.now()
+    return OutboxMessage.objects.filter(
+        published_at__lte=now - settings.OUTBOX_REPUBLISH_AFTER, started_at__isnull=True, dead_at__isnull=True
+    ).update(published_at=None, run_at=now)
+
+
+def claim_outbox_message(*, message_id: int, now: datetime | None = None) -> bool:
+    """Mark an outbox job started as a worker takes its first copy; False when a copy was
+    already taken (a re-publish of a job the broker still had) or the row is gone, so the
+    caller skips it."""
+    return bool(
+        OutboxMessage.objects.filter(pk=message_id, started_at__isnull=True).update(started_at=now or timezone.now())
+    )
 
 
 def _record_failed_attempt(*, message: OutboxMessage, error: Exception) -> None:

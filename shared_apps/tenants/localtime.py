@@ -5,8 +5,34 @@ hours go through here."""
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from shared_apps.errors import ValidationFailed
+
+# The calendar's span: dates and times outside it are refused where they come in (API schemas,
+# the appointment services, the voice tools). Far enough from datetime's own limits (years 1
+# and 9999) that a zone's offset, a buffer, a duration or weeks of look-ahead never overflow.
+FIRST_CALENDAR_DAY = date(1900, 1, 1)
+LAST_CALENDAR_DAY = date(8999, 12, 31)
+
 # Real DST gaps are at most two hours; a safety bound for the search below.
 _MAX_GAP_MINUTES = 180
+
+
+def within_calendar(value: date | datetime) -> bool:
+    """Whether a date, or a time's own calendar date (in the offset it was given with), lies in
+    FIRST_CALENDAR_DAY..LAST_CALENDAR_DAY. Never converts, so it never overflows."""
+    day = value.date() if isinstance(value, datetime) else value
+    return FIRST_CALENDAR_DAY <= day <= LAST_CALENDAR_DAY
+
+
+CALENDAR_SPAN_MESSAGE = f"Must be between {FIRST_CALENDAR_DAY} and {LAST_CALENDAR_DAY}."
+
+
+def require_within_calendar(value: date | datetime, *, field: str) -> None:
+    """ValidationFailed (400, a tool error on the phone) for a date or time outside the calendar."""
+    if not within_calendar(value):
+        raise ValidationFailed(
+            "Date outside the calendar.", details=[{"field": field, "message": CALENDAR_SPAN_MESSAGE}]
+        )
 
 
 def _exists(moment: datetime, zone: ZoneInfo) -> bool:

@@ -433,10 +433,18 @@ def set_tenant_status(*, tenant_id: int, status: str) -> Tenant:
                 code="deletion_scheduled",
                 details=[{"deletion_due_at": tenant.deletion_due_at.isoformat()}],
             )
+        if status == Tenant.Status.ACTIVE and tenant.status != Tenant.Status.ACTIVE:
+            _release_held_events(tenant=tenant)
         tenant.status = status
         tenant.save(update_fields=["status"])
     queries.forget_tenant(tenant)
     return tenant
+
+
+def _release_held_events(*, tenant: Tenant) -> None:
+    """In the reactivating transaction: a job, run after it commits, queues the webhook events
+    held while the business was suspended (webhooks.release_held_webhook_events)."""
+    enqueue_after_commit(actor_name="release_held_webhook_events", tenant_id=tenant.pk)
 
 
 def schedule_tenant_deletion(*, tenant_id: int) -> Tenant:
@@ -464,6 +472,7 @@ def restore_tenant(*, tenant_id: int) -> Tenant:
         tenant.status = Tenant.Status.ACTIVE
         tenant.deletion_due_at = None
         tenant.save(update_fields=["status", "deletion_due_at"])
+        _release_held_events(tenant=tenant)
     queries.forget_tenant(tenant)
     return tenant
 

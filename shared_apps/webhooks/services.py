@@ -240,6 +240,27 @@ def process_webhook_event(*, event_id: int) -> WebhookEvent | None:
         raise
 
 
+def release_held_webhook_events(*, tenant_id: int) -> int:
+    """Queue processing again for a tenant's events still `received`: those its jobs held
+    while it was suspended. Runs as a job written in the reactivating transaction, so it reads
+    after that commit: an event stored before then is found here, one stored after finds the
+    business active when its own job runs. An event queued twice is processed once (its row
+    lock and status). Returns how many were queued; none while the tenant is not active."""
+    connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' database backend
+    with transaction.atomic():
+        tenant = Tenant.objects.filter(pk=tenant_id, status=Tenant.Status.ACTIVE).first()
+        if tenant is None:
+            return 0
+        held = list(
+            WebhookEvent.objects.filter(tenant_id=tenant_id, status=WebhookEvent.Status.RECEIVED)
+            .order_by("id")
+            .values_list("pk", flat=True)
+        )
+        for event_id in held:
+            enqueue_after_commit(actor_name=PROCESS_ACTOR, schema_name=tenant.schema_name, event_id=event_id)
+    return len(held)
+
+
 def replay_webhook_event(*, event_id: int) -> WebhookEvent:
     """Process a stored event again from its raw body, without re-verifying anything. An
     unrouted event is routed afresh (its identifier may have been claimed since); one that

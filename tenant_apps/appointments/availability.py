@@ -24,7 +24,7 @@ from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 
 from shared_apps.accounts.services import member_ids
 from shared_apps.errors import ValidationFailed
-from shared_apps.tenants.localtime import wall_clock_instant
+from shared_apps.tenants.localtime import require_within_calendar, wall_clock_instant
 from shared_apps.tenants.models import WEEKDAYS, Tenant
 from tenant_apps.appointments import queries
 from tenant_apps.appointments.staff import require_staff
@@ -63,6 +63,7 @@ def find_available_slots(
     *, tenant: Tenant, day: date, duration_minutes: int, staff_id: int | None = None, now: datetime
 ) -> list[Slot]:
     """Bookable slots of `duration_minutes` on the local `day`, in the tenant's zone."""
+    require_within_calendar(day, field="date")
     if not 1 <= duration_minutes <= tenant.max_appointment_minutes:
         raise ValidationFailed(
             "Invalid availability request.",

@@ -23,6 +23,7 @@ from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from psycopg import errors as pg_errors
 
 from shared_apps.errors import Conflict, InvalidTransition, NotFound, StaleVersion, ValidationFailed
+from shared_apps.tenants.localtime import require_within_calendar
 from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments import queries
 from tenant_apps.appointments.models import Appointment
@@ -74,6 +75,8 @@ def blocked_range(*, starts_at: datetime, ends_at: datetime, buffer_minutes: int
 def _check_times(*, tenant: Tenant, starts_at: datetime, ends_at: datetime) -> None:
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise _invalid("starts_at", "Times need a UTC offset.")
+    require_within_calendar(starts_at, field="starts_at")
+    require_within_calendar(ends_at, field="ends_at")
     if ends_at <= starts_at:
         raise _invalid("ends_at", "Must be after starts_at.")
     if ends_at - starts_at > timedelta(minutes=tenant.max_appointment_minutes):

@@ -15,6 +15,7 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from django.core import signing
+from django.db import connection
 from django.db.models import Model, Q, QuerySet
 
 from shared_apps.errors import ValidationFailed
@@ -86,22 +87,24 @@ def register_history_source(kind: str, source: HistorySource) -> None:
 
 
 def encode_cursor(*, customer_id: int, position: HistoryPosition) -> str:
-    """An opaque, signed token for "after `position`" in this customer's timeline."""
-    payload = [customer_id, position.occurred_at.isoformat(), position.kind, position.id]
+    """An opaque, signed token for "after `position`" in this customer's timeline; bound to
+    the business (its schema) and the customer, since customer ids repeat across businesses."""
+    schema_name = connection.schema_name  # type: ignore[attr-defined]  # django-tenants' database backend
+    payload = [schema_name, customer_id, position.occurred_at.isoformat(), position.kind, position.id]
     return signing.dumps(payload, salt=_CURSOR_SALT, compress=True)
 
 
 def decode_cursor(*, customer_id: int, cursor: str) -> HistoryPosition:
     """The position a cursor from `encode_cursor` names; anything else (edited, truncated,
-    another customer's) is refused."""
+    another customer's, another business's) is refused."""
     try:
-        owner, occurred_at, kind, entry_id = signing.loads(cursor, salt=_CURSOR_SALT)
+        schema_name, owner, occurred_at, kind, entry_id = signing.loads(cursor, salt=_CURSOR_SALT)
         position = HistoryPosition(occurred_at=datetime.fromisoformat(occurred_at), kind=str(kind), id=int(entry_id))
     except (signing.BadSignature, ValueError, TypeError) as error:
         raise ValidationFailed(
             "Invalid history cursor.", details=[{"field": "cursor", "message": "Not a cursor from this history."}]
         ) from error
-    if owner != customer_id:
+    if (schema_name, owner) != (connection.schema_name, customer_id):  # type: ignore[attr-defined]  # django-tenants
         raise ValidationFailed(
             "Invalid history cursor.", details=[{"field": "cursor", "message": "Cursor of another customer."}]
         )

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from shared_apps.errors import DomainError
+from shared_apps.tenants.localtime import require_within_calendar
 from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks import vapi
 from shared_apps.webhooks.vapi import ToolCall
@@ -75,9 +76,11 @@ def _int(value: Any, field: str) -> int:
 
 def _local_day(value: Any) -> date:
     try:
-        return date.fromisoformat(_text(value))
+        day = date.fromisoformat(_text(value))
     except ValueError:
         raise ToolProblem("date must be YYYY-MM-DD.") from None
+    require_within_calendar(day, field="date")
+    return day
 
 
 def _instant(value: Any, tenant: Tenant) -> datetime:
@@ -86,6 +89,7 @@ def _instant(value: Any, tenant: Tenant) -> datetime:
         moment = datetime.fromisoformat(_text(value).replace("Z", "+00:00"))
     except ValueError:
         raise ToolProblem("starts_at must be an ISO 8601 time, such as 2026-03-03T14:00.") from None
+    require_within_calendar(moment, field="starts_at")
     return moment if moment.tzinfo else moment.replace(tzinfo=tenant.zone)
 
 

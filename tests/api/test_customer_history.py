@@ -138,6 +138,15 @@ def test_cursor_of_another_customer_is_400(tenant_a, busy_customer):
     assert_refused(tenant_a.api().get(f"/customers/{other}/history", cursor=cursor), 400)
 
 
+def test_cursor_of_another_business_customer_with_the_same_id_is_400(tenant_a, tenant_b, busy_customer):
+    cursor = page(tenant_a, busy_customer, limit=2)["next_cursor"]
+    with tenant_b.schema():
+        namesake = CustomerFactory(id=busy_customer)
+        add_text(namesake, "Hello")
+
+    assert_refused(tenant_b.api().get(f"/customers/{busy_customer}/history", cursor=cursor), 400)
+
+
 def test_other_tenant_with_a_valid_cursor_is_404(tenant_a, tenant_b, busy_customer):
     cursor = page(tenant_a, busy_customer, limit=2)["next_cursor"]
 

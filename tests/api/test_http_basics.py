@@ -2,6 +2,7 @@
 health, readiness and metrics."""
 
 import json
+import time
 
 from django.conf import settings
 from django.test import override_settings
@@ -134,3 +135,21 @@ def test_openapi_lists_routes(api_host):
 
     assert "/api/v1/auth/register" in schema["paths"]
     assert "/api/v1/tenants/me" in schema["paths"]
+
+
+def seconds_past_window_start(window: int) -> float:
+    return time.time() % window
+
+
+@override_settings(RATE_LIMITS={**settings.RATE_LIMITS, "login": (3, 2)})
+def test_rate_limit_lets_no_more_than_the_limit_through_across_a_window_boundary(api_host):
+    # A fixed window of 2 s let 3 attempts through just before its boundary and 3 more just after.
+    while seconds_past_window_start(2) < 1.6:
+        time.sleep(0.05)
+    login = lambda: api_host.post("/auth/login", {"email": "x@y.test", "password": "wrong-pass"})  # noqa: E731
+    before = [login().status_code for _ in range(3)]
+    while seconds_past_window_start(2) > 1.0:
+        time.sleep(0.02)
+    after = [login().status_code for _ in range(3)]
+
+    assert before + after == [401, 401, 401, 429, 429, 429]

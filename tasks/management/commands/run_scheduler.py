@@ -3,8 +3,11 @@
 import logging
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import close_old_connections
 
+from shared_apps.outbox import services as outbox
 from tasks import actors
 from tasks.outbox import relay_outbox
 
@@ -20,6 +23,8 @@ PERIODIC_JOBS = (
     (actors.reconcile_sms_sends, 300),
     (actors.reconcile_voice_calls, 300),
 )
+# The check for outbox jobs the broker lost (published, never started).
+REPUBLISH = "republish_unstarted_outbox_messages"
 # Seconds between passes, and the longest wait after repeated failures (Redis or the
 # database away): the process stays up and catches up once they are back.
 TICK_SECONDS = 1.0
@@ -34,14 +39,20 @@ class Command(BaseCommand):
 
     def handle(self, *args, once: bool = False, **options):
         next_run = {actor.actor_name: 0.0 for actor, _ in PERIODIC_JOBS}
+        next_run[REPUBLISH] = 0.0
         failures = 0
         while True:
+            # A connection broken by a database restart is dropped here (as Django does around
+            # each request), so the next pass reconnects instead of failing forever.
+            close_old_connections()
             try:
                 self.run_pass(next_run)
                 failures = 0
             except Exception:
                 failures += 1
                 logger.exception("Scheduler pass failed; backing off", extra={"consecutive_failures": failures})
+            finally:
+                close_old_connections()
             if once:
                 return
             time.sleep(min(TICK_SECONDS * 2**failures, MAX_BACKOFF_SECONDS))
@@ -54,4 +65,7 @@ class Command(BaseCommand):
             if now >= next_run[actor.actor_name]:
                 actor.send()
                 next_run[actor.actor_name] = now + every
+        if now >= next_run[REPUBLISH]:
+            outbox.republish_unstarted_outbox_messages()
+            next_run[REPUBLISH] = now + min(settings.OUTBOX_REPUBLISH_AFTER.total_seconds() / 2, 60)
         relay_outbox()
