@@ -12,6 +12,7 @@ from shared_apps.accounts import revocation
 from shared_apps.accounts import services as accounts
 from shared_apps.accounts.tokens import AccessClaims
 from shared_apps.errors import NotAuthenticated, PermissionDenied
+from shared_apps.events import actors as event_actors
 from shared_apps.tenants.models import Tenant
 
 
@@ -52,6 +53,7 @@ def _claims(request: ApiRequest) -> AccessClaims:
     if revocation.is_access_revoked(request.access_claims):
         raise NotAuthenticated("The access token was revoked (signed out).", code="token_revoked")
     user_var.set(str(request.access_claims.user_id))
+    event_actors.set_actor(event_actors.user_actor(request.access_claims.user_id))
     return request.access_claims
 
 

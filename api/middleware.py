@@ -17,6 +17,7 @@ from api.auth import ApiRequest
 from api.errors import envelope, is_envelope, unavailable_response
 from api.logging import request_id_var, tenant_var, user_var
 from api.metrics import observe_request
+from shared_apps.events import actors as event_actors
 from shared_apps.tenants import queries as tenant_queries
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
@@ -33,6 +34,7 @@ class RequestIdMiddleware:
         request_id = supplied if _SAFE_REQUEST_ID.match(supplied) else uuid.uuid4().hex
         request.request_id = request_id
         tokens = (request_id_var.set(request_id), tenant_var.set("-"), user_var.set("-"))
+        actor_token = event_actors.set_actor(event_actors.SYSTEM)
         started = time.perf_counter()
         try:
             response = self.get_response(request)
@@ -40,6 +42,7 @@ class RequestIdMiddleware:
             request_id_var.reset(tokens[0])
             tenant_var.reset(tokens[1])
             user_var.reset(tokens[2])
+            event_actors.reset_actor(actor_token)
         response["X-Request-ID"] = request_id
         observe_request(request, response, time.perf_counter() - started)
         return response

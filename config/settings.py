@@ -52,6 +52,7 @@ SHARED_APPS = [
     "django_tenants",
     "shared_apps.accounts",
     "shared_apps.outbox",
+    "shared_apps.events",
     "shared_apps.idempotency",
     "shared_apps.webhooks",
     # Needed for OpClass() in expression indexes (it registers the index wrapper) and range lookups.

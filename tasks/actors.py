@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 import dramatiq
 
+from shared_apps.events import services as events
 from shared_apps.idempotency import services as idempotency
 from shared_apps.outbox import services as outbox
 from shared_apps.tenants import daily_jobs, provisioning
@@ -44,6 +45,18 @@ def purge_idempotency_records() -> None:
 def purge_published_outbox_messages() -> None:
     """Published outbox rows are kept a week, then deleted."""
     outbox.purge_published_outbox_messages()
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def deliver_domain_event(event: dict) -> None:
+    """Queue one job per subscriber of a domain event."""
+    events.fan_out_event(event=event)
+
+
+@dramatiq.actor(queue_name="default", max_retries=10)
+def run_event_subscriber(event: dict, subscriber: str) -> None:
+    """One subscriber's reaction to one domain event, at most once; retried alone on failure."""
+    events.run_subscriber(event=event, subscriber=subscriber)
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)

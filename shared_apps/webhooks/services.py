@@ -12,6 +12,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from shared_apps.errors import Conflict, NotFound
+from shared_apps.events.actors import acting_as
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks.handlers import NeedsReview, webhook_handler
@@ -223,7 +224,8 @@ def process_webhook_event(*, event_id: int) -> WebhookEvent | None:
                 raise LookupError(f"No handler is registered for {event.provider!r} events.")
             event.status, event.last_error = WebhookEvent.Status.PROCESSED, ""
             try:
-                with transaction.atomic(), tenant_context(tenant):
+                # The provider is the actor of what its event changes (events it emits name it).
+                with transaction.atomic(), tenant_context(tenant), acting_as(event.provider):
                     handler(event)
             except NeedsReview as refusal:
                 event.status, event.last_error = WebhookEvent.Status.REVIEW, str(refusal)[:2000]

@@ -1,0 +1,176 @@
+"""Every domain event type: its name, version and payload schema. Payloads carry ids and the
+few facts a subscriber needs to decide (subscribers re-read the rows they act on), in integer
+minor units and UTC. `catalogue()` is the machine-readable list served to integrations."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Payload(BaseModel):
+    """A payload: frozen, and refusing fields its schema does not name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CustomerPayload(Payload):
+    customer_id: int
+    name: str
+
+
+class CustomerUpdatedPayload(CustomerPayload):
+    changed_fields: list[str]
+
+
+class AppointmentPayload(Payload):
+    appointment_id: int
+    customer_id: int
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+class AppointmentRescheduledPayload(AppointmentPayload):
+    previous_starts_at: datetime
+    previous_ends_at: datetime
+
+
+class AppointmentStatusChangedPayload(AppointmentPayload):
+    previous_status: str
+
+
+class DocumentPayload(Payload):
+    customer_id: int
+    number: str
+    version: int
+    currency: str
+
+
+class QuotePayload(DocumentPayload):
+    quote_id: int
+    total: int
+
+
+class InvoicePayload(DocumentPayload):
+    invoice_id: int
+    total: int
+    amount_due: int
+
+
+class InvoiceOverduePayload(InvoicePayload):
+    due_date: date
+
+
+class PaymentPayload(Payload):
+    invoice_id: int
+    amount: int
+    currency: str
+
+
+class PaymentReceivedPayload(PaymentPayload):
+    payment_id: int
+    method: str
+
+
+class PaymentRefundedPayload(PaymentPayload):
+    refund_id: int
+    payment_id: int
+
+
+class PaymentFailedPayload(PaymentPayload):
+    reason: str
+
+
+class PaymentDisputedPayload(PaymentPayload):
+    dispute_id: int
+    reason: str
+
+
+class SmsPayload(Payload):
+    message_id: int
+    customer_id: int | None
+
+
+class SmsDeliveryFailedPayload(SmsPayload):
+    error_code: int | None
+
+
+class CallEndedPayload(Payload):
+    call_id: int
+    customer_id: int | None
+    direction: str
+    ended_reason: str
+
+
+class MemberPayload(Payload):
+    user_id: int
+    role: str
+
+
+class MemberRoleChangedPayload(MemberPayload):
+    previous_role: str
+
+
+@dataclass(frozen=True)
+class EventType:
+    """One kind of event. A change that breaks subscribers is a new version."""
+
+    name: str
+    version: int
+    payload: type[Payload]
+    description: str
+
+    def schema(self) -> dict[str, Any]:
+        return self.payload.model_json_schema()
+
+
+EVENT_TYPES: dict[str, EventType] = {
+    event.name: event
+    for event in [
+        EventType("customer.created", 1, CustomerPayload, "A customer was added."),
+        EventType("customer.updated", 1, CustomerUpdatedPayload, "A customer's details changed."),
+        EventType("customer.archived", 1, CustomerPayload, "A customer was archived."),
+        EventType("appointment.booked", 1, AppointmentPayload, "An appointment was booked."),
+        EventType("appointment.rescheduled", 1, AppointmentRescheduledPayload, "An appointment moved."),
+        EventType(
+            "appointment.status_changed",
+            1,
+            AppointmentStatusChangedPayload,
+            "An appointment was confirmed, started, completed or missed (cancelling is appointment.cancelled).",
+        ),
+        EventType("appointment.cancelled", 1, AppointmentStatusChangedPayload, "An appointment was cancelled."),
+        EventType("quote.sent", 1, QuotePayload, "A quote (or a new version of it) was sent to its customer."),
+        EventType("quote.accepted", 1, QuotePayload, "The customer accepted a quote."),
+        EventType("quote.declined", 1, QuotePayload, "The customer declined a quote."),
+        EventType("quote.expired", 1, QuotePayload, "A sent quote's validity ended."),
+        EventType("invoice.sent", 1, InvoicePayload, "An invoice (or a new version of it) was sent."),
+        EventType("invoice.paid", 1, InvoicePayload, "An invoice's amount due reached zero."),
+        EventType("invoice.overdue", 1, InvoiceOverduePayload, "An unpaid invoice passed its due date."),
+        EventType("invoice.cancelled", 1, InvoicePayload, "An invoice was voided."),
+        EventType("payment.received", 1, PaymentReceivedPayload, "A payment was recorded against an invoice."),
+        EventType("payment.refunded", 1, PaymentRefundedPayload, "A payment was refunded (in part or whole)."),
+        EventType("payment.failed", 1, PaymentFailedPayload, "A card payment of an invoice was declined."),
+        EventType("payment.disputed", 1, PaymentDisputedPayload, "A card payment was disputed."),
+        EventType("sms.received", 1, SmsPayload, "A text came in."),
+        EventType("sms.delivery_failed", 1, SmsDeliveryFailedPayload, "A text we sent could not be delivered."),
+        EventType("call.ended", 1, CallEndedPayload, "A voice call ended."),
+        EventType("member.joined", 1, MemberPayload, "A user became a member of the business."),
+        EventType("member.role_changed", 1, MemberRoleChangedPayload, "A member's role changed."),
+        EventType("member.removed", 1, MemberPayload, "A member left or was removed."),
+    ]
+}
+
+
+def event_type(name: str) -> EventType:
+    """The event type `name`; KeyError for a name the catalogue does not hold."""
+    return EVENT_TYPES[name]
+
+
+def catalogue() -> list[dict[str, Any]]:
+    """Every event type with its version, description and payload JSON schema, by name."""
+    return [
+        {"type": event.name, "version": event.version, "description": event.description, "payload": event.schema()}
+        for event in sorted(EVENT_TYPES.values(), key=lambda event: event.name)
+    ]
