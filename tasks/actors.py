@@ -6,6 +6,7 @@ from collections.abc import Callable
 import dramatiq
 
 from shared_apps.events import services as events
+from shared_apps.events.actors import SCHEDULER, acting_as
 from shared_apps.idempotency import services as idempotency
 from shared_apps.outbox import services as outbox
 from shared_apps.tenants import daily_jobs, provisioning
@@ -112,12 +113,13 @@ def email_document(tenant_id: int, document_type: str, document_id: int, version
 
 def _run_daily(job: str, tenant_id: int, local_day: str, rule: Callable[..., int]) -> None:
     """Run a daily rule (`rule(tenant=, now=)`) for one tenant and schedule its next run."""
-    daily_jobs.run_daily_job(
-        job=job,
-        tenant_id=tenant_id,
-        local_day=local_day,
-        work=lambda tenant, now: rule(now=now, tenant=tenant),
-    )
+    with acting_as(SCHEDULER):
+        daily_jobs.run_daily_job(
+            job=job,
+            tenant_id=tenant_id,
+            local_day=local_day,
+            work=lambda tenant, now: rule(now=now, tenant=tenant),
+        )
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)

@@ -24,6 +24,7 @@ from shared_apps.accounts.services import (
     _forget_membership,
     _issue_tokens,
     _require_manager,
+    add_member,
     check_password_strength,
     normalize_email,
 )
@@ -267,7 +268,7 @@ def accept_invitation(
             )
             if Membership.objects.filter(user=user, tenant_id=invitation.tenant_id).exists():
                 raise Conflict("You are already a member of this business.", code="already_member")
-            Membership.objects.create(user=user, tenant_id=invitation.tenant_id, role=invitation.role)
+            add_member(user=user, tenant=invitation.tenant, role=invitation.role)
             invitation.accepted_at = now
             invitation.accepted_by = user
             invitation.save(update_fields=["accepted_at", "accepted_by"])

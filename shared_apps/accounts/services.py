@@ -23,6 +23,7 @@ from shared_apps.errors import (
     ValidationFailed,
     violated_constraint,
 )
+from shared_apps.events.services import emit
 from shared_apps.tenants import queries as tenant_queries
 from shared_apps.tenants.models import Tenant
 from shared_apps.tenants.services import create_tenant, slug_from_name
@@ -124,7 +125,7 @@ def register_business(
                 currency=currency,
             )
             user = User.objects.create_user(email, password, full_name=full_name.strip())
-            Membership.objects.create(user=user, tenant=tenant, role=Membership.Role.OWNER)
+            add_member(user=user, tenant=tenant, role=Membership.Role.OWNER)
             tokens = _issue_tokens(user=user, tenant=tenant, role=Membership.Role.OWNER)
     except IntegrityError as error:
         if violated_constraint(error) != USER_EMAIL_CONSTRAINT:
@@ -297,13 +298,22 @@ def _lock_owners(*, tenant_id: int) -> list[int]:
     )
 
 
+def add_member(*, user: User, tenant: Tenant, role: str) -> Membership:
+    """Make `user` a member of `tenant` with `role` (the caller checked they may join)."""
+    membership = Membership.objects.create(user=user, tenant=tenant, role=role)
+    emit("member.joined", tenant_schema=tenant.schema_name, user_id=user.pk, role=role)
+    return membership
+
+
 def change_member_role(*, tenant_id: int, actor_role: str, user_id: int, role: str) -> Membership:
     _require_manager(actor_role)
     role = _check_role(role)
     with transaction.atomic():
         owner_ids = _lock_owners(tenant_id=tenant_id)
         membership = (
-            Membership.objects.select_for_update().select_related("user").filter(tenant_id=tenant_id, user_id=user_id)
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("user", "tenant")
+            .filter(tenant_id=tenant_id, user_id=user_id)
         ).first()
         if membership is None:
             raise NotFound("User not found.")
@@ -312,8 +322,17 @@ def change_member_role(*, tenant_id: int, actor_role: str, user_id: int, role: s
             raise PermissionDenied("Only owners can grant or take the owner role.", code="role_forbidden")
         if membership.role == Membership.Role.OWNER and role != Membership.Role.OWNER and len(owner_ids) == 1:
             raise Conflict("A business needs at least one owner.", code="last_owner")
+        previous_role = membership.role
         membership.role = role
         membership.save(update_fields=["role"])
+        if role != previous_role:
+            emit(
+                "member.role_changed",
+                tenant_schema=membership.tenant.schema_name,
+                user_id=user_id,
+                role=role,
+                previous_role=previous_role,
+            )
     _forget_membership(user_id=user_id, tenant_id=tenant_id)
     return membership
 
@@ -323,7 +342,12 @@ def remove_member(*, tenant_id: int, actor_role: str, user_id: int) -> None:
     _require_manager(actor_role)
     with transaction.atomic():
         owner_ids = _lock_owners(tenant_id=tenant_id)
-        membership = Membership.objects.select_for_update().filter(tenant_id=tenant_id, user_id=user_id).first()
+        membership = (
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("tenant")
+            .filter(tenant_id=tenant_id, user_id=user_id)
+            .first()
+        )
         if membership is None:
             raise NotFound("User not found.")
         if membership.role == Membership.Role.OWNER:
@@ -332,6 +356,7 @@ def remove_member(*, tenant_id: int, actor_role: str, user_id: int) -> None:
             if len(owner_ids) == 1:
                 raise Conflict("A business needs at least one owner.", code="last_owner")
         membership.delete()
+        emit("member.removed", tenant_schema=membership.tenant.schema_name, user_id=user_id, role=membership.role)
         RefreshToken.objects.filter(user_id=user_id, tenant_id=tenant_id, revoked_at__isnull=True).update(
             revoked_at=timezone.now()
         )

@@ -51,12 +51,20 @@ def parse_event(data: dict[str, Any]) -> DomainEvent:
     return DomainEvent(**{**data, "payload": kind.payload.model_validate(data["payload"])})
 
 
-def emit(event_name: str, *, actor: str | None = None, now: datetime | None = None, **payload: Any) -> DomainEvent:
-    """Record event `event_name` of the active tenant, in the caller's transaction. The payload
-    is validated here (a wrong field is a bug, raised at once). The actor defaults to whoever
-    the request or job acts as (actors.acting_as)."""
+def emit(
+    event_name: str,
+    *,
+    actor: str | None = None,
+    now: datetime | None = None,
+    tenant_schema: str | None = None,
+    **payload: Any,
+) -> DomainEvent:
+    """Record event `event_name` of the active tenant (or `tenant_schema`, for a change made in
+    the public schema such as a membership), in the caller's transaction. The payload is
+    validated here (a wrong field is a bug, raised at once). The actor defaults to whoever the
+    request or job acts as (actors.acting_as)."""
     kind = event_type(event_name)
-    schema_name = connection.schema_name  # type: ignore[attr-defined]  # django-tenants' database backend
+    schema_name = tenant_schema or connection.schema_name  # type: ignore[attr-defined]  # django-tenants' database backend
     if not schema_name or schema_name == "public":
         raise RuntimeError(f"{event_name} emitted outside a tenant's schema")
     event = DomainEvent(

@@ -23,14 +23,13 @@ from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from psycopg import errors as pg_errors
 
 from shared_apps.errors import Conflict, InvalidTransition, NotFound, StaleVersion, ValidationFailed
+from shared_apps.events.services import emit
 from shared_apps.tenants.localtime import require_within_calendar
 from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments import queries
 from tenant_apps.appointments.models import Appointment
-from tenant_apps.appointments.reminders import schedule_appointment_reminders
 from tenant_apps.appointments.staff import require_staff
 from tenant_apps.customers.models import Customer
-from tenant_apps.sms import notifications
 
 Status = Appointment.Status
 
@@ -149,9 +148,18 @@ def create_appointment(
             notes=notes.strip(),
         )
         _save(appointment)
-        notifications.appointment_booked(tenant=tenant, appointment=appointment)
-        schedule_appointment_reminders(tenant=tenant, appointment=appointment, now=now)
+        emit("appointment.booked", now=now, **_event_payload(appointment))
     return appointment
+
+
+def _event_payload(appointment: Appointment) -> dict[str, Any]:
+    return {
+        "appointment_id": appointment.pk,
+        "customer_id": appointment.customer_id,
+        "status": appointment.status,
+        "starts_at": appointment.starts_at,
+        "ends_at": appointment.ends_at,
+    }
 
 
 def update_appointment(
@@ -185,6 +193,7 @@ def update_appointment(
                 raise _invalid("title", "Must not be blank.")
         if "notes" in changed:
             changed["notes"] = changed["notes"].strip()
+        previous_starts_at, previous_ends_at = appointment.starts_at, appointment.ends_at
         for field, value in changed.items():
             setattr(appointment, field, value)
         update_fields = [*changed, "version", "updated_at"]
@@ -204,9 +213,14 @@ def update_appointment(
             update_fields.append("blocked_during")
         appointment.version += 1
         _save(appointment, update_fields=update_fields)
-        if "starts_at" in changed:
-            # The old reminders find the appointment moved and do nothing.
-            schedule_appointment_reminders(tenant=tenant, appointment=appointment, now=now)
+        if {"starts_at", "ends_at"} & set(changed):
+            emit(
+                "appointment.rescheduled",
+                now=now,
+                previous_starts_at=previous_starts_at,
+                previous_ends_at=previous_ends_at,
+                **_event_payload(appointment),
+            )
     return appointment
 
 
@@ -232,6 +246,7 @@ def transition_appointment(
             raise InvalidTransition(
                 current=appointment.status, requested=status, allowed=allowed_transitions(appointment.status)
             )
+        previous_status = appointment.status
         appointment.status = status
         update_fields = ["status", "version", "updated_at"]
         if status == Status.CANCELLED:
@@ -240,6 +255,11 @@ def transition_appointment(
         appointment.version += 1
         # Leaving the active states only ever frees time, so this save cannot double-book.
         appointment.save(update_fields=update_fields)
+        emit(
+            "appointment.cancelled" if status == Status.CANCELLED else "appointment.status_changed",
+            previous_status=previous_status,
+            **_event_payload(appointment),
+        )
     return appointment
 
 

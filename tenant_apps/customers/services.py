@@ -12,6 +12,7 @@ from django.db.models import F, ProtectedError
 from django.utils import timezone
 
 from shared_apps.errors import StaleVersion, ValidationFailed
+from shared_apps.events.services import emit
 from tenant_apps.customers import queries
 from tenant_apps.customers.models import Customer
 
@@ -82,7 +83,10 @@ def _clean(changes: dict[str, Any], *, region: str) -> dict[str, Any]:
 
 def create_customer(*, region: str, data: dict[str, Any]) -> Customer:
     """A new customer; `region` is the business's country, for national phone numbers."""
-    return Customer.objects.create(**_clean(data, region=region))
+    with transaction.atomic():
+        customer = Customer.objects.create(**_clean(data, region=region))
+        emit("customer.created", customer_id=customer.pk, name=customer.name)
+    return customer
 
 
 def update_customer(*, customer_id: int, region: str, changes: dict[str, Any], version: int) -> Customer:
@@ -98,6 +102,7 @@ def update_customer(*, customer_id: int, region: str, changes: dict[str, Any], v
             setattr(customer, field, value)
         customer.version += 1
         customer.save(update_fields=[*cleaned, "version", "updated_at"])
+        emit("customer.updated", customer_id=customer.pk, name=customer.name, changed_fields=sorted(cleaned))
     return customer
 
 
@@ -114,6 +119,7 @@ def delete_customer(*, customer_id: int) -> bool:
                 customer.archived_at = timezone.now()
                 customer.version += 1
                 customer.save(update_fields=["archived_at", "version", "updated_at"])
+                emit("customer.archived", customer_id=customer.pk, name=customer.name)
             return True
     return False
 

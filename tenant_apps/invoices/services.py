@@ -10,6 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from shared_apps.errors import Conflict, InvalidTransition, NotFound
+from shared_apps.events.services import emit
 from shared_apps.tenants.models import Tenant
 from tenant_apps.billing import services as billing
 from tenant_apps.billing.guards import require_items
@@ -18,7 +19,6 @@ from tenant_apps.invoices import queries
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.quotes import queries as quote_queries
 from tenant_apps.quotes.models import Quote
-from tenant_apps.sms import notifications
 
 Status = Invoice.Status
 
@@ -84,8 +84,26 @@ def change_invoice_status(*, tenant: Tenant, invoice_id: int, status: str, now: 
         invoice.version += 1
         invoice.save(update_fields=["status", "number", "issued_at", "version", "updated_at"])
         if invoice.issued_at == now:  # issued by this call (a total-0 invoice is PAID at once)
-            notifications.document_sent(tenant=tenant, document=invoice, now=now)
+            emit("invoice.sent", now=now, **invoice_event_payload(invoice))
+        if status in (Status.PAID, Status.CANCELLED):
+            emit(
+                "invoice.paid" if status == Status.PAID else "invoice.cancelled",
+                now=now,
+                **invoice_event_payload(invoice),
+            )
     return invoice
+
+
+def invoice_event_payload(invoice: Invoice) -> dict[str, Any]:
+    return {
+        "invoice_id": invoice.pk,
+        "customer_id": invoice.customer_id,
+        "number": invoice.number,
+        "version": invoice.version,
+        "currency": invoice.currency,
+        "total": invoice.total,
+        "amount_due": invoice.amount_due,
+    }
 
 
 def delete_invoice(*, invoice_id: int) -> None:
@@ -153,6 +171,7 @@ def apply_ledger_entry(*, invoice: Invoice, paid_delta: int) -> None:
     and let the status follow the balance: nothing paid -> SENT (the clock may make it
     OVERDUE again), part -> PARTIALLY_PAID, all -> PAID. The caller holds the invoice's row
     lock and has checked the amount fits; the row's check constraint backs that up."""
+    was_paid = invoice.status == Status.PAID
     invoice.amount_paid += paid_delta
     if invoice.amount_paid == 0:
         invoice.status = Status.SENT
@@ -162,6 +181,8 @@ def apply_ledger_entry(*, invoice: Invoice, paid_delta: int) -> None:
         invoice.status = Status.PARTIALLY_PAID
     invoice.version += 1
     invoice.save(update_fields=["amount_paid", "status", "version", "updated_at"])
+    if invoice.status == Status.PAID and not was_paid:
+        emit("invoice.paid", **invoice_event_payload(invoice))
 
 
 def mark_overdue_invoices(*, tenant: Tenant, now: datetime) -> int:
@@ -169,9 +190,19 @@ def mark_overdue_invoices(*, tenant: Tenant, now: datetime) -> int:
     `due_date` has ended in the tenant's zone. Returns how many changed. One UPDATE:
     a concurrent payment holds the row lock and the status is re-checked once it commits."""
     today = tenant.local_date(now)
-    return Invoice.objects.filter(status__in=(Status.SENT, Status.PARTIALLY_PAID), due_date__lt=today).update(
-        status=Status.OVERDUE, version=F("version") + 1, updated_at=now
-    )
+    with transaction.atomic():
+        overdue = list(
+            Invoice.objects.select_for_update().filter(
+                status__in=(Status.SENT, Status.PARTIALLY_PAID), due_date__lt=today
+            )
+        )
+        Invoice.objects.filter(pk__in=[invoice.pk for invoice in overdue]).update(
+            status=Status.OVERDUE, version=F("version") + 1, updated_at=now
+        )
+        for invoice in overdue:
+            invoice.status, invoice.version = Status.OVERDUE, invoice.version + 1
+            emit("invoice.overdue", now=now, due_date=invoice.due_date, **invoice_event_payload(invoice))
+    return len(overdue)
 
 
 def render_invoice_pdf(*, tenant: Tenant, invoice_id: int) -> bytes:

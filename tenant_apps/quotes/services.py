@@ -11,12 +11,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from shared_apps.errors import Conflict, InvalidTransition, ValidationFailed
+from shared_apps.events.services import emit
 from shared_apps.tenants.models import Tenant
 from tenant_apps.billing import services as billing
 from tenant_apps.billing.guards import require_items
 from tenant_apps.quotes import queries
 from tenant_apps.quotes.models import Quote
-from tenant_apps.sms import notifications
 
 Status = Quote.Status
 
@@ -70,8 +70,8 @@ def change_quote_status(*, tenant: Tenant, quote_id: int, status: str, now: date
         quote.status = Status.EXPIRED if expired else status
         quote.version += 1
         quote.save(update_fields=["status", "number", "issued_at", "decided_at", "version", "updated_at"])
-        if status == Status.SENT:
-            notifications.document_sent(tenant=tenant, document=quote, now=now)
+        if quote.status in QUOTE_EVENTS:
+            emit(QUOTE_EVENTS[quote.status], now=now, **quote_event_payload(quote))
     if expired:
         raise Conflict(
             "This quote expired at the end of its valid-until day.",
@@ -79,6 +79,26 @@ def change_quote_status(*, tenant: Tenant, quote_id: int, status: str, now: date
             details=[{"valid_until": quote.valid_until.isoformat(), "status": quote.status}],
         )
     return quote
+
+
+# The event each status a quote moves to emits.
+QUOTE_EVENTS = {
+    Status.SENT: "quote.sent",
+    Status.ACCEPTED: "quote.accepted",
+    Status.REJECTED: "quote.declined",
+    Status.EXPIRED: "quote.expired",
+}
+
+
+def quote_event_payload(quote: Quote) -> dict[str, Any]:
+    return {
+        "quote_id": quote.pk,
+        "customer_id": quote.customer_id,
+        "number": quote.number,
+        "version": quote.version,
+        "currency": quote.currency,
+        "total": quote.total,
+    }
 
 
 def _prepare_sending(quote: Quote, *, tenant: Tenant, now: datetime, today: date) -> None:
@@ -99,9 +119,15 @@ def expire_quotes(*, tenant: Tenant, now: datetime) -> int:
     ended in the tenant's zone. Returns how many expired. One UPDATE: a concurrent accept
     holds the row lock and the status is re-checked once it commits."""
     today = tenant.local_date(now)
-    return Quote.objects.filter(status=Status.SENT, valid_until__lt=today).update(
-        status=Status.EXPIRED, version=F("version") + 1, updated_at=now
-    )
+    with transaction.atomic():
+        expiring = list(Quote.objects.select_for_update().filter(status=Status.SENT, valid_until__lt=today))
+        Quote.objects.filter(pk__in=[quote.pk for quote in expiring]).update(
+            status=Status.EXPIRED, version=F("version") + 1, updated_at=now
+        )
+        for quote in expiring:
+            quote.status, quote.version = Status.EXPIRED, quote.version + 1
+            emit("quote.expired", now=now, **quote_event_payload(quote))
+    return len(expiring)
 
 
 def render_quote_pdf(*, tenant: Tenant, quote_id: int) -> bytes:

@@ -73,9 +73,9 @@ def _settle(*, message_id: int, tenant_id: int, found: MessageInstance | None, n
             return
         if found is None:
             if now - message.created_at >= GIVE_UP_AFTER:
-                message.status = Message.Status.FAILED
                 message.note = NOT_SENT_NOTE
-                message.save(update_fields=["status", "note", "updated_at"])
+                message.save(update_fields=["note", "updated_at"])
+                advance_status(message, new_status=Message.Status.FAILED, error_code=None)
             return
         if not message.provider_sid:
             message.provider_sid = found.sid

@@ -10,6 +10,7 @@ from django.http import QueryDict
 from twilio.base.exceptions import TwilioRestException
 
 from shared_apps.errors import Conflict, ValidationFailed
+from shared_apps.events.services import emit
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks import twilio
@@ -128,6 +129,7 @@ def receive_inbound_message(
             customer=customer_queries.find_customer_by_phone(phone=from_number),
             provider_sid=provider_sid,
         )
+        emit("sms.received", message_id=message.pk, customer_id=message.customer_id)
         opted_out = opt_out_keyword(body=body, opt_out_type=opt_out_type)
         if opted_out is not None:
             set_sms_opt_out_by_phone(phone=from_number, opted_out=opted_out)
@@ -168,6 +170,13 @@ def advance_status(message: Message, *, new_status: str, error_code: int | None)
     message.save(update_fields=["status", "error_code", "updated_at"])
     if error_code == UNSUBSCRIBED_RECIPIENT:
         set_sms_opt_out_by_phone(phone=message.to_number, opted_out=True)
+    if new_status in (Status.UNDELIVERED, Status.FAILED):
+        emit(
+            "sms.delivery_failed",
+            message_id=message.pk,
+            customer_id=message.customer_id,
+            error_code=message.error_code,
+        )
     return True
 
 
@@ -311,11 +320,7 @@ def send_queued_sms(*, message_id: int, tenant_id: int) -> Message | None:
         with transaction.atomic():
             message = queries.get_message_for_update(message_id=message_id)
             assert message is not None  # a message is never deleted, least of all while sending
-            message.status = Status.FAILED
-            message.error_code = error.code
-            message.save(update_fields=["status", "error_code", "updated_at"])
-            if error.code == UNSUBSCRIBED_RECIPIENT:
-                set_sms_opt_out_by_phone(phone=message.to_number, opted_out=True)
+            advance_status(message, new_status=Status.FAILED, error_code=error.code)
         return message
     with transaction.atomic():
         message = queries.get_message_for_update(message_id=message_id)

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from shared_apps.errors import Conflict, ValidationFailed
+from shared_apps.events.services import emit
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks import vapi
@@ -148,10 +149,13 @@ def store_placed_call(*, call_id: int, tenant_id: int, placed: dict[str, Any], n
         call = queries.get_call_for_update(call_id=call_id)
         assert call is not None  # a call is never deleted, least of all while dialing
         call.vapi_call_id = str(placed.get("id") or "") or None
-        if _advance(call, VAPI_STATUSES.get(str(placed.get("status", "")))) and call.status == Status.ENDED:
+        ended = _advance(call, VAPI_STATUSES.get(str(placed.get("status", "")))) and call.status == Status.ENDED
+        if ended:
             call.ended_reason = _text(placed.get("endedReason"))[:200]
         call.note = note or call.note
         call.save(update_fields=["vapi_call_id", "status", "ended_reason", "note", "updated_at"])
+        if ended:
+            _call_ended(call)
         if call.vapi_call_id:
             claim_provider_route(
                 tenant_id=tenant_id, provider=vapi.PROVIDER, kind=vapi.CALL_KIND, external_id=call.vapi_call_id
@@ -177,6 +181,17 @@ def _finish_failed(*, call_id: int, reason: str) -> Call:
         call.ended_reason = reason[:200]
         call.save(update_fields=["status", "ended_reason", "updated_at"])
     return call
+
+
+def _call_ended(call: Call) -> None:
+    """The call.ended event, emitted by whichever update first moves the call to ENDED."""
+    emit(
+        "call.ended",
+        call_id=call.pk,
+        customer_id=call.customer_id,
+        direction=call.direction,
+        ended_reason=call.ended_reason,
+    )
 
 
 def _advance(call: Call, new_status: str | None) -> bool:
@@ -291,6 +306,8 @@ def apply_status_update(*, tenant: Tenant, message: dict[str, Any]) -> Call:
             call.ended_reason = _text(message.get("endedReason"))[:200]
             fields.append("ended_reason")
         call.save(update_fields=fields)
+        if advanced and call.status == Status.ENDED:
+            _call_ended(call)
     return call
 
 
@@ -313,7 +330,10 @@ def apply_end_of_call_report(*, tenant: Tenant, message: dict[str, Any]) -> Call
         call.recording_url = recording_url(message)[:2000]
         call.cost = _cents(message.get("cost"))
         call.ended_reason = _text(message.get("endedReason"))[:200]
+        already_ended = call.status == Status.ENDED
         call.status = Status.ENDED
         call.report_received = True
         call.save()
+        if not already_ended:
+            _call_ended(call)
     return call
