@@ -79,6 +79,7 @@ TENANT_APPS = [
     "tenant_apps.payments",
     "tenant_apps.sms",
     "tenant_apps.voice",
+    "tenant_apps.notifications",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

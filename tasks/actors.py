@@ -13,12 +13,12 @@ from shared_apps.tenants import daily_jobs, provisioning
 from shared_apps.tenants import services as tenants
 from shared_apps.webhooks import services as webhooks
 from tasks.broker import broker  # noqa: F401 - configures Dramatiq before actors are declared
-from tenant_apps.appointments import reminders
 from tenant_apps.invoices import services as invoices
+from tenant_apps.notifications import document_email, notices, reminders
 from tenant_apps.payments import cards, follow_ups
 from tenant_apps.payments import reconcile as payment_reconcile
 from tenant_apps.quotes import services as quotes
-from tenant_apps.sms import automatic, document_email, reconcile
+from tenant_apps.sms import reconcile
 from tenant_apps.sms import services as sms
 from tenant_apps.voice import reconcile as voice_reconcile
 from tenant_apps.voice import services as voice
@@ -100,7 +100,7 @@ def reconcile_voice_calls() -> None:
 @dramatiq.actor(queue_name="default", max_retries=5)
 def send_automatic_sms(tenant_id: int, kind: str, object_id: int, send_key: str) -> None:
     """A booking confirmation or quote/invoice notice, once per send key (quiet hours kept)."""
-    automatic.send_notice(tenant_id=tenant_id, kind=kind, object_id=object_id, send_key=send_key)
+    notices.send_notice(tenant_id=tenant_id, kind=kind, object_id=object_id, send_key=send_key)
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)

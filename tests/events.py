@@ -19,19 +19,19 @@ def emitted(event_name: str | None = None, *, schema_name: str | None = None) ->
     return [event for event in found if event_name is None or event.type == event_name]
 
 
-def deliver_events() -> None:
-    """Run every pending event's fan-out and subscriber jobs, as the worker would, each in its
-    event's schema; the rows are marked published so they run once. Restores the schema."""
+def deliver_events(*, schema_name: str | None = None) -> None:
+    """Run every pending event's fan-out and subscriber jobs (of one tenant's schema, or all),
+    as the worker would, each in its event's schema; the rows are marked published so they
+    run once. Restores the schema."""
     schema_before = connection.schema_name
     try:
         while True:
-            row = (
-                OutboxMessage.objects.filter(
-                    actor_name__in=[events.DELIVER_ACTOR, events.SUBSCRIBER_ACTOR], published_at__isnull=True
-                )
-                .order_by("id")
-                .first()
+            rows = OutboxMessage.objects.filter(
+                actor_name__in=[events.DELIVER_ACTOR, events.SUBSCRIBER_ACTOR], published_at__isnull=True
             )
+            if schema_name is not None:
+                rows = rows.filter(schema_name=schema_name)
+            row = rows.order_by("id").first()
             if row is None:
                 return
             OutboxMessage.objects.filter(pk=row.pk).update(published_at=timezone.now())

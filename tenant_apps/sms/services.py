@@ -16,17 +16,20 @@ from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks import twilio
 from shared_apps.webhooks.models import WebhookEvent
 from shared_apps.webhooks.services import claim_provider_route
-from tenant_apps.appointments import queries as appointment_queries
 from tenant_apps.customers import queries as customer_queries
 from tenant_apps.customers.models import Customer
 from tenant_apps.customers.services import resolve_recipient, set_sms_opt_out_by_phone
-from tenant_apps.invoices import queries as invoice_queries
-from tenant_apps.quotes import queries as quote_queries
 from tenant_apps.sms import queries
 from tenant_apps.sms.models import Message, SmsTemplate
 from tenant_apps.sms.provider import status_callback_url, twilio_client
 from tenant_apps.sms.segments import count_segments
-from tenant_apps.sms.templates import TemplateContext, check_template_body, render_template, template_values
+from tenant_apps.sms.templates import (
+    TemplateContext,
+    check_template_body,
+    render_template,
+    template_object,
+    template_values,
+)
 
 Status = Message.Status
 
@@ -193,17 +196,19 @@ def _render_for(*, tenant: Tenant, template_id: int, objects: TemplateObjects, c
     """The template's text for these objects; the customer is the recipient's, else that of
     the appointment, invoice or quote. An id of another business's row is a 404."""
     template = queries.get_template(template_id=template_id)
-    appointment = invoice = quote = None
-    if objects.appointment_id is not None:
-        appointment = appointment_queries.get_appointment(appointment_id=objects.appointment_id)
-    if objects.invoice_id is not None:
-        invoice = invoice_queries.get_invoice(invoice_id=objects.invoice_id)
-    if objects.quote_id is not None:
-        quote = quote_queries.get_quote(quote_id=objects.quote_id)
-    if customer is None:
-        about = next((row for row in (appointment, invoice, quote) if row is not None), None)
-        customer = about.customer if about is not None else None
-    context = TemplateContext(tenant=tenant, customer=customer, appointment=appointment, invoice=invoice, quote=quote)
+    about = [
+        template_object(tenant=tenant, kind=kind, object_id=object_id)
+        for kind, object_id in (
+            ("appointment", objects.appointment_id),
+            ("invoice", objects.invoice_id),
+            ("quote", objects.quote_id),
+        )
+        if object_id is not None
+    ]
+    if customer is None and about:
+        customer = about[0].customer
+    object_values = {name: value for found in about for name, value in found.values.items()}
+    context = TemplateContext(tenant=tenant, customer=customer, object_values=object_values)
     return render_template(body=template.body, values=template_values(context))
 
 

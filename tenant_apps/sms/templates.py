@@ -1,24 +1,21 @@
 """SMS templates: a body with named variables, and the one function that renders it.
 
 A variable is a name in braces, `{customer_name}`. Its value comes from named objects: the
-tenant (always), the customer, an appointment, an invoice, a quote (`template_values`).
-Any other braced name is refused when the template is saved, and a variable with no value
-when it is sent; both answer 400 naming it."""
+tenant (always), the customer, and what the text is about (an appointment, an invoice, a
+quote). The text channel knows none of those business objects: an app above it registers a
+`TemplateSource` per kind of object (`register_template_source`), which fills that object's
+variables. Any other braced name is refused when the template is saved, and a variable with
+no value when it is sent; both answer 400 naming it."""
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from shared_apps.errors import ValidationFailed
 from shared_apps.tenants.models import Tenant
-from tenant_apps.appointments.models import Appointment
-from tenant_apps.billing.totals import format_money
 from tenant_apps.customers.models import Customer
-from tenant_apps.invoices.models import Invoice
-from tenant_apps.payments.pay_links import pay_url
-from tenant_apps.quotes.models import Quote
 
 VARIABLE = re.compile(r"\{([^{}]*)\}")
 # Every variable a template may use, and the object its value comes from.
@@ -36,13 +33,37 @@ TEMPLATE_VARIABLES = {
 
 @dataclass(frozen=True)
 class TemplateContext:
-    """The objects a text is about; each is optional."""
+    """What a text is about: the business, the customer, and the variables filled by the
+    objects it concerns (`object_values`, from their template sources)."""
 
     tenant: Tenant
     customer: Customer | None = None
-    appointment: Appointment | None = None
-    invoice: Invoice | None = None
-    quote: Quote | None = None
+    object_values: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TemplateObject:
+    """One object's variables and its customer (the recipient when none is named)."""
+
+    values: Mapping[str, str]
+    customer: Customer | None
+
+
+# Reads the object with this id in the current tenant's schema (NotFound when there is none,
+# so another business's id is a 404) and fills its variables.
+TemplateSource = Callable[[Tenant, int], TemplateObject]
+
+_sources: dict[str, TemplateSource] = {}
+
+
+def register_template_source(kind: str, source: TemplateSource) -> None:
+    """Add (or replace) the source of `kind` objects ("appointment", "invoice", "quote")."""
+    _sources[kind] = source
+
+
+def template_object(*, tenant: Tenant, kind: str, object_id: int) -> TemplateObject:
+    """The variables of object `object_id` of `kind`, from its registered source."""
+    return _sources[kind](tenant, object_id)
 
 
 def template_variables(body: str) -> list[str]:
@@ -73,15 +94,7 @@ def template_values(context: TemplateContext) -> dict[str, str]:
     values = {"business_name": context.tenant.name}
     if context.customer is not None:
         values["customer_name"] = context.customer.name
-    if context.appointment is not None:
-        values["appointment_time"] = readable_local_time(context.appointment.starts_at, zone=context.tenant.zone)
-    if context.invoice is not None and context.invoice.number:
-        values["invoice_number"] = context.invoice.number
-        values["amount_due"] = format_money(context.invoice.amount_due, context.invoice.currency)
-        values["pay_url"] = pay_url(invoice_id=context.invoice.pk)
-    if context.quote is not None and context.quote.number:
-        values["quote_number"] = context.quote.number
-        values["quote_total"] = format_money(context.quote.total, context.quote.currency)
+    values.update(context.object_values)
     return values
 
 

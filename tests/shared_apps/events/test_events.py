@@ -18,6 +18,13 @@ from tests.events import deliver_events, emitted
 handled: list[tuple[str, str, str]] = []
 
 
+@pytest.fixture(autouse=True)
+def _no_earlier_events(db):
+    """Events emitted while the session's tenants were set up (their members joining) are
+    not this module's business (deleted in the test's transaction only)."""
+    OutboxMessage.objects.filter(actor_name__in=[events.DELIVER_ACTOR, events.SUBSCRIBER_ACTOR]).delete()
+
+
 @pytest.fixture
 def subscribers():
     """Two subscribers of customer.created: one records, one fails until told otherwise."""

@@ -14,12 +14,12 @@ from tenant_apps.billing.models import DocumentType
 from tenant_apps.invoices import queries as invoice_queries
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.invoices.services import render_invoice_pdf
+from tenant_apps.notifications.models import DocumentEmail
 from tenant_apps.quotes import queries as quote_queries
 from tenant_apps.quotes.models import Quote
 from tenant_apps.quotes.services import render_quote_pdf
-from tenant_apps.sms.models import DocumentEmail
 
-logger = logging.getLogger("sms.document_email")
+logger = logging.getLogger("notifications.document_email")
 
 
 def _claim(*, document_type: str, document_id: int, version: int, to_email: str, status: str, note: str = ""):

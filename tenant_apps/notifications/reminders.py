@@ -1,7 +1,7 @@
 """Appointment reminders by text, the tenant's `sms_reminder_hours` (24 h and 2 h) before.
 
-Booking or rescheduling writes one due outbox row per reminder in the same transaction
-(none for a cancelled appointment or a time already past). When a row comes due the actor
+Booking or rescheduling (its event, delivered to subscribers.py) writes one due outbox row
+per reminder (none for a cancelled appointment or a time already past). When a row comes due the actor
 re-reads the appointment: moved or no longer active -> nothing. Otherwise the reminder is
 sent at most once under its send key (appointment, kind, appointment time), so a
 rescheduled appointment gets new reminders while a doubled scheduler or a re-delivered

@@ -8,16 +8,19 @@ from django.test import override_settings
 from django_tenants.utils import tenant_context
 
 from shared_apps.outbox.models import OutboxMessage
-from tenant_apps.sms import document_email, notifications
-from tenant_apps.sms.models import DocumentEmail
+from tenant_apps.notifications import document_email
+from tenant_apps.notifications import texts as notifications
+from tenant_apps.notifications.models import DocumentEmail
 from tests.api.test_invitations import _free_port, smtp_inbox  # noqa: F401 - the real SMTP sink fixture
 from tests.concurrency import run_at_once
+from tests.events import deliver_events
 from tests.factories import CustomerFactory
 from tests.tenant_apps.invoices.factories import sent_invoice
 from tests.tenant_apps.quotes.factories import sent_quote
 
 
 def run_email_job(test_tenant) -> DocumentEmail | None:
+    deliver_events(schema_name=test_tenant.tenant.schema_name)  # the sent document's event reaches notifications
     job = OutboxMessage.objects.filter(actor_name=notifications.DOCUMENT_EMAIL_ACTOR).latest("id")
     with test_tenant.schema():
         return document_email.email_document(**job.kwargs)
@@ -72,6 +75,7 @@ def test_an_address_removed_before_the_job_is_recorded_as_skipped(tenant_a, smtp
     with tenant_a.schema():
         customer = CustomerFactory(email="lee@example.test")
         sent_quote(tenant_a.tenant, customer_id=customer.pk)
+        deliver_events(schema_name=tenant_a.tenant.schema_name)  # the email job is written
         customer.email = ""
         customer.save(update_fields=["email"])
 
@@ -85,6 +89,7 @@ def test_an_address_removed_before_the_job_is_recorded_as_skipped(tenant_a, smtp
 def test_one_email_job_run_by_three_workers_at_once_mails_once(committed_tenant, smtp_inbox):  # noqa: F811
     with committed_tenant.schema():
         quote = sent_quote(committed_tenant.tenant, customer_id=CustomerFactory(email="lee@example.test").pk)
+    deliver_events(schema_name=committed_tenant.tenant.schema_name)
     [job] = OutboxMessage.objects.filter(
         schema_name=committed_tenant.tenant.schema_name, actor_name=notifications.DOCUMENT_EMAIL_ACTOR
     )

@@ -1,7 +1,7 @@
-"""What a change tells the customer, recorded as outbox rows in the change's own transaction
-(services never call actors). Automatic texts are due at once, or when the tenant's quiet
-hours end; a sent quote or invoice is also mailed with its PDF when the customer has an email
-address. The jobs re-read everything when they run (automatic.py, document_email.py)."""
+"""What a change tells the customer, recorded as outbox rows when its event is delivered
+(subscribers.py). Automatic texts are due at once, or when the tenant's quiet hours end; a
+sent quote or invoice is also mailed with its PDF when the customer has an email address.
+The jobs re-read everything when they run (notices.py, document_email.py)."""
 
 from datetime import datetime
 
@@ -49,8 +49,9 @@ def appointment_booked(*, tenant: Tenant, appointment: Appointment, now: datetim
         )
 
 
-def document_sent(*, tenant: Tenant, document: Document, now: datetime | None = None) -> None:
-    """A quote or invoice left DRAFT: a text (tenant toggle) and an email with its PDF."""
+def document_sent(*, tenant: Tenant, document: Document, version: int, now: datetime | None = None) -> None:
+    """Version `version` of a quote or invoice was sent: a text (tenant toggle) and an email
+    with its PDF."""
     document_type = document.document_type
     if document_type == DocumentType.QUOTE:
         kind, enabled = QUOTE_SENT, tenant.sms_quote_sent
@@ -61,7 +62,7 @@ def document_sent(*, tenant: Tenant, document: Document, now: datetime | None = 
             tenant=tenant,
             kind=kind,
             object_id=document.pk,
-            send_key=f"{kind}:{document.pk}:v{document.version}",
+            send_key=f"{kind}:{document.pk}:v{version}",
             now=now,
         )
     if document.customer.email:
@@ -71,5 +72,5 @@ def document_sent(*, tenant: Tenant, document: Document, now: datetime | None = 
             tenant_id=tenant.pk,
             document_type=document_type,
             document_id=document.pk,
-            version=document.version,
+            version=version,
         )

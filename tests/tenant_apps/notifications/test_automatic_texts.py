@@ -11,10 +11,13 @@ from django_tenants.utils import tenant_context
 from shared_apps.outbox.models import OutboxMessage
 from tenant_apps.appointments import services as appointment_services
 from tenant_apps.invoices import services as invoice_services
+from tenant_apps.notifications import notices as automatic
+from tenant_apps.notifications import texts as notifications
 from tenant_apps.quotes import services as quote_services
-from tenant_apps.sms import automatic, notifications, services
+from tenant_apps.sms import services
 from tenant_apps.sms.models import AutomaticText, Message
 from tests.concurrency import run_at_once
+from tests.events import deliver_events
 from tests.factories import CustomerFactory
 from tests.tenant_apps.invoices.factories import draft_invoice
 from tests.tenant_apps.quotes.factories import draft_quote
@@ -35,13 +38,15 @@ def jobs(actor_name: str = notifications.AUTOMATIC_SMS_ACTOR) -> list[OutboxMess
 
 def book(test_tenant, customer) -> int:
     with test_tenant.schema():
-        return appointment_services.create_appointment(
+        appointment_id = appointment_services.create_appointment(
             tenant=test_tenant.tenant,
             customer_id=customer.pk,
             title="Boiler service",
             starts_at=datetime(2026, 1, 20, 15, 0, tzinfo=UTC),
             ends_at=datetime(2026, 1, 20, 16, 0, tzinfo=UTC),
         ).pk
+    deliver_events(schema_name=test_tenant.tenant.schema_name)  # the booking's event reaches notifications
+    return appointment_id
 
 
 def run_job(test_tenant, job: OutboxMessage, now: datetime = AFTERNOON) -> AutomaticText | None:
@@ -179,6 +184,7 @@ def test_sending_a_quote_or_invoice_writes_its_text_and_email_jobs(sender):
         invoice = invoice_services.change_invoice_status(
             tenant=sender.tenant, invoice_id=invoice.pk, status="SENT", now=AFTERNOON
         )
+    deliver_events()
 
     texts, emails = jobs(), jobs(notifications.DOCUMENT_EMAIL_ACTOR)
     assert [job.kwargs["send_key"] for job in texts] == [
@@ -198,10 +204,12 @@ def test_sending_a_quote_or_invoice_writes_its_text_and_email_jobs(sender):
 
 def test_no_email_job_without_an_address_and_no_text_when_turned_off(sender):
     sender.tenant.sms_invoice_sent = False
+    sender.tenant.save(update_fields=["sms_invoice_sent"])  # the subscriber reads the stored tenant
     try:
         with sender.schema():
             invoice = draft_invoice(sender.tenant, customer_id=CustomerFactory(email="").pk)
             invoice_services.change_invoice_status(tenant=sender.tenant, invoice_id=invoice.pk, status="SENT")
+        deliver_events()
     finally:
         sender.tenant.sms_invoice_sent = True
 

@@ -11,9 +11,10 @@ from tasks import actors
 from tasks.broker import broker
 from tasks.outbox import relay_outbox
 from tenant_apps.appointments import services
-from tenant_apps.appointments.reminders import REMINDER_ACTOR, send_appointment_reminder
+from tenant_apps.notifications.reminders import REMINDER_ACTOR, send_appointment_reminder
 from tenant_apps.sms.models import AutomaticText, Message
 from tests.concurrency import run_at_once
+from tests.events import deliver_events
 from tests.factories import CustomerFactory
 
 SENDER = "+12025550500"
@@ -34,7 +35,7 @@ def business(tenant_a):
 
 def book(business, starts_at=STARTS, **customer):
     with business.schema():
-        return services.create_appointment(
+        appointment = services.create_appointment(
             tenant=business.tenant,
             customer_id=CustomerFactory(**customer).pk,
             title="Boiler service",
@@ -42,6 +43,8 @@ def book(business, starts_at=STARTS, **customer):
             ends_at=starts_at + timedelta(hours=1),
             now=BOOKED_AT,
         )
+    deliver_events(schema_name=business.tenant.schema_name)  # the booking's event reaches notifications
+    return appointment
 
 
 def reminder_rows(appointment_id: int) -> list[OutboxMessage]:
@@ -76,6 +79,7 @@ def test_booking_writes_reminders_24_and_2_hours_before(business):
 def test_no_reminders_when_switched_off_or_already_past(business):
     soon = book(business, starts_at=BOOKED_AT + timedelta(hours=1, minutes=30))
     business.tenant.sms_reminders = False
+    business.tenant.save(update_fields=["sms_reminders"])  # the subscriber reads the stored tenant
     off = book(business)
     business.tenant.sms_reminders = True
 
@@ -116,6 +120,7 @@ def test_a_rescheduled_appointment_gets_new_reminders_and_the_old_ones_do_nothin
             changes={"starts_at": moved_to, "ends_at": moved_to + timedelta(hours=1)},
             now=BOOKED_AT,
         )
+    deliver_events(schema_name=business.tenant.schema_name)
     new_rows = [row for row in reminder_rows(appointment.pk) if row.pk not in {old.pk for old in old_rows}]
 
     assert run(business, old_rows[0]) is None
