@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 # The exports are captured first: `eval "$$(failing command)"` would succeed and go on without them.
 SERVICES := services_env="$$($(PY) -m deploy.devservices env)" && eval "$$services_env" && export DATABASE_URL REDIS_URL
 
-.PHONY: run test lint typecheck format bench migrate services-stop clean prod
+.PHONY: run test lint typecheck lint-imports format bench migrate services-stop clean prod
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ lint: $(VENV)/.installed
 # The django-stubs plugin imports config.settings, whose defaults need no database or Redis.
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy api shared_apps tenant_apps tasks
+
+# The app layers (pyproject.toml [tool.importlinter]): no cycle between apps, nothing imports upward.
+lint-imports: $(VENV)/.installed
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
