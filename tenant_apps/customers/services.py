@@ -83,7 +83,7 @@ def _clean(changes: dict[str, Any], *, region: str) -> dict[str, Any]:
 
 def create_customer(*, region: str, data: dict[str, Any]) -> Customer:
     """A new customer; `region` is the business's country, for national phone numbers."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # the row and its event commit together
         customer = Customer.objects.create(**_clean(data, region=region))
         emit("customer.created", customer_id=customer.pk, name=customer.name)
     return customer

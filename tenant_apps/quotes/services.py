@@ -82,7 +82,7 @@ def change_quote_status(*, tenant: Tenant, quote_id: int, status: str, now: date
 
 
 # The event each status a quote moves to emits.
-QUOTE_EVENTS = {
+QUOTE_EVENTS: dict[str, str] = {
     Status.SENT: "quote.sent",
     Status.ACCEPTED: "quote.accepted",
     Status.REJECTED: "quote.declined",

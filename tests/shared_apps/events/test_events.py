@@ -172,3 +172,11 @@ def test_an_event_round_trips_through_its_message():
     )
 
     assert events.parse_event(event.as_message()) == event
+
+
+def test_the_events_guide_lists_every_type_with_its_version():
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[3] / "docs" / "events.md").read_text()
+    for kind in catalogue.EVENT_TYPES.values():
+        assert f"| `{kind.name}` | {kind.version} |" in guide, kind.name
