@@ -13,8 +13,7 @@ from api.documents import MAX_AMOUNT, DocumentIn, DocumentPatch, InvoiceOut, add
 from api.idempotency import idempotent
 from api.schemas import OMITTED, InstantIn, RowId, StorableSchema, StrictSchema, enum_of
 from tenant_apps.invoices import queries, services
-from tenant_apps.payments import cards as card_payments
-from tenant_apps.payments import pay_links
+from tenant_apps.payments import intents, pay_links
 from tenant_apps.payments import services as payment_services
 from tenant_apps.payments.models import Payment
 
@@ -116,5 +115,5 @@ class PayLinkOut(Schema):
 def create_pay_link(request: ApiRequest, invoice_id: RowId):
     """A hosted card payment page for the amount due (the same while it is unchanged). 409:
     draft, cancelled or paid invoice, or no Stripe account that takes charges."""
-    attempt = card_payments.create_checkout_session(invoice_id=invoice_id)
+    attempt = intents.create_checkout_session(invoice_id=invoice_id)
     return {"url": attempt.checkout_url, "pay_url": pay_links.pay_url(invoice_id=invoice_id)}

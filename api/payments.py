@@ -19,7 +19,8 @@ from shared_apps.accounts.models import Membership
 from shared_apps.errors import NotFound
 from shared_apps.webhooks import stripe as stripe_webhooks
 from tenant_apps.invoices.services import require_invoice
-from tenant_apps.payments import cards, pay_links, queries
+from tenant_apps.payments import connect as stripe_connect
+from tenant_apps.payments import intents, pay_links, queries, refunds
 from tenant_apps.payments.models import CardRefund
 
 router = Router(tags=["payments"])
@@ -62,14 +63,14 @@ def connect(request: ApiRequest, payload: ConnectIn | None = None):
     """The owner's onboarding link for the business's own Stripe account (made on first use,
     and anew after the business disconnected us)."""
     back = (payload.return_url if payload else "") or pay_links.public_base_url()
-    url = cards.connect_stripe_account(tenant=request.auth.tenant, return_url=back, refresh_url=back)
+    url = stripe_connect.connect_stripe_account(tenant=request.auth.tenant, return_url=back, refresh_url=back)
     return {"url": url}
 
 
 @router.get("/connect", response=ConnectOut, auth=member)
 def connect_state(request: ApiRequest):
     """Whether the business has a Stripe account connected, and whether it takes charges."""
-    account = cards.shown_account()
+    account = stripe_connect.shown_account()
     if account is None:
         return {
             "account_id": None,
@@ -107,7 +108,7 @@ class IntentOut(Schema):
 def create_intent(request: ApiRequest, payload: CreateIntentIn):
     """A PaymentIntent for the invoice's amount due (the same one while it is unchanged).
     409: draft, cancelled or paid invoice, or no Stripe account that takes charges."""
-    attempt = cards.create_payment_intent(invoice_id=payload.invoice_id)
+    attempt = intents.create_payment_intent(invoice_id=payload.invoice_id)
     return {
         "payment_id": attempt.pk,
         "payment_intent_id": attempt.payment_intent_id,
@@ -155,7 +156,7 @@ class RefundedOut(Schema):
 def refund(request: ApiRequest, payment_id: RowId, payload: RefundIn):
     """Refund a card payment in full (no amount) or in part, never more than is left of it.
     The ledger and the invoice follow once Stripe accepts it (`status` succeeded)."""
-    card_refund = cards.request_card_refund(
+    card_refund = refunds.request_card_refund(
         payment_id=payment_id, amount=payload.amount, requested_by=request.auth.user_id
     )
     return 201, {"refund": card_refund, "invoice": card_refund.payment.invoice}

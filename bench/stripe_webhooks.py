@@ -58,27 +58,27 @@ def seed(sandbox_url: str) -> str:
     from tenant_apps.customers.models import Customer
     from tenant_apps.invoices import services as invoices
     from tenant_apps.invoices.models import Invoice
-    from tenant_apps.payments import cards
-    from tenant_apps.payments.provider import stripe_client
+    from tenant_apps.payments import connect, intents
+    from tenant_apps.payments.provider import as_dict, stripe_client
 
     tokens = register_business(business_name="Bench Cards", email="cards@bench.test", password="bench-password-1")
     tenant = tokens.tenant
     browser = stripe.StripeClient("sk_test_browser", base_addresses={"api": sandbox_url})
     labour = ItemInput(description="Labour", quantity=Decimal(2), unit_price=1999, tax_rate=Decimal(0), discount=0)
     with tenant_context(tenant):
-        onboarding = cards.connect_stripe_account(tenant=tenant, return_url="http://x", refresh_url="http://x")
+        onboarding = connect.connect_stripe_account(tenant=tenant, return_url="http://x", refresh_url="http://x")
         requests.get(onboarding, allow_redirects=False, timeout=10)  # the owner completes onboarding
-        account = cards.connected_account()
+        account = connect.connected_account()
         assert account is not None
         # What the account.updated that follows does (its event is not delivered here).
-        cards.update_account_state(
-            account=account, data=cards.as_dict(stripe_client().v1.accounts.retrieve(account.account_id))
+        connect.update_account_state(
+            account=account, data=as_dict(stripe_client().v1.accounts.retrieve(account.account_id))
         )
         for index in range(EVENTS):
             customer = Customer.objects.create(name=f"Bench customer {index}")
             draft = invoices.create_invoice(tenant=tenant, customer_id=customer.pk, items=[labour])
             invoices.change_invoice_status(tenant=tenant, invoice_id=draft.pk, status=Invoice.Status.SENT)
-            attempt = cards.create_payment_intent(invoice_id=draft.pk)
+            attempt = intents.create_payment_intent(invoice_id=draft.pk)
             browser.v1.payment_intents.confirm(
                 attempt.payment_intent_id,
                 params={"payment_method": "pm_card_visa"},

@@ -15,7 +15,7 @@ from shared_apps.webhooks import services as webhooks
 from tasks.broker import broker  # noqa: F401 - configures Dramatiq before actors are declared
 from tenant_apps.invoices import services as invoices
 from tenant_apps.notifications import document_email, notices, reminders
-from tenant_apps.payments import cards, follow_ups
+from tenant_apps.payments import follow_ups, refunds
 from tenant_apps.payments import reconcile as payment_reconcile
 from tenant_apps.quotes import services as quotes
 from tenant_apps.sms import reconcile
@@ -163,4 +163,4 @@ def send_payment_follow_up(tenant_id: int, kind: str, invoice_id: int, send_key:
 @dramatiq.actor(queue_name="default", max_retries=10, min_backoff=30_000)
 def submit_card_refund(refund_id: int) -> None:
     """Ask Stripe again for a refund it did not accept (same Idempotency-Key)."""
-    cards.submit_card_refund(refund_id=refund_id)
+    refunds.submit_card_refund(refund_id=refund_id)

@@ -19,7 +19,7 @@ from django.test import Client, override_settings
 from deploy.stripe_sandbox import StripeSandbox, serve
 from shared_apps.webhooks.models import WebhookEvent
 from shared_apps.webhooks.services import process_webhook_event
-from tenant_apps.payments import cards
+from tenant_apps.payments import connect as stripe_connect
 from tests.servers import serving_in_thread
 
 if TYPE_CHECKING:
@@ -50,8 +50,10 @@ def connect(test_tenant: "TestTenant", *, onboard: bool = True) -> str:
     """Connect the tenant's Stripe account in the sandbox; its id. With `onboard`, the owner
     follows the onboarding link and Stripe's `account.updated` is delivered (charges enabled)."""
     with test_tenant.schema():
-        url = cards.connect_stripe_account(tenant=test_tenant.tenant, return_url="http://x", refresh_url="http://x")
-        account = cards.connected_account()
+        url = stripe_connect.connect_stripe_account(
+            tenant=test_tenant.tenant, return_url="http://x", refresh_url="http://x"
+        )
+        account = stripe_connect.connected_account()
     assert account is not None
     if onboard:
         assert requests.get(url, allow_redirects=False, timeout=10).status_code == 303

@@ -15,9 +15,9 @@ from shared_apps.webhooks.handlers import NeedsReview
 from shared_apps.webhooks.models import WebhookEvent
 from tenant_apps.billing.totals import format_money
 from tenant_apps.invoices.models import Invoice
-from tenant_apps.payments import cards, follow_ups, queries
+from tenant_apps.payments import connect, disputes, follow_ups, intents, ledger, queries, refunds
 from tenant_apps.payments.models import CardPayment, Payment, PaymentNotice, StripeAccount
-from tenant_apps.payments.provider import current_schema, is_live_mode, stripe_client
+from tenant_apps.payments.provider import as_dict, current_schema, is_live_mode, stripe_client
 
 
 def handle_stripe_event(event: WebhookEvent) -> None:
@@ -38,18 +38,18 @@ def _account_updated(account: StripeAccount, obj: dict[str, Any], event_id: str)
     if account.disconnected_at is not None:
         return  # Stripe no longer lets us read it; it stays disconnected until a new connection.
     fresh = stripe_client().v1.accounts.retrieve(account.account_id)
-    cards.update_account_state(account=account, data=cards.as_dict(fresh))
+    connect.update_account_state(account=account, data=as_dict(fresh))
 
 
 def _deauthorized(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
-    cards.disconnect_account(account=account)
+    connect.disconnect_account(account=account)
 
 
 def _read(account: StripeAccount, object_id: str, retrieve: Callable[..., Any]) -> dict[str, Any]:
     """The object as Stripe has it now, on this account; one the account does not have makes
     an event that cannot be this tenant's (kept for review, not retried)."""
     try:
-        return cards.as_dict(retrieve(object_id, options={"stripe_account": account.account_id}))
+        return as_dict(retrieve(object_id, options={"stripe_account": account.account_id}))
     except stripe.InvalidRequestError as error:
         if error.code != "resource_missing":
             raise
@@ -64,7 +64,7 @@ def _owned_attempt(intent: dict[str, Any]) -> CardPayment:
     metadata = intent.get("metadata") or {}
     if metadata.get("tenant") and metadata["tenant"] != current_schema():
         raise NeedsReview(f"Intent {intent['id']} names business {metadata['tenant']!r}, not this one.")
-    attempt = cards.attempt_for_intent(intent)
+    attempt = intents.attempt_for_intent(intent)
     if attempt is None:
         raise NeedsReview(f"Intent {intent['id']} is not one of this business's card payments.")
     return attempt
@@ -76,7 +76,7 @@ def settle_intent(account: StripeAccount, intent_id: str) -> Payment | None:
     attempt = _owned_attempt(intent)
     if intent["status"] != "succeeded":
         return None
-    return cards.record_card_payment(attempt=attempt, intent=intent)
+    return intents.record_card_payment(attempt=attempt, intent=intent)
 
 
 def _intent_succeeded(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
@@ -112,11 +112,11 @@ def _payment_failed(
     intent = read_intent(account, intent_id)
     attempt = _owned_attempt(intent)
     if intent["status"] == "succeeded":
-        cards.record_card_payment(attempt=attempt, intent=intent)
+        intents.record_card_payment(attempt=attempt, intent=intent)
         return
     error = error or intent.get("last_payment_error") or {}
     invoice = Invoice.objects.get(pk=attempt.invoice_id)
-    notice = cards.notify_owner(
+    notice = ledger.notify_owner(
         invoice=invoice,
         kind=PaymentNotice.Kind.PAYMENT_FAILED,
         message=f"A card payment of invoice {invoice.number} failed: {error.get('message') or 'declined'}.",
@@ -144,11 +144,11 @@ def _refunds(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None
         payment = settle_intent(account, intent_id)
         if payment is None:
             return
-    refunds = stripe_client().v1.refunds.list(
+    listed_refunds = stripe_client().v1.refunds.list(
         params={"payment_intent": intent_id, "limit": 100}, options={"stripe_account": account.account_id}
     )
-    for refund in refunds.auto_paging_iter():
-        cards.record_stripe_refund(payment=payment, refund=cards.as_dict(refund))
+    for refund in listed_refunds.auto_paging_iter():
+        refunds.record_stripe_refund(payment=payment, refund=as_dict(refund))
 
 
 def _disputed_payment(dispute: dict[str, Any]) -> Payment:
@@ -178,7 +178,7 @@ def _dispute_created(account: StripeAccount, obj: dict[str, Any], event_id: str)
     _flag_disputed(invoice)
     inquiry = str(obj.get("status", "")).startswith("warning_")
     what = "asked their bank about" if inquiry else "disputed"
-    cards.notify_owner(
+    ledger.notify_owner(
         invoice=invoice,
         kind=PaymentNotice.Kind.DISPUTE,
         message=f"The customer {what} a card payment of invoice {invoice.number} ({obj.get('reason')}).",
@@ -196,7 +196,7 @@ def _dispute_funds_withdrawn(account: StripeAccount, obj: dict[str, Any], event_
     payment = _disputed_payment(obj)
     invoice = Invoice.objects.get(pk=payment.invoice_id)
     _flag_disputed(invoice)
-    cards.notify_owner(
+    ledger.notify_owner(
         invoice=invoice,
         kind=PaymentNotice.Kind.DISPUTE_FUNDS_WITHDRAWN,
         message=(
@@ -212,7 +212,7 @@ def _dispute_funds_withdrawn(account: StripeAccount, obj: dict[str, Any], event_
 def _dispute_funds_reinstated(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
     payment = _disputed_payment(obj)
     invoice = Invoice.objects.get(pk=payment.invoice_id)
-    cards.notify_owner(
+    ledger.notify_owner(
         invoice=invoice,
         kind=PaymentNotice.Kind.DISPUTE_FUNDS_REINSTATED,
         message=(
@@ -226,7 +226,7 @@ def _dispute_funds_reinstated(account: StripeAccount, obj: dict[str, Any], event
 
 def _dispute_closed(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
     dispute = _read(account, obj["id"], stripe_client().v1.disputes.retrieve)
-    cards.close_dispute(payment=_disputed_payment(dispute), dispute=dispute)
+    disputes.close_dispute(payment=_disputed_payment(dispute), dispute=dispute)
 
 
 HANDLERS = {

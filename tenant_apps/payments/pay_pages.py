@@ -12,7 +12,7 @@ from shared_apps.tenants.models import Tenant
 from tenant_apps.billing.totals import format_money
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.invoices.services import PAYABLE_STATUSES
-from tenant_apps.payments import cards, pay_links
+from tenant_apps.payments import intents, pay_links
 from tenant_apps.payments.models import CardPayment
 
 
@@ -62,7 +62,7 @@ def open_pay_link(*, tenant: Tenant | None, token: str) -> PayPage:
     page instead of an error. 404 for a link not of this host's business."""
     tenant, invoice = _invoice_of_link(tenant=tenant, token=token)
     if invoice.status in PAYABLE_STATUSES and invoice.amount_due > 0:
-        attempt = cards.create_checkout_session(invoice_id=invoice.pk)
+        attempt = intents.create_checkout_session(invoice_id=invoice.pk)
         return _page(
             PageKind.CHECKOUT, tenant=tenant, invoice=invoice, amount=attempt.amount, checkout_url=attempt.checkout_url
         )

@@ -3,13 +3,25 @@ loopback sandbox (deploy/stripe_sandbox.py) without it. Every call has a timeout
 retries network errors, 409s and 5xx twice, and every create carries our own idempotency key
 (made from our row), so a retry replays the first answer instead of charging twice."""
 
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import stripe
 from django.conf import settings
 from django.db import connection
 
+from shared_apps.errors import Conflict, ProviderUnavailable
+
+logger = logging.getLogger("payments.stripe")
+
 TIMEOUT_SECONDS = 10
 MAX_NETWORK_RETRIES = 2
 SANDBOX_SECRET_KEY = "sk_test_sandbox"  # noqa: S105 - the loopback sandbox accepts any sk_ key
+# Stripe errors that may pass if the same request is sent again later.
+RETRYABLE = (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError)
+
+T = TypeVar("T")
 
 
 def is_sandbox() -> bool:
@@ -46,3 +58,29 @@ def idempotency_key(operation: str, row_id: int) -> str:
     """Stripe's Idempotency-Key for one business operation on one of our rows, unique across
     tenants (row ids repeat from schema to schema)."""
     return f"{operation}:{current_schema()}:{row_id}"
+
+
+def call_stripe(call: Callable[[], T]) -> T:
+    """Run one SDK call (already retried by the SDK) and say what went wrong in our terms:
+    503 when Stripe is away or throttling, 409 for a declined card or a refused request."""
+    try:
+        return call()
+    except RETRYABLE as error:
+        logger.warning("Stripe unavailable: %s", error)
+        raise ProviderUnavailable("The card payment provider is unavailable; try again shortly.") from error
+    except stripe.CardError as error:
+        raise Conflict(
+            error.user_message or "The card was declined.",
+            code="card_declined",
+            details=[{"code": error.code, "decline_code": getattr(error.error, "decline_code", None)}],
+        ) from error
+    except stripe.InvalidRequestError as error:
+        raise Conflict(
+            error.user_message or "The card payment provider refused the request.",
+            code="stripe_request_refused",
+            details=[{"code": error.code}],
+        ) from error
+
+
+def as_dict(obj: Any) -> dict[str, Any]:
+    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from shared_apps.tenants.models import Tenant
-from tenant_apps.payments import cards
+from tenant_apps.payments import connect, intents
 from tenant_apps.payments.models import Payment
-from tenant_apps.payments.provider import stripe_client
+from tenant_apps.payments.provider import as_dict, stripe_client
 
 logger = logging.getLogger("payments.reconcile")
 
@@ -36,26 +36,26 @@ def reconcile_stripe_payments(*, tenant: Tenant, now: datetime | None = None) ->
     missing; logs and returns what it fixed. Nothing when the business has no account."""
     now = now or timezone.now()
     result = Reconciliation()
-    account = cards.connected_account()  # a disconnected account gives us no access
+    account = connect.connected_account()  # a disconnected account gives us no access
     if account is None:
         return result
     since = (account.reconciled_until - OVERLAP) if account.reconciled_until else now - FIRST_LOOKBACK
-    intents = stripe_client().v1.payment_intents.list(
+    listed_intents = stripe_client().v1.payment_intents.list(
         params={"created": {"gte": int(since.timestamp())}, "limit": 100},
         options={"stripe_account": account.account_id},
     )
-    for listed in intents.auto_paging_iter():
-        intent = cards.as_dict(listed)
+    for listed in listed_intents.auto_paging_iter():
+        intent = as_dict(listed)
         if intent["status"] != "succeeded":
             continue
         result.checked += 1
         if Payment.objects.filter(provider_id=intent["id"]).exists():
             continue
-        attempt = cards.attempt_for_intent(intent)
+        attempt = intents.attempt_for_intent(intent)
         if attempt is None:
             result.unmatched.append(intent["id"])
             continue
-        cards.record_card_payment(attempt=attempt, intent=intent)
+        intents.record_card_payment(attempt=attempt, intent=intent)
         result.recorded.append(intent["id"])
     account.reconciled_until = now
     account.save(update_fields=["reconciled_until"])

@@ -9,7 +9,7 @@ import stripe
 from shared_apps.outbox.models import OutboxMessage
 from shared_apps.webhooks.models import WebhookEvent
 from tenant_apps.invoices.models import Invoice
-from tenant_apps.payments import cards, follow_ups
+from tenant_apps.payments import follow_ups, intents
 from tenant_apps.payments.models import Payment, PaymentNotice
 from tests.stripe_sandbox import STRIPE_OBJECTS, connect, deliver, events_of, stripe_event, stripe_object
 from tests.tenant_apps.invoices.factories import sent_invoice
@@ -20,7 +20,7 @@ def paid_by_card(sandbox, test_tenant) -> tuple[str, Invoice, Payment]:
     account = connect(test_tenant)
     with test_tenant.schema():
         invoice = sent_invoice(test_tenant.tenant)
-        attempt = cards.create_checkout_session(invoice_id=invoice.pk)
+        attempt = intents.create_checkout_session(invoice_id=invoice.pk)
     assert requests.post(attempt.checkout_url, data={"outcome": "succeeded"}, timeout=10).status_code == 200
     deliver(events_of(sandbox, "payment_intent.succeeded"))
     with test_tenant.schema():
@@ -120,7 +120,7 @@ def checkout_processing(sandbox, test_tenant) -> tuple[str, Invoice, dict]:
     account = connect(test_tenant)
     with test_tenant.schema():
         invoice = sent_invoice(test_tenant.tenant)
-        attempt = cards.create_checkout_session(invoice_id=invoice.pk)
+        attempt = intents.create_checkout_session(invoice_id=invoice.pk)
     answer = requests.post(attempt.checkout_url, data={"outcome": "processing"}, timeout=10)
     assert answer.status_code == 200
     return account, invoice, answer.json()["session"]

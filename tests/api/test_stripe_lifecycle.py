@@ -15,7 +15,7 @@ from shared_apps.outbox.models import OutboxMessage
 from shared_apps.webhooks.models import ProviderRoute, WebhookEvent
 from shared_apps.webhooks.services import PROCESS_ACTOR, process_webhook_event
 from tenant_apps.invoices.models import Invoice
-from tenant_apps.payments import cards
+from tenant_apps.payments import refunds
 from tenant_apps.payments.models import CardRefund, Payment, PaymentNotice, StripeAccount
 from tests.isolation import assert_refused
 from tests.stripe_sandbox import connect, deliver, events_of, follow_link, post_event
@@ -160,7 +160,7 @@ def test_a_refund_waiting_for_stripe_fails_once_the_account_is_disconnected(stri
 
     with tenant_a.schema():
         with pytest.raises(Conflict) as refused:
-            cards.submit_card_refund(refund_id=waiting.pk)
+            refunds.submit_card_refund(refund_id=waiting.pk)
         waiting.refresh_from_db()
 
     assert refused.value.code == "stripe_not_connected"

@@ -17,7 +17,7 @@ from shared_apps.webhooks.models import WebhookEvent
 from shared_apps.webhooks.services import process_webhook_event
 from tenant_apps.customers.models import Customer
 from tenant_apps.invoices.models import Invoice
-from tenant_apps.payments import cards, follow_ups, pay_links, provider
+from tenant_apps.payments import follow_ups, intents, pay_links, provider, refunds
 from tenant_apps.payments.models import CardPayment, Payment, PaymentNotice
 from tenant_apps.payments.reconcile import reconcile_stripe_payments
 from tenant_apps.payments.services import record_manual_payment
@@ -36,7 +36,7 @@ def pay(sandbox, test_tenant, *, method: str = "pm_card_visa", invoice: Invoice 
     account = connect(test_tenant)
     with test_tenant.schema():
         invoice = invoice or sent_invoice(test_tenant.tenant)
-        attempt = cards.create_payment_intent(invoice_id=invoice.pk)
+        attempt = intents.create_payment_intent(invoice_id=invoice.pk)
     client = stripe.StripeClient("sk_test_browser", base_addresses={"api": sandbox.base_url})
     with contextlib.suppress(stripe.CardError):  # a declined card: its events are kept all the same
         client.v1.payment_intents.confirm(
@@ -141,7 +141,7 @@ def test_succeeded_and_checkout_completed_for_one_intent_make_one_payment(stripe
     connect(tenant_a)
     with tenant_a.schema():
         invoice = sent_invoice(tenant_a.tenant)
-        attempt = cards.create_checkout_session(invoice_id=invoice.pk)
+        attempt = intents.create_checkout_session(invoice_id=invoice.pk)
     assert __import__("requests").post(attempt.checkout_url, data={"outcome": "succeeded"}, timeout=10).ok
 
     deliver(events_of(stripe_sandbox, "checkout.session.completed", "payment_intent.succeeded"))
@@ -314,7 +314,7 @@ def test_a_payment_whose_webhook_never_arrived_is_recorded_by_reconciliation(str
 def httpx_stripe(monkeypatch):
     """The SDK on httpx (mocked by respx) instead of requests."""
     real = provider.stripe_client
-    monkeypatch.setattr(cards, "stripe_client", lambda: real(http_client=stripe.HTTPXClient(allow_sync_methods=True)))
+    monkeypatch.setattr(intents, "stripe_client", lambda: real(http_client=stripe.HTTPXClient(allow_sync_methods=True)))
 
 
 INTENT_JSON = stripe_object(
@@ -341,8 +341,8 @@ def test_429_then_success_reuses_the_same_idempotency_key(stripe_sandbox, tenant
         )
         with tenant_a.schema():
             with pytest.raises(Exception) as throttled:
-                cards.create_payment_intent(invoice_id=invoice.pk)
-            attempt = cards.create_payment_intent(invoice_id=invoice.pk)
+                intents.create_payment_intent(invoice_id=invoice.pk)
+            attempt = intents.create_payment_intent(invoice_id=invoice.pk)
 
     keys = [call.request.headers["Idempotency-Key"] for call in route.calls]
     assert type(throttled.value).__name__ == "ProviderUnavailable"
@@ -384,7 +384,7 @@ def test_a_5xx_is_retried_by_the_sdk_with_the_same_key(stripe_sandbox, tenant_a,
             ]
         )
         with tenant_a.schema():
-            attempt = cards.create_payment_intent(invoice_id=invoice.pk)
+            attempt = intents.create_payment_intent(invoice_id=invoice.pk)
 
     assert len({call.request.headers["Idempotency-Key"] for call in route.calls}) == 1
     assert len(route.calls) == 2
@@ -397,12 +397,12 @@ def test_a_5xx_is_retried_by_the_sdk_with_the_same_key(stripe_sandbox, tenant_a,
 def test_two_full_refunds_at_once_refund_once(stripe_sandbox, committed_tenant):
     invoice, attempt = pay(stripe_sandbox, committed_tenant)
     with committed_tenant.schema():
-        payment = cards.record_card_payment(
-            attempt=attempt, intent=cards.as_dict(stripe_sandbox.objects[attempt.payment_intent_id])
+        payment = intents.record_card_payment(
+            attempt=attempt, intent=provider.as_dict(stripe_sandbox.objects[attempt.payment_intent_id])
         )
 
     def refund_all():
-        return cards.request_card_refund(payment_id=payment.pk, amount=None, requested_by=None)
+        return refunds.request_card_refund(payment_id=payment.pk, amount=None, requested_by=None)
 
     outcomes = run_at_once([refund_all, refund_all], expected=Exception, tenant=committed_tenant.tenant)
 

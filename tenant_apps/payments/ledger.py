@@ -1,0 +1,29 @@
+"""What card money Stripe reports does to an invoice's ledger, and the owner's notices of it."""
+
+from typing import Any
+
+from django.utils import timezone
+
+from tenant_apps.invoices.models import Invoice
+from tenant_apps.invoices.services import apply_ledger_entry
+from tenant_apps.payments.models import PaymentNotice
+
+
+def notify_owner(*, invoice: Invoice, kind: str, message: str, dedupe_key: str, **data: Any) -> PaymentNotice | None:
+    """A timeline entry for the owner, once per `dedupe_key`."""
+    notice, created = PaymentNotice.objects.get_or_create(
+        dedupe_key=dedupe_key,
+        defaults={"invoice": invoice, "kind": kind, "message": message, "data": data, "occurred_at": timezone.now()},
+    )
+    return notice if created else None
+
+
+def move_balance(invoice: Invoice, *, paid_delta: int) -> None:
+    """The ledger's effect on the invoice; a cancelled one keeps its status (the owner is
+    told and refunds)."""
+    if invoice.status == Invoice.Status.CANCELLED:
+        invoice.amount_paid += paid_delta
+        invoice.version += 1
+        invoice.save(update_fields=["amount_paid", "version", "updated_at"])
+        return
+    apply_ledger_entry(invoice=invoice, paid_delta=paid_delta)
