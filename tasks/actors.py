@@ -14,9 +14,9 @@ from shared_apps.tenants import services as tenants
 from shared_apps.webhooks import services as webhooks
 from tasks.broker import broker  # noqa: F401 - configures Dramatiq before actors are declared
 from tenant_apps.invoices import services as invoices
-from tenant_apps.notifications import document_email, notices, reminders
-from tenant_apps.payments import follow_ups, refunds
+from tenant_apps.notifications import document_email, dunning, notices, reminders
 from tenant_apps.payments import reconcile as payment_reconcile
+from tenant_apps.payments import refunds
 from tenant_apps.quotes import services as quotes
 from tenant_apps.sms import reconcile
 from tenant_apps.sms import services as sms
@@ -145,7 +145,7 @@ def send_appointment_reminder(tenant_id: int, appointment_id: int, hours: int, s
 @dramatiq.actor(queue_name="default", max_retries=5)
 def send_payment_reminders(tenant_id: int, local_day: str) -> None:
     """A tenant's daily run (00:05 local): queue the dunning texts of unpaid invoices past due."""
-    _run_daily("send_payment_reminders", tenant_id, local_day, follow_ups.schedule_payment_reminders)
+    _run_daily("send_payment_reminders", tenant_id, local_day, dunning.schedule_payment_reminders)
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)
@@ -157,7 +157,7 @@ def reconcile_stripe_payments(tenant_id: int, local_day: str) -> None:
 @dramatiq.actor(queue_name="default", max_retries=5)
 def send_payment_follow_up(tenant_id: int, kind: str, invoice_id: int, send_key: str) -> None:
     """A text with the pay link after a declined card or at a dunning step, once per key."""
-    follow_ups.send_payment_follow_up(tenant_id=tenant_id, kind=kind, invoice_id=invoice_id, send_key=send_key)
+    dunning.send_payment_follow_up(tenant_id=tenant_id, kind=kind, invoice_id=invoice_id, send_key=send_key)
 
 
 @dramatiq.actor(queue_name="default", max_retries=10, min_backoff=30_000)

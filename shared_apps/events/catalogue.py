@@ -75,16 +75,18 @@ class PaymentReceivedPayload(PaymentPayload):
 
 
 class PaymentRefundedPayload(PaymentPayload):
-    refund_id: int
-    payment_id: int
+    refund_id: int  # the ledger's refund row
+    payment_id: int | None  # the card payment refunded; None for a refund recorded by hand
 
 
 class PaymentFailedPayload(PaymentPayload):
+    notice_id: int  # the failure's entry on the owner's timeline
     reason: str
 
 
 class PaymentDisputedPayload(PaymentPayload):
-    dispute_id: int
+    payment_id: int
+    dispute_id: str  # Stripe's
     reason: str
 
 

@@ -1,5 +1,6 @@
 """Invoices and their line items (tenant schema)."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import models
@@ -7,8 +8,16 @@ from django.db.models import Q
 
 from shared_apps.tenants.models import Tenant
 from tenant_apps.billing.models import Document, DocumentItem, DocumentType
-from tenant_apps.payments.models import StripeAccount
-from tenant_apps.payments.pay_links import pay_url
+
+# The pay link of an unpaid invoice, or None when the business takes no cards. Payments sits
+# above invoices, so it provides this in its AppConfig.ready() (register_pay_link).
+PayLink = Callable[[int], str | None]
+_pay_link: list[PayLink] = []
+
+
+def register_pay_link(pay_link: PayLink) -> None:
+    """Set (or replace) the function that makes an invoice's pay link from its id."""
+    _pay_link[:] = [pay_link]
 
 
 class Invoice(Document):
@@ -71,9 +80,9 @@ class Invoice(Document):
     def _pay_url(self) -> str | None:
         """The pay link, for an unpaid sent invoice of a business that takes cards."""
         payable = (self.Status.SENT, self.Status.PARTIALLY_PAID, self.Status.OVERDUE)
-        if self.status not in payable or not StripeAccount.objects.filter(charges_enabled=True).exists():
+        if self.status not in payable or not _pay_link:
             return None
-        return pay_url(invoice_id=self.pk)
+        return _pay_link[0](self.pk)
 
 
 class InvoiceItem(DocumentItem):

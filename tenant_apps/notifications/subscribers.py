@@ -2,14 +2,20 @@
 event's tenant schema (shared_apps.events), re-reads the rows it needs and writes the
 notification jobs; the event's time stands for "now" (quiet hours, reminders still ahead)."""
 
-from shared_apps.events.catalogue import AppointmentPayload, AppointmentRescheduledPayload, InvoicePayload, QuotePayload
+from shared_apps.events.catalogue import (
+    AppointmentPayload,
+    AppointmentRescheduledPayload,
+    InvoicePayload,
+    PaymentFailedPayload,
+    QuotePayload,
+)
 from shared_apps.events.registry import subscribe
 from shared_apps.events.services import DomainEvent
 from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments.models import Appointment
 from tenant_apps.billing.models import Document
 from tenant_apps.invoices.models import Invoice
-from tenant_apps.notifications import texts
+from tenant_apps.notifications import dunning, texts
 from tenant_apps.notifications.reminders import schedule_appointment_reminders
 from tenant_apps.quotes.models import Quote
 
@@ -53,9 +59,19 @@ def send_document(event: DomainEvent) -> None:
         texts.document_sent(tenant=_tenant(event), document=document, version=payload.version, now=event.occurred_at)
 
 
+def text_pay_link_after_decline(event: DomainEvent) -> None:
+    """A declined card: the customer gets the pay link (quiet hours and opt-out kept)."""
+    payload = event.payload
+    assert isinstance(payload, PaymentFailedPayload)
+    dunning.queue_failed_payment_text(
+        tenant=_tenant(event), invoice_id=payload.invoice_id, notice_id=payload.notice_id, now=event.occurred_at
+    )
+
+
 def subscribe_all() -> None:
     subscribe("appointment.booked", "notifications.booking_confirmation", send_booking_confirmation)
     subscribe("appointment.booked", "notifications.appointment_reminders", schedule_reminders)
     subscribe("appointment.rescheduled", "notifications.appointment_reminders", schedule_reminders)
     subscribe("quote.sent", "notifications.document_sent", send_document)
     subscribe("invoice.sent", "notifications.document_sent", send_document)
+    subscribe("payment.failed", "notifications.payment_failed_text", text_pay_link_after_decline)

@@ -8,14 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 import stripe
-from django.db import connection
 from django.utils import timezone
 
+from shared_apps.events.services import emit
 from shared_apps.webhooks.handlers import NeedsReview
 from shared_apps.webhooks.models import WebhookEvent
 from tenant_apps.billing.totals import format_money
 from tenant_apps.invoices.models import Invoice
-from tenant_apps.payments import connect, disputes, follow_ups, intents, ledger, queries, refunds
+from tenant_apps.payments import connect, disputes, intents, ledger, queries, refunds
 from tenant_apps.payments.models import CardPayment, Payment, PaymentNotice, StripeAccount
 from tenant_apps.payments.provider import as_dict, current_schema, is_live_mode, stripe_client
 
@@ -126,10 +126,13 @@ def _payment_failed(
         decline_code=error.get("decline_code"),
     )
     if notice is not None:
-        follow_ups.queue_failed_payment_text(
-            tenant=connection.tenant,  # type: ignore[attr-defined]  # set by django-tenants
+        emit(
+            "payment.failed",
             invoice_id=invoice.pk,
             notice_id=notice.pk,
+            amount=int(intent.get("amount") or 0),
+            currency=invoice.currency,
+            reason=error.get("decline_code") or error.get("code") or "declined",
         )
 
 
@@ -178,7 +181,7 @@ def _dispute_created(account: StripeAccount, obj: dict[str, Any], event_id: str)
     _flag_disputed(invoice)
     inquiry = str(obj.get("status", "")).startswith("warning_")
     what = "asked their bank about" if inquiry else "disputed"
-    ledger.notify_owner(
+    notice = ledger.notify_owner(
         invoice=invoice,
         kind=PaymentNotice.Kind.DISPUTE,
         message=f"The customer {what} a card payment of invoice {invoice.number} ({obj.get('reason')}).",
@@ -188,6 +191,16 @@ def _dispute_created(account: StripeAccount, obj: dict[str, Any], event_id: str)
         reason=obj.get("reason"),
         inquiry=inquiry,
     )
+    if notice is not None:  # the first delivery of this dispute
+        emit(
+            "payment.disputed",
+            invoice_id=invoice.pk,
+            payment_id=payment.pk,
+            dispute_id=str(obj["id"]),
+            amount=int(obj.get("amount") or 0),
+            currency=invoice.currency,
+            reason=str(obj.get("reason") or ""),
+        )
 
 
 def _dispute_funds_withdrawn(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:

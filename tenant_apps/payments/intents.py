@@ -18,7 +18,7 @@ from tenant_apps.invoices.models import Invoice
 from tenant_apps.invoices.services import PAYABLE_STATUSES, lock_invoice, require_invoice
 from tenant_apps.payments import pay_links
 from tenant_apps.payments.connect import require_charges_enabled
-from tenant_apps.payments.ledger import move_balance, notify_owner
+from tenant_apps.payments.ledger import move_balance, notify_owner, payment_recorded
 from tenant_apps.payments.models import CardPayment, Payment, PaymentNotice, StripeAccount
 from tenant_apps.payments.provider import call_stripe, current_schema, idempotency_key, stripe_client
 
@@ -217,6 +217,7 @@ def record_card_payment(*, attempt: CardPayment, intent: dict[str, Any]) -> Paym
             occurred_at=datetime.fromtimestamp(intent["created"], tz=UTC) if intent.get("created") else timezone.now(),
         )
         move_balance(invoice, paid_delta=amount)
+        payment_recorded(payment)
         CardPayment.objects.filter(pk=attempt.pk).update(
             status=CardPayment.Status.SUCCEEDED, payment_intent_id=intent["id"]
         )

@@ -4,9 +4,10 @@ from typing import Any
 
 from django.utils import timezone
 
+from shared_apps.events.services import emit
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.invoices.services import apply_ledger_entry
-from tenant_apps.payments.models import PaymentNotice
+from tenant_apps.payments.models import Payment, PaymentNotice
 
 
 def notify_owner(*, invoice: Invoice, kind: str, message: str, dedupe_key: str, **data: Any) -> PaymentNotice | None:
@@ -16,6 +17,29 @@ def notify_owner(*, invoice: Invoice, kind: str, message: str, dedupe_key: str, 
         defaults={"invoice": invoice, "kind": kind, "message": message, "data": data, "occurred_at": timezone.now()},
     )
     return notice if created else None
+
+
+def payment_recorded(entry: Payment, *, refunded: Payment | None = None) -> None:
+    """The event of a ledger row just written: a payment received, or a refund (of the card
+    payment `refunded`, when it is one). Reversals and lost disputes emit none here."""
+    if entry.kind == Payment.Kind.PAYMENT:
+        emit(
+            "payment.received",
+            payment_id=entry.pk,
+            invoice_id=entry.invoice_id,
+            amount=entry.amount,
+            currency=entry.currency,
+            method=entry.method,
+        )
+    elif entry.kind == Payment.Kind.REFUND:
+        emit(
+            "payment.refunded",
+            refund_id=entry.pk,
+            payment_id=refunded.pk if refunded is not None else None,
+            invoice_id=entry.invoice_id,
+            amount=entry.amount,
+            currency=entry.currency,
+        )
 
 
 def move_balance(invoice: Invoice, *, paid_delta: int) -> None:

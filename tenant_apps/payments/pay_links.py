@@ -20,6 +20,7 @@ from shared_apps.errors import NotFound
 from shared_apps.tenants import queries as tenant_queries
 from shared_apps.tenants.models import CustomDomain, Tenant
 from shared_apps.tenants.services import tenant_host
+from tenant_apps.payments.models import StripeAccount
 
 PAY_PATH = "/p/"
 LEGACY_PAY_PATH = "/api/v1/payments/pay/"
@@ -101,3 +102,10 @@ def read_legacy_token(token: str) -> tuple[str, int]:
     if not isinstance(schema_name, str) or not isinstance(invoice_id, int):
         raise NotFound("Pay link not found.")
     return schema_name, invoice_id
+
+
+def card_pay_link(invoice_id: int) -> str | None:
+    """The invoice's pay link once the business takes cards (printed on its PDF), else None."""
+    if not StripeAccount.objects.filter(charges_enabled=True).exists():
+        return None
+    return pay_url(invoice_id=invoice_id)

@@ -18,7 +18,7 @@ from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.webhooks.stripe import PROVIDER
 from tenant_apps.invoices.services import lock_invoice
 from tenant_apps.payments.connect import not_connected, payment_account
-from tenant_apps.payments.ledger import move_balance, notify_owner
+from tenant_apps.payments.ledger import move_balance, notify_owner, payment_recorded
 from tenant_apps.payments.models import CardRefund, Payment, PaymentNotice
 from tenant_apps.payments.provider import RETRYABLE, as_dict, current_schema, idempotency_key, stripe_client
 
@@ -73,6 +73,7 @@ def record_stripe_refund(*, payment: Payment, refund: dict[str, Any]) -> CardRef
                 recorded_by=card_refund.requested_by,
             )
             move_balance(invoice, paid_delta=-card_refund.amount)
+            payment_recorded(card_refund.ledger_entry, refunded=payment)
         card_refund.save()
     return card_refund
 

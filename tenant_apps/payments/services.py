@@ -16,6 +16,7 @@ from tenant_apps.invoices.services import (
     require_invoice,
 )
 from tenant_apps.payments import queries
+from tenant_apps.payments.ledger import payment_recorded
 from tenant_apps.payments.models import Payment
 
 MANUAL_METHODS = frozenset(
@@ -70,6 +71,7 @@ def record_manual_payment(
             recorded_by=recorded_by,
         )
         apply_ledger_entry(invoice=invoice, paid_delta=amount)
+        payment_recorded(payment)
     return payment
 
 
@@ -116,4 +118,5 @@ def record_refund(
             recorded_by=recorded_by,
         )
         apply_ledger_entry(invoice=invoice, paid_delta=-amount)
+        payment_recorded(refund)
     return refund

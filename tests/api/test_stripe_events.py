@@ -9,8 +9,10 @@ import stripe
 from shared_apps.outbox.models import OutboxMessage
 from shared_apps.webhooks.models import WebhookEvent
 from tenant_apps.invoices.models import Invoice
-from tenant_apps.payments import follow_ups, intents
+from tenant_apps.notifications import dunning as follow_ups
+from tenant_apps.payments import intents
 from tenant_apps.payments.models import Payment, PaymentNotice
+from tests.events import deliver_events
 from tests.stripe_sandbox import STRIPE_OBJECTS, connect, deliver, events_of, stripe_event, stripe_object
 from tests.tenant_apps.invoices.factories import sent_invoice
 
@@ -182,6 +184,7 @@ def test_async_payment_failed_tells_the_owner_and_texts_the_pay_link(stripe_sand
         notice = PaymentNotice.objects.get(invoice_id=invoice.pk)
         assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.SENT
     assert (notice.kind, notice.data["payment_intent_id"]) == ("payment_failed", session["payment_intent"])
+    deliver_events()  # payment.failed reaches notifications
     [job] = OutboxMessage.objects.filter(actor_name=follow_ups.FOLLOW_UP_ACTOR)
     assert job.kwargs["send_key"] == f"payment-failed:{notice.pk}"
 

@@ -17,12 +17,14 @@ from shared_apps.webhooks.models import WebhookEvent
 from shared_apps.webhooks.services import process_webhook_event
 from tenant_apps.customers.models import Customer
 from tenant_apps.invoices.models import Invoice
-from tenant_apps.payments import follow_ups, intents, pay_links, provider, refunds
+from tenant_apps.notifications import dunning as follow_ups
+from tenant_apps.payments import intents, pay_links, provider, refunds
 from tenant_apps.payments.models import CardPayment, Payment, PaymentNotice
 from tenant_apps.payments.reconcile import reconcile_stripe_payments
 from tenant_apps.payments.services import record_manual_payment
 from tenant_apps.sms.models import AutomaticText, Message
 from tests.concurrency import run_at_once
+from tests.events import deliver_events
 from tests.isolation import assert_refused
 from tests.stripe_sandbox import connect, deliver, events_of, post_event, signature, stripe_event, stripe_object
 from tests.tenant_apps.invoices.factories import sent_invoice
@@ -206,6 +208,7 @@ def test_a_declined_card_is_on_the_timeline_and_texts_the_pay_link(stripe_sandbo
     invoice, _attempt = pay(stripe_sandbox, tenant_a, method="pm_card_chargeDeclined")
 
     deliver(events_of(stripe_sandbox, "payment_intent.payment_failed"))
+    deliver_events()  # payment.failed reaches notifications
     [job] = OutboxMessage.objects.filter(actor_name=follow_ups.FOLLOW_UP_ACTOR)
     with tenant_a.schema():
         notice = PaymentNotice.objects.get(invoice_id=invoice.pk)
@@ -232,6 +235,7 @@ def test_an_opted_out_customer_gets_no_follow_up_text(stripe_sandbox, sender):
         Customer.objects.filter(pk=invoice.customer_id).update(sms_opt_out=True)
 
     deliver(events_of(stripe_sandbox, "payment_intent.payment_failed"))
+    deliver_events()  # payment.failed reaches notifications
     [job] = OutboxMessage.objects.filter(actor_name=follow_ups.FOLLOW_UP_ACTOR)
     with tenant_a.schema():
         follow_ups.send_payment_follow_up(

@@ -10,7 +10,8 @@ from pypdf import PdfReader
 from shared_apps.outbox.models import OutboxMessage
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.invoices.services import render_invoice_pdf
-from tenant_apps.payments import follow_ups, pay_links
+from tenant_apps.notifications import dunning as follow_ups
+from tenant_apps.payments import pay_links
 from tenant_apps.payments.services import record_manual_payment
 from tenant_apps.sms.models import AutomaticText, Message
 from tests.stripe_sandbox import connect

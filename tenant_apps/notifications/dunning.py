@@ -1,7 +1,9 @@
 """Texts that chase unpaid invoices: after a declined card, and at the tenant's
 `payment_reminder_days` past the due date (dunning). Each is written as a job due when quiet
 hours allow, decided once under its send key, and re-checks the invoice when it runs: a paid
-or cancelled invoice gets nothing. Opted-out customers are skipped (sms.automatic)."""
+or cancelled invoice gets nothing. Opted-out customers are skipped (sms.automatic). The text
+after a declined card reacts to `payment.failed` (subscribers.py); dunning is this app's own
+daily job."""
 
 from datetime import datetime
 
@@ -11,10 +13,11 @@ from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants.models import Tenant
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.invoices.services import PAYABLE_STATUSES
+from tenant_apps.notifications.template_sources import invoice_context
 from tenant_apps.sms.automatic import record_skipped_text, send_automatic_text
 from tenant_apps.sms.models import AutomaticText
 from tenant_apps.sms.quiet_hours import next_allowed_send_time
-from tenant_apps.sms.templates import TemplateContext, render_template, template_values
+from tenant_apps.sms.templates import render_template, template_values
 
 FOLLOW_UP_ACTOR = "send_payment_follow_up"
 PAYMENT_FAILED = "payment_failed"
@@ -44,14 +47,14 @@ def _queue(*, tenant: Tenant, kind: str, invoice_id: int, send_key: str, now: da
     )
 
 
-def queue_failed_payment_text(*, tenant: Tenant, invoice_id: int, notice_id: int) -> None:
+def queue_failed_payment_text(*, tenant: Tenant, invoice_id: int, notice_id: int, now: datetime | None = None) -> None:
     """The customer's text after a declined card (one per failure notice)."""
     _queue(
         tenant=tenant,
         kind=PAYMENT_FAILED,
         invoice_id=invoice_id,
         send_key=f"payment-failed:{notice_id}",
-        now=timezone.now(),
+        now=now or timezone.now(),
     )
 
 
@@ -93,6 +96,6 @@ def send_payment_follow_up(
     invoice = Invoice.objects.select_related("customer").filter(pk=invoice_id).first()
     if invoice is None or invoice.status not in PAYABLE_STATUSES or invoice.amount_due <= 0:
         return record_skipped_text(send_key=send_key, kind=kind, reason=AutomaticText.SkipReason.GONE)
-    values = template_values(TemplateContext(tenant=tenant, customer=invoice.customer, invoice=invoice))
+    values = template_values(invoice_context(tenant, invoice))
     body = render_template(body=BODIES[kind], values=values)
     return send_automatic_text(tenant=tenant, send_key=send_key, kind=kind, customer=invoice.customer, body=body)
