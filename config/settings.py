@@ -46,11 +46,12 @@ ALLOWED_HOSTS = ["*"]
 PORT = env.int("PORT", default=8000)
 
 SHARED_APPS = [
-    # Before django_tenants so our create_tenant / delete_tenant commands (pool-aware,
-    # all-or-nothing) take precedence over django-tenants' commands of the same names.
+    # Before django_tenants so our create_tenant (accounts: a tenant with its owner's
+    # invitation) and delete_tenant (tenants: pool-aware, all-or-nothing) commands take
+    # precedence over django-tenants' commands of the same names.
     "shared_apps.tenants",
-    "django_tenants",
     "shared_apps.accounts",
+    "django_tenants",
     "shared_apps.outbox",
     "shared_apps.events",
     "shared_apps.idempotency",

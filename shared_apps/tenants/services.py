@@ -20,8 +20,6 @@ from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants import daily_jobs, queries
 from shared_apps.tenants.models import WEEKDAYS, Domain, Tenant
 from shared_apps.tenants.provisioning import claim_or_create_tenant_schema, drop_tenant_schema
-from shared_apps.webhooks import twilio, vapi
-from shared_apps.webhooks.services import replace_provider_route
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
 # Subdomains that must never belong to a tenant.
@@ -242,8 +240,19 @@ def validate_reminder_hours(value: list[int]) -> list[int]:
     return sorted(value, reverse=True)
 
 
-# Vapi's ids route its webhooks to the tenant that set them (provider routes, unique).
-_VAPI_ROUTE_KINDS = {"vapi_assistant_id": vapi.ASSISTANT_KIND, "vapi_phone_number_id": vapi.PHONE_NUMBER_KIND}
+# Called with the tenant and the settings just saved, in the same transaction, so an app
+# above tenants reacts to a setting it owns (webhooks claims the provider routes of a sender
+# number or a Vapi id). Registered in that app's AppConfig.ready().
+SettingsHook = Callable[[Tenant, dict[str, Any]], None]
+_settings_hooks: list[SettingsHook] = []
+
+
+def register_settings_hook(hook: SettingsHook) -> None:
+    """Call `hook` after every saved change of a tenant's settings (once per hook)."""
+    if hook not in _settings_hooks:
+        _settings_hooks.append(hook)
+
+
 MAX_VOICE_SERVICES = 30
 
 
@@ -401,19 +410,8 @@ def update_tenant_settings(*, tenant_id: int, changes: dict[str, Any]) -> Tenant
             tenant.save(update_fields=list(cleaned))
         if "timezone" in cleaned:
             daily_jobs.reschedule_daily_jobs(tenant=tenant)
-        if "sms_sender" in cleaned:
-            # Inbound texts are routed by this number: it may belong to one tenant only.
-            replace_provider_route(
-                tenant_id=tenant.pk,
-                provider=twilio.PROVIDER,
-                kind=twilio.SENDER_KIND,
-                external_id=cleaned["sms_sender"],
-            )
-        for field, kind in _VAPI_ROUTE_KINDS.items():
-            if field in cleaned:
-                replace_provider_route(
-                    tenant_id=tenant.pk, provider=vapi.PROVIDER, kind=kind, external_id=cleaned[field]
-                )
+        for hook in _settings_hooks:
+            hook(tenant, cleaned)
     queries.forget_tenant(tenant)
     return tenant
 

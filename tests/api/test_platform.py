@@ -8,9 +8,9 @@ from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_exists
 
+from shared_apps.accounts.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD
 from shared_apps.accounts.models import Invitation, User
 from shared_apps.tenants import provisioning
-from shared_apps.tenants.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD
 from shared_apps.tenants.models import Tenant
 from tests.client import ApiClient
 from tests.conftest import PASSWORD

@@ -12,9 +12,9 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from shared_apps.accounts.management.commands.seed_demo import ADMIN_EMAIL, DEMO_EMAIL, DEMO_SLUG
 from shared_apps.accounts.models import User
 from shared_apps.tenants import services as tenant_services
-from shared_apps.tenants.management.commands.seed_demo import ADMIN_EMAIL, DEMO_EMAIL, DEMO_SLUG
 from shared_apps.tenants.models import Tenant
 from tests.servers import gunicorn_servers, server_environment
 

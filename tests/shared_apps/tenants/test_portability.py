@@ -134,7 +134,7 @@ def _major(program_path: str) -> int:
 def test_client_tools_match_the_servers_major_version():
     from django.db import connection
 
-    from shared_apps.tenants import portability
+    from shared_apps.accounts import portability
 
     connection.ensure_connection()
     server_major = connection.connection.info.server_version // 10000
@@ -151,7 +151,7 @@ def test_client_tools_match_the_servers_major_version():
 def test_missing_client_tools_are_named_clearly():
     from django.core.exceptions import ImproperlyConfigured
 
-    from shared_apps.tenants import portability
+    from shared_apps.accounts import portability
 
     with pytest.raises(ImproperlyConfigured, match=r"pg_dump of PostgreSQL 9 .* Install the PostgreSQL 9 client"):
         portability.client_program("pg_dump", server_major=9)

@@ -3,7 +3,7 @@ printed for it."""
 
 from django.core.management import call_command
 
-from shared_apps.tenants.management.commands.seed_demo import DEMO_EMAIL
+from shared_apps.accounts.management.commands.seed_demo import DEMO_EMAIL
 
 
 def test_seeding_mails_no_invitation_to_the_demo_owner(db, mailoutbox, django_capture_on_commit_callbacks):

@@ -3,8 +3,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from shared_apps.accounts import portability
 from shared_apps.errors import DomainError
-from shared_apps.tenants import portability
 
 
 class Command(BaseCommand):
