@@ -6,6 +6,11 @@ from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 
+# An appointment still to happen (or happening): it holds its staff member's time (the
+# double-booking constraint reads this too), may be rescheduled, and gets confirmations and
+# reminders.
+ACTIVE_STATUSES = ("SCHEDULED", "CONFIRMED", "IN_PROGRESS")
+
 
 class Appointment(models.Model):
     """A booked visit of a customer, optionally assigned to a staff member (a user id from the
@@ -22,7 +27,7 @@ class Appointment(models.Model):
         NO_SHOW = "NO_SHOW", "No-show"
         CANCELLED = "CANCELLED", "Cancelled"
 
-    ACTIVE_STATUSES = ("SCHEDULED", "CONFIRMED", "IN_PROGRESS")
+    ACTIVE_STATUSES = ACTIVE_STATUSES
 
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="appointments")
     staff_id = models.BigIntegerField(null=True, blank=True, help_text="accounts.User id (public schema)")
@@ -45,7 +50,7 @@ class Appointment(models.Model):
                 name="appointment_no_double_booking",
                 index_type="gist",
                 expressions=[("staff_id", RangeOperators.EQUAL), ("blocked_during", RangeOperators.OVERLAPS)],
-                condition=Q(status__in=("SCHEDULED", "CONFIRMED", "IN_PROGRESS"), staff_id__isnull=False),
+                condition=Q(status__in=ACTIVE_STATUSES, staff_id__isnull=False),
             ),
         ]
         indexes = [
