@@ -15,7 +15,7 @@ from django.utils import timezone
 from shared_apps.errors import Conflict
 from shared_apps.webhooks.stripe import PROVIDER
 from tenant_apps.invoices.models import Invoice
-from tenant_apps.invoices.services import PAYABLE_STATUSES, lock_invoice, require_invoice
+from tenant_apps.invoices.services import lock_invoice, require_invoice
 from tenant_apps.payments import pay_links
 from tenant_apps.payments.connect import require_charges_enabled
 from tenant_apps.payments.ledger import move_balance, notify_owner
@@ -34,7 +34,7 @@ def platform_fee(amount: int) -> int:
 
 
 def _payable_amount(invoice: Invoice) -> int:
-    if invoice.status not in PAYABLE_STATUSES or invoice.amount_due <= 0:
+    if not invoice.takes_payment:
         raise Conflict(
             f"A {invoice.status} invoice does not take payments.",
             code="invoice_not_payable",

@@ -11,7 +11,6 @@ from shared_apps.tenants import queries as tenant_queries
 from shared_apps.tenants.models import Tenant
 from tenant_apps.billing.totals import format_money
 from tenant_apps.invoices.models import Invoice
-from tenant_apps.invoices.services import PAYABLE_STATUSES
 from tenant_apps.payments import intents, pay_links
 from tenant_apps.payments.models import CardPayment
 
@@ -61,7 +60,7 @@ def open_pay_link(*, tenant: Tenant | None, token: str) -> PayPage:
     """Following the link: Checkout for the amount due; a paid or closed invoice answers a
     page instead of an error. 404 for a link not of this host's business."""
     tenant, invoice = _invoice_of_link(tenant=tenant, token=token)
-    if invoice.status in PAYABLE_STATUSES and invoice.amount_due > 0:
+    if invoice.takes_payment:
         attempt = intents.create_checkout_session(invoice_id=invoice.pk)
         return _page(
             PageKind.CHECKOUT, tenant=tenant, invoice=invoice, amount=attempt.amount, checkout_url=attempt.checkout_url

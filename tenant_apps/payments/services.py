@@ -8,8 +8,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from shared_apps.errors import Conflict, ValidationFailed
+from tenant_apps.invoices.models import Invoice
 from tenant_apps.invoices.services import (
-    PAYABLE_STATUSES,
     REFUNDABLE_STATUSES,
     apply_ledger_entry,
     lock_invoice,
@@ -47,7 +47,7 @@ def record_manual_payment(
         raise ValidationFailed(f"{method!r} is not a manual payment method.", details=[{"field": "method"}])
     with transaction.atomic():
         invoice = lock_invoice(invoice_id=invoice_id)
-        if invoice.status not in PAYABLE_STATUSES:
+        if invoice.status not in Invoice.PAYABLE_STATUSES:
             raise Conflict(
                 f"A {invoice.status} invoice does not take payments.",
                 code="invoice_not_payable",
