@@ -1,8 +1,11 @@
 """Appointments and calendar feeds (tenant schema)."""
 
+from datetime import datetime, timedelta
+
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
 from django.db import models
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 
@@ -10,6 +13,13 @@ from django.db.models.functions import Coalesce
 # double-booking constraint reads this too), may be rescheduled, and gets confirmations and
 # reminders.
 ACTIVE_STATUSES = ("SCHEDULED", "CONFIRMED", "IN_PROGRESS")
+
+
+def blocked_range(*, starts_at: datetime, ends_at: datetime, buffer_minutes: int) -> DateTimeTZRange:
+    """What an appointment blocks: itself plus half the buffer on each side, half-open (the
+    value of `blocked_during`, and what availability checks a slot against)."""
+    half = timedelta(seconds=buffer_minutes * 30)
+    return DateTimeTZRange(starts_at - half, ends_at + half, "[)")
 
 
 class Appointment(models.Model):
