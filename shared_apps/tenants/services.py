@@ -14,7 +14,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from shared_apps.errors import Conflict, ValidationFailed, violated_constraint
+from shared_apps.errors import Conflict, PermissionDenied, ValidationFailed, violated_constraint
 from shared_apps.outbox.models import OutboxMessage
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants import daily_jobs, queries
@@ -32,6 +32,12 @@ SLUG_CONSTRAINTS = frozenset({"tenants_tenant_slug_key", "tenants_domain_domain_
 
 def tenant_host(*, slug: str) -> str:
     return f"{slug}.{settings.BASE_DOMAIN}"
+
+
+def require_active_tenant(*, tenant: Tenant) -> None:
+    """Refuse (403 `tenant_suspended`) anything done for a business that may not run work."""
+    if not tenant.is_active:
+        raise PermissionDenied("This business is suspended.", code="tenant_suspended")
 
 
 def validate_slug(slug: str) -> str:
@@ -441,7 +447,7 @@ def set_tenant_status(*, tenant_id: int, status: str) -> Tenant:
                 code="deletion_scheduled",
                 details=[{"deletion_due_at": tenant.deletion_due_at.isoformat()}],
             )
-        if status == Tenant.Status.ACTIVE and tenant.status != Tenant.Status.ACTIVE:
+        if status == Tenant.Status.ACTIVE and not tenant.is_active:
             _release_held_events(tenant=tenant)
         tenant.status = status
         tenant.save(update_fields=["status"])

@@ -36,7 +36,7 @@ class PayPage:
 
 def _invoice_of_link(*, tenant: Tenant | None, token: str) -> tuple[Tenant, Invoice]:
     """The invoice a short link names on this business's host (the current schema)."""
-    if tenant is None or tenant.status != Tenant.Status.ACTIVE:
+    if tenant is None or not tenant.is_active:
         raise NotFound("Pay link not found.")
     invoice_id = pay_links.read_pay_token(token=token, schema_name=tenant.schema_name)
     invoice = Invoice.objects.filter(pk=invoice_id).exclude(status=Invoice.Status.DRAFT).first()
@@ -100,6 +100,6 @@ def legacy_pay_link(*, tenant: Tenant | None, token: str) -> str:
     if tenant is not None and tenant.schema_name != schema_name:
         raise NotFound("Pay link not found.")
     owner = tenant or tenant_queries.get_tenant_by_schema(schema_name=schema_name)
-    if owner is None or owner.status != Tenant.Status.ACTIVE:
+    if owner is None or not owner.is_active:
         raise NotFound("Pay link not found.")
     return pay_links.pay_url(invoice_id=invoice_id, tenant=owner)
