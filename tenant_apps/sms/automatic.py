@@ -13,11 +13,12 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from shared_apps.errors import Conflict, ValidationFailed
+from shared_apps.errors import ValidationFailed
 from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments.models import Appointment
 from tenant_apps.customers import queries as customer_queries
 from tenant_apps.customers.models import Customer
+from tenant_apps.customers.services import RecipientOptedOut
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.quotes.models import Quote
 from tenant_apps.sms import notifications
@@ -54,8 +55,10 @@ def send_automatic_text(
             return record_skipped_text(send_key=send_key, kind=kind, reason=reason, customer=customer)
         try:
             message = queue_sms(tenant=tenant, customer_id=customer.pk, body=body)
-        except (Conflict, ValidationFailed):
+        except RecipientOptedOut:
             return record_skipped_text(send_key=send_key, kind=kind, reason=Reason.OPTED_OUT, customer=customer)
+        except ValidationFailed:  # the text as rendered is empty or too long
+            return record_skipped_text(send_key=send_key, kind=kind, reason=Reason.UNSENDABLE, customer=customer)
         return _decide(
             AutomaticText(
                 send_key=send_key, kind=kind, status=AutomaticText.Status.SENT, customer=customer, message=message
@@ -69,7 +72,7 @@ def _reason_to_skip(*, tenant: Tenant, customer: Customer) -> AutomaticText.Skip
         return Reason.NO_SENDER
     if not customer.phone:
         return Reason.NO_PHONE
-    if customer.sms_opt_out or customer_queries.is_phone_opted_out(phone=customer.phone):
+    if customer_queries.is_phone_opted_out(phone=customer.phone):  # the customer, or another with the number
         return Reason.OPTED_OUT
     return None
 
@@ -103,9 +106,6 @@ NOTICE_TOGGLES = {
     notifications.QUOTE_SENT: "sms_quote_sent",
     notifications.INVOICE_SENT: "sms_invoice_sent",
 }
-ACTIVE_APPOINTMENT = frozenset(
-    {Appointment.Status.SCHEDULED, Appointment.Status.CONFIRMED, Appointment.Status.IN_PROGRESS}
-)
 SENT_INVOICE = frozenset(
     {Invoice.Status.SENT, Invoice.Status.PARTIALLY_PAID, Invoice.Status.PAID, Invoice.Status.OVERDUE}
 )
@@ -115,7 +115,7 @@ def _notice_context(*, tenant: Tenant, kind: str, object_id: int) -> TemplateCon
     """What the notice is about, or None when that no longer stands."""
     if kind == notifications.BOOKING_CONFIRMATION:
         appointment = Appointment.objects.select_related("customer").filter(pk=object_id).first()
-        if appointment is None or appointment.status not in ACTIVE_APPOINTMENT:
+        if appointment is None or not appointment.is_active:
             return None
         return TemplateContext(tenant=tenant, customer=appointment.customer, appointment=appointment)
     if kind == notifications.QUOTE_SENT:
