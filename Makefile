@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 # The exports are captured first: `eval "$$(failing command)"` would succeed and go on without them.
 SERVICES := services_env="$$($(PY) -m devtools.devservices env)" && eval "$$services_env" && export DATABASE_URL REDIS_URL
 
-.PHONY: run test lint typecheck format bench migrate services-stop clean prod
+.PHONY: run test test-fast lint typecheck format bench migrate services-stop clean prod
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(SERVICES) && $(PY) -m pytest $(PYTEST_ARGS)
+
+# Everyday work: every test but the system lane (those that start gunicorn, outage stacks,
+# sandboxes over HTTP or other processes; tests/lanes.py assigns the lanes).
+test-fast: $(VENV)/.installed
+	$(SERVICES) && $(PY) -m pytest -m "not system" $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
