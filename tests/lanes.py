@@ -82,7 +82,11 @@ class _Finder:
             if id(target) in self.helpers:
                 found = True
                 break
-            if inspect.isfunction(target) and target.__module__.startswith("tests") and self.starts_servers(target, cls):
+            if (
+                inspect.isfunction(target)
+                and target.__module__.startswith("tests")
+                and self.starts_servers(target, cls)
+            ):
                 found = True
                 break
         self.seen[key] = found

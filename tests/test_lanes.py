@@ -35,4 +35,7 @@ def test_each_test_is_in_exactly_one_lane_found_from_what_it_uses():
     assert {test.split("::")[0] for test in unit} == {MODULES[0]}
     assert {test.split("::")[0] for test in database} == {MODULES[1], MODULES[3]}
     assert {test.split("::")[0] for test in system} == {MODULES[2], MODULES[3]}
-    assert "tests/tenant_apps/sms/test_sending.py::test_sending_hands_the_message_to_twilio_once_and_claims_its_sid" in system
+    assert (
+        "tests/tenant_apps/sms/test_sending.py::test_sending_hands_the_message_to_twilio_once_and_claims_its_sid"
+        in system
+    )
