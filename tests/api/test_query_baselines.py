@@ -178,9 +178,7 @@ def test_domains(tenant_a):
     CustomDomain.objects.filter(pk__in=made[2:]).delete()  # under the business's limit again
     claimed = count("POST /tenants/me/domains", client, "POST", "/tenants/me/domains", {"domain": "new.alpha.test"})
     assert claimed.status_code == 201, claimed.content
-    # Verification asks DNS first; with no record published (a closed port here) it answers 409.
-    refused = count("POST /tenants/me/domains/{id}/verify", client, "POST", f"/tenants/me/domains/{made[0]}/verify")
-    assert refused.status_code == 409, refused.content
+    # POST /tenants/me/domains/{id}/verify asks DNS: counted in test_custom_domains.py, against a loopback DNS.
     deleted = count("DELETE /tenants/me/domains/{id}", client, "DELETE", f"/tenants/me/domains/{made[1]}")
     assert deleted.status_code == 204, deleted.content
 
