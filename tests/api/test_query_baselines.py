@@ -1,4 +1,5 @@
-"""Every operation of the OpenAPI document has a committed query-count baseline
+"""Every operation of the OpenAPI document, and each loopback-only route of the API that the
+document leaves out (/tls/ask, /metrics), has a committed query-count baseline
 (tests/api/query_counts.json), or a reason here why it is counted another way. The routes the
 generic cases (tests/api/generic.py) do not reach are counted below with a realistic request;
 where a list is involved, with a few rows and with many, which must cost the same.
@@ -49,8 +50,18 @@ def route_key(method: str, path: str) -> str:
 
 
 def operations() -> set[str]:
+    """The OpenAPI document's operations, and the API's loopback-only ones it leaves out."""
     schema = api.get_openapi_schema()
-    return {route_key(method, path) for path, item in schema["paths"].items() for method in item}
+    documented = {route_key(method, path) for path, item in schema["paths"].items() for method in item}
+    hidden = {
+        route_key(method, f"{prefix.rstrip('/')}{path}")
+        for prefix, router in api._routers
+        for path, path_view in router.path_operations.items()
+        for operation in path_view.operations
+        if not operation.include_in_schema
+        for method in operation.methods
+    }
+    return documented | hidden
 
 
 def test_every_operation_has_a_committed_baseline():
@@ -119,6 +130,12 @@ def customer_id(test_tenant: conftest.TestTenant) -> int:
 def test_health_and_ready(api_host):
     assert count("GET /health", api_host, "GET", "/health").status_code == 200
     assert count("GET /ready", api_host, "GET", "/ready").status_code == 200
+
+
+def test_loopback_only_routes(tenant_a, api_host):
+    asked = count("GET /tls/ask", api_host, "GET", "/tls/ask", domain=tenant_a.host)
+    assert asked.status_code == 200, asked.content
+    assert count("GET /metrics", api_host, "GET", "/metrics").status_code == 200
 
 
 # Accounts
