@@ -28,7 +28,7 @@ or the configured inbound URL, and answers `{"sid", "webhook_status"}`. A media 
 `url` is kept by the sandbox (`content_base64`, else a few placeholder bytes) and served at a
 Twilio-shaped Media URL that, like Twilio's, needs the account's Basic auth.
 
-Run: `python -m deploy.twilio_sandbox` (make run starts it when TWILIO_ACCOUNT_SID is unset); it
+Run: `python -m devtools.twilio_sandbox` (make run starts it when TWILIO_ACCOUNT_SID is unset); it
 listens on the port of TWILIO_SANDBOX_URL (default http://127.0.0.1:8010) and posts inbound
 texts to our webhook (PUBLIC_BASE_URL, else http://BASE_DOMAIN:PORT, + /api/v1/sms/webhook).
 """
@@ -50,7 +50,7 @@ from wsgiref.simple_server import WSGIServer
 import requests
 from twilio.request_validator import RequestValidator
 
-from deploy.sandbox_server import serve_sandbox
+from devtools.sandbox_server import serve_sandbox
 from tenant_apps.sms.segments import count_segments
 
 MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Messages(?:/(?P<sid>[^/.]+))?\.json$")
