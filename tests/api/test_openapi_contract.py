@@ -105,6 +105,7 @@ OPERATION_IDS = {
     ("post", "/payments/create-intent"): "payments_create_intent",
     ("get", "/payments"): "payments_list",
     ("post", "/payments/{payment_id}/refund"): "payments_refund",
+    ("get", "/search"): "search",
 }
 
 
