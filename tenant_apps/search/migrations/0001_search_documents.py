@@ -43,13 +43,7 @@ TRIGRAMS = {
     "invoices_invoice": "number",
 }
 
-# Tenant schemas migrate in parallel: one that loses the race to create the extension goes on.
 FUNCTIONS = """
-DO $$ BEGIN
-    CREATE EXTENSION IF NOT EXISTS unaccent WITH SCHEMA public;
-EXCEPTION WHEN unique_violation OR duplicate_object THEN
-    NULL;
-END $$;
 CREATE TEXT SEARCH CONFIGURATION search_text (COPY = pg_catalog.simple);
 ALTER TEXT SEARCH CONFIGURATION search_text
     ALTER MAPPING FOR asciihword, asciiword, hword, hword_asciipart, hword_part, word
@@ -84,6 +78,7 @@ def drop_columns_sql() -> str:
 
 class Migration(migrations.Migration):
     dependencies = [
+        ("tenants", "0010_unaccent_extension"),
         ("customers", "0002_search_indexes"),
         ("appointments", "0001_appointments_initial"),
         ("quotes", "0001_quotes_initial"),
