@@ -30,6 +30,9 @@ _HEADLINE_OPTIONS = f"StartSel={_START}, StopSel={_STOP}, MaxWords=30, MinWords=
 _HEADLINE_TEXT = 20000
 # An exact document number, phone number or email outranks any word match.
 _EXACT = 10
+# Of a word found in more rows of one kind, only the newest this many are scored: ranking
+# costs per matching row, and a page past the first few hundred hits is never read.
+CANDIDATES_PER_KIND = 500
 
 _TSQUERY = "websearch_to_tsquery('search_text', %(text)s)"
 
@@ -44,40 +47,57 @@ def _documents(kind: str, table: str, items: str, parent: str) -> str:
     SELECT '{kind}' AS kind, d.id, coalesce(d.number, 'Draft {kind}') AS title, m.score FROM (
         SELECT id, max(score) AS score FROM (
             SELECT id,
-                   CASE WHEN upper(number) = upper(%(plain)s) THEN {_EXACT} ELSE 0 END
+                   CASE WHEN search_fold(number) = search_fold(%(plain)s) THEN {_EXACT} ELSE 0 END
                    + {_ranked("search_document")}
                    + CASE WHEN %(fragment)s <> '' AND search_fold(number) LIKE %(fragment)s THEN 1 ELSE 0 END
                    AS score
-            FROM {table}
-            WHERE search_document @@ {_TSQUERY}
-               OR upper(number) = upper(%(plain)s)
-               OR (%(fragment)s <> '' AND search_fold(number) LIKE %(fragment)s)
+            FROM (
+                SELECT id, number, search_document FROM {table}
+                WHERE search_document @@ {_TSQUERY}
+                   OR search_fold(number) = search_fold(%(plain)s)
+                   OR (%(fragment)s <> '' AND search_fold(number) LIKE %(fragment)s)
+                ORDER BY id + 0 DESC LIMIT %(candidates)s
+            ) own
             UNION ALL
-            SELECT {parent}, {_ranked("search_document")} FROM {items} WHERE search_document @@ {_TSQUERY}
+            SELECT {parent}, {_ranked("search_document")} FROM (
+                SELECT {parent}, search_document FROM {items} WHERE search_document @@ {_TSQUERY}
+                ORDER BY {parent} + 0 DESC LIMIT %(candidates)s
+            ) through_items
         ) matches GROUP BY id
     ) m JOIN {table} d ON d.id = m.id
     """  # noqa: S608 - constant SQL; the searched text is a parameter
 
 
+def _candidates(columns: str, table: str, match: str) -> str:
+    """The newest `CANDIDATES_PER_KIND` rows of `table` that `match`: only they are scored.
+    `id + 0` keeps the planner on the search indexes: ordered by the bare id it walks the
+    primary key backwards and tests every row (folding every name) until it has enough."""
+    return f"(SELECT {columns} FROM {table} WHERE {match} ORDER BY id + 0 DESC LIMIT %(candidates)s) candidates"  # noqa: S608
+
+
+_CUSTOMER_MATCH = f"""search_document @@ {_TSQUERY}
+    OR search_fold(%(plain)s) <%% search_fold(name)
+    OR (%(digits)s <> '' AND phone LIKE %(phone_fragment)s)
+    OR upper(email) = upper(%(plain)s)"""
+_CUSTOMER_COLUMNS = "id, name, email, phone, search_document"
+_APPOINTMENT_MATCH = f"search_document @@ {_TSQUERY} OR search_fold(%(plain)s) <%% search_fold(title)"
+_WORDS_MATCH = f"search_document @@ {_TSQUERY}"
+
+# Each kind's scored matches (kind, id, title, score); the searched text is always a parameter.
 _SOURCES = {
     "customer": f"""
     SELECT 'customer' AS kind, id, name AS title,
-           CASE WHEN (%(digits)s <> '' AND phone = '+' || %(digits)s) OR lower(email) = lower(%(plain)s)
+           CASE WHEN (%(digits)s <> '' AND phone = '+' || %(digits)s) OR upper(email) = upper(%(plain)s)
                 THEN {_EXACT} ELSE 0 END
            + {_ranked("search_document")}
            + word_similarity(search_fold(%(plain)s), search_fold(name))
            + CASE WHEN %(digits)s <> '' AND phone LIKE %(phone_fragment)s THEN 1 ELSE 0 END AS score
-    FROM customers_customer
-    WHERE search_document @@ {_TSQUERY}
-       OR search_fold(%(plain)s) <%% search_fold(name)
-       OR (%(digits)s <> '' AND phone LIKE %(phone_fragment)s)
-       OR lower(email) = lower(%(plain)s)
+    FROM {_candidates(_CUSTOMER_COLUMNS, "customers_customer", _CUSTOMER_MATCH)}
     """,  # noqa: S608 - constant SQL; the searched text is a parameter
     "appointment": f"""
     SELECT 'appointment' AS kind, id, title,
            {_ranked("search_document")} + word_similarity(search_fold(%(plain)s), search_fold(title)) AS score
-    FROM appointments_appointment
-    WHERE search_document @@ {_TSQUERY} OR search_fold(%(plain)s) <%% search_fold(title)
+    FROM {_candidates("id, title, search_document", "appointments_appointment", _APPOINTMENT_MATCH)}
     """,  # noqa: S608 - constant SQL; the searched text is a parameter
     "quote": _documents("quote", "quotes_quote", "quotes_quoteitem", "quote_id"),
     "invoice": _documents("invoice", "invoices_invoice", "invoices_invoiceitem", "invoice_id"),
@@ -85,12 +105,12 @@ _SOURCES = {
     SELECT 'text' AS kind, id,
            CASE direction WHEN 'inbound' THEN 'Text from ' || from_number ELSE 'Text to ' || to_number END AS title,
            {_ranked("search_document")} AS score
-    FROM sms_message WHERE search_document @@ {_TSQUERY}
+    FROM {_candidates("id, direction, from_number, to_number, search_document", "sms_message", _WORDS_MATCH)}
     """,  # noqa: S608 - constant SQL; the searched text is a parameter
     "call": f"""
     SELECT 'call' AS kind, id, 'Call with ' || coalesce(nullif(customer_number, ''), 'an unknown number') AS title,
            {_ranked("search_document")} AS score
-    FROM voice_call WHERE search_document @@ {_TSQUERY}
+    FROM {_candidates("id, customer_number, search_document", "voice_call", _WORDS_MATCH)}
     """,  # noqa: S608 - constant SQL; the searched text is a parameter
 }
 
@@ -220,6 +240,7 @@ def search(*, text: str, kinds: tuple[str, ...], limit: int, cursor: str | None 
         "digits": digits,
         "phone_fragment": _like_fragment(digits),
         "limit": limit + 1,
+        "candidates": CANDIDATES_PER_KIND,
         "marks": _START + _STOP,
         "options": _HEADLINE_OPTIONS,
     }

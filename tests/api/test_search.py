@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from api.auth import manager
 from api.search import _read_operation
+from tenant_apps.search import queries as search_queries
 from tests.api.generic import assert_query_count, counted
 from tests.factories import CallFactory, CustomerFactory, TextMessageFactory
 from tests.isolation import Route, TenantRouteCases, assert_refused
@@ -315,3 +316,10 @@ def test_any_query_is_answered_200_or_400(tenant_a, q):
     response = tenant_a.api().get("/search", q=q)
 
     assert response.status_code in (200, 400), (q, response.content[:300])
+
+
+def test_of_a_very_common_word_the_newest_matches_of_each_kind_are_ranked(tenant_a, monkeypatch):
+    monkeypatch.setattr(search_queries, "CANDIDATES_PER_KIND", 2)
+    _oldest, middle, newest = (text(tenant_a, "pump noise") for _ in range(3))
+
+    assert found(tenant_a, "pump") == [("text", newest), ("text", middle)]
