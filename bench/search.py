@@ -13,7 +13,8 @@ seeded random generator (the same rows every run). Then:
 - writes: single-row INSERTs of customers and of calls (with a transcript) through the ORM,
   with the search columns and indexes and without them (dropped inside a transaction that is
   rolled back, so the next round finds them again), interleaved; ms per row.
-- sizes: the GIN and trigram indexes and the tsvector columns.
+- sizes: the GIN and trigram indexes and the tsvector columns;
+- migration: how long the search migration takes on this tenant's full tables.
 
 Run: `DATABASE_URL=... python -m bench.search` (about two minutes on two cores); writes
 bench/results/search.json. Not part of `make test`.
@@ -247,6 +248,24 @@ def measure_writes(rng: random.Random) -> dict:
     }
 
 
+def measure_migration() -> dict:
+    """Seconds to add the search columns and indexes to this tenant's full tables (the search
+    migration's forward SQL after its reverse SQL), in a transaction rolled back afterwards."""
+    import importlib
+
+    from django.db import connection, transaction
+
+    migration = importlib.import_module("tenant_apps.search.migrations.0001_search_documents")
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(migration.drop_columns_sql())
+            started = time.perf_counter()
+            cursor.execute(migration.columns_sql())
+            elapsed = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return {"add_columns_and_indexes_seconds": round(elapsed, 2)}
+
+
 def measure_sizes() -> dict:
     from django.db import connection
 
@@ -294,6 +313,7 @@ def main() -> dict:
             "queries": measure_queries(host=host, token=tokens.access_token, rounds=ROUNDS),
             "queries_right_after_bulk_load": after_bulk_load,
             "writes": measure_writes(rng),
+            "migration": measure_migration(),
             "sizes": measure_sizes(),
         }
     return figures
@@ -314,6 +334,7 @@ def print_figures(figures: dict) -> None:
     )
     print("writes, ms per insert (median of rounds):", figures["writes"]["median_ms_per_insert"])
     print("sizes:", figures["sizes"])
+    print("migration on these tables:", figures["migration"])
 
 
 if __name__ == "__main__":
