@@ -43,6 +43,10 @@ def _readable_kinds(role: str) -> frozenset[str]:
     return frozenset(kind for kind in KINDS if _may_read(kind, role))
 
 
+def _listed(types: str) -> tuple[str, ...]:
+    return tuple(kind for kind in (part.strip() for part in types.split(",")) if kind)
+
+
 class SearchParams(StorableSchema):
     q: str = Field(
         min_length=1,
@@ -70,13 +74,14 @@ class SearchParams(StorableSchema):
     @field_validator("types")
     @classmethod
     def _known_kinds(cls, value: str) -> str:
-        unknown = sorted({kind.strip() for kind in value.split(",")} - set(KINDS))
+        unknown = sorted(set(_listed(value)) - set(KINDS))
         if unknown:
             raise ValueError(f"Unknown kinds: {', '.join(unknown)}; known: {', '.join(KINDS)}.")
         return value
 
     def kinds(self) -> tuple[str, ...]:
-        return tuple(kind.strip() for kind in self.types.split(","))
+        """The kinds asked for; all of them when `types` lists none."""
+        return _listed(self.types) or KINDS
 
 
 class SearchHitOut(Schema):

@@ -7,7 +7,7 @@ weight, plus trigram similarity for typos in names and titles, substrings of doc
 and runs of digits inside phone numbers. One query answers a page: every kind's matches are
 scored in a UNION, the page is cut with a keyset condition on (score, kind, id), and only the
 page's rows get a highlighted snippet. A page costs one query however deep it is, though each
-page re-scores every match (there is no cheaper top-k for ranked full-text search)."""
+page re-scores its candidates (there is no cheaper top-k for ranked full-text search)."""
 
 import hashlib
 import html
@@ -47,14 +47,14 @@ def _documents(kind: str, table: str, items: str, parent: str) -> str:
     SELECT '{kind}' AS kind, d.id, coalesce(d.number, 'Draft {kind}') AS title, m.score FROM (
         SELECT id, max(score) AS score FROM (
             SELECT id,
-                   CASE WHEN search_fold(number) = search_fold(%(plain)s) THEN {_EXACT} ELSE 0 END
+                   CASE WHEN search_fold(number) = search_fold(%(text)s) THEN {_EXACT} ELSE 0 END
                    + {_ranked("search_document")}
                    + CASE WHEN %(fragment)s <> '' AND search_fold(number) LIKE %(fragment)s THEN 1 ELSE 0 END
                    AS score
             FROM (
                 SELECT id, number, search_document FROM {table}
                 WHERE search_document @@ {_TSQUERY}
-                   OR search_fold(number) = search_fold(%(plain)s)
+                   OR search_fold(number) = search_fold(%(text)s)
                    OR (%(fragment)s <> '' AND search_fold(number) LIKE %(fragment)s)
                 ORDER BY id + 0 DESC LIMIT %(candidates)s
             ) own
@@ -76,27 +76,27 @@ def _candidates(columns: str, table: str, match: str) -> str:
 
 
 _CUSTOMER_MATCH = f"""search_document @@ {_TSQUERY}
-    OR search_fold(%(plain)s) <%% search_fold(name)
+    OR search_fold(%(text)s) <%% search_fold(name)
     OR (%(digits)s <> '' AND phone LIKE %(phone_fragment)s)
-    OR upper(email) = upper(%(plain)s)"""
+    OR upper(email) = upper(%(text)s)"""
 _CUSTOMER_COLUMNS = "id, name, email, phone, search_document"
-_APPOINTMENT_MATCH = f"search_document @@ {_TSQUERY} OR search_fold(%(plain)s) <%% search_fold(title)"
+_APPOINTMENT_MATCH = f"search_document @@ {_TSQUERY} OR search_fold(%(text)s) <%% search_fold(title)"
 _WORDS_MATCH = f"search_document @@ {_TSQUERY}"
 
 # Each kind's scored matches (kind, id, title, score); the searched text is always a parameter.
 _SOURCES = {
     "customer": f"""
     SELECT 'customer' AS kind, id, name AS title,
-           CASE WHEN (%(digits)s <> '' AND phone = '+' || %(digits)s) OR upper(email) = upper(%(plain)s)
+           CASE WHEN (%(digits)s <> '' AND phone = '+' || %(digits)s) OR upper(email) = upper(%(text)s)
                 THEN {_EXACT} ELSE 0 END
            + {_ranked("search_document")}
-           + word_similarity(search_fold(%(plain)s), search_fold(name))
+           + word_similarity(search_fold(%(text)s), search_fold(name))
            + CASE WHEN %(digits)s <> '' AND phone LIKE %(phone_fragment)s THEN 1 ELSE 0 END AS score
     FROM {_candidates(_CUSTOMER_COLUMNS, "customers_customer", _CUSTOMER_MATCH)}
     """,  # noqa: S608 - constant SQL; the searched text is a parameter
     "appointment": f"""
     SELECT 'appointment' AS kind, id, title,
-           {_ranked("search_document")} + word_similarity(search_fold(%(plain)s), search_fold(title)) AS score
+           {_ranked("search_document")} + word_similarity(search_fold(%(text)s), search_fold(title)) AS score
     FROM {_candidates("id, title, search_document", "appointments_appointment", _APPOINTMENT_MATCH)}
     """,  # noqa: S608 - constant SQL; the searched text is a parameter
     "quote": _documents("quote", "quotes_quote", "quotes_quoteitem", "quote_id"),
@@ -235,7 +235,6 @@ def search(*, text: str, kinds: tuple[str, ...], limit: int, cursor: str | None 
     digits = _phone_digits(text)
     params: dict[str, str | int | Decimal] = {
         "text": text,
-        "plain": text,
         "fragment": _like_fragment(folded_fragment) if len(folded_fragment) >= 3 else "",
         "digits": digits,
         "phone_fragment": _like_fragment(digits),

@@ -184,6 +184,13 @@ def test_types_limit_the_kinds(tenant_a):
     assert set(found(tenant_a, "boiler", types="invoice,text")) == {("invoice", billed), ("text", texted)}
 
 
+@pytest.mark.parametrize("types", ["", " , ", "customer,,text,"])
+def test_empty_entries_in_types_are_ignored(tenant_a, types):
+    named = customer(tenant_a, name="Blank Types")
+
+    assert found(tenant_a, "blank types", types=types) == [("customer", named)]
+
+
 def test_an_unknown_type_is_400(tenant_a):
     body = assert_refused(tenant_a.api().get("/search", q="boiler", types="invoice,payment"), 400)
 
