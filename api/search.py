@@ -7,8 +7,9 @@ from ninja.operation import Operation
 from pydantic import Field, field_validator
 
 from api import appointments, customers, invoices, quotes, sms, voice
-from api.auth import ApiRequest, TenantMember, member
-from api.schemas import StorableSchema, enum_of, example
+from api.auth import ApiRequest, TenantMember, manager, member
+from api.schemas import StorableSchema, StrictSchema, enum_of, example
+from tenant_apps.search import services
 from tenant_apps.search.queries import KINDS, search
 
 router = Router(tags=["search"])
@@ -107,3 +108,28 @@ def search_business(request: ApiRequest, params: Query[SearchParams]):
     in notes, items, texts and transcripts. Only the kinds your role may read are searched."""
     kinds = tuple(kind for kind in params.kinds() if kind in _readable_kinds(request.auth.role))
     return search(text=params.q, kinds=kinds, limit=params.limit, cursor=params.cursor)
+
+
+class SearchSettingsOut(Schema):
+    language: Annotated[str, enum_of(services.LANGUAGES)] = Field(
+        description="The language words are stemmed in (`heaters` finds `heater`); `simple`: as written."
+    )
+
+
+class SearchSettingsIn(StrictSchema):
+    language: Annotated[str, enum_of(services.LANGUAGES)] = Field(
+        max_length=20, description="`simple` (no stemming, the default) or the business's language."
+    )
+
+
+@router.get("/settings", response=SearchSettingsOut, auth=member)
+def get_search_settings(request: ApiRequest):
+    """How this business's search reads words."""
+    return {"language": services.get_search_language()}
+
+
+@router.patch("/settings", response=SearchSettingsOut, auth=manager)
+def update_search_settings(request: ApiRequest, payload: SearchSettingsIn):
+    """Change the search language (owners and admins); every stored document is re-read in it,
+    which takes a few seconds for a business with a hundred thousand rows."""
+    return {"language": services.set_search_language(language=payload.language)}

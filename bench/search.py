@@ -14,7 +14,8 @@ seeded random generator (the same rows every run). Then:
   with the search columns and indexes and without them (dropped inside a transaction that is
   rolled back, so the next round finds them again), interleaved; ms per row.
 - sizes: the GIN and trigram indexes and the tsvector columns;
-- migration: how long the search migration takes on this tenant's full tables.
+- migration: how long the search migration takes on this tenant's full tables, and how long
+  switching the search language (re-reading every stored document) takes.
 
 Run: `DATABASE_URL=... python -m bench.search` (about two minutes on two cores); writes
 bench/results/search.json. Not part of `make test`.
@@ -159,10 +160,6 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
-SEARCHED_TABLES = ("customers_customer", "appointments_appointment", "quotes_quote", "quotes_quoteitem",
-                   "invoices_invoice", "invoices_invoiceitem", "sms_message", "voice_call")  # fmt: skip
-
-
 def measure_queries(*, host: str, token: str, rounds: int) -> dict:
     from django.test import Client
 
@@ -263,7 +260,14 @@ def measure_migration() -> dict:
             cursor.execute(migration.columns_sql())
             elapsed = time.perf_counter() - started
         transaction.set_rollback(True)
-    return {"add_columns_and_indexes_seconds": round(elapsed, 2)}
+    from tenant_apps.search.services import set_search_language
+
+    with transaction.atomic():
+        started = time.perf_counter()
+        set_search_language(language="english")
+        switched = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return {"add_columns_and_indexes_seconds": round(elapsed, 2), "switch_to_english_seconds": round(switched, 2)}
 
 
 def measure_sizes() -> dict:
@@ -291,6 +295,7 @@ def main() -> dict:
     from django_tenants.utils import tenant_context
 
     from shared_apps.accounts.services import register_business
+    from tenant_apps.search.services import SEARCHED_TABLES
 
     rng = random.Random(SEED)
     tokens = register_business(business_name="Bench Search", email="search@bench.test", password="bench-password-1")

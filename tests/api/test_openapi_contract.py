@@ -106,6 +106,8 @@ OPERATION_IDS = {
     ("get", "/payments"): "payments_list",
     ("post", "/payments/{payment_id}/refund"): "payments_refund",
     ("get", "/search"): "search",
+    ("get", "/search/settings"): "search_settings_get",
+    ("patch", "/search/settings"): "search_settings_update",
 }
 
 

@@ -330,3 +330,53 @@ def test_of_a_very_common_word_the_newest_matches_of_each_kind_are_ranked(tenant
     _oldest, middle, newest = (text(tenant_a, "pump noise") for _ in range(3))
 
     assert found(tenant_a, "pump") == [("text", newest), ("text", middle)]
+
+
+# Language
+
+
+def test_search_reads_words_as_written_until_a_language_is_chosen(tenant_a):
+    noted = customer(tenant_a, name="Stem Client", notes="Two water heaters in the basement")
+
+    assert tenant_a.api(as_staff=True).get("/search/settings").json() == {"language": "simple"}
+    assert found(tenant_a, "heater") == []
+    assert found(tenant_a, "heaters") == [("customer", noted)]
+
+
+def test_a_language_stems_existing_and_new_rows_and_simple_undoes_it(tenant_a):
+    before = customer(tenant_a, name="Stem Client", notes="Two water heaters in the basement")
+
+    changed = tenant_a.api().patch("/search/settings", {"language": "english"})
+    after = text(tenant_a, "The heaters are leaking")
+
+    assert changed.status_code == 200, changed.content
+    assert changed.json() == {"language": "english"}
+    assert tenant_a.api().get("/search/settings").json() == {"language": "english"}
+    assert set(found(tenant_a, "heater")) == {("customer", before), ("text", after)}
+    assert tenant_a.api().patch("/search/settings", {"language": "simple"}).status_code == 200
+    assert found(tenant_a, "heater") == []
+
+
+def test_one_business_language_leaves_the_others_alone(tenant_a, tenant_b):
+    customer(tenant_b, name="Other Stem", notes="heaters")
+
+    assert tenant_a.api().patch("/search/settings", {"language": "english"}).status_code == 200
+
+    assert tenant_b.api().get("/search/settings").json() == {"language": "simple"}
+    assert found(tenant_b, "heater") == []
+
+
+def test_staff_may_not_change_the_language(tenant_a):
+    assert_refused(tenant_a.api(as_staff=True).patch("/search/settings", {"language": "english"}), 403)
+
+
+@pytest.mark.parametrize("language", ["klingon", "english_stem", "", "simple; DROP TABLE x"])
+def test_an_unknown_language_is_400(tenant_a, language):
+    body = assert_refused(tenant_a.api().patch("/search/settings", {"language": language}), 400)
+
+    assert body["errors"][0]["field"] == "language"
+    assert tenant_a.api().get("/search/settings").json() == {"language": "simple"}
+
+
+class TestSearchSettingsIsolation(TenantRouteCases):
+    routes = [Route("GET", "/search/settings"), Route("PATCH", "/search/settings", {"language": "english"})]
