@@ -85,6 +85,7 @@ TENANT_APPS = [
     "tenant_apps.payments",
     "tenant_apps.sms",
     "tenant_apps.voice",
+    "tenant_apps.search",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

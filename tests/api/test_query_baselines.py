@@ -182,6 +182,12 @@ def test_tenant_settings(tenant_a):
     assert changed.status_code == 200, changed.content
 
 
+def test_search_settings(tenant_a):
+    assert count("GET /search/settings", tenant_a.api(), "GET", "/search/settings").status_code == 200
+    changed = count("PATCH /search/settings", tenant_a.api(), "PATCH", "/search/settings", {"language": "english"})
+    assert changed.status_code == 200, changed.content
+
+
 def test_domains(tenant_a):
     client = tenant_a.api()
     made: list[int] = []
