@@ -34,6 +34,7 @@ texts to our webhook (PUBLIC_BASE_URL, else http://BASE_DOMAIN:PORT, + /api/v1/s
 """
 
 import base64
+import binascii
 import json
 import os
 import re
@@ -327,7 +328,10 @@ def _basic_auth(environ: dict[str, Any]) -> tuple[str, str] | None:
     scheme, _, encoded = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() != "basic":
         return None
-    user, _, password = base64.b64decode(encoded).decode().partition(":")
+    try:
+        user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None  # not credentials at all: answered 401 like a missing header
     return user, password
 
 
