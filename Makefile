@@ -1,14 +1,14 @@
 # The two commands a new user needs: `make run` and `make test`. Both set everything up on a
 # fresh machine: a virtual environment, the dependencies, and, when DATABASE_URL / REDIS_URL
-# are unset, an embedded PostgreSQL and redis-server under .local/ (deploy/devservices.py).
+# are unset, an embedded PostgreSQL and redis-server under .local/ (devtools/devservices.py).
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # The exports are captured first: `eval "$$(failing command)"` would succeed and go on without them.
-SERVICES := services_env="$$($(PY) -m deploy.devservices env)" && eval "$$services_env" && export DATABASE_URL REDIS_URL
+SERVICES := services_env="$$($(PY) -m devtools.devservices env)" && eval "$$services_env" && export DATABASE_URL REDIS_URL
 
-.PHONY: run test lint typecheck lint-imports format bench migrate services-stop clean prod
+.PHONY: run test test-fast lint typecheck lint-imports format bench migrate services-stop clean prod
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,10 +16,15 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 run: $(VENV)/.installed
-	$(SERVICES) && exec deploy/run.sh
+	$(SERVICES) && exec devtools/run.sh
 
 test: $(VENV)/.installed
 	$(SERVICES) && $(PY) -m pytest $(PYTEST_ARGS)
+
+# Everyday work: every test but the system lane (those that start gunicorn, outage stacks,
+# sandboxes over HTTP or other processes; tests/lanes.py assigns the lanes).
+test-fast: $(VENV)/.installed
+	$(SERVICES) && $(PY) -m pytest -m "not system" $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -46,12 +51,12 @@ bench: $(VENV)/.installed
 # Production settings on this machine: gunicorn, worker, scheduler and Caddy (TLS with its
 # internal CA on :8443) under honcho from deploy/Procfile; see docs/operations.md, "Production locally".
 prod: $(VENV)/.installed
-	$(SERVICES) && $(PY) -m deploy.prod_env .local/prod.env \
+	$(SERVICES) && $(PY) -m devtools.prod_env .local/prod.env \
 		&& DB_POOL=false $(PY) manage.py migrate_schemas --executor=multiprocessing -v 0 \
 		&& exec $(VENV)/bin/honcho --app-root . -f deploy/Procfile -e .local/prod.env start
 
 services-stop: $(VENV)/.installed
-	$(PY) -m deploy.devservices stop
+	$(PY) -m devtools.devservices stop
 
 clean: services-stop
 	rm -rf .local

@@ -14,6 +14,7 @@ from shared_apps.accounts.tokens import AccessClaims
 from shared_apps.errors import NotAuthenticated, PermissionDenied
 from shared_apps.events import actors as event_actors
 from shared_apps.tenants.models import Tenant
+from shared_apps.tenants.services import require_active_tenant
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,7 @@ class TenantMember:
         tenant = request.tenant
         if tenant is None or claims.tenant != tenant.schema_name:
             raise NotAuthenticated("This token is not for a business.", code="tenant_required")
-        if tenant.status == Tenant.Status.SUSPENDED:
-            raise PermissionDenied("This business is suspended.", code="tenant_suspended")
+        require_active_tenant(tenant=tenant)
         role = accounts.member_role(user_id=claims.user_id, tenant_id=tenant.pk)
         if role is None:
             raise PermissionDenied("You are not a member of this business.", code="not_a_member")

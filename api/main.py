@@ -10,6 +10,7 @@ from api import (
     payments,
     platform,
     quotes,
+    search,
     sms,
     tenants,
     voice,
@@ -39,3 +40,4 @@ api.add_router("/invoices", invoices.router)
 api.add_router("/sms", sms.router)
 api.add_router("/voice", voice.router)
 api.add_router("/payments", payments.router)
+api.add_router("/search", search.router)

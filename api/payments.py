@@ -15,8 +15,8 @@ from api.documents import MAX_AMOUNT, InvoiceOut
 from api.idempotency import idempotent
 from api.invoices import PaymentOut as LedgerRowOut
 from api.schemas import RowId, StrictSchema, enum_of
+from api.tenancy import require_api_host
 from shared_apps.accounts.models import Membership
-from shared_apps.errors import NotFound
 from shared_apps.webhooks import stripe as stripe_webhooks
 from tenant_apps.invoices.services import require_invoice
 from tenant_apps.payments import connect as stripe_connect
@@ -31,8 +31,7 @@ owner = TenantMember(Membership.Role.OWNER)
 def stripe_webhook(request: ApiRequest):
     """Stripe's events (Stripe-Signature, 300 s tolerance). Stored once per event id and
     answered at once; processing runs in a job. Forged, stale or unsigned: 400, nothing kept."""
-    if request.tenant is not None:
-        raise NotFound("Webhooks are served on the API host.")
+    require_api_host(request)
     stripe_webhooks.receive_stripe_webhook(
         body=request.body,
         signature=request.headers.get("Stripe-Signature"),

@@ -12,7 +12,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from api.auth import ApiRequest, manager, member
 from api.public_url import public_request_url
 from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema, enum_of
-from shared_apps.errors import NotFound
+from api.tenancy import require_api_host
 from shared_apps.webhooks import twilio
 from tenant_apps.sms import queries, services
 from tenant_apps.sms.models import Message, SmsTemplate
@@ -26,8 +26,7 @@ router = Router(tags=["sms"])
 def twilio_webhook(request: ApiRequest):
     """Inbound messages and status callbacks from Twilio (X-Twilio-Signature). Stored once and
     answered at once with empty TwiML; processing runs in a job. Forged or unsigned: 403."""
-    if request.tenant is not None:
-        raise NotFound("Webhooks are served on the API host.")
+    require_api_host(request)
     body = request.body
     twilio.receive_twilio_webhook(
         url=public_request_url(request),

@@ -74,9 +74,8 @@ class TenantResolutionMiddleware(TenantMainMiddleware):
 
 
 def require_api_host(request: ApiRequest) -> None:
-    """For routes that create businesses (registration, platform): they belong to the API host,
-    so a business's own host answers 404, and they run in the public schema even when a token
-    named a tenant."""
+    """For routes of the API host (registration, the providers' webhooks): a business's own
+    host answers 404, and they run in the public schema even when a token named a tenant."""
     hostname = TenantMainMiddleware.hostname_from_request(request).lower()
     if hostname != settings.BASE_DOMAIN and hostname not in settings.API_HOST_ALIASES:
         raise NotFound("This route is on the API host only.", code="api_host_only")

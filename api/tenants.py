@@ -5,13 +5,13 @@ from typing import Annotated
 
 from ninja import Router, Schema
 from ninja.pagination import paginate
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from api.auth import ApiRequest, manager, member, owner
 from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema, enum_of
 from shared_apps.tenants import custom_domains, dns_verification, services
 from shared_apps.tenants.models import CustomDomain, Tenant
-from shared_apps.tenants.services import tenant_host
+from shared_apps.tenants.services import MAX_VOICE_SERVICE_NAME, MAX_VOICE_SERVICES, VOICE_SERVICE_MINUTES, tenant_host
 
 router = Router(tags=["tenant"])
 
@@ -19,8 +19,9 @@ router = Router(tags=["tenant"])
 class VoiceService(StrictSchema):
     """A service the AI receptionist offers callers, and how long it takes."""
 
-    name: str = Field(min_length=1, max_length=100)
-    duration_minutes: int = Field(ge=5, le=24 * 60)
+    # Counted as stored: without the spaces around it.
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_VOICE_SERVICE_NAME)]
+    duration_minutes: int = Field(ge=VOICE_SERVICE_MINUTES[0], le=VOICE_SERVICE_MINUTES[1])
 
 
 class TenantSettingsOut(Schema):
@@ -89,7 +90,7 @@ class TenantSettingsIn(PatchSchema):
     vapi_phone_number_id: str = Field(default=OMITTED, max_length=64)
     voice_greeting: str = Field(default=OMITTED, max_length=500)
     voice_record_calls: bool = OMITTED
-    voice_services: list[VoiceService] = Field(default=OMITTED, max_length=30)
+    voice_services: list[VoiceService] = Field(default=OMITTED, max_length=MAX_VOICE_SERVICES)
     sms_booking_confirmation: bool = OMITTED
     sms_reminders: bool = OMITTED
     sms_reminder_hours: list[int] = Field(default=OMITTED, max_length=10)

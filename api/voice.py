@@ -12,7 +12,7 @@ from pydantic import Field
 from api.auth import ApiRequest, member
 from api.idempotency import idempotent
 from api.schemas import RowId, StrictSchema, enum_of
-from shared_apps.errors import NotFound
+from api.tenancy import require_api_host
 from shared_apps.webhooks import vapi
 from tenant_apps.voice import queries, services
 from tenant_apps.voice.assistant import closed_answer
@@ -28,8 +28,7 @@ def vapi_webhook(request: ApiRequest):
     Vapi's phone number, assistant or call id. `assistant-request` and `tool-calls` are answered
     here from the owning tenant's schema; the others are processed by a job. Bad secret: 401,
     nothing stored."""
-    if request.tenant is not None:
-        raise NotFound("Webhooks are served on the API host.")
+    require_api_host(request)
     received = vapi.receive_vapi_webhook(
         headers=request.headers, body=request.body, content_type=request.content_type or ""
     )

@@ -16,6 +16,7 @@ BENCHMARKS = (
     ["bench.webhooks"],
     ["bench.outage"],
     ["bench.placement"],
+    ["bench.search"],
     ["bench.scale", "--tenants", "1000"],
 )
 

@@ -103,7 +103,7 @@ def main() -> None:
     from django.conf import settings
     from django_tenants.utils import schema_context
 
-    from deploy.stripe_sandbox import StripeSandbox, serve
+    from devtools.stripe_sandbox import StripeSandbox, serve
     from tenant_apps.payments.models import Payment
 
     sandbox = StripeSandbox(base_url=sandbox_url, deliver_events=False)

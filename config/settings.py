@@ -7,17 +7,24 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from deploy import devservices
-
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 IS_PRODUCTION = DJANGO_ENV == "production"
-# Outside production, a checkout's embedded servers and sandboxes (.local/ports.json, written
-# by `make run` / `make test`) are the defaults, so `manage.py ...` run by hand finds them.
-_CHECKOUT = {} if IS_PRODUCTION else devservices.checkout_env()
+
+
+def _checkout_env() -> dict[str, str]:
+    """In a development checkout, its embedded servers and sandboxes (.local/ports.json, written
+    by `make run` / `make test`) are the defaults, so `manage.py ...` run by hand finds them.
+    Imported here, not at the top: the production image leaves devtools/ out."""
+    from devtools import devservices
+
+    return devservices.checkout_env()
+
+
+_CHECKOUT = _checkout_env() if DJANGO_ENV == "development" else {}
 TESTING = env.bool("TESTING", default=False)
 
 DEV_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 - refused in production
@@ -80,6 +87,7 @@ TENANT_APPS = [
     "tenant_apps.payments",
     "tenant_apps.sms",
     "tenant_apps.voice",
+    "tenant_apps.search",
     "tenant_apps.notifications",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -301,7 +309,7 @@ STRIPE_CONNECT_WEBHOOK_SECRET = env.str(
     "STRIPE_CONNECT_WEBHOOK_SECRET", default="" if IS_PRODUCTION else "whsec_dev_connect"
 )
 STRIPE_CONNECT_WEBHOOK_SECRET_PREVIOUS = env.str("STRIPE_CONNECT_WEBHOOK_SECRET_PREVIOUS", default="")
-# Where the SDK sends Stripe API calls while STRIPE_SECRET_KEY is unset (deploy/stripe_sandbox.py),
+# Where the SDK sends Stripe API calls while STRIPE_SECRET_KEY is unset (devtools/stripe_sandbox.py),
 # and where that sandbox posts its signed events.
 STRIPE_SANDBOX_URL = env.str("STRIPE_SANDBOX_URL", default=_CHECKOUT.get("STRIPE_SANDBOX_URL", "http://127.0.0.1:8012"))
 STRIPE_SANDBOX_WEBHOOK_URL = env.str(
@@ -313,7 +321,7 @@ TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 # Verifies X-Twilio-Signature in every mode. The development default is written in docs/operations.md so
 # a local client can sign; production has none, and an empty token refuses every webhook.
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="" if IS_PRODUCTION else "dev-twilio-auth-token")
-# Where the SDK sends Twilio API calls while TWILIO_ACCOUNT_SID is unset (deploy/twilio_sandbox.py).
+# Where the SDK sends Twilio API calls while TWILIO_ACCOUNT_SID is unset (devtools/twilio_sandbox.py).
 TWILIO_SANDBOX_URL = env.str("TWILIO_SANDBOX_URL", default=_CHECKOUT.get("TWILIO_SANDBOX_URL", "http://127.0.0.1:8010"))
 # The scheme and host providers call (https://api.example.com); signed webhook URLs are built
 # from it. Unset: from the request, trusting X-Forwarded-Proto/Host only behind TRUSTED_PROXY_COUNT.
@@ -330,7 +338,7 @@ VAPI_SERVER_CREDENTIAL_ID = env.str("VAPI_SERVER_CREDENTIAL_ID", default="")
 if VAPI_WEBHOOK_HMAC and not VAPI_SERVER_CREDENTIAL_ID:
     raise ImproperlyConfigured("VAPI_WEBHOOK_HMAC needs VAPI_SERVER_CREDENTIAL_ID: only a Vapi credential can sign.")
 VAPI_API_URL = env.str("VAPI_API_URL", default="https://api.vapi.ai")
-# Where Vapi API calls go while VAPI_API_KEY is unset (deploy/vapi_sandbox.py).
+# Where Vapi API calls go while VAPI_API_KEY is unset (devtools/vapi_sandbox.py).
 VAPI_SANDBOX_URL = env.str("VAPI_SANDBOX_URL", default=_CHECKOUT.get("VAPI_SANDBOX_URL", "http://127.0.0.1:8011"))
 
 # Email (staff invitations) through Django's email framework. EMAIL_URL is django-environ's

@@ -25,6 +25,7 @@ from shared_apps.tenants import queries as tenant_queries
 from shared_apps.tenants import services as tenant_services
 from shared_apps.tenants.models import Tenant
 from tests.client import ApiClient, tenant_host
+from tests.lanes import assign_lanes
 from tests.outage_stack import closed_port
 from tests.stripe_sandbox import stripe_sandbox  # noqa: F401 - fixture for the payments tests
 
@@ -191,6 +192,11 @@ def _forget_cached_state() -> None:
 def _isolated_caches() -> Iterator[None]:
     yield
     _forget_cached_state()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in one lane: unit, database or system (tests/lanes.py)."""
+    assign_lanes(items)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

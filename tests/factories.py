@@ -12,3 +12,29 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Customer {n}")
     email = factory.Sequence(lambda n: f"customer{n}@example.test")
     phone = factory.Sequence(lambda n: f"+1202555{n % 10000:04d}")
+
+
+class TextMessageFactory(factory.django.DjangoModelFactory):
+    """An inbound text, as the SMS webhook stores it."""
+
+    class Meta:
+        model = "sms.Message"
+
+    direction = "inbound"
+    from_number = factory.Sequence(lambda n: f"+1202555{n % 10000:04d}")
+    to_number = "+12025550100"
+    body = "Hello"
+    status = "received"
+
+
+class CallFactory(factory.django.DjangoModelFactory):
+    """An ended inbound call with its end-of-call report."""
+
+    class Meta:
+        model = "voice.Call"
+
+    direction = "inbound"
+    status = "ended"
+    customer_number = factory.Sequence(lambda n: f"+1202555{n % 10000:04d}")
+    summary = ""
+    transcript = ""

@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL and redis-server (deploy/devservices.py, in a directory of their own,
+"""A throwaway PostgreSQL and redis-server (devtools/devservices.py, in a directory of their own,
 on free ports) and the API under gunicorn in a subprocess: the servers can be stopped and
 started again while the API keeps running. Used by tests/test_outage_drills.py and
 bench/outage.py (which also runs it on an older checkout's code for the "before" figures)."""
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deploy import devservices
+from devtools import devservices
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "a-long-drill-password-1"
@@ -144,7 +144,7 @@ class OutageStack:
     COMMANDS = {
         "worker": ("dramatiq", "tasks.worker", "--processes", "1", "--threads", "2"),
         "scheduler": ("python", "manage.py", "run_scheduler"),
-        "twilio-sandbox": ("python", "-m", "deploy.twilio_sandbox"),
+        "twilio-sandbox": ("python", "-m", "devtools.twilio_sandbox"),
     }
 
     def start_background(self, name: str) -> None:

@@ -1,4 +1,4 @@
-"""The Stripe sandbox (deploy/stripe_sandbox.py) for tests: served on a free port in a thread,
+"""The Stripe sandbox (devtools/stripe_sandbox.py) for tests: served on a free port in a thread,
 with the real `stripe` SDK pointed at it; its events are kept, and tests deliver them to our
 webhook signed with Stripe's real algorithm, when and as often as they choose."""
 
@@ -16,7 +16,7 @@ import stripe
 from django.conf import settings
 from django.test import Client, override_settings
 
-from deploy.stripe_sandbox import StripeSandbox, serve
+from devtools.stripe_sandbox import StripeSandbox, serve
 from shared_apps.webhooks.models import WebhookEvent
 from shared_apps.webhooks.services import process_webhook_event
 from tenant_apps.payments import connect as stripe_connect

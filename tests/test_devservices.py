@@ -1,4 +1,4 @@
-"""deploy/devservices.py: each checkout gets its own free ports and keeps them; a port someone
+"""devtools/devservices.py: each checkout gets its own free ports and keeps them; a port someone
 else holds is skipped; a server that cannot start stops `make` with the reason."""
 
 import json
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import devservices
+from devtools import devservices
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,7 +68,7 @@ def _env_without_services(tmp_path: Path) -> dict[str, str]:
 def test_env_exports_and_prints_the_checkouts_sandbox_urls(tmp_path):
     env = {**_env_without_services(tmp_path), "DATABASE_URL": "postgres://x@127.0.0.1:1/db", "REDIS_URL": "redis://r"}
     result = subprocess.run(
-        [REPO_ROOT / ".venv" / "bin" / "python", "-m", "deploy.devservices", "env"],
+        [REPO_ROOT / ".venv" / "bin" / "python", "-m", "devtools.devservices", "env"],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -139,7 +139,7 @@ def run_in_checkout(argv: list, tmp_path: Path) -> subprocess.CompletedProcess:
 
 
 def test_a_server_that_cannot_start_is_a_clear_error(tmp_path):
-    result = run_in_checkout([REPO_ROOT / ".venv" / "bin" / "python", "-m", "deploy.devservices", "env"], tmp_path)
+    result = run_in_checkout([REPO_ROOT / ".venv" / "bin" / "python", "-m", "devtools.devservices", "env"], tmp_path)
 
     assert result.returncode == 1
     assert result.stdout == ""

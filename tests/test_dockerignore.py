@@ -2,8 +2,13 @@
 private and bulky parts, read the way Docker reads .dockerignore."""
 
 import fnmatch
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -58,6 +63,8 @@ def test_build_context_leaves_out_local_state_secrets_and_caches():
         ".mypy_cache/3.11/api",
         ".ruff_cache/CACHEDIR.TAG",
         "staticfiles/admin/css/base.css",
+        "devtools/devservices.py",
+        "devtools/stripe_sandbox.py",
     ]:
         assert excluded(path), path
 
@@ -75,3 +82,34 @@ def test_build_context_keeps_what_the_image_needs():
         assert not excluded(path), path
     assert (BASE_DIR / "deploy" / "Dockerfile").read_text().count("COPY . .") == 1
     assert Path(BASE_DIR / ".dockerignore").exists()
+
+
+# What the image's processes import: gunicorn's app and worker class, the Dramatiq worker's
+# actors, the scheduler; `build` is the DJANGO_ENV of the Dockerfile's collectstatic.
+IMAGE_IMPORTS = (
+    "import sys; sys.modules['devtools'] = None; import django; django.setup(); "
+    "import config.wsgi, config.urls, deploy.gunicorn_worker, tasks.worker; "
+    "from django.core.management import call_command; call_command('check')"
+)
+
+
+@pytest.mark.parametrize("django_env", ["production", "build"])
+def test_the_image_runs_without_the_development_doubles(django_env):
+    """devtools/ is left out of the image: nothing production loads may import it."""
+    result = subprocess.run(
+        [sys.executable, "-c", IMAGE_IMPORTS],
+        cwd=BASE_DIR,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DJANGO_ENV": django_env,
+            "SECRET_KEY": "s" * 50,
+            "JWT_SECRET": "j" * 40,
+            "BASE_DOMAIN": "example.test",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr

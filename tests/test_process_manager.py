@@ -1,5 +1,5 @@
 """`make run` runs the API, the worker and the scheduler under supervisord with
-deploy/supervisord.conf: a process that dies is started again, the others keep running."""
+devtools/supervisord.conf: a process that dies is started again, the others keep running."""
 
 import os
 import signal
@@ -11,7 +11,7 @@ from tests.outage_stack import closed_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SUPERVISORCTL = REPO_ROOT / ".venv" / "bin" / "supervisorctl"
-CONFIG = REPO_ROOT / "deploy" / "supervisord.conf"
+CONFIG = REPO_ROOT / "devtools" / "supervisord.conf"
 
 
 def running_pids(env: dict[str, str]) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""`make prod`'s stack, started the way the Makefile starts it (deploy/prod_env.py, then honcho
+"""`make prod`'s stack, started the way the Makefile starts it (devtools/prod_env.py, then honcho
 over deploy/Procfile: gunicorn, worker, scheduler, Caddy with its internal CA), driven from
 outside with curl over TLS: a business's host answers with its own data, a stranger's domain
 gets no certificate."""
@@ -93,7 +93,7 @@ def prod_stack(tmp_path) -> Iterator[Stack]:
         "WEB_CONCURRENCY": "1",
     }
     env_file = tmp_path / "prod.env"
-    subprocess.run([sys.executable, "-m", "deploy.prod_env", str(env_file)], cwd=BASE_DIR, env=env, check=True)
+    subprocess.run([sys.executable, "-m", "devtools.prod_env", str(env_file)], cwd=BASE_DIR, env=env, check=True)
     log = (tmp_path / "honcho.log").open("w")
     process = subprocess.Popen(
         [str(HONCHO), "--app-root", ".", "-f", "deploy/Procfile", "-e", str(env_file), "start"],

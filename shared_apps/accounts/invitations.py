@@ -31,7 +31,7 @@ from shared_apps.accounts.services import (
 from shared_apps.accounts.tokens import hash_invitation_token, new_invitation_token
 from shared_apps.errors import Conflict, Gone, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from shared_apps.tenants.models import Tenant
-from shared_apps.tenants.services import create_tenant
+from shared_apps.tenants.services import create_tenant, require_active_tenant
 
 logger = logging.getLogger(__name__)
 
@@ -208,8 +208,7 @@ def _check_usable(invitation: Invitation | None, *, now: datetime) -> Invitation
         raise Gone("This invitation was withdrawn.", code="invite_revoked")
     if invitation.expires_at <= now:
         raise Gone("This invitation has expired; ask for a new one.", code="invite_expired")
-    if invitation.tenant.status != Tenant.Status.ACTIVE:
-        raise PermissionDenied("This business is suspended.", code="tenant_suspended")
+    require_active_tenant(tenant=invitation.tenant)
     return invitation
 
 

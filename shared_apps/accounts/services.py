@@ -26,7 +26,7 @@ from shared_apps.errors import (
 from shared_apps.events.services import emit
 from shared_apps.tenants import queries as tenant_queries
 from shared_apps.tenants.models import Tenant
-from shared_apps.tenants.services import create_tenant, slug_from_name
+from shared_apps.tenants.services import create_tenant, require_active_tenant, slug_from_name
 
 BAD_CREDENTIALS = "Invalid email or password."
 MANAGER_ROLES = frozenset({Membership.Role.OWNER, Membership.Role.ADMIN})
@@ -164,8 +164,7 @@ def login(*, email: str, password: str, tenant_slug: str | None = None) -> Issue
     if not memberships:
         raise NotAuthenticated(BAD_CREDENTIALS, code="bad_credentials")
     membership = memberships[0]
-    if membership.tenant.status == Tenant.Status.SUSPENDED:
-        raise PermissionDenied("This business is suspended.", code="tenant_suspended")
+    require_active_tenant(tenant=membership.tenant)
     return _issue_tokens(user=user, tenant=membership.tenant, role=membership.role)
 
 
@@ -216,8 +215,7 @@ def _role_for_refresh(*, user: User, tenant: Tenant | None) -> str | None:
     role = member_role(user_id=user.pk, tenant_id=tenant.pk)
     if role is None:
         raise NotAuthenticated("You are no longer a member of this business.", code="membership_removed")
-    if tenant.status == Tenant.Status.SUSPENDED:
-        raise PermissionDenied("This business is suspended.", code="tenant_suspended")
+    require_active_tenant(tenant=tenant)
     return role
 
 

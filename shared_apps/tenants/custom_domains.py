@@ -131,4 +131,4 @@ def may_issue_certificate(*, domain: str) -> bool:
     of an active business? Nothing else gets a certificate."""
     host = domain.strip().rstrip(".").lower()
     host = host.removeprefix("www.")
-    return Domain.objects.filter(domain=host, tenant__status=Tenant.Status.ACTIVE).exists()
+    return Domain.objects.filter(domain=host, tenant__in=Tenant.objects.active()).exists()

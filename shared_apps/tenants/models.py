@@ -24,6 +24,12 @@ def default_reminder_hours() -> list[int]:
     return [24, 2]
 
 
+class TenantQuerySet(models.QuerySet["Tenant"]):
+    def active(self) -> "TenantQuerySet":
+        """The businesses that may run work (Tenant.is_active), for queries."""
+        return self.filter(status=Tenant.Status.ACTIVE)
+
+
 class Tenant(TenantMixin):
     """A business. Its data lives in its own schema, whose name is opaque (never the slug), so
     a schema can be prepared in a pool before anyone knows who will claim it."""
@@ -32,6 +38,8 @@ class Tenant(TenantMixin):
         POOLED = "pooled", "Pooled (ready schema, unclaimed)"
         ACTIVE = "active", "Active"
         SUSPENDED = "suspended", "Suspended"
+
+    objects = TenantQuerySet.as_manager()
 
     # Schemas are created by `provisioning`, never inside save().
     auto_create_schema = False
@@ -92,6 +100,9 @@ class Tenant(TenantMixin):
 
     @property
     def is_active(self) -> bool:
+        """Whether the business may run work: serve its members, run its jobs, process its
+        providers' events, open its pay links. A pooled schema is nobody's yet; a suspended
+        (or deleted) business keeps its data and waits."""
         return self.status == self.Status.ACTIVE
 
     @property

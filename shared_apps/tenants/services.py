@@ -14,7 +14,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from shared_apps.errors import Conflict, ValidationFailed, violated_constraint
+from shared_apps.errors import Conflict, PermissionDenied, ValidationFailed, violated_constraint
 from shared_apps.outbox.models import OutboxMessage
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants import daily_jobs, queries
@@ -30,6 +30,12 @@ SLUG_CONSTRAINTS = frozenset({"tenants_tenant_slug_key", "tenants_domain_domain_
 
 def tenant_host(*, slug: str) -> str:
     return f"{slug}.{settings.BASE_DOMAIN}"
+
+
+def require_active_tenant(*, tenant: Tenant) -> None:
+    """Refuse (403 `tenant_suspended`) anything done for a business that may not run work."""
+    if not tenant.is_active:
+        raise PermissionDenied("This business is suspended.", code="tenant_suspended")
 
 
 def validate_slug(slug: str) -> str:
@@ -253,7 +259,11 @@ def register_settings_hook(hook: SettingsHook) -> None:
         _settings_hooks.append(hook)
 
 
+# What the receptionist offers callers: the API's schema (api.tenants.VoiceService) states
+# these bounds too, from here.
 MAX_VOICE_SERVICES = 30
+MAX_VOICE_SERVICE_NAME = 100
+VOICE_SERVICE_MINUTES = (5, 24 * 60)
 
 
 def _provider_id(field: str, value: Any) -> str:
@@ -266,8 +276,9 @@ def _provider_id(field: str, value: Any) -> str:
 
 
 def validate_voice_services(value: Any) -> list[dict[str, Any]]:
-    """What the receptionist offers: [{"name", "duration_minutes"}], names unique, 5 minutes
-    to a day each."""
+    """What the receptionist offers: [{"name", "duration_minutes"}], names unique (whatever
+    their case), VOICE_SERVICE_MINUTES long each."""
+    shortest, longest = VOICE_SERVICE_MINUTES
     problem = None
     if not isinstance(value, list) or len(value) > MAX_VOICE_SERVICES:
         problem = f"A list of at most {MAX_VOICE_SERVICES} services."
@@ -275,10 +286,13 @@ def validate_voice_services(value: Any) -> list[dict[str, Any]]:
     for item in value if problem is None else []:
         name = str(item.get("name", "")).strip() if isinstance(item, dict) else ""
         minutes = item.get("duration_minutes") if isinstance(item, dict) else None
-        if not name or len(name) > 100 or not isinstance(minutes, int) or isinstance(minutes, bool):
-            problem = 'Each service is {"name": text up to 100 characters, "duration_minutes": a whole number}.'
-        elif not 5 <= minutes <= 24 * 60:
-            problem = "duration_minutes must be between 5 and 1440."
+        if not name or len(name) > MAX_VOICE_SERVICE_NAME or not isinstance(minutes, int) or isinstance(minutes, bool):
+            problem = (
+                f'Each service is {{"name": text up to {MAX_VOICE_SERVICE_NAME} characters, '
+                '"duration_minutes": a whole number}.'
+            )
+        elif not shortest <= minutes <= longest:
+            problem = f"duration_minutes must be between {shortest} and {longest}."
         elif any(service["name"].lower() == name.lower() for service in cleaned):
             problem = f"{name!r} is listed twice."
         if problem:
@@ -431,7 +445,7 @@ def set_tenant_status(*, tenant_id: int, status: str) -> Tenant:
                 code="deletion_scheduled",
                 details=[{"deletion_due_at": tenant.deletion_due_at.isoformat()}],
             )
-        if status == Tenant.Status.ACTIVE and tenant.status != Tenant.Status.ACTIVE:
+        if status == Tenant.Status.ACTIVE and not tenant.is_active:
             _release_held_events(tenant=tenant)
         tenant.status = status
         tenant.save(update_fields=["status"])

@@ -1,4 +1,4 @@
-"""What the road past one database (deploy/SCALING.md, Citus schema-based sharding) asks of
+"""What the road past one database (docs/scaling.md, Citus schema-based sharding) asks of
 the data model, declared once and enforced by tests/test_sharding_rules.py:
 
 - each tenant schema becomes a distributed schema living whole on one worker node, so a tenant

@@ -215,7 +215,7 @@ def process_webhook_event(*, event_id: int) -> WebhookEvent | None:
             ):
                 return event
             tenant = event.tenant
-            if tenant is None or tenant.status != Tenant.Status.ACTIVE:
+            if tenant is None or not tenant.is_active:
                 event.last_error = f"Tenant is {tenant.status if tenant else 'missing'}; stored, not run."
                 event.save(update_fields=["last_error"])
                 return event
@@ -250,7 +250,7 @@ def release_held_webhook_events(*, tenant_id: int) -> int:
     lock and status). Returns how many were queued; none while the tenant is not active."""
     connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' database backend
     with transaction.atomic():
-        tenant = Tenant.objects.filter(pk=tenant_id, status=Tenant.Status.ACTIVE).first()
+        tenant = Tenant.objects.active().filter(pk=tenant_id).first()
         if tenant is None:
             return 0
         held = list(

@@ -20,13 +20,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
-
 from shared_apps.accounts.services import member_ids
 from shared_apps.errors import ValidationFailed
 from shared_apps.tenants.localtime import require_within_calendar, wall_clock_instant
 from shared_apps.tenants.models import WEEKDAYS, Tenant
 from tenant_apps.appointments import queries
+from tenant_apps.appointments.models import blocked_range
 from tenant_apps.appointments.staff import require_staff
 
 STEP = timedelta(minutes=15)
@@ -80,8 +79,8 @@ def find_available_slots(
     if not intervals or not staff_ids:
         return []
     duration = timedelta(minutes=duration_minutes)
-    half_buffer = timedelta(seconds=tenant.appointment_buffer_minutes * 30)
-    window = DateTimeTZRange(intervals[0][0] - half_buffer, intervals[-1][1] + half_buffer, "[)")
+    buffer_minutes = tenant.appointment_buffer_minutes
+    window = blocked_range(starts_at=intervals[0][0], ends_at=intervals[-1][1], buffer_minutes=buffer_minutes)
     busy: dict[int, list[tuple[datetime, datetime]]] = {member: [] for member in staff_ids}
     for member, lower, upper in queries.busy_ranges(window=window, staff_ids=staff_ids):
         busy[member].append((lower, upper))
@@ -91,11 +90,11 @@ def find_available_slots(
         start = opens
         while start + duration <= closes:
             if start >= now:
-                blocked_from, blocked_until = start - half_buffer, start + duration + half_buffer
+                blocked = blocked_range(starts_at=start, ends_at=start + duration, buffer_minutes=buffer_minutes)
                 free = tuple(
                     member
                     for member in staff_ids
-                    if not any(lower < blocked_until and blocked_from < upper for lower, upper in busy[member])
+                    if not any(lower < blocked.upper and blocked.lower < upper for lower, upper in busy[member])
                 )
                 if free:
                     slots.append(Slot(start.astimezone(zone), (start + duration).astimezone(zone), free))

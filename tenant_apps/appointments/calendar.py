@@ -24,7 +24,7 @@ from shared_apps.accounts.services import MANAGER_ROLES, member_role
 from shared_apps.errors import Conflict, NotFound, PermissionDenied
 from shared_apps.tenants import queries as tenant_queries
 from shared_apps.tenants.models import Tenant
-from shared_apps.tenants.services import tenant_host
+from shared_apps.tenants.services import require_active_tenant, tenant_host
 from tenant_apps.appointments.models import Appointment, CalendarFeed
 from tenant_apps.appointments.staff import require_staff
 
@@ -67,8 +67,7 @@ def _feed_tenant(*, token: str, host_tenant: Tenant | None) -> Tenant:
     tenant = host_tenant or tenant_queries.get_tenant_by_schema(schema_name=schema_name)
     if tenant is None or tenant.status == Tenant.Status.POOLED:
         raise NotFound("Unknown calendar feed.")
-    if tenant.status == Tenant.Status.SUSPENDED:
-        raise PermissionDenied("This business is suspended.", code="tenant_suspended")
+    require_active_tenant(tenant=tenant)
     return tenant
 
 

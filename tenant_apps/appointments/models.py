@@ -1,10 +1,25 @@
 """Appointments and calendar feeds (tenant schema)."""
 
+from datetime import datetime, timedelta
+
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
 from django.db import models
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
+
+# An appointment still to happen (or happening): it holds its staff member's time (the
+# double-booking constraint reads this too), may be rescheduled, and gets confirmations and
+# reminders.
+ACTIVE_STATUSES = ("SCHEDULED", "CONFIRMED", "IN_PROGRESS")
+
+
+def blocked_range(*, starts_at: datetime, ends_at: datetime, buffer_minutes: int) -> DateTimeTZRange:
+    """What an appointment blocks: itself plus half the buffer on each side, half-open (the
+    value of `blocked_during`, and what availability checks a slot against)."""
+    half = timedelta(seconds=buffer_minutes * 30)
+    return DateTimeTZRange(starts_at - half, ends_at + half, "[)")
 
 
 class Appointment(models.Model):
@@ -22,7 +37,7 @@ class Appointment(models.Model):
         NO_SHOW = "NO_SHOW", "No-show"
         CANCELLED = "CANCELLED", "Cancelled"
 
-    ACTIVE_STATUSES = ("SCHEDULED", "CONFIRMED", "IN_PROGRESS")
+    ACTIVE_STATUSES = ACTIVE_STATUSES
 
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="appointments")
     staff_id = models.BigIntegerField(null=True, blank=True, help_text="accounts.User id (public schema)")
@@ -45,7 +60,7 @@ class Appointment(models.Model):
                 name="appointment_no_double_booking",
                 index_type="gist",
                 expressions=[("staff_id", RangeOperators.EQUAL), ("blocked_during", RangeOperators.OVERLAPS)],
-                condition=Q(status__in=("SCHEDULED", "CONFIRMED", "IN_PROGRESS"), staff_id__isnull=False),
+                condition=Q(status__in=ACTIVE_STATUSES, staff_id__isnull=False),
             ),
         ]
         indexes = [

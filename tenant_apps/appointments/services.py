@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from psycopg import errors as pg_errors
 
 from shared_apps.errors import Conflict, InvalidTransition, NotFound, StaleVersion, ValidationFailed
@@ -27,7 +26,7 @@ from shared_apps.events.services import emit
 from shared_apps.tenants.localtime import require_within_calendar
 from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments import queries
-from tenant_apps.appointments.models import Appointment
+from tenant_apps.appointments.models import Appointment, blocked_range
 from tenant_apps.appointments.staff import require_staff
 from tenant_apps.customers.models import Customer
 
@@ -63,12 +62,6 @@ class DoubleBooking(Conflict):
 
 def _invalid(field: str, message: str) -> ValidationFailed:
     return ValidationFailed("Invalid appointment.", details=[{"field": field, "message": message}])
-
-
-def blocked_range(*, starts_at: datetime, ends_at: datetime, buffer_minutes: int) -> DateTimeTZRange:
-    """What an appointment blocks: itself plus half the buffer on each side, half-open."""
-    half = timedelta(seconds=buffer_minutes * 30)
-    return DateTimeTZRange(starts_at - half, ends_at + half, "[)")
 
 
 def _check_times(*, tenant: Tenant, starts_at: datetime, ends_at: datetime) -> None:

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import F, ProtectedError
 from django.utils import timezone
 
-from shared_apps.errors import StaleVersion, ValidationFailed
+from shared_apps.errors import Conflict, StaleVersion, ValidationFailed
 from shared_apps.events.services import emit
 from tenant_apps.customers import queries
 from tenant_apps.customers.models import Customer
@@ -35,6 +35,22 @@ def normalize_phone(*, phone: str, region: str) -> str:
             details=[{"field": "phone", "message": f"{phone!r} is not a valid phone number for region {region}."}],
         )
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+class RecipientOptedOut(Conflict):
+    """The number asked not to be contacted (409): no text and no call goes to it."""
+
+    code = "recipient_opted_out"
+
+    def __init__(self) -> None:
+        super().__init__("This number has opted out of contact (it replied STOP).")
+
+
+def require_contactable(*, phone: str) -> None:
+    """Refuse (RecipientOptedOut) a text or call to an E.164 number that any customer having
+    it opted out with: the person behind the number said STOP, whichever record we hold."""
+    if queries.is_phone_opted_out(phone=phone):
+        raise RecipientOptedOut()
 
 
 def resolve_recipient(

@@ -32,6 +32,9 @@ class Invoice(Document):
         OVERDUE = "OVERDUE", "Overdue"
         CANCELLED = "CANCELLED", "Cancelled"
 
+    # Sent and not yet paid in full: the invoice takes payments (cash or card) and is chased.
+    PAYABLE_STATUSES = frozenset({Status.SENT, Status.PARTIALLY_PAID, Status.OVERDUE})
+
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
     due_date = models.DateField(help_text="Local date of the tenant")
     amount_paid = models.BigIntegerField(default=0)
@@ -77,10 +80,14 @@ class Invoice(Document):
             "pay_url": self._pay_url(),
         }
 
+    @property
+    def takes_payment(self) -> bool:
+        """Whether the customer can pay it now: a payable status and something still due."""
+        return self.status in self.PAYABLE_STATUSES and self.amount_due > 0
+
     def _pay_url(self) -> str | None:
         """The pay link, for an unpaid sent invoice of a business that takes cards."""
-        payable = (self.Status.SENT, self.Status.PARTIALLY_PAID, self.Status.OVERDUE)
-        if self.status not in payable or not _pay_link:
+        if not self.takes_payment or not _pay_link:
             return None
         return _pay_link[0](self.pk)
 

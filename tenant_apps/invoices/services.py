@@ -33,10 +33,8 @@ INVOICE_TRANSITIONS: dict[str, tuple[str, ...]] = {
     Status.PAID: (),
     Status.CANCELLED: (),
 }
-# Invoices that accept payments (and whose balance decides their status).
-PAYABLE_STATUSES = frozenset({Status.SENT, Status.PARTIALLY_PAID, Status.OVERDUE})
-# Refunds may also reopen a paid invoice.
-REFUNDABLE_STATUSES = PAYABLE_STATUSES | {Status.PAID}
+# Refunds go to payable invoices (Invoice.PAYABLE_STATUSES) and may also reopen a paid one.
+REFUNDABLE_STATUSES = Invoice.PAYABLE_STATUSES | {Status.PAID}
 
 
 def default_due_date(*, tenant: Tenant, now: datetime) -> date:

@@ -12,7 +12,6 @@ from django.utils import timezone
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants.models import Tenant
 from tenant_apps.invoices.models import Invoice
-from tenant_apps.invoices.services import PAYABLE_STATUSES
 from tenant_apps.notifications.template_sources import invoice_context
 from tenant_apps.sms.automatic import record_skipped_text, send_automatic_text
 from tenant_apps.sms.models import AutomaticText
@@ -67,7 +66,7 @@ def schedule_payment_reminders(*, tenant: Tenant, now: datetime) -> int:
         return 0
     today = tenant.local_date(now)
     queued = 0
-    overdue = Invoice.objects.filter(status__in=PAYABLE_STATUSES, due_date__lt=today).only("pk", "due_date")
+    overdue = Invoice.objects.filter(status__in=Invoice.PAYABLE_STATUSES, due_date__lt=today).only("pk", "due_date")
     for invoice in overdue.iterator(chunk_size=500):
         days_past = (today - invoice.due_date).days
         reached = [step for step in steps if step <= days_past]
@@ -94,7 +93,7 @@ def send_payment_follow_up(
         _queue(tenant=tenant, kind=kind, invoice_id=invoice_id, send_key=send_key, now=now)
         return None
     invoice = Invoice.objects.select_related("customer").filter(pk=invoice_id).first()
-    if invoice is None or invoice.status not in PAYABLE_STATUSES or invoice.amount_due <= 0:
+    if invoice is None or not invoice.takes_payment:
         return record_skipped_text(send_key=send_key, kind=kind, reason=AutomaticText.SkipReason.GONE)
     values = template_values(invoice_context(tenant, invoice))
     body = render_template(body=BODIES[kind], values=values)

@@ -36,9 +36,6 @@ NOTICE_TOGGLES = {
     notifications.QUOTE_SENT: "sms_quote_sent",
     notifications.INVOICE_SENT: "sms_invoice_sent",
 }
-ACTIVE_APPOINTMENT = frozenset(
-    {Appointment.Status.SCHEDULED, Appointment.Status.CONFIRMED, Appointment.Status.IN_PROGRESS}
-)
 SENT_INVOICE = frozenset(
     {Invoice.Status.SENT, Invoice.Status.PARTIALLY_PAID, Invoice.Status.PAID, Invoice.Status.OVERDUE}
 )
@@ -48,7 +45,7 @@ def _notice_context(*, tenant: Tenant, kind: str, object_id: int) -> TemplateCon
     """What the notice is about, or None when that no longer stands."""
     if kind == notifications.BOOKING_CONFIRMATION:
         appointment = Appointment.objects.select_related("customer").filter(pk=object_id).first()
-        if appointment is None or appointment.status not in ACTIVE_APPOINTMENT:
+        if appointment is None or not appointment.is_active:
             return None
         return appointment_context(tenant, appointment)
     if kind == notifications.QUOTE_SENT:

@@ -73,7 +73,7 @@ def send_appointment_reminder(
     """Run one due reminder (see the module's rules) in the tenant's schema. Returns the
     recorded decision, or None when nothing was sent or recorded (moved, cancelled, already
     done, deferred, or the business is not active)."""
-    tenant = Tenant.objects.filter(pk=tenant_id, status=Tenant.Status.ACTIVE).first()
+    tenant = Tenant.objects.active().filter(pk=tenant_id).first()
     if tenant is None:
         return None
     now = now or timezone.now()

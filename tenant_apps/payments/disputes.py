@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from shared_apps.webhooks.stripe import PROVIDER
 from tenant_apps.invoices.services import lock_invoice
-from tenant_apps.payments.ledger import move_balance, notify_owner
+from tenant_apps.payments.ledger import notify_owner, post_ledger_entry
 from tenant_apps.payments.models import CardRefund, Payment, PaymentNotice
 
 
@@ -26,7 +26,7 @@ def close_dispute(*, payment: Payment, dispute: dict[str, Any]) -> None:
             invoice.save(update_fields=["disputed_at", "updated_at"])
         amount = int(dispute["amount"])
         if status == "lost" and not CardRefund.objects.filter(refund_id=dispute["id"]).exists():
-            entry = Payment.objects.create(
+            entry = post_ledger_entry(
                 invoice=invoice,
                 kind=Payment.Kind.REFUND,
                 amount=amount,
@@ -44,7 +44,6 @@ def close_dispute(*, payment: Payment, dispute: dict[str, Any]) -> None:
                 refund_id=dispute["id"],
                 ledger_entry=entry,
             )
-            move_balance(invoice, paid_delta=-amount)
         outcome = "lost: the customer keeps the money" if status == "lost" else "won"
         notify_owner(
             invoice=invoice,

@@ -15,10 +15,10 @@ from django.utils import timezone
 from shared_apps.errors import Conflict
 from shared_apps.webhooks.stripe import PROVIDER
 from tenant_apps.invoices.models import Invoice
-from tenant_apps.invoices.services import PAYABLE_STATUSES, lock_invoice, require_invoice
+from tenant_apps.invoices.services import lock_invoice, require_invoice
 from tenant_apps.payments import pay_links
 from tenant_apps.payments.connect import require_charges_enabled
-from tenant_apps.payments.ledger import move_balance, notify_owner, payment_recorded
+from tenant_apps.payments.ledger import notify_owner, payment_recorded, post_ledger_entry
 from tenant_apps.payments.models import CardPayment, Payment, PaymentNotice, StripeAccount
 from tenant_apps.payments.provider import call_stripe, current_schema, idempotency_key, stripe_client
 
@@ -34,7 +34,7 @@ def platform_fee(amount: int) -> int:
 
 
 def _payable_amount(invoice: Invoice) -> int:
-    if invoice.status not in PAYABLE_STATUSES or invoice.amount_due <= 0:
+    if not invoice.takes_payment:
         raise Conflict(
             f"A {invoice.status} invoice does not take payments.",
             code="invoice_not_payable",
@@ -205,7 +205,7 @@ def record_card_payment(*, attempt: CardPayment, intent: dict[str, Any]) -> Paym
             return existing
         amount = int(intent.get("amount_received") or intent["amount"])
         due_before = invoice.amount_due
-        payment = Payment.objects.create(
+        payment = post_ledger_entry(
             invoice=invoice,
             kind=Payment.Kind.PAYMENT,
             amount=amount,
@@ -216,7 +216,6 @@ def record_card_payment(*, attempt: CardPayment, intent: dict[str, Any]) -> Paym
             provider_id=intent["id"],
             occurred_at=datetime.fromtimestamp(intent["created"], tz=UTC) if intent.get("created") else timezone.now(),
         )
-        move_balance(invoice, paid_delta=amount)
         payment_recorded(payment)
         CardPayment.objects.filter(pk=attempt.pk).update(
             status=CardPayment.Status.SUCCEEDED, payment_intent_id=intent["id"]

@@ -1,5 +1,8 @@
-"""What card money Stripe reports does to an invoice's ledger, and the owner's notices of it."""
+"""Posting to the payments ledger: a row and the invoice's balance move together, under the
+invoice's row lock (manual payments and refunds, card payments, refunds, failed refunds and
+lost disputes all post here); and the owner's notices about card money."""
 
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
@@ -42,7 +45,7 @@ def payment_recorded(entry: Payment, *, refunded: Payment | None = None) -> None
         )
 
 
-def move_balance(invoice: Invoice, *, paid_delta: int) -> None:
+def _move_balance(invoice: Invoice, *, paid_delta: int) -> None:
     """The ledger's effect on the invoice; a cancelled one keeps its status (the owner is
     told and refunds)."""
     if invoice.status == Invoice.Status.CANCELLED:
@@ -51,3 +54,35 @@ def move_balance(invoice: Invoice, *, paid_delta: int) -> None:
         invoice.save(update_fields=["amount_paid", "version", "updated_at"])
         return
     apply_ledger_entry(invoice=invoice, paid_delta=paid_delta)
+
+
+def post_ledger_entry(
+    *,
+    invoice: Invoice,
+    kind: str,
+    amount: int,
+    currency: str,
+    method: str,
+    occurred_at: datetime,
+    reference: str = "",
+    provider: str = "manual",
+    provider_id: str | None = None,
+    recorded_by: int | None = None,
+) -> Payment:
+    """Write one ledger row on `invoice` (the caller holds its row lock and has checked the
+    amount) and move its balance: a payment or a reversal adds `amount`, a refund takes it
+    away."""
+    entry = Payment.objects.create(
+        invoice=invoice,
+        kind=kind,
+        amount=amount,
+        currency=currency,
+        method=method,
+        reference=reference,
+        provider=provider,
+        provider_id=provider_id,
+        occurred_at=occurred_at,
+        recorded_by=recorded_by,
+    )
+    _move_balance(invoice, paid_delta=-amount if kind == Payment.Kind.REFUND else amount)
+    return entry

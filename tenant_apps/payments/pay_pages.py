@@ -11,7 +11,6 @@ from shared_apps.tenants import queries as tenant_queries
 from shared_apps.tenants.models import Tenant
 from tenant_apps.billing.totals import format_money
 from tenant_apps.invoices.models import Invoice
-from tenant_apps.invoices.services import PAYABLE_STATUSES
 from tenant_apps.payments import intents, pay_links
 from tenant_apps.payments.models import CardPayment
 
@@ -37,7 +36,7 @@ class PayPage:
 
 def _invoice_of_link(*, tenant: Tenant | None, token: str) -> tuple[Tenant, Invoice]:
     """The invoice a short link names on this business's host (the current schema)."""
-    if tenant is None or tenant.status != Tenant.Status.ACTIVE:
+    if tenant is None or not tenant.is_active:
         raise NotFound("Pay link not found.")
     invoice_id = pay_links.read_pay_token(token=token, schema_name=tenant.schema_name)
     invoice = Invoice.objects.filter(pk=invoice_id).exclude(status=Invoice.Status.DRAFT).first()
@@ -61,7 +60,7 @@ def open_pay_link(*, tenant: Tenant | None, token: str) -> PayPage:
     """Following the link: Checkout for the amount due; a paid or closed invoice answers a
     page instead of an error. 404 for a link not of this host's business."""
     tenant, invoice = _invoice_of_link(tenant=tenant, token=token)
-    if invoice.status in PAYABLE_STATUSES and invoice.amount_due > 0:
+    if invoice.takes_payment:
         attempt = intents.create_checkout_session(invoice_id=invoice.pk)
         return _page(
             PageKind.CHECKOUT, tenant=tenant, invoice=invoice, amount=attempt.amount, checkout_url=attempt.checkout_url
@@ -101,6 +100,6 @@ def legacy_pay_link(*, tenant: Tenant | None, token: str) -> str:
     if tenant is not None and tenant.schema_name != schema_name:
         raise NotFound("Pay link not found.")
     owner = tenant or tenant_queries.get_tenant_by_schema(schema_name=schema_name)
-    if owner is None or owner.status != Tenant.Status.ACTIVE:
+    if owner is None or not owner.is_active:
         raise NotFound("Pay link not found.")
     return pay_links.pay_url(invoice_id=invoice_id, tenant=owner)

@@ -18,7 +18,7 @@ from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.webhooks.stripe import PROVIDER
 from tenant_apps.invoices.services import lock_invoice
 from tenant_apps.payments.connect import not_connected, payment_account
-from tenant_apps.payments.ledger import move_balance, notify_owner, payment_recorded
+from tenant_apps.payments.ledger import notify_owner, payment_recorded, post_ledger_entry
 from tenant_apps.payments.models import CardRefund, Payment, PaymentNotice
 from tenant_apps.payments.provider import RETRYABLE, as_dict, current_schema, idempotency_key, stripe_client
 
@@ -58,7 +58,7 @@ def record_stripe_refund(*, payment: Payment, refund: dict[str, Any]) -> CardRef
             card_refund.status = status
         if status == CardRefund.Status.SUCCEEDED and card_refund.ledger_entry_id is None:
             invoice = lock_invoice(invoice_id=payment.invoice_id)
-            card_refund.ledger_entry = Payment.objects.create(
+            card_refund.ledger_entry = post_ledger_entry(
                 invoice=invoice,
                 kind=Payment.Kind.REFUND,
                 amount=card_refund.amount,
@@ -72,7 +72,6 @@ def record_stripe_refund(*, payment: Payment, refund: dict[str, Any]) -> CardRef
                 else timezone.now(),
                 recorded_by=card_refund.requested_by,
             )
-            move_balance(invoice, paid_delta=-card_refund.amount)
             payment_recorded(card_refund.ledger_entry, refunded=payment)
         card_refund.save()
     return card_refund
@@ -87,7 +86,7 @@ def _release_failed_refund(*, card_refund: CardRefund, payment: Payment, refund:
     card_refund.last_error = f"Stripe: {reason}"
     card_refund.save()
     if card_refund.ledger_entry_id is not None:
-        Payment.objects.create(
+        post_ledger_entry(
             invoice=invoice,
             kind=Payment.Kind.REVERSAL,
             amount=card_refund.amount,
@@ -98,7 +97,6 @@ def _release_failed_refund(*, card_refund: CardRefund, payment: Payment, refund:
             provider_id=f"{refund['id']}:failed",
             occurred_at=timezone.now(),
         )
-        move_balance(invoice, paid_delta=card_refund.amount)
     notify_owner(
         invoice=invoice,
         kind=PaymentNotice.Kind.REFUND_FAILED,

@@ -8,15 +8,14 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from shared_apps.errors import Conflict, ValidationFailed
+from tenant_apps.invoices.models import Invoice
 from tenant_apps.invoices.services import (
-    PAYABLE_STATUSES,
     REFUNDABLE_STATUSES,
-    apply_ledger_entry,
     lock_invoice,
     require_invoice,
 )
 from tenant_apps.payments import queries
-from tenant_apps.payments.ledger import payment_recorded
+from tenant_apps.payments.ledger import payment_recorded, post_ledger_entry
 from tenant_apps.payments.models import Payment
 
 MANUAL_METHODS = frozenset(
@@ -48,7 +47,7 @@ def record_manual_payment(
         raise ValidationFailed(f"{method!r} is not a manual payment method.", details=[{"field": "method"}])
     with transaction.atomic():
         invoice = lock_invoice(invoice_id=invoice_id)
-        if invoice.status not in PAYABLE_STATUSES:
+        if invoice.status not in Invoice.PAYABLE_STATUSES:
             raise Conflict(
                 f"A {invoice.status} invoice does not take payments.",
                 code="invoice_not_payable",
@@ -60,7 +59,7 @@ def record_manual_payment(
                 code="overpayment",
                 details=[{"amount_due": invoice.amount_due}],
             )
-        payment = Payment.objects.create(
+        payment = post_ledger_entry(
             invoice=invoice,
             kind=Payment.Kind.PAYMENT,
             amount=amount,
@@ -70,7 +69,6 @@ def record_manual_payment(
             occurred_at=occurred_at or timezone.now(),
             recorded_by=recorded_by,
         )
-        apply_ledger_entry(invoice=invoice, paid_delta=amount)
         payment_recorded(payment)
     return payment
 
@@ -105,7 +103,7 @@ def record_refund(
                 code="refund_exceeds_paid",
                 details=[{"amount_paid": invoice.amount_paid}],
             )
-        refund = Payment.objects.create(
+        refund = post_ledger_entry(
             invoice=invoice,
             kind=Payment.Kind.REFUND,
             amount=amount,
@@ -117,6 +115,5 @@ def record_refund(
             occurred_at=occurred_at or timezone.now(),
             recorded_by=recorded_by,
         )
-        apply_ledger_entry(invoice=invoice, paid_delta=-amount)
         payment_recorded(refund)
     return refund

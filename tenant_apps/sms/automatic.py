@@ -5,10 +5,11 @@ is due are the caller's business (notifications); quiet hours too
 
 from django.db import IntegrityError, transaction
 
-from shared_apps.errors import Conflict, ValidationFailed
+from shared_apps.errors import ValidationFailed
 from shared_apps.tenants.models import Tenant
 from tenant_apps.customers import queries as customer_queries
 from tenant_apps.customers.models import Customer
+from tenant_apps.customers.services import RecipientOptedOut
 from tenant_apps.sms.models import AutomaticText
 from tenant_apps.sms.services import queue_sms
 
@@ -40,8 +41,10 @@ def send_automatic_text(
             return record_skipped_text(send_key=send_key, kind=kind, reason=reason, customer=customer)
         try:
             message = queue_sms(tenant=tenant, customer_id=customer.pk, body=body)
-        except (Conflict, ValidationFailed):
+        except RecipientOptedOut:
             return record_skipped_text(send_key=send_key, kind=kind, reason=Reason.OPTED_OUT, customer=customer)
+        except ValidationFailed:  # the text as rendered is empty or too long
+            return record_skipped_text(send_key=send_key, kind=kind, reason=Reason.UNSENDABLE, customer=customer)
         return _decide(
             AutomaticText(
                 send_key=send_key, kind=kind, status=AutomaticText.Status.SENT, customer=customer, message=message
@@ -55,7 +58,7 @@ def _reason_to_skip(*, tenant: Tenant, customer: Customer) -> AutomaticText.Skip
         return Reason.NO_SENDER
     if not customer.phone:
         return Reason.NO_PHONE
-    if customer.sms_opt_out or customer_queries.is_phone_opted_out(phone=customer.phone):
+    if customer_queries.is_phone_opted_out(phone=customer.phone):  # the customer, or another with the number
         return Reason.OPTED_OUT
     return None
 

@@ -82,6 +82,7 @@ class AutomaticText(models.Model):
         STALE = "stale", "Due too long ago (the system was down)"
         QUIET_HOURS = "quiet_hours", "Quiet hours last until it would be pointless"
         GONE = "gone", "What it was about was cancelled or is no longer sent"
+        UNSENDABLE = "unsendable", "The text as written was empty or too long to send"
 
     send_key = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=40)

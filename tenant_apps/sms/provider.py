@@ -1,5 +1,5 @@
 """The Twilio client: always the real SDK, talking to Twilio with credentials and to the
-loopback sandbox (deploy/twilio_sandbox.py) without them. Every call has a timeout (the SDK's
+loopback sandbox (devtools/twilio_sandbox.py) without them. Every call has a timeout (the SDK's
 default is none)."""
 
 from typing import Any

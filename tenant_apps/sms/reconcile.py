@@ -17,12 +17,12 @@ from datetime import datetime, timedelta
 
 import requests
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
-from django_tenants.utils import tenant_context
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest.api.v2010.account.message import MessageInstance
 
-from shared_apps.tenants.models import Tenant
+from shared_apps.tenants.every_tenant import run_in_every_active_tenant
 from shared_apps.webhooks import twilio
 from shared_apps.webhooks.services import claim_provider_route
 from tenant_apps.sms import queries
@@ -130,8 +130,6 @@ def reconcile_messages(*, tenant_id: int, now: datetime | None = None) -> int:
 
 def reconcile_all_tenants(*, now: datetime | None = None) -> int:
     """`reconcile_messages` in every active business that texts."""
-    looked_up = 0
-    for tenant in Tenant.objects.filter(status=Tenant.Status.ACTIVE).exclude(sms_sender="").order_by("id"):
-        with tenant_context(tenant):
-            looked_up += reconcile_messages(tenant_id=tenant.pk, now=now)
-    return looked_up
+    return run_in_every_active_tenant(
+        lambda tenant: reconcile_messages(tenant_id=tenant.pk, now=now), having=~Q(sms_sender="")
+    )

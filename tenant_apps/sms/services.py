@@ -18,7 +18,7 @@ from shared_apps.webhooks.models import WebhookEvent
 from shared_apps.webhooks.services import claim_provider_route
 from tenant_apps.customers import queries as customer_queries
 from tenant_apps.customers.models import Customer
-from tenant_apps.customers.services import resolve_recipient, set_sms_opt_out_by_phone
+from tenant_apps.customers.services import require_contactable, resolve_recipient, set_sms_opt_out_by_phone
 from tenant_apps.sms import queries
 from tenant_apps.sms.models import Message, SmsTemplate
 from tenant_apps.sms.provider import status_callback_url, twilio_client
@@ -248,8 +248,7 @@ def queue_sms(
         raise _invalid_message("body", f"1 to {MAX_BODY_LENGTH} characters.")
     if not tenant.sms_sender:
         raise Conflict("Set the business's sms_sender number before sending texts.", code="sms_sender_missing")
-    if customer_queries.is_phone_opted_out(phone=to_number):
-        raise Conflict("This number has opted out of texts (it replied STOP).", code="recipient_opted_out")
+    require_contactable(phone=to_number)
     segments = count_segments(body)
     with transaction.atomic():
         message = Message.objects.create(

@@ -1,5 +1,5 @@
 """The Vapi REST client: httpx (DESIGN.md), to api.vapi.ai with VAPI_API_KEY and to the
-loopback sandbox (deploy/vapi_sandbox.py) without it. Every request has a timeout, and
+loopback sandbox (devtools/vapi_sandbox.py) without it. Every request has a timeout, and
 nothing is retried: Vapi has no idempotency key, so a repeated `POST /call` rings the
 customer twice (providers.md 3.3)."""
 

@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
-from django_tenants.utils import tenant_context
 
+from shared_apps.tenants.every_tenant import run_in_every_active_tenant
 from shared_apps.tenants.models import Tenant
 from tenant_apps.voice import provider, queries
 from tenant_apps.voice.models import Call
@@ -95,8 +96,6 @@ def reconcile_unsettled_calls(*, tenant: Tenant, now: datetime | None = None) ->
 
 def reconcile_all_tenants(*, now: datetime | None = None) -> int:
     """`reconcile_unsettled_calls` in every active business with a Vapi number."""
-    looked_up = 0
-    for tenant in Tenant.objects.filter(status=Tenant.Status.ACTIVE).exclude(vapi_phone_number_id="").order_by("id"):
-        with tenant_context(tenant):
-            looked_up += reconcile_unsettled_calls(tenant=tenant, now=now)
-    return looked_up
+    return run_in_every_active_tenant(
+        lambda tenant: reconcile_unsettled_calls(tenant=tenant, now=now), having=~Q(vapi_phone_number_id="")
+    )

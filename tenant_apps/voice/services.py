@@ -16,7 +16,7 @@ from shared_apps.webhooks import vapi
 from shared_apps.webhooks.queries import owns_route
 from shared_apps.webhooks.services import claim_provider_route
 from tenant_apps.customers import queries as customer_queries
-from tenant_apps.customers.services import resolve_recipient
+from tenant_apps.customers.services import require_contactable, resolve_recipient
 from tenant_apps.voice import provider, queries
 from tenant_apps.voice.assistant import SERVER_MESSAGES, vapi_server
 from tenant_apps.voice.models import Call
@@ -71,8 +71,7 @@ def queue_call(
     )
     if len(purpose) > MAX_PURPOSE_LENGTH:
         raise _invalid("purpose", f"At most {MAX_PURPOSE_LENGTH} characters.")
-    if customer_queries.is_phone_opted_out(phone=number):
-        raise Conflict("This number has opted out of contact (it replied STOP).", code="recipient_opted_out")
+    require_contactable(phone=number)
     assistant = (assistant_id or "").strip()
     if assistant and not owns_route(
         tenant_id=tenant.pk, provider=vapi.PROVIDER, kind=vapi.ASSISTANT_KIND, external_id=assistant

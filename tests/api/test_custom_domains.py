@@ -5,10 +5,13 @@ on-demand TLS `ask` answers only for hosts of active businesses."""
 from collections.abc import Iterator
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from shared_apps.tenants import services as tenant_services
 from shared_apps.tenants.models import CustomDomain, Domain, Tenant
+from tests.api.generic import assert_query_count, counted
 from tests.client import ApiClient
 from tests.dns_server import LoopbackDns, loopback_dns
 from tests.isolation import Route, TenantRouteCases, assert_refused
@@ -182,3 +185,15 @@ def test_unknown_host_is_400_in_the_envelope(api_host):
     body = assert_refused(api_host.on_host("evil.example.org").get("/health"), 400)
 
     assert body["errors"][0]["code"] == "disallowed_host"
+
+
+def test_verifying_a_published_record_costs_its_baseline(tenant_a, dns_server):
+    claim = tenant_a.api().post("/tenants/me/domains", {"domain": "counted.alpha.test"}).json()
+    publish(dns_server, claim)
+    tenant_a.api().get("/tenants/me")
+
+    with CaptureQueriesContext(connection) as captured:
+        verified = tenant_a.api().post(f"/tenants/me/domains/{claim['id']}/verify")
+
+    assert verified.status_code == 200, verified.content
+    assert_query_count("POST /tenants/me/domains/{id}/verify", counted(captured))

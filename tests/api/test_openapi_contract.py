@@ -105,6 +105,9 @@ OPERATION_IDS = {
     ("post", "/payments/create-intent"): "payments_create_intent",
     ("get", "/payments"): "payments_list",
     ("post", "/payments/{payment_id}/refund"): "payments_refund",
+    ("get", "/search"): "search",
+    ("get", "/search/settings"): "search_settings_get",
+    ("patch", "/search/settings"): "search_settings_update",
 }
 
 

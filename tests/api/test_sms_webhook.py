@@ -5,6 +5,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from twilio.request_validator import RequestValidator
 
 from shared_apps.outbox.models import OutboxMessage
@@ -12,6 +13,7 @@ from shared_apps.webhooks import services
 from shared_apps.webhooks.handlers import register_webhook_handler, unregister_webhook_handler, webhook_handler
 from shared_apps.webhooks.models import WebhookEvent
 from shared_apps.webhooks.twilio import MESSAGE_KIND, PROVIDER, SENDER_KIND
+from tests.api.generic import assert_query_count, counted
 from tests.api.test_platform import platform_api  # noqa: F401 - fixture
 from tests.concurrency import run_at_once
 from tests.isolation import assert_refused
@@ -315,3 +317,13 @@ def test_the_same_message_delivered_concurrently_is_stored_once(committed_tenant
     assert len(events) == 1
     assert events[0].tenant_id == committed_tenant.tenant.pk
     assert job_count == 1
+
+
+def test_an_inbound_message_costs_its_baseline(numbers):
+    params = inbound()
+
+    with CaptureQueriesContext(connection) as captured:
+        response = post(params, signature=sign(params))
+
+    assert response.status_code == 200, response.content
+    assert_query_count("POST /sms/webhook", counted(captured))

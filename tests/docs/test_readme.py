@@ -86,7 +86,7 @@ def test_every_shell_example_in_the_readme_runs_against_a_live_server():
     try:
         with gunicorn_servers(1) as (server,):
             env["PORT"] = str(server.port)
-            # What `make run` does before serving (deploy/run.sh).
+            # What `make run` does before serving (devtools/run.sh).
             subprocess.run(
                 [REPO_ROOT / ".venv" / "bin" / "python", "manage.py", "seed_demo"],
                 cwd=REPO_ROOT,
@@ -118,7 +118,7 @@ def test_readme_is_a_newcomers_page_and_its_links_resolve():
     for link in re.findall(r"\]\(([^)#]+)\)", text):
         if not re.match(r"https?://", link):
             assert (REPO_ROOT / link).exists(), link
-    for path in re.findall(r"`((?:docs|deploy)/[\w./-]+)`", text):
+    for path in re.findall(r"`((?:docs|deploy|devtools)/[\w./-]+)`", text):
         assert (REPO_ROOT / path).exists(), path
 
 

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
-from deploy import devservices
+from devtools import devservices
 from shared_apps.outbox import services
 from shared_apps.outbox.models import OutboxMessage
 from shared_apps.outbox.services import MAX_ATTEMPTS, enqueue_after_commit

@@ -142,7 +142,7 @@ def test_client_tools_match_the_servers_major_version():
         assert _major(portability.client_program(program, server_major=server_major)) == server_major
     # The embedded server `make test` starts on a fresh clone (18) gets the wheel's own pg_dump,
     # whatever version PATH holds.
-    from deploy.devservices import _pg_bin
+    from devtools.devservices import _pg_bin
 
     embedded_major = _major(str(_pg_bin("pg_dump")))
     assert _major(portability.client_program("pg_dump", server_major=embedded_major)) == embedded_major

@@ -1,12 +1,12 @@
 """Slots across DST changes and around booked time (service level, fixed `now`)."""
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from tenant_apps.appointments.availability import business_intervals, find_available_slots, wall_clock_instant
-from tenant_apps.appointments.services import create_appointment
+from tenant_apps.appointments.services import DoubleBooking, create_appointment
 from tests.factories import CustomerFactory
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -151,3 +151,39 @@ def test_past_slots_are_not_offered(tenant):
     slots = find_available_slots(tenant=tenant, day=date(2027, 6, 7), duration_minutes=30, now=now)
 
     assert starts(slots) == ["2027-06-07T16:15:00-04:00", "2027-06-07T16:30:00-04:00"]
+
+
+def book_local(tenant, staff_id: int, local: str):
+    """A one-hour appointment at `local` on Tue 20 January 2026 in New York."""
+    starts_at = datetime.fromisoformat(f"2026-01-20T{local}:00-05:00")
+    return create_appointment(
+        tenant=tenant,
+        customer_id=CustomerFactory().pk,
+        title="Visit",
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=1),
+        staff_id=staff_id,
+    )
+
+
+@pytest.mark.parametrize(
+    ("buffer_minutes", "step_before", "first_free"),
+    [(0, "10:45", "11:00"), (15, "11:00", "11:15"), (30, "11:15", "11:30"), (45, "11:30", "11:45")],
+)
+def test_the_first_slot_offered_after_an_appointment_is_the_first_one_booking_accepts(
+    tenant, tenant_a, buffer_minutes, step_before, first_free
+):
+    """Availability and booking apply the same buffer: the first slot offered after a
+    10:00-11:00 appointment can be booked, the step before it cannot."""
+    tenant.appointment_buffer_minutes = buffer_minutes
+    staff_id = tenant_a.staff.pk
+    book_local(tenant, staff_id, "10:00")
+    day = find_available_slots(
+        tenant=tenant, day=date(2026, 1, 20), duration_minutes=60, staff_id=staff_id, now=LONG_AGO
+    )
+    offered_after = [slot.starts_at.strftime("%H:%M") for slot in day if slot.starts_at.hour >= 10]
+
+    with pytest.raises(DoubleBooking):
+        book_local(tenant, staff_id, step_before)
+    assert offered_after[0] == first_free
+    assert book_local(tenant, staff_id, first_free).pk

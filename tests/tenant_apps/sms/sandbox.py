@@ -11,7 +11,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from deploy.twilio_sandbox import TwilioSandbox, serve
+from devtools.twilio_sandbox import TwilioSandbox, serve
 from tests.servers import serving_in_thread
 
 

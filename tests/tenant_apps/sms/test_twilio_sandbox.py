@@ -172,3 +172,14 @@ def test_the_sandbox_signs_with_the_configured_token(sandbox_url):
 
     assert settings.TWILIO_AUTH_TOKEN == TOKEN
     assert valid is False
+
+
+@pytest.mark.parametrize("authorization", ["Basic !!!not-base64!!!", "Basic //79", "Basic"])
+def test_a_malformed_basic_auth_header_is_401_not_a_crash(sandbox_url, authorization):
+    answer = requests.get(
+        f"{sandbox_url}/2010-04-01/Accounts/{SANDBOX_ACCOUNT_SID}/Messages.json",
+        headers={"Authorization": authorization},
+        timeout=5,
+    )
+
+    assert answer.status_code == 401

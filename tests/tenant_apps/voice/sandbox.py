@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from deploy.vapi_sandbox import VapiSandbox, serve
+from devtools.vapi_sandbox import VapiSandbox, serve
 from tests.servers import serving_in_thread
 
 

@@ -1,4 +1,4 @@
-"""End to end without Vapi: our httpx client against deploy/vapi_sandbox.py, the sandbox's
+"""End to end without Vapi: our httpx client against devtools/vapi_sandbox.py, the sandbox's
 webhooks against our WSGI app on a loopback port, and the scripted inbound call command."""
 
 import json
@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from deploy.sandbox_server import serve_sandbox
+from devtools.sandbox_server import serve_sandbox
 from shared_apps.outbox.models import OutboxMessage
 from shared_apps.webhooks import services as webhook_services
 from shared_apps.webhooks.models import WebhookEvent

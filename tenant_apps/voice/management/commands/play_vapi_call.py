@@ -61,7 +61,7 @@ class Command(BaseCommand):
         parser.add_argument("--shape", default="sdk", choices=sorted(SHAPES), help="how tool calls are sent")
 
     def handle(self, *args, **options):
-        tenant = Tenant.objects.filter(slug=options["tenant"], status=Tenant.Status.ACTIVE).first()
+        tenant = Tenant.objects.active().filter(slug=options["tenant"]).first()
         if tenant is None:
             raise CommandError(f"No active business {options['tenant']!r}.")
         if not tenant.vapi_phone_number_id:

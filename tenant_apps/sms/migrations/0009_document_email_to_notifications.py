@@ -4,7 +4,7 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [("sms", "0007_message_delivery_checked"), ("notifications", "0001_initial")]
+    dependencies = [("sms", "0008_automatic_text_unsendable"), ("notifications", "0001_initial")]
 
     operations = [
         migrations.SeparateDatabaseAndState(

@@ -2,8 +2,8 @@
 
 Usage, from the repository root with the virtualenv's Python::
 
-    eval "$(python -m deploy.devservices env)"   # export DATABASE_URL and REDIS_URL
-    python -m deploy.devservices stop            # stop the embedded servers
+    eval "$(python -m devtools.devservices env)"   # export DATABASE_URL and REDIS_URL
+    python -m devtools.devservices stop            # stop the embedded servers
 
 ``env`` prints one ``export`` line per variable on stdout (progress goes to
 stderr). A variable that is already set (and non-empty) is passed through
@@ -737,7 +737,7 @@ def cmd_stop(local_dir: Path | None = None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m deploy.devservices",
+        prog="python -m devtools.devservices",
         description="Embedded PostgreSQL and Redis for local runs and tests.",
     )
     sub = parser.add_subparsers(dest="command", required=True)

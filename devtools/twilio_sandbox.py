@@ -28,12 +28,13 @@ or the configured inbound URL, and answers `{"sid", "webhook_status"}`. A media 
 `url` is kept by the sandbox (`content_base64`, else a few placeholder bytes) and served at a
 Twilio-shaped Media URL that, like Twilio's, needs the account's Basic auth.
 
-Run: `python -m deploy.twilio_sandbox` (make run starts it when TWILIO_ACCOUNT_SID is unset); it
+Run: `python -m devtools.twilio_sandbox` (make run starts it when TWILIO_ACCOUNT_SID is unset); it
 listens on the port of TWILIO_SANDBOX_URL (default http://127.0.0.1:8010) and posts inbound
 texts to our webhook (PUBLIC_BASE_URL, else http://BASE_DOMAIN:PORT, + /api/v1/sms/webhook).
 """
 
 import base64
+import binascii
 import json
 import os
 import re
@@ -50,7 +51,7 @@ from wsgiref.simple_server import WSGIServer
 import requests
 from twilio.request_validator import RequestValidator
 
-from deploy.sandbox_server import serve_sandbox
+from devtools.sandbox_server import serve_sandbox
 from tenant_apps.sms.segments import count_segments
 
 MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Messages(?:/(?P<sid>[^/.]+))?\.json$")
@@ -327,7 +328,10 @@ def _basic_auth(environ: dict[str, Any]) -> tuple[str, str] | None:
     scheme, _, encoded = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() != "basic":
         return None
-    user, _, password = base64.b64decode(encoded).decode().partition(":")
+    try:
+        user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None  # not credentials at all: answered 401 like a missing header
     return user, password
 
 

@@ -14,7 +14,7 @@ over 40 characters and a number not in E.164; `+15005550001` is refused as an in
 `POST /call` after the call is placed, as a slow Vapi would (a client timing out then does not
 know the call exists).
 
-Run: `python -m deploy.vapi_sandbox` (make run starts it when VAPI_API_KEY is unset); it listens
+Run: `python -m devtools.vapi_sandbox` (make run starts it when VAPI_API_KEY is unset); it listens
 on the port of VAPI_SANDBOX_URL (default http://127.0.0.1:8011) and knows one credential,
 VAPI_SERVER_CREDENTIAL_ID holding VAPI_WEBHOOK_SECRET, when that is set.
 """
@@ -35,7 +35,7 @@ from wsgiref.simple_server import WSGIServer
 
 import httpx
 
-from deploy.sandbox_server import serve_sandbox
+from devtools.sandbox_server import serve_sandbox
 
 CALL_PATH = re.compile(r"^/call(?:/(?P<id>[^/]+))?$")
 INVALID_NUMBER = "+15005550001"

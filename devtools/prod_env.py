@@ -3,7 +3,7 @@ this machine, behind Caddy with its internal CA. A variable already set in the e
 wins over the local default below; the secrets are made once and kept under .local/ so tokens
 survive a restart.
 
-    python -m deploy.prod_env .local/prod.env
+    python -m devtools.prod_env .local/prod.env
 """
 
 import os

@@ -31,7 +31,7 @@ Simpler than Stripe: objects carry the fields our code reads, not every field of
 reference (tests build events from Stripe's published fixtures for that), only direct charges
 on a connected account, and no 3-D Secure, payouts or balance transactions.
 
-Run: `python -m deploy.stripe_sandbox` (make run starts it when STRIPE_SECRET_KEY is unset); it
+Run: `python -m devtools.stripe_sandbox` (make run starts it when STRIPE_SECRET_KEY is unset); it
 listens on the port of STRIPE_SANDBOX_URL (default http://127.0.0.1:8012) and delivers events
 to STRIPE_SANDBOX_WEBHOOK_URL signed with STRIPE_CONNECT_WEBHOOK_SECRET.
 """
@@ -53,7 +53,7 @@ from wsgiref.simple_server import WSGIServer
 import requests
 import stripe
 
-from deploy.sandbox_server import serve_sandbox
+from devtools.sandbox_server import serve_sandbox
 
 API_VERSION = stripe.api_version
 DECLINING_METHODS = {"pm_card_chargeDeclined": ("card_declined", "generic_decline")}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Migrate, seed the demo tenant, then run the API (gunicorn), the Dramatiq worker, the
 # scheduler and, without Twilio or Vapi credentials, their sandboxes under supervisord
-# (deploy/supervisord.conf), which restarts any of them that exits; stopping this script
+# (devtools/supervisord.conf), which restarts any of them that exits; stopping this script
 # (Ctrl-C) stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,4 +17,4 @@ $PY manage.py seed_demo
 # supervisord keeps its pidfile and control socket there.
 export SUPERVISOR_RUN_DIR="${SUPERVISOR_RUN_DIR:-$PWD/.local}"
 mkdir -p "$SUPERVISOR_RUN_DIR"
-exec .venv/bin/supervisord -c deploy/supervisord.conf
+exec .venv/bin/supervisord -c devtools/supervisord.conf

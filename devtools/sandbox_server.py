@@ -1,4 +1,4 @@
-"""The loopback HTTP server every provider sandbox runs on (deploy/*_sandbox.py): a WSGI app,
+"""The loopback HTTP server every provider sandbox runs on (devtools/*_sandbox.py): a WSGI app,
 one thread per request, each request logged to stderr under the sandbox's name."""
 
 import sys
