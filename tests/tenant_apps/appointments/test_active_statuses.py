@@ -8,7 +8,8 @@ import pytest
 from tenant_apps.appointments import services
 from tenant_apps.appointments.availability import find_available_slots
 from tenant_apps.appointments.models import Appointment
-from tenant_apps.sms import automatic, notifications
+from tenant_apps.notifications import notices as automatic
+from tenant_apps.notifications import texts as notifications
 from tests.factories import CustomerFactory
 from tests.tenant_apps.sms import fixtures
 
