@@ -315,8 +315,8 @@ def _local_time(field: str, value: str) -> time:
         ) from None
 
 
-def validate_sms_sender(value: str) -> str:
-    """A Twilio sender number in E.164 ("+12025550143"); blank means none."""
+def _international_number(value: str, *, field: str, message: str) -> str:
+    """`value` in E.164 when it is a valid number in international form; blank means none."""
     value = value.strip()
     if not value:
         return ""
@@ -325,11 +325,13 @@ def validate_sms_sender(value: str) -> str:
     except phonenumbers.NumberParseException:
         parsed = None
     if parsed is None or not phonenumbers.is_valid_number(parsed):
-        raise ValidationFailed(
-            "Invalid tenant settings.",
-            details=[{"field": "sms_sender", "message": "An E.164 phone number, such as +12025550143."}],
-        )
+        raise _invalid_setting(field, message)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def validate_sms_sender(value: str) -> str:
+    """A Twilio sender number in E.164 ("+12025550143"); blank means none."""
+    return _international_number(value, field="sms_sender", message="An E.164 phone number, such as +12025550143.")
 
 
 # What fits the header of a printed quote or invoice.
@@ -351,16 +353,9 @@ def validate_contact_address(value: str) -> str:
 
 def validate_contact_phone(value: str) -> str:
     """The business's phone number in international form, stored E.164; blank means none."""
-    value = value.strip()
-    if not value:
-        return ""
-    try:
-        parsed = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        parsed = None
-    if parsed is None or not phonenumbers.is_valid_number(parsed):
-        raise _invalid_setting("phone", "A phone number in international form, such as +1 202 555 0123.")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return _international_number(
+        value, field="phone", message="A phone number in international form, such as +1 202 555 0123."
+    )
 
 
 def validate_contact_email(value: str) -> str:
