@@ -1,5 +1,5 @@
 """Which code processes a provider's events. Tenant apps register their handler in their
-AppConfig.ready(), so the public pipeline never imports them (DESIGN.md import rules)."""
+AppConfig.ready(), so the public pipeline never imports them (shared apps never import tenant apps)."""
 
 from collections.abc import Callable
 

@@ -1,4 +1,4 @@
-"""The provider pipeline (DESIGN.md "Webhooks and providers"): a verified event is stored
+"""The provider pipeline (docs/providers.md "Provider webhooks"): a verified event is stored
 once under (provider, dedupe key) with its raw body and routed to the tenant owning its
 identifiers; processing runs later, in a job, in that tenant's schema."""
 

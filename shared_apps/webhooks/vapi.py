@@ -1,4 +1,4 @@
-"""Vapi's server messages on the pipeline (providers.md section 3): authenticated with the
+"""Vapi's server messages on the pipeline (docs/providers-vapi.md): authenticated with the
 server secret (X-Vapi-Secret, Bearer, or HMAC-SHA256 of "{timestamp}.{body}"), stored once
 and routed by the ids Vapi sends, never by the metadata a payload carries."""
 

@@ -1,4 +1,4 @@
-"""Generic API test cases (STYLE.md points 8 and 9, after NetBox's APIViewTestCases).
+"""Generic API test cases (after NetBox's APIViewTestCases).
 
 A module's test class declares its data and inherits the tests of the routes it has, next to
 the isolation cases of tests/isolation.py:

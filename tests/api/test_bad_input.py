@@ -1,4 +1,4 @@
-"""Bad input answers a 4xx in the error envelope, never a 500 (issue 7, section 4). One test per
+"""Bad input answers a 4xx in the error envelope, never a 500. One test per
 class of input that used to answer 500, each with a concrete request."""
 
 import json

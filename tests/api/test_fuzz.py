@@ -1,4 +1,4 @@
-"""Schemathesis over the whole OpenAPI (issue 7): every operation, valid and invalid inputs,
+"""Schemathesis over the whole OpenAPI: every operation, valid and invalid inputs,
 sent in-process through Django's WSGI application (so the tenancy, idempotency and envelope
 middleware run), as a tenant owner on the tenant's own host and on the API host. No answer may
 be a 5xx, undocumented, or differ from its documented schema.

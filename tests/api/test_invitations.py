@@ -1,4 +1,4 @@
-"""Staff invitations (issue 7, section 1): an invitation takes no account over, reveals nothing
+"""Staff invitations: an invitation takes no account over, reveals nothing
 about the email, works once until it expires, and only its accepting creates a membership."""
 
 import email
