@@ -48,6 +48,12 @@ def purge_published_outbox_messages() -> None:
     outbox.purge_published_outbox_messages()
 
 
+@dramatiq.actor(queue_name="default", max_retries=3)
+def purge_event_deliveries() -> None:
+    """Records of handled domain events are kept a month, then deleted."""
+    events.purge_event_deliveries()
+
+
 @dramatiq.actor(queue_name="default", max_retries=5)
 def deliver_domain_event(event: dict) -> None:
     """Queue one job per subscriber of a domain event."""

@@ -18,6 +18,8 @@ class EventDelivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["event_id", "subscriber"], name="event_delivery_once"),
         ]
+        # The purge of old records reads them by age.
+        indexes = [models.Index(fields=["handled_at"], name="event_delivery_handled_at")]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id} -> {self.subscriber}"

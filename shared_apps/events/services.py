@@ -7,7 +7,7 @@ each runs `run_subscriber` alone, so a failing subscriber is retried without hol
 others, and a handled (event, subscriber) pair is never handled twice."""
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -22,6 +22,9 @@ from shared_apps.outbox.services import enqueue_after_commit
 
 DELIVER_ACTOR = "deliver_domain_event"
 SUBSCRIBER_ACTOR = "run_event_subscriber"
+# A delivery record must outlive every redelivery of its event: the outbox keeps a published
+# job a week and Dramatiq's retries back off to a week at most, so a month is ample.
+DELIVERY_RETENTION = timedelta(days=30)
 
 
 class DomainEvent(BaseModel):
@@ -114,3 +117,11 @@ def run_subscriber(*, event: dict[str, Any], subscriber: str) -> bool:
             return False
         handler(parsed)
     return True
+
+
+def purge_event_deliveries(*, now: datetime | None = None) -> int:
+    """Delete delivery records older than DELIVERY_RETENTION (run hourly by the scheduler), so
+    the table holds the recent past, not every reaction ever run."""
+    cutoff = (now or timezone.now()) - DELIVERY_RETENTION
+    deleted, _ = EventDelivery.objects.filter(handled_at__lt=cutoff).delete()
+    return deleted
