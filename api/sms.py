@@ -7,14 +7,13 @@ from django.http import HttpResponse
 from ninja import Router, Schema
 from ninja.pagination import paginate
 from pydantic import Field
-from twilio.twiml.messaging_response import MessagingResponse
 
 from api.auth import ApiRequest, manager, member
 from api.public_url import public_request_url
 from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema, enum_of
 from api.tenancy import require_api_host
 from shared_apps.webhooks import twilio
-from tenant_apps.sms import queries, services
+from tenant_apps.sms import gateway, queries, services
 from tenant_apps.sms.models import Message, SmsTemplate
 from tenant_apps.sms.services import MAX_BODY_LENGTH
 from tenant_apps.sms.templates import template_variables
@@ -35,7 +34,7 @@ def twilio_webhook(request: ApiRequest):
         body=body,
         content_type=request.content_type or "",
     )
-    return HttpResponse(str(MessagingResponse()), content_type="text/xml")
+    return HttpResponse(gateway.EMPTY_TWIML, content_type="text/xml")
 
 
 class MediaOut(Schema):

@@ -59,7 +59,7 @@ def seed(sandbox_url: str) -> str:
     from tenant_apps.invoices import services as invoices
     from tenant_apps.invoices.models import Invoice
     from tenant_apps.payments import connect, intents
-    from tenant_apps.payments.provider import as_dict, stripe_client
+    from tenant_apps.payments.gateway import as_dict, stripe_client
 
     tokens = register_business(business_name="Bench Cards", email="cards@bench.test", password="bench-password-1")
     tenant = tokens.tenant

@@ -362,7 +362,7 @@ if __name__ == "__main__":
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     from django.conf import settings
 
-    from tenant_apps.sms.provider import SANDBOX_ACCOUNT_SID, status_callback_url
+    from tenant_apps.sms.gateway import SANDBOX_ACCOUNT_SID, status_callback_url
 
     # One webhook takes Twilio's inbound texts and status callbacks.
     app = TwilioSandbox(

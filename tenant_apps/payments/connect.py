@@ -11,8 +11,8 @@ from shared_apps.errors import Conflict
 from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks import services as webhooks
 from shared_apps.webhooks.stripe import ACCOUNT_KIND, PROVIDER
+from tenant_apps.payments.gateway import as_dict, call_stripe, stripe_client
 from tenant_apps.payments.models import CardPayment, Payment, StripeAccount
-from tenant_apps.payments.provider import as_dict, call_stripe, stripe_client
 
 
 def connected_account() -> StripeAccount | None:

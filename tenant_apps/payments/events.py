@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import stripe
 from django.utils import timezone
 
 from shared_apps.events.services import emit
@@ -16,8 +15,15 @@ from shared_apps.webhooks.models import WebhookEvent
 from tenant_apps.billing.totals import format_money
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.payments import connect, disputes, intents, ledger, queries, refunds
+from tenant_apps.payments.gateway import (
+    StripeFailure,
+    as_dict,
+    current_schema,
+    is_live_mode,
+    stripe_client,
+    stripe_failures,
+)
 from tenant_apps.payments.models import CardPayment, Payment, PaymentNotice, StripeAccount
-from tenant_apps.payments.provider import as_dict, current_schema, is_live_mode, stripe_client
 
 
 def handle_stripe_event(event: WebhookEvent) -> None:
@@ -49,8 +55,9 @@ def _read(account: StripeAccount, object_id: str, retrieve: Callable[..., Any]) 
     """The object as Stripe has it now, on this account; one the account does not have makes
     an event that cannot be this tenant's (kept for review, not retried)."""
     try:
-        return as_dict(retrieve(object_id, options={"stripe_account": account.account_id}))
-    except stripe.InvalidRequestError as error:
+        with stripe_failures():
+            return as_dict(retrieve(object_id, options={"stripe_account": account.account_id}))
+    except StripeFailure as error:
         if error.code != "resource_missing":
             raise
         raise NeedsReview(f"{object_id} is not on account {account.account_id}.") from error

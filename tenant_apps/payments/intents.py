@@ -7,7 +7,6 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-import stripe
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -18,9 +17,16 @@ from tenant_apps.invoices.models import Invoice
 from tenant_apps.invoices.services import lock_invoice, require_invoice
 from tenant_apps.payments import pay_links
 from tenant_apps.payments.connect import require_charges_enabled
+from tenant_apps.payments.gateway import (
+    StripeFailure,
+    call_stripe,
+    current_schema,
+    idempotency_key,
+    stripe_client,
+    stripe_failures,
+)
 from tenant_apps.payments.ledger import notify_owner, payment_recorded, post_ledger_entry
 from tenant_apps.payments.models import CardPayment, Payment, PaymentNotice, StripeAccount
-from tenant_apps.payments.provider import call_stripe, current_schema, idempotency_key, stripe_client
 
 logger = logging.getLogger("payments.stripe")
 
@@ -83,12 +89,13 @@ def _cancel_replaced(*, account: StripeAccount, intent_ids: list[str]) -> None:
     client = stripe_client()
     for intent_id in intent_ids:
         try:
-            client.v1.payment_intents.cancel(
-                intent_id,
-                params={"cancellation_reason": "abandoned"},
-                options={"stripe_account": account.account_id},
-            )
-        except stripe.StripeError as error:
+            with stripe_failures():
+                client.v1.payment_intents.cancel(
+                    intent_id,
+                    params={"cancellation_reason": "abandoned"},
+                    options={"stripe_account": account.account_id},
+                )
+        except StripeFailure as error:
             logger.warning("Could not cancel replaced intent %s: %s", intent_id, error)
 
 

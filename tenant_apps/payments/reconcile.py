@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from shared_apps.tenants.models import Tenant
 from tenant_apps.payments import connect, intents
+from tenant_apps.payments.gateway import as_dict, stripe_client
 from tenant_apps.payments.models import Payment
-from tenant_apps.payments.provider import as_dict, stripe_client
 
 logger = logging.getLogger("payments.reconcile")
 

@@ -8,7 +8,6 @@ called while a row lock is held; our row exists first and its id is the Idempote
 from datetime import UTC, datetime
 from typing import Any
 
-import stripe
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -18,9 +17,16 @@ from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.webhooks.stripe import PROVIDER
 from tenant_apps.invoices.services import lock_invoice
 from tenant_apps.payments.connect import not_connected, payment_account
+from tenant_apps.payments.gateway import (
+    StripeFailure,
+    as_dict,
+    current_schema,
+    idempotency_key,
+    stripe_client,
+    stripe_failures,
+)
 from tenant_apps.payments.ledger import notify_owner, payment_recorded, post_ledger_entry
 from tenant_apps.payments.models import CardRefund, Payment, PaymentNotice
-from tenant_apps.payments.provider import RETRYABLE, as_dict, current_schema, idempotency_key, stripe_client
 
 SUBMIT_REFUND_ACTOR = "submit_card_refund"
 # Stripe's refund statuses, as ours.
@@ -170,29 +176,32 @@ def submit_card_refund(*, refund_id: int) -> CardRefund:
         raise not_connected()
     client = stripe_client()
     try:
-        refund = client.v1.refunds.create(
-            params={
-                "payment_intent": payment.provider_id or "",
-                "amount": card_refund.amount,
-                "reason": "requested_by_customer",
-                "metadata": {
-                    "tenant": current_schema(),
-                    "invoice_id": str(payment.invoice_id),
-                    "refund_id": str(card_refund.pk),
+        with stripe_failures():
+            refund = client.v1.refunds.create(
+                params={
+                    "payment_intent": payment.provider_id or "",
+                    "amount": card_refund.amount,
+                    "reason": "requested_by_customer",
+                    "metadata": {
+                        "tenant": current_schema(),
+                        "invoice_id": str(payment.invoice_id),
+                        "refund_id": str(card_refund.pk),
+                    },
                 },
-            },
-            options={
-                "idempotency_key": idempotency_key("refund", card_refund.pk),
-                "stripe_account": account.account_id,
-            },
-        )
-    except RETRYABLE as error:
-        with transaction.atomic():
-            CardRefund.objects.filter(pk=card_refund.pk).update(last_error=str(error)[:2000])
-            enqueue_after_commit(actor_name=SUBMIT_REFUND_ACTOR, schema_name=current_schema(), refund_id=card_refund.pk)
-        card_refund.refresh_from_db()
-        return card_refund
-    except stripe.StripeError as error:
+                options={
+                    "idempotency_key": idempotency_key("refund", card_refund.pk),
+                    "stripe_account": account.account_id,
+                },
+            )
+    except StripeFailure as error:
+        if error.retryable:
+            with transaction.atomic():
+                CardRefund.objects.filter(pk=card_refund.pk).update(last_error=str(error)[:2000])
+                enqueue_after_commit(
+                    actor_name=SUBMIT_REFUND_ACTOR, schema_name=current_schema(), refund_id=card_refund.pk
+                )
+            card_refund.refresh_from_db()
+            return card_refund
         CardRefund.objects.filter(pk=card_refund.pk).update(
             status=CardRefund.Status.FAILED, last_error=str(error)[:2000]
         )

@@ -15,19 +15,16 @@ send no delivery receipt) that is the truth, and the text is marked checked and 
 import logging
 from datetime import datetime, timedelta
 
-import requests
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.rest.api.v2010.account.message import MessageInstance
 
 from shared_apps.tenants.every_tenant import run_in_every_active_tenant
 from shared_apps.webhooks import twilio
 from shared_apps.webhooks.services import claim_provider_route
 from tenant_apps.sms import queries
+from tenant_apps.sms.gateway import TwilioMessage, TwilioRefused, TwilioUnreachable, fetch_message, list_messages
 from tenant_apps.sms.models import Message
-from tenant_apps.sms.provider import twilio_client
 from tenant_apps.sms.services import TWILIO_STATUSES, advance_status
 
 logger = logging.getLogger("sms.reconcile")
@@ -44,29 +41,23 @@ BATCH_SIZE = 100
 NOT_SENT_NOTE = "Twilio has no record of this text: it was not sent."
 
 
-def _find_at_twilio(message: Message) -> MessageInstance | None:
+def _find_at_twilio(message: Message) -> TwilioMessage | None:
     """Twilio's record of `message`, or None when it has none. Raises when Twilio cannot be
     asked (transport error, server error)."""
-    client = twilio_client()
     if message.provider_sid:
-        try:
-            return client.messages(message.provider_sid).fetch()
-        except TwilioRestException as error:
-            if error.status == 404:
-                return None
-            raise
+        return fetch_message(sid=message.provider_sid)
     candidates = [
-        sent
-        for sent in client.messages.list(to=message.to_number, from_=message.from_number, limit=50)
+        (sent.date_created, sent)
+        for sent in list_messages(to=message.to_number, from_=message.from_number, limit=50)
         if sent.body == message.body and sent.date_created and sent.date_created >= message.created_at - CLOCK_SLACK
     ]
-    taken = queries.claimed_sids(sids=[sent.sid for sent in candidates])
+    taken = queries.claimed_sids(sids=[sent.sid for _, sent in candidates])
     # Oldest first: of two identical texts, the first one sent is ours.
-    unclaimed = sorted((sent for sent in candidates if sent.sid not in taken), key=lambda sent: sent.date_created)
-    return unclaimed[0] if unclaimed else None
+    unclaimed = sorted(((created, sent) for created, sent in candidates if sent.sid not in taken), key=lambda c: c[0])
+    return unclaimed[0][1] if unclaimed else None
 
 
-def _settle(*, message_id: int, tenant_id: int, found: MessageInstance | None, now: datetime) -> None:
+def _settle(*, message_id: int, tenant_id: int, found: TwilioMessage | None, now: datetime) -> None:
     with transaction.atomic():
         message = queries.get_message_for_update(message_id=message_id)
         if message is None or message.status != Message.Status.SENDING:
@@ -83,29 +74,29 @@ def _settle(*, message_id: int, tenant_id: int, found: MessageInstance | None, n
             claim_provider_route(
                 tenant_id=tenant_id, provider=twilio.PROVIDER, kind=twilio.MESSAGE_KIND, external_id=found.sid
             )
-        new_status = TWILIO_STATUSES.get(found.status or "")
+        new_status = TWILIO_STATUSES.get(found.status)
         if new_status is not None:
             advance_status(message, new_status=new_status, error_code=found.error_code)
 
 
-def _settle_sent(*, message_id: int, found: MessageInstance | None, now: datetime) -> None:
+def _settle_sent(*, message_id: int, found: TwilioMessage | None, now: datetime) -> None:
     """Apply the final status Twilio has for a `sent` text; without one, mark it checked."""
     with transaction.atomic():
         message = queries.get_message_for_update(message_id=message_id)
         if message is None or message.status != Message.Status.SENT:
             return
-        new_status = TWILIO_STATUSES.get(found.status or "") if found is not None else None
+        new_status = TWILIO_STATUSES.get(found.status) if found is not None else None
         error_code = found.error_code if found is not None else None
         if new_status is None or not advance_status(message, new_status=new_status, error_code=error_code):
             message.delivery_checked_at = now
             message.save(update_fields=["delivery_checked_at", "updated_at"])
 
 
-def _ask_twilio(message: Message) -> tuple[bool, MessageInstance | None]:
+def _ask_twilio(message: Message) -> tuple[bool, TwilioMessage | None]:
     """(whether Twilio answered, its record of the text)."""
     try:
         return True, _find_at_twilio(message)
-    except (TwilioException, requests.RequestException):
+    except (TwilioRefused, TwilioUnreachable):
         logger.warning("Could not ask Twilio about a text", exc_info=True, extra={"message_id": message.pk})
         return False, None
 

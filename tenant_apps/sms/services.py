@@ -7,7 +7,6 @@ from typing import TypedDict
 
 from django.db import IntegrityError, transaction
 from django.http import QueryDict
-from twilio.base.exceptions import TwilioRestException
 
 from shared_apps.errors import Conflict, ValidationFailed
 from shared_apps.events.services import emit
@@ -19,9 +18,8 @@ from shared_apps.webhooks.services import claim_provider_route
 from tenant_apps.customers import queries as customer_queries
 from tenant_apps.customers.models import Customer
 from tenant_apps.customers.services import require_contactable, resolve_recipient, set_sms_opt_out_by_phone
-from tenant_apps.sms import queries
+from tenant_apps.sms import gateway, queries
 from tenant_apps.sms.models import Message, SmsTemplate
-from tenant_apps.sms.provider import status_callback_url, twilio_client
 from tenant_apps.sms.segments import count_segments
 from tenant_apps.sms.templates import (
     TemplateContext,
@@ -317,10 +315,8 @@ def send_queued_sms(*, message_id: int, tenant_id: int) -> Message | None:
         message.status = Status.SENDING
         message.save(update_fields=["status", "updated_at"])
     try:
-        sent = twilio_client().messages.create(
-            to=message.to_number, from_=message.from_number, body=message.body, status_callback=status_callback_url()
-        )
-    except TwilioRestException as error:
+        sent = gateway.send_message(to=message.to_number, from_=message.from_number, body=message.body)
+    except gateway.TwilioRefused as error:
         with transaction.atomic():
             message = queries.get_message_for_update(message_id=message_id)
             assert message is not None  # a message is never deleted, least of all while sending
@@ -330,7 +326,7 @@ def send_queued_sms(*, message_id: int, tenant_id: int) -> Message | None:
         message = queries.get_message_for_update(message_id=message_id)
         assert message is not None  # a message is never deleted, least of all while sending
         message.provider_sid = sent.sid
-        accepted = TWILIO_STATUSES.get(sent.status or "")
+        accepted = TWILIO_STATUSES.get(sent.status)
         if accepted is not None and STATUS_RANK[accepted] > STATUS_RANK[Status(message.status)]:
             message.status = accepted
         message.save(update_fields=["provider_sid", "status", "updated_at"])

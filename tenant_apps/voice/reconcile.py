@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from shared_apps.tenants.every_tenant import run_in_every_active_tenant
 from shared_apps.tenants.models import Tenant
-from tenant_apps.voice import provider, queries
+from tenant_apps.voice import gateway, queries
 from tenant_apps.voice.models import Call
 from tenant_apps.voice.services import store_placed_call, vapi_call_name
 
@@ -55,10 +55,10 @@ def _is_ours(found: dict[str, Any], *, call: Call, tenant: Tenant) -> bool:
 def _find_at_vapi(call: Call, *, tenant: Tenant) -> dict[str, Any] | None:
     """Vapi's record of `call`, or None when it has none. Raises VapiError / VapiUnreachable
     when Vapi cannot be asked."""
-    listed = provider.list_calls(
+    listed = gateway.list_calls(
         phone_number_id=call.phone_number_id,
         created_at_gt=call.created_at - CLOCK_SLACK,
-        created_at_lt=call.updated_at + timedelta(seconds=provider.TIMEOUT_SECONDS) + CLOCK_SLACK,
+        created_at_lt=call.updated_at + timedelta(seconds=gateway.TIMEOUT_SECONDS) + CLOCK_SLACK,
     )
     return next((found for found in listed if found.get("id") and _is_ours(found, call=call, tenant=tenant)), None)
 
@@ -86,7 +86,7 @@ def reconcile_unsettled_calls(*, tenant: Tenant, now: datetime | None = None) ->
     for call in queries.unsettled_calls_before(statuses=UNSETTLED, before=now - RECONCILE_AFTER, limit=BATCH_SIZE):
         try:
             found = _find_at_vapi(call, tenant=tenant)
-        except (provider.VapiError, provider.VapiUnreachable):
+        except (gateway.VapiError, gateway.VapiUnreachable):
             logger.warning("Could not ask Vapi about a call", exc_info=True, extra={"call_id": call.pk})
             continue
         _settle(call_id=call.pk, tenant_id=tenant.pk, found=found, now=now)

@@ -17,7 +17,7 @@ from shared_apps.webhooks.queries import owns_route
 from shared_apps.webhooks.services import claim_provider_route
 from tenant_apps.customers import queries as customer_queries
 from tenant_apps.customers.services import require_contactable, resolve_recipient
-from tenant_apps.voice import provider, queries
+from tenant_apps.voice import gateway, queries
 from tenant_apps.voice.assistant import SERVER_MESSAGES, vapi_server
 from tenant_apps.voice.models import Call
 
@@ -113,7 +113,7 @@ def place_queued_call(*, call_id: int, tenant_id: int) -> Call | None:
         call.save(update_fields=["status", "updated_at"])
     tenant = Tenant.objects.get(pk=tenant_id)
     try:
-        placed = provider.create_call(
+        placed = gateway.create_call(
             assistant_id=call.assistant_id,
             phone_number_id=call.phone_number_id,
             number=call.customer_number,
@@ -124,10 +124,10 @@ def place_queued_call(*, call_id: int, tenant_id: int) -> Call | None:
             server=vapi_server(),
             server_messages=SERVER_MESSAGES,
         )
-    except provider.VapiError as error:
+    except gateway.VapiError as error:
         logger.warning("Vapi refused call %s: %s", call_id, error)
         return _finish_failed(call_id=call_id, reason=f"vapi-refused-{error.status_code}")
-    except provider.VapiUnreachable as error:
+    except gateway.VapiUnreachable as error:
         # Vapi may have placed it: reconcile.py asks Vapi later; re-dialling could ring twice.
         logger.warning("No answer from Vapi placing call %s: %s", call_id, error)
         return _mark_unknown(call_id=call_id, note=f"Vapi did not answer ({error}); checking with Vapi.")
@@ -138,7 +138,7 @@ def vapi_call_name(*, tenant: Tenant, call: Call) -> str:
     """The name our call has at Vapi (reconcile matches it): "<schema>-call-<id>", the schema
     shortened from the left to Vapi's 40 characters."""
     suffix = f"-call-{call.pk}"
-    return tenant.schema_name[-(provider.CALL_NAME_LENGTH - len(suffix)) :] + suffix
+    return tenant.schema_name[-(gateway.CALL_NAME_LENGTH - len(suffix)) :] + suffix
 
 
 def store_placed_call(*, call_id: int, tenant_id: int, placed: dict[str, Any], note: str = "") -> Call:

@@ -18,7 +18,7 @@ from shared_apps.webhooks.services import process_webhook_event
 from tenant_apps.customers.models import Customer
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.notifications import dunning as follow_ups
-from tenant_apps.payments import intents, pay_links, provider, refunds
+from tenant_apps.payments import gateway, intents, pay_links, refunds
 from tenant_apps.payments.models import CardPayment, Payment, PaymentNotice
 from tenant_apps.payments.reconcile import reconcile_stripe_payments
 from tenant_apps.payments.services import record_manual_payment
@@ -317,7 +317,7 @@ def test_a_payment_whose_webhook_never_arrived_is_recorded_by_reconciliation(str
 @pytest.fixture
 def httpx_stripe(monkeypatch):
     """The SDK on httpx (mocked by respx) instead of requests."""
-    real = provider.stripe_client
+    real = gateway.stripe_client
     monkeypatch.setattr(intents, "stripe_client", lambda: real(http_client=stripe.HTTPXClient(allow_sync_methods=True)))
 
 
@@ -402,7 +402,7 @@ def test_two_full_refunds_at_once_refund_once(stripe_sandbox, committed_tenant):
     invoice, attempt = pay(stripe_sandbox, committed_tenant)
     with committed_tenant.schema():
         payment = intents.record_card_payment(
-            attempt=attempt, intent=provider.as_dict(stripe_sandbox.objects[attempt.payment_intent_id])
+            attempt=attempt, intent=gateway.as_dict(stripe_sandbox.objects[attempt.payment_intent_id])
         )
 
     def refund_all():

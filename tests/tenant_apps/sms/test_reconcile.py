@@ -4,11 +4,10 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-import requests
 from django.utils import timezone
 
 from shared_apps.webhooks.models import ProviderRoute
-from tenant_apps.sms import provider, reconcile, services
+from tenant_apps.sms import gateway, reconcile, services
 from tenant_apps.sms.models import Message
 from tests.tenant_apps.sms import fixtures
 from tests.tenant_apps.sms.sandbox import running_sandbox
@@ -23,7 +22,7 @@ LATER = timedelta(minutes=3)
 @pytest.fixture
 def slow_sandbox(settings, monkeypatch) -> Iterator:
     """A sandbox that keeps a text and answers after the client gave up waiting."""
-    monkeypatch.setattr(provider, "TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(gateway, "TIMEOUT_SECONDS", 0.2)
     with running_sandbox(callbacks=False, answer_delay=0.6) as (sandbox, url):
         settings.TWILIO_ACCOUNT_SID = ""
         settings.TWILIO_SANDBOX_URL = url
@@ -49,7 +48,7 @@ def reload(test_tenant, message_id: int) -> Message:
 def test_a_timed_out_send_that_twilio_accepted_is_found_by_listing_and_never_resent(sender, slow_sandbox):
     with sender.schema():
         message = services.queue_sms(tenant=sender.tenant, to="+12025550111", body="See you at 9")
-        with pytest.raises(requests.Timeout):
+        with pytest.raises(gateway.TwilioUnreachable):
             services.send_queued_sms(message_id=message.pk, tenant_id=sender.tenant.pk)
     [accepted] = slow_sandbox.messages.values()
     accepted["status"] = "delivered"

@@ -14,8 +14,8 @@ from shared_apps.webhooks.models import WebhookEvent
 from tasks import actors  # noqa: F401 - registers the actors the relay publishes to
 from tasks.broker import broker
 from tasks.outbox import relay_outbox
+from tenant_apps.sms.gateway import SANDBOX_ACCOUNT_SID, status_callback_url
 from tenant_apps.sms.models import Message
-from tenant_apps.sms.provider import SANDBOX_ACCOUNT_SID, status_callback_url
 from tests.factories import CustomerFactory
 from tests.tenant_apps.sms.sandbox import running_sandbox
 

@@ -1,11 +1,10 @@
 import pytest
-import requests
 
 from shared_apps.errors import Conflict, NotFound, ValidationFailed
 from shared_apps.outbox.models import OutboxMessage
 from shared_apps.webhooks.models import ProviderRoute
 from tenant_apps.customers.models import Customer
-from tenant_apps.sms import services
+from tenant_apps.sms import gateway, services
 from tenant_apps.sms.models import Message
 from tests.factories import CustomerFactory
 from tests.tenant_apps.sms import fixtures
@@ -138,7 +137,7 @@ def test_a_send_whose_outcome_is_unknown_stays_sending_and_is_never_retried(send
     settings.TWILIO_SANDBOX_URL = "http://127.0.0.1:9"  # nothing listens: the call fails
     message = queue(sender, to="+12025550111", body="Hello")
 
-    with pytest.raises(requests.ConnectionError):
+    with pytest.raises(gateway.TwilioUnreachable):
         send(sender, message)
     again = send(sender, message)
 

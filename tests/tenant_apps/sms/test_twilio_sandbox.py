@@ -8,7 +8,7 @@ import requests
 from django.conf import settings
 from twilio.base.exceptions import TwilioRestException
 
-from tenant_apps.sms.provider import SANDBOX_ACCOUNT_SID, twilio_client
+from tenant_apps.sms.gateway import SANDBOX_ACCOUNT_SID, twilio_client
 from tests.tenant_apps.sms import fixtures
 from tests.tenant_apps.sms.sandbox import receiving_webhooks, running_sandbox
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from shared_apps.webhooks import vapi
 from shared_apps.webhooks.models import ProviderRoute
-from tenant_apps.voice import provider, reconcile, services
+from tenant_apps.voice import gateway, reconcile, services
 from tenant_apps.voice.models import Call
 from tests.tenant_apps.voice.conftest import set_up_voice
 from tests.tenant_apps.voice.factories import CallFactory
@@ -42,7 +42,7 @@ def later(minutes: int):
 
 def test_a_dial_that_timed_out_after_vapi_placed_it_is_found_and_never_redialled(configured, settings, monkeypatch):
     settings.VAPI_API_KEY = ""
-    monkeypatch.setattr(provider, "TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(gateway, "TIMEOUT_SECONDS", 0.3)
     call = queue(configured)
     with running_vapi_sandbox() as (sandbox, url):
         settings.VAPI_SANDBOX_URL = url
@@ -153,7 +153,7 @@ def test_the_sandbox_lists_calls_like_vapi(settings):
     with running_vapi_sandbox() as (_sandbox, url):
         settings.VAPI_SANDBOX_URL = url
         for number_id in ("pn-1", "pn-2"):
-            provider.create_call(
+            gateway.create_call(
                 assistant_id="a",
                 phone_number_id=number_id,
                 number="+12025550111",
@@ -166,12 +166,12 @@ def test_the_sandbox_lists_calls_like_vapi(settings):
             )
         now = timezone.now()
         window = {"created_at_gt": now - timedelta(minutes=1), "created_at_lt": now + timedelta(minutes=1)}
-        mine = provider.list_calls(phone_number_id="pn-1", **window)
-        before = provider.list_calls(
+        mine = gateway.list_calls(phone_number_id="pn-1", **window)
+        before = gateway.list_calls(
             phone_number_id="pn-1", created_at_gt=now - timedelta(hours=2), created_at_lt=now - timedelta(hours=1)
         )
-        with pytest.raises(provider.VapiError) as too_many:
-            provider.list_calls(phone_number_id="pn-1", limit=1001, **window)
+        with pytest.raises(gateway.VapiError) as too_many:
+            gateway.list_calls(phone_number_id="pn-1", limit=1001, **window)
 
     assert [found["name"] for found in mine] == ["pn-1"]
     assert before == []

@@ -14,7 +14,7 @@ from shared_apps.outbox.models import OutboxMessage
 from shared_apps.webhooks import services as webhook_services
 from shared_apps.webhooks.models import WebhookEvent
 from tenant_apps.appointments.models import Appointment
-from tenant_apps.voice import provider, services
+from tenant_apps.voice import gateway, services
 from tenant_apps.voice.management.commands.play_vapi_call import SHAPES
 from tenant_apps.voice.models import Call
 from tests.factories import CustomerFactory
@@ -96,7 +96,7 @@ def test_a_call_naming_no_server_gets_no_messages_and_vapis_limits_hold(settings
 
 
 def dial(*, server, name="sandbox-call", customer_name="", number="+12025550111"):
-    return provider.create_call(
+    return gateway.create_call(
         assistant_id="asst",
         phone_number_id="pn",
         number=number,
@@ -110,13 +110,13 @@ def dial(*, server, name="sandbox-call", customer_name="", number="+12025550111"
 
 
 def refusal(**fields) -> int:
-    # provider.create_call cuts names to 40 characters itself: the sandbox is asked directly.
+    # gateway.create_call cuts names to 40 characters itself: the sandbox is asked directly.
     body = {"assistantId": "asst", "phoneNumberId": "pn", "customer": {"number": fields.get("number", "+12025550111")}}
     if "name" in fields:
         body["name"] = fields["name"]
     if "customer_name" in fields:
         body["customer"]["name"] = fields["customer_name"]
-    with provider.vapi_http_client() as client:
+    with gateway.vapi_http_client() as client:
         return client.post("/call", json=body).status_code
 
 

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+# This command plays Vapi, posting to our own webhook: it is not a call to Vapi's API, so it
+# uses httpx itself rather than the voice gateway (which only talks to Vapi).
 import httpx
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError

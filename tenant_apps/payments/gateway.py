@@ -4,7 +4,8 @@ retries network errors, 409s and 5xx twice, and every create carries our own ide
 (made from our row), so a retry replays the first answer instead of charging twice."""
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import stripe
@@ -22,6 +23,29 @@ SANDBOX_SECRET_KEY = "sk_test_sandbox"  # noqa: S105 - the loopback sandbox acce
 RETRYABLE = (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError)
 
 T = TypeVar("T")
+
+
+class StripeFailure(Exception):
+    """Stripe refused a call or could not answer it, in our terms: `code` is Stripe's error
+    code, `user_message` its text for people, and `retryable` says the same request may pass
+    later (connection lost, throttled, Stripe's own error)."""
+
+    def __init__(self, message: str, *, code: str | None, user_message: str | None, retryable: bool):
+        super().__init__(message)
+        self.code = code
+        self.user_message = user_message
+        self.retryable = retryable
+
+
+@contextmanager
+def stripe_failures() -> Iterator[None]:
+    """Turn the SDK's errors raised inside the block into StripeFailure."""
+    try:
+        yield
+    except stripe.StripeError as error:
+        raise StripeFailure(
+            str(error), code=error.code, user_message=error.user_message, retryable=isinstance(error, RETRYABLE)
+        ) from error
 
 
 def is_sandbox() -> bool:
