@@ -15,16 +15,9 @@ from shared_apps.errors import Conflict
 from shared_apps.webhooks.stripe import PROVIDER
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.invoices.services import lock_invoice, require_invoice
-from tenant_apps.payments import pay_links
+from tenant_apps.payments import gateway, pay_links
 from tenant_apps.payments.connect import require_charges_enabled
-from tenant_apps.payments.gateway import (
-    StripeFailure,
-    call_stripe,
-    current_schema,
-    idempotency_key,
-    stripe_client,
-    stripe_failures,
-)
+from tenant_apps.payments.gateway import StripeFailure, call_stripe, current_schema, idempotency_key
 from tenant_apps.payments.ledger import notify_owner, payment_recorded, post_ledger_entry
 from tenant_apps.payments.models import CardPayment, Payment, PaymentNotice, StripeAccount
 
@@ -86,15 +79,9 @@ def _metadata(attempt: CardPayment) -> dict[str, str]:
 def _cancel_replaced(*, account: StripeAccount, intent_ids: list[str]) -> None:
     """Cancel intents for an amount no longer due. One that was paid meanwhile cannot be
     cancelled; its events record the payment (as an overpayment if it is one)."""
-    client = stripe_client()
     for intent_id in intent_ids:
         try:
-            with stripe_failures():
-                client.v1.payment_intents.cancel(
-                    intent_id,
-                    params={"cancellation_reason": "abandoned"},
-                    options={"stripe_account": account.account_id},
-                )
+            gateway.cancel_payment_intent(account_id=account.account_id, intent_id=intent_id)
         except StripeFailure as error:
             logger.warning("Could not cancel replaced intent %s: %s", intent_id, error)
 
@@ -110,22 +97,14 @@ def create_payment_intent(*, invoice_id: int) -> CardPayment:
     _cancel_replaced(account=account, intent_ids=replaced)
     if attempt.payment_intent_id:
         return attempt
-    params: dict[str, Any] = {
-        "amount": attempt.amount,
-        "currency": attempt.currency,
-        "automatic_payment_methods": {"enabled": True},
-        "metadata": _metadata(attempt),
-    }
-    if attempt.application_fee:
-        params["application_fee_amount"] = attempt.application_fee
-    client = stripe_client()
     intent = call_stripe(
-        lambda: client.v1.payment_intents.create(
-            params=params,  # type: ignore[arg-type]  # a plain dict of the documented params
-            options={
-                "idempotency_key": idempotency_key("payment-intent", attempt.pk),
-                "stripe_account": account.account_id,
-            },
+        lambda: gateway.create_payment_intent(
+            account_id=account.account_id,
+            amount=attempt.amount,
+            currency=attempt.currency,
+            fee=attempt.application_fee,
+            metadata=_metadata(attempt),
+            idempotency_key=idempotency_key("payment-intent", attempt.pk),
         )
     )
     attempt.payment_intent_id = intent.id
@@ -146,34 +125,18 @@ def create_checkout_session(*, invoice_id: int) -> CardPayment:
     if attempt.checkout_session_id:
         return attempt
     invoice = attempt.invoice
-    intent_data: dict[str, Any] = {"metadata": _metadata(attempt)}
-    if attempt.application_fee:
-        intent_data["application_fee_amount"] = attempt.application_fee
-    client = stripe_client()
     session = call_stripe(
-        lambda: client.v1.checkout.sessions.create(
-            params={  # type: ignore[arg-type]  # a plain dict of the documented params
-                "mode": "payment",
-                "line_items": [
-                    {
-                        "quantity": 1,
-                        "price_data": {
-                            "currency": attempt.currency,
-                            "unit_amount": attempt.amount,
-                            "product_data": {"name": f"Invoice {invoice.number}"},
-                        },
-                    }
-                ],
-                "metadata": _metadata(attempt),
-                "client_reference_id": str(attempt.pk),
-                "payment_intent_data": intent_data,
-                "success_url": pay_links.paid_url(invoice_id=invoice_id),
-                "cancel_url": pay_links.cancelled_url(invoice_id=invoice_id),
-            },
-            options={
-                "idempotency_key": idempotency_key("checkout-session", attempt.pk),
-                "stripe_account": account.account_id,
-            },
+        lambda: gateway.create_checkout_session(
+            account_id=account.account_id,
+            amount=attempt.amount,
+            currency=attempt.currency,
+            fee=attempt.application_fee,
+            product_name=f"Invoice {invoice.number}",
+            metadata=_metadata(attempt),
+            client_reference_id=str(attempt.pk),
+            success_url=pay_links.paid_url(invoice_id=invoice_id),
+            cancel_url=pay_links.cancelled_url(invoice_id=invoice_id),
+            idempotency_key=idempotency_key("checkout-session", attempt.pk),
         )
     )
     attempt.checkout_session_id = session.id

@@ -318,7 +318,7 @@ def test_a_payment_whose_webhook_never_arrived_is_recorded_by_reconciliation(str
 def httpx_stripe(monkeypatch):
     """The SDK on httpx (mocked by respx) instead of requests."""
     real = gateway.stripe_client
-    monkeypatch.setattr(intents, "stripe_client", lambda: real(http_client=stripe.HTTPXClient(allow_sync_methods=True)))
+    monkeypatch.setattr(gateway, "stripe_client", lambda: real(http_client=stripe.HTTPXClient(allow_sync_methods=True)))
 
 
 INTENT_JSON = stripe_object(
