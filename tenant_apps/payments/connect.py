@@ -11,7 +11,8 @@ from shared_apps.errors import Conflict
 from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks import services as webhooks
 from shared_apps.webhooks.stripe import ACCOUNT_KIND, PROVIDER
-from tenant_apps.payments.gateway import as_dict, call_stripe, stripe_client
+from tenant_apps.payments import gateway
+from tenant_apps.payments.gateway import call_stripe
 from tenant_apps.payments.models import CardPayment, Payment, StripeAccount
 
 
@@ -30,36 +31,24 @@ def connect_stripe_account(*, tenant: Tenant, return_url: str, refresh_url: str)
     again after the business disconnected us: Stripe gives a deauthorized platform no access
     to the old one) and claimed in the routing table (its events reach this tenant only)."""
     account = connected_account()
-    client = stripe_client()
     if account is None:
         # One key per connection: a retry replays it, a reconnection makes a new account.
         previous = StripeAccount.objects.count()
         key = f"connect:{tenant.schema_name}" + (f":{previous}" if previous else "")
-        created = call_stripe(
-            lambda: client.v1.accounts.create(
-                params={"type": "standard", "metadata": {"tenant": tenant.schema_name}},
-                options={"idempotency_key": key},
-            )
-        )
+        created = call_stripe(lambda: gateway.create_account(tenant_schema=tenant.schema_name, idempotency_key=key))
         with transaction.atomic():
-            account, _ = StripeAccount.objects.get_or_create(account_id=created.id)
-            update_account_state(account=account, data=as_dict(created))
+            account, _ = StripeAccount.objects.get_or_create(account_id=created["id"])
+            update_account_state(account=account, data=created)
             # Stripe announces a new account at once, before this route exists: those events
             # were stored unrouted and are processed now.
             webhooks.claim_route_and_release_held_events(
-                tenant=tenant, provider=PROVIDER, kind=ACCOUNT_KIND, external_id=created.id
+                tenant=tenant, provider=PROVIDER, kind=ACCOUNT_KIND, external_id=created["id"]
             )
-    link = call_stripe(
-        lambda: client.v1.account_links.create(
-            params={
-                "account": account.account_id,
-                "type": "account_onboarding",
-                "return_url": return_url,
-                "refresh_url": refresh_url,
-            }
+    return call_stripe(
+        lambda: gateway.create_account_link(
+            account_id=account.account_id, return_url=return_url, refresh_url=refresh_url
         )
     )
-    return link.url
 
 
 def update_account_state(*, account: StripeAccount, data: dict[str, Any]) -> StripeAccount:
