@@ -14,15 +14,8 @@ from shared_apps.webhooks.handlers import NeedsReview
 from shared_apps.webhooks.models import WebhookEvent
 from tenant_apps.billing.totals import format_money
 from tenant_apps.invoices.models import Invoice
-from tenant_apps.payments import connect, disputes, intents, ledger, queries, refunds
-from tenant_apps.payments.gateway import (
-    StripeFailure,
-    as_dict,
-    current_schema,
-    is_live_mode,
-    stripe_client,
-    stripe_failures,
-)
+from tenant_apps.payments import connect, disputes, gateway, intents, ledger, queries, refunds
+from tenant_apps.payments.gateway import StripeFailure, current_schema, is_live_mode
 from tenant_apps.payments.models import CardPayment, Payment, PaymentNotice, StripeAccount
 
 
@@ -43,20 +36,19 @@ def handle_stripe_event(event: WebhookEvent) -> None:
 def _account_updated(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
     if account.disconnected_at is not None:
         return  # Stripe no longer lets us read it; it stays disconnected until a new connection.
-    fresh = stripe_client().v1.accounts.retrieve(account.account_id)
-    connect.update_account_state(account=account, data=as_dict(fresh))
+    fresh = gateway.retrieve_account(account_id=account.account_id)
+    connect.update_account_state(account=account, data=fresh)
 
 
 def _deauthorized(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
     connect.disconnect_account(account=account)
 
 
-def _read(account: StripeAccount, object_id: str, retrieve: Callable[..., Any]) -> dict[str, Any]:
-    """The object as Stripe has it now, on this account; one the account does not have makes
-    an event that cannot be this tenant's (kept for review, not retried)."""
+def _read(account: StripeAccount, object_id: str, retrieve: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The object as Stripe has it now (`retrieve` reads it on this account); one the account
+    does not have makes an event that cannot be this tenant's (kept for review, not retried)."""
     try:
-        with stripe_failures():
-            return as_dict(retrieve(object_id, options={"stripe_account": account.account_id}))
+        return retrieve()
     except StripeFailure as error:
         if error.code != "resource_missing":
             raise
@@ -64,7 +56,11 @@ def _read(account: StripeAccount, object_id: str, retrieve: Callable[..., Any]) 
 
 
 def read_intent(account: StripeAccount, intent_id: str) -> dict[str, Any]:
-    return _read(account, intent_id, stripe_client().v1.payment_intents.retrieve)
+    return _read(
+        account,
+        intent_id,
+        lambda: gateway.retrieve_payment_intent(account_id=account.account_id, intent_id=intent_id),
+    )
 
 
 def _owned_attempt(intent: dict[str, Any]) -> CardPayment:
@@ -154,11 +150,8 @@ def _refunds(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None
         payment = settle_intent(account, intent_id)
         if payment is None:
             return
-    listed_refunds = stripe_client().v1.refunds.list(
-        params={"payment_intent": intent_id, "limit": 100}, options={"stripe_account": account.account_id}
-    )
-    for refund in listed_refunds.auto_paging_iter():
-        refunds.record_stripe_refund(payment=payment, refund=as_dict(refund))
+    for refund in gateway.list_refunds(account_id=account.account_id, payment_intent_id=intent_id):
+        refunds.record_stripe_refund(payment=payment, refund=refund)
 
 
 def _disputed_payment(dispute: dict[str, Any]) -> Payment:
@@ -245,7 +238,9 @@ def _dispute_funds_reinstated(account: StripeAccount, obj: dict[str, Any], event
 
 
 def _dispute_closed(account: StripeAccount, obj: dict[str, Any], event_id: str) -> None:
-    dispute = _read(account, obj["id"], stripe_client().v1.disputes.retrieve)
+    dispute = _read(
+        account, obj["id"], lambda: gateway.retrieve_dispute(account_id=account.account_id, dispute_id=obj["id"])
+    )
     disputes.close_dispute(payment=_disputed_payment(dispute), dispute=dispute)
 
 
