@@ -9,8 +9,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from shared_apps.tenants.models import Tenant
-from tenant_apps.payments import connect, intents
-from tenant_apps.payments.gateway import as_dict, stripe_client
+from tenant_apps.payments import connect, gateway, intents
 from tenant_apps.payments.models import Payment
 
 logger = logging.getLogger("payments.reconcile")
@@ -40,14 +39,7 @@ def reconcile_stripe_payments(*, tenant: Tenant, now: datetime | None = None) ->
     if account is None:
         return result
     since = (account.reconciled_until - OVERLAP) if account.reconciled_until else now - FIRST_LOOKBACK
-    listed_intents = stripe_client().v1.payment_intents.list(
-        params={"created": {"gte": int(since.timestamp())}, "limit": 100},
-        options={"stripe_account": account.account_id},
-    )
-    for listed in listed_intents.auto_paging_iter():
-        intent = as_dict(listed)
-        if intent["status"] != "succeeded":
-            continue
+    for intent in gateway.list_succeeded_intents(account_id=account.account_id, created_since=since):
         result.checked += 1
         if Payment.objects.filter(provider_id=intent["id"]).exists():
             continue
