@@ -16,15 +16,9 @@ from shared_apps.errors import Conflict, NotFound, ValidationFailed
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.webhooks.stripe import PROVIDER
 from tenant_apps.invoices.services import lock_invoice
+from tenant_apps.payments import gateway
 from tenant_apps.payments.connect import not_connected, payment_account
-from tenant_apps.payments.gateway import (
-    StripeFailure,
-    as_dict,
-    current_schema,
-    idempotency_key,
-    stripe_client,
-    stripe_failures,
-)
+from tenant_apps.payments.gateway import StripeFailure, current_schema, idempotency_key
 from tenant_apps.payments.ledger import notify_owner, payment_recorded, post_ledger_entry
 from tenant_apps.payments.models import CardRefund, Payment, PaymentNotice
 
@@ -174,25 +168,18 @@ def submit_card_refund(*, refund_id: int) -> CardRefund:
                 failure_reason="account_disconnected",
             )
         raise not_connected()
-    client = stripe_client()
     try:
-        with stripe_failures():
-            refund = client.v1.refunds.create(
-                params={
-                    "payment_intent": payment.provider_id or "",
-                    "amount": card_refund.amount,
-                    "reason": "requested_by_customer",
-                    "metadata": {
-                        "tenant": current_schema(),
-                        "invoice_id": str(payment.invoice_id),
-                        "refund_id": str(card_refund.pk),
-                    },
-                },
-                options={
-                    "idempotency_key": idempotency_key("refund", card_refund.pk),
-                    "stripe_account": account.account_id,
-                },
-            )
+        refund = gateway.create_refund(
+            account_id=account.account_id,
+            payment_intent_id=payment.provider_id or "",
+            amount=card_refund.amount,
+            metadata={
+                "tenant": current_schema(),
+                "invoice_id": str(payment.invoice_id),
+                "refund_id": str(card_refund.pk),
+            },
+            idempotency_key=idempotency_key("refund", card_refund.pk),
+        )
     except StripeFailure as error:
         if error.retryable:
             with transaction.atomic():
@@ -210,4 +197,4 @@ def submit_card_refund(*, refund_id: int) -> CardRefund:
             code="refund_refused",
             details=[{"code": error.code}],
         ) from error
-    return record_stripe_refund(payment=payment, refund=as_dict(refund))
+    return record_stripe_refund(payment=payment, refund=refund)
