@@ -110,8 +110,7 @@ def call_stripe(call: Callable[[], T]) -> T:
     """Run one gateway call and say what went wrong in our terms: 503 when Stripe is away or
     throttling, 409 for a declined card or a refused request."""
     try:
-        with stripe_failures():
-            return call()
+        return call()
     except StripeFailure as error:
         if error.retryable:
             logger.warning("Stripe unavailable: %s", error)
