@@ -1,5 +1,6 @@
-"""The Stripe client: always the real SDK, talking to Stripe with STRIPE_SECRET_KEY and to the
-loopback sandbox (devtools/stripe_sandbox.py) without it. Every call has a timeout, the SDK
+"""The Stripe gateway: the only module that uses the SDK (the rest of the app calls its typed
+functions and catches StripeFailure). Always the real SDK, talking to Stripe with
+STRIPE_SECRET_KEY and to the loopback sandbox (devtools/stripe_sandbox.py) without it. Every call has a timeout, the SDK
 retries network errors, 409s and 5xx twice, and every create carries our own idempotency key
 (made from our row), so a retry replays the first answer instead of charging twice."""
 
