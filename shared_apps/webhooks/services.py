@@ -1,6 +1,6 @@
-"""The provider pipeline (docs/providers.md "Provider webhooks"): a verified event is stored
-once under (provider, dedupe key) with its raw body and routed to the tenant owning its
-identifiers; processing runs later, in a job, in that tenant's schema."""
+"""The provider pipeline: a verified event is stored once under (provider, dedupe key) with its
+raw body and routed to the tenant owning its identifiers; processing runs later, in a job, in
+that tenant's schema, so the provider gets its answer at once and a redelivery changes nothing."""
 
 import json
 from collections.abc import Sequence

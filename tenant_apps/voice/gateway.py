@@ -1,7 +1,8 @@
-"""The Vapi REST client: httpx (DESIGN.md), to api.vapi.ai with VAPI_API_KEY and to the
-loopback sandbox (devtools/vapi_sandbox.py) without it. Every request has a timeout, and
-nothing is retried: Vapi has no idempotency key, so a repeated `POST /call` rings the
-customer twice (providers.md 3.3)."""
+"""The Vapi REST client: httpx (Vapi ships no Python SDK we could keep in the code path), to
+api.vapi.ai with VAPI_API_KEY and to the loopback sandbox (devtools/vapi_sandbox.py) without
+it. Every request has a timeout, and nothing is retried: Vapi has no idempotency key, so a
+repeated `POST /call` would ring the customer twice; a dial with no answer is settled later by
+looking the call up instead."""
 
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
