@@ -21,16 +21,11 @@ Run: `DATABASE_URL=... python -m bench.search` (about two minutes on two cores);
 bench/results/search.json. Not part of `make test`.
 """
 
-import os
 import random
 import statistics
-import sys
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-
-import django
 
 SEED = 20261207
 ROUNDS = 40
@@ -343,20 +338,6 @@ def print_figures(figures: dict) -> None:
 
 
 if __name__ == "__main__":
-    from bench.setup import recreate_bench_database, write_results
+    from bench.setup import run_in_process
 
-    os.environ["DATABASE_URL"] = recreate_bench_database()
-    os.environ["TENANT_POOL_SIZE"] = "0"
-    os.environ["REDIS_KEY_PREFIX"] = f"bench-{uuid.uuid4().hex[:12]}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
-    django.setup()
-    from api.ratelimit import redis_client
-
-    try:
-        figures = main()
-    finally:
-        keys = list(redis_client().scan_iter(match=f"{os.environ['REDIS_KEY_PREFIX']}*"))
-        if keys:
-            redis_client().delete(*keys)
-    print_figures(figures)
-    print(f"written to {write_results('search', figures)}", file=sys.stderr)
+    run_in_process("search", main, print_figures)

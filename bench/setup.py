@@ -5,6 +5,8 @@ import json
 import os
 import subprocess
 import sys
+import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
@@ -56,3 +58,25 @@ def recreate_bench_database() -> str:
         [sys.executable, "manage.py", "migrate_schemas", "--shared", "-v", "0"], cwd=ROOT, env=env, check=True
     )
     return bench_url
+
+
+def run_in_process(name: str, main: Callable[[], dict], print_figures: Callable[[dict], None]) -> None:
+    """Run an in-process bench on a fresh bench database and a Redis namespace of its own
+    (removed afterwards), print its figures and write them to bench/results/<name>.json."""
+    import django
+
+    os.environ["DATABASE_URL"] = recreate_bench_database()
+    os.environ["TENANT_POOL_SIZE"] = "0"
+    os.environ["REDIS_KEY_PREFIX"] = f"bench-{uuid.uuid4().hex[:12]}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    django.setup()
+    from api.ratelimit import redis_client
+
+    try:
+        figures = main()
+    finally:
+        keys = list(redis_client().scan_iter(match=f"{os.environ['REDIS_KEY_PREFIX']}*"))
+        if keys:
+            redis_client().delete(*keys)
+    print_figures(figures)
+    print(f"written to {write_results(name, figures)}", file=sys.stderr)

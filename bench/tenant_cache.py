@@ -13,13 +13,8 @@ in-process entry. Measured on a warm process, interleaved in rounds:
 Run through `make bench`; prints a table and writes bench/results/tenant_cache.json.
 """
 
-import os
 import statistics
-import sys
 import time
-import uuid
-
-import django
 
 ROUNDS = 10
 LOOKUPS_PER_ROUND = 1000
@@ -101,20 +96,6 @@ def print_figures(figures: dict) -> None:
 
 
 if __name__ == "__main__":
-    from bench.setup import recreate_bench_database, write_results
+    from bench.setup import run_in_process
 
-    os.environ["DATABASE_URL"] = recreate_bench_database()
-    os.environ["TENANT_POOL_SIZE"] = "0"
-    os.environ["REDIS_KEY_PREFIX"] = f"bench-{uuid.uuid4().hex[:12]}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
-    django.setup()
-    from api.ratelimit import redis_client
-
-    try:
-        figures = main()
-    finally:
-        keys = list(redis_client().scan_iter(match=f"{os.environ['REDIS_KEY_PREFIX']}*"))
-        if keys:
-            redis_client().delete(*keys)
-    print_figures(figures)
-    print(f"written to {write_results('tenant_cache', figures)}", file=sys.stderr)
+    run_in_process("tenant_cache", main, print_figures)
