@@ -1,7 +1,7 @@
 """The signed-in business's own profile and settings."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from ninja import Router, Schema
 from ninja.pagination import paginate
@@ -11,7 +11,8 @@ from api.auth import ApiRequest, manager, member, owner
 from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema, enum_of
 from shared_apps.tenants import custom_domains, dns_verification, services
 from shared_apps.tenants.models import CustomDomain, Tenant
-from shared_apps.tenants.services import MAX_VOICE_SERVICE_NAME, MAX_VOICE_SERVICES, VOICE_SERVICE_MINUTES, tenant_host
+from shared_apps.tenants.services import tenant_host
+from tenant_apps.voice.settings_section import MAX_VOICE_SERVICE_NAME, MAX_VOICE_SERVICES, VOICE_SERVICE_MINUTES
 
 router = Router(tags=["tenant"])
 
@@ -60,17 +61,18 @@ class TenantSettingsOut(Schema):
     tax_id: str = Field(description="Tax number (VAT, EIN...), printed on quotes and invoices.")
     created_at: datetime
 
+    # Resolved from services.tenant_settings: the profile and every app's section.
     @staticmethod
-    def resolve_domain(tenant: Tenant) -> str:
-        return tenant_host(slug=tenant.claimed_slug)
+    def resolve_domain(settings: dict[str, Any]) -> str:
+        return tenant_host(slug=settings["slug"])
 
     @staticmethod
-    def resolve_quiet_hours_start(tenant: Tenant) -> str:
-        return tenant.quiet_hours_start.strftime("%H:%M")
+    def resolve_quiet_hours_start(settings: dict[str, Any]) -> str:
+        return settings["quiet_hours_start"].strftime("%H:%M")
 
     @staticmethod
-    def resolve_quiet_hours_end(tenant: Tenant) -> str:
-        return tenant.quiet_hours_end.strftime("%H:%M")
+    def resolve_quiet_hours_end(settings: dict[str, Any]) -> str:
+        return settings["quiet_hours_end"].strftime("%H:%M")
 
 
 class TenantSettingsIn(PatchSchema):
@@ -108,7 +110,7 @@ class TenantSettingsIn(PatchSchema):
 @router.get("/me", response=TenantSettingsOut, auth=member)
 def get_my_tenant(request: ApiRequest):
     """The business's profile and settings."""
-    return request.auth.tenant
+    return services.tenant_settings(tenant=request.auth.tenant)
 
 
 @router.patch("/me", response=TenantSettingsOut, auth=manager)

@@ -66,8 +66,8 @@ def seed() -> None:
     from shared_apps.accounts import invitations
     from shared_apps.accounts.models import Membership
     from shared_apps.accounts.services import register_business
-    from shared_apps.tenants.models import WEEKDAYS
     from shared_apps.tenants.services import update_tenant_settings
+    from tenant_apps.appointments.models import WEEKDAYS
 
     tokens = register_business(business_name="Bench Voice", email="voice@bench.test", password="bench-password-1")
     invitation = invitations.create_invitation(
