@@ -9,8 +9,9 @@ its AppConfig.ready(), as a `SettingsSection`; `services.update_tenant_settings`
 See docs/architecture.md, "Settings per app".
 """
 
+import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import time
@@ -63,6 +64,30 @@ class SettingsSection:
 
     def values(self, row: SettingsRow) -> dict[str, Any]:
         return {name: getattr(row, name) for name in self.validators}
+
+
+def load_rows(models: Sequence[type[SettingsRow]]) -> list[SettingsRow]:
+    """Each model's row in the active schema, the defaults where there is none, in one query
+    however many sections there are (GET /tenants/me costs as much with six as with one)."""
+    if not models:
+        return []
+    tables = [connection.ops.quote_name(model._meta.db_table) for model in models]
+    # Quoted names of our own tables, no input.
+    columns = ", ".join(f"(SELECT to_jsonb(r) FROM {table} AS r WHERE r.id = 1)" for table in tables)  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns}")
+        stored = cursor.fetchone()
+    return [_row(model, data) for model, data in zip(models, stored, strict=True)]
+
+
+def _row(model: type[SettingsRow], data: str | dict[str, Any] | None) -> SettingsRow:
+    if data is None:
+        return model()
+    values = json.loads(data) if isinstance(data, str) else data
+    fields = model._meta.concrete_fields
+    row = model(**{field.attname: field.to_python(values[field.column]) for field in fields})
+    row._state.adding, row._state.db = False, connection.alias
+    return row
 
 
 _sections: dict[str, SettingsSection] = {}

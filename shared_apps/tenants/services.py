@@ -26,6 +26,7 @@ from shared_apps.tenants.sections import (
     in_schema_of,
     international_number,
     invalid_setting,
+    load_rows,
     settings_sections,
 )
 
@@ -203,10 +204,11 @@ def _validator(field: str) -> Callable[[Any], Any] | None:
 
 def tenant_settings(*, tenant: Tenant) -> dict[str, Any]:
     """The business's profile and every app's settings section, as GET /tenants/me shows them
-    (one query per section)."""
+    (one query for all the sections)."""
+    sections = settings_sections()
     with in_schema_of(tenant):
-        rows = [(section, section.model.load()) for section in settings_sections()]
-    return _composed(tenant, rows)
+        rows = load_rows([section.model for section in sections])
+    return _composed(tenant, list(zip(sections, rows, strict=True)))
 
 
 def _composed(tenant: Tenant, rows: list[tuple[SettingsSection, SettingsRow]]) -> dict[str, Any]:
@@ -236,17 +238,19 @@ def update_tenant_settings(*, tenant_id: int, changes: dict[str, Any]) -> dict[s
             tenant.save(update_fields=list(profile))
         if "timezone" in profile:
             daily_jobs.reschedule_daily_jobs(tenant=tenant)
+        sections = settings_sections()
         with in_schema_of(tenant):
-            rows = [(section, _save_section(tenant, section, cleaned)) for section in settings_sections()]
+            rows = list(zip(sections, load_rows([section.model for section in sections]), strict=True))
+            for section, row in rows:
+                _save_section(tenant, section, row, cleaned)
     queries.forget_tenant(tenant)
     return _composed(tenant, rows)
 
 
-def _save_section(tenant: Tenant, section: SettingsSection, cleaned: dict[str, Any]) -> SettingsRow:
-    row = section.model.load()
+def _save_section(tenant: Tenant, section: SettingsSection, row: SettingsRow, cleaned: dict[str, Any]) -> None:
     changed = {field: value for field, value in cleaned.items() if field in section.validators}
     if not changed:
-        return row
+        return
     for field, value in changed.items():
         setattr(row, field, value)
     section.check(row)
@@ -256,7 +260,6 @@ def _save_section(tenant: Tenant, section: SettingsSection, cleaned: dict[str, A
         row.save(update_fields=list(changed))
     if section.on_saved is not None:
         section.on_saved(tenant, changed)
-    return row
 
 
 def set_tenant_status(*, tenant_id: int, status: str) -> Tenant:
