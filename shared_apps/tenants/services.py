@@ -149,8 +149,20 @@ _PROFILE_VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "tax_id": lambda value: validate_tax_id(value),
 }
 # What GET /tenants/me shows of the Tenant row itself, beside the sections.
-_PROFILE_FIELDS: tuple[str, ...] = ("id", "slug", "name", "status", "timezone", "currency", "country")
-_PROFILE_FIELDS += ("address", "phone", "email", "tax_id", "created_at")
+_PROFILE_FIELDS = (
+    "id",
+    "slug",
+    "name",
+    "status",
+    "timezone",
+    "currency",
+    "country",
+    "address",
+    "phone",
+    "email",
+    "tax_id",
+    "created_at",
+)
 
 
 # What fits the header of a printed quote or invoice.
@@ -243,7 +255,8 @@ def update_tenant_settings(*, tenant_id: int, changes: dict[str, Any]) -> dict[s
             rows = list(zip(sections, load_rows([section.model for section in sections]), strict=True))
             for section, row in rows:
                 _save_section(tenant, section, row, cleaned)
-    queries.forget_tenant(tenant)
+    if profile:  # the sections are read from the schema, never cached
+        queries.forget_tenant(tenant)
     return _composed(tenant, rows)
 
 
