@@ -3,12 +3,13 @@ who the business is, its hours in its own zone, today's date there, its services
 that says it is an automated assistant (and whether the call is recorded: recording is off
 unless the business turned it on), and the tools, which call our webhook."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.utils import timezone
 
 from shared_apps.tenants.models import Tenant
+from shared_apps.tenants.sections import load_rows
 from tenant_apps.appointments.models import WEEKDAYS, AppointmentSettings
 from tenant_apps.voice.models import VoiceSettings
 
@@ -107,7 +108,8 @@ def greeting(tenant: Tenant, voice: VoiceSettings) -> str:
 
 def assistant_for(*, tenant: Tenant) -> dict[str, Any]:
     """Vapi's `{"assistant": {...}}` for the business, built fresh for each call (in its schema)."""
-    voice, calendar = VoiceSettings.load(), AppointmentSettings.load()
+    stored = load_rows([VoiceSettings, AppointmentSettings])  # one query while Vapi waits
+    voice, calendar = cast(VoiceSettings, stored[0]), cast(AppointmentSettings, stored[1])
     now = timezone.now()
     today = tenant.local_date(now)
     services = "; ".join(f"{s['name']} ({s['duration_minutes']} minutes)" for s in voice.voice_services) or (
