@@ -52,3 +52,15 @@ class PriceBookItemFactory(factory.django.DjangoModelFactory):
     unit = "hour"
     tax_rate = 0
     duration_minutes = 60
+
+
+class PropertyFactory(factory.django.DjangoModelFactory):
+    """A customer's property (a new customer's unless given)."""
+
+    class Meta:
+        model = "customers.Property"
+
+    customer = factory.SubFactory(CustomerFactory)
+    lines = factory.Sequence(lambda n: f"{n} Market Street")
+    city = "Springfield"
+    postal_code = "62704"

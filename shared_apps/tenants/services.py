@@ -343,11 +343,13 @@ def _invalid_setting(field: str, message: str) -> ValidationFailed:
     return ValidationFailed("Invalid tenant settings.", details=[{"field": field, "message": message}])
 
 
-def validate_contact_address(value: str) -> str:
-    """The postal address, at most MAX_ADDRESS_LINES lines; blank lines and edges trimmed."""
+def validate_contact_address(value: str, *, field: str = "address") -> str:
+    """The postal address, at most MAX_ADDRESS_LINES lines; blank lines and edges trimmed.
+    A 400 names `field` (a customer's property calls its lines `lines`)."""
     lines = [line.strip() for line in value.strip().splitlines() if line.strip()]
     if len(lines) > MAX_ADDRESS_LINES or sum(len(line) for line in lines) > MAX_ADDRESS_CHARS:
-        raise _invalid_setting("address", f"At most {MAX_ADDRESS_LINES} lines and {MAX_ADDRESS_CHARS} characters.")
+        message = f"At most {MAX_ADDRESS_LINES} lines and {MAX_ADDRESS_CHARS} characters."
+        raise ValidationFailed("Invalid address.", details=[{"field": field, "message": message}])
     return "\n".join(lines)
 
 
