@@ -16,6 +16,7 @@ from api.auth import ApiRequest, member
 from api.idempotency import idempotent
 from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema, enum_of, example
 from tenant_apps.billing.items import MAX_DESCRIPTION_CHARS, MAX_DESCRIPTION_LINES, MAX_ITEMS, ItemInput
+from tenant_apps.billing.models import Document
 from tenant_apps.billing.totals import MAX_AMOUNT
 from tenant_apps.invoices.models import Invoice
 
@@ -75,6 +76,7 @@ EXAMPLE_ITEM = {
 }
 EXAMPLE_DOCUMENT_IN = {
     "customer_id": 42,
+    "property_id": 5,
     "currency": "usd",
     "items": [EXAMPLE_ITEM],
     "document_discount": 0,
@@ -83,6 +85,7 @@ EXAMPLE_DOCUMENT_IN = {
 EXAMPLE_DOCUMENT_OUT = {
     "id": 12,
     "customer_id": 42,
+    "property_id": 5,
     "currency": "usd",
     "items": [{"id": 31, **EXAMPLE_ITEM, "subtotal": 12750, "tax": 1052, "total": 13802}],
     "subtotal": 12750,
@@ -102,6 +105,7 @@ class DocumentOut(Schema):
     id: int
     number: str | None
     customer_id: int
+    property_id: int | None = Field(description="The customer's property where the work is.")
     status: str
     currency: str
     items: list[ItemOut]
@@ -116,9 +120,14 @@ class DocumentOut(Schema):
     created_at: datetime
     updated_at: datetime
 
+    @staticmethod
+    def resolve_property_id(document: Document) -> int | None:
+        return document.service_property_id
+
 
 class DocumentIn(StrictSchema):
     customer_id: int
+    property_id: RowId | None = Field(default=None, description="One of the customer's properties: where the work is.")
     currency: str | None = Field(default=None, min_length=3, max_length=3)
     items: list[ItemIn] = Field(default_factory=list, max_length=MAX_ITEMS)
     document_discount: int = Field(default=0, ge=0, le=MAX_AMOUNT)
@@ -135,6 +144,7 @@ class DocumentPatch(PatchSchema):
 
     version: int
     customer_id: int = OMITTED
+    property_id: RowId | None = Field(default=None, description="`null`: none.")
     currency: str = Field(default=OMITTED, min_length=3, max_length=3)
     items: list[ItemIn] = Field(default=OMITTED, max_length=MAX_ITEMS)
     document_discount: int = Field(default=OMITTED, ge=0, le=MAX_AMOUNT)

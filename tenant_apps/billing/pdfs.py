@@ -42,6 +42,7 @@ def pdf_document(document: Document, *, tenant: Tenant) -> PdfDocument:
         customer_name=document.customer.name,
         customer_email=document.customer.email or None,
         customer_address=document.customer.address or None,
+        service_address="\n".join(place.postal_lines()) if (place := document.service_property) else None,
         issue_date=tenant.local_date(issued),
         currency=document.currency,
         lines=pdf_lines(list(document.items.all())),

@@ -26,11 +26,12 @@ from tenant_apps.billing.pdfs import delete_stored_pdf, stored_document_pdf
 from tenant_apps.billing.queries import get_document, lock_document
 from tenant_apps.billing.totals import DocumentTotals
 from tenant_apps.customers.models import Customer
+from tenant_apps.customers.services import require_customers_property
 
 DocumentT = TypeVar("DocumentT", bound=Document)
 
 # What a draft's PATCH may change besides the kind's own date (`Document.date_field`).
-SHARED_EDITABLE_FIELDS = frozenset({"customer_id", "currency", "items", "document_discount", "notes"})
+SHARED_EDITABLE_FIELDS = frozenset({"customer_id", "property_id", "currency", "items", "document_discount", "notes"})
 
 
 class DraftFields(TypedDict):
@@ -38,6 +39,7 @@ class DraftFields(TypedDict):
 
     customer_id: int
     items: Sequence[ItemInput]
+    property_id: NotRequired[int | None]
     currency: NotRequired[str | None]
     document_discount: NotRequired[int]
     notes: NotRequired[str]
@@ -62,6 +64,7 @@ def create_draft(
     tenant: Tenant,
     customer_id: int,
     items: Sequence[ItemInput],
+    property_id: int | None = None,
     currency: str | None = None,
     document_discount: int = 0,
     notes: str = "",
@@ -69,13 +72,15 @@ def create_draft(
     **own_fields: Any,
 ) -> DocumentT:
     """A DRAFT document (no number yet) of `model`, priced; `own_fields` are the kind's
-    (its date). Currency defaults to the tenant's."""
+    (its date). Currency defaults to the tenant's; `property_id` (where the work is) must be
+    one of the customer's properties."""
     check_item_limits(items)
     currency = document_currency(currency, tenant=tenant)
     totals = price_items(items=items, currency=currency, document_discount=document_discount)
     with transaction.atomic():
         document = model(
             customer=require_customer(customer_id=customer_id),
+            service_property=require_customers_property(customer_id=customer_id, property_id=property_id),
             currency=currency,
             document_discount=document_discount,
             notes=notes,
@@ -106,6 +111,10 @@ def update_draft(
         require_editable(document, version=version)
         if "customer_id" in changes:
             document.customer = require_customer(customer_id=changes["customer_id"])
+        if "property_id" in changes:
+            document.service_property_id = changes["property_id"]
+        if {"customer_id", "property_id"} & set(changes):
+            require_customers_property(customer_id=document.customer_id, property_id=document.service_property_id)
         if "currency" in changes:
             document.currency = document_currency(changes["currency"], tenant=tenant)
         for field in ("document_discount", "notes", model.date_field):
