@@ -3,13 +3,16 @@
 from io import BytesIO
 
 import pytest
+from icalendar import Calendar
 from pypdf import PdfReader
 
+from tests.api.test_appointments import NINE, TEN
+from tests.client import ApiClient
 from tests.factories import CustomerFactory, PropertyFactory
 from tests.isolation import assert_refused
 
 ITEM = {"description": "Boiler service", "quantity": "1", "unit_price": 12000}
-APPOINTMENT = {"title": "Boiler service", "starts_at": "2030-03-04T09:00:00Z", "ends_at": "2030-03-04T10:00:00Z"}
+APPOINTMENT = {"title": "Boiler service", "starts_at": NINE, "ends_at": TEN}
 
 
 def pdf_text(pdf: bytes) -> str:
@@ -106,3 +109,21 @@ def test_a_customer_with_a_property_in_use_is_archived_not_deleted(tenant_a, pla
     assert tenant_a.api().get(f"/customers/{mine.customer_id}").json()["archived_at"] is not None
     assert tenant_a.api().delete(f"/customers/{bare.pk}").status_code == 204
     assert_refused(tenant_a.api().get(f"/customers/{bare.pk}"), 404)
+
+
+def test_the_calendar_feed_locates_a_visit_at_its_property(tenant_a, places):
+    mine, _ = places
+    with tenant_a.schema():
+        mine.access_notes = "Key in the lockbox"
+        mine.save()
+    booked = tenant_a.api().post(
+        "/appointments", APPOINTMENT | {"customer_id": mine.customer_id, "property_id": mine.pk}
+    ).json()
+    feed = tenant_a.api().post("/appointments/calendar-feeds", {}).json()
+
+    ics = ApiClient(host=tenant_a.host).get("/appointments/calendar.ics", token=feed["token"])
+    event = next(iter(Calendar.from_ical(ics.content).walk("VEVENT")))
+
+    assert str(event["uid"]).startswith(f"appointment-{booked['id']}@")
+    assert str(event["location"]) == "12 High Street, Flat 2, Leeds LS1 4AP"
+    assert "Access: Key in the lockbox" in str(event["description"])
