@@ -10,12 +10,19 @@ from typing import Annotated, Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from api.auth import ApiRequest, member
 from api.idempotency import idempotent
 from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema, enum_of, example
-from tenant_apps.billing.items import MAX_DESCRIPTION_CHARS, MAX_DESCRIPTION_LINES, MAX_ITEMS, ItemInput
+from tenant_apps.billing.items import (
+    MAX_DESCRIPTION_CHARS,
+    MAX_DESCRIPTION_LINES,
+    MAX_ITEMS,
+    EnteredItem,
+    ItemInput,
+    PriceBookItemInput,
+)
 from tenant_apps.billing.models import Document
 from tenant_apps.billing.totals import MAX_AMOUNT
 from tenant_apps.invoices.models import Invoice
@@ -27,22 +34,48 @@ def decimal_text(value: Decimal) -> str:
 
 
 class ItemIn(StrictSchema):
-    description: str = Field(
+    """A line as entered, or taken from the price book (`price_book_item_id`): then the
+    item's name, unit price and tax rate are copied unless given here."""
+
+    price_book_item_id: RowId | None = Field(
+        default=None, description="Copy this price book item's name, price and tax rate into the line."
+    )
+    description: str | None = Field(
+        default=None,
         min_length=1,
         max_length=MAX_DESCRIPTION_CHARS,
-        description=f"At most {MAX_DESCRIPTION_CHARS} characters and {MAX_DESCRIPTION_LINES} lines.",
+        description=f"At most {MAX_DESCRIPTION_CHARS} characters and {MAX_DESCRIPTION_LINES} lines; "
+        "required without `price_book_item_id`.",
     )
     quantity: Decimal = Field(ge=0, max_digits=20, decimal_places=6)
-    unit_price: int = Field(ge=0, le=MAX_AMOUNT)
-    tax_rate: Decimal = Field(default=Decimal(0), ge=0, max_digits=9, decimal_places=4)
+    unit_price: int | None = Field(
+        default=None, ge=0, le=MAX_AMOUNT, description="Required without `price_book_item_id`."
+    )
+    tax_rate: Decimal | None = Field(default=None, ge=0, max_digits=9, decimal_places=4, description="Default 0.")
     discount: int = Field(default=0, ge=0, le=MAX_AMOUNT)
 
-    def to_input(self) -> ItemInput:
+    @model_validator(mode="after")
+    def _priced(self) -> "ItemIn":
+        if self.price_book_item_id is None and (self.description is None or self.unit_price is None):
+            raise ValueError("description and unit_price are required without price_book_item_id")
+        return self
+
+    def to_input(self) -> EnteredItem:
+        if self.price_book_item_id is not None:
+            return PriceBookItemInput(
+                price_book_item_id=self.price_book_item_id,
+                quantity=self.quantity,
+                discount=self.discount,
+                description=self.description,
+                unit_price=self.unit_price,
+                tax_rate=self.tax_rate,
+            )
+        assert self.description is not None and self.unit_price is not None  # _priced
         return ItemInput(
             description=self.description,
             quantity=self.quantity,
             unit_price=self.unit_price,
-            tax_rate=self.tax_rate,
+            tax_rate=self.tax_rate if self.tax_rate is not None else Decimal(0),
             discount=self.discount,
         )
 

@@ -12,10 +12,12 @@ from shared_apps.errors import NotFound
 from shared_apps.tenants.models import Tenant
 from tenant_apps.billing.guards import require_deletable, require_editable
 from tenant_apps.billing.items import (
+    EnteredItem,
     ItemInput,
     apply_totals,
     build_item_rows,
     check_item_limits,
+    copy_price_book_items,
     document_currency,
     items_of,
     price_items,
@@ -38,7 +40,7 @@ class DraftFields(TypedDict):
     """What a new draft of any kind is made of (the kind adds its own date)."""
 
     customer_id: int
-    items: Sequence[ItemInput]
+    items: Sequence[EnteredItem]
     property_id: NotRequired[int | None]
     currency: NotRequired[str | None]
     document_discount: NotRequired[int]
@@ -63,7 +65,7 @@ def create_draft(
     *,
     tenant: Tenant,
     customer_id: int,
-    items: Sequence[ItemInput],
+    items: Sequence[EnteredItem],
     property_id: int | None = None,
     currency: str | None = None,
     document_discount: int = 0,
@@ -74,9 +76,10 @@ def create_draft(
     """A DRAFT document (no number yet) of `model`, priced; `own_fields` are the kind's
     (its date). Currency defaults to the tenant's; `property_id` (where the work is) must be
     one of the customer's properties."""
-    check_item_limits(items)
     currency = document_currency(currency, tenant=tenant)
-    totals = price_items(items=items, currency=currency, document_discount=document_discount)
+    written = copy_price_book_items(items, currency=currency, tenant=tenant)
+    check_item_limits(written)
+    totals = price_items(items=written, currency=currency, document_discount=document_discount)
     with transaction.atomic():
         document = model(
             customer=require_customer(customer_id=customer_id),
@@ -87,7 +90,7 @@ def create_draft(
             created_by=created_by,
             **own_fields,
         )
-        save_with_items(document, items=items, totals=totals)
+        save_with_items(document, items=written, totals=totals)
     return document
 
 
@@ -120,7 +123,9 @@ def update_draft(
         for field in ("document_discount", "notes", model.date_field):
             if field in changes:
                 setattr(document, field, changes[field])
-        _reprice(document, items=changes.get("items"))
+        entered = changes.get("items")
+        written = None if entered is None else copy_price_book_items(entered, currency=document.currency, tenant=tenant)
+        _reprice(document, items=written)
         document.version += 1
         document.save()
     return document

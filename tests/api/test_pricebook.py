@@ -1,5 +1,5 @@
 from tests.api.generic import CreateTests, DeleteTests, GetTests, ListTests, VersionedUpdateTests
-from tests.factories import PriceBookItemFactory
+from tests.factories import CustomerFactory, PriceBookItemFactory
 from tests.isolation import Route, assert_refused
 
 SERVICE = {"kind": "service", "name": "Boiler service", "unit_price": 12000, "tax_rate": "20", "duration_minutes": 90}
@@ -101,3 +101,83 @@ def test_a_service_duration_is_bounded_and_a_material_change_of_kind_drops_none(
     assert assert_refused(too_long, 400)["errors"][0]["field"] == "duration_minutes"
     assert assert_refused(to_material, 400)["errors"][0]["field"] == "duration_minutes"
     assert (cleared.json()["kind"], cleared.json()["duration_minutes"]) == ("material", None)
+
+
+def price_book_item(test_tenant, **fields) -> int:
+    with test_tenant.schema():
+        return PriceBookItemFactory(**fields).pk
+
+
+def customer(test_tenant) -> int:
+    with test_tenant.schema():
+        return CustomerFactory().pk
+
+
+def test_a_quote_line_copies_the_item_and_keeps_it_when_the_price_book_changes(tenant_a):
+    service = price_book_item(tenant_a, name="Boiler service", description="Yearly", unit_price=12000, tax_rate="20")
+    untaxed = price_book_item(tenant_a, name="Call-out", unit_price=5000, tax_rate="20", taxable=False)
+    items = [
+        {"price_book_item_id": service, "quantity": "2"},
+        {"price_book_item_id": untaxed, "quantity": "1", "unit_price": 4000, "description": "Call-out (agreed)"},
+    ]
+
+    quote = tenant_a.api().post("/quotes", {"customer_id": customer(tenant_a), "items": items}).json()
+    tenant_a.api().patch(f"/price-book/{service}", {"unit_price": 99999, "name": "Renamed", "version": 1})
+    again = tenant_a.api().get(f"/quotes/{quote['id']}").json()
+
+    lines = [(i["description"], i["quantity"], i["unit_price"], i["tax_rate"], i["total"]) for i in quote["items"]]
+    assert lines == [
+        ("Boiler service\nYearly", "2", 12000, "20", 28800),
+        ("Call-out (agreed)", "1", 4000, "0", 4000),  # given figures win; not taxable: no tax
+    ]
+    assert (quote["subtotal"], quote["tax_total"], quote["total"]) == (28000, 4800, 32800)
+    assert again["items"] == quote["items"]
+
+
+def test_an_invoice_edit_takes_lines_from_the_price_book(tenant_a):
+    material = price_book_item(tenant_a, kind="material", name="Washer", unit_price=150, duration_minutes=None)
+    invoice = (
+        tenant_a.api()
+        .post(
+            "/invoices",
+            {
+                "customer_id": customer(tenant_a),
+                "items": [{"description": "Labour", "quantity": "1", "unit_price": 6000}],
+            },
+        )
+        .json()
+    )
+
+    changed = tenant_a.api().patch(
+        f"/invoices/{invoice['id']}",
+        {"items": [{"price_book_item_id": material, "quantity": "4"}], "version": invoice["version"]},
+    )
+
+    assert changed.status_code == 200, changed.content
+    assert [(i["description"], i["total"]) for i in changed.json()["items"]] == [("Washer", 600)]
+    assert changed.json()["total"] == 600
+
+
+def test_unusable_price_book_lines_are_400_naming_the_line(tenant_a, tenant_b):
+    retired = price_book_item(tenant_a, active=False)
+    theirs = price_book_item(tenant_b)
+    mine = price_book_item(tenant_a)
+    customer_id = customer(tenant_a)
+
+    def field(items, **body):
+        response = tenant_a.api().post("/quotes", {"customer_id": customer_id, "items": items} | body)
+        return assert_refused(response, 400)["errors"][0]["field"]
+
+    assert field([{"price_book_item_id": retired, "quantity": "1"}]) == "items.0.price_book_item_id"
+    assert field([{"price_book_item_id": theirs, "quantity": "1"}]) == "items.0.price_book_item_id"
+    assert field([{"price_book_item_id": mine, "quantity": "1"}], currency="eur") == "items.0.unit_price"
+    assert field([{"quantity": "1", "unit_price": 100}]) == "items.0"
+    priced = tenant_a.api().post(
+        "/quotes",
+        {
+            "customer_id": customer_id,
+            "currency": "eur",
+            "items": [{"price_book_item_id": mine, "quantity": "1", "unit_price": 80}],
+        },
+    )
+    assert priced.status_code == 201, priced.content

@@ -116,9 +116,11 @@ def test_the_calendar_feed_locates_a_visit_at_its_property(tenant_a, places):
     with tenant_a.schema():
         mine.access_notes = "Key in the lockbox"
         mine.save()
-    booked = tenant_a.api().post(
-        "/appointments", APPOINTMENT | {"customer_id": mine.customer_id, "property_id": mine.pk}
-    ).json()
+    booked = (
+        tenant_a.api()
+        .post("/appointments", APPOINTMENT | {"customer_id": mine.customer_id, "property_id": mine.pk})
+        .json()
+    )
     feed = tenant_a.api().post("/appointments/calendar-feeds", {}).json()
 
     ics = ApiClient(host=tenant_a.host).get("/appointments/calendar.ics", token=feed["token"])
