@@ -193,6 +193,7 @@ _SETTING_VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "phone": lambda value: validate_contact_phone(value),
     "email": lambda value: validate_contact_email(value),
     "tax_id": lambda value: validate_tax_id(value),
+    "brand_color": lambda value: validate_brand_color(value),
     "quiet_hours_start": lambda value: _local_time("quiet_hours_start", value),
     "quiet_hours_end": lambda value: _local_time("quiet_hours_end", value),
 }
@@ -351,6 +352,17 @@ def validate_contact_address(value: str, *, field: str = "address") -> str:
         message = f"At most {MAX_ADDRESS_LINES} lines and {MAX_ADDRESS_CHARS} characters."
         raise ValidationFailed("Invalid address.", details=[{"field": field, "message": message}])
     return "\n".join(lines)
+
+
+def validate_brand_color(value: str) -> str:
+    """A colour as "#RRGGBB" (upper case; "#abc" is "#AABBCC"); blank means none."""
+    value = str(value or "").strip()
+    if not value:
+        return ""
+    if not re.fullmatch(r"#([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})", value):
+        raise _invalid_setting("brand_color", 'A hex colour such as "#1A73E8".')
+    digits = value[1:] if len(value) == 7 else "".join(char * 2 for char in value[1:])
+    return f"#{digits.upper()}"
 
 
 def validate_contact_phone(value: str) -> str:
