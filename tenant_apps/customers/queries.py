@@ -56,8 +56,12 @@ def is_phone_opted_out(*, phone: str) -> bool:
 
 def list_properties(*, customer_id: int) -> QuerySet[Property]:
     """A customer's properties, the default first, then oldest first; 404 for an unknown customer."""
-    customer = get_customer(customer_id=customer_id)
-    return Property.objects.filter(customer=customer).order_by("-is_default", "created_at", "id")
+    return customer_properties(customer_id=get_customer(customer_id=customer_id).pk)
+
+
+def customer_properties(*, customer_id: int) -> QuerySet[Property]:
+    """The properties of a customer known to exist, the default first, then oldest first."""
+    return Property.objects.filter(customer_id=customer_id).order_by("-is_default", "created_at", "id")
 
 
 def get_property(*, customer_id: int, property_id: int) -> Property:

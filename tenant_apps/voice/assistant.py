@@ -70,6 +70,11 @@ def tool_definitions() -> list[dict[str, Any]]:
                 "name": _STRING,
                 "notes": _STRING,
                 "service": _STRING,
+                "property_id": {
+                    "type": "integer",
+                    "description": "One of the caller's addresses from find_customer; default: their main one.",
+                },
+                "address": {"type": "string", "description": "A new address the caller gives for this visit."},
             },
             ["starts_at", "duration_minutes"],
         ),
@@ -116,7 +121,8 @@ def assistant_for(*, tenant: Tenant) -> dict[str, Any]:
         f"the local time is {now.astimezone(tenant.zone):%H:%M}. Opening hours (local): {opening_hours(tenant)}. "
         f"Services: {services}. Use the tools to look the caller up, check free times, and book, move or "
         "cancel appointments; never promise a time the tools did not confirm. Times you send have no offset "
-        "and are local. When a time is taken, offer the free times the tool names."
+        "and are local. When a time is taken, offer the free times the tool names. When the caller has "
+        "several addresses (find_customer lists them), ask which one the visit is at."
     )
     return {
         "assistant": {
