@@ -7,7 +7,14 @@ from tenant_apps.customers.models import Customer, Property
 
 
 def migrate(targets: list[tuple[str, str]]) -> None:
+    """Migrate inside the test's transaction. Foreign keys are checked at once meanwhile: a
+    real migration commits its rows before the next one alters their table, and PostgreSQL
+    refuses to alter a table with checks still pending."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     MigrationExecutor(connection).migrate(targets)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def test_each_address_becomes_the_customers_default_property(tenant_a):
