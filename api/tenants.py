@@ -6,23 +6,15 @@ from typing import Annotated
 from django.http import HttpResponse
 from ninja import Router, Schema
 from ninja.pagination import paginate
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
 from api.auth import ApiRequest, manager, member, owner
 from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema, enum_of
 from shared_apps.tenants import branding, custom_domains, dns_verification, services
 from shared_apps.tenants.models import CustomDomain, Tenant
-from shared_apps.tenants.services import MAX_VOICE_SERVICE_NAME, MAX_VOICE_SERVICES, VOICE_SERVICE_MINUTES, tenant_host
+from shared_apps.tenants.services import tenant_host
 
 router = Router(tags=["tenant"])
-
-
-class VoiceService(StrictSchema):
-    """A service the AI receptionist offers callers, and how long it takes."""
-
-    # Counted as stored: without the spaces around it.
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_VOICE_SERVICE_NAME)]
-    duration_minutes: int = Field(ge=VOICE_SERVICE_MINUTES[0], le=VOICE_SERVICE_MINUTES[1])
 
 
 class TenantSettingsOut(Schema):
@@ -46,7 +38,6 @@ class TenantSettingsOut(Schema):
     vapi_phone_number_id: str
     voice_greeting: str
     voice_record_calls: bool
-    voice_services: list[VoiceService]
     sms_booking_confirmation: bool
     sms_reminders: bool
     sms_reminder_hours: list[int]
@@ -92,7 +83,6 @@ class TenantSettingsIn(PatchSchema):
     vapi_phone_number_id: str = Field(default=OMITTED, max_length=64)
     voice_greeting: str = Field(default=OMITTED, max_length=500)
     voice_record_calls: bool = OMITTED
-    voice_services: list[VoiceService] = Field(default=OMITTED, max_length=MAX_VOICE_SERVICES)
     sms_booking_confirmation: bool = OMITTED
     sms_reminders: bool = OMITTED
     sms_reminder_hours: list[int] = Field(default=OMITTED, max_length=10)

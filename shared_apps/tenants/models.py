@@ -61,11 +61,12 @@ class Tenant(TenantMixin):
     sms_sender = models.CharField(max_length=32, blank=True)
     vapi_assistant_id = models.CharField(max_length=64, blank=True)
     # The AI receptionist (Vapi): its number, what it says first, whether calls are recorded
-    # (off unless the business turns it on: consent), and the services callers can book,
-    # [{"name": ..., "duration_minutes": ...}].
+    # (off unless the business turns it on: consent).
     vapi_phone_number_id = models.CharField(max_length=64, blank=True)
     voice_greeting = models.CharField(max_length=500, blank=True)
     voice_record_calls = models.BooleanField(default=False)
+    # Superseded by the price book's services: no code reads it; the price book's migration
+    # 0002 copies it into each business's schema. Drop it once every schema has run that.
     voice_services = models.JSONField(default=list, blank=True)
     # Automatic texts to customers, each on or off; reminders go the given hours before.
     sms_booking_confirmation = models.BooleanField(default=True)

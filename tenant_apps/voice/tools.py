@@ -29,6 +29,8 @@ from tenant_apps.appointments.models import Appointment
 from tenant_apps.customers import queries as customer_queries
 from tenant_apps.customers import services as customers
 from tenant_apps.customers.models import Customer, Property
+from tenant_apps.pricebook.models import PriceBookItem
+from tenant_apps.pricebook.queries import bookable_services
 from tenant_apps.voice.models import Call, ToolCallResult
 from tenant_apps.voice.services import caller_number
 
@@ -240,9 +242,19 @@ def create_customer(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer:
     return ToolAnswer({"customer_id": customer.pk, "name": customer.name})
 
 
+def _service_and_duration(args: dict[str, Any]) -> tuple[PriceBookItem | None, int]:
+    """The price book service the caller asked for, if `service` names one (whatever its
+    case), and the visit's length: the service's, else `duration_minutes`, else an hour."""
+    named = _text(args.get("service")).strip()
+    service = bookable_services().filter(name__iexact=named).first() if named else None
+    if service is not None and service.duration_minutes is not None:
+        return service, service.duration_minutes
+    return None, _int(args.get("duration_minutes", DEFAULT_DURATION_MINUTES), "duration_minutes")
+
+
 def check_availability(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer:
     day = _local_day(args.get("date"))
-    duration = _int(args.get("duration_minutes", DEFAULT_DURATION_MINUTES), "duration_minutes")
+    _, duration = _service_and_duration(args)
     slots = find_available_slots(tenant=ctx.tenant, day=day, duration_minutes=duration, now=ctx.now)
     answer = _slots_answer(slots, ctx.tenant)
     message = (
@@ -253,12 +265,12 @@ def check_availability(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer:
 
 def book_appointment(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer:
     starts_at = _instant(args.get("starts_at"), ctx.tenant)
-    duration = _int(args.get("duration_minutes", DEFAULT_DURATION_MINUTES), "duration_minutes")
+    service, duration = _service_and_duration(args)
     if not 1 <= duration <= ctx.tenant.max_appointment_minutes:
         raise ToolProblem(f"duration_minutes must be between 1 and {ctx.tenant.max_appointment_minutes}.")
     customer = _find_or_create_customer(ctx, name=_text(args.get("name"))[:200], phone=ctx.caller)
     place = _visit_place(customer, args)
-    title = (_text(args.get("service")) or "Booked by phone")[:200]
+    title = (service.name if service is not None else _text(args.get("service")) or "Booked by phone")[:200]
     appointment = _book_with_first_free_staff(
         ctx,
         starts_at=starts_at,

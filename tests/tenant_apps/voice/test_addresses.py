@@ -1,12 +1,14 @@
 """The receptionist books visits at the caller's own addresses, and its answers stay Vapi's type."""
 
+from datetime import timedelta
+
 from vapi.types import ServerMessageResponseToolCalls
 
 from tenant_apps.appointments.models import Appointment
 from tenant_apps.customers.models import Property
-from tests.factories import CustomerFactory, PropertyFactory
+from tests.factories import CustomerFactory, PriceBookItemFactory, PropertyFactory
 from tests.tenant_apps.voice.conftest import next_business_day
-from tests.tenant_apps.voice.payloads import CALLER, post, results, tool_calls
+from tests.tenant_apps.voice.payloads import CALLER, message, post, results, tool_calls
 from tests.tenant_apps.voice.vapi_types import assert_vapi_type
 
 
@@ -72,3 +74,33 @@ def test_another_customers_address_is_refused_in_words(voice_lines, tenant_a):
     assert "not one of the caller's addresses" in item.error
     with tenant_a.schema():
         assert not Appointment.objects.exists()
+
+
+def test_the_receptionist_offers_and_books_the_price_books_services(voice_lines, tenant_a):
+    day = next_business_day(tenant_a.tenant.zone)
+    with tenant_a.schema():
+        PriceBookItemFactory(name="Boiler service", duration_minutes=90)
+        PriceBookItemFactory(name="Retired visit", duration_minutes=30, active=False)
+        PriceBookItemFactory(kind="material", name="Washer", duration_minutes=None)
+
+    prompt = post(message("assistant-request")).json()["assistant"]["model"]["messages"][0]["content"]
+    booked = book(day, 9, service="boiler SERVICE", duration_minutes=15)
+    too_late = book(day, 16, service="Boiler service")  # 16:00 + 90 minutes is past closing
+    asked = {"date": day.isoformat()}
+    free = post(
+        tool_calls(
+            ("by-service", "check_availability", asked | {"service": "Boiler service", "duration_minutes": 15}),
+            ("by-length", "check_availability", asked | {"duration_minutes": 90}),
+        )
+    )
+
+    assert "Services: Boiler service (90 minutes); Leak repair (60 minutes)." in prompt
+    assert "Retired" not in prompt and "Washer" not in prompt
+    assert_vapi_type(ServerMessageResponseToolCalls, booked.json())
+    with tenant_a.schema():
+        appointment = Appointment.objects.get()
+    assert appointment.title == "Boiler service"
+    assert appointment.ends_at - appointment.starts_at == timedelta(minutes=90)  # the service's, not the 15 asked
+    assert results(too_late)["book-16"]["booked"] is False
+    answers = results(free)
+    assert answers["by-service"]["slots"] == answers["by-length"]["slots"]  # the service's 90 minutes
