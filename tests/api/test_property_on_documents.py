@@ -129,3 +129,14 @@ def test_the_calendar_feed_locates_a_visit_at_its_property(tenant_a, places):
     assert str(event["uid"]).startswith(f"appointment-{booked['id']}@")
     assert str(event["location"]) == "12 High Street, Flat 2, Leeds LS1 4AP"
     assert "Access: Key in the lockbox" in str(event["description"])
+
+
+@pytest.mark.parametrize(("path", "body"), [("/invoices", {"items": [ITEM]}), ("/appointments", APPOINTMENT)])
+def test_another_business_property_is_not_the_customers(tenant_a, tenant_b, places, path, body):
+    mine, _ = places
+    with tenant_b.schema():
+        theirs = PropertyFactory.create_batch(5)[-1]  # an id tenant A's schema has not reached
+
+    refused = tenant_a.api().post(path, body | {"customer_id": mine.customer_id, "property_id": theirs.pk})
+
+    assert assert_refused(refused, 400)["errors"][0]["field"] == "property_id"
