@@ -35,11 +35,17 @@ class Tenant(TenantMixin):
     timezone = models.CharField(max_length=64, default="UTC")
     currency = models.CharField(max_length=3, default="usd")
     country = models.CharField(max_length=2, default="US", help_text="ISO 3166 region for phone numbers")
+    # Superseded by the price book's services: no code reads it; the price book's migration
+    # 0002 copies it into each business's schema. Drop it once every schema has run that.
+    voice_services = models.JSONField(default=list, blank=True)
     # The business's contact details, printed on its quotes and invoices; blank: not printed.
     address = models.TextField(blank=True, default="")
     phone = models.CharField(max_length=32, blank=True, default="")
     email = models.EmailField(max_length=254, blank=True, default="")
     tax_id = models.CharField(max_length=50, blank=True, default="")
+    # The brand colour ("#1A73E8") of its documents and emails; blank: the house ink. The
+    # logo is a TenantLogo (shared_apps/tenants/branding.py).
+    brand_color = models.CharField(max_length=7, blank=True, default="")
     # When the business was created (claimed from the pool), not when its schema was made.
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
@@ -101,3 +107,17 @@ class CustomDomain(models.Model):
 
     def __str__(self) -> str:
         return f"{self.domain} -> tenant {self.tenant_id}"
+
+
+class TenantLogo(models.Model):
+    """A business's logo, a small PNG or JPEG checked on upload, kept in the database until
+    files have their own storage; only shared_apps/tenants/branding.py reads or writes it."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="logo")
+    content = models.BinaryField()
+    content_type = models.CharField(max_length=20)
+    sha256 = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"logo of tenant {self.tenant_id}"

@@ -147,6 +147,7 @@ _PROFILE_VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "phone": lambda value: validate_contact_phone(value),
     "email": lambda value: validate_contact_email(value),
     "tax_id": lambda value: validate_tax_id(value),
+    "brand_color": lambda value: validate_brand_color(value),
 }
 # What GET /tenants/me shows of the Tenant row itself, beside the sections.
 _PROFILE_FIELDS = (
@@ -161,6 +162,7 @@ _PROFILE_FIELDS = (
     "phone",
     "email",
     "tax_id",
+    "brand_color",
     "created_at",
 )
 
@@ -170,12 +172,25 @@ MAX_ADDRESS_LINES = 5
 MAX_ADDRESS_CHARS = 500
 
 
-def validate_contact_address(value: str) -> str:
-    """The postal address, at most MAX_ADDRESS_LINES lines; blank lines and edges trimmed."""
+def validate_contact_address(value: str, *, field: str = "address") -> str:
+    """The postal address, at most MAX_ADDRESS_LINES lines; blank lines and edges trimmed.
+    A 400 names `field` (a customer's property calls its lines `lines`)."""
     lines = [line.strip() for line in value.strip().splitlines() if line.strip()]
     if len(lines) > MAX_ADDRESS_LINES or sum(len(line) for line in lines) > MAX_ADDRESS_CHARS:
-        raise invalid_setting("address", f"At most {MAX_ADDRESS_LINES} lines and {MAX_ADDRESS_CHARS} characters.")
+        message = f"At most {MAX_ADDRESS_LINES} lines and {MAX_ADDRESS_CHARS} characters."
+        raise ValidationFailed("Invalid address.", details=[{"field": field, "message": message}])
     return "\n".join(lines)
+
+
+def validate_brand_color(value: str) -> str:
+    """A colour as "#RRGGBB" (upper case; "#abc" is "#AABBCC"); blank means none."""
+    value = str(value or "").strip()
+    if not value:
+        return ""
+    if not re.fullmatch(r"#([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})", value):
+        raise invalid_setting("brand_color", 'A hex colour such as "#1A73E8".')
+    digits = value[1:] if len(value) == 7 else "".join(char * 2 for char in value[1:])
+    return f"#{digits.upper()}"
 
 
 def validate_contact_phone(value: str) -> str:

@@ -88,11 +88,9 @@ class ToolCallResult(models.Model):
 
 class VoiceSettings(SettingsRow):
     """The AI receptionist's settings: the business's Vapi assistant and number, what it says
-    first, whether calls are recorded (off unless the business turns it on: consent), and the
-    services callers can book, [{"name": ..., "duration_minutes": ...}]."""
+    first, and whether calls are recorded (off unless the business turns it on: consent)."""
 
     vapi_assistant_id = models.CharField(max_length=64, blank=True)
     vapi_phone_number_id = models.CharField(max_length=64, blank=True)
     voice_greeting = models.CharField(max_length=500, blank=True)
     voice_record_calls = models.BooleanField(default=False)
-    voice_services = models.JSONField(default=list, blank=True)

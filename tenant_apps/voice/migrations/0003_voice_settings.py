@@ -17,7 +17,6 @@ class Migration(migrations.Migration):
                 ("vapi_phone_number_id", models.CharField(blank=True, max_length=64)),
                 ("voice_greeting", models.CharField(blank=True, max_length=500)),
                 ("voice_record_calls", models.BooleanField(default=False)),
-                ("voice_services", models.JSONField(blank=True, default=list)),
             ],
             options={
                 "abstract": False,

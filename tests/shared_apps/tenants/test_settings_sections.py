@@ -17,9 +17,9 @@ from tests.concurrency import run_at_once
 
 # Each app's data migration, which copies its settings out of the carried-over Tenant row.
 COPY_MIGRATIONS = (
-    "tenant_apps.appointments.migrations.0003_copy_settings_from_tenant",
-    "tenant_apps.quotes.migrations.0003_copy_settings_from_tenant",
-    "tenant_apps.invoices.migrations.0006_copy_settings_from_tenant",
+    "tenant_apps.appointments.migrations.0004_copy_settings_from_tenant",
+    "tenant_apps.quotes.migrations.0004_copy_settings_from_tenant",
+    "tenant_apps.invoices.migrations.0007_copy_settings_from_tenant",
     "tenant_apps.sms.migrations.0011_copy_settings_from_tenant",
     "tenant_apps.voice.migrations.0004_copy_settings_from_tenant",
     "tenant_apps.notifications.migrations.0003_copy_settings_from_tenant",
@@ -41,7 +41,6 @@ OLD_TENANT_ROW = {
     "vapi_phone_number_id": "pn_1",
     "voice_greeting": "Hello from Old Co.",
     "voice_record_calls": True,
-    "voice_services": [{"name": "Leak repair", "duration_minutes": 60}],
     "sms_booking_confirmation": False,
     "sms_reminders": False,
     "sms_reminder_hours": [48, 3],

@@ -5,21 +5,21 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("invoices", "0004_invoice_credit_and_dispute"),
+        ("quotes", "0002_quote_service_property"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="InvoiceSettings",
+            name="QuoteSettings",
             fields=[
                 ("id", models.PositiveSmallIntegerField(default=1, editable=False, primary_key=True, serialize=False)),
-                ("payment_terms_days", models.PositiveIntegerField(default=14)),
-                ("invoice_prefix", models.CharField(default="INV", max_length=10)),
+                ("quote_validity_days", models.PositiveIntegerField(default=30)),
+                ("quote_prefix", models.CharField(default="Q", max_length=10)),
             ],
             options={
                 "abstract": False,
                 "constraints": [
-                    models.CheckConstraint(condition=models.Q(("id", 1)), name="invoices_invoicesettings_one_row")
+                    models.CheckConstraint(condition=models.Q(("id", 1)), name="quotes_quotesettings_one_row")
                 ],
             },
         ),

@@ -1,5 +1,5 @@
 """Copy the business's invoices settings out of its Tenant row, as kept by tenants' migration
-0011_settings_carryover. Plain SQL, so new schemas are still built from the captured DDL
+0012_settings_carryover. Plain SQL, so new schemas are still built from the captured DDL
 (provisioning.py), where it finds no row and copies nothing: the settings are the defaults."""
 
 from django.db import migrations
@@ -15,6 +15,6 @@ WHERE schema_name = current_schema();
 
 
 class Migration(migrations.Migration):
-    dependencies = [("invoices", "0005_invoices_settings"), ("tenants", "0011_settings_carryover")]
+    dependencies = [("invoices", "0006_invoices_settings"), ("tenants", "0012_settings_carryover")]
 
     operations = [migrations.RunSQL(COPY, reverse_sql="DELETE FROM invoices_invoicesettings;")]

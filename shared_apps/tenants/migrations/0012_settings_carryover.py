@@ -12,6 +12,6 @@ SELECT schema_name, to_jsonb(tenant) FROM tenants_tenant AS tenant;
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tenants", "0010_unaccent_extension")]
+    dependencies = [("tenants", "0011_branding")]
 
     operations = [migrations.RunSQL(CARRY_OVER, reverse_sql="DROP TABLE tenants_settings_carryover;")]
