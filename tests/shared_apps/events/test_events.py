@@ -26,8 +26,10 @@ def _no_earlier_events(db):
 
 
 @pytest.fixture
-def subscribers():
-    """Two subscribers of customer.created: one records, one fails until told otherwise."""
+def subscribers(monkeypatch):
+    """Two subscribers of customer.created, and only they: one records, one fails until told
+    otherwise."""
+    monkeypatch.setitem(registry._subscribers, "customer.created", {})
     handled.clear()
     state = {"fail": True}
 
