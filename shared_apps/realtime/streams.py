@@ -25,6 +25,8 @@ SUBSCRIBER = "realtime.publish"
 ENTRY_FIELD = "event"
 # The id before any entry: reading after it reads from the start.
 ORIGIN = "0-0"
+# The seen key outlives the window a little, for a redelivery just after an event's expiry.
+SEEN_GRACE_MS = 60_000
 SEQUENCE_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 # Atomically: skip an event already published (its entry id is kept under the seen key), else
@@ -38,7 +40,7 @@ local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local min_id = tostring(now_ms - tonumber(ARGV[2])) .. '-0'
 local id = redis.call('XADD', KEYS[1], 'MINID', '~', min_id, '*', ARGV[3], ARGV[1])
 redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[4])
-redis.call('SET', KEYS[2], id, 'PX', ARGV[2])
+redis.call('SET', KEYS[2], id, 'PX', ARGV[5])
 return id
 """
 
@@ -94,6 +96,7 @@ def publish_event(event: DomainEvent) -> str:
         _retention_ms(),
         ENTRY_FIELD,
         settings.REALTIME_MAX_STREAM_LENGTH,
+        _retention_ms() + SEEN_GRACE_MS,
     )
     return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
