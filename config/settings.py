@@ -224,6 +224,8 @@ CACHES = {
 # Live updates over WebSockets (docs/realtime.md): the ASGI process beside gunicorn
 # (`uvicorn config.asgi:application`), reading each business's event stream in Redis.
 ASGI_APPLICATION = "config.asgi.application"
+# Where `make run` serves it (`make prod` and production put it behind Caddy's /ws/).
+REALTIME_PORT = env.int("REALTIME_PORT", default=PORT + 1)
 # How long a business's events are kept for clients that reconnect, and at most how many.
 REALTIME_RETENTION_SECONDS = env.int("REALTIME_RETENTION_SECONDS", default=3600)
 REALTIME_MAX_STREAM_LENGTH = env.int("REALTIME_MAX_STREAM_LENGTH", default=10_000)

@@ -30,6 +30,7 @@ from shared_apps.events.services import DomainEvent
 from shared_apps.realtime import streams
 from shared_apps.redis_client import redis_client
 from shared_apps.tenants import services as tenant_services
+from tests.api.asyncapi import assert_documented
 from tests.events import deliver_events
 from tests.servers import asgi_server
 from tests.tenant_apps.voice.conftest import next_business_day, voice_lines  # noqa: F401 - a fixture
@@ -77,6 +78,7 @@ def receive(ws: ClientConnection, kind: str = "event", timeout: float = 10) -> d
     deadline = time.monotonic() + timeout
     while True:
         found = json.loads(ws.recv(timeout=max(0.01, deadline - time.monotonic())))
+        assert_documented(found)
         if found["type"] == kind:
             return found
 
@@ -92,6 +94,7 @@ def receive_event(ws: ClientConnection, event_type: str) -> dict[str, Any]:
 def ready(ws: ClientConnection) -> dict[str, Any]:
     first = json.loads(ws.recv(timeout=10))
     assert first["type"] == "ready", first
+    assert_documented(first)
     return first
 
 
