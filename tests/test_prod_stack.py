@@ -59,7 +59,9 @@ class Stack:
         ) as ws:
             return json.loads(ws.recv(timeout=20))
 
-    def curl(self, host: str, path: str, *, token: str | None = None, body: dict | None = None):
+    def curl(
+        self, host: str, path: str, *, token: str | None = None, body: dict | None = None, prefix: str = "/api/v1"
+    ):
         command = [
             "curl", "--silent", "--show-error", "--max-time", "20",
             "--resolve", f"{host}:{self.https_port}:127.0.0.1",
@@ -71,7 +73,7 @@ class Stack:
         if body is not None:
             command += ["--header", "Content-Type: application/json", "--data", json.dumps(body)]
         return subprocess.run(
-            [*command, f"https://{host}:{self.https_port}/api/v1{path}"],
+            [*command, f"https://{host}:{self.https_port}{prefix}{path}"],
             capture_output=True,
             text=True,
             check=False,
@@ -130,7 +132,11 @@ def prod_stack(tmp_path) -> Iterator[Stack]:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             assert process.poll() is None, (tmp_path / "honcho.log").read_text()[-4000:]
-            if stack.root_certificate.exists() and stack.curl(BASE_DOMAIN, "/health").stdout.endswith("\n200"):
+            if (
+                stack.root_certificate.exists()
+                and stack.curl(BASE_DOMAIN, "/health").stdout.endswith("\n200")
+                and stack.curl(BASE_DOMAIN, "/ws/health", prefix="").stdout.endswith("\n200")
+            ):
                 break
             time.sleep(0.5)
         else:

@@ -11,10 +11,12 @@ no-op, and the seen-key here covers a publish whose database transaction failed 
 
 import json
 import re
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, cast
 
 import redis.asyncio
 from django.conf import settings
+from redis.typing import KeyT, StreamIdT
 
 from shared_apps.events.catalogue import EVENT_TYPES
 from shared_apps.events.registry import subscribe
@@ -93,10 +95,10 @@ def publish_event(event: DomainEvent) -> str:
         stream_key(event.tenant),
         _seen_key(event),
         json.dumps(event_message(event), separators=(",", ":")),
-        _retention_ms(),
+        str(_retention_ms()),
         ENTRY_FIELD,
-        settings.REALTIME_MAX_STREAM_LENGTH,
-        _retention_ms() + SEEN_GRACE_MS,
+        str(settings.REALTIME_MAX_STREAM_LENGTH),
+        str(_retention_ms() + SEEN_GRACE_MS),
     )
     return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
@@ -155,7 +157,7 @@ async def read_new(
 ) -> dict[str, list[tuple[str, str]]]:
     """Entries after each business's position (schema name -> id), waiting up to `block_ms`
     for the first: by schema name, oldest first."""
-    streams = {stream_key(schema_name): after for schema_name, after in positions.items()}
+    streams: dict[KeyT, StreamIdT] = {stream_key(schema_name): after for schema_name, after in positions.items()}
     answer = await client.xread(streams, count=count, block=block_ms)
     prefix = len(stream_key(""))
     return {
@@ -174,14 +176,17 @@ async def take_lease(
 ) -> str | None:
     """Hold (or renew) a connection's place: None, or which limit is full ("tenant", "user")."""
     answer = _text(
-        await client.eval(
-            _LEASE,
-            2,
-            *_lease_keys(schema_name=schema_name, user_id=user_id),
-            connection_id,
-            ttl_ms,
-            settings.REALTIME_MAX_CONNECTIONS_PER_TENANT,
-            settings.REALTIME_MAX_CONNECTIONS_PER_USER,
+        await cast(
+            "Awaitable[bytes]",
+            client.eval(
+                _LEASE,
+                2,
+                *_lease_keys(schema_name=schema_name, user_id=user_id),
+                connection_id,
+                str(ttl_ms),
+                str(settings.REALTIME_MAX_CONNECTIONS_PER_TENANT),
+                str(settings.REALTIME_MAX_CONNECTIONS_PER_USER),
+            ),
         )
     )
     return None if answer == "ok" else answer
