@@ -93,6 +93,13 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _rss_bytes(pid: int) -> int:
     with open(f"/proc/{pid}/status") as status:
         return int(next(line for line in status if line.startswith("VmRSS:")).split()[1]) * 1024
@@ -195,6 +202,7 @@ async def _run(args: argparse.Namespace, port: int, server: subprocess.Popen, bu
     for index, (business, _, _) in enumerate(plan):
         sockets_of[business["schema"]].append(index)
     interval = 1 / args.rate
+    server_cpu, bench_cpu = _cpu_seconds(server.pid), time.process_time()
     publish_started = time.perf_counter()
     for n in range(args.events):
         business = businesses[n % len(businesses)]
@@ -209,6 +217,8 @@ async def _run(args: argparse.Namespace, port: int, server: subprocess.Popen, bu
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and any(expected[i] - clients.received[i] for i in expected):
         await asyncio.sleep(0.2)
+    busy_seconds = time.perf_counter() - publish_started
+    server_cpu, bench_cpu = _cpu_seconds(server.pid) - server_cpu, time.process_time() - bench_cpu
     peak = _rss_bytes(server.pid)
     for ws in sockets:
         await ws.close()
@@ -231,6 +241,10 @@ async def _run(args: argparse.Namespace, port: int, server: subprocess.Popen, bu
         "events_of_another_business": clients.foreign,
         "closed_early": [code for code in clients.closed if code != 1000],
         "connect_seconds": round(connect_seconds, 2),
+        # Share of one core while events flowed: the server's, and this process's (the clients and
+        # the publisher), next to the machine's load (the runner's "machine" stamp).
+        "server_cpu_share_of_one_core": round(server_cpu / busy_seconds, 2),
+        "clients_cpu_share_of_one_core": round(bench_cpu / busy_seconds, 2),
         "server_rss_mib_one_socket": round(baseline / 2**20, 1),
         "server_rss_mib_all_sockets": round(with_sockets / 2**20, 1),
         "server_rss_mib_after_events": round(peak / 2**20, 1),

@@ -73,6 +73,18 @@ def socket_to(port: int, host: str, token: str | None, *, last_id: str | None = 
         yield ws
 
 
+@contextmanager
+def staff_and_owner(port: int, tenant) -> Iterator[tuple[ClientConnection, ClientConnection]]:
+    """A socket of the business's staff member and one of its owner, both signed in."""
+    with (
+        socket_to(port, tenant.host, tenant.staff_token) as staff,
+        socket_to(port, tenant.host, tenant.owner_token) as owner,
+    ):
+        ready(staff)
+        ready(owner)
+        yield staff, owner
+
+
 def receive(ws: ClientConnection, kind: str = "event", timeout: float = 10) -> dict[str, Any]:
     """The next message of `kind`, skipping heartbeats (and other kinds)."""
     deadline = time.monotonic() + timeout
@@ -217,12 +229,7 @@ def test_a_fresh_token_of_another_member_closes(server, tenant_a):
 
 
 def test_removing_the_member_closes_their_sockets_only(server, tenant_a):
-    with (
-        socket_to(server, tenant_a.host, tenant_a.staff_token) as staff,
-        socket_to(server, tenant_a.host, tenant_a.owner_token) as owner,
-    ):
-        ready(staff)
-        ready(owner)
+    with staff_and_owner(server, tenant_a) as (staff, owner):
         assert tenant_a.api().delete(f"/users/{tenant_a.staff.pk}").status_code == 204
         deliver_events()
 
@@ -400,12 +407,7 @@ def streams_names(tenant) -> list[str]:
 
 
 def test_a_member_gets_only_the_events_their_role_may_read(server, tenant_a):
-    with (
-        socket_to(server, tenant_a.host, tenant_a.staff_token) as staff,
-        socket_to(server, tenant_a.host, tenant_a.owner_token) as owner,
-    ):
-        ready(staff)
-        ready(owner)
+    with staff_and_owner(server, tenant_a) as (staff, owner):
         publish(tenant_a, "member.joined", user_id=999, role="staff")
         publish(tenant_a, "customer.created", customer_id=1, name="Everyone Sees")
 
