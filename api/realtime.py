@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -67,6 +68,7 @@ class Close(IntEnum):
     SUSPENDED = 4005
     SLOW_CONSUMER = 4008
     TOO_MANY_CONNECTIONS = 4029
+    INTERNAL_ERROR = 1011
     UNAVAILABLE = 1013
 
 
@@ -174,7 +176,11 @@ class Hub:
                     reader, positions=dict(self.positions), block_ms=READ_BLOCK_MS, count=live_read_count()
                 )
             except REDIS_ERRORS as error:
-                logger.warning("Realtime stream read failed", extra={"error": repr(error)})
+                logger.warning("Live-updates stream read failed", extra={"error": repr(error)})
+                await asyncio.sleep(1)
+                continue
+            except Exception:  # a bug must not stop every socket's feed: logged, read again
+                logger.exception("Live-updates stream read failed")
                 await asyncio.sleep(1)
                 continue
             for schema_name, entries in batches.items():
@@ -323,7 +329,11 @@ class EventsConsumer(AsyncWebsocketConsumer):
             self.tasks.pop("auth_deadline").cancel()
         self.claims, self.schema_name = claims, schema_name
         self._set_role(role)
-        await self._start_streaming(last_id)
+        try:
+            await self._start_streaming(last_id)
+        except REDIS_ERRORS:
+            await self._close(Close.UNAVAILABLE, "Live updates are unavailable; try again shortly.")
+            return
         self._start("expiry", self._expire(claims))
         self._start("heartbeat", self._heartbeat())
 
@@ -465,12 +475,25 @@ class EventsConsumer(AsyncWebsocketConsumer):
                 )
             self.offer(_message("heartbeat", last_id=self.position))
 
-    def _start(self, name: str, work: Any) -> None:
-        """Run `work` as this socket's task `name`, replacing (cancelling) one of that name."""
+    def _start(self, name: str, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` as this socket's task `name`, replacing (cancelling) one of that name. A
+        task that fails closes the socket (the client reconnects with last_id) rather than
+        leaving it open and silent."""
         previous = self.tasks.get(name)
         if previous is not None and previous is not asyncio.current_task():
             previous.cancel()
-        self.tasks[name] = asyncio.create_task(work)
+        self.tasks[name] = asyncio.create_task(self._guarded(work))
+
+    async def _guarded(self, work: Coroutine[Any, Any, None]) -> None:
+        try:
+            await work
+        except REDIS_ERRORS:
+            await self._close(Close.UNAVAILABLE, "Live updates are unavailable; try again shortly.")
+        except OSError:  # the client went away mid-send
+            self.closing = True
+        except Exception:
+            logger.exception("Live-updates socket failed")
+            await self._close(Close.INTERNAL_ERROR, "Server error; reconnect with last_id.")
 
     async def _close(self, code: Close, reason: str) -> None:
         if self.closing:

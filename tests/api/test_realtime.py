@@ -32,6 +32,7 @@ from shared_apps.redis_client import redis_client
 from shared_apps.tenants import services as tenant_services
 from tests.api.asyncapi import assert_documented
 from tests.events import deliver_events
+from tests.outage_stack import closed_port
 from tests.servers import asgi_server
 from tests.tenant_apps.voice.conftest import next_business_day, voice_lines  # noqa: F401 - a fixture
 from tests.tenant_apps.voice.payloads import message, post, results, tool_calls
@@ -373,6 +374,12 @@ def test_a_slow_client_is_dropped_and_slows_no_one(server, tenant_a):
 
         assert received == published
         assert raw_close_code(slow) == Close.SLOW_CONSUMER
+
+
+def test_without_redis_a_socket_is_told_to_come_back_later(tenant_a):
+    with asgi_server(REDIS_URL=f"redis://127.0.0.1:{closed_port()}/0") as port:
+        with socket_to(port, tenant_a.host, tenant_a.owner_token) as ws:
+            assert close_code(ws) == Close.UNAVAILABLE
 
 
 # Isolation and roles
