@@ -377,9 +377,11 @@ def test_a_slow_client_is_dropped_and_slows_no_one(server, tenant_a):
 
 
 def test_without_redis_a_socket_is_told_to_come_back_later(tenant_a):
-    with asgi_server(REDIS_URL=f"redis://127.0.0.1:{closed_port()}/0") as port:
-        with socket_to(port, tenant_a.host, tenant_a.owner_token) as ws:
-            assert close_code(ws) == Close.UNAVAILABLE
+    with (
+        asgi_server(REDIS_URL=f"redis://127.0.0.1:{closed_port()}/0") as port,
+        socket_to(port, tenant_a.host, tenant_a.owner_token) as ws,
+    ):
+        assert close_code(ws) == Close.UNAVAILABLE
 
 
 # Isolation and roles
