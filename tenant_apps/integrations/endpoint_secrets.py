@@ -11,7 +11,7 @@ import secrets
 from cryptography.fernet import Fernet, MultiFernet
 from django.conf import settings
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the public prefix of the form, not a secret
 SECRET_BYTES = 24
 
 
