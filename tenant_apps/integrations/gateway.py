@@ -87,9 +87,11 @@ def refusal(address: IPAddress) -> str | None:
         return "a link-local address (cloud metadata)"
     if address.is_multicast:
         return "a multicast address"
+    if address.is_reserved:
+        return "a reserved or non-public address"
     if address.is_private:
         return "a private address"
-    if address.is_reserved or not address.is_global:
+    if not address.is_global:
         return "a reserved or non-public address"
     return None
 
