@@ -119,7 +119,9 @@ class DeliveryPageOut(Schema):
 class DeliveryParams(StorableSchema):
     limit: int = Field(default=50, ge=1, le=200, description="How many deliveries to answer at most.")
     cursor: str | None = Field(default=None, max_length=30, description="`next_cursor` of the previous page.")
-    status: Annotated[str, enum_of(WebhookDelivery.Status)] | None = Field(default=None, max_length=10)
+    status: Annotated[str, enum_of(WebhookDelivery.Status)] | None = Field(
+        default=None, max_length=10, description="Only deliveries in this state."
+    )
 
 
 class ResendIn(StrictSchema):

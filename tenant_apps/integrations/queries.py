@@ -53,6 +53,9 @@ def deliveries_page(
     if before is not None:
         rows = rows.filter(pk__lt=before)
     if status:
+        if status not in WebhookDelivery.Status.values:
+            message = f"Must be one of {', '.join(WebhookDelivery.Status.values)}."
+            raise ValidationFailed(message, details=[{"field": "status", "message": message}])
         rows = rows.filter(status=status)
     page = list(
         rows.order_by("-id").prefetch_related(
