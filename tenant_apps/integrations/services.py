@@ -51,9 +51,14 @@ RETRY_DELAYS = (
 # that failed together (an endpoint back from an outage) do not arrive together.
 JITTER = 0.2
 # An attempt that finds its endpoint's slots taken waits BUSY_WAIT, doubling each time it finds
-# them taken again, up to BUSY_WAIT_MAX (at once when the endpoint is failing: it is slow).
+# them taken again, up to BUSY_WAIT_MAX. When the endpoint is slow (an attempt in flight for
+# SLOW_AFTER seconds) or failing it waits at least BUSY_WAIT_MAX, doubling up to SLOW_WAIT_MAX,
+# so a hanging endpoint's backlog is not asked again and again (each asking costs a job) while
+# its slots wait out their timeouts.
 BUSY_WAIT = timedelta(milliseconds=500)
 BUSY_WAIT_MAX = timedelta(seconds=30)
+SLOW_AFTER = 2.0
+SLOW_WAIT_MAX = timedelta(minutes=8)
 # The largest body sent (payloads carry ids and a few facts; this bounds a future mistake).
 MAX_BODY_BYTES = 64 * 1024
 MAX_EVENT_TYPES = len(EVENT_TYPES)
@@ -309,9 +314,14 @@ def attempt_delivery(
     if not endpoint.enabled and delivery.event_type != TEST_EVENT_TYPE:
         current.update(status=WebhookDelivery.Status.FAILED, last_error="The endpoint is disabled.")
         return "disabled"
-    with limits.endpoint_slot(schema_name=schema_name, endpoint_id=endpoint.pk) as taken:
-        if not taken:
-            wait = BUSY_WAIT_MAX if endpoint.failing_since else min(BUSY_WAIT * 2**postponed, BUSY_WAIT_MAX)
+    with limits.endpoint_slot(schema_name=schema_name, endpoint_id=endpoint.pk) as slot:
+        if not slot.taken:
+            slow = endpoint.failing_since is not None or slot.oldest_in_flight >= SLOW_AFTER
+            wait = (
+                min(BUSY_WAIT_MAX * 2**postponed, SLOW_WAIT_MAX)
+                if slow
+                else min(BUSY_WAIT * 2**postponed, BUSY_WAIT_MAX)
+            )
             with transaction.atomic():
                 _queue_attempt(
                     delivery=delivery,

@@ -9,6 +9,7 @@ from django.core import mail
 from django.utils import timezone
 
 from shared_apps.outbox.models import OutboxMessage
+from shared_apps.redis_client import redis_client
 from tenant_apps.integrations import limits, services
 from tenant_apps.integrations.models import WebhookDelivery, WebhookEndpoint
 from tests.events import deliver_events
@@ -181,14 +182,16 @@ def test_a_busy_endpoint_waits_without_a_request(tenant_a, settings):
         endpoint = _endpoint(tenant_a, receiver)
         _customer_created(tenant_a)
         schema = tenant_a.tenant.schema_name
-        with limits.endpoint_slot(schema_name=schema, endpoint_id=endpoint["id"]) as taken:
+        with limits.endpoint_slot(schema_name=schema, endpoint_id=endpoint["id"]) as slot:
             outcome = run_webhook_jobs()
         requeued = OutboxMessage.objects.filter(actor_name=services.DELIVER_ACTOR, published_at__isnull=True).get()
         after = run_webhook_jobs(including_later=True)
 
-    assert taken
+    assert slot.taken
     assert outcome == ["busy"]
-    assert requeued.kwargs["postponed"] == 1 and requeued.run_at > timezone.now() - timedelta(seconds=1)
+    # The slot's holder is fresh, so the wait is the short one (0.5 s with jitter).
+    assert requeued.kwargs["postponed"] == 1
+    assert requeued.run_at - requeued.created_at < timedelta(seconds=1)
     assert after == ["succeeded"]
     assert receiver.requests == 1
 
@@ -249,3 +252,23 @@ def test_an_http_target_is_refused_at_delivery_once_loopback_is_not_allowed(tena
     assert receiver.requests == 0
     with tenant_a.schema():
         assert WebhookDelivery.objects.get().status == "pending"
+
+
+def test_a_slow_endpoints_backlog_waits_the_longest(tenant_a, settings):
+    settings.WEBHOOK_ENDPOINT_CONCURRENCY = 1
+    with webhook_receiver() as receiver:
+        endpoint = _endpoint(tenant_a, receiver)
+        _customer_created(tenant_a)
+        # An attempt in flight for 5 s already, as a hanging endpoint's would be.
+        key = limits._key(schema_name=tenant_a.tenant.schema_name, endpoint_id=endpoint["id"])
+        lifetime = settings.WEBHOOK_TIMEOUT + settings.WEBHOOK_DNS_TIMEOUT + limits.SLOT_MARGIN_SECONDS
+        seconds, micros = redis_client().time()
+        redis_client().zadd(key, {"hanging-attempt": seconds + micros / 1e6 + lifetime - 5})
+
+        outcome = run_webhook_jobs()
+        requeued = OutboxMessage.objects.filter(actor_name=services.DELIVER_ACTOR, published_at__isnull=True).get()
+        redis_client().delete(key)
+
+    assert outcome == ["busy"]
+    assert requeued.run_at - requeued.created_at >= services.BUSY_WAIT_MAX * (1 - services.JITTER)
+    assert receiver.requests == 0
