@@ -150,6 +150,19 @@ def rotate_endpoint_secret(*, endpoint_id: int, now: datetime | None = None) -> 
     return endpoint, secret
 
 
+def reencrypt_endpoint_secrets() -> int:
+    """Encrypt the business's endpoint secrets again with the first of WEBHOOK_SECRET_KEYS (key
+    rotation, `manage.py rotate_webhook_secret_keys`). Returns how many endpoints there are."""
+    with transaction.atomic():
+        endpoints = list(WebhookEndpoint.objects.select_for_update().order_by("pk"))
+        for endpoint in endpoints:
+            endpoint.secret_encrypted = endpoint_secrets.reencrypt(endpoint.secret_encrypted)
+            if endpoint.previous_secret_encrypted:
+                endpoint.previous_secret_encrypted = endpoint_secrets.reencrypt(endpoint.previous_secret_encrypted)
+            endpoint.save(update_fields=["secret_encrypted", "previous_secret_encrypted"])
+    return len(endpoints)
+
+
 def signing_secrets(*, endpoint: WebhookEndpoint, now: datetime) -> list[str]:
     """The secrets that sign now: the current one, and the previous one during its overlap."""
     secrets = [endpoint_secrets.decrypt(endpoint.secret_encrypted)]
