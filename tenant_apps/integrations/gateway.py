@@ -136,6 +136,8 @@ def _addresses(host: str) -> list[IPAddress]:
             continue
         except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.NoRootSOA):
             raise TargetRefused(f"The host {host} could not be resolved in time.") from None
+        except (dns.exception.DNSException, UnicodeError, ValueError):
+            raise TargetRefused(f"The host {host} is not a valid name.") from None
         found.extend(ipaddress.ip_address(record.address) for record in answer)
     if not found:
         raise TargetRefused(f"The host {host} does not resolve.")

@@ -64,6 +64,8 @@ def test_a_public_address_is_accepted(no_loopback):
         ("https://93.184.215.14:99999/", "not valid"),
         ("https://localhost/hooks", "a loopback address"),
         ("https://api.localhost/hooks", "a loopback address"),
+        ("https://" + "a" * 64 + ".example.com/", "not a valid name"),
+        ("https://bad..name.example.com/", "not a valid name"),
     ],
 )
 def test_refused_url_forms(no_loopback, url, message):
