@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import cast
 
 from django.conf import settings
 
@@ -39,8 +40,9 @@ def endpoint_slot(*, schema_name: str, endpoint_id: int) -> Iterator[Slot]:
     lifetime = settings.WEBHOOK_TIMEOUT + settings.WEBHOOK_DNS_TIMEOUT + SLOT_MARGIN_SECONDS
 
     def take() -> Slot:
-        now = client.time()
-        now_seconds = now[0] + now[1] / 1_000_000
+        # Redis's clock, not the worker's: every worker compares against the same one.
+        seconds, micros = cast(tuple[int, int], client.time())
+        now_seconds = seconds + micros / 1_000_000
         with client.pipeline(transaction=True) as pipe:
             pipe.zremrangebyscore(key, "-inf", now_seconds)
             pipe.zadd(key, {holder: now_seconds + lifetime})
