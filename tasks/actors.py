@@ -10,6 +10,7 @@ from shared_apps.events.actors import SCHEDULER, acting_as
 from shared_apps.idempotency import services as idempotency
 from shared_apps.outbox import services as outbox
 from shared_apps.tenants import daily_jobs, provisioning
+from shared_apps.tenants.every_tenant import run_in_every_active_tenant
 from shared_apps.tenants import services as tenants
 from shared_apps.webhooks import services as webhooks
 from tasks.broker import broker  # noqa: F401 - configures Dramatiq before actors are declared
@@ -186,6 +187,12 @@ def deliver_webhook(delivery_id: int, attempt: int, manual: bool = False, postpo
 def resend_webhook_deliveries(endpoint_id: int, since: str, before_id: int) -> None:
     """Send again an endpoint's deliveries made since a time (asked for through the API)."""
     integrations.revive_deliveries(endpoint_id=endpoint_id, since=since, before_id=before_id)
+
+
+@dramatiq.actor(queue_name="default", max_retries=3)
+def purge_webhook_deliveries() -> None:
+    """Each business's webhook delivery log is kept a month, then deleted."""
+    run_in_every_active_tenant(lambda tenant: integrations.purge_old_deliveries())
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)

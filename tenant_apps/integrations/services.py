@@ -63,6 +63,8 @@ SLOW_WAIT_MAX = timedelta(minutes=8)
 MAX_BODY_BYTES = 64 * 1024
 MAX_EVENT_TYPES = len(EVENT_TYPES)
 RESEND_BATCH = 500
+# The delivery log keeps a month (far past the last retry), then the hourly purge deletes it.
+DELIVERY_RETENTION = timedelta(days=30)
 _random = random.SystemRandom()
 
 
@@ -448,3 +450,12 @@ def email_endpoint_disabled(*, endpoint_id: int) -> int:
         )
         send_mail(f"{tenant.name}: webhook endpoint disabled", body, settings.DEFAULT_FROM_EMAIL, owners)
     return len(owners)
+
+
+def purge_old_deliveries(*, now: datetime | None = None) -> int:
+    """Delete the business's finished deliveries (with their attempts) older than
+    DELIVERY_RETENTION, so the log holds the recent past. Returns how many deliveries went."""
+    cutoff = (now or timezone.now()) - DELIVERY_RETENTION
+    old = WebhookDelivery.objects.filter(created_at__lt=cutoff).exclude(status=WebhookDelivery.Status.PENDING)
+    deleted, by_model = old.delete()
+    return by_model.get(WebhookDelivery._meta.label, 0)
