@@ -10,8 +10,8 @@ from shared_apps.events.actors import SCHEDULER, acting_as
 from shared_apps.idempotency import services as idempotency
 from shared_apps.outbox import services as outbox
 from shared_apps.tenants import daily_jobs, provisioning
-from shared_apps.tenants.every_tenant import run_in_every_active_tenant
 from shared_apps.tenants import services as tenants
+from shared_apps.tenants.every_tenant import run_in_every_active_tenant
 from shared_apps.webhooks import services as webhooks
 from tasks.broker import broker  # noqa: F401 - configures Dramatiq before actors are declared
 from tenant_apps.integrations import services as integrations

@@ -23,7 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from shared_apps.accounts.models import Membership
-from shared_apps.errors import StaleVersion, ValidationFailed
+from shared_apps.errors import Conflict, StaleVersion, ValidationFailed
 from shared_apps.events.catalogue import EVENT_TYPES
 from shared_apps.events.services import DomainEvent
 from shared_apps.outbox.services import enqueue_after_commit
@@ -107,14 +107,15 @@ def create_endpoint(
 def update_endpoint(*, endpoint_id: int, changes: dict[str, Any], version: int) -> WebhookEndpoint:
     """Change an endpoint (StaleVersion when `version` is not the current one). Enabling a
     disabled endpoint starts its failure count afresh."""
+    # Checked before the row is locked: resolving the URL's host may take a moment.
+    if "url" in changes:
+        changes["url"] = _check_url(changes["url"])
+    if "event_types" in changes:
+        changes["event_types"] = _check_event_types(changes["event_types"])
     with transaction.atomic():
         endpoint = queries.get_endpoint_for_update(endpoint_id=endpoint_id)
         if version != endpoint.version:
             raise StaleVersion(current_version=endpoint.version)
-        if "url" in changes:
-            changes["url"] = _check_url(changes["url"])
-        if "event_types" in changes:
-            changes["event_types"] = _check_event_types(changes["event_types"])
         if changes.get("enabled") and not endpoint.enabled:
             changes.update(failing_since=None, disabled_at=None, disabled_reason="")
         for field, value in changes.items():
@@ -257,9 +258,19 @@ def _revive(deliveries: list[WebhookDelivery]) -> None:
         _queue_attempt(delivery=delivery, attempt=delivery.attempt_count, manual=True)
 
 
+def _require_enabled(endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    if not endpoint.enabled:
+        raise Conflict(
+            "The endpoint is disabled: enable it (PATCH with enabled true) before re-sending.",
+            code="endpoint_disabled",
+        )
+    return endpoint
+
+
 def resend_delivery(*, endpoint_id: int, delivery_id: int) -> WebhookDelivery:
     """Send a delivery again now (same `webhook-id`), whatever became of it."""
     with transaction.atomic():
+        _require_enabled(queries.get_endpoint(endpoint_id=endpoint_id))
         delivery = queries.get_delivery(endpoint_id=endpoint_id, delivery_id=delivery_id)
         if not delivery.body:
             raise _invalid("delivery_id", delivery.last_error or "This delivery has nothing to send.")
@@ -273,7 +284,7 @@ def resend_deliveries_since(*, endpoint_id: int, since: datetime) -> int:
     """Queue a job that sends again every delivery of the endpoint made since `since` (same
     `webhook-id`s). Returns how many there are."""
     with transaction.atomic():
-        endpoint = queries.get_endpoint(endpoint_id=endpoint_id)
+        endpoint = _require_enabled(queries.get_endpoint(endpoint_id=endpoint_id))
         count = endpoint.deliveries.filter(created_at__gte=since).exclude(body="").count()
         if count:
             enqueue_after_commit(
@@ -457,5 +468,5 @@ def purge_old_deliveries(*, now: datetime | None = None) -> int:
     DELIVERY_RETENTION, so the log holds the recent past. Returns how many deliveries went."""
     cutoff = (now or timezone.now()) - DELIVERY_RETENTION
     old = WebhookDelivery.objects.filter(created_at__lt=cutoff).exclude(status=WebhookDelivery.Status.PENDING)
-    deleted, by_model = old.delete()
+    _, by_model = old.delete()
     return by_model.get(WebhookDelivery._meta.label, 0)

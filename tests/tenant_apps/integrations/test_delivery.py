@@ -13,6 +13,7 @@ from shared_apps.redis_client import redis_client
 from tenant_apps.integrations import limits, services
 from tenant_apps.integrations.models import WebhookDelivery, WebhookEndpoint
 from tests.events import deliver_events
+from tests.isolation import assert_refused
 from tests.tenant_apps.integrations.jobs import run_webhook_jobs
 from tests.tenant_apps.integrations.receiver import webhook_receiver
 
@@ -272,3 +273,21 @@ def test_a_slow_endpoints_backlog_waits_the_longest(tenant_a, settings):
     assert outcome == ["busy"]
     assert requeued.run_at - requeued.created_at >= services.BUSY_WAIT_MAX * (1 - services.JITTER)
     assert receiver.requests == 0
+
+
+def test_a_disabled_endpoint_refuses_resends_until_enabled(tenant_a):
+    with webhook_receiver() as receiver:
+        endpoint = _endpoint(tenant_a, receiver)
+        _customer_created(tenant_a)
+        run_webhook_jobs()
+        [delivery] = _log(tenant_a, endpoint["id"])
+        disabled = tenant_a.api().patch(f"/webhooks/endpoints/{endpoint['id']}", {"enabled": False, "version": 1})
+        base = f"/webhooks/endpoints/{endpoint['id']}"
+
+        one = tenant_a.api().post(f"{base}/deliveries/{delivery['id']}/resend")
+        since = tenant_a.api().post(f"{base}/resend", {"since": delivery["created_at"]})
+
+    assert disabled.json()["enabled"] is False
+    assert assert_refused(one, 409)["errors"][0]["code"] == "endpoint_disabled"
+    assert assert_refused(since, 409)["errors"][0]["code"] == "endpoint_disabled"
+    assert receiver.requests == 1
