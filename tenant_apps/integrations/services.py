@@ -343,11 +343,8 @@ def attempt_delivery(
     with limits.endpoint_slot(schema_name=schema_name, endpoint_id=endpoint.pk) as slot:
         if not slot.taken:
             slow = endpoint.failing_since is not None or slot.oldest_in_flight >= SLOW_AFTER
-            wait = (
-                min(BUSY_WAIT_MAX * 2**postponed, SLOW_WAIT_MAX)
-                if slow
-                else min(BUSY_WAIT * 2**postponed, BUSY_WAIT_MAX)
-            )
+            doubling = 2 ** min(postponed, 10)  # the caps are reached well before; no overflow
+            wait = min(BUSY_WAIT_MAX * doubling, SLOW_WAIT_MAX) if slow else min(BUSY_WAIT * doubling, BUSY_WAIT_MAX)
             with transaction.atomic():
                 _queue_attempt(
                     delivery=delivery,
