@@ -357,11 +357,9 @@ if "{token}" not in INVITE_ACCEPT_URL:
 # Outbound webhooks (tenant_apps/integrations, docs/webhooks.md). Signing secrets are stored
 # encrypted with MultiFernet: the first of WEBHOOK_SECRET_KEYS (Fernet keys, comma-separated)
 # encrypts, every one decrypts, so a key is rotated by putting a new one first and running
-# `manage.py rotate_webhook_secret_keys`. Without keys (development, tests) one is derived from
-# SECRET_KEY; production refuses to start without them.
-WEBHOOK_SECRET_KEYS = env.list("WEBHOOK_SECRET_KEYS", default=[])
-if IS_PRODUCTION and not WEBHOOK_SECRET_KEYS:
-    raise ImproperlyConfigured("DJANGO_ENV=production needs WEBHOOK_SECRET_KEYS (Fernet keys).")
+# `manage.py rotate_webhook_secret_keys`. Unset, a key derived from SECRET_KEY is used (and it
+# always decrypts, so setting keys later and running the command moves every secret over).
+WEBHOOK_SECRET_KEYS = [key for key in env.list("WEBHOOK_SECRET_KEYS", default=[]) if key]
 # A 2xx within this many seconds is a success; nothing longer is waited for.
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
 # Attempts in flight at once per endpoint, so a slow one holds at most this many workers.

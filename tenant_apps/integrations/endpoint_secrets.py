@@ -1,8 +1,8 @@
 """Endpoint signing secrets: made in the Standard Webhooks form (`whsec_` + base64 of 24 random
 bytes), stored encrypted with MultiFernet. The first key of WEBHOOK_SECRET_KEYS encrypts and
 every key decrypts, so a new key is put first, `rotate_webhook_secret_keys` re-encrypts the
-stored secrets, and the old key is then dropped. Without keys (development, tests) the key is
-derived from SECRET_KEY."""
+stored secrets, and the old key is then dropped. Without keys the key is derived from
+SECRET_KEY."""
 
 import base64
 import hashlib
@@ -25,10 +25,10 @@ def secret_key_bytes(secret: str) -> bytes:
 
 
 def _fernet() -> MultiFernet:
-    keys = settings.WEBHOOK_SECRET_KEYS or [
-        base64.urlsafe_b64encode(hashlib.sha256(f"webhook-secrets:{settings.SECRET_KEY}".encode()).digest()).decode()
-    ]
-    return MultiFernet([Fernet(key) for key in keys])
+    """The configured keys, then the key derived from SECRET_KEY: it encrypts only while no key
+    is configured, and keeps decrypting what it encrypted until the rotation command ran."""
+    derived = base64.urlsafe_b64encode(hashlib.sha256(f"webhook-secrets:{settings.SECRET_KEY}".encode()).digest())
+    return MultiFernet([Fernet(key) for key in [*settings.WEBHOOK_SECRET_KEYS, derived]])
 
 
 def encrypt(secret: str) -> str:

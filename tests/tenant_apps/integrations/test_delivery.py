@@ -255,7 +255,8 @@ def test_an_http_target_is_refused_at_delivery_once_loopback_is_not_allowed(tena
         assert WebhookDelivery.objects.get().status == "pending"
 
 
-def test_a_slow_endpoints_backlog_waits_the_longest(tenant_a, settings):
+@pytest.mark.parametrize("postponed", [4, 100])
+def test_a_slow_endpoints_backlog_waits_the_longest(tenant_a, settings, postponed):
     settings.WEBHOOK_ENDPOINT_CONCURRENCY = 1
     with webhook_receiver() as receiver:
         endpoint = _endpoint(tenant_a, receiver)
@@ -266,12 +267,17 @@ def test_a_slow_endpoints_backlog_waits_the_longest(tenant_a, settings):
         seconds, micros = redis_client().time()
         redis_client().zadd(key, {"hanging-attempt": seconds + micros / 1e6 + lifetime - 5})
 
+        job = OutboxMessage.objects.get(actor_name=services.DELIVER_ACTOR)
+        job.kwargs["postponed"] = postponed  # as if it had found the slots taken this often
+        job.save(update_fields=["kwargs"])
         outcome = run_webhook_jobs()
         requeued = OutboxMessage.objects.filter(actor_name=services.DELIVER_ACTOR, published_at__isnull=True).get()
         redis_client().delete(key)
 
+    wait = requeued.run_at - requeued.created_at
     assert outcome == ["busy"]
-    assert requeued.run_at - requeued.created_at >= services.BUSY_WAIT_MAX * (1 - services.JITTER)
+    assert requeued.kwargs["postponed"] == postponed + 1
+    assert services.SLOW_WAIT_MAX * (1 - services.JITTER) <= wait <= services.SLOW_WAIT_MAX * (1 + services.JITTER)
     assert receiver.requests == 0
 
 
