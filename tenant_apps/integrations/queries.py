@@ -27,7 +27,9 @@ def get_endpoint_for_update(*, endpoint_id: int) -> WebhookEndpoint:
 
 
 def get_delivery(*, endpoint_id: int, delivery_id: int) -> WebhookDelivery:
-    delivery = WebhookDelivery.objects.filter(pk=delivery_id, endpoint_id=endpoint_id).first()
+    delivery = (
+        WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id, endpoint_id=endpoint_id).first()
+    )
     if delivery is None:
         raise NotFound("Delivery not found.")
     return delivery

@@ -270,8 +270,8 @@ def _require_enabled(endpoint: WebhookEndpoint) -> WebhookEndpoint:
 def resend_delivery(*, endpoint_id: int, delivery_id: int) -> WebhookDelivery:
     """Send a delivery again now (same `webhook-id`), whatever became of it."""
     with transaction.atomic():
-        _require_enabled(queries.get_endpoint(endpoint_id=endpoint_id))
         delivery = queries.get_delivery(endpoint_id=endpoint_id, delivery_id=delivery_id)
+        _require_enabled(delivery.endpoint)
         if not delivery.body:
             raise _invalid("delivery_id", delivery.last_error or "This delivery has nothing to send.")
         _revive([delivery])
