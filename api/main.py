@@ -10,6 +10,7 @@ from api import (
     operations,
     payments,
     platform,
+    pricebook,
     quotes,
     search,
     sms,
@@ -35,6 +36,7 @@ api.add_router("/invitations", invitations.router)
 api.add_router("/tenants", tenants.router)
 api.add_router("/platform", platform.router)
 api.add_router("/customers", customers.router)
+api.add_router("/price-book", pricebook.router)
 api.add_router("/appointments", appointments.router)
 api.add_router("/quotes", quotes.router)
 api.add_router("/invoices", invoices.router)
