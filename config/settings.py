@@ -79,6 +79,7 @@ SHARED_APPS = [
 ]
 # Apps whose tables live in every tenant schema.
 TENANT_APPS = [
+    "tenant_apps.files",
     "tenant_apps.customers",
     "tenant_apps.appointments",
     "tenant_apps.billing",

@@ -156,14 +156,14 @@ def _delete_full_keys(keys: list[str]) -> None:
         raise _unavailable(error) from error
 
 
-def list_objects(*, schema_name: str) -> Iterator[tuple[str, int]]:
-    """(relative key, size) of every object of a tenant."""
-    prefix = tenant_prefix(schema_name)
+def list_objects(*, schema_name: str | None = None, prefix: str = "") -> Iterator[tuple[str, int]]:
+    """(relative key, size) of every object of a tenant (whose relative key starts with `prefix`)."""
+    root = tenant_prefix(schema_name)
     try:
-        pages = _client().get_paginator("list_objects_v2").paginate(Bucket=settings.S3_BUCKET, Prefix=prefix)
+        pages = _client().get_paginator("list_objects_v2").paginate(Bucket=settings.S3_BUCKET, Prefix=root + prefix)
         for page in pages:
             for item in page.get("Contents", []):
-                yield str(item["Key"])[len(prefix) :], int(item["Size"])
+                yield str(item["Key"])[len(root) :], int(item["Size"])
     except (BotoCoreError, ClientError) as error:
         raise _unavailable(error) from error
 
