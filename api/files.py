@@ -96,16 +96,28 @@ class FileSettingsIn(StrictSchema):
 
 
 def _add_parent_routes(path: str, kind: str, *, uploads: bool) -> None:
-    @router.get(f"{path}/{{parent_id}}/attachments", response=list[AttachmentOut], auth=member)
+    @router.get(
+        f"{path}/{{parent_id}}/attachments",
+        response=list[AttachmentOut],
+        auth=member,
+        description=f"The {kind}'s completed attachments, newest first.",
+    )
     @paginate
     def list_attachments(request: ApiRequest, parent_id: RowId):
         return queries.list_attachments(parent_type=kind, parent_id=parent_id)
-
-    list_attachments.__doc__ = f"The {kind}'s completed attachments, newest first."
     if not uploads:
         return
 
-    @router.post(f"{path}/{{parent_id}}/attachments", response={201: UploadOut}, auth=member)
+    @router.post(
+        f"{path}/{{parent_id}}/attachments",
+        response={201: UploadOut},
+        auth=member,
+        description=(
+            f"Attach a file to the {kind}: answers a pending attachment and a form to POST the file to "
+            "storage with (its size and Content-Type are part of the signature), then call `.../complete`. "
+            "409 when the business's storage is full."
+        ),
+    )
     @idempotent
     def start_upload(request: ApiRequest, parent_id: RowId, payload: AttachmentIn):
         upload = services.start_upload(
@@ -113,12 +125,6 @@ def _add_parent_routes(path: str, kind: str, *, uploads: bool) -> None:
         )
         form = UploadFormOut(url=upload.url, fields=upload.fields, expires_at=upload.expires_at)
         return 201, {"attachment": upload.attachment, "upload": form}
-
-    start_upload.__doc__ = (
-        f"Attach a file to the {kind}: answers a pending attachment and a form to POST the file to storage "
-        "with (its size and Content-Type are part of the signature), then call `.../complete`. "
-        "409 when the business's storage is full."
-    )
 
 
 _add_parent_routes("/customers", Attachment.Parent.CUSTOMER, uploads=True)

@@ -11,8 +11,10 @@ from shared_apps.idempotency import services as idempotency
 from shared_apps.outbox import services as outbox
 from shared_apps.tenants import daily_jobs, provisioning
 from shared_apps.tenants import services as tenants
+from shared_apps.tenants.every_tenant import run_in_every_active_tenant
 from shared_apps.webhooks import services as webhooks
 from tasks.broker import broker  # noqa: F401 - configures Dramatiq before actors are declared
+from tenant_apps.files import services as files
 from tenant_apps.invoices import services as invoices
 from tenant_apps.notifications import document_email, dunning, notices, reminders
 from tenant_apps.payments import reconcile as payment_reconcile
@@ -52,6 +54,12 @@ def purge_published_outbox_messages() -> None:
 def purge_event_deliveries() -> None:
     """Records of handled domain events are kept a month, then deleted."""
     events.purge_event_deliveries()
+
+
+@dramatiq.actor(queue_name="default", max_retries=0)
+def sweep_abandoned_uploads() -> None:
+    """Delete attachments whose upload was never completed within a day (the next run retries)."""
+    run_in_every_active_tenant(lambda tenant: files.sweep_abandoned_uploads())
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)

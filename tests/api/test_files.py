@@ -315,3 +315,21 @@ def test_uploads_never_completed_are_swept_after_a_day(tenant_a):
         assert storage.head(started["upload"]["fields"]["key"].split("/", 2)[2]) is None
         assert list(upload_key)
     assert_refused(client.get(f"/attachments/{started['attachment']['id']}"), 404)
+
+
+def test_the_scheduler_sweeps_every_business_every_hour(tenant_a):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tasks import actors
+    from tasks.management.commands.run_scheduler import PERIODIC_JOBS
+
+    started = start(tenant_a.api(), customer_of(tenant_a), jpeg_with_gps()).json()
+    with tenant_a.schema():
+        Attachment.objects.filter(pk=started["attachment"]["id"]).update(created_at=timezone.now() - timedelta(days=2))
+
+    actors.sweep_abandoned_uploads.fn()
+
+    assert (actors.sweep_abandoned_uploads, 3600) in PERIODIC_JOBS
+    assert_refused(tenant_a.api().get(f"/attachments/{started['attachment']['id']}"), 404)
