@@ -28,7 +28,7 @@ _MISSING = {"404", "NoSuchKey", "NotFound"}
 @cache
 def storage() -> S3Storage:
     """Django's S3 storage with our timeouts (one per process; boto3 clients are thread-safe)."""
-    options = dict(settings.STORAGES["default"]["OPTIONS"])
+    options: dict[str, Any] = dict(settings.STORAGES["default"]["OPTIONS"])  # type: ignore[index]  # a dict of dicts
     options["client_config"] = Config(
         s3={"addressing_style": settings.S3_ADDRESSING_STYLE},
         signature_version="s3v4",
@@ -45,7 +45,8 @@ def _client() -> Any:
 
 def tenant_prefix(schema_name: str | None = None) -> str:
     """Where the tenant's objects live (the active schema's unless named)."""
-    return f"{settings.S3_KEY_PREFIX}/{schema_name or connection.schema_name}/"
+    schema = schema_name or connection.schema_name  # type: ignore[attr-defined]  # django-tenants' database backend
+    return f"{settings.S3_KEY_PREFIX}/{schema}/"
 
 
 def full_key(relative_key: str, *, schema_name: str | None = None) -> str:

@@ -20,6 +20,7 @@ from tenant_apps.notifications import document_email, dunning, notices, reminder
 from tenant_apps.payments import reconcile as payment_reconcile
 from tenant_apps.payments import refunds
 from tenant_apps.quotes import services as quotes
+from tenant_apps.sms import media as sms_media
 from tenant_apps.sms import reconcile
 from tenant_apps.sms import services as sms
 from tenant_apps.voice import reconcile as voice_reconcile
@@ -90,6 +91,13 @@ def release_held_webhook_events(tenant_id: int) -> None:
 def send_sms(message_id: int, tenant_id: int) -> None:
     """Hand a queued text to Twilio (or the sandbox); never sends one message twice."""
     sms.send_queued_sms(message_id=message_id, tenant_id=tenant_id)
+
+
+# Each download has its own timeout (MMS_MEDIA_TIMEOUT); the limit bounds ten of them.
+@dramatiq.actor(queue_name="default", max_retries=5, time_limit=300_000)
+def copy_mms_media(message_id: int) -> None:
+    """Copy an inbound MMS's media from Twilio into file storage as the message's attachments."""
+    sms_media.copy_inbound_media(message_id=message_id)
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)

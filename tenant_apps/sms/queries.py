@@ -26,6 +26,10 @@ def require_message(message_id: int) -> None:
         raise NotFound("Message not found.")
 
 
+def get_message(*, message_id: int) -> Message | None:
+    return Message.objects.filter(pk=message_id).first()
+
+
 def get_message_for_update(*, message_id: int) -> Message | None:
     return Message.objects.select_for_update(no_key=True, of=("self",)).filter(pk=message_id).first()
 
