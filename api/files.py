@@ -9,7 +9,7 @@ from pydantic import Field
 
 from api.auth import ApiRequest, manager, member
 from api.idempotency import idempotent
-from api.schemas import RowId, StrictSchema, enum_of, example
+from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema, enum_of, example
 from tenant_apps.files import content, queries, services
 from tenant_apps.files.models import Attachment
 
@@ -26,6 +26,7 @@ class AttachmentOut(Schema):
         content_type="image/jpeg",
         size=2480133,
         caption="Under the sink, before",
+        on_pdf=False,
         width=4032,
         height=3024,
         has_thumbnail=True,
@@ -42,6 +43,7 @@ class AttachmentOut(Schema):
     content_type: str
     size: int = Field(description="Bytes; while pending, the most the upload may have.")
     caption: str
+    on_pdf: bool
     width: int | None
     height: int | None
     has_thumbnail: bool
@@ -76,8 +78,9 @@ class UploadOut(Schema):
     upload: UploadFormOut
 
 
-class CaptionIn(StrictSchema):
-    caption: str = Field(max_length=500)
+class AttachmentPatch(PatchSchema):
+    caption: str = Field(default=OMITTED, max_length=500)
+    on_pdf: bool = Field(default=OMITTED, description="Print this photo on its quote's or invoice's PDF.")
 
 
 class DownloadOut(Schema):
@@ -105,6 +108,7 @@ def _add_parent_routes(path: str, kind: str, *, uploads: bool) -> None:
     @paginate
     def list_attachments(request: ApiRequest, parent_id: RowId):
         return queries.list_attachments(parent_type=kind, parent_id=parent_id)
+
     if not uploads:
         return
 
@@ -168,9 +172,10 @@ def download_attachment(request: ApiRequest, attachment_id: RowId):
 
 
 @router.patch("/attachments/{attachment_id}", response=AttachmentOut, auth=member)
-def update_attachment(request: ApiRequest, attachment_id: RowId, payload: CaptionIn):
-    """Change the caption."""
-    return services.update_caption(attachment_id=attachment_id, caption=payload.caption)
+def update_attachment(request: ApiRequest, attachment_id: RowId, payload: AttachmentPatch):
+    """Change the caption, or `on_pdf`: whether a photo of a quote or invoice is printed on its
+    PDF (a draft's at once; a numbered document's PDF stays as issued until its next version)."""
+    return services.update_attachment(attachment_id=attachment_id, changes=payload.changes())
 
 
 @router.delete("/attachments/{attachment_id}", response={204: None}, auth=member)

@@ -1,6 +1,7 @@
 """A document's PDF: what it prints (assembled from the document under its row lock) and the
 stored copy served until that changes, kept in object storage (shared_apps/storage.py)."""
 
+import dataclasses
 import hashlib
 import uuid
 from collections.abc import Sequence
@@ -12,8 +13,10 @@ from django.utils import timezone
 from shared_apps import storage
 from shared_apps.tenants.models import Tenant
 from tenant_apps.billing.models import Document, DocumentItem, StoredPdf
-from tenant_apps.billing.pdf import DocumentKind, PdfDocument, PdfLine, render_document_pdf
+from tenant_apps.billing.pdf import DocumentKind, PdfDocument, PdfLine, PdfPhoto, render_document_pdf
 from tenant_apps.billing.queries import lock_document
+from tenant_apps.files import queries as files_queries
+from tenant_apps.files import services as files
 
 PDF = "application/pdf"
 
@@ -54,6 +57,10 @@ def pdf_document(document: Document, *, tenant: Tenant) -> PdfDocument:
         tax_total=document.tax_total,
         total=document.total,
         notes=document.notes or None,
+        photos=[
+            PdfPhoto(attachment_id=photo.pk, caption=photo.caption)
+            for photo in files_queries.pdf_photos(parent_type=document.document_type, parent_id=document.pk)
+        ],
         **document.pdf_fields(),
     )
 
@@ -83,10 +90,19 @@ def stored_document_pdf(document: Document, *, tenant: Tenant) -> bytes:
         kept = stored_pdf_bytes(stored)
         if kept is not None:
             return kept
-    content = render_document_pdf(document=description)
+    content = render_document_pdf(document=with_photo_images(description))
     return _store_pdf(
         document_type=model.document_type, document_id=locked.pk, version=locked.version, inputs=inputs, content=content
     )
+
+
+def with_photo_images(description: PdfDocument) -> PdfDocument:
+    """`description` with the bytes of its photos, read from storage (outside any row lock)."""
+    if not description.photos:
+        return description
+    images = files.pdf_images(attachment_ids=[photo.attachment_id for photo in description.photos])
+    photos = [dataclasses.replace(photo, image=images[photo.attachment_id]) for photo in description.photos]
+    return dataclasses.replace(description, photos=photos)
 
 
 def stored_pdf_bytes(stored: StoredPdf) -> bytes | None:
@@ -106,9 +122,12 @@ def stored_pdf_bytes(stored: StoredPdf) -> bytes | None:
 
 def delete_stored_pdf(document: Document) -> None:
     """Delete the document's stored PDF; its object goes once the deletion commits."""
-    rows = StoredPdf.objects.filter(document_type=document.document_type, document_id=document.pk)
-    keys = [key for key in rows.values_list("key", flat=True) if key]
-    rows.delete()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM invoices_storedpdf WHERE document_type = %s AND document_id = %s RETURNING key",
+            [document.document_type, document.pk],
+        )
+        keys = [key for (key,) in cursor.fetchall() if key]
     if keys:
         transaction.on_commit(lambda: storage.delete(*keys))
 

@@ -26,6 +26,7 @@ from tenant_apps.billing.pdfs import delete_stored_pdf, stored_document_pdf
 from tenant_apps.billing.queries import get_document, lock_document
 from tenant_apps.billing.totals import DocumentTotals
 from tenant_apps.customers.models import Customer
+from tenant_apps.files.services import delete_attachments_of
 
 DocumentT = TypeVar("DocumentT", bound=Document)
 
@@ -143,6 +144,7 @@ def delete_draft(model: type[Document], *, document_id: int) -> None:
         document = lock_document(model, document_id=document_id)
         require_deletable(document)
         delete_stored_pdf(document)
+        delete_attachments_of(parent_type=model.document_type, parent_id=document.pk)
         document.delete()
 
 

@@ -43,6 +43,7 @@ class Attachment(models.Model):
     content_type = models.CharField(max_length=100, help_text="Declared while pending, read from the bytes once ready")
     size = models.BigIntegerField(help_text="Bytes; while pending, the most the upload may have")
     caption = models.CharField(max_length=500, blank=True)
+    on_pdf = models.BooleanField(default=False, help_text="A photo of a quote or invoice printed on its PDF")
     upload_key = models.CharField(max_length=200, unique=True)
     key = models.CharField(max_length=200, blank=True)
     thumbnail_key = models.CharField(max_length=200, blank=True)

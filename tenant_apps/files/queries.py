@@ -14,6 +14,15 @@ def list_attachments(*, parent_type: str, parent_id: int) -> QuerySet[Attachment
     return Attachment.objects.filter(parent_type=parent_type, parent_id=parent_id, status=Attachment.Status.READY)
 
 
+def pdf_photos(*, parent_type: str, parent_id: int) -> list[Attachment]:
+    """The photos chosen for a quote's or invoice's PDF, oldest first."""
+    return list(
+        Attachment.objects.filter(
+            parent_type=parent_type, parent_id=parent_id, status=Attachment.Status.READY, on_pdf=True
+        ).order_by("created_at", "id")
+    )
+
+
 def get_attachment(*, attachment_id: int, for_update: bool = False) -> Attachment:
     attachments = Attachment.objects.all()
     if for_update:

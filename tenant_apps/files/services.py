@@ -10,10 +10,11 @@ lands nowhere anyone reads. The quota counts pending uploads at their declared s
 
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import transaction
@@ -30,6 +31,7 @@ from tenant_apps.files.queries import get_attachment
 
 logger = logging.getLogger("files")
 
+PDF_PARENTS = (Attachment.Parent.QUOTE, Attachment.Parent.INVOICE)
 UPLOADS = "uploads/"
 FILES = "files/"
 
@@ -201,12 +203,37 @@ def _refuse(attachment: Attachment, message: str, *, code: str) -> NoReturn:
     raise ValidationFailed(message, code=code)
 
 
-def update_caption(*, attachment_id: int, caption: str) -> Attachment:
+def update_attachment(*, attachment_id: int, changes: Mapping[str, Any]) -> Attachment:
+    """Change the caption, or whether a photo of a quote or invoice is printed on its PDF
+    (a draft's PDF follows at once; a numbered one's from its next version, as issued)."""
     with transaction.atomic():
         attachment = get_attachment(attachment_id=attachment_id, for_update=True)
-        attachment.caption = caption
-        attachment.save(update_fields=["caption"])
+        if changes.get("on_pdf") and (
+            attachment.parent_type not in PDF_PARENTS
+            or attachment.status != Attachment.Status.READY
+            or attachment.content_type not in checks.IMAGE_TYPES
+        ):
+            raise ValidationFailed(
+                "Only a photo of a quote or invoice can be printed on its PDF.",
+                code="not_a_document_photo",
+                details=[{"field": "on_pdf", "message": "Not a ready photo of a quote or invoice."}],
+            )
+        for name, value in changes.items():
+            setattr(attachment, name, value)
+        attachment.save(update_fields=list(changes))
     return attachment
+
+
+def pdf_images(*, attachment_ids: list[int]) -> dict[int, bytes]:
+    """The chosen photos of a PDF as printed (`content.print_rendition`), by attachment id."""
+    keys = dict(Attachment.objects.filter(pk__in=attachment_ids).values_list("pk", "key"))
+    images = {}
+    for attachment_id in attachment_ids:
+        data = storage.read(keys[attachment_id]) if attachment_id in keys else None
+        if data is None:
+            raise NotFound("A photo chosen for the PDF is missing.")
+        images[attachment_id] = checks.print_rendition(data)
+    return images
 
 
 def delete_attachment(*, attachment_id: int, actor_user_id: int | None, actor_role: str | None) -> None:
@@ -218,6 +245,16 @@ def delete_attachment(*, attachment_id: int, actor_user_id: int | None, actor_ro
             raise PermissionDenied("Only owners, admins or whoever uploaded it may delete an attachment.")
         attachment.delete()
     storage.delete(attachment.upload_key, attachment.key, attachment.thumbnail_key)
+
+
+def delete_attachments_of(*, parent_type: str, parent_id: int) -> None:
+    """Delete a row's attachments, for the service deleting the row, in its transaction; the
+    objects go once that commits."""
+    rows = Attachment.objects.filter(parent_type=parent_type, parent_id=parent_id)
+    keys = [key for keys in rows.values_list("upload_key", "key", "thumbnail_key") for key in keys if key]
+    if keys:
+        rows.delete()
+        transaction.on_commit(lambda: storage.delete(*keys))
 
 
 def download(*, attachment_id: int) -> Download:
@@ -294,34 +331,3 @@ def sweep_abandoned_uploads(*, now: datetime | None = None) -> int:
         strays = [key for key, _ in storage.list_objects(prefix=UPLOADS) if key not in waiting]
         storage.delete(*strays)
     return len(stale)
-
-
-def photos_for_pdf(*, parent_type: str, parent_id: int, attachment_ids: list[int]) -> list[tuple[str, bytes]]:
-    """(caption, JPEG/PNG-ready bytes) of the chosen ready image attachments of a document,
-    in the order chosen; an id that is not such an attachment of it answers 400."""
-    if not attachment_ids:
-        return []
-    rows = {
-        row.pk: row
-        for row in Attachment.objects.filter(
-            pk__in=attachment_ids,
-            parent_type=parent_type,
-            parent_id=parent_id,
-            status=Attachment.Status.READY,
-            content_type__in=checks.IMAGE_TYPES,
-        )
-    }
-    missing = [pk for pk in attachment_ids if pk not in rows]
-    if missing:
-        raise ValidationFailed(
-            "Only ready photos attached to this document can be printed on it.",
-            code="photo_not_attached",
-            details=[{"field": "photo_ids", "message": f"Not a photo of this document: {missing}."}],
-        )
-    photos = []
-    for pk in attachment_ids:
-        data = storage.read(rows[pk].key)
-        if data is None:
-            raise NotFound("A chosen photo is missing from storage.")
-        photos.append((rows[pk].caption, data))
-    return photos

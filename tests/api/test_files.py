@@ -333,3 +333,66 @@ def test_the_scheduler_sweeps_every_business_every_hour(tenant_a):
 
     assert (actors.sweep_abandoned_uploads, 3600) in PERIODIC_JOBS
     assert_refused(tenant_a.api().get(f"/attachments/{started['attachment']['id']}"), 404)
+
+
+def test_chosen_photos_are_printed_on_the_quotes_pdf(tenant_a):
+    from pypdf import PdfReader
+
+    from tests.tenant_apps.quotes.factories import draft_quote
+
+    client = tenant_a.api()
+    with tenant_a.schema():
+        quote = draft_quote(tenant_a.tenant).pk
+    photos = []
+    for caption in ("Leak under the sink", "Not printed"):
+        started = client.post(
+            f"/quotes/{quote}/attachments",
+            {"filename": "p.jpg", "content_type": "image/jpeg", "size": 50_000, "caption": caption},
+        ).json()
+        post_upload(started["upload"], jpeg_with_gps(size=(1200, 900)))
+        photos.append(client.post(f"/attachments/{started['attachment']['id']}/complete").json())
+    without = PdfReader(io.BytesIO(client.get(f"/quotes/{quote}/pdf").content))
+
+    chosen = client.patch(f"/attachments/{photos[0]['id']}", {"on_pdf": True})
+    printed = PdfReader(io.BytesIO(client.get(f"/quotes/{quote}/pdf").content))
+
+    assert chosen.json()["on_pdf"] is True
+    assert sum(len(page.images) for page in without.pages) == 0
+    assert sum(len(page.images) for page in printed.pages) == 1
+    text = "".join(page.extract_text() for page in printed.pages)
+    assert "Leak under the sink" in text
+    assert "Not printed" not in text
+
+
+def test_only_a_document_photo_can_be_chosen_for_a_pdf(tenant_a):
+    on_customer = attach(tenant_a, jpeg_with_gps())
+
+    refused = tenant_a.api().patch(f"/attachments/{on_customer['id']}", {"on_pdf": True})
+
+    assert assert_refused(refused, 400)["message"] == "Only a photo of a quote or invoice can be printed on its PDF."
+
+
+def test_deleting_a_customer_or_a_draft_deletes_their_attachments(tenant_a, django_capture_on_commit_callbacks):
+    from tests.tenant_apps.quotes.factories import draft_quote
+
+    client = tenant_a.api()
+    on_customer = attach(tenant_a, jpeg_with_gps())
+    with tenant_a.schema():
+        customer = Attachment.objects.get(pk=on_customer["id"]).parent_id
+        quote = draft_quote(tenant_a.tenant).pk
+    started = client.post(
+        f"/quotes/{quote}/attachments", {"filename": "q.pdf", "content_type": "application/pdf", "size": 500}
+    ).json()
+    post_upload(started["upload"], PDF_BYTES)
+    on_quote = client.post(f"/attachments/{started['attachment']['id']}/complete").json()
+    with tenant_a.schema():
+        keys = list(Attachment.objects.values_list("key", flat=True))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.delete(f"/customers/{customer}").status_code == 204
+        assert client.delete(f"/quotes/{quote}").status_code == 204
+
+    assert_refused(client.get(f"/attachments/{on_customer['id']}"), 404)
+    assert_refused(client.get(f"/attachments/{on_quote['id']}"), 404)
+    with tenant_a.schema():
+        assert [storage.head(key) for key in keys] == [None, None]

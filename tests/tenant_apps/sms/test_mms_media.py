@@ -27,10 +27,12 @@ def twilio_sandbox(settings):
     """The sandbox as this test's Twilio, posting inbound messages to a receiver of ours."""
     settings.TWILIO_ACCOUNT_SID = ""
     options = {"auth_token": django_settings.TWILIO_AUTH_TOKEN, "account_sid": SANDBOX_ACCOUNT_SID}
-    with receiving_webhooks(django_settings.TWILIO_AUTH_TOKEN) as receiver:
-        with running_sandbox(callbacks=False, inbound_url=receiver.url, **options) as (_, url):
-            settings.TWILIO_SANDBOX_URL = url
-            yield url, receiver
+    with (
+        receiving_webhooks(django_settings.TWILIO_AUTH_TOKEN) as receiver,
+        running_sandbox(callbacks=False, inbound_url=receiver.url, **options) as (_, url),
+    ):
+        settings.TWILIO_SANDBOX_URL = url
+        yield url, receiver
 
 
 def texted(tenant, sandbox, media: list[tuple[str, bytes]]):
