@@ -34,6 +34,9 @@ logger = logging.getLogger("files")
 PDF_PARENTS = (Attachment.Parent.QUOTE, Attachment.Parent.INVOICE)
 UPLOADS = "uploads/"
 FILES = "files/"
+# An image's smaller copies, beside it.
+THUMBNAIL_SUFFIX = ".thumb.jpg"
+PRINT_SUFFIX = ".print.jpg"
 
 
 @dataclass(frozen=True)
@@ -174,11 +177,7 @@ def complete_upload(*, attachment_id: int) -> Attachment:
         clean = checks.clean_file(data)
     except checks.ContentRefused as refused:
         _refuse(attachment, refused.message, code=refused.code)
-    key = f"{FILES}{uuid.uuid4().hex}"
-    thumbnail_key = f"{key}.thumb.jpg" if clean.thumbnail is not None else ""
-    storage.write(key, clean.content, content_type=clean.content_type)
-    if clean.thumbnail is not None:
-        storage.write(thumbnail_key, clean.thumbnail, content_type=checks.JPEG)
+    key, thumbnail_key = _store_clean(clean)
     with transaction.atomic():
         updated = Attachment.objects.filter(pk=attachment.pk, status=Attachment.Status.PENDING).update(
             status=Attachment.Status.READY,
@@ -191,10 +190,28 @@ def complete_upload(*, attachment_id: int) -> Attachment:
             completed_at=timezone.now(),
         )
     if not updated:  # completed (or deleted) by a concurrent call meanwhile: ours is not kept
-        storage.delete(key, thumbnail_key)
+        storage.delete(*_object_keys(key=key, thumbnail_key=thumbnail_key))
         return get_attachment(attachment_id=attachment_id)
     storage.delete(attachment.upload_key)
     return get_attachment(attachment_id=attachment_id)
+
+
+def _store_clean(clean: checks.CleanFile) -> tuple[str, str]:
+    """Write a checked file (and an image's thumbnail and print copy) under a new key; answers
+    the key and the thumbnail's key (empty for a PDF)."""
+    key = f"{FILES}{uuid.uuid4().hex}"
+    storage.write(key, clean.content, content_type=clean.content_type)
+    if clean.thumbnail is None or clean.print_copy is None:
+        return key, ""
+    storage.write(f"{key}{PRINT_SUFFIX}", clean.print_copy, content_type=checks.JPEG)
+    storage.write(f"{key}{THUMBNAIL_SUFFIX}", clean.thumbnail, content_type=checks.JPEG)
+    return key, f"{key}{THUMBNAIL_SUFFIX}"
+
+
+def _object_keys(*, upload_key: str = "", key: str = "", thumbnail_key: str = "") -> list[str]:
+    """Every object of an attachment: its upload, the file, and an image's thumbnail and print copy."""
+    derived = [thumbnail_key, f"{key}{PRINT_SUFFIX}"] if thumbnail_key else []
+    return [name for name in (upload_key, key, *derived) if name]
 
 
 def _refuse(attachment: Attachment, message: str, *, code: str) -> NoReturn:
@@ -225,14 +242,14 @@ def update_attachment(*, attachment_id: int, changes: Mapping[str, Any]) -> Atta
 
 
 def pdf_images(*, attachment_ids: list[int]) -> dict[int, bytes]:
-    """The chosen photos of a PDF as printed (`content.print_rendition`), by attachment id."""
+    """The print copies of a PDF's chosen photos (made when each was completed), by attachment id."""
     keys = dict(Attachment.objects.filter(pk__in=attachment_ids).values_list("pk", "key"))
     images = {}
     for attachment_id in attachment_ids:
-        data = storage.read(keys[attachment_id]) if attachment_id in keys else None
+        data = storage.read(f"{keys[attachment_id]}{PRINT_SUFFIX}") if attachment_id in keys else None
         if data is None:
             raise NotFound("A photo chosen for the PDF is missing.")
-        images[attachment_id] = checks.print_rendition(data)
+        images[attachment_id] = data
     return images
 
 
@@ -244,14 +261,20 @@ def delete_attachment(*, attachment_id: int, actor_user_id: int | None, actor_ro
         if actor_role is not None and actor_role not in MANAGER_ROLES and attachment.uploaded_by != actor_user_id:
             raise PermissionDenied("Only owners, admins or whoever uploaded it may delete an attachment.")
         attachment.delete()
-    storage.delete(attachment.upload_key, attachment.key, attachment.thumbnail_key)
+    storage.delete(
+        *_object_keys(upload_key=attachment.upload_key, key=attachment.key, thumbnail_key=attachment.thumbnail_key)
+    )
 
 
 def delete_attachments_of(*, parent_type: str, parent_id: int) -> None:
     """Delete a row's attachments, for the service deleting the row, in its transaction; the
     objects go once that commits."""
     rows = Attachment.objects.filter(parent_type=parent_type, parent_id=parent_id)
-    keys = [key for keys in rows.values_list("upload_key", "key", "thumbnail_key") for key in keys if key]
+    keys = [
+        name
+        for upload_key, key, thumbnail_key in rows.values_list("upload_key", "key", "thumbnail_key")
+        for name in _object_keys(upload_key=upload_key, key=key, thumbnail_key=thumbnail_key)
+    ]
     if keys:
         rows.delete()
         transaction.on_commit(lambda: storage.delete(*keys))
@@ -279,19 +302,15 @@ def download(*, attachment_id: int) -> Download:
     return Download(url=url, thumbnail_url=thumbnail_url, expires_at=timezone.now() + timedelta(seconds=expires_in))
 
 
-def attach_bytes(
-    *, parent_type: str, parent_id: int, filename: str, data: bytes, caption: str = "", enforce_quota: bool = True
-) -> Attachment:
+def attach_bytes(*, parent_type: str, parent_id: int, filename: str, data: bytes, caption: str = "") -> Attachment:
     """Keep a file the system received (an MMS picture): checked and cleaned as an upload is,
     stored and recorded ready. Raises ContentRefused for bytes we do not keep, and Conflict
-    (quota) unless `enforce_quota` is off."""
+    when the business's storage is full."""
     clean = checks.clean_file(data)
-    key = f"{FILES}{uuid.uuid4().hex}"
-    thumbnail_key = f"{key}.thumb.jpg" if clean.thumbnail is not None else ""
     with transaction.atomic():
         _lock_settings()
-        if enforce_quota:
-            _reserve(size=len(clean.content))
+        _reserve(size=len(clean.content))
+        key, thumbnail_key = _store_clean(clean)
         attachment = Attachment.objects.create(
             parent_type=parent_type,
             parent_id=parent_id,
@@ -307,10 +326,6 @@ def attach_bytes(
             height=clean.height,
             completed_at=timezone.now(),
         )
-        # Stored inside the transaction: a storage failure leaves no row without its object.
-        storage.write(key, clean.content, content_type=clean.content_type)
-        if clean.thumbnail is not None:
-            storage.write(thumbnail_key, clean.thumbnail, content_type=checks.JPEG)
     return attachment
 
 

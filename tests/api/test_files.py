@@ -292,6 +292,7 @@ def test_captions_list_and_delete(tenant_a):
     with tenant_a.schema():
         assert storage.head(row.key) is None
         assert storage.head(row.thumbnail_key) is None
+        assert storage.head(f"{row.key}.print.jpg") is None
 
 
 def test_uploads_never_completed_are_swept_after_a_day(tenant_a):
