@@ -15,14 +15,13 @@ Run through `make bench` or `python -m bench.files`; writes bench/results/files.
 """
 
 import io
-import json
 import statistics
 
 import httpx
 from PIL import ExifTags, Image
 
 from bench.provision import percentile
-from bench.setup import run_in_process
+from bench.setup import business_api, run_in_process
 
 ROUNDS = 12
 PDF_ROUNDS = 8
@@ -61,22 +60,10 @@ def summary(samples: list[float]) -> dict[str, float]:
 
 
 def main() -> dict:
-    from django.conf import settings
-    from django.test import Client
-
-    from shared_apps.accounts.services import register_business
-
-    tokens = register_business(business_name="Bench Photos", email="files@bench.test", password="bench-password-1")
-    headers = {
-        "HTTP_HOST": f"{tokens.tenant.slug}.{settings.BASE_DOMAIN}",
-        "HTTP_AUTHORIZATION": f"Bearer {tokens.access_token}",
-    }
-    client = Client()
+    api = business_api(business_name="Bench Photos", email="files@bench.test")
 
     def call(method: str, path: str, body: dict | None = None):
-        data = json.dumps(body) if body is not None else None
-        response = getattr(client, method)(f"/api/v1{path}", data=data, content_type="application/json", **headers)
-        assert response.status_code in (200, 201), (path, response.status_code, response.content[:300])
+        response = api(method, path, body)
         return response.json() if response["Content-Type"].startswith("application/json") else response
 
     photo = twelve_megapixel_photo()

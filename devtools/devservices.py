@@ -733,17 +733,22 @@ def ensure_redis(layout: Layout) -> str:
     return layout.redis_url
 
 
+def _terminate(pid: int, *, what: str) -> None:
+    """SIGTERM `pid` and wait until it has exited."""
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + START_TIMEOUT
+    while _pid_alive(pid):
+        if time.monotonic() > deadline:
+            raise DevServiceError(f"{what} (pid {pid}) did not exit after SIGTERM")
+        time.sleep(0.05)
+
+
 def stop_redis(layout: Layout) -> None:
     pid = _redis_pid(layout)
     if pid is None:
         _note("Redis: not running")
         return
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + START_TIMEOUT
-    while _pid_alive(pid):
-        if time.monotonic() > deadline:
-            raise DevServiceError(f"redis-server (pid {pid}) did not exit after SIGTERM")
-        time.sleep(0.05)
+    _terminate(pid, what="redis-server")
     _note("Redis: stopped")
 
 
@@ -810,12 +815,7 @@ def stop_s3(layout: Layout) -> None:
     if pid is None:
         _note("S3: not running")
         return
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + START_TIMEOUT
-    while _pid_alive(pid):
-        if time.monotonic() > deadline:
-            raise DevServiceError(f"the S3 server (pid {pid}) did not exit after SIGTERM")
-        time.sleep(0.05)
+    _terminate(pid, what="the S3 server")
     _note("S3: stopped")
 
 

@@ -8,10 +8,10 @@ are. Access is decided by the rows (who may read which attachment), never by a k
 from a request is never used. Storage failures raise `ProviderUnavailable` (503); every
 call has the client's timeouts (S3_TIMEOUT) and two retries."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
+from functools import cache, partial
+from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 from botocore.config import Config
@@ -23,6 +23,7 @@ from storages.backends.s3 import S3Storage
 from shared_apps.errors import ProviderUnavailable
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+T = TypeVar("T")
 
 
 @cache
@@ -63,54 +64,55 @@ def _unavailable(error: Exception) -> ProviderUnavailable:
     return ProviderUnavailable(f"File storage did not answer: {type(error).__name__}.", code="storage_unavailable")
 
 
+_UNSET: Any = object()
+
+
+def _call(operation: Callable[[], T], *, missing: Any = _UNSET) -> T:
+    """Run one storage call: `missing` answers for an object that is not there (when given),
+    any other failure is ProviderUnavailable."""
+    try:
+        return operation()
+    except ClientError as error:
+        if missing is not _UNSET and str(error.response.get("Error", {}).get("Code")) in _MISSING:
+            return cast(T, missing)
+        raise _unavailable(error) from error
+    except BotoCoreError as error:
+        raise _unavailable(error) from error
+
+
 def presigned_upload(relative_key: str, *, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
     """A browser POST form for one object: the signed policy pins the key and the Content-Type
     and caps the size, so storage itself refuses anything else (`{url, fields}`)."""
-    key = full_key(relative_key)
-    try:
-        return dict(
-            _client().generate_presigned_post(
-                Bucket=settings.S3_BUCKET,
-                Key=key,
-                Fields={"Content-Type": content_type},
-                Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
-                ExpiresIn=expires_in,
-            )
+    form = _call(
+        lambda: _client().generate_presigned_post(
+            Bucket=settings.S3_BUCKET,
+            Key=full_key(relative_key),
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+            ExpiresIn=expires_in,
         )
-    except (BotoCoreError, ClientError) as error:
-        raise _unavailable(error) from error
+    )
+    return dict(form)
 
 
 def presigned_download(relative_key: str, *, expires_in: int, filename: str, content_type: str) -> str:
     """A GET URL valid `expires_in` seconds that saves the object under `filename`."""
     disposition = "attachment; filename*=UTF-8''" + quote(filename, safe="")
-    try:
-        return str(
-            _client().generate_presigned_url(
-                "get_object",
-                Params={
-                    "Bucket": settings.S3_BUCKET,
-                    "Key": full_key(relative_key),
-                    "ResponseContentDisposition": disposition,
-                    "ResponseContentType": content_type,
-                },
-                ExpiresIn=expires_in,
-            )
-        )
-    except (BotoCoreError, ClientError) as error:
-        raise _unavailable(error) from error
+    params = {
+        "Bucket": settings.S3_BUCKET,
+        "Key": full_key(relative_key),
+        "ResponseContentDisposition": disposition,
+        "ResponseContentType": content_type,
+    }
+    return str(_call(lambda: _client().generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)))
 
 
 def head(relative_key: str, *, schema_name: str | None = None) -> StoredObject | None:
     """Size and type of an object, None when there is none."""
-    try:
-        answer = _client().head_object(Bucket=settings.S3_BUCKET, Key=full_key(relative_key, schema_name=schema_name))
-    except ClientError as error:
-        if str(error.response.get("Error", {}).get("Code")) in _MISSING:
-            return None
-        raise _unavailable(error) from error
-    except BotoCoreError as error:
-        raise _unavailable(error) from error
+    key = full_key(relative_key, schema_name=schema_name)
+    answer = _call(lambda: _client().head_object(Bucket=settings.S3_BUCKET, Key=key), missing=None)
+    if answer is None:
+        return None
     return StoredObject(size=int(answer["ContentLength"]), content_type=str(answer.get("ContentType") or ""))
 
 
@@ -119,27 +121,12 @@ def read(relative_key: str, *, schema_name: str | None = None, max_bytes: int | 
     params: dict[str, Any] = {"Bucket": settings.S3_BUCKET, "Key": full_key(relative_key, schema_name=schema_name)}
     if max_bytes is not None:
         params["Range"] = f"bytes=0-{max_bytes - 1}"
-    try:
-        answer = _client().get_object(**params)
-        return bytes(answer["Body"].read())
-    except ClientError as error:
-        if str(error.response.get("Error", {}).get("Code")) in _MISSING:
-            return None
-        raise _unavailable(error) from error
-    except BotoCoreError as error:
-        raise _unavailable(error) from error
+    return _call(lambda: bytes(_client().get_object(**params)["Body"].read()), missing=None)
 
 
 def write(relative_key: str, content: bytes, *, content_type: str, schema_name: str | None = None) -> None:
-    try:
-        _client().put_object(
-            Bucket=settings.S3_BUCKET,
-            Key=full_key(relative_key, schema_name=schema_name),
-            Body=content,
-            ContentType=content_type,
-        )
-    except (BotoCoreError, ClientError) as error:
-        raise _unavailable(error) from error
+    key = full_key(relative_key, schema_name=schema_name)
+    _call(lambda: _client().put_object(Bucket=settings.S3_BUCKET, Key=key, Body=content, ContentType=content_type))
 
 
 def delete(*relative_keys: str, schema_name: str | None = None) -> None:
@@ -149,12 +136,9 @@ def delete(*relative_keys: str, schema_name: str | None = None) -> None:
 
 
 def _delete_full_keys(keys: list[str]) -> None:
-    try:
-        for start in range(0, len(keys), 1000):  # S3's limit per DeleteObjects call
-            batch = [{"Key": key} for key in keys[start : start + 1000]]
-            _client().delete_objects(Bucket=settings.S3_BUCKET, Delete={"Objects": batch, "Quiet": True})
-    except (BotoCoreError, ClientError) as error:
-        raise _unavailable(error) from error
+    for start in range(0, len(keys), 1000):  # S3's limit per DeleteObjects call
+        batch: dict[str, Any] = {"Objects": [{"Key": key} for key in keys[start : start + 1000]], "Quiet": True}
+        _call(partial(_client().delete_objects, Bucket=settings.S3_BUCKET, Delete=batch))
 
 
 def list_objects(*, schema_name: str | None = None, prefix: str = "") -> Iterator[tuple[str, int]]:
