@@ -19,6 +19,7 @@ BENCHMARKS = (
     ["bench.placement"],
     ["bench.search"],
     ["bench.files"],
+    ["bench.realtime"],
     ["bench.scale", "--tenants", "1000"],
 )
 

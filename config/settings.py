@@ -63,6 +63,7 @@ SHARED_APPS = [
     "shared_apps.events",
     "shared_apps.idempotency",
     "shared_apps.webhooks",
+    "shared_apps.realtime",
     # Needed for OpClass() in expression indexes (it registers the index wrapper) and range lookups.
     "django.contrib.postgres",
     "django.contrib.contenttypes",
@@ -222,6 +223,27 @@ CACHES = {
         "OPTIONS": REDIS_CLIENT_OPTIONS,
     },
 }
+
+# Live updates over WebSockets (docs/realtime.md): the ASGI process beside gunicorn
+# (`uvicorn config.asgi:application`), reading each business's event stream in Redis.
+ASGI_APPLICATION = "config.asgi.application"
+# Where `make run` serves it (`make prod` and production put it behind Caddy's /ws/).
+REALTIME_PORT = env.int("REALTIME_PORT", default=PORT + 1)
+# How long a business's events are kept for clients that reconnect, and at most how many.
+REALTIME_RETENTION_SECONDS = env.int("REALTIME_RETENTION_SECONDS", default=3600)
+REALTIME_MAX_STREAM_LENGTH = env.int("REALTIME_MAX_STREAM_LENGTH", default=10_000)
+# A heartbeat message this often; membership, suspension and sign-out are checked again then.
+REALTIME_HEARTBEAT_SECONDS = env.float("REALTIME_HEARTBEAT_SECONDS", default=25)
+# A socket without a token in its protocol header must send one this soon after opening.
+REALTIME_AUTH_TIMEOUT_SECONDS = env.float("REALTIME_AUTH_TIMEOUT_SECONDS", default=10)
+# `token_expiring` is sent this long before the access token expires.
+REALTIME_TOKEN_WARNING_SECONDS = env.float("REALTIME_TOKEN_WARNING_SECONDS", default=60)
+# Messages waiting for one client; a client that lets more pile up, or takes longer than the
+# timeout to take one, is dropped (close code 4008) so it never slows the others.
+REALTIME_SEND_QUEUE = env.int("REALTIME_SEND_QUEUE", default=1000)
+REALTIME_SEND_TIMEOUT_SECONDS = env.float("REALTIME_SEND_TIMEOUT_SECONDS", default=10)
+REALTIME_MAX_CONNECTIONS_PER_TENANT = env.int("REALTIME_MAX_CONNECTIONS_PER_TENANT", default=200)
+REALTIME_MAX_CONNECTIONS_PER_USER = env.int("REALTIME_MAX_CONNECTIONS_PER_USER", default=10)
 
 # Per-IP limits as (requests, seconds).
 RATE_LIMITS = {
