@@ -13,6 +13,7 @@ from django_tenants.utils import tenant_context
 
 from shared_apps.errors import Conflict, NotFound
 from shared_apps.events.actors import acting_as
+from shared_apps.observability.metrics import WEBHOOK_LAG
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks.handlers import NeedsReview, webhook_handler
@@ -232,6 +233,8 @@ def process_webhook_event(*, event_id: int) -> WebhookEvent | None:
             event.processed_at = timezone.now()
             event.attempts += 1
             event.save(update_fields=["status", "processed_at", "attempts", "last_error"])
+            lag = (event.processed_at - event.received_at).total_seconds()
+            transaction.on_commit(lambda: WEBHOOK_LAG.labels(event.provider).observe(lag))
             return event
     except Exception as error:
         WebhookEvent.objects.filter(pk=event_id).update(

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
+from shared_apps.observability.metrics import REFUSED, UNAVAILABLE, provider_call
+
 if TYPE_CHECKING:
     import httpx
 
@@ -49,6 +51,13 @@ def vapi_http_client() -> "httpx.Client":
     )
 
 
+def _failure(error: Exception) -> str:
+    """How a failed call counts in the provider metrics: Vapi away or throttling, or a refusal."""
+    if isinstance(error, VapiError) and error.status_code < 500 and error.status_code != 429:
+        return REFUSED
+    return UNAVAILABLE
+
+
 def create_call(
     *,
     assistant_id: str,
@@ -78,13 +87,14 @@ def create_call(
             "serverMessages": server_messages,
         },
     }
-    try:
-        with vapi_http_client() as client:
-            response = client.post("/call", json=body)
-    except httpx.HTTPError as error:
-        raise VapiUnreachable(f"{type(error).__name__}: {error}") from error
-    if response.is_error:
-        raise VapiError(response.status_code, response.text)
+    with provider_call(provider="vapi", operation="calls.create", failure=_failure):
+        try:
+            with vapi_http_client() as client:
+                response = client.post("/call", json=body)
+        except httpx.HTTPError as error:
+            raise VapiUnreachable(f"{type(error).__name__}: {error}") from error
+        if response.is_error:
+            raise VapiError(response.status_code, response.text)
     return response.json()
 
 
@@ -102,13 +112,14 @@ def list_calls(
         "createdAtLt": _iso(created_at_lt),
         "limit": str(limit),
     }
-    try:
-        with vapi_http_client() as client:
-            response = client.get("/call", params=params)
-    except httpx.HTTPError as error:
-        raise VapiUnreachable(f"{type(error).__name__}: {error}") from error
-    if response.is_error:
-        raise VapiError(response.status_code, response.text)
+    with provider_call(provider="vapi", operation="calls.list", failure=_failure):
+        try:
+            with vapi_http_client() as client:
+                response = client.get("/call", params=params)
+        except httpx.HTTPError as error:
+            raise VapiUnreachable(f"{type(error).__name__}: {error}") from error
+        if response.is_error:
+            raise VapiError(response.status_code, response.text)
     calls = response.json()
     return [call for call in calls if isinstance(call, dict)] if isinstance(calls, list) else []
 

@@ -1,0 +1,20 @@
+"""What personal data looks like in free text, so it can be cut from spans and error reports:
+email addresses and phone numbers (stored and sent as E.164, `+` and up to 15 digits)."""
+
+import re
+from typing import Any
+
+PERSONAL = re.compile(r"[^\s@'\"<>(),;:=]+@[^\s@'\"<>(),;:=]+\.[A-Za-z]{2,}|\+\d{7,15}")
+REDACTED = "[redacted]"
+
+
+def redact(value: Any) -> Any:
+    """`value` with every email address and phone number in its strings replaced, through
+    lists, tuples and dicts; other values as they are."""
+    if isinstance(value, str):
+        return PERSONAL.sub(REDACTED, value)
+    if isinstance(value, dict):
+        return {key: redact(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(redact(item) for item in value)
+    return value
