@@ -26,8 +26,8 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 
 class RequestIdMiddleware:
     """Takes the caller's X-Request-ID when it is safe to log, else makes one; echoes it. Counts
-the request's database statements and time for the metrics, and names the tenant and request
-on the request's span."""
+    the request's database statements and time for the metrics, and names the tenant and request
+    on the request's span."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response

@@ -3,8 +3,6 @@ the tenant schema and request id of the request or job it happened in, and scrub
 leaves the process: no request body, cookies, query string or credentials, no user beyond
 the id, no local variables, and email addresses and phone numbers cut from every string."""
 
-from typing import Any
-
 import sentry_sdk
 from django.conf import settings
 from sentry_sdk.integrations.django import DjangoIntegration

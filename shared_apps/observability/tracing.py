@@ -118,11 +118,13 @@ def uninstrument_libraries() -> None:
 
 
 def annotate_current_span(*, tenant: str, request_id: str) -> None:
-    """Name the tenant and request on the active span (a request's own span starts before
-    either is known, so the middleware adds them when it answers)."""
+    """Name the request and its tenant ("-": none) on the active span (a request's own span
+    starts before either is known, so the middleware adds them when it answers)."""
     span = trace.get_current_span()
     if span.is_recording():
-        span.set_attributes({TENANT_ATTRIBUTE: tenant, REQUEST_ID_ATTRIBUTE: request_id})
+        span.set_attribute(REQUEST_ID_ATTRIBUTE, request_id)
+        if tenant != "-":
+            span.set_attribute(TENANT_ATTRIBUTE, tenant)
 
 
 def current_trace_context() -> dict[str, str]:
