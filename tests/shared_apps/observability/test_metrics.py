@@ -137,7 +137,9 @@ def test_with_nothing_due_the_outbox_lag_is_zero(api_host):
 
 
 def test_a_processed_webhook_records_how_long_it_waited(
-    tenant_a, recording_handler, django_capture_on_commit_callbacks
+    tenant_a,
+    recording_handler,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     webhooks.claim_provider_route(
         tenant_id=tenant_a.tenant.pk, provider=TEST_PROVIDER, kind="number", external_id="+15550002222"
