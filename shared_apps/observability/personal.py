@@ -4,7 +4,10 @@ email addresses and phone numbers (stored and sent as E.164, `+` and up to 15 di
 import re
 from typing import Any
 
-PERSONAL = re.compile(r"[^\s@'\"<>(),;:=]+@[^\s@'\"<>(),;:=]+\.[A-Za-z]{2,}|\+\d{7,15}")
+# Also URL-encoded (%40, %2B), as in a logged request line's query string.
+PERSONAL = re.compile(
+    r"[^\s@'\"<>(),;:=&?/]+(?:@|%40)[^\s@'\"<>(),;:=&?/]+\.[A-Za-z]{2,}|(?:\+|%2B)\d{7,15}", re.IGNORECASE
+)
 REDACTED = "[redacted]"
 
 
