@@ -14,6 +14,7 @@ from shared_apps.observability.sentry import init_sentry
 
 PHONE = "+12025550177"
 EMAIL = "linus.private@example.com"
+CLIENT_IP = "203.0.113.7"
 
 
 class KeptEvents(Transport):
@@ -45,7 +46,7 @@ def test_an_unhandled_error_is_reported_with_tenant_and_request_tags_and_no_pers
 
     monkeypatch.setattr(customers_api.queries, "list_customers", broken_lookup)
 
-    response = tenant_a.api().request("GET", "/customers", headers={"X-Forwarded-For": "203.0.113.7"}, search=EMAIL)
+    response = tenant_a.api().request("GET", "/customers", headers={"X-Forwarded-For": CLIENT_IP}, search=EMAIL)
 
     assert response.status_code == 500
     [event] = reports.events
@@ -55,7 +56,7 @@ def test_an_unhandled_error_is_reported_with_tenant_and_request_tags_and_no_pers
     assert event["transaction"] == "/api/v1/customers"
     assert "Authorization" not in event.get("request", {}).get("headers", {})
     reported = json.dumps(event)
-    for personal in (EMAIL, PHONE, PHONE[2:], "203.0.113.7", tenant_a.owner_token):
+    for personal in (EMAIL, PHONE, PHONE[2:], CLIENT_IP, tenant_a.owner_token):
         assert personal not in reported
 
 
