@@ -20,6 +20,9 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.django import DjangoInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from opentelemetry.instrumentation.instrumentor import (
+    BaseInstrumentor,  # type: ignore[attr-defined]  # re-exported without __all__
+)
 from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
@@ -103,17 +106,28 @@ def install_tracing(processors: Sequence[SpanProcessor]) -> None:
     instrument_libraries()
 
 
+def _instrumentors() -> dict[str, tuple[BaseInstrumentor, dict[str, Any]]]:
+    return {
+        # Django's puts its middleware first in settings.MIDDLEWARE, so it must run before the
+        # WSGI handler loads the middleware (AppConfig.ready does).
+        "django": (DjangoInstrumentor(), {"is_sql_commentor_enabled": False}),
+        "psycopg": (PsycopgInstrumentor(), {"enable_commenter": False, "capture_parameters": False}),
+        "redis": (RedisInstrumentor(), {}),
+        "httpx": (HTTPXClientInstrumentor(), {}),
+    }
+
+
 def instrument_libraries() -> None:
-    # Django's instrumentation puts its middleware first in settings.MIDDLEWARE, so this runs
-    # before the WSGI handler loads the middleware (AppConfig.ready does).
-    DjangoInstrumentor().instrument(is_sql_commentor_enabled=False)
-    PsycopgInstrumentor().instrument(enable_commenter=False, capture_parameters=False)
-    RedisInstrumentor().instrument()
-    HTTPXClientInstrumentor().instrument()
+    """Instrument each library but those OTEL_PYTHON_DISABLED_INSTRUMENTATIONS names (the
+    variable OpenTelemetry's Python auto-instrumentation reads, e.g. `redis,psycopg`)."""
+    disabled = {name.strip() for name in os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",")}
+    for name, (instrumentor, options) in _instrumentors().items():
+        if name not in disabled:
+            instrumentor.instrument(**options)
 
 
 def uninstrument_libraries() -> None:
-    for instrumentor in (DjangoInstrumentor(), PsycopgInstrumentor(), RedisInstrumentor(), HTTPXClientInstrumentor()):
+    for instrumentor, _options in _instrumentors().values():
         instrumentor.uninstrument()
 
 
