@@ -20,9 +20,6 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.django import DjangoInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-from opentelemetry.instrumentation.instrumentor import (
-    BaseInstrumentor,  # type: ignore[attr-defined]  # re-exported without __all__
-)
 from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
@@ -106,7 +103,7 @@ def install_tracing(processors: Sequence[SpanProcessor]) -> None:
     instrument_libraries()
 
 
-def _instrumentors() -> dict[str, tuple[BaseInstrumentor, dict[str, Any]]]:
+def _instrumentors() -> dict[str, tuple[Any, dict[str, Any]]]:
     return {
         # Django's puts its middleware first in settings.MIDDLEWARE, so it must run before the
         # WSGI handler loads the middleware (AppConfig.ready does).
