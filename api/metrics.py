@@ -8,15 +8,17 @@ set (deploy/gunicorn.conf.py sets it) prometheus_client keeps each process's val
 there and /metrics adds up all of them; without it (tests, one process) the values live in
 this process's registry."""
 
+import glob
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from shared_apps.observability.metrics import registry
@@ -81,11 +83,20 @@ def observe_request(request: HttpRequest, response: HttpResponse, seconds: float
     DB_SECONDS.labels(request.method, route).observe(database.seconds)
 
 
+class EveryProcessCollector(MultiProcessCollector):
+    """The values of every process that writes under the directory: the server's workers in it,
+    the job workers and the scheduler in directories of their own below it (so processes of
+    separate containers, whose pids may repeat, never share a file)."""
+
+    def collect(self) -> Iterable[Metric]:
+        return self.merge(glob.glob(os.path.join(self._path, "**", "*.db"), recursive=True), accumulate=True)
+
+
 def render_metrics() -> tuple[bytes, str]:
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not directory:
         return generate_latest(registry), CONTENT_TYPE_LATEST
     every_process = CollectorRegistry()
-    MultiProcessCollector(every_process, path=directory)
+    EveryProcessCollector(every_process, path=directory)
     every_process.register(_state)
     return generate_latest(every_process), CONTENT_TYPE_LATEST

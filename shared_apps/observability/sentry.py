@@ -5,8 +5,6 @@ the id, no local variables, and email addresses and phone numbers cut from every
 
 import sentry_sdk
 from django.conf import settings
-from sentry_sdk.integrations.django import DjangoIntegration
-from sentry_sdk.integrations.dramatiq import DramatiqIntegration
 from sentry_sdk.transport import Transport
 from sentry_sdk.types import Event, Hint
 
@@ -27,6 +25,10 @@ def configure_from_environment() -> bool:
 
 def init_sentry(*, dsn: str, transport: type[Transport] | Transport | None = None) -> None:
     """`transport` replaces the network (tests keep the events in memory)."""
+    # Imported here: loading the integrations costs every process time, also without a DSN.
+    from sentry_sdk.integrations.django import DjangoIntegration
+    from sentry_sdk.integrations.dramatiq import DramatiqIntegration
+
     sentry_sdk.init(
         dsn=dsn,
         transport=transport,
