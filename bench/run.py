@@ -16,9 +16,11 @@ BENCHMARKS = (
     ["bench.scheduler"],
     ["bench.http"],
     ["bench.webhooks"],
+    ["bench.outbound_webhooks"],
     ["bench.outage"],
     ["bench.placement"],
     ["bench.search"],
+    ["bench.realtime"],
     ["bench.scale", "--tenants", "1000"],
 )
 
