@@ -1,7 +1,8 @@
 """Error reports to Sentry when SENTRY_DSN is set (off otherwise). Each event is tagged with
 the tenant schema and request id of the request or job it happened in, and scrubbed before it
-leaves the process: no request body, cookies, query string or credentials, no user beyond
-the id, no local variables, and email addresses and phone numbers cut from every string."""
+leaves the process: no request URL (the route names the transaction), body, cookies, query
+string or credentials, no user beyond the id, no local variables, and email addresses and
+phone numbers cut from every string."""
 
 import sentry_sdk
 from django.conf import settings
@@ -50,7 +51,7 @@ def scrub_event(event: Event, hint: Hint) -> Event:
         tags.setdefault("request_id", request_id)
     request = event.get("request")
     if isinstance(request, dict):
-        for field in ("data", "cookies", "query_string", "env"):
+        for field in ("url", "data", "cookies", "query_string", "env"):
             request.pop(field, None)
         headers = request.get("headers")
         if isinstance(headers, dict):

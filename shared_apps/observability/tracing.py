@@ -5,9 +5,9 @@ OTEL_BSP_*, OTEL_EXPORTER_OTLP_*, OTEL_PROPAGATORS). Django requests, psycopg, R
 httpx are instrumented; the provider gateways and the Dramatiq worker make their own spans.
 
 Every span passes through ScrubbingSpanProcessor before any exporter sees it: it adds the
-tenant schema and request id, and removes what could be personal data (query strings, client
-addresses, exception messages, status descriptions, anything shaped like an email address or
-an E.164 number)."""
+tenant schema and request id, and removes what could be personal data or a secret (URLs'
+paths and queries, client addresses, exception messages, status descriptions, anything shaped
+like an email address or an E.164 number)."""
 
 import os
 from collections.abc import Mapping, Sequence
@@ -34,9 +34,20 @@ REQUEST_ID_KEY = "x-request-id"
 # A proxy: spans go to whichever provider is installed, or nowhere while none is.
 tracer = trace.get_tracer("servicedesk")
 
-_URL_ATTRIBUTES = frozenset({"http.url", "url.full", "http.target"})
+# Full URLs keep only scheme and host: a path may hold a secret (a pay page's token, the
+# secret in a webhook target's path) and a query personal data. `http.route` names the route.
+_URL_ATTRIBUTES = frozenset({"http.url", "url.full"})
 _DROPPED_ATTRIBUTES = frozenset(
-    {"url.query", "client.address", "http.client_ip", "net.peer.ip", "net.sock.peer.addr", "enduser.id"}
+    {
+        "http.target",
+        "url.path",
+        "url.query",
+        "client.address",
+        "http.client_ip",
+        "net.peer.ip",
+        "net.sock.peer.addr",
+        "enduser.id",
+    }
 )
 _KEPT_EXCEPTION_ATTRIBUTES = frozenset({"exception.type", "exception.escaped"})
 
@@ -181,7 +192,7 @@ class JobSpan:
 def _clean_value(key: str, value: Any) -> Any:
     if key in _URL_ATTRIBUTES and isinstance(value, str):
         parts = urlsplit(value)
-        value = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        value = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], "", "", ""))
     return redact(value)
 
 

@@ -18,7 +18,7 @@ from tasks.outbox import relay_outbox
 from tenant_apps.sms.models import Message
 from tests.concurrency import JOIN_TIMEOUT
 from tests.tenant_apps.sms.fixtures import sandbox  # noqa: F401 - fixture
-from tests.tenant_apps.voice.conftest import local, next_business_day, set_up_voice
+from tests.tenant_apps.voice.conftest import LEAK_REPAIR, local, next_business_day, set_up_voice
 from tests.tenant_apps.voice.payloads import CALLER, post, results, tool_calls
 
 SENDER = "+12025550610"
@@ -56,6 +56,7 @@ def test_a_phone_booking_its_jobs_and_the_confirmation_text_are_one_trace(
     # Given a business that answers its phone with Vapi and texts booking confirmations
     phone_number_id = f"pn-trace-{uuid.uuid4().hex[:8]}"
     set_up_voice(committed_tenant, phone_number_id=phone_number_id, assistant_id=f"asst-{phone_number_id}")
+    assert committed_tenant.api().post("/price-book", LEAK_REPAIR).status_code == 201
     zone = committed_tenant.tenant.zone
     hour = datetime.now(tz=zone).hour  # quiet hours that are not now, whenever the test runs
     quiet = {"quiet_hours_start": f"{(hour + 2) % 24:02}:00", "quiet_hours_end": f"{(hour + 3) % 24:02}:00"}

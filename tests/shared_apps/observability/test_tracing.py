@@ -60,12 +60,14 @@ def test_an_exporter_that_is_not_installed_is_refused_by_name(monkeypatch):
         tracing.exporters_from_environment()
 
 
-def test_the_scrubber_keeps_no_query_string_client_address_or_exception_message(spans):
+def test_the_scrubber_keeps_no_url_path_or_query_client_address_or_exception_message(spans):
     with tracing.tracer.start_as_current_span(
         "GET customers",
         kind=SpanKind.SERVER,
         attributes={
-            "http.url": f"http://acme.localhost/api/v1/customers?search={EMAIL}",
+            "http.url": f"http://acme.localhost/api/v1/pay/secret-token?search={EMAIL}",
+            "http.target": f"/api/v1/pay/secret-token?search={EMAIL}",
+            "http.route": "api/v1/pay/<str:token>",
             "url.query": f"search={EMAIL}",
             "client.address": "203.0.113.9",
             "note": f"call {PHONE}",
@@ -75,7 +77,8 @@ def test_the_scrubber_keeps_no_query_string_client_address_or_exception_message(
 
     [finished] = spans.get_finished_spans()
     assert dict(finished.attributes) == {
-        "http.url": "http://acme.localhost/api/v1/customers",
+        "http.url": "http://acme.localhost",
+        "http.route": "api/v1/pay/<str:token>",
         "note": "call [redacted]",
     }
     [event] = finished.events
