@@ -20,6 +20,7 @@ BENCHMARKS = (
     ["bench.outage"],
     ["bench.placement"],
     ["bench.search"],
+    ["bench.files"],
     ["bench.realtime"],
     ["bench.scale", "--tenants", "1000"],
 )

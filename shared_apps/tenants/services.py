@@ -14,6 +14,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from shared_apps import storage
 from shared_apps.errors import Conflict, PermissionDenied, ValidationFailed, violated_constraint
 from shared_apps.events.services import emit
 from shared_apps.outbox.models import OutboxMessage
@@ -508,6 +509,8 @@ def delete_tenant(*, tenant_id: int) -> None:
 
 
 def _drop_tenant(tenant: Tenant) -> None:
+    # Files first: a storage failure leaves the schema, and the next run tries both again.
+    storage.delete_tenant_objects(schema_name=tenant.schema_name)
     drop_tenant_schema(schema_name=tenant.schema_name)
     OutboxMessage.objects.filter(schema_name=tenant.schema_name, published_at__isnull=True).delete()
     tenant.delete()
