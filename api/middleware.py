@@ -1,5 +1,6 @@
 """Request ids and the error envelope for responses that Ninja did not make."""
 
+import ipaddress
 import re
 import sys
 import time
@@ -17,6 +18,8 @@ from api.auth import ApiRequest
 from api.errors import envelope, is_envelope, unavailable_response
 from api.logging import request_id_var, tenant_var, user_var
 from api.metrics import observe_request
+from api.ratelimit import client_ip
+from shared_apps.audit import context as audit_context
 from shared_apps.events import actors as event_actors
 from shared_apps.tenants import queries as tenant_queries
 
@@ -35,9 +38,15 @@ class RequestIdMiddleware:
         request.request_id = request_id
         tokens = (request_id_var.set(request_id), tenant_var.set("-"), user_var.set("-"))
         actor_token = event_actors.set_actor(event_actors.SYSTEM)
+        origin = audit_context.Origin(
+            ip=_valid_ip(client_ip(request)),
+            user_agent=request.headers.get("User-Agent", ""),
+            request_id=request_id,
+        )
         started = time.perf_counter()
         try:
-            response = self.get_response(request)
+            with audit_context.coming_from(origin):
+                response = self.get_response(request)
         finally:
             request_id_var.reset(tokens[0])
             tenant_var.reset(tokens[1])
@@ -46,6 +55,14 @@ class RequestIdMiddleware:
         response["X-Request-ID"] = request_id
         observe_request(request, response, time.perf_counter() - started)
         return response
+
+
+def _valid_ip(value: str) -> str | None:
+    """The address as the audit trail stores it, or None when it is not one (a test client)."""
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
 
 
 class AllowedHostsMiddleware:

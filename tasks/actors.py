@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 import dramatiq
 
+from shared_apps.audit import services as audit
 from shared_apps.events import services as events
 from shared_apps.events.actors import SCHEDULER, acting_as
 from shared_apps.idempotency import services as idempotency
@@ -76,6 +77,18 @@ def process_webhook_event(event_id: int) -> None:
 def release_held_webhook_events(tenant_id: int) -> None:
     """After a business is reactivated: queue the provider events held while it was suspended."""
     webhooks.release_held_webhook_events(tenant_id=tenant_id)
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def release_all_held_webhook_events() -> None:
+    """After a flag's rollout changed: queue the provider events held for any business."""
+    webhooks.release_all_held_webhook_events()
+
+
+@dramatiq.actor(queue_name="default", max_retries=3)
+def purge_audit_events() -> None:
+    """Delete audit rows past their retention."""
+    audit.purge_audit_events()
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)

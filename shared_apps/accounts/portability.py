@@ -27,6 +27,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_exists
 
 from shared_apps.accounts.models import Membership, User
+from shared_apps.audit import services as audit
 from shared_apps.errors import Conflict, NotFound
 from shared_apps.tenants import daily_jobs, queries
 from shared_apps.tenants.models import CustomDomain, Domain, Tenant
@@ -123,6 +124,7 @@ def export_tenant(*, slug: str, path: Path) -> Tenant:
         ),
         "memberships": serializers.serialize("python", memberships),
         "provider_routes": serializers.serialize("python", ProviderRoute.objects.filter(tenant=tenant).order_by("pk")),
+        "audit_events": serializers.serialize("python", audit.tenant_audit_rows(tenant_id=tenant.pk)),
     }
     command, env = _libpq_command("pg_dump")
     dump = subprocess.run(  # noqa: S603 - our own arguments: a schema name from our table
@@ -137,6 +139,7 @@ def export_tenant(*, slug: str, path: Path) -> Tenant:
         _add(archive, "manifest.json", json.dumps(manifest).encode())
         _add(archive, "public.json", json.dumps(public, cls=DjangoJSONEncoder).encode())
         _add(archive, "schema.sql", dump)
+    audit.record(action="tenant.exported", tenant_id=tenant.pk)
     return tenant
 
 
@@ -241,6 +244,12 @@ def _import_public_rows(public: dict[str, list[dict[str, Any]]]) -> Tenant:
                 _insert(row)
     except IntegrityError:
         raise Conflict("A domain or provider id of this tenant belongs to another one here.", code="taken") from None
+    # Its trail comes along, renumbered here; an export made before the trail existed has none.
+    for event in _objects(public.get("audit_events", [])):
+        event.pk = None
+        event.tenant_id = tenant.pk  # type: ignore[attr-defined]
+        _insert(event)
+    audit.record(action="tenant.imported", tenant_id=tenant.pk)
     if tenant.status != Tenant.Status.POOLED:
         daily_jobs.schedule_daily_jobs(tenant=tenant)
     return tenant

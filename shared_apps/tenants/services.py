@@ -14,6 +14,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from shared_apps.audit import services as audit
 from shared_apps.errors import Conflict, PermissionDenied, ValidationFailed, violated_constraint
 from shared_apps.outbox.models import OutboxMessage
 from shared_apps.outbox.services import enqueue_after_commit
@@ -160,6 +161,7 @@ def create_tenant(*, slug: str, name: str, timezone_name: str = "UTC", currency:
             raise _slug_taken()
         tenant = claim_or_create_tenant_schema()
         activate_tenant(tenant=tenant, slug=slug, name=name, timezone_name=timezone_name, currency=currency)
+        audit.record(action="tenant.created", tenant_id=tenant.pk, target=f"tenant:{slug}")
         enqueue_after_commit(actor_name="refill_tenant_pool")
     return tenant
 
@@ -408,6 +410,7 @@ def update_tenant_settings(*, tenant_id: int, changes: dict[str, Any]) -> Tenant
     cleaned = {field: _SETTING_VALIDATORS[field](value) for field, value in changes.items()}
     with transaction.atomic():
         tenant = queries.get_tenant_for_update(tenant_id=tenant_id)
+        before = {field: getattr(tenant, field) for field in cleaned}
         for field, value in cleaned.items():
             setattr(tenant, field, value)
         if tenant.quiet_hours_start == tenant.quiet_hours_end:
@@ -417,6 +420,9 @@ def update_tenant_settings(*, tenant_id: int, changes: dict[str, Any]) -> Tenant
             )
         if cleaned:
             tenant.save(update_fields=list(cleaned))
+        changed = audit.changed_fields(before=before, after=cleaned)
+        if changed:
+            audit.record(action="tenant.settings_changed", tenant_id=tenant.pk, details={"changed": changed})
         if "timezone" in cleaned:
             daily_jobs.reschedule_daily_jobs(tenant=tenant)
         for hook in _settings_hooks:
@@ -442,6 +448,12 @@ def set_tenant_status(*, tenant_id: int, status: str) -> Tenant:
             )
         if status == Tenant.Status.ACTIVE and not tenant.is_active:
             _release_held_events(tenant=tenant)
+        if status != tenant.status:
+            audit.record(
+                action="tenant.status_changed",
+                tenant_id=tenant.pk,
+                details={"status": {"before": tenant.status, "after": status}},
+            )
         tenant.status = status
         tenant.save(update_fields=["status"])
     queries.forget_tenant(tenant)
@@ -466,6 +478,11 @@ def schedule_tenant_deletion(*, tenant_id: int) -> Tenant:
             days=settings.TENANT_DELETION_GRACE_DAYS
         )
         tenant.save(update_fields=["status", "deletion_due_at"])
+        audit.record(
+            action="tenant.deletion_scheduled",
+            tenant_id=tenant.pk,
+            details={"deletion_due_at": tenant.deletion_due_at.isoformat()},
+        )
     queries.forget_tenant(tenant)
     return tenant
 
@@ -479,6 +496,7 @@ def restore_tenant(*, tenant_id: int) -> Tenant:
         tenant.status = Tenant.Status.ACTIVE
         tenant.deletion_due_at = None
         tenant.save(update_fields=["status", "deletion_due_at"])
+        audit.record(action="tenant.restored", tenant_id=tenant.pk)
         _release_held_events(tenant=tenant)
     queries.forget_tenant(tenant)
     return tenant
@@ -499,6 +517,7 @@ def purge_deleted_tenants(*, now: datetime | None = None) -> int:
             if tenant is None:
                 continue
             _drop_tenant(tenant)
+            audit.record(action="tenant.purged", tenant_id=tenant_id, target=f"tenant:{tenant.slug}")
         queries.forget_tenant(tenant)
         dropped += 1
     return dropped

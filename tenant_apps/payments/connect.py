@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import F, Subquery
 from django.utils import timezone
 
+from shared_apps.audit import services as audit
 from shared_apps.errors import Conflict
 from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks import services as webhooks
@@ -37,7 +38,9 @@ def connect_stripe_account(*, tenant: Tenant, return_url: str, refresh_url: str)
         key = f"connect:{tenant.schema_name}" + (f":{previous}" if previous else "")
         created = call_stripe(lambda: gateway.create_account(tenant_schema=tenant.schema_name, idempotency_key=key))
         with transaction.atomic():
-            account, _ = StripeAccount.objects.get_or_create(account_id=created["id"])
+            account, made = StripeAccount.objects.get_or_create(account_id=created["id"])
+            if made:
+                audit.record_here(action="stripe.connected", target=f"stripe_account:{account.account_id}")
             update_account_state(account=account, data=created)
             # Stripe announces a new account at once, before this route exists: those events
             # were stored unrouted and are processed now.
@@ -69,6 +72,7 @@ def disconnect_account(*, account: StripeAccount) -> StripeAccount:
         account.charges_enabled = False
         account.payouts_enabled = False
         account.save(update_fields=["disconnected_at", "charges_enabled", "payouts_enabled", "updated_at"])
+        audit.record_here(action="stripe.disconnected", target=f"stripe_account:{account.account_id}")
     return account
 
 

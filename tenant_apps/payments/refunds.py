@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from shared_apps.audit import services as audit
 from shared_apps.errors import Conflict, NotFound, ValidationFailed
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.webhooks.stripe import PROVIDER
@@ -141,6 +142,11 @@ def request_card_refund(*, payment_id: int, amount: int | None, requested_by: in
                 details=[{"refundable": max(left, 0)}],
             )
         card_refund = CardRefund.objects.create(payment=payment, amount=amount, requested_by=requested_by)
+        audit.record_here(
+            action="payment.refund_requested",
+            target=f"payment:{payment.pk}",
+            details={"amount": amount, "currency": payment.currency, "card_refund_id": card_refund.pk},
+        )
     return submit_card_refund(refund_id=card_refund.pk)
 
 
