@@ -8,11 +8,13 @@ from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import Field
 
+from api.audit import AuditEventOut, AuditFilters, page
 from api.auth import ApiRequest, platform_admin
 from api.idempotency import idempotent
 from api.invitations import IssuedInvitationOut, issued_out
 from api.schemas import RowId, StorableSchema, StrictSchema, enum_of
 from shared_apps.accounts import invitations
+from shared_apps.flags import services as flags
 from shared_apps.outbox import queries as outbox_queries
 from shared_apps.tenants import queries, services
 from shared_apps.tenants.models import Tenant
@@ -170,3 +172,73 @@ def list_outbox_messages(request: HttpRequest, filters: Query[OutboxFilters]):
     """Jobs waiting, published or dead, newest first; `?status=dead` lists those parked after
     repeated failed publishes (queue one again with `manage.py retry_outbox_message ID`)."""
     return outbox_queries.list_outbox_messages(status=filters.status)
+
+
+class PlatformAuditEventOut(AuditEventOut):
+    tenant_id: int | None = Field(description="The business it concerns; null for platform-wide actions.")
+
+
+class PlatformAuditPageOut(Schema):
+    items: list[PlatformAuditEventOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class PlatformAuditFilters(AuditFilters):
+    tenant_id: RowId | None = Field(default=None, description="Only this business's trail.")
+
+
+@router.get("/audit-events", response=PlatformAuditPageOut)
+def list_audit_events(request: HttpRequest, filters: Query[PlatformAuditFilters]):
+    """The whole platform's audit trail, newest first (every business's, and platform-wide
+    actions such as refused sign-ins naming no business or a flag's rollout)."""
+    return page(filters, tenant_id=filters.tenant_id, whole_platform=True)
+
+
+class FlagOut(Schema):
+    name: str
+    description: str
+    default: bool = Field(description="On or off for every business without a rollout or an override.")
+    rollout_percent: int | None = Field(
+        description="On for this share of businesses (a stable hash of each), instead of the default; null: none."
+    )
+
+
+class TenantFlagOut(FlagOut):
+    override: bool | None = Field(description="This business's own setting; null: none.")
+    enabled: bool = Field(description="Whether the flag is on for this business now.")
+
+
+class RolloutIn(StrictSchema):
+    rollout_percent: int | None = Field(ge=0, le=100, description="0 to 100; null goes back to the default.")
+
+
+class TenantFlagIn(StrictSchema):
+    enabled: bool | None = Field(description="On or off for this business; null drops the override.")
+
+
+@router.get("/flags", response=list[FlagOut])
+def list_flags(request: HttpRequest):
+    """Every feature flag declared in code, with its default and rollout."""
+    return flags.list_flags()
+
+
+@router.put("/flags/{name}", response=FlagOut)
+def set_flag_rollout(request: HttpRequest, name: str, payload: RolloutIn):
+    """Roll a flag out to a share of businesses (or back to its default). Audited; every
+    process sees it within a second."""
+    return flags.set_rollout(name=name, percent=payload.rollout_percent)
+
+
+@router.get("/tenants/{tenant_id}/flags", response=list[TenantFlagOut])
+def list_tenant_flags(request: HttpRequest, tenant_id: RowId):
+    """Every flag as it is for one business: its override and whether it is on."""
+    return services.list_tenant_flags(tenant_id=tenant_id)
+
+
+@router.put("/tenants/{tenant_id}/flags/{name}", response=TenantFlagOut)
+def set_tenant_flag(request: HttpRequest, tenant_id: RowId, name: str, payload: TenantFlagIn):
+    """Switch a flag on or off for one business (null drops the override). Audited in the
+    business's trail; every process sees it within a second. An integration switched off
+    answers 409 `integration_disabled`, and its provider webhooks are stored, not run, until
+    it is on again."""
+    return services.set_tenant_flag(tenant_id=tenant_id, name=name, enabled=payload.enabled)

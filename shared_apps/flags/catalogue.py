@@ -36,4 +36,6 @@ FLAGS: dict[str, Flag] = {
     )
 }
 
-FLAG_OF_PROVIDER: dict[str, str] = {flag.webhook_provider: flag.name for flag in FLAGS.values() if flag.webhook_provider}
+FLAG_OF_PROVIDER: dict[str, str] = {
+    flag.webhook_provider: flag.name for flag in FLAGS.values() if flag.webhook_provider
+}

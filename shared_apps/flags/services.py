@@ -34,6 +34,10 @@ def _version_key() -> str:
     return f"{settings.REDIS_KEY_PREFIX}:flags:version"
 
 
+# The version before any change was published (also after Redis lost the key).
+_FIRST_VERSION = b"-"
+
+
 class _Cache:
     """What this process read, valid while Redis holds the version it was read under."""
 
@@ -47,7 +51,11 @@ class _Cache:
     def fresh(self) -> bool:
         """Drop everything read under another version (or any while Redis is away, or older
         than FLAGS_CACHE_SECONDS, in case a publish was lost); whether caching may go on."""
-        version = fail_open(lambda: cast(bytes | None, redis_client().get(_version_key())), fallback=lambda: None, what="flags version read")
+        version = fail_open(
+            lambda: cast(bytes | None, redis_client().get(_version_key())) or _FIRST_VERSION,
+            fallback=lambda: None,
+            what="flags version read",
+        )
         with self.lock:
             stale = time.monotonic() - self.loaded_at > settings.FLAGS_CACHE_SECONDS
             if version is None or version != self.version or stale:
@@ -63,6 +71,13 @@ def forget_cached_flags() -> None:
     """Drop what this process read (tests)."""
     with _cache.lock:
         _cache.version, _cache.rollouts, _cache.overrides = None, None, {}
+
+
+def _changed() -> None:
+    """After a change in this transaction: this process re-reads at once (its own transaction
+    sees the change), every process once the new version is published after commit."""
+    forget_cached_flags()
+    transaction.on_commit(_publish_change)
 
 
 def _publish_change() -> None:
@@ -190,7 +205,7 @@ def set_rollout(*, name: str, percent: int | None) -> FlagState:
         )
         if flag.webhook_provider:
             enqueue_after_commit(actor_name=RELEASE_ALL_HELD_EVENTS)
-        transaction.on_commit(_publish_change)
+        _changed()
     return next(state for state in list_flags() if state.name == flag.name)
 
 
@@ -219,5 +234,5 @@ def set_tenant_flag(*, tenant_id: int, name: str, enabled: bool | None) -> FlagS
         state = next(state for state in list_flags(tenant_id=tenant_id) if state.name == flag.name)
         if flag.webhook_provider and state.enabled:
             enqueue_after_commit(actor_name=RELEASE_HELD_EVENTS, tenant_id=tenant_id)
-        transaction.on_commit(_publish_change)
+        _changed()
     return state

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from shared_apps.audit import services as audit
 from shared_apps.errors import Conflict, PermissionDenied, ValidationFailed, violated_constraint
+from shared_apps.flags import services as flags
 from shared_apps.outbox.models import OutboxMessage
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants import daily_jobs, queries
@@ -464,6 +465,18 @@ def _release_held_events(*, tenant: Tenant) -> None:
     """In the reactivating transaction: a job, run after it commits, queues the webhook events
     held while the business was suspended (webhooks.release_held_webhook_events)."""
     enqueue_after_commit(actor_name="release_held_webhook_events", tenant_id=tenant.pk)
+
+
+def list_tenant_flags(*, tenant_id: int) -> list[flags.FlagState]:
+    """Every feature flag as it is for a claimed business (NotFound for any other id)."""
+    queries.get_claimed_tenant(tenant_id=tenant_id)
+    return flags.list_flags(tenant_id=tenant_id)
+
+
+def set_tenant_flag(*, tenant_id: int, name: str, enabled: bool | None) -> flags.FlagState:
+    """Switch a feature flag on or off for a claimed business, or drop its override (None)."""
+    queries.get_claimed_tenant(tenant_id=tenant_id)
+    return flags.set_tenant_flag(tenant_id=tenant_id, name=name, enabled=enabled)
 
 
 def schedule_tenant_deletion(*, tenant_id: int) -> Tenant:

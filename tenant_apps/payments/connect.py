@@ -3,12 +3,14 @@ Stripe reports it, and disconnection. Charges and refunds go to the connected ac
 
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Subquery
 from django.utils import timezone
 
 from shared_apps.audit import services as audit
 from shared_apps.errors import Conflict
+from shared_apps.flags import catalogue as flag_names
+from shared_apps.flags import services as flags
 from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks import services as webhooks
 from shared_apps.webhooks.stripe import ACCOUNT_KIND, PROVIDER
@@ -30,7 +32,9 @@ def shown_account() -> StripeAccount | None:
 def connect_stripe_account(*, tenant: Tenant, return_url: str, refresh_url: str) -> str:
     """An onboarding link for the business's own Stripe account, made on first use (and
     again after the business disconnected us: Stripe gives a deauthorized platform no access
-    to the old one) and claimed in the routing table (its events reach this tenant only)."""
+    to the old one) and claimed in the routing table (its events reach this tenant only).
+    Refused while card payments are switched off for the business."""
+    flags.require_enabled(flag_names.CARD_PAYMENTS, tenant_id=tenant.pk)
     account = connected_account()
     if account is None:
         # One key per connection: a retry replays it, a reconnection makes a new account.
@@ -90,7 +94,15 @@ def not_connected(account_id: str | None = None) -> Conflict:
     )
 
 
+def require_card_payments() -> None:
+    """Refuse (409 `integration_disabled`) Stripe work of a business whose card payments are
+    switched off (its card_payments flag)."""
+    tenant = connection.tenant  # type: ignore[attr-defined]  # django-tenants' database backend
+    flags.require_enabled(flag_names.CARD_PAYMENTS, tenant_id=tenant.pk)
+
+
 def require_charges_enabled() -> StripeAccount:
+    require_card_payments()
     account = connected_account()
     if account is None or not account.charges_enabled:
         raise not_connected(account.account_id if account else None)

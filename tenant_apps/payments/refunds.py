@@ -18,7 +18,7 @@ from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.webhooks.stripe import PROVIDER
 from tenant_apps.invoices.services import lock_invoice
 from tenant_apps.payments import gateway
-from tenant_apps.payments.connect import not_connected, payment_account
+from tenant_apps.payments.connect import not_connected, payment_account, require_card_payments
 from tenant_apps.payments.gateway import StripeFailure, current_schema, idempotency_key
 from tenant_apps.payments.ledger import notify_owner, payment_recorded, post_ledger_entry
 from tenant_apps.payments.models import CardRefund, Payment, PaymentNotice
@@ -119,6 +119,7 @@ def request_card_refund(*, payment_id: int, amount: int | None, requested_by: in
     Stripe is away a job asks again with the same key."""
     if amount is not None and amount <= 0:
         raise ValidationFailed("amount must be positive.", details=[{"field": "amount"}])
+    require_card_payments()
     with transaction.atomic():
         payment = Payment.objects.select_for_update(of=("self",)).filter(pk=payment_id).first()
         if payment is None:

@@ -5,34 +5,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tenants', '0010_unaccent_extension'),
+        ("tenants", "0010_unaccent_extension"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='FlagRollout',
+            name="FlagRollout",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('flag', models.CharField(max_length=64, unique=True)),
-                ('percent', models.PositiveSmallIntegerField()),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("flag", models.CharField(max_length=64, unique=True)),
+                ("percent", models.PositiveSmallIntegerField()),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='TenantFlag',
+            name="TenantFlag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('flag', models.CharField(max_length=64)),
-                ('enabled', models.BooleanField()),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("flag", models.CharField(max_length=64)),
+                ("enabled", models.BooleanField()),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'flag'), name='tenant_flag_once')],
+                "constraints": [models.UniqueConstraint(fields=("tenant", "flag"), name="tenant_flag_once")],
             },
         ),
     ]
