@@ -3,23 +3,16 @@ request id), and GET /audit-events (owners and admins) and /platform/audit-event
 
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
 from shared_apps.accounts.models import User
 from shared_apps.audit.models import AuditEvent
+from tests.api.test_platform import platform_api  # noqa: F401 - fixture
 from tests.conftest import PASSWORD
 from tests.isolation import Route, TenantRouteCases, assert_refused
 
 BROWSER = "Mozilla/5.0 (audit test)"
 REQUEST_ID = "audit-request-0001"
-
-
-@pytest.fixture
-def platform_api(db, api_host):
-    User.objects.create_superuser("root@platform.test", PASSWORD)
-    tokens = api_host.post("/auth/login", {"email": "root@platform.test", "password": PASSWORD}).json()
-    return api_host.with_token(tokens["access_token"])
 
 
 def latest(action: str) -> AuditEvent:
@@ -164,7 +157,7 @@ def test_a_bad_cursor_or_time_is_400(tenant_a):
     assert_refused(tenant_a.api().get("/audit-events", since="yesterday"), 400)
 
 
-def test_platform_admin_actions_are_recorded_in_the_business_trail(platform_api, tenant_a):
+def test_platform_admin_actions_are_recorded_in_the_business_trail(platform_api, tenant_a):  # noqa: F811 - the fixture
     url = f"/platform/tenants/{tenant_a.tenant.pk}"
     platform_api.patch(url, {"status": "suspended"})
     platform_api.patch(url, {"status": "active"})
@@ -182,7 +175,7 @@ def test_platform_admin_actions_are_recorded_in_the_business_trail(platform_api,
     assert {row.actor for row in rows} == {f"user:{admin.pk}"}
 
 
-def test_platform_trail_lists_every_business_and_filters_by_one(platform_api, tenant_a, tenant_b):
+def test_platform_trail_lists_every_business_and_filters_by_one(platform_api, tenant_a, tenant_b):  # noqa: F811 - the fixture
     tenant_a.api().patch("/tenants/me", {"name": "Alpha Renamed"})
     tenant_b.api().patch("/tenants/me", {"name": "Bravo Renamed"})
 
