@@ -1,12 +1,12 @@
 """Platform administration: every tenant, for platform admins only."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from api.audit import AuditEventOut, AuditFilters, page
 from api.auth import ApiRequest, platform_admin
@@ -16,6 +16,7 @@ from api.schemas import RowId, StorableSchema, StrictSchema, enum_of
 from shared_apps.accounts import invitations
 from shared_apps.flags import services as flags
 from shared_apps.outbox import queries as outbox_queries
+from shared_apps.stats import services as stats
 from shared_apps.tenants import queries, services
 from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks import queries as webhook_queries
@@ -242,3 +243,76 @@ def set_tenant_flag(request: HttpRequest, tenant_id: RowId, name: str, payload: 
     answers 409 `integration_disabled`, and its provider webhooks are stored, not run, until
     it is on again."""
     return services.set_tenant_flag(tenant_id=tenant_id, name=name, enabled=payload.enabled)
+
+
+class SignupsOut(Schema):
+    day: date = Field(description="A UTC calendar day.")
+    count: int
+
+
+class CardVolumeOut(Schema):
+    currency: str
+    amount: int = Field(description="Minor units.")
+
+
+class UsageTotalsOut(Schema):
+    sms_segments: int
+    call_minutes: int
+    storage_bytes: int
+    card_volume: list[CardVolumeOut]
+
+
+class TenantUsageOut(Schema):
+    tenant_id: int
+    slug: str
+    status: str
+    sms_segments: int
+    call_minutes: int
+    card_volume: int = Field(description="Minor units of `currency`.")
+    currency: str
+    storage_bytes: int
+    last_active_at: datetime | None
+    computed_at: datetime = Field(description="When the usage job measured this business.")
+
+
+class WebhookRateOut(Schema):
+    received: int
+    failed: int
+    failure_rate: float = Field(description="Failed over received, 0 to 1.")
+
+
+class PlatformStatsOut(Schema):
+    computed_at: datetime
+    tenants_by_status: dict[str, int]
+    signups_per_day: list[SignupsOut] = Field(description="Businesses created per UTC day over the last 30 days.")
+    active_last_30_days: int = Field(description="Businesses whose members signed in within 30 days.")
+    usage_totals: UsageTotalsOut = Field(description="Over the last 30 days, across businesses.")
+    top_usage: list[TenantUsageOut] = Field(description="The biggest users by `sort`, over the last 30 days.")
+    webhooks: dict[str, WebhookRateOut] = Field(description="Provider webhooks of the last day, per provider.")
+    queue_depth: dict[str, int] = Field(description="Jobs waiting per queue.")
+    snapshot_at: datetime | None = Field(description="When webhooks and queue depth were measured.")
+    dead_outbox: int = Field(description="Jobs parked after repeated failed publishes.")
+    outbox_backlog: int = Field(description="Jobs written and not yet published (due or later).")
+
+
+class StatsParams(StorableSchema):
+    sort: Annotated[str, enum_of(stats.SORTS)] = Field(
+        default="sms_segments", description="Order of `top_usage`: " + ", ".join(stats.SORTS) + "."
+    )
+    limit: int = Field(default=20, ge=1, le=200, description="How many businesses `top_usage` lists.")
+
+    @field_validator("sort")
+    @classmethod
+    def _known_sort(cls, value: str) -> str:
+        if value not in stats.SORTS:
+            raise ValueError(f"One of {', '.join(stats.SORTS)}.")
+        return value
+
+
+@router.get("/stats", response=PlatformStatsOut)
+def platform_stats(request: HttpRequest, params: Query[StatsParams]):
+    """How the platform is doing: businesses by status, sign-ups, active businesses, usage
+    (texts, call minutes, card volume, storage) in total and per business, provider webhook
+    failure rates, dead outbox rows and queue depth. Usage comes from rollups the scheduler's
+    jobs write; no business's schema is read here."""
+    return stats.platform_stats(sort=params.sort, limit=params.limit)

@@ -63,6 +63,7 @@ SHARED_APPS = [
     "shared_apps.events",
     "shared_apps.audit",
     "shared_apps.flags",
+    "shared_apps.stats",
     "shared_apps.idempotency",
     "shared_apps.webhooks",
     # Needed for OpClass() in expression indexes (it registers the index wrapper) and range lookups.

@@ -10,10 +10,14 @@ from shared_apps.events import services as events
 from shared_apps.events.actors import SCHEDULER, acting_as
 from shared_apps.idempotency import services as idempotency
 from shared_apps.outbox import services as outbox
+from shared_apps.stats import services as stats
 from shared_apps.tenants import daily_jobs, provisioning
 from shared_apps.tenants import services as tenants
 from shared_apps.webhooks import services as webhooks
-from tasks.broker import broker  # noqa: F401 - configures Dramatiq before actors are declared
+from tasks.broker import (
+    broker,  # noqa: F401 - configures Dramatiq before actors are declared
+    queue_depth,
+)
 from tenant_apps.invoices import services as invoices
 from tenant_apps.notifications import document_email, dunning, notices, reminders
 from tenant_apps.payments import reconcile as payment_reconcile
@@ -89,6 +93,18 @@ def release_all_held_webhook_events() -> None:
 def purge_audit_events() -> None:
     """Delete audit rows past their retention."""
     audit.purge_audit_events()
+
+
+@dramatiq.actor(queue_name="default", max_retries=0)
+def roll_up_tenant_usage() -> None:
+    """Measure every active business's usage into the dashboard's public table."""
+    stats.roll_up_tenant_usage()
+
+
+@dramatiq.actor(queue_name="default", max_retries=0)
+def roll_up_platform() -> None:
+    """Measure provider webhooks and the job queues for the dashboard."""
+    stats.roll_up_platform(queue_depth=queue_depth())
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)

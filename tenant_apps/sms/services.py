@@ -318,6 +318,8 @@ def send_queued_sms(*, message_id: int, tenant_id: int) -> Message | None:
         if message is None or message.status != Status.QUEUED:
             return message
         if not flags.is_enabled(flag_names.SMS, tenant_id=tenant_id):
+            message.note = "Texts were switched off for the business before it was sent."
+            message.save(update_fields=["note"])
             advance_status(message, new_status=Status.FAILED, error_code=None)
             return message
         message.status = Status.SENDING

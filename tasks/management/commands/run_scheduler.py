@@ -22,6 +22,8 @@ PERIODIC_JOBS = (
     (actors.purge_published_outbox_messages, 3600),
     (actors.purge_event_deliveries, 3600),
     (actors.purge_audit_events, 24 * 3600),
+    (actors.roll_up_tenant_usage, 3600),
+    (actors.roll_up_platform, 60),
     (actors.reconcile_sms_sends, 300),
     (actors.reconcile_voice_calls, 300),
 )
