@@ -256,10 +256,10 @@ class CardVolumeOut(Schema):
 
 
 class UsageTotalsOut(Schema):
-    sms_segments: int
-    call_minutes: int
-    storage_bytes: int
-    card_volume: list[CardVolumeOut]
+    sms_segments: int = 0
+    call_minutes: int = 0
+    storage_bytes: int = 0
+    card_volume: list[CardVolumeOut] = []
 
 
 class TenantUsageOut(Schema):
@@ -282,17 +282,20 @@ class WebhookRateOut(Schema):
 
 
 class PlatformStatsOut(Schema):
-    computed_at: datetime
+    snapshot_at: datetime | None = Field(
+        description="When the platform figures were measured (every minute); null before the first time."
+    )
     tenants_by_status: dict[str, int]
     signups_per_day: list[SignupsOut] = Field(description="Businesses created per UTC day over the last 30 days.")
     active_last_30_days: int = Field(description="Businesses whose members signed in within 30 days.")
     usage_totals: UsageTotalsOut = Field(description="Over the last 30 days, across businesses.")
-    top_usage: list[TenantUsageOut] = Field(description="The biggest users by `sort`, over the last 30 days.")
     webhooks: dict[str, WebhookRateOut] = Field(description="Provider webhooks of the last day, per provider.")
     queue_depth: dict[str, int] = Field(description="Jobs waiting per queue.")
-    snapshot_at: datetime | None = Field(description="When webhooks and queue depth were measured.")
-    dead_outbox: int = Field(description="Jobs parked after repeated failed publishes.")
-    outbox_backlog: int = Field(description="Jobs written and not yet published (due or later).")
+    top_usage: list[TenantUsageOut] = Field(
+        description="The biggest users by `sort` over the last 30 days, as the hourly usage job measured them."
+    )
+    dead_outbox: int = Field(description="Jobs parked after repeated failed publishes (now).")
+    outbox_backlog: int = Field(description="Jobs written and not yet published, due or later (now).")
 
 
 class StatsParams(StorableSchema):

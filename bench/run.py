@@ -17,6 +17,7 @@ BENCHMARKS = (
     ["bench.outage"],
     ["bench.placement"],
     ["bench.search"],
+    ["bench.platform_stats"],
     ["bench.scale", "--tenants", "1000"],
 )
 

@@ -1,6 +1,6 @@
 """The platform dashboard: jobs roll usage up into public tables (TenantUsage, one row per
-business; PlatformSnapshot, one row), and `platform_stats` answers from those and from public
-tables alone, in a fixed handful of queries whatever the number of businesses."""
+business, hourly; PlatformSnapshot, one row, every minute), and `platform_stats` answers from
+those, in a fixed handful of index reads whatever the number of businesses."""
 
 import math
 from dataclasses import dataclass
@@ -77,40 +77,85 @@ def roll_up_tenant_usage(*, now: datetime | None = None) -> int:
 
 
 def roll_up_platform(*, queue_depth: dict[str, int], now: datetime | None = None) -> PlatformSnapshot:
-    """Store provider webhooks over the last day and the job queues' depth (measured by the
-    caller, which owns the broker)."""
+    """Store what the dashboard shows of the whole platform: businesses by status, sign-ups
+    per UTC day over the usage window, businesses active in it, usage totals (from the usage
+    rollups), provider webhooks over the last day, and the job queues' depth (measured by the
+    caller, which owns the broker). Run every minute by the scheduler."""
     now = now or timezone.now()
-    counts = (
+    since = now - USAGE_WINDOW
+    claimed = Tenant.objects.exclude(status=Tenant.Status.POOLED)
+    by_status = dict(claimed.values("status").annotate(n=Count("id")).values_list("status", "n"))
+    days = dict(
+        claimed.filter(created_at__gte=since)
+        .annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .values("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
+    first_day: date = since.astimezone(UTC).date()
+    every_day = [
+        first_day + timedelta(days=offset) for offset in range((now.astimezone(UTC).date() - first_day).days + 1)
+    ]
+    totals = TenantUsage.objects.aggregate(
+        active=Count("pk", filter=Q(last_active_at__gte=since)),
+        sms_segments=Sum("sms_segments", default=0),
+        call_seconds=Sum("call_seconds", default=0),
+        storage_bytes=Sum("storage_bytes", default=0),
+    )
+    card_volume = (
+        TenantUsage.objects.filter(card_volume__gt=0)
+        .values("currency")
+        .annotate(amount=Sum("card_volume"))
+        .order_by("currency")
+    )
+    webhook_counts = (
         WebhookEvent.objects.filter(received_at__gte=now - WEBHOOK_WINDOW)
         .values("provider")
         .annotate(received=Count("id"), failed=Count("id", filter=Q(status=WebhookEvent.Status.FAILED)))
         .order_by("provider")
     )
-    webhooks = {
-        row["provider"]: {
-            "received": row["received"],
-            "failed": row["failed"],
-            "failure_rate": round(row["failed"] / row["received"], 4),
-        }
-        for row in counts
-    }
     snapshot, _ = PlatformSnapshot.objects.update_or_create(
-        pk=1, defaults={"computed_at": now, "webhooks": webhooks, "queue_depth": queue_depth}
+        pk=1,
+        defaults={
+            "computed_at": now,
+            "tenants_by_status": {
+                str(status): by_status.get(status, 0) for status in (Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED)
+            },
+            "signups_per_day": [{"day": day.isoformat(), "count": days.get(day, 0)} for day in every_day],
+            "active_tenants": totals["active"],
+            "usage_totals": {
+                "sms_segments": totals["sms_segments"],
+                "call_minutes": math.ceil(totals["call_seconds"] / 60),
+                "storage_bytes": totals["storage_bytes"],
+                "card_volume": list(card_volume),
+            },
+            "webhooks": {
+                row["provider"]: {
+                    "received": row["received"],
+                    "failed": row["failed"],
+                    "failure_rate": round(row["failed"] / row["received"], 4),
+                }
+                for row in webhook_counts
+            },
+            "queue_depth": queue_depth,
+        },
     )
     return snapshot
 
 
 @dataclass(frozen=True)
 class PlatformStats:
-    computed_at: datetime
+    """The dashboard's answer: the last snapshot's figures (empty before its job first ran),
+    the biggest users and the outbox counted now."""
+
+    snapshot_at: datetime | None
     tenants_by_status: dict[str, int]
     signups_per_day: list[dict[str, Any]]
     active_last_30_days: int
     usage_totals: dict[str, Any]
-    top_usage: list[dict[str, Any]]
     webhooks: dict[str, Any]
     queue_depth: dict[str, int]
-    snapshot_at: datetime | None
+    top_usage: list[dict[str, Any]]
     dead_outbox: int
     outbox_backlog: int
 
@@ -131,62 +176,24 @@ def _usage_row(usage: TenantUsage) -> dict[str, Any]:
     }
 
 
-def platform_stats(*, sort: str = "sms_segments", limit: int = 20, now: datetime | None = None) -> PlatformStats:
-    """The dashboard: businesses by status, sign-ups per UTC day over the last 30 days,
-    businesses active in that window, usage totals and the `limit` biggest users by `sort`
-    (from the rollups), provider webhooks and queue depth (the last platform snapshot), and
-    the outbox's dead and waiting rows (counted live through their partial indexes)."""
-    now = now or timezone.now()
-    since = now - USAGE_WINDOW
-    claimed = Tenant.objects.exclude(status=Tenant.Status.POOLED)
-    by_status = dict(claimed.values("status").annotate(n=Count("id")).values_list("status", "n"))
-    days = dict(
-        claimed.filter(created_at__gte=since)
-        .annotate(day=TruncDate("created_at", tzinfo=UTC))
-        .values("day")
-        .annotate(n=Count("id"))
-        .values_list("day", "n")
-    )
-    first_day: date = since.astimezone(UTC).date()
-    signups = [
-        {"day": first_day + timedelta(days=offset), "count": days.get(first_day + timedelta(days=offset), 0)}
-        for offset in range((now.astimezone(UTC).date() - first_day).days + 1)
-    ]
-    totals = TenantUsage.objects.aggregate(
-        active=Count("pk", filter=Q(last_active_at__gte=since)),
-        sms_segments=Sum("sms_segments", default=0),
-        call_seconds=Sum("call_seconds", default=0),
-        storage_bytes=Sum("storage_bytes", default=0),
-    )
-    card_volume = list(
-        TenantUsage.objects.filter(card_volume__gt=0)
-        .values("currency")
-        .annotate(amount=Sum("card_volume"))
-        .order_by("currency")
-    )
+def platform_stats(*, sort: str = "sms_segments", limit: int = 20) -> PlatformStats:
+    """The dashboard: the last platform snapshot (None before the first run of its job), the
+    `limit` biggest users by `sort` (through the rollups' index on it) and the outbox's dead
+    and waiting rows (counted live through their partial indexes). A fixed handful of index
+    reads, whatever the number of businesses."""
     column = _SORT_COLUMNS.get(sort, sort)
     top = TenantUsage.objects.select_related("tenant").order_by(f"-{column}", "tenant_id")[:limit]
-    snapshot = PlatformSnapshot.objects.filter(pk=1).first()
-    # Each count reads only its partial index (outbox_dead_idx, outbox_due_idx).
-    dead_outbox = OutboxMessage.objects.filter(dead_at__isnull=False).count()
-    outbox_backlog = OutboxMessage.objects.filter(published_at__isnull=True, dead_at__isnull=True).count()
+    snapshot = PlatformSnapshot.objects.filter(pk=1).first() or PlatformSnapshot(computed_at=None)
     return PlatformStats(
-        computed_at=now,
-        tenants_by_status={
-            str(status): by_status.get(status, 0) for status in (Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED)
-        },
-        signups_per_day=signups,
-        active_last_30_days=totals["active"],
-        usage_totals={
-            "sms_segments": totals["sms_segments"],
-            "call_minutes": math.ceil(totals["call_seconds"] / 60),
-            "storage_bytes": totals["storage_bytes"],
-            "card_volume": card_volume,
-        },
+        snapshot_at=snapshot.computed_at,
+        tenants_by_status=snapshot.tenants_by_status,
+        signups_per_day=snapshot.signups_per_day,
+        active_last_30_days=snapshot.active_tenants,
+        usage_totals=snapshot.usage_totals,
+        webhooks=snapshot.webhooks,
+        queue_depth=snapshot.queue_depth,
         top_usage=[_usage_row(usage) for usage in top],
-        webhooks=snapshot.webhooks if snapshot else {},
-        queue_depth=snapshot.queue_depth if snapshot else {},
-        snapshot_at=snapshot.computed_at if snapshot else None,
-        dead_outbox=dead_outbox,
-        outbox_backlog=outbox_backlog,
+        # Each count reads only its partial index (outbox_dead_idx, outbox_due_idx).
+        dead_outbox=OutboxMessage.objects.filter(dead_at__isnull=False).count(),
+        outbox_backlog=OutboxMessage.objects.filter(published_at__isnull=True, dead_at__isnull=True).count(),
     )
