@@ -4,7 +4,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Path, Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import Field, field_validator
 
@@ -223,11 +223,19 @@ def list_flags(request: HttpRequest):
     return flags.list_flags()
 
 
+class FlagPath(Schema):
+    name: str = Field(max_length=64, description="The flag's name (`GET /platform/flags` lists them).")
+
+
+class TenantFlagPath(FlagPath):
+    tenant_id: RowId = Field(description="The business's id.")
+
+
 @router.put("/flags/{name}", response=FlagOut)
-def set_flag_rollout(request: HttpRequest, name: str, payload: RolloutIn):
+def set_flag_rollout(request: HttpRequest, path: Path[FlagPath], payload: RolloutIn):
     """Roll a flag out to a share of businesses (or back to its default). Audited; every
     process sees it within a second."""
-    return flags.set_rollout(name=name, percent=payload.rollout_percent)
+    return flags.set_rollout(name=path.name, percent=payload.rollout_percent)
 
 
 @router.get("/tenants/{tenant_id}/flags", response=list[TenantFlagOut])
@@ -237,12 +245,12 @@ def list_tenant_flags(request: HttpRequest, tenant_id: RowId):
 
 
 @router.put("/tenants/{tenant_id}/flags/{name}", response=TenantFlagOut)
-def set_tenant_flag(request: HttpRequest, tenant_id: RowId, name: str, payload: TenantFlagIn):
+def set_tenant_flag(request: HttpRequest, path: Path[TenantFlagPath], payload: TenantFlagIn):
     """Switch a flag on or off for one business (null drops the override). Audited in the
     business's trail; every process sees it within a second. An integration switched off
     answers 409 `integration_disabled`, and its provider webhooks are stored, not run, until
     it is on again."""
-    return services.set_tenant_flag(tenant_id=tenant_id, name=name, enabled=payload.enabled)
+    return services.set_tenant_flag(tenant_id=path.tenant_id, name=path.name, enabled=payload.enabled)
 
 
 class SignupsOut(Schema):
