@@ -183,15 +183,15 @@ def platform_stats(*, sort: str = "sms_segments", limit: int = 20) -> PlatformSt
     reads, whatever the number of businesses."""
     column = _SORT_COLUMNS.get(sort, sort)
     top = TenantUsage.objects.select_related("tenant").order_by(f"-{column}", "tenant_id")[:limit]
-    snapshot = PlatformSnapshot.objects.filter(pk=1).first() or PlatformSnapshot(computed_at=None)
+    snapshot = PlatformSnapshot.objects.filter(pk=1).first()
     return PlatformStats(
-        snapshot_at=snapshot.computed_at,
-        tenants_by_status=snapshot.tenants_by_status,
-        signups_per_day=snapshot.signups_per_day,
-        active_last_30_days=snapshot.active_tenants,
-        usage_totals=snapshot.usage_totals,
-        webhooks=snapshot.webhooks,
-        queue_depth=snapshot.queue_depth,
+        snapshot_at=snapshot.computed_at if snapshot else None,
+        tenants_by_status=snapshot.tenants_by_status if snapshot else {},
+        signups_per_day=snapshot.signups_per_day if snapshot else [],
+        active_last_30_days=snapshot.active_tenants if snapshot else 0,
+        usage_totals=snapshot.usage_totals if snapshot else {},
+        webhooks=snapshot.webhooks if snapshot else {},
+        queue_depth=snapshot.queue_depth if snapshot else {},
         top_usage=[_usage_row(usage) for usage in top],
         # Each count reads only its partial index (outbox_dead_idx, outbox_due_idx).
         dead_outbox=OutboxMessage.objects.filter(dead_at__isnull=False).count(),
