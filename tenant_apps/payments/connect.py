@@ -94,11 +94,19 @@ def not_connected(account_id: str | None = None) -> Conflict:
     )
 
 
+def _current_tenant_id() -> int:
+    return connection.tenant.pk  # type: ignore[attr-defined]  # django-tenants' database backend
+
+
+def card_payments_enabled() -> bool:
+    """Whether the active business takes card payments at all (its card_payments flag)."""
+    return flags.is_enabled(flag_names.CARD_PAYMENTS, tenant_id=_current_tenant_id())
+
+
 def require_card_payments() -> None:
     """Refuse (409 `integration_disabled`) Stripe work of a business whose card payments are
     switched off (its card_payments flag)."""
-    tenant = connection.tenant  # type: ignore[attr-defined]  # django-tenants' database backend
-    flags.require_enabled(flag_names.CARD_PAYMENTS, tenant_id=tenant.pk)
+    flags.require_enabled(flag_names.CARD_PAYMENTS, tenant_id=_current_tenant_id())
 
 
 def require_charges_enabled() -> StripeAccount:

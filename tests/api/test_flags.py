@@ -7,6 +7,8 @@ from shared_apps.audit.models import AuditEvent
 from shared_apps.flags import services as flags
 from shared_apps.flags.catalogue import CARD_PAYMENTS, FLAGS, OUTBOUND_WEBHOOKS, SMS, VOICE
 from shared_apps.outbox.models import OutboxMessage
+from tenant_apps.payments.models import StripeAccount
+from tenant_apps.payments.pay_links import card_pay_link
 from tenant_apps.sms.automatic import send_automatic_text
 from tenant_apps.sms.models import AutomaticText, Message
 from tenant_apps.voice.models import Call
@@ -125,6 +127,17 @@ def test_card_payments_switched_off_answer_409(tenant_a):
     connect = assert_refused(tenant_a.api().post("/payments/connect", {}), 409)
 
     assert intent["errors"] == connect["errors"] == [{"code": "integration_disabled", "flag": CARD_PAYMENTS}]
+
+
+def test_documents_print_no_pay_link_while_card_payments_are_off(tenant_a):
+    with tenant_a.schema():
+        StripeAccount.objects.create(account_id="acct_flagged", charges_enabled=True)
+        invoice = sent_invoice(tenant_a.tenant)
+        offered = card_pay_link(invoice.pk)
+        switch_off(tenant_a, CARD_PAYMENTS)
+
+        assert offered is not None
+        assert card_pay_link(invoice.pk) is None
 
 
 def test_switching_an_integration_on_releases_its_held_webhooks(tenant_a):
