@@ -68,7 +68,7 @@ _cache = _Cache()
 
 
 def forget_cached_flags() -> None:
-    """Drop what this process read (tests)."""
+    """Drop what this process read (after its own change; tests, between tests)."""
     with _cache.lock:
         _cache.version, _cache.rollouts, _cache.overrides = None, None, {}
 
