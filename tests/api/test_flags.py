@@ -9,8 +9,10 @@ from shared_apps.flags.catalogue import CARD_PAYMENTS, FLAGS, OUTBOUND_WEBHOOKS,
 from shared_apps.outbox.models import OutboxMessage
 from tenant_apps.payments.models import StripeAccount
 from tenant_apps.payments.pay_links import card_pay_link
+from tenant_apps.sms import services as sms_services
 from tenant_apps.sms.automatic import send_automatic_text
 from tenant_apps.sms.models import AutomaticText, Message
+from tenant_apps.voice import services as voice_services
 from tenant_apps.voice.models import Call
 from tests.api.test_platform import platform_api  # noqa: F401 - fixture
 from tests.factories import CustomerFactory
@@ -106,6 +108,29 @@ def test_an_automatic_text_is_skipped_while_texts_are_off(tenant_a):
 
         assert decided.skip_reason == AutomaticText.SkipReason.SMS_OFF
         assert not Message.objects.exists()
+
+
+def test_a_text_queued_before_the_switch_fails_unsent(tenant_a):
+    with tenant_a.schema():
+        queued = Message.objects.create(direction="outbound", from_number=PHONE, to_number=PHONE, status="queued")
+        switch_off(tenant_a, SMS)
+
+        sms_services.send_queued_sms(message_id=queued.pk, tenant_id=tenant_a.tenant.pk)
+
+        queued.refresh_from_db()
+        assert (queued.status, queued.provider_sid) == ("failed", None)
+        assert "switched off" in queued.note
+
+
+def test_a_call_queued_before_the_switch_fails_undialled(tenant_a):
+    with tenant_a.schema():
+        pending = Call.objects.create(direction="outbound", status="pending", customer_number=PHONE)
+        switch_off(tenant_a, VOICE)
+
+        voice_services.place_queued_call(call_id=pending.pk, tenant_id=tenant_a.tenant.pk)
+
+        pending.refresh_from_db()
+        assert (pending.status, pending.ended_reason, pending.vapi_call_id) == ("failed", "integration-disabled", None)
 
 
 def test_calls_switched_off_answer_409(tenant_a):
