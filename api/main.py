@@ -5,11 +5,13 @@ from api import (
     appointments,
     audit,
     customers,
+    integrations,
     invitations,
     invoices,
     operations,
     payments,
     platform,
+    pricebook,
     quotes,
     search,
     sms,
@@ -36,6 +38,7 @@ api.add_router("/tenants", tenants.router)
 api.add_router("/platform", platform.router)
 api.add_router("/audit-events", audit.router)
 api.add_router("/customers", customers.router)
+api.add_router("/price-book", pricebook.router)
 api.add_router("/appointments", appointments.router)
 api.add_router("/quotes", quotes.router)
 api.add_router("/invoices", invoices.router)
@@ -43,3 +46,4 @@ api.add_router("/sms", sms.router)
 api.add_router("/voice", voice.router)
 api.add_router("/payments", payments.router)
 api.add_router("/search", search.router)
+api.add_router("/webhooks", integrations.router)

@@ -81,7 +81,7 @@ def render_calendar_feed(*, token: str, host_tenant: Tenant | None) -> bytes:
         if feed.staff_id is not None and member_role(user_id=feed.staff_id, tenant_id=tenant.pk) is None:
             raise NotFound("Unknown calendar feed.")
         now = timezone.now()
-        in_window = Appointment.objects.select_related("customer").filter(
+        in_window = Appointment.objects.select_related("customer", "service_property").filter(
             ends_at__gt=now - FEED_PAST, starts_at__lt=now + FEED_FUTURE
         )
         if feed.staff_id is not None:
@@ -110,9 +110,14 @@ def _to_ical(*, tenant: Tenant, staff_id: int | None, appointments: list[Appoint
         event.add("status", ICAL_STATUS.get(appointment.status, "CONFIRMED"))
         event.add("sequence", appointment.version)
         event.add("categories", [appointment.status])
-        if appointment.customer.address:
-            event.add("location", appointment.customer.address)
+        place = appointment.service_property
+        # Where the visit is; without a property, the customer's own address.
+        location = place.one_line() if place is not None else appointment.customer.address
+        if location:
+            event.add("location", location)
         description = [appointment.notes] if appointment.notes else []
+        if place is not None and place.access_notes:
+            description.append(f"Access: {place.access_notes}")
         if appointment.cancel_reason:
             description.append(f"Cancelled: {appointment.cancel_reason}")
         if description:
