@@ -83,17 +83,6 @@ def record(
     )
 
 
-def record_here(
-    *, action: str, target: str = "", details: Mapping[str, Any] | None = None, actor: str | None = None
-) -> AuditEvent:
-    """`record` for the business whose schema is active (a tenant app's service)."""
-    tenant = getattr(connection, "tenant", None)
-    schema_name = connection.schema_name  # type: ignore[attr-defined]  # django-tenants' database backend
-    if tenant is None or schema_name in ("", "public"):
-        raise RuntimeError(f"{action} recorded outside a tenant's schema")
-    return record(action=action, tenant_id=tenant.pk, target=target, details=details, actor=actor)
-
-
 @dataclass(frozen=True)
 class AuditPage:
     items: list[AuditEvent]

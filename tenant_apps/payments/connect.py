@@ -3,7 +3,7 @@ Stripe reports it, and disconnection. Charges and refunds go to the connected ac
 
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Subquery
 from django.utils import timezone
 
@@ -12,6 +12,7 @@ from shared_apps.errors import Conflict
 from shared_apps.flags import catalogue as flag_names
 from shared_apps.flags import services as flags
 from shared_apps.tenants.models import Tenant
+from shared_apps.tenants.queries import current_tenant_id
 from shared_apps.webhooks import services as webhooks
 from shared_apps.webhooks.stripe import ACCOUNT_KIND, PROVIDER
 from tenant_apps.payments import gateway
@@ -44,7 +45,11 @@ def connect_stripe_account(*, tenant: Tenant, return_url: str, refresh_url: str)
         with transaction.atomic():
             account, made = StripeAccount.objects.get_or_create(account_id=created["id"])
             if made:
-                audit.record_here(action="stripe.connected", target=f"stripe_account:{account.account_id}")
+                audit.record(
+                    tenant_id=current_tenant_id(),
+                    action="stripe.connected",
+                    target=f"stripe_account:{account.account_id}",
+                )
             update_account_state(account=account, data=created)
             # Stripe announces a new account at once, before this route exists: those events
             # were stored unrouted and are processed now.
@@ -76,7 +81,9 @@ def disconnect_account(*, account: StripeAccount) -> StripeAccount:
         account.charges_enabled = False
         account.payouts_enabled = False
         account.save(update_fields=["disconnected_at", "charges_enabled", "payouts_enabled", "updated_at"])
-        audit.record_here(action="stripe.disconnected", target=f"stripe_account:{account.account_id}")
+        audit.record(
+            tenant_id=current_tenant_id(), action="stripe.disconnected", target=f"stripe_account:{account.account_id}"
+        )
     return account
 
 
@@ -94,19 +101,15 @@ def not_connected(account_id: str | None = None) -> Conflict:
     )
 
 
-def _current_tenant_id() -> int:
-    return connection.tenant.pk  # type: ignore[attr-defined]  # django-tenants' database backend
-
-
 def card_payments_enabled() -> bool:
     """Whether the active business takes card payments at all (its card_payments flag)."""
-    return flags.is_enabled(flag_names.CARD_PAYMENTS, tenant_id=_current_tenant_id())
+    return flags.is_enabled(flag_names.CARD_PAYMENTS, tenant_id=current_tenant_id())
 
 
 def require_card_payments() -> None:
     """Refuse (409 `integration_disabled`) Stripe work of a business whose card payments are
     switched off (its card_payments flag)."""
-    flags.require_enabled(flag_names.CARD_PAYMENTS, tenant_id=_current_tenant_id())
+    flags.require_enabled(flag_names.CARD_PAYMENTS, tenant_id=current_tenant_id())
 
 
 def require_charges_enabled() -> StripeAccount:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from shared_apps.audit import services as audit
 from shared_apps.errors import Conflict, NotFound, ValidationFailed
 from shared_apps.outbox.services import enqueue_after_commit
+from shared_apps.tenants.queries import current_tenant_id
 from shared_apps.webhooks.stripe import PROVIDER
 from tenant_apps.invoices.services import lock_invoice
 from tenant_apps.payments import gateway
@@ -143,7 +144,8 @@ def request_card_refund(*, payment_id: int, amount: int | None, requested_by: in
                 details=[{"refundable": max(left, 0)}],
             )
         card_refund = CardRefund.objects.create(payment=payment, amount=amount, requested_by=requested_by)
-        audit.record_here(
+        audit.record(
+            tenant_id=current_tenant_id(),
             action="payment.refund_requested",
             target=f"payment:{payment.pk}",
             details={"amount": amount, "currency": payment.currency, "card_refund_id": card_refund.pk},

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from shared_apps.audit import services as audit
 from shared_apps.errors import Conflict, ValidationFailed
+from shared_apps.tenants.queries import current_tenant_id
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.invoices.services import (
     REFUNDABLE_STATUSES,
@@ -116,7 +117,8 @@ def record_refund(
             occurred_at=occurred_at or timezone.now(),
             recorded_by=recorded_by,
         )
-        audit.record_here(
+        audit.record(
+            tenant_id=current_tenant_id(),
             action="payment.refund_recorded",
             target=f"invoice:{invoice_id}",
             details={"amount": amount, "currency": invoice.currency, "method": method, "provider": provider},

@@ -4,9 +4,12 @@
 import pytest
 
 from shared_apps.audit.models import AuditEvent
+from shared_apps.events.services import emit
 from shared_apps.flags import services as flags
 from shared_apps.flags.catalogue import CARD_PAYMENTS, FLAGS, OUTBOUND_WEBHOOKS, SMS, VOICE
 from shared_apps.outbox.models import OutboxMessage
+from tenant_apps.integrations import services as integrations
+from tenant_apps.integrations.models import WebhookDelivery
 from tenant_apps.payments.models import StripeAccount
 from tenant_apps.payments.pay_links import card_pay_link
 from tenant_apps.sms import services as sms_services
@@ -20,6 +23,8 @@ from tests.isolation import assert_refused
 from tests.tenant_apps.invoices.factories import sent_invoice
 
 PHONE = "+12025550143"
+# The address the webhooks API tests use; nothing is sent to it here.
+WEBHOOK_URL = "https://127.0.0.1:9/hooks"
 
 
 def switch_off(tenant, name: str) -> None:
@@ -174,3 +179,47 @@ def test_switching_an_integration_on_releases_its_held_webhooks(tenant_a):
 
     released = OutboxMessage.objects.filter(actor_name="release_held_webhook_events")
     assert [message.kwargs for message in released] == [{"tenant_id": tenant_a.tenant.pk}]
+
+
+def test_outbound_webhooks_switched_off_queue_nothing_and_refuse_pings(tenant_a):
+    with tenant_a.schema():
+        endpoint, _ = integrations.create_endpoint(url=WEBHOOK_URL, event_types=["customer.created"])
+        event = emit("customer.created", customer_id=1, name="Dana")
+        switch_off(tenant_a, OUTBOUND_WEBHOOKS)
+
+        queued = integrations.queue_event_deliveries(event=event)
+
+    ping = assert_refused(tenant_a.api().post(f"/webhooks/endpoints/{endpoint.pk}/test"), 409)
+    assert queued == 0
+    assert ping["errors"] == [{"code": "integration_disabled", "flag": OUTBOUND_WEBHOOKS}]
+
+
+def test_a_delivery_queued_before_the_switch_fails_unsent(tenant_a):
+    with tenant_a.schema():
+        endpoint, _ = integrations.create_endpoint(url=WEBHOOK_URL, event_types=["customer.created"])
+        queued = integrations.queue_event_deliveries(event=emit("customer.created", customer_id=1, name="Dana"))
+        delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+        switch_off(tenant_a, OUTBOUND_WEBHOOKS)
+
+        outcome = integrations.attempt_delivery(delivery_id=delivery.pk, attempt=delivery.attempt_count)
+
+        delivery.refresh_from_db()
+        assert (queued, outcome, delivery.status) == (1, "switched_off", WebhookDelivery.Status.FAILED)
+
+
+def test_endpoint_changes_are_audited_without_secrets(tenant_a):
+    with tenant_a.schema():
+        endpoint, _ = integrations.create_endpoint(url=WEBHOOK_URL, event_types=["customer.created"])
+        integrations.update_endpoint(endpoint_id=endpoint.pk, changes={"description": "Books"}, version=1)
+        integrations.rotate_endpoint_secret(endpoint_id=endpoint.pk)
+        integrations.delete_endpoint(endpoint_id=endpoint.pk)
+
+    trail = tenant_a.api().get("/audit-events", action="webhook_endpoint.").json()["items"]
+    assert [item["action"] for item in trail] == [
+        "webhook_endpoint.deleted",
+        "webhook_endpoint.secret_rotated",
+        "webhook_endpoint.updated",
+        "webhook_endpoint.created",
+    ]
+    assert trail[2]["details"] == {"changed": {"description": {"before": "", "after": "Books"}}}
+    assert "secret" not in str([item["details"] for item in trail])
