@@ -5,6 +5,7 @@ from api import (
     appointments,
     audit,
     customers,
+    files,
     integrations,
     invitations,
     invoices,
@@ -46,4 +47,5 @@ api.add_router("/sms", sms.router)
 api.add_router("/voice", voice.router)
 api.add_router("/payments", payments.router)
 api.add_router("/search", search.router)
+api.add_router("/", files.router)
 api.add_router("/webhooks", integrations.router)

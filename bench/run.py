@@ -18,6 +18,8 @@ BENCHMARKS = (
     ["bench.outage"],
     ["bench.placement"],
     ["bench.search"],
+    ["bench.files"],
+    ["bench.realtime"],
     ["bench.platform_stats"],
     ["bench.scale", "--tenants", "1000"],
 )

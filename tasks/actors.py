@@ -19,12 +19,14 @@ from tasks.broker import (
     broker,  # noqa: F401 - configures Dramatiq before actors are declared
     queue_depth,
 )
+from tenant_apps.files import services as files
 from tenant_apps.integrations import services as integrations
 from tenant_apps.invoices import services as invoices
 from tenant_apps.notifications import document_email, dunning, notices, reminders
 from tenant_apps.payments import reconcile as payment_reconcile
 from tenant_apps.payments import refunds
 from tenant_apps.quotes import services as quotes
+from tenant_apps.sms import media as sms_media
 from tenant_apps.sms import reconcile
 from tenant_apps.sms import services as sms
 from tenant_apps.voice import reconcile as voice_reconcile
@@ -59,6 +61,12 @@ def purge_published_outbox_messages() -> None:
 def purge_event_deliveries() -> None:
     """Records of handled domain events are kept a month, then deleted."""
     events.purge_event_deliveries()
+
+
+@dramatiq.actor(queue_name="default", max_retries=0)
+def sweep_abandoned_uploads() -> None:
+    """Delete attachments whose upload was never completed within a day (the next run retries)."""
+    run_in_every_active_tenant(lambda tenant: files.sweep_abandoned_uploads())
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)
@@ -113,6 +121,13 @@ def roll_up_platform() -> None:
 def send_sms(message_id: int, tenant_id: int) -> None:
     """Hand a queued text to Twilio (or the sandbox); never sends one message twice."""
     sms.send_queued_sms(message_id=message_id, tenant_id=tenant_id)
+
+
+# Each download has its own timeout (MMS_MEDIA_TIMEOUT); the limit bounds ten of them.
+@dramatiq.actor(queue_name="default", max_retries=5, time_limit=300_000)
+def copy_mms_media(message_id: int) -> None:
+    """Copy an inbound MMS's media from Twilio into file storage as the message's attachments."""
+    sms_media.copy_inbound_media(message_id=message_id)
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)

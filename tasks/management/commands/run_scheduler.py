@@ -27,6 +27,7 @@ PERIODIC_JOBS = (
     (actors.roll_up_platform, 60),
     (actors.reconcile_sms_sends, 300),
     (actors.reconcile_voice_calls, 300),
+    (actors.sweep_abandoned_uploads, 3600),
 )
 # The check for outbox jobs the broker lost (published, never started).
 REPUBLISH = "republish_unstarted_outbox_messages"
