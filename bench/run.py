@@ -22,6 +22,7 @@ BENCHMARKS = (
     ["bench.search"],
     ["bench.files"],
     ["bench.realtime"],
+    ["bench.platform_stats"],
     ["bench.scale", "--tenants", "1000"],
 )
 

@@ -15,8 +15,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from shared_apps import storage
+from shared_apps.audit import services as audit
 from shared_apps.errors import Conflict, PermissionDenied, ValidationFailed, violated_constraint
 from shared_apps.events.services import emit
+from shared_apps.flags import services as flags
 from shared_apps.outbox.models import OutboxMessage
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants import daily_jobs, queries
@@ -134,6 +136,7 @@ def create_tenant(*, slug: str, name: str, timezone_name: str = "UTC", currency:
             raise _slug_taken()
         tenant = claim_or_create_tenant_schema()
         activate_tenant(tenant=tenant, slug=slug, name=name, timezone_name=timezone_name, currency=currency)
+        audit.record(action="tenant.created", tenant_id=tenant.pk, target=f"tenant:{slug}")
         enqueue_after_commit(actor_name="refill_tenant_pool")
     return tenant
 
@@ -261,17 +264,24 @@ def update_tenant_settings(*, tenant_id: int, changes: dict[str, Any]) -> dict[s
     profile = {field: value for field, value in cleaned.items() if field in _PROFILE_VALIDATORS}
     with transaction.atomic():
         tenant = queries.get_tenant_for_update(tenant_id=tenant_id)
+        sections = settings_sections()
+        with in_schema_of(tenant):
+            rows = list(zip(sections, load_rows([section.model for section in sections]), strict=True))
+        # What the audit trail compares with: the stored values of the fields sent.
+        before = {field: getattr(tenant, field) for field in profile}
+        before |= {name: getattr(row, name) for section, row in rows for name in cleaned if name in section.validators}
         for field, value in profile.items():
             setattr(tenant, field, value)
         if profile:
             tenant.save(update_fields=list(profile))
         if "timezone" in profile:
             daily_jobs.reschedule_daily_jobs(tenant=tenant)
-        sections = settings_sections()
         with in_schema_of(tenant):
-            rows = list(zip(sections, load_rows([section.model for section in sections]), strict=True))
             for section, row in rows:
                 _save_section(tenant, section, row, cleaned)
+        changed = audit.changed_fields(before=before, after=cleaned)
+        if changed:
+            audit.record(action="tenant.settings_changed", tenant_id=tenant.pk, details={"changed": changed})
     if profile:  # the sections are read from the schema, never cached
         queries.forget_tenant(tenant)
     return _composed(tenant, rows)
@@ -310,6 +320,12 @@ def set_tenant_status(*, tenant_id: int, status: str) -> Tenant:
         if status == Tenant.Status.ACTIVE and not tenant.is_active:
             _release_held_events(tenant=tenant)
         previous_status, tenant.status = tenant.status, status
+        if status != previous_status:
+            audit.record(
+                action="tenant.status_changed",
+                tenant_id=tenant.pk,
+                details={"status": {"before": previous_status, "after": status}},
+            )
         tenant.save(update_fields=["status"])
         _status_changed(tenant=tenant, previous_status=previous_status)
     queries.forget_tenant(tenant)
@@ -333,6 +349,18 @@ def _release_held_events(*, tenant: Tenant) -> None:
     enqueue_after_commit(actor_name="release_held_webhook_events", tenant_id=tenant.pk)
 
 
+def list_tenant_flags(*, tenant_id: int) -> list[flags.FlagState]:
+    """Every feature flag as it is for a claimed business (NotFound for any other id)."""
+    queries.get_claimed_tenant(tenant_id=tenant_id)
+    return flags.list_flags(tenant_id=tenant_id)
+
+
+def set_tenant_flag(*, tenant_id: int, name: str, enabled: bool | None) -> flags.FlagState:
+    """Switch a feature flag on or off for a claimed business, or drop its override (None)."""
+    queries.get_claimed_tenant(tenant_id=tenant_id)
+    return flags.set_tenant_flag(tenant_id=tenant_id, name=name, enabled=enabled)
+
+
 def schedule_tenant_deletion(*, tenant_id: int) -> Tenant:
     """Delete a business the recoverable way: suspended at once (every route answers 403,
     webhooks are stored, not run), its schema and rows dropped by `purge_deleted_tenants`
@@ -345,6 +373,11 @@ def schedule_tenant_deletion(*, tenant_id: int) -> Tenant:
             days=settings.TENANT_DELETION_GRACE_DAYS
         )
         tenant.save(update_fields=["status", "deletion_due_at"])
+        audit.record(
+            action="tenant.deletion_scheduled",
+            tenant_id=tenant.pk,
+            details={"deletion_due_at": tenant.deletion_due_at.isoformat()},
+        )
         _status_changed(tenant=tenant, previous_status=previous_status)
     queries.forget_tenant(tenant)
     return tenant
@@ -359,6 +392,7 @@ def restore_tenant(*, tenant_id: int) -> Tenant:
         previous_status, tenant.status = tenant.status, Tenant.Status.ACTIVE
         tenant.deletion_due_at = None
         tenant.save(update_fields=["status", "deletion_due_at"])
+        audit.record(action="tenant.restored", tenant_id=tenant.pk)
         _release_held_events(tenant=tenant)
         _status_changed(tenant=tenant, previous_status=previous_status)
     queries.forget_tenant(tenant)
@@ -380,6 +414,7 @@ def purge_deleted_tenants(*, now: datetime | None = None) -> int:
             if tenant is None:
                 continue
             _drop_tenant(tenant)
+            audit.record(action="tenant.purged", tenant_id=tenant_id, target=f"tenant:{tenant.slug}")
         queries.forget_tenant(tenant)
         dropped += 1
     return dropped

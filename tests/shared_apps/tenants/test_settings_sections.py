@@ -20,7 +20,7 @@ COPY_MIGRATIONS = (
     "tenant_apps.appointments.migrations.0004_copy_settings_from_tenant",
     "tenant_apps.quotes.migrations.0004_copy_settings_from_tenant",
     "tenant_apps.invoices.migrations.0007_copy_settings_from_tenant",
-    "tenant_apps.sms.migrations.0011_copy_settings_from_tenant",
+    "tenant_apps.sms.migrations.0012_copy_settings_from_tenant",
     "tenant_apps.voice.migrations.0004_copy_settings_from_tenant",
     "tenant_apps.notifications.migrations.0003_copy_settings_from_tenant",
 )

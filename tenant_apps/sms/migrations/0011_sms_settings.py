@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sms", "0009_document_email_to_notifications"),
+        ("sms", "0010_automatic_text_sms_off"),
     ]
 
     operations = [

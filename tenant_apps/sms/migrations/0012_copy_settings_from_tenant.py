@@ -16,6 +16,6 @@ WHERE schema_name = current_schema();
 
 
 class Migration(migrations.Migration):
-    dependencies = [("sms", "0010_sms_settings"), ("tenants", "0012_settings_carryover")]
+    dependencies = [("sms", "0011_sms_settings"), ("tenants", "0012_settings_carryover")]
 
     operations = [migrations.RunSQL(COPY, reverse_sql="DELETE FROM sms_smssettings;")]
