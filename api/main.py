@@ -13,6 +13,7 @@ from api import (
     search,
     sms,
     tenants,
+    time_off,
     voice,
 )
 from api.errors import install_exception_handlers
@@ -35,6 +36,8 @@ api.add_router("/tenants", tenants.router)
 api.add_router("/platform", platform.router)
 api.add_router("/customers", customers.router)
 api.add_router("/appointments", appointments.router)
+api.add_router("/time-off", time_off.time_off_router)
+api.add_router("/closed-days", time_off.closed_days_router)
 api.add_router("/quotes", quotes.router)
 api.add_router("/invoices", invoices.router)
 api.add_router("/sms", sms.router)
