@@ -11,6 +11,7 @@ from api import (
     platform,
     quotes,
     search,
+    series,
     sms,
     tenants,
     time_off,
@@ -36,6 +37,7 @@ api.add_router("/tenants", tenants.router)
 api.add_router("/platform", platform.router)
 api.add_router("/customers", customers.router)
 api.add_router("/appointments", appointments.router)
+api.add_router("/appointment-series", series.router)
 api.add_router("/time-off", time_off.time_off_router)
 api.add_router("/closed-days", time_off.closed_days_router)
 api.add_router("/quotes", quotes.router)

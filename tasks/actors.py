@@ -13,6 +13,7 @@ from shared_apps.tenants import daily_jobs, provisioning
 from shared_apps.tenants import services as tenants
 from shared_apps.webhooks import services as webhooks
 from tasks.broker import broker  # noqa: F401 - configures Dramatiq before actors are declared
+from tenant_apps.appointments import series as appointment_series
 from tenant_apps.invoices import services as invoices
 from tenant_apps.notifications import document_email, dunning, notices, reminders
 from tenant_apps.payments import reconcile as payment_reconcile
@@ -158,6 +159,12 @@ def send_payment_reminders(tenant_id: int, local_day: str) -> None:
 def reconcile_stripe_payments(tenant_id: int, local_day: str) -> None:
     """A tenant's nightly run: record succeeded Stripe intents the ledger lacks."""
     _run_daily("reconcile_stripe_payments", tenant_id, local_day, payment_reconcile.reconcile_daily)
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def materialise_appointment_series(tenant_id: int, local_day: str) -> None:
+    """A tenant's daily run (00:05 local): book recurring visits up to the horizon, retry conflicts."""
+    _run_daily("materialise_appointment_series", tenant_id, local_day, appointment_series.materialise_series)
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)

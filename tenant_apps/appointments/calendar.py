@@ -9,6 +9,11 @@ A staff member's feed dies with their membership.
 The feed holds the last FEED_PAST and the next FEED_FUTURE of appointments (at most
 FEED_MAX_EVENTS), cancelled and no-show ones included so subscribed calendars drop them:
 CANCELLED -> STATUS:CANCELLED, SCHEDULED -> TENTATIVE, the rest CONFIRMED.
+
+Recurring visits are in the feed as the appointments they are materialised into (each its own
+VEVENT, booked up to the series' horizon), not as one RRULE event: a visit moved, cancelled or
+refused alone then needs no EXDATE or override, and every calendar shows what is booked. Each
+names its series with RELATED-TO (`series-<id>@<host>`).
 """
 
 import hashlib
@@ -16,6 +21,7 @@ import secrets
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 from icalendar import Calendar, Event
@@ -81,8 +87,10 @@ def render_calendar_feed(*, token: str, host_tenant: Tenant | None) -> bytes:
         if feed.staff_id is not None and member_role(user_id=feed.staff_id, tenant_id=tenant.pk) is None:
             raise NotFound("Unknown calendar feed.")
         now = timezone.now()
-        in_window = Appointment.objects.select_related("customer").filter(
-            ends_at__gt=now - FEED_PAST, starts_at__lt=now + FEED_FUTURE
+        in_window = (
+            Appointment.objects.select_related("customer")
+            .annotate(series_id=F("occurrence__series_id"))
+            .filter(ends_at__gt=now - FEED_PAST, starts_at__lt=now + FEED_FUTURE)
         )
         if feed.staff_id is not None:
             in_window = in_window.filter(staff_id=feed.staff_id)
@@ -110,6 +118,9 @@ def _to_ical(*, tenant: Tenant, staff_id: int | None, appointments: list[Appoint
         event.add("status", ICAL_STATUS.get(appointment.status, "CONFIRMED"))
         event.add("sequence", appointment.version)
         event.add("categories", [appointment.status])
+        series_id = getattr(appointment, "series_id", None)
+        if series_id is not None:
+            event.add("related-to", f"series-{series_id}@{host}")
         if appointment.customer.address:
             event.add("location", appointment.customer.address)
         description = [appointment.notes] if appointment.notes else []

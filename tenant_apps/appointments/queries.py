@@ -7,7 +7,7 @@ from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import QuerySet
 
 from shared_apps.errors import NotFound
-from tenant_apps.appointments.models import Appointment, ClosedDay, TimeOff
+from tenant_apps.appointments.models import Appointment, AppointmentSeries, ClosedDay, SeriesOccurrence, TimeOff
 from tenant_apps.customers.history import HistoryEntry, HistoryWindow
 
 
@@ -161,6 +161,35 @@ def get_closed_day(*, closed_day_id: int, for_update: bool = False) -> ClosedDay
     if closed_day is None:
         raise NotFound("Closed day not found.")
     return closed_day
+
+
+def list_series(
+    *, customer_id: int | None = None, staff_id: int | None = None, status: str | None = None
+) -> QuerySet[AppointmentSeries]:
+    rows = AppointmentSeries.objects.all()
+    if customer_id is not None:
+        rows = rows.filter(customer_id=customer_id)
+    if staff_id is not None:
+        rows = rows.filter(staff_id=staff_id)
+    if status is not None:
+        rows = rows.filter(status=status)
+    return rows.order_by("id")
+
+
+def get_series(*, series_id: int) -> AppointmentSeries:
+    series = AppointmentSeries.objects.filter(pk=series_id).first()
+    if series is None:
+        raise NotFound("Series not found.")
+    return series
+
+
+def list_occurrences(*, series_id: int, status: str | None = None) -> QuerySet[SeriesOccurrence]:
+    """A series' occurrences by day, with their appointments (NotFound for an unknown series)."""
+    get_series(series_id=series_id)
+    rows = SeriesOccurrence.objects.filter(series_id=series_id).select_related("appointment")
+    if status is not None:
+        rows = rows.filter(status=status)
+    return rows.order_by("local_date", "id")
 
 
 def appointment_history(customer_id: int, window: HistoryWindow) -> list[HistoryEntry]:

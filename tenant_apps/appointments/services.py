@@ -108,6 +108,13 @@ def _check_customer(*, customer_id: int) -> None:
         raise _invalid("customer_id", "The customer is archived.")
 
 
+def check_booking_parties(*, tenant: Tenant, customer_id: int, staff_id: int | None) -> None:
+    """NotFound or ValidationFailed when the customer (missing, archived) or the staff member
+    (not a member) cannot be booked."""
+    _check_customer(customer_id=customer_id)
+    _check_staff(tenant=tenant, staff_id=staff_id)
+
+
 def violated_exclusion(error: IntegrityError) -> str | None:
     """The constraint an exclusion violation names (the double-booking constraint's or a guard
     trigger's), None for any other integrity error."""
