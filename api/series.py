@@ -98,11 +98,13 @@ class SeriesPatch(PatchSchema):
 class SeriesFilters(StorableSchema):
     customer_id: int | None = None
     staff_id: int | None = None
-    status: Annotated[str, enum_of(AppointmentSeries.Status)] | None = None
+    status: Annotated[str, enum_of(AppointmentSeries.Status)] | None = Field(
+        default=None, description="ACTIVE, or ENDED (stopped, or split into a newer series)."
+    )
 
 
 class EndParams(StorableSchema):
-    version: int
+    version: int = Field(description="The series' version you read (409 when stale).")
 
 
 class OccurrenceOut(Schema):
@@ -145,7 +147,9 @@ class OccurrenceOut(Schema):
 
 
 class OccurrenceFilters(StorableSchema):
-    status: Annotated[str, enum_of(SeriesOccurrence.Status)] | None = None
+    status: Annotated[str, enum_of(SeriesOccurrence.Status)] | None = Field(
+        default=None, description="BOOKED, or CONFLICT (could not be booked or moved: see `conflict`)."
+    )
 
 
 @router.get("", response=list[SeriesOut], auth=member)
