@@ -18,6 +18,7 @@ names its series with RELATED-TO (`series-<id>@<host>`).
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -98,7 +99,7 @@ def render_calendar_feed(*, token: str, host_tenant: Tenant | None) -> bytes:
     return _to_ical(tenant=tenant, staff_id=feed.staff_id, appointments=appointments)
 
 
-def _to_ical(*, tenant: Tenant, staff_id: int | None, appointments: list[Appointment]) -> bytes:
+def _to_ical(*, tenant: Tenant, staff_id: int | None, appointments: Sequence[Appointment]) -> bytes:
     host = tenant_host(slug=tenant.claimed_slug)
     calendar = Calendar()
     calendar.add("prodid", "-//Service business API//Appointments//EN")

@@ -80,7 +80,9 @@ def _overlapping(rows: QuerySet, *, starts_at: datetime, ends_at: datetime) -> Q
 
 def find_time_off_id(*, staff_id: int | None, starts_at: datetime, ends_at: datetime) -> int | None:
     """The earliest time off of `staff_id` overlapping `[starts_at, ends_at)` (what the guard
-    trigger refused)."""
+    trigger refused); None for no one."""
+    if staff_id is None:
+        return None
     rows = _overlapping(TimeOff.objects.filter(staff_id=staff_id), starts_at=starts_at, ends_at=ends_at)
     return rows.order_by("starts_at", "id").values_list("id", flat=True).first()
 
