@@ -98,13 +98,10 @@ class CalendarFeed(models.Model):
         return f"feed staff={self.staff_id}"
 
 
-class TimeOff(models.Model):
-    """A staff member away for `[starts_at, ends_at)`: no active appointment of theirs may
-    overlap it. PostgreSQL enforces it both ways (triggers `appointment_respects_time_off`
-    and `time_off_respects_appointments`, serialised per staff member by an advisory lock),
-    so a booking and a time off written at the same moment cannot both win."""
+class HeldTime(models.Model):
+    """What time off and closed days share: the held period `[starts_at, ends_at)` that the
+    guard triggers compare appointments with, a reason, who wrote it, and a version."""
 
-    staff_id = models.BigIntegerField(help_text="accounts.User id (public schema)")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     reason = models.CharField(max_length=200, blank=True)
@@ -112,6 +109,18 @@ class TimeOff(models.Model):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class TimeOff(HeldTime):
+    """A staff member away for `[starts_at, ends_at)`: no active appointment of theirs may
+    overlap it. PostgreSQL enforces it both ways (triggers `appointment_respects_time_off`
+    and `time_off_respects_appointments`, serialised per staff member by an advisory lock),
+    so a booking and a time off written at the same moment cannot both win."""
+
+    staff_id = models.BigIntegerField(help_text="accounts.User id (public schema)")
 
     class Meta:
         ordering = ("starts_at", "id")
@@ -124,7 +133,7 @@ class TimeOff(models.Model):
         return f"time off of {self.staff_id} from {self.starts_at:%Y-%m-%d %H:%M}"
 
 
-class ClosedDay(models.Model):
+class ClosedDay(HeldTime):
     """The business closed on the local days `starts_on`..`ends_on` (a holiday, a one-off
     closure). `starts_at`/`ends_at` are those days' bounds in the tenant's zone when it was
     written (local midnight to the midnight after `ends_on`); no active appointment, of anyone
@@ -132,13 +141,6 @@ class ClosedDay(models.Model):
 
     starts_on = models.DateField()
     ends_on = models.DateField()
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
-    reason = models.CharField(max_length=200, blank=True)
-    created_by_id = models.BigIntegerField()
-    version = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ("starts_on", "id")

@@ -21,7 +21,7 @@ from shared_apps.events.services import emit
 from shared_apps.tenants.localtime import wall_clock_instant
 from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments import queries
-from tenant_apps.appointments.models import ClosedDay, TimeOff
+from tenant_apps.appointments.models import ClosedDay, HeldTime, TimeOff
 from tenant_apps.appointments.services import violated_exclusion
 from tenant_apps.appointments.staff import require_staff
 
@@ -63,9 +63,7 @@ def _check_period(*, starts_at: datetime, ends_at: datetime) -> None:
         raise _invalid("ends_at", f"A period lasts at most {MAX_DAYS} days.")
 
 
-def _save_guarded(
-    row: TimeOff | ClosedDay, *, staff_id: int | None, guard: str, update_fields: list[str] | None
-) -> None:
+def _save_guarded(row: HeldTime, *, staff_id: int | None, guard: str, update_fields: list[str] | None) -> None:
     """Save in a savepoint; the guard trigger's refusal becomes AppointmentsInTheWay listing the
     appointments (read after the savepoint rolled back, committed rivals included)."""
     try:
