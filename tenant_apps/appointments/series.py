@@ -4,8 +4,8 @@ receptionist all treat them like any other visit).
 
 - The rule's DTSTART is the wall-clock time of the first visit in the tenant's zone: a 09:00
   visit stays at 09:00 local across DST (the instant moves). A rule gives at most one visit a
-  day (FREQ DAILY, WEEKLY, MONTHLY or YEARLY; no BYHOUR, BYMINUTE, BYSECOND), so a visit is
-  known by its local day (RECURRENCE-ID's date), unique per series.
+  day (FREQ DAILY, WEEKLY, MONTHLY or YEARLY; the parts in ALLOWED_PARTS, bounded), so a visit
+  is known by its local day (RECURRENCE-ID's date), unique per series.
 - Visits are materialised from the rule up to the horizon (today + APPOINTMENT_SERIES_HORIZON_DAYS,
   local) when the series is made or changed, and by the daily job, which moves the horizon on
   and retries conflicts. Days already materialised are skipped, under a lock on the series row
@@ -41,8 +41,12 @@ Status = AppointmentSeries.Status
 Occurrence = SeriesOccurrence.Status
 
 FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
-# Parts that would give several visits a day, or move DTSTART away from the series' own.
-REFUSED_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND", "DTSTART")
+# The parts a series' rule may use. BYHOUR, BYMINUTE and BYSECOND would give several visits a
+# day; BYYEARDAY and BYWEEKNO are left out with the bounds below so that no rule makes
+# dateutil search millennia for a day that never comes (a daily rule for 30 February).
+ALLOWED_PARTS = ("FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTH", "BYMONTHDAY", "BYSETPOS", "WKST")
+NUMBER_BOUNDS = {"INTERVAL": (1, 1000), "COUNT": (1, 10000), "BYMONTH": (1, 12), "BYMONTHDAY": (-31, 31)}
+LONGEST_MONTH = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
 SCOPES = ("all", "following")
 EDITABLE = {"title", "notes", "staff_id", "local_start", "duration_minutes", "rrule"}
 REMOVED_REASON = "No longer in the series"
@@ -68,17 +72,33 @@ def _parts(value: str) -> list[tuple[str, str]]:
     return parts
 
 
+def _numbers(name: str, value: str) -> list[int]:
+    low, high = NUMBER_BOUNDS[name]
+    try:
+        numbers = [int(part) for part in value.split(",")]
+    except ValueError:
+        raise _invalid("rrule", f"{name} takes whole numbers.") from None
+    if not all(low <= number <= high and number != 0 for number in numbers):
+        raise _invalid("rrule", f"{name} takes numbers from {low} to {high} (not 0).")
+    return numbers
+
+
 def normalise_rule(value: str) -> str:
     """The rule upper-cased, without `RRULE:`, checked against what a series allows."""
     rule = value.strip().upper().removeprefix("RRULE:")
     parts = dict(_parts(rule))
     if parts.get("FREQ") not in FREQUENCIES:
         raise _invalid("rrule", f"FREQ must be one of {', '.join(FREQUENCIES)}.")
-    refused = [name for name in REFUSED_PARTS if name in parts]
+    refused = [name for name in parts if name not in ALLOWED_PARTS]
     if refused:
-        raise _invalid("rrule", f"{refused[0]} is not allowed: a series has one visit a day at its start time.")
+        raise _invalid("rrule", f"{refused[0]} is not allowed; a series may use {', '.join(ALLOWED_PARTS)}.")
     if "UNTIL" in parts and parts["UNTIL"].endswith("Z"):
         raise _invalid("rrule", "UNTIL is a local date or time of the business (no Z), like DTSTART.")
+    numbers = {name: _numbers(name, parts[name]) for name in NUMBER_BOUNDS if name in parts}
+    months = numbers.get("BYMONTH", list(LONGEST_MONTH))
+    days = [abs(day) for day in numbers.get("BYMONTHDAY", [1])]
+    if not any(day <= LONGEST_MONTH[month] for month in months for day in days):
+        raise _invalid("rrule", "BYMONTHDAY names no day of the months the rule allows.")
     return rule
 
 

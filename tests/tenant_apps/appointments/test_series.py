@@ -308,13 +308,24 @@ def test_rules_a_series_cannot_hold_are_refused(tenant_a):
     start = first_monday(anchor_year(), 7)
     refused = {}
     with tenant_a.schema():
-        for rule in ("FREQ=HOURLY", "FREQ=DAILY;BYHOUR=9,15", "FREQ=WEEKLY;UNTIL=20300101T000000Z", "FREQ=WEEKLY;X"):
+        for rule in (
+            "FREQ=HOURLY",
+            "FREQ=DAILY;BYHOUR=9,15",
+            "FREQ=WEEKLY;UNTIL=20300101T000000Z",
+            "FREQ=WEEKLY;X",
+            "FREQ=DAILY;INTERVAL=0",
+            "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",
+            "FREQ=YEARLY;BYYEARDAY=400",
+            "FREQ=WEEKLY;BYDAY=XX",
+            "FREQ=WEEKLY;COUNT=many",
+        ):
             with pytest.raises(ValidationFailed) as error:
                 make_series(tenant_a.tenant, starts_at=local(start, 9, zone), rrule=rule, now=local(start, 0, zone))
             refused[rule] = error.value.details[0]["field"]
         assert AppointmentSeries.objects.count() == 0
 
     assert set(refused.values()) == {"rrule"}
+    assert len(refused) == 9
 
 
 def test_every_occurrence_gets_its_own_reminders(tenant_a):
