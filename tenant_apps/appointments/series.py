@@ -22,6 +22,7 @@ receptionist all treat them like any other visit).
   leaves visits that started, finished or were cancelled one by one as they are.
 """
 
+import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -42,9 +43,10 @@ Occurrence = SeriesOccurrence.Status
 
 FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 # The parts a series' rule may use. BYHOUR, BYMINUTE and BYSECOND would give several visits a
-# day; BYYEARDAY and BYWEEKNO are left out with the bounds below so that no rule makes
-# dateutil search millennia for a day that never comes (a daily rule for 30 February).
-ALLOWED_PARTS = ("FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTH", "BYMONTHDAY", "BYSETPOS", "WKST")
+# day; BYYEARDAY, BYWEEKNO and BYSETPOS are left out, with the bounds below, so that no rule
+# makes dateutil search millennia for a day that never comes (a daily rule for 30 February).
+ALLOWED_PARTS = ("FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTH", "BYMONTHDAY", "WKST")
+WEEKDAY = re.compile(r"([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
 NUMBER_BOUNDS = {"INTERVAL": (1, 1000), "COUNT": (1, 10000), "BYMONTH": (1, 12), "BYMONTHDAY": (-31, 31)}
 LONGEST_MONTH = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
 SCOPES = ("all", "following")
@@ -99,7 +101,27 @@ def normalise_rule(value: str) -> str:
     days = [abs(day) for day in numbers.get("BYMONTHDAY", [1])]
     if not any(day <= LONGEST_MONTH[month] for month in months for day in days):
         raise _invalid("rrule", "BYMONTHDAY names no day of the months the rule allows.")
+    _check_weekdays(parts)
     return rule
+
+
+def _check_weekdays(parts: dict[str, str]) -> None:
+    """BYDAY: weekdays, numbered (`2MO`, `-1FR`) at most 5 within a month, 53 within a year;
+    never numbered together with BYMONTHDAY (the 5th Monday that is a 1st never comes)."""
+    if "BYDAY" not in parts:
+        return
+    within_month = parts["FREQ"] == "MONTHLY" or "BYMONTH" in parts
+    highest = 5 if within_month else 53
+    for entry in parts["BYDAY"].split(","):
+        found = WEEKDAY.fullmatch(entry)
+        if found is None:
+            raise _invalid("rrule", f"BYDAY takes weekdays such as MO or 2MO, not {entry[:20]}.")
+        if found.group(1) is None:
+            continue
+        if not 1 <= abs(int(found.group(1))) <= highest:
+            raise _invalid("rrule", f"A numbered BYDAY counts from 1 to {highest} (or back from -1).")
+        if "BYMONTHDAY" in parts:
+            raise _invalid("rrule", "A numbered BYDAY cannot be combined with BYMONTHDAY.")
 
 
 def _with_parts(rule: str, **changes: str | None) -> str:
