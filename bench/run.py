@@ -17,6 +17,7 @@ BENCHMARKS = (
     ["bench.outage"],
     ["bench.placement"],
     ["bench.search"],
+    ["bench.series"],
     ["bench.scale", "--tenants", "1000"],
 )
 
