@@ -254,7 +254,8 @@ def _materialise(*, tenant: Tenant, series: AppointmentSeries, now: datetime, fi
     through = horizon(tenant=tenant, now=now)
     if first_day is None:
         first_day = series.materialised_until + timedelta(days=1) if series.materialised_until else series.starts_on
-    first_day = max(first_day, series.starts_on)
+    # Days already past are never booked, so a series that started long ago expands only from today.
+    first_day = max(first_day, series.starts_on, tenant.local_date(now))
     existing = set(
         series.occurrences.filter(local_date__gte=first_day, local_date__lte=through).values_list(
             "local_date", flat=True
