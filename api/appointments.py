@@ -59,9 +59,14 @@ class AppointmentOut(Schema):
     status: Annotated[str, enum_of(Appointment.Status)]
     notes: str
     cancel_reason: str
+    property_id: int | None = Field(description="The customer's property where the visit is.")
     version: int
     created_at: datetime
     updated_at: datetime
+
+    @staticmethod
+    def resolve_property_id(appointment: Appointment) -> int | None:
+        return appointment.service_property_id
 
 
 class AppointmentIn(StrictSchema):
@@ -73,10 +78,12 @@ class AppointmentIn(StrictSchema):
     starts_at: InstantIn
     ends_at: InstantIn
     notes: str = Field(default="", max_length=10000)
+    property_id: RowId | None = Field(default=None, description="One of the customer's properties: where the visit is.")
 
 
 class AppointmentPatch(PatchSchema):
-    """`staff_id: null` unassigns."""
+    """`staff_id: null` unassigns. Changing the customer needs a `property_id` of theirs (or
+    `null`) when the appointment names a property."""
 
     # Required: every edit is optimistic, a stale version answers 409.
     version: int
@@ -86,6 +93,7 @@ class AppointmentPatch(PatchSchema):
     starts_at: InstantIn = OMITTED
     ends_at: InstantIn = OMITTED
     notes: str = Field(default=OMITTED, max_length=10000)
+    property_id: RowId | None = Field(default=None, description="`null`: no property.")
 
 
 class TransitionIn(StrictSchema):

@@ -10,12 +10,20 @@ from typing import Annotated, Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from api.auth import ApiRequest, member
 from api.idempotency import idempotent
 from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema, enum_of, example
-from tenant_apps.billing.items import MAX_DESCRIPTION_CHARS, MAX_DESCRIPTION_LINES, MAX_ITEMS, ItemInput
+from tenant_apps.billing.items import (
+    MAX_DESCRIPTION_CHARS,
+    MAX_DESCRIPTION_LINES,
+    MAX_ITEMS,
+    EnteredItem,
+    ItemInput,
+    PriceBookItemInput,
+)
+from tenant_apps.billing.models import Document
 from tenant_apps.billing.totals import MAX_AMOUNT
 from tenant_apps.invoices.models import Invoice
 
@@ -26,22 +34,48 @@ def decimal_text(value: Decimal) -> str:
 
 
 class ItemIn(StrictSchema):
-    description: str = Field(
+    """A line as entered, or taken from the price book (`price_book_item_id`): then the
+    item's name, unit price and tax rate are copied unless given here."""
+
+    price_book_item_id: RowId | None = Field(
+        default=None, description="Copy this price book item's name, price and tax rate into the line."
+    )
+    description: str | None = Field(
+        default=None,
         min_length=1,
         max_length=MAX_DESCRIPTION_CHARS,
-        description=f"At most {MAX_DESCRIPTION_CHARS} characters and {MAX_DESCRIPTION_LINES} lines.",
+        description=f"At most {MAX_DESCRIPTION_CHARS} characters and {MAX_DESCRIPTION_LINES} lines; "
+        "required without `price_book_item_id`.",
     )
     quantity: Decimal = Field(ge=0, max_digits=20, decimal_places=6)
-    unit_price: int = Field(ge=0, le=MAX_AMOUNT)
-    tax_rate: Decimal = Field(default=Decimal(0), ge=0, max_digits=9, decimal_places=4)
+    unit_price: int | None = Field(
+        default=None, ge=0, le=MAX_AMOUNT, description="Required without `price_book_item_id`."
+    )
+    tax_rate: Decimal | None = Field(default=None, ge=0, max_digits=9, decimal_places=4, description="Default 0.")
     discount: int = Field(default=0, ge=0, le=MAX_AMOUNT)
 
-    def to_input(self) -> ItemInput:
+    @model_validator(mode="after")
+    def _priced(self) -> "ItemIn":
+        if self.price_book_item_id is None and (self.description is None or self.unit_price is None):
+            raise ValueError("description and unit_price are required without price_book_item_id")
+        return self
+
+    def to_input(self) -> EnteredItem:
+        if self.price_book_item_id is not None:
+            return PriceBookItemInput(
+                price_book_item_id=self.price_book_item_id,
+                quantity=self.quantity,
+                discount=self.discount,
+                description=self.description,
+                unit_price=self.unit_price,
+                tax_rate=self.tax_rate,
+            )
+        assert self.description is not None and self.unit_price is not None  # _priced
         return ItemInput(
             description=self.description,
             quantity=self.quantity,
             unit_price=self.unit_price,
-            tax_rate=self.tax_rate,
+            tax_rate=self.tax_rate if self.tax_rate is not None else Decimal(0),
             discount=self.discount,
         )
 
@@ -75,6 +109,7 @@ EXAMPLE_ITEM = {
 }
 EXAMPLE_DOCUMENT_IN = {
     "customer_id": 42,
+    "property_id": 5,
     "currency": "usd",
     "items": [EXAMPLE_ITEM],
     "document_discount": 0,
@@ -83,6 +118,7 @@ EXAMPLE_DOCUMENT_IN = {
 EXAMPLE_DOCUMENT_OUT = {
     "id": 12,
     "customer_id": 42,
+    "property_id": 5,
     "currency": "usd",
     "items": [{"id": 31, **EXAMPLE_ITEM, "subtotal": 12750, "tax": 1052, "total": 13802}],
     "subtotal": 12750,
@@ -102,6 +138,7 @@ class DocumentOut(Schema):
     id: int
     number: str | None
     customer_id: int
+    property_id: int | None = Field(description="The customer's property where the work is.")
     status: str
     currency: str
     items: list[ItemOut]
@@ -116,9 +153,14 @@ class DocumentOut(Schema):
     created_at: datetime
     updated_at: datetime
 
+    @staticmethod
+    def resolve_property_id(document: Document) -> int | None:
+        return document.service_property_id
+
 
 class DocumentIn(StrictSchema):
     customer_id: int
+    property_id: RowId | None = Field(default=None, description="One of the customer's properties: where the work is.")
     currency: str | None = Field(default=None, min_length=3, max_length=3)
     items: list[ItemIn] = Field(default_factory=list, max_length=MAX_ITEMS)
     document_discount: int = Field(default=0, ge=0, le=MAX_AMOUNT)
@@ -135,6 +177,7 @@ class DocumentPatch(PatchSchema):
 
     version: int
     customer_id: int = OMITTED
+    property_id: RowId | None = Field(default=None, description="`null`: none.")
     currency: str = Field(default=OMITTED, min_length=3, max_length=3)
     items: list[ItemIn] = Field(default=OMITTED, max_length=MAX_ITEMS)
     document_discount: int = Field(default=OMITTED, ge=0, le=MAX_AMOUNT)

@@ -9,6 +9,7 @@ from api import (
     operations,
     payments,
     platform,
+    pricebook,
     quotes,
     search,
     series,
@@ -36,6 +37,7 @@ api.add_router("/invitations", invitations.router)
 api.add_router("/tenants", tenants.router)
 api.add_router("/platform", platform.router)
 api.add_router("/customers", customers.router)
+api.add_router("/price-book", pricebook.router)
 api.add_router("/appointments", appointments.router)
 api.add_router("/appointment-series", series.router)
 api.add_router("/time-off", time_off.time_off_router)

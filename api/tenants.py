@@ -3,25 +3,18 @@
 from datetime import datetime
 from typing import Annotated
 
+from django.http import HttpResponse
 from ninja import Router, Schema
 from ninja.pagination import paginate
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
 from api.auth import ApiRequest, manager, member, owner
 from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema, enum_of
-from shared_apps.tenants import custom_domains, dns_verification, services
+from shared_apps.tenants import branding, custom_domains, dns_verification, services
 from shared_apps.tenants.models import CustomDomain, Tenant
-from shared_apps.tenants.services import MAX_VOICE_SERVICE_NAME, MAX_VOICE_SERVICES, VOICE_SERVICE_MINUTES, tenant_host
+from shared_apps.tenants.services import tenant_host
 
 router = Router(tags=["tenant"])
-
-
-class VoiceService(StrictSchema):
-    """A service the AI receptionist offers callers, and how long it takes."""
-
-    # Counted as stored: without the spaces around it.
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_VOICE_SERVICE_NAME)]
-    duration_minutes: int = Field(ge=VOICE_SERVICE_MINUTES[0], le=VOICE_SERVICE_MINUTES[1])
 
 
 class TenantSettingsOut(Schema):
@@ -45,7 +38,6 @@ class TenantSettingsOut(Schema):
     vapi_phone_number_id: str
     voice_greeting: str
     voice_record_calls: bool
-    voice_services: list[VoiceService]
     sms_booking_confirmation: bool
     sms_reminders: bool
     sms_reminder_hours: list[int]
@@ -58,6 +50,7 @@ class TenantSettingsOut(Schema):
     phone: str = Field(description="Phone number (E.164), printed on quotes and invoices.")
     email: str = Field(description="Contact email, printed on quotes and invoices.")
     tax_id: str = Field(description="Tax number (VAT, EIN...), printed on quotes and invoices.")
+    brand_color: str = Field(description='"#RRGGBB" of the business name and titles on documents and emails.')
     created_at: datetime
 
     @staticmethod
@@ -90,7 +83,6 @@ class TenantSettingsIn(PatchSchema):
     vapi_phone_number_id: str = Field(default=OMITTED, max_length=64)
     voice_greeting: str = Field(default=OMITTED, max_length=500)
     voice_record_calls: bool = OMITTED
-    voice_services: list[VoiceService] = Field(default=OMITTED, max_length=MAX_VOICE_SERVICES)
     sms_booking_confirmation: bool = OMITTED
     sms_reminders: bool = OMITTED
     sms_reminder_hours: list[int] = Field(default=OMITTED, max_length=10)
@@ -103,6 +95,7 @@ class TenantSettingsIn(PatchSchema):
     phone: str = Field(default=OMITTED, max_length=32, description="International form (+...); blank: none.")
     email: str = Field(default=OMITTED, max_length=254, description="Blank: none.")
     tax_id: str = Field(default=OMITTED, max_length=50, description="VAT, EIN, ABN... as written; blank: none.")
+    brand_color: str = Field(default=OMITTED, max_length=7, description='A hex colour, "#1A73E8"; blank: none.')
 
 
 @router.get("/me", response=TenantSettingsOut, auth=member)
@@ -116,6 +109,54 @@ def update_my_tenant(request: ApiRequest, payload: TenantSettingsIn):
     """Change the business's profile and settings (owners and admins); only the fields sent
     change."""
     return services.update_tenant_settings(tenant_id=request.auth.tenant_id, changes=payload.changes())
+
+
+LOGO_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": f"The image itself: a PNG or JPEG of at most {branding.MAX_LOGO_BYTES // 1024} KB and "
+        f"{branding.MAX_LOGO_SIDE} pixels a side (told by its bytes, not by Content-Type).",
+        "content": {
+            media_type: {"schema": {"type": "string", "format": "binary"}} for media_type in ("image/png", "image/jpeg")
+        },
+    }
+}
+LOGO_RESPONSE = {
+    "description": "The logo.",
+    "content": {
+        media_type: {"schema": {"type": "string", "format": "binary"}} for media_type in ("image/png", "image/jpeg")
+    },
+}
+
+
+class LogoOut(Schema):
+    content_type: str
+    size: int
+    sha256: str
+
+
+@router.put("/me/logo", response=LogoOut, auth=manager, openapi_extra=LOGO_BODY)
+def replace_my_logo(request: ApiRequest):
+    """Upload the business's logo (owners and admins), printed on its quotes and invoices and
+    shown in its emails; the body is the image."""
+    logo = branding.store_logo(tenant_id=request.auth.tenant_id, content=request.body)
+    return {"content_type": logo.content_type, "size": len(logo.content), "sha256": logo.sha256}
+
+
+@router.get("/me/logo", auth=member, openapi_extra={"responses": {200: LOGO_RESPONSE}})
+def get_my_logo(request: ApiRequest):
+    """The business's logo; 404 when it has none."""
+    logo = branding.require_tenant_logo(request.auth.tenant)
+    response = HttpResponse(logo.content, content_type=logo.content_type)
+    response["ETag"] = f'"{logo.sha256}"'
+    return response
+
+
+@router.delete("/me/logo", response={204: None}, auth=manager)
+def remove_my_logo(request: ApiRequest):
+    """Remove the logo (owners and admins)."""
+    branding.remove_logo(tenant_id=request.auth.tenant_id)
+    return 204, None
 
 
 class DomainVerificationOut(Schema):

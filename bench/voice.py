@@ -63,11 +63,14 @@ end
 
 def seed() -> None:
     """A business open every day, with a Vapi number, an owner and one staff member."""
+    from django_tenants.utils import schema_context
+
     from shared_apps.accounts import invitations
     from shared_apps.accounts.models import Membership
     from shared_apps.accounts.services import register_business
     from shared_apps.tenants.models import WEEKDAYS
     from shared_apps.tenants.services import update_tenant_settings
+    from tenant_apps.pricebook.services import create_price_book_item
 
     tokens = register_business(business_name="Bench Voice", email="voice@bench.test", password="bench-password-1")
     invitation = invitations.create_invitation(
@@ -83,9 +86,12 @@ def seed() -> None:
         changes={
             "vapi_phone_number_id": PHONE_NUMBER_ID,
             "business_hours": {day: [["09:00", "17:00"]] for day in WEEKDAYS},
-            "voice_services": [{"name": "Leak repair", "duration_minutes": 60}],
         },
     )
+    with schema_context(tokens.tenant.schema_name):
+        create_price_book_item(
+            data={"kind": "service", "name": "Leak repair", "unit_price": 9000, "duration_minutes": 60}
+        )
 
 
 def queries_per_answer(secret: str) -> dict[str, int]:

@@ -80,6 +80,7 @@ SHARED_APPS = [
 # Apps whose tables live in every tenant schema.
 TENANT_APPS = [
     "tenant_apps.customers",
+    "tenant_apps.pricebook",
     "tenant_apps.appointments",
     "tenant_apps.billing",
     "tenant_apps.quotes",

@@ -38,3 +38,29 @@ class CallFactory(factory.django.DjangoModelFactory):
     customer_number = factory.Sequence(lambda n: f"+1202555{n % 10000:04d}")
     summary = ""
     transcript = ""
+
+
+class PriceBookItemFactory(factory.django.DjangoModelFactory):
+    """An active service of the price book."""
+
+    class Meta:
+        model = "pricebook.PriceBookItem"
+
+    kind = "service"
+    name = factory.Sequence(lambda n: f"Service {n}")
+    unit_price = 9000
+    unit = "hour"
+    tax_rate = 0
+    duration_minutes = 60
+
+
+class PropertyFactory(factory.django.DjangoModelFactory):
+    """A customer's property (a new customer's unless given)."""
+
+    class Meta:
+        model = "customers.Property"
+
+    customer = factory.SubFactory(CustomerFactory)
+    lines = factory.Sequence(lambda n: f"{n} Market Street")
+    city = "Springfield"
+    postal_code = "62704"

@@ -61,11 +61,12 @@ class Tenant(TenantMixin):
     sms_sender = models.CharField(max_length=32, blank=True)
     vapi_assistant_id = models.CharField(max_length=64, blank=True)
     # The AI receptionist (Vapi): its number, what it says first, whether calls are recorded
-    # (off unless the business turns it on: consent), and the services callers can book,
-    # [{"name": ..., "duration_minutes": ...}].
+    # (off unless the business turns it on: consent).
     vapi_phone_number_id = models.CharField(max_length=64, blank=True)
     voice_greeting = models.CharField(max_length=500, blank=True)
     voice_record_calls = models.BooleanField(default=False)
+    # Superseded by the price book's services: no code reads it; the price book's migration
+    # 0002 copies it into each business's schema. Drop it once every schema has run that.
     voice_services = models.JSONField(default=list, blank=True)
     # Automatic texts to customers, each on or off; reminders go the given hours before.
     sms_booking_confirmation = models.BooleanField(default=True)
@@ -83,6 +84,9 @@ class Tenant(TenantMixin):
     phone = models.CharField(max_length=32, blank=True, default="")
     email = models.EmailField(max_length=254, blank=True, default="")
     tax_id = models.CharField(max_length=50, blank=True, default="")
+    # The brand colour ("#1A73E8") of its documents and emails; blank: the house ink. The
+    # logo is a TenantLogo (shared_apps/tenants/branding.py).
+    brand_color = models.CharField(max_length=7, blank=True, default="")
     # When the business was created (claimed from the pool), not when its schema was made.
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
@@ -144,3 +148,17 @@ class CustomDomain(models.Model):
 
     def __str__(self) -> str:
         return f"{self.domain} -> tenant {self.tenant_id}"
+
+
+class TenantLogo(models.Model):
+    """A business's logo, a small PNG or JPEG checked on upload, kept in the database until
+    files have their own storage; only shared_apps/tenants/branding.py reads or writes it."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="logo")
+    content = models.BinaryField()
+    content_type = models.CharField(max_length=20)
+    sha256 = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"logo of tenant {self.tenant_id}"

@@ -182,7 +182,6 @@ _SETTING_VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "vapi_phone_number_id": lambda value: _provider_id("vapi_phone_number_id", value),
     "voice_greeting": lambda value: str(value or "").strip(),
     "voice_record_calls": bool,
-    "voice_services": lambda value: validate_voice_services(value),
     "sms_booking_confirmation": bool,
     "sms_reminders": bool,
     "sms_reminder_hours": lambda value: validate_reminder_hours(value),
@@ -193,6 +192,7 @@ _SETTING_VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "phone": lambda value: validate_contact_phone(value),
     "email": lambda value: validate_contact_email(value),
     "tax_id": lambda value: validate_tax_id(value),
+    "brand_color": lambda value: validate_brand_color(value),
     "quiet_hours_start": lambda value: _local_time("quiet_hours_start", value),
     "quiet_hours_end": lambda value: _local_time("quiet_hours_end", value),
 }
@@ -259,13 +259,6 @@ def register_settings_hook(hook: SettingsHook) -> None:
         _settings_hooks.append(hook)
 
 
-# What the receptionist offers callers: the API's schema (api.tenants.VoiceService) states
-# these bounds too, from here.
-MAX_VOICE_SERVICES = 30
-MAX_VOICE_SERVICE_NAME = 100
-VOICE_SERVICE_MINUTES = (5, 24 * 60)
-
-
 def _provider_id(field: str, value: Any) -> str:
     value = str(value or "").strip()
     if value and not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", value):
@@ -273,34 +266,6 @@ def _provider_id(field: str, value: Any) -> str:
             "Invalid tenant settings.", details=[{"field": field, "message": "Letters, digits and -_.: only."}]
         )
     return value
-
-
-def validate_voice_services(value: Any) -> list[dict[str, Any]]:
-    """What the receptionist offers: [{"name", "duration_minutes"}], names unique (whatever
-    their case), VOICE_SERVICE_MINUTES long each."""
-    shortest, longest = VOICE_SERVICE_MINUTES
-    problem = None
-    if not isinstance(value, list) or len(value) > MAX_VOICE_SERVICES:
-        problem = f"A list of at most {MAX_VOICE_SERVICES} services."
-    cleaned: list[dict[str, Any]] = []
-    for item in value if problem is None else []:
-        name = str(item.get("name", "")).strip() if isinstance(item, dict) else ""
-        minutes = item.get("duration_minutes") if isinstance(item, dict) else None
-        if not name or len(name) > MAX_VOICE_SERVICE_NAME or not isinstance(minutes, int) or isinstance(minutes, bool):
-            problem = (
-                f'Each service is {{"name": text up to {MAX_VOICE_SERVICE_NAME} characters, '
-                '"duration_minutes": a whole number}.'
-            )
-        elif not shortest <= minutes <= longest:
-            problem = f"duration_minutes must be between {shortest} and {longest}."
-        elif any(service["name"].lower() == name.lower() for service in cleaned):
-            problem = f"{name!r} is listed twice."
-        if problem:
-            break
-        cleaned.append({"name": name, "duration_minutes": minutes})
-    if problem:
-        raise ValidationFailed("Invalid tenant settings.", details=[{"field": "voice_services", "message": problem}])
-    return cleaned
 
 
 def _local_time(field: str, value: str) -> time:
@@ -343,12 +308,25 @@ def _invalid_setting(field: str, message: str) -> ValidationFailed:
     return ValidationFailed("Invalid tenant settings.", details=[{"field": field, "message": message}])
 
 
-def validate_contact_address(value: str) -> str:
-    """The postal address, at most MAX_ADDRESS_LINES lines; blank lines and edges trimmed."""
+def validate_contact_address(value: str, *, field: str = "address") -> str:
+    """The postal address, at most MAX_ADDRESS_LINES lines; blank lines and edges trimmed.
+    A 400 names `field` (a customer's property calls its lines `lines`)."""
     lines = [line.strip() for line in value.strip().splitlines() if line.strip()]
     if len(lines) > MAX_ADDRESS_LINES or sum(len(line) for line in lines) > MAX_ADDRESS_CHARS:
-        raise _invalid_setting("address", f"At most {MAX_ADDRESS_LINES} lines and {MAX_ADDRESS_CHARS} characters.")
+        message = f"At most {MAX_ADDRESS_LINES} lines and {MAX_ADDRESS_CHARS} characters."
+        raise ValidationFailed("Invalid address.", details=[{"field": field, "message": message}])
     return "\n".join(lines)
+
+
+def validate_brand_color(value: str) -> str:
+    """A colour as "#RRGGBB" (upper case; "#abc" is "#AABBCC"); blank means none."""
+    value = str(value or "").strip()
+    if not value:
+        return ""
+    if not re.fullmatch(r"#([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})", value):
+        raise _invalid_setting("brand_color", 'A hex colour such as "#1A73E8".')
+    digits = value[1:] if len(value) == 7 else "".join(char * 2 for char in value[1:])
+    return f"#{digits.upper()}"
 
 
 def validate_contact_phone(value: str) -> str:

@@ -89,7 +89,7 @@ def render_calendar_feed(*, token: str, host_tenant: Tenant | None) -> bytes:
             raise NotFound("Unknown calendar feed.")
         now = timezone.now()
         in_window = (
-            Appointment.objects.select_related("customer")
+            Appointment.objects.select_related("customer", "service_property")
             .annotate(series_id=F("occurrence__series_id"))
             .filter(ends_at__gt=now - FEED_PAST, starts_at__lt=now + FEED_FUTURE)
         )
@@ -122,9 +122,14 @@ def _to_ical(*, tenant: Tenant, staff_id: int | None, appointments: Sequence[App
         series_id = getattr(appointment, "series_id", None)
         if series_id is not None:
             event.add("related-to", f"series-{series_id}@{host}")
-        if appointment.customer.address:
-            event.add("location", appointment.customer.address)
+        place = appointment.service_property
+        # Where the visit is; without a property, the customer's own address.
+        location = place.one_line() if place is not None else appointment.customer.address
+        if location:
+            event.add("location", location)
         description = [appointment.notes] if appointment.notes else []
+        if place is not None and place.access_notes:
+            description.append(f"Access: {place.access_notes}")
         if appointment.cancel_reason:
             description.append(f"Cancelled: {appointment.cancel_reason}")
         if description:

@@ -40,6 +40,10 @@ class Appointment(models.Model):
     ACTIVE_STATUSES = ACTIVE_STATUSES
 
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="appointments")
+    # Where the visit is: one of the customer's properties (services check it is theirs).
+    service_property = models.ForeignKey(
+        "customers.Property", null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
+    )
     staff_id = models.BigIntegerField(null=True, blank=True, help_text="accounts.User id (public schema)")
     title = models.CharField(max_length=200)
     starts_at = models.DateTimeField()

@@ -11,7 +11,7 @@
   force when an appointment is booked or rescheduled is kept with it.
 - A staff member's time off and the business's closed days hold time too: an active
   appointment overlapping one is refused by PostgreSQL (triggers, see migration
-  0003_time_off_guard_triggers and docs/scheduling.md) with Unavailable naming it.
+  0004_time_off_guard_triggers and docs/scheduling.md) with Unavailable naming it.
 - Status changes follow TRANSITIONS and nothing else. IN_PROGRESS -> NO_SHOW is not allowed:
   once the visit has started the customer evidently showed up. CANCELLED needs a reason.
 - Only active appointments may be rescheduled (times, staff, customer); title and notes may
@@ -32,6 +32,7 @@ from tenant_apps.appointments import queries
 from tenant_apps.appointments.models import Appointment, blocked_range
 from tenant_apps.appointments.staff import require_staff
 from tenant_apps.customers.models import Customer
+from tenant_apps.customers.services import require_customers_property
 
 Status = Appointment.Status
 
@@ -155,10 +156,12 @@ def create_appointment(
     ends_at: datetime,
     staff_id: int | None = None,
     notes: str = "",
+    property_id: int | None = None,
     now: datetime | None = None,
 ) -> Appointment:
-    """Book a SCHEDULED appointment. Raises DoubleBooking when the staff member is taken.
-    `now` (default: the clock) decides which reminders are still ahead."""
+    """Book a SCHEDULED appointment, at `property_id` (one of the customer's properties) when
+    given. Raises DoubleBooking when the staff member is taken. `now` (default: the clock)
+    decides which reminders are still ahead."""
     title = title.strip()
     if not title:
         raise _invalid("title", "Must not be blank.")
@@ -167,8 +170,10 @@ def create_appointment(
     _check_staff(tenant=tenant, staff_id=staff_id)
     with transaction.atomic():
         _check_customer(customer_id=customer_id)
+        require_customers_property(customer_id=customer_id, property_id=property_id)
         appointment = Appointment(
             customer_id=customer_id,
+            service_property_id=property_id,
             staff_id=staff_id,
             title=title,
             starts_at=starts_at,
@@ -197,13 +202,17 @@ def update_appointment(
     *, tenant: Tenant, appointment_id: int, version: int, changes: dict[str, Any], now: datetime | None = None
 ) -> Appointment:
     """Edit or reschedule. `changes` may hold title, notes, starts_at, ends_at, staff_id (None
-    unassigns) and customer_id. Raises StaleVersion, Conflict (not active) or DoubleBooking."""
-    unknown = set(changes) - {"title", "notes", *RESCHEDULE_FIELDS}
+    unassigns), customer_id and property_id (None: no property; it must be the customer's).
+    Raises StaleVersion, Conflict (not active) or DoubleBooking."""
+    unknown = set(changes) - {"title", "notes", "property_id", *RESCHEDULE_FIELDS}
     if unknown:
         raise _invalid(sorted(unknown)[0], "Cannot be changed.")
     for field, value in changes.items():
-        if value is None and field != "staff_id":
+        if value is None and field not in ("staff_id", "property_id"):
             raise _invalid(field, "Must not be null.")
+    if "property_id" in changes:
+        changes = {**changes, "service_property_id": changes["property_id"]}
+        del changes["property_id"]
     with transaction.atomic():
         appointment = queries.get_appointment_for_update(appointment_id=appointment_id)
         if version != appointment.version:
@@ -227,6 +236,8 @@ def update_appointment(
         previous_starts_at, previous_ends_at = appointment.starts_at, appointment.ends_at
         for field, value in changed.items():
             setattr(appointment, field, value)
+        if {"customer_id", "service_property_id"} & set(changed):
+            require_customers_property(customer_id=appointment.customer_id, property_id=appointment.service_property_id)
         update_fields = [*changed, "version", "updated_at"]
         if rescheduling:
             _check_times(tenant=tenant, starts_at=appointment.starts_at, ends_at=appointment.ends_at)

@@ -18,6 +18,7 @@ from tenant_apps.billing.totals import (
     compute_totals,
     normalize_currency,
 )
+from tenant_apps.pricebook import queries as pricebook_queries
 
 # What one document may hold: far beyond a real job's quote or invoice, and small enough that
 # the largest accepted document renders in a fraction of a second with the core fonts and in
@@ -36,6 +37,57 @@ class ItemInput:
     unit_price: int
     tax_rate: Decimal = Decimal(0)
     discount: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PriceBookItemInput:
+    """A line taken from the price book. Its name (and description), unit price and tax rate
+    (none when the item is not taxable) are copied into the line when it is written, unless
+    given here: later price book changes never reach a written document."""
+
+    price_book_item_id: int
+    quantity: Decimal
+    discount: int = 0
+    description: str | None = None
+    unit_price: int | None = None
+    tax_rate: Decimal | None = None
+
+
+EnteredItem = ItemInput | PriceBookItemInput
+
+
+def copy_price_book_items(items: Sequence[EnteredItem], *, currency: str, tenant: Tenant) -> list[ItemInput]:
+    """The lines as written: those taken from the price book get the item's figures (read in
+    one query). An unknown or inactive item, or a price book price in a document of another
+    currency than the business's (unless the line gives its own price), is a 400 naming the line."""
+    wanted = {item.price_book_item_id for item in items if isinstance(item, PriceBookItemInput)}
+    if not wanted:
+        return [item for item in items if isinstance(item, ItemInput)]
+    found = {row.pk: row for row in pricebook_queries.list_price_book_items().filter(pk__in=wanted)}
+    business_currency = document_currency(None, tenant=tenant)
+    written: list[ItemInput] = []
+    for index, item in enumerate(items):
+        if isinstance(item, ItemInput):
+            written.append(item)
+            continue
+        row = found.get(item.price_book_item_id)
+        if row is None or not row.active:
+            message = "Not an active item of the price book."
+            _refuse_items(message, field=f"items.{index}.price_book_item_id", code="price_book_item_unavailable")
+        if item.unit_price is None and currency != business_currency:
+            message = f"Price book prices are in {business_currency.upper()}; give this line's unit_price."
+            _refuse_items(message, field=f"items.{index}.unit_price", code="price_book_currency")
+        copied_rate = row.tax_rate if row.taxable else Decimal(0)
+        written.append(
+            ItemInput(
+                description=item.description or "\n".join(part for part in (row.name, row.description) if part),
+                quantity=item.quantity,
+                unit_price=row.unit_price if item.unit_price is None else item.unit_price,
+                tax_rate=copied_rate if item.tax_rate is None else item.tax_rate,
+                discount=item.discount,
+            )
+        )
+    return written
 
 
 def document_currency(currency: str | None, *, tenant: Tenant) -> str:

@@ -62,6 +62,10 @@ class Document(models.Model):
 
     number = models.CharField(max_length=40, null=True, blank=True, unique=True)
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="%(class)ss")
+    # Where the work is: one of the customer's properties, printed on the document.
+    service_property = models.ForeignKey(
+        "customers.Property", null=True, blank=True, on_delete=models.PROTECT, related_name="%(class)ss"
+    )
     currency = models.CharField(max_length=3)
     document_discount = models.BigIntegerField(default=0)
     notes = models.TextField(blank=True)

@@ -8,6 +8,7 @@ can never disagree with the API about what is owed.
 from __future__ import annotations
 
 import functools
+import io
 import itertools
 import logging
 import re
@@ -93,11 +94,17 @@ _MARGIN = 18.0
 # and the repeated headings row.
 _CONTINUED_TABLE_TOP = _MARGIN + _RUNNING_HEADER_H + _RUNNING_HEADER_GAP + _ROW_LINE_H + 2 * _CELL_PAD_Y
 
+_LOGO_H = 14.0
 _INK = (33, 37, 41)
 _MUTED = (108, 117, 125)
 _RULE = (206, 212, 218)
 _HEADING_FILL = (233, 236, 239)
 _ZEBRA_FILL = (248, 249, 250)
+
+
+def _hex_color(value: str) -> tuple[int, int, int]:
+    """ "#1A73E8" as RGB."""
+    return int(value[1:3], 16), int(value[3:5], 16), int(value[5:7], 16)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -144,6 +151,11 @@ class PdfDocument:
     business_tax_id: str | None = None
     customer_email: str | None = None
     customer_address: str | None = None
+    # The customer's property where the work is, in lines.
+    service_address: str | None = None
+    # The business's brand: "#RRGGBB" for its name and the title, and a PNG or JPEG logo.
+    brand_color: str | None = None
+    logo: bytes | None = None
     due_date: date | None = None
     valid_until: date | None = None
     amount_paid: int | None = None
@@ -258,6 +270,7 @@ class _DocumentPdf(FPDF):
         self.set_margins(left=_MARGIN, top=_MARGIN, right=_MARGIN)
         self.set_auto_page_break(auto=True, margin=20)
         self.alias_nb_pages()
+        self._brand = _hex_color(document.brand_color) if document.brand_color else _INK
         self._number_label = document.number or "DRAFT"
         title = f"{document.kind} {self._number_label}"
         self.set_title(title)
@@ -324,7 +337,10 @@ class _DocumentPdf(FPDF):
         top = self.get_y()
         half = self.epw / 2
 
-        self._style(16, bold=True)
+        if doc.logo:
+            self.image(io.BytesIO(doc.logo), x=self.l_margin, y=top, w=half, h=_LOGO_H, keep_aspect_ratio=True)
+            self.set_y(top + _LOGO_H + 2)
+        self._style(16, bold=True, color=self._brand)
         self.multi_cell(half + 10, 7, self._clean(doc.business_name), new_x=XPos.LMARGIN)
         self._style(9, color=_MUTED)
         contact = _lines(doc.business_address) + _lines(doc.business_phone) + _lines(doc.business_email)
@@ -335,7 +351,7 @@ class _DocumentPdf(FPDF):
         left_bottom = self.get_y()
 
         self.set_xy(self.l_margin + half, top)
-        self._style(22, bold=True)
+        self._style(22, bold=True, color=self._brand)
         self.cell(half, 10, doc.kind.upper(), align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
         self.set_x(self.l_margin + half)
         self._style(11, bold=doc.number is not None, color=_INK if doc.number else _MUTED)
@@ -357,6 +373,13 @@ class _DocumentPdf(FPDF):
         self._style(9)
         for text in _lines(doc.customer_address) + _lines(doc.customer_email):
             self._text_line(half - 5, 4.5, text)
+        if doc.service_address:
+            self.ln(2)
+            self._style(8, bold=True, color=_MUTED)
+            self._text_line(half, 5, "SERVICE ADDRESS")
+            self._style(9)
+            for text in _lines(doc.service_address):
+                self._text_line(half - 5, 4.5, text)
         left_bottom = self.get_y()
 
         rows: list[tuple[str, str, bool]] = [("Issue date", _format_date(doc.issue_date), False)]
@@ -669,6 +692,7 @@ def _document_text(document: PdfDocument) -> str:
         document.customer_name,
         document.customer_email,
         document.customer_address,
+        document.service_address,
         document.notes,
         *(line.description for line in document.lines),
     ]

@@ -8,6 +8,7 @@ from typing import cast
 from django.db import connection, transaction
 from django.utils import timezone
 
+from shared_apps.tenants.branding import tenant_logo
 from shared_apps.tenants.models import Tenant
 from tenant_apps.billing.models import Document, DocumentItem, StoredPdf
 from tenant_apps.billing.pdf import DocumentKind, PdfDocument, PdfLine, render_document_pdf
@@ -31,6 +32,7 @@ def pdf_lines(rows: Sequence[DocumentItem]) -> list[PdfLine]:
 def pdf_document(document: Document, *, tenant: Tenant) -> PdfDocument:
     """What `document` prints: the shared fields, and the kind's own (`pdf_fields`)."""
     issued = document.issued_at or timezone.now()
+    logo = tenant_logo(tenant)
     return PdfDocument(
         kind=cast(DocumentKind, document.label()),  # PdfDocument checks it
         number=document.number,
@@ -39,9 +41,12 @@ def pdf_document(document: Document, *, tenant: Tenant) -> PdfDocument:
         business_phone=tenant.phone or None,
         business_email=tenant.email or None,
         business_tax_id=tenant.tax_id or None,
+        brand_color=tenant.brand_color or None,
+        logo=logo.content if logo is not None else None,
         customer_name=document.customer.name,
         customer_email=document.customer.email or None,
         customer_address=document.customer.address or None,
+        service_address="\n".join(place.postal_lines()) if (place := document.service_property) else None,
         issue_date=tenant.local_date(issued),
         currency=document.currency,
         lines=pdf_lines(list(document.items.all())),

@@ -35,7 +35,7 @@ def lock_document(model: type[DocumentT], *, document_id: int) -> DocumentT:
     can still be written while it is held, and two lockers still queue."""
     document = (
         model.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("customer")
+        .select_related("customer", "service_property")
         .filter(pk=document_id)
         .first()
     )

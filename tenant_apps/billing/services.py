@@ -12,10 +12,12 @@ from shared_apps.errors import NotFound
 from shared_apps.tenants.models import Tenant
 from tenant_apps.billing.guards import require_deletable, require_editable
 from tenant_apps.billing.items import (
+    EnteredItem,
     ItemInput,
     apply_totals,
     build_item_rows,
     check_item_limits,
+    copy_price_book_items,
     document_currency,
     items_of,
     price_items,
@@ -26,18 +28,20 @@ from tenant_apps.billing.pdfs import delete_stored_pdf, stored_document_pdf
 from tenant_apps.billing.queries import get_document, lock_document
 from tenant_apps.billing.totals import DocumentTotals
 from tenant_apps.customers.models import Customer
+from tenant_apps.customers.services import require_customers_property
 
 DocumentT = TypeVar("DocumentT", bound=Document)
 
 # What a draft's PATCH may change besides the kind's own date (`Document.date_field`).
-SHARED_EDITABLE_FIELDS = frozenset({"customer_id", "currency", "items", "document_discount", "notes"})
+SHARED_EDITABLE_FIELDS = frozenset({"customer_id", "property_id", "currency", "items", "document_discount", "notes"})
 
 
 class DraftFields(TypedDict):
     """What a new draft of any kind is made of (the kind adds its own date)."""
 
     customer_id: int
-    items: Sequence[ItemInput]
+    items: Sequence[EnteredItem]
+    property_id: NotRequired[int | None]
     currency: NotRequired[str | None]
     document_discount: NotRequired[int]
     notes: NotRequired[str]
@@ -61,7 +65,8 @@ def create_draft(
     *,
     tenant: Tenant,
     customer_id: int,
-    items: Sequence[ItemInput],
+    items: Sequence[EnteredItem],
+    property_id: int | None = None,
     currency: str | None = None,
     document_discount: int = 0,
     notes: str = "",
@@ -69,20 +74,23 @@ def create_draft(
     **own_fields: Any,
 ) -> DocumentT:
     """A DRAFT document (no number yet) of `model`, priced; `own_fields` are the kind's
-    (its date). Currency defaults to the tenant's."""
-    check_item_limits(items)
+    (its date). Currency defaults to the tenant's; `property_id` (where the work is) must be
+    one of the customer's properties."""
     currency = document_currency(currency, tenant=tenant)
-    totals = price_items(items=items, currency=currency, document_discount=document_discount)
+    written = copy_price_book_items(items, currency=currency, tenant=tenant)
+    check_item_limits(written)
+    totals = price_items(items=written, currency=currency, document_discount=document_discount)
     with transaction.atomic():
         document = model(
             customer=require_customer(customer_id=customer_id),
+            service_property=require_customers_property(customer_id=customer_id, property_id=property_id),
             currency=currency,
             document_discount=document_discount,
             notes=notes,
             created_by=created_by,
             **own_fields,
         )
-        save_with_items(document, items=items, totals=totals)
+        save_with_items(document, items=written, totals=totals)
     return document
 
 
@@ -106,12 +114,18 @@ def update_draft(
         require_editable(document, version=version)
         if "customer_id" in changes:
             document.customer = require_customer(customer_id=changes["customer_id"])
+        if "property_id" in changes:
+            document.service_property_id = changes["property_id"]
+        if {"customer_id", "property_id"} & set(changes):
+            require_customers_property(customer_id=document.customer_id, property_id=document.service_property_id)
         if "currency" in changes:
             document.currency = document_currency(changes["currency"], tenant=tenant)
         for field in ("document_discount", "notes", model.date_field):
             if field in changes:
                 setattr(document, field, changes[field])
-        _reprice(document, items=changes.get("items"))
+        entered = changes.get("items")
+        written = None if entered is None else copy_price_book_items(entered, currency=document.currency, tenant=tenant)
+        _reprice(document, items=written)
         document.version += 1
         document.save()
     return document

@@ -5,7 +5,7 @@ import re
 from django.db.models import Q, QuerySet
 
 from shared_apps.errors import NotFound
-from tenant_apps.customers.models import Customer
+from tenant_apps.customers.models import Customer, Property
 
 
 def list_customers(*, search: str = "", include_archived: bool = False) -> QuerySet[Customer]:
@@ -52,3 +52,21 @@ def find_customer_by_phone(*, phone: str) -> Customer | None:
 def is_phone_opted_out(*, phone: str) -> bool:
     """Whether a customer with this E.164 number asked not to be texted."""
     return Customer.objects.filter(phone=phone, sms_opt_out=True).exists()
+
+
+def list_properties(*, customer_id: int) -> QuerySet[Property]:
+    """A customer's properties, the default first, then oldest first; 404 for an unknown customer."""
+    return customer_properties(customer_id=get_customer(customer_id=customer_id).pk)
+
+
+def customer_properties(*, customer_id: int) -> QuerySet[Property]:
+    """The properties of a customer known to exist, the default first, then oldest first."""
+    return Property.objects.filter(customer_id=customer_id).order_by("-is_default", "created_at", "id")
+
+
+def get_property(*, customer_id: int, property_id: int) -> Property:
+    """One property of the customer; another customer's (or business's) is absent."""
+    found = Property.objects.filter(customer_id=customer_id, pk=property_id).first()
+    if found is None:
+        raise NotFound("Property not found.")
+    return found

@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from shared_apps.errors import Conflict, StaleVersion, ValidationFailed
 from shared_apps.events.services import emit
+from shared_apps.tenants.services import validate_contact_address, validate_country
 from tenant_apps.customers import queries
-from tenant_apps.customers.models import Customer
+from tenant_apps.customers.models import Customer, Property
 
 EDITABLE_FIELDS = ("name", "email", "phone", "address", "notes", "sms_opt_out")
 
@@ -150,3 +151,113 @@ def set_sms_opt_out_by_phone(*, phone: str, opted_out: bool) -> int:
         .exclude(sms_opt_out=opted_out)
         .update(sms_opt_out=opted_out, version=F("version") + 1, updated_at=timezone.now())
     )
+
+
+PROPERTY_FIELDS = ("label", "lines", "city", "region", "postal_code", "country", "access_notes", "is_default")
+
+
+def _clean_property(changes: dict[str, Any]) -> dict[str, Any]:
+    cleaned = {field: value for field, value in changes.items() if field in PROPERTY_FIELDS}
+    for field in ("label", "city", "region", "postal_code", "access_notes"):
+        if field in cleaned:
+            cleaned[field] = (cleaned[field] or "").strip()
+    if "lines" in cleaned:
+        cleaned["lines"] = validate_contact_address(cleaned["lines"] or "", field="lines")
+        if not cleaned["lines"]:
+            raise ValidationFailed("Invalid address.", details=[{"field": "lines", "message": "Must not be blank."}])
+    if cleaned.get("country"):
+        cleaned["country"] = validate_country(cleaned["country"].strip())
+    elif "country" in cleaned:
+        cleaned["country"] = ""
+    return cleaned
+
+
+def _make_sole_default(place: Property) -> None:
+    """`place` becomes its customer's default (the other one stops being it first, for the
+    one-default constraint). The caller holds the customer's lock."""
+    Property.objects.filter(customer_id=place.customer_id, is_default=True).exclude(pk=place.pk).update(
+        is_default=False, version=F("version") + 1, updated_at=timezone.now()
+    )
+
+
+def create_property(*, customer_id: int, data: dict[str, Any]) -> Property:
+    """A new property of the customer; a customer's first property is its default, and a new
+    one asked to be the default takes over from the old one."""
+    cleaned = _clean_property(data)
+    with transaction.atomic():
+        customer = queries.get_customer_for_update(customer_id=customer_id)
+        first = not Property.objects.filter(customer=customer).exists()
+        place = Property(customer=customer, **cleaned)
+        place.is_default = first or bool(cleaned.get("is_default"))
+        if place.is_default:
+            _make_sole_default(place)
+        place.save()
+    return place
+
+
+def update_property(*, customer_id: int, property_id: int, changes: dict[str, Any], version: int) -> Property:
+    """Apply `changes` to a property seen at `version` (StaleVersion otherwise). Making it the
+    default takes that from the old one; the default stops being it only by another taking over."""
+    cleaned = _clean_property(changes)
+    with transaction.atomic():
+        queries.get_customer_for_update(customer_id=customer_id)  # one default change at a time
+        place = queries.get_property(customer_id=customer_id, property_id=property_id)
+        if version != place.version:
+            raise StaleVersion(current_version=place.version)
+        if cleaned.get("is_default") is False and place.is_default:
+            raise ValidationFailed(
+                "Invalid address.",
+                details=[{"field": "is_default", "message": "Make another property the default instead."}],
+            )
+        if not cleaned:
+            return place
+        if cleaned.get("is_default"):
+            _make_sole_default(place)
+        for field, value in cleaned.items():
+            setattr(place, field, value)
+        place.version += 1
+        place.save(update_fields=[*cleaned, "version", "updated_at"])
+    return place
+
+
+class PropertyInUse(Conflict):
+    """Appointments or documents name the property (409): it stays, as they were written."""
+
+    code = "property_in_use"
+
+    def __init__(self) -> None:
+        super().__init__("Appointments, quotes or invoices name this property; it cannot be deleted.")
+
+
+def delete_property(*, customer_id: int, property_id: int) -> None:
+    """Delete a property no appointment or document names (PropertyInUse otherwise). When it
+    was the default, the oldest remaining one becomes the default."""
+    with transaction.atomic():
+        queries.get_customer_for_update(customer_id=customer_id)
+        place = queries.get_property(customer_id=customer_id, property_id=property_id)
+        try:
+            with transaction.atomic():
+                place.delete()
+        except ProtectedError:
+            raise PropertyInUse() from None
+        if place.is_default:
+            successor = Property.objects.filter(customer_id=customer_id).order_by("created_at", "id").first()
+            if successor is not None:
+                successor.is_default = True
+                successor.version += 1
+                successor.save(update_fields=["is_default", "version", "updated_at"])
+
+
+def require_customers_property(*, customer_id: int, property_id: int | None) -> Property | None:
+    """The property an appointment or document names, which must be one of its customer's
+    (400 naming `property_id` otherwise); None names none."""
+    if property_id is None:
+        return None
+    place = Property.objects.filter(pk=property_id, customer_id=customer_id).first()
+    if place is None:
+        raise ValidationFailed(
+            "Invalid property.",
+            code="property_not_of_customer",
+            details=[{"field": "property_id", "message": "Not a property of this customer."}],
+        )
+    return place

@@ -117,8 +117,8 @@ def convert_quote_to_invoice(
     notes: str | None = None,
     now: datetime | None = None,
 ) -> Invoice:
-    """The one DRAFT invoice of an ACCEPTED quote: customer, currency, items, discount and
-    notes copied, linked both ways. The quote's notes (scope, terms the customer accepted)
+    """The one DRAFT invoice of an ACCEPTED quote: customer, property, currency, items,
+    discount and notes copied, linked both ways. The quote's notes (scope, terms the customer accepted)
     carry over unless the converter gives the invoice its own `notes` ("" for none). Runs
     under the quote's row lock, so of two concurrent calls one converts and the other answers
     409 `already_converted` with the invoice id (`Invoice.quote` is also unique, should
@@ -141,6 +141,7 @@ def convert_quote_to_invoice(
         totals = price_items(items=items, currency=quote.currency, document_discount=quote.document_discount)
         invoice = Invoice(
             customer=quote.customer,
+            service_property_id=quote.service_property_id,
             currency=quote.currency,
             document_discount=quote.document_discount,
             notes=quote.notes if notes is None else notes,

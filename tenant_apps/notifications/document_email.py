@@ -3,12 +3,16 @@ through Django's email framework, once per document version."""
 
 import logging
 import smtplib
+from email.mime.image import MIMEImage
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
+from shared_apps.tenants import branding
 from shared_apps.tenants.models import Tenant
 from tenant_apps.billing.models import DocumentType
 from tenant_apps.invoices import queries as invoice_queries
@@ -36,6 +40,37 @@ def _claim(*, document_type: str, document_id: int, version: int, to_email: str,
             )
     except IntegrityError:
         return None
+
+
+def branded_mail(*, tenant: Tenant, subject: str, greeting: str, text: str, to_email: str) -> EmailMultiAlternatives:
+    """A mail from the business: the text signed with its contact block, and the same as HTML
+    under its logo and in its brand colour. Replies go to the business's own address."""
+    contact = branding.contact_lines(tenant)
+    logo = branding.tenant_logo(tenant)
+    mail = EmailMultiAlternatives(
+        subject=subject,
+        body="\n\n".join([greeting, text, "\n".join(contact)]),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to_email],
+        reply_to=[tenant.email] if tenant.email else None,
+    )
+    html = format_html(
+        '<div style="font-family:sans-serif">{}<p>{}</p><p>{}</p>'
+        '<p style="color:{};font-weight:bold;margin-bottom:0">{}</p><p style="margin-top:0">{}</p></div>',
+        format_html('<img src="cid:logo" alt="{}" style="max-height:60px">', tenant.name) if logo else "",
+        greeting,
+        text,
+        tenant.brand_color or "#212529",
+        contact[0] if contact else "",
+        format_html_join(mark_safe("<br>"), "{}", ((line,) for line in contact[1:])),
+    )
+    mail.attach_alternative(html, "text/html")
+    if logo is not None:
+        image = MIMEImage(logo.content, _subtype=logo.content_type.removeprefix("image/"))
+        image.add_header("Content-ID", "<logo>")
+        image.add_header("Content-Disposition", "inline", filename="logo")
+        mail.attach(image)
+    return mail
 
 
 def email_document(*, tenant_id: int, document_type: str, document_id: int, version: int) -> DocumentEmail | None:
@@ -74,14 +109,12 @@ def email_document(*, tenant_id: int, document_type: str, document_id: int, vers
         pdf = render_quote_pdf(tenant=tenant, quote_id=document_id)
     else:
         pdf = render_invoice_pdf(tenant=tenant, invoice_id=document_id)
-    mail = EmailMessage(
+    mail = branded_mail(
+        tenant=tenant,
         subject=f"{tenant.name}: {kind} {document.number}",
-        body=(
-            f"Hello {document.customer.name},\n\n"
-            f"please find {kind} {document.number} from {tenant.name} attached.\n\n{tenant.name}"
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[to_email],
+        greeting=f"Hello {document.customer.name},",
+        text=f"please find {kind} {document.number} from {tenant.name} attached.",
+        to_email=to_email,
     )
     mail.attach(f"{document.number}.pdf", pdf, "application/pdf")
     try:

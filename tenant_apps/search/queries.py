@@ -85,14 +85,22 @@ _WORDS_MATCH = f"search_document @@ {_TSQUERY}"
 
 # Each kind's scored matches (kind, id, title, score); the searched text is always a parameter.
 _SOURCES = {
+    # A customer matches on its own fields, or through the address of one of its properties.
     "customer": f"""
-    SELECT 'customer' AS kind, id, name AS title,
-           CASE WHEN (%(digits)s <> '' AND phone = '+' || %(digits)s) OR upper(email) = upper(%(text)s)
-                THEN {_EXACT} ELSE 0 END
-           + {_ranked("search_document")}
-           + word_similarity(search_fold(%(text)s), search_fold(name))
-           + CASE WHEN %(digits)s <> '' AND phone LIKE %(phone_fragment)s THEN 1 ELSE 0 END AS score
-    FROM {_candidates(_CUSTOMER_COLUMNS, "customers_customer", _CUSTOMER_MATCH)}
+    SELECT 'customer' AS kind, c.id, c.name AS title, m.score FROM (
+        SELECT id, max(score) AS score FROM (
+            SELECT id,
+                   CASE WHEN (%(digits)s <> '' AND phone = '+' || %(digits)s) OR upper(email) = upper(%(text)s)
+                        THEN {_EXACT} ELSE 0 END
+                   + {_ranked("search_document")}
+                   + word_similarity(search_fold(%(text)s), search_fold(name))
+                   + CASE WHEN %(digits)s <> '' AND phone LIKE %(phone_fragment)s THEN 1 ELSE 0 END AS score
+            FROM {_candidates(_CUSTOMER_COLUMNS, "customers_customer", _CUSTOMER_MATCH)}
+            UNION ALL
+            SELECT customer_id, {_ranked("search_document")}
+            FROM {_candidates("customer_id, search_document", "customers_property", _WORDS_MATCH)}
+        ) matches GROUP BY id
+    ) m JOIN customers_customer c ON c.id = m.id
     """,  # noqa: S608 - constant SQL; the searched text is a parameter
     "appointment": f"""
     SELECT 'appointment' AS kind, id, title,
@@ -118,7 +126,9 @@ _SOURCES = {
 _SNIPPET_TEXT = """
 CASE page.kind
     WHEN 'customer' THEN concat_ws(' · ', c.name, nullif(c.email, ''), nullif(c.phone, ''), nullif(c.address, ''),
-                                   nullif(c.notes, ''))
+        (SELECT string_agg(concat_ws(' ', lines, city, region, postal_code), ' · ' ORDER BY id)
+         FROM customers_property WHERE customer_id = c.id),
+        nullif(c.notes, ''))
     WHEN 'appointment' THEN concat_ws(' · ', a.title, nullif(a.notes, ''))
     WHEN 'quote' THEN concat_ws(' · ', q.number,
         (SELECT string_agg(description, ' · ' ORDER BY position) FROM quotes_quoteitem WHERE quote_id = q.id),

@@ -22,7 +22,7 @@ LANGUAGES = (
 SEARCHED_TABLES = {
     "customers_customer": "name", "appointments_appointment": "title", "quotes_quote": "notes",
     "quotes_quoteitem": "description", "invoices_invoice": "notes", "invoices_invoiceitem": "description",
-    "sms_message": "body", "voice_call": "summary",
+    "sms_message": "body", "voice_call": "summary", "customers_property": "lines",
 }  # fmt: skip
 
 # The default parser's word token types, the ones the search migration maps through unaccent.

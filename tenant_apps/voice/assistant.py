@@ -9,11 +9,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from shared_apps.tenants.models import WEEKDAYS, Tenant
+from tenant_apps.pricebook.queries import bookable_services
 
 WEBHOOK_PATH = "/api/v1/voice/webhook"
 DAY_NAMES = dict(
     zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True)
 )
+# The price book's bookable services the prompt names: enough for any menu a caller hears.
+MAX_SERVICES_NAMED = 30
 # Only the messages we use (Vapi's default list includes chatty live updates).
 SERVER_MESSAGES = ["status-update", "end-of-call-report", "tool-calls", "hang"]
 
@@ -46,7 +49,8 @@ def _function(name: str, description: str, properties: dict[str, Any], required:
 
 
 _STRING = {"type": "string"}
-_MINUTES = {"type": "integer", "description": "Length of the visit in minutes."}
+_MINUTES = {"type": "integer", "description": "Length of the visit in minutes, when no service is named."}
+_SERVICE = {"type": "string", "description": "One of the business's services; its length is known."}
 _STARTS_AT = {"type": "string", "description": "ISO 8601; without an offset, the business's local time."}
 
 
@@ -57,9 +61,13 @@ def tool_definitions() -> list[dict[str, Any]]:
         _function("create_customer", "Add the caller as a new customer.", {"name": _STRING}, ["name"]),
         _function(
             "check_availability",
-            "Free appointment times on a local date.",
-            {"date": {"type": "string", "description": "YYYY-MM-DD, local date"}, "duration_minutes": _MINUTES},
-            ["date", "duration_minutes"],
+            "Free appointment times on a local date, for a service or a length.",
+            {
+                "date": {"type": "string", "description": "YYYY-MM-DD, local date"},
+                "service": _SERVICE,
+                "duration_minutes": _MINUTES,
+            },
+            ["date"],
         ),
         _function(
             "book_appointment",
@@ -69,9 +77,14 @@ def tool_definitions() -> list[dict[str, Any]]:
                 "duration_minutes": _MINUTES,
                 "name": _STRING,
                 "notes": _STRING,
-                "service": _STRING,
+                "service": _SERVICE,
+                "property_id": {
+                    "type": "integer",
+                    "description": "One of the caller's addresses from find_customer; default: their main one.",
+                },
+                "address": {"type": "string", "description": "A new address the caller gives for this visit."},
             },
-            ["starts_at", "duration_minutes"],
+            ["starts_at"],
         ),
         _function(
             "reschedule_appointment",
@@ -107,7 +120,8 @@ def assistant_for(*, tenant: Tenant) -> dict[str, Any]:
     """Vapi's `{"assistant": {...}}` for the business, built fresh for each call."""
     now = timezone.now()
     today = tenant.local_date(now)
-    services = "; ".join(f"{s['name']} ({s['duration_minutes']} minutes)" for s in tenant.voice_services) or (
+    offered = bookable_services()[:MAX_SERVICES_NAMED]
+    services = "; ".join(f"{service.name} ({service.duration_minutes} minutes)" for service in offered) or (
         "general appointments (60 minutes)"
     )
     prompt = (
@@ -116,7 +130,9 @@ def assistant_for(*, tenant: Tenant) -> dict[str, Any]:
         f"the local time is {now.astimezone(tenant.zone):%H:%M}. Opening hours (local): {opening_hours(tenant)}. "
         f"Services: {services}. Use the tools to look the caller up, check free times, and book, move or "
         "cancel appointments; never promise a time the tools did not confirm. Times you send have no offset "
-        "and are local. When a time is taken, offer the free times the tool names."
+        "and are local. Name the service when booking or checking times: its length is known. "
+        "When a time is taken, offer the free times the tool names. When the caller has "
+        "several addresses (find_customer lists them), ask which one the visit is at."
     )
     return {
         "assistant": {

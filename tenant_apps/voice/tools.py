@@ -28,12 +28,16 @@ from tenant_apps.appointments.availability import Slot, business_intervals, find
 from tenant_apps.appointments.models import Appointment
 from tenant_apps.customers import queries as customer_queries
 from tenant_apps.customers import services as customers
-from tenant_apps.customers.models import Customer
+from tenant_apps.customers.models import Customer, Property
+from tenant_apps.pricebook.models import PriceBookItem
+from tenant_apps.pricebook.queries import bookable_services
 from tenant_apps.voice.models import Call, ToolCallResult
 from tenant_apps.voice.services import caller_number
 
 # How many free slots an answer names, and how many days ahead "next free slots" looks.
 SLOTS_OFFERED = 5
+# How many of a caller's addresses find_customer names.
+PLACES_OFFERED = 10
 DAYS_AHEAD = 14
 DEFAULT_DURATION_MINUTES = 60
 CANCEL_REASON = "Cancelled by the caller on the phone"
@@ -206,6 +210,11 @@ def find_customer(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer:
         .first()
     )
     answer: dict[str, Any] = {"found": True, "customer_id": customer.pk, "name": customer.name}
+    places = list(customer_queries.customer_properties(customer_id=customer.pk)[:PLACES_OFFERED])
+    if places:
+        answer["addresses"] = [
+            {"property_id": place.pk, "address": place.one_line(), "default": place.is_default} for place in places
+        ]
     if upcoming is not None:
         answer["next_appointment"] = {
             "appointment_id": upcoming.pk,
@@ -234,9 +243,19 @@ def create_customer(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer:
     return ToolAnswer({"customer_id": customer.pk, "name": customer.name})
 
 
+def _service_and_duration(args: dict[str, Any]) -> tuple[PriceBookItem | None, int]:
+    """The price book service the caller asked for, if `service` names one (whatever its
+    case), and the visit's length: the service's, else `duration_minutes`, else an hour."""
+    named = _text(args.get("service")).strip()
+    service = bookable_services().filter(name__iexact=named).first() if named else None
+    if service is not None and service.duration_minutes is not None:
+        return service, service.duration_minutes
+    return None, _int(args.get("duration_minutes", DEFAULT_DURATION_MINUTES), "duration_minutes")
+
+
 def check_availability(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer:
     day = _local_day(args.get("date"))
-    duration = _int(args.get("duration_minutes", DEFAULT_DURATION_MINUTES), "duration_minutes")
+    _, duration = _service_and_duration(args)
     slots = find_available_slots(tenant=ctx.tenant, day=day, duration_minutes=duration, now=ctx.now)
     answer = _slots_answer(slots, ctx.tenant)
     message = (
@@ -247,11 +266,12 @@ def check_availability(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer:
 
 def book_appointment(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer:
     starts_at = _instant(args.get("starts_at"), ctx.tenant)
-    duration = _int(args.get("duration_minutes", DEFAULT_DURATION_MINUTES), "duration_minutes")
+    service, duration = _service_and_duration(args)
     if not 1 <= duration <= ctx.tenant.max_appointment_minutes:
         raise ToolProblem(f"duration_minutes must be between 1 and {ctx.tenant.max_appointment_minutes}.")
     customer = _find_or_create_customer(ctx, name=_text(args.get("name"))[:200], phone=ctx.caller)
-    title = (_text(args.get("service")) or "Booked by phone")[:200]
+    place = _visit_place(customer, args)
+    title = (service.name if service is not None else _text(args.get("service")) or "Booked by phone")[:200]
     appointment = _book_with_first_free_staff(
         ctx,
         starts_at=starts_at,
@@ -264,19 +284,38 @@ def book_appointment(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer:
             ends_at=starts_at + timedelta(minutes=duration),
             staff_id=staff_id,
             notes=_text(args.get("notes"))[:2000],
+            property_id=place.pk if place is not None else None,
         ),
     )
     if appointment is None:
         return _taken_answer(ctx, starts_at=starts_at, duration_minutes=duration)
-    return ToolAnswer(
-        {
-            "booked": True,
-            "appointment_id": appointment.pk,
-            "starts_at": appointment.starts_at.astimezone(ctx.tenant.zone).isoformat(),
-            "message": f"Booked for {_spoken(appointment.starts_at, ctx.tenant)}.",
-        },
-        appointment_id=appointment.pk,
-    )
+    answer = {
+        "booked": True,
+        "appointment_id": appointment.pk,
+        "starts_at": appointment.starts_at.astimezone(ctx.tenant.zone).isoformat(),
+        "message": f"Booked for {_spoken(appointment.starts_at, ctx.tenant)}.",
+    }
+    if place is not None:
+        answer["address"] = place.one_line()
+        answer["message"] = f"Booked for {_spoken(appointment.starts_at, ctx.tenant)} at {place.one_line()}."
+    return ToolAnswer(answer, appointment_id=appointment.pk)
+
+
+def _visit_place(customer: Customer, args: dict[str, Any]) -> Property | None:
+    """Where the visit is: one of the caller's own addresses named by `property_id`, a new
+    `address` they said (kept as a property of theirs, reused when they say it again), or
+    else their default address, if they have one."""
+    if args.get("property_id") not in (None, ""):
+        property_id = _int(args["property_id"], "property_id")
+        found = customer_queries.customer_properties(customer_id=customer.pk).filter(pk=property_id).first()
+        if found is None:
+            raise ToolProblem("That is not one of the caller's addresses; ask for the address instead.")
+        return found
+    said = _text(args.get("address")).strip()
+    if said:
+        known = customer_queries.customer_properties(customer_id=customer.pk).filter(lines__iexact=said).first()
+        return known or customers.create_property(customer_id=customer.pk, data={"lines": said[:600]})
+    return customer_queries.customer_properties(customer_id=customer.pk).filter(is_default=True).first()
 
 
 def _callers_appointment(ctx: ToolContext, args: dict[str, Any]) -> Appointment:

@@ -15,20 +15,24 @@ def local(day: date, hour: int, zone) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=zone)
 
 
-def set_up_voice(test_tenant, *, phone_number_id: str, assistant_id: str, services=None) -> None:
+LEAK_REPAIR = {"kind": "service", "name": "Leak repair", "unit_price": 9000, "duration_minutes": 60}
+
+
+def set_up_voice(test_tenant, *, phone_number_id: str, assistant_id: str) -> None:
     response = test_tenant.api().patch(
-        "/tenants/me",
-        {
-            "vapi_phone_number_id": phone_number_id,
-            "vapi_assistant_id": assistant_id,
-            "voice_services": services or [{"name": "Leak repair", "duration_minutes": 60}],
-        },
+        "/tenants/me", {"vapi_phone_number_id": phone_number_id, "vapi_assistant_id": assistant_id}
     )
     assert response.status_code == 200, response.content
 
 
 @pytest.fixture
 def voice_lines(tenant_a, tenant_b):
-    """Tenant A and B each with a Vapi number and assistant (claimed through PATCH /tenants/me)."""
-    set_up_voice(tenant_a, phone_number_id=PHONE_A, assistant_id=ASSISTANT_A)
-    set_up_voice(tenant_b, phone_number_id=PHONE_B, assistant_id=ASSISTANT_B)
+    """Tenant A and B each with a Vapi number and assistant (claimed through PATCH /tenants/me)
+    and a bookable service in the price book."""
+    for test_tenant, phone_number_id, assistant_id in (
+        (tenant_a, PHONE_A, ASSISTANT_A),
+        (tenant_b, PHONE_B, ASSISTANT_B),
+    ):
+        set_up_voice(test_tenant, phone_number_id=phone_number_id, assistant_id=assistant_id)
+        created = test_tenant.api().post("/price-book", LEAK_REPAIR)
+        assert created.status_code == 201, created.content

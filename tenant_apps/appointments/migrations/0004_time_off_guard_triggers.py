@@ -109,7 +109,7 @@ DROP FUNCTION appointment_guard_key(text, bigint)
 
 
 class Migration(migrations.Migration):
-    dependencies = [("appointments", "0002_time_off_closed_days_series")]
+    dependencies = [("appointments", "0003_time_off_closed_days_series")]
 
     operations = [
         migrations.RunSQL([GUARD_KEY, APPOINTMENT_GUARD, TIME_OFF_GUARD, CLOSED_DAY_GUARD, *TRIGGERS], reverse_sql=DROP)

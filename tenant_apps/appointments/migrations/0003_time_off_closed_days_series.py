@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("appointments", "0001_appointments_initial"),
+        ("appointments", "0002_appointment_service_property"),
         ("customers", "0002_search_indexes"),
     ]
 
