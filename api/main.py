@@ -4,6 +4,7 @@ from api import (
     accounts,
     appointments,
     customers,
+    integrations,
     invitations,
     invoices,
     operations,
@@ -48,3 +49,4 @@ api.add_router("/sms", sms.router)
 api.add_router("/voice", voice.router)
 api.add_router("/payments", payments.router)
 api.add_router("/search", search.router)
+api.add_router("/webhooks", integrations.router)

@@ -14,6 +14,7 @@ BENCHMARKS = (
     ["bench.scheduler"],
     ["bench.http"],
     ["bench.webhooks"],
+    ["bench.outbound_webhooks"],
     ["bench.outage"],
     ["bench.placement"],
     ["bench.search"],

@@ -90,6 +90,7 @@ TENANT_APPS = [
     "tenant_apps.voice",
     "tenant_apps.search",
     "tenant_apps.notifications",
+    "tenant_apps.integrations",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -355,6 +356,30 @@ INVITATION_EXPIRES_IN = timedelta(seconds=env.int("INVITATION_EXPIRES_IN", defau
 INVITE_ACCEPT_URL = env.str("INVITE_ACCEPT_URL", default=f"http://{BASE_DOMAIN}:{PORT}/accept-invite#token={{token}}")
 if "{token}" not in INVITE_ACCEPT_URL:
     raise ImproperlyConfigured("INVITE_ACCEPT_URL must contain {token}.")
+
+# Outbound webhooks (tenant_apps/integrations, docs/webhooks.md). Signing secrets are stored
+# encrypted with MultiFernet: the first of WEBHOOK_SECRET_KEYS (Fernet keys, comma-separated)
+# encrypts, every one decrypts, so a key is rotated by putting a new one first and running
+# `manage.py rotate_webhook_secret_keys`. Unset, a key derived from SECRET_KEY is used (and it
+# always decrypts, so setting keys later and running the command moves every secret over).
+WEBHOOK_SECRET_KEYS = [key for key in env.list("WEBHOOK_SECRET_KEYS", default=[]) if key]
+# A 2xx within this many seconds is a success; nothing longer is waited for.
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
+# Attempts in flight at once per endpoint, so a slow one holds at most this many workers.
+WEBHOOK_ENDPOINT_CONCURRENCY = env.int("WEBHOOK_ENDPOINT_CONCURRENCY", default=2)
+# An endpoint failing every attempt for this long is disabled and its owners are emailed.
+WEBHOOK_DISABLE_AFTER = timedelta(hours=env.int("WEBHOOK_DISABLE_AFTER_HOURS", default=48))
+# After a secret is rotated, the old one signs too for this long.
+WEBHOOK_SECRET_OVERLAP = timedelta(hours=env.int("WEBHOOK_SECRET_OVERLAP_HOURS", default=24))
+# http:// and loopback targets (a receiver on the developer's machine, the tests' receivers);
+# never in production, where targets are https and public.
+WEBHOOK_ALLOW_LOOPBACK = env.bool("WEBHOOK_ALLOW_LOOPBACK", default=not IS_PRODUCTION)
+if IS_PRODUCTION and WEBHOOK_ALLOW_LOOPBACK:
+    raise ImproperlyConfigured("WEBHOOK_ALLOW_LOOPBACK must be off in production.")
+# Name servers that resolve webhook targets (host:port; empty: the system's), and how long a
+# lookup may take.
+WEBHOOK_NAMESERVERS = env.list("WEBHOOK_NAMESERVERS", default=[])
+WEBHOOK_DNS_TIMEOUT = env.float("WEBHOOK_DNS_TIMEOUT", default=3.0)
 
 NINJA_PAGINATION_CLASS = "api.schemas.BoundedLimitOffsetPagination"
 NINJA_PAGINATION_PER_PAGE = 50

@@ -18,6 +18,9 @@ os.environ.setdefault("DB_POOL_MAX", "40")
 # once or times out soon (tests that verify a domain point this at tests/dns_server.py).
 os.environ.setdefault("DOMAIN_VERIFICATION_NAMESERVERS", "127.0.0.1:9")
 os.environ.setdefault("DOMAIN_VERIFICATION_TIMEOUT", "0.5")
+# Webhook targets likewise (tests that resolve a name point this at tests/dns_server.py).
+os.environ.setdefault("WEBHOOK_NAMESERVERS", "127.0.0.1:9")
+os.environ.setdefault("WEBHOOK_DNS_TIMEOUT", "0.5")
 
 from config.settings import *  # noqa: F403
 

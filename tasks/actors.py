@@ -11,9 +11,11 @@ from shared_apps.idempotency import services as idempotency
 from shared_apps.outbox import services as outbox
 from shared_apps.tenants import daily_jobs, provisioning
 from shared_apps.tenants import services as tenants
+from shared_apps.tenants.every_tenant import run_in_every_active_tenant
 from shared_apps.webhooks import services as webhooks
 from tasks.broker import broker  # noqa: F401 - configures Dramatiq before actors are declared
 from tenant_apps.appointments import series as appointment_series
+from tenant_apps.integrations import services as integrations
 from tenant_apps.invoices import services as invoices
 from tenant_apps.notifications import document_email, dunning, notices, reminders
 from tenant_apps.payments import reconcile as payment_reconcile
@@ -177,3 +179,30 @@ def send_payment_follow_up(tenant_id: int, kind: str, invoice_id: int, send_key:
 def submit_card_refund(refund_id: int) -> None:
     """Ask Stripe again for a refund it did not accept (same Idempotency-Key)."""
     refunds.submit_card_refund(refund_id=refund_id)
+
+
+# Outbound webhooks have their own queue, so deliveries to slow endpoints never wait behind, or
+# hold up, the other jobs. Retries follow the delivery's own schedule (integrations.services),
+# so Dramatiq retries only a job that failed before recording its attempt.
+@dramatiq.actor(queue_name="webhooks", max_retries=3)
+def deliver_webhook(delivery_id: int, attempt: int, manual: bool = False, postponed: int = 0) -> None:
+    """One attempt of a webhook delivery to a business's endpoint (signed, SSRF-guarded)."""
+    integrations.attempt_delivery(delivery_id=delivery_id, attempt=attempt, manual=manual, postponed=postponed)
+
+
+@dramatiq.actor(queue_name="webhooks", max_retries=5)
+def resend_webhook_deliveries(endpoint_id: int, since: str, before_id: int) -> None:
+    """Send again an endpoint's deliveries made since a time (asked for through the API)."""
+    integrations.revive_deliveries(endpoint_id=endpoint_id, since=since, before_id=before_id)
+
+
+@dramatiq.actor(queue_name="default", max_retries=3)
+def purge_webhook_deliveries() -> None:
+    """Each business's webhook delivery log is kept a month, then deleted."""
+    run_in_every_active_tenant(lambda tenant: integrations.purge_old_deliveries())
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def email_webhook_endpoint_disabled(endpoint_id: int) -> None:
+    """Tell a business's owners that a failing webhook endpoint was disabled."""
+    integrations.email_endpoint_disabled(endpoint_id=endpoint_id)

@@ -1,5 +1,6 @@
 """A tiny authoritative DNS server on a loopback UDP port, speaking the real wire format
-(dnspython's message codec): it answers TXT questions from a dict and NXDOMAIN otherwise, or
+(dnspython's message codec): it answers TXT, A and AAAA questions from dicts and NXDOMAIN
+otherwise, or
 stays silent (`silent=True`) to exercise the resolver's timeout."""
 
 import socket
@@ -19,6 +20,8 @@ import dns.rrset
 class LoopbackDns:
     port: int
     txt: dict[str, list[str]] = field(default_factory=dict)
+    a: dict[str, list[str]] = field(default_factory=dict)
+    aaaa: dict[str, list[str]] = field(default_factory=dict)
     silent: bool = False
     questions: list[str] = field(default_factory=list)
 
@@ -40,14 +43,15 @@ def _serve(sock: socket.socket, server: LoopbackDns, stop: threading.Event) -> N
         if server.silent:
             continue
         response = dns.message.make_response(query)
-        values = server.txt.get(name) if question.rdtype == dns.rdatatype.TXT else None
+        records = {dns.rdatatype.TXT: server.txt, dns.rdatatype.A: server.a, dns.rdatatype.AAAA: server.aaaa}
+        values = records.get(question.rdtype, {}).get(name)
         if values:
+            texts = [f'"{value}"' for value in values] if question.rdtype == dns.rdatatype.TXT else values
             response.answer.append(
-                dns.rrset.from_text_list(
-                    question.name, 60, dns.rdataclass.IN, dns.rdatatype.TXT, [f'"{value}"' for value in values]
-                )
+                dns.rrset.from_text_list(question.name, 60, dns.rdataclass.IN, question.rdtype, texts)
             )
-        else:
+        elif not any(name in table for table in records.values()):
+            # A name known with other record types gets an empty answer (NoAnswer) instead.
             response.set_rcode(dns.rcode.NXDOMAIN)
         sock.sendto(response.to_wire(), peer)
 

@@ -28,6 +28,7 @@ def _system_helpers() -> set[int]:
     import devtools.devservices
     import devtools.sandbox_server
     from tests import dns_server, outage_stack, servers, stripe_sandbox
+    from tests.tenant_apps.integrations import receiver as webhook_receiver
     from tests.tenant_apps.sms import sandbox as sms_sandbox
     from tests.tenant_apps.voice import sandbox as voice_sandbox
 
@@ -42,6 +43,7 @@ def _system_helpers() -> set[int]:
         outage_stack.OutageStack,
         dns_server.loopback_dns,
         dns_server.LoopbackDns,
+        webhook_receiver.webhook_receiver,
         stripe_sandbox.stripe_sandbox,
         sms_sandbox.running_sandbox,
         sms_sandbox.receiving_webhooks,

@@ -24,23 +24,30 @@ def record_value(token: str) -> str:
     return f"{VALUE_PREFIX}{token}"
 
 
-def _resolver() -> "dns.resolver.Resolver":
+def build_resolver(*, nameservers: list[str], timeout: float) -> "dns.resolver.Resolver":
+    """A dnspython resolver asking `nameservers` (`host` or `host:port`; the system's when
+    empty), giving up after `timeout` seconds. Also resolves outbound webhook targets."""
     # Imported on first use: dnspython costs every process about 0.1 s at start, and only
-    # verifying a domain needs it.
+    # verifying a domain or resolving a webhook target needs it.
     import dns.nameserver
     import dns.resolver
 
-    configured = settings.DOMAIN_VERIFICATION_NAMESERVERS
-    resolver = dns.resolver.Resolver(configure=not configured)
-    if configured:
+    resolver = dns.resolver.Resolver(configure=not nameservers)
+    if nameservers:
         servers: list[str | dns.nameserver.Nameserver] = []
-        for entry in configured:
+        for entry in nameservers:
             address, _, port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
             servers.append(dns.nameserver.Do53Nameserver(address, int(port or 53)))
         resolver.nameservers = servers
-    resolver.lifetime = settings.DOMAIN_VERIFICATION_TIMEOUT
-    resolver.timeout = settings.DOMAIN_VERIFICATION_TIMEOUT
+    resolver.lifetime = timeout
+    resolver.timeout = timeout
     return resolver
+
+
+def _resolver() -> "dns.resolver.Resolver":
+    return build_resolver(
+        nameservers=settings.DOMAIN_VERIFICATION_NAMESERVERS, timeout=settings.DOMAIN_VERIFICATION_TIMEOUT
+    )
 
 
 def txt_values(name: str) -> list[str]:

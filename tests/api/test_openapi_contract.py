@@ -137,6 +137,20 @@ OPERATION_IDS = {
     ("get", "/search"): "search",
     ("get", "/search/settings"): "search_settings_get",
     ("patch", "/search/settings"): "search_settings_update",
+    ("get", "/webhooks/event-types"): "webhooks_event_types",
+    ("get", "/webhooks/endpoints"): "webhooks_endpoints_list",
+    ("post", "/webhooks/endpoints"): "webhooks_endpoints_create",
+    ("get", "/webhooks/endpoints/{endpoint_id}"): "webhooks_endpoints_get",
+    ("patch", "/webhooks/endpoints/{endpoint_id}"): "webhooks_endpoints_update",
+    ("delete", "/webhooks/endpoints/{endpoint_id}"): "webhooks_endpoints_delete",
+    ("post", "/webhooks/endpoints/{endpoint_id}/rotate-secret"): "webhooks_endpoints_rotate_secret",
+    ("post", "/webhooks/endpoints/{endpoint_id}/test"): "webhooks_endpoints_test",
+    ("get", "/webhooks/endpoints/{endpoint_id}/deliveries"): "webhooks_endpoints_deliveries_list",
+    (
+        "post",
+        "/webhooks/endpoints/{endpoint_id}/deliveries/{delivery_id}/resend",
+    ): "webhooks_endpoints_deliveries_resend",
+    ("post", "/webhooks/endpoints/{endpoint_id}/resend"): "webhooks_endpoints_resend",
 }
 
 

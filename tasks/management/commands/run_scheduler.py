@@ -21,6 +21,7 @@ PERIODIC_JOBS = (
     (actors.purge_deleted_tenants, 3600),
     (actors.purge_published_outbox_messages, 3600),
     (actors.purge_event_deliveries, 3600),
+    (actors.purge_webhook_deliveries, 3600),
     (actors.reconcile_sms_sends, 300),
     (actors.reconcile_voice_calls, 300),
 )

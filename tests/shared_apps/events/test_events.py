@@ -27,9 +27,13 @@ def _no_earlier_events(db):
 
 @pytest.fixture
 def subscribers():
-    """Two subscribers of customer.created: one records, one fails until told otherwise."""
+    """Two subscribers of customer.created: one records, one fails until told otherwise (the
+    apps' own subscribers of it are set aside meanwhile)."""
     handled.clear()
     state = {"fail": True}
+    apps_subscribers = registry.subscribers_of("customer.created")
+    for name in apps_subscribers:
+        registry.unsubscribe("customer.created", name)
 
     def record(event):
         handled.append(("recording", event.type, connection.schema_name))
@@ -44,6 +48,8 @@ def subscribers():
     yield state
     registry.unsubscribe("customer.created", "test.recording")
     registry.unsubscribe("customer.created", "test.failing")
+    for name, handler in apps_subscribers.items():
+        registry.subscribe("customer.created", name, handler)
 
 
 def test_the_catalogue_names_every_type_with_its_version_and_payload_schema():
