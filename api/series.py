@@ -52,6 +52,7 @@ class SeriesOut(Schema):
 
     id: int
     customer_id: int
+    property_id: int | None = Field(description="The customer's property where the visits are.")
     staff_id: int | None
     title: str
     notes: str
@@ -66,11 +67,18 @@ class SeriesOut(Schema):
     created_at: datetime
     updated_at: datetime
 
+    @staticmethod
+    def resolve_property_id(series: AppointmentSeries) -> int | None:
+        return series.service_property_id
+
 
 class SeriesIn(StrictSchema):
     model_config = example(**EXAMPLE_SERIES)
 
     customer_id: int
+    property_id: RowId | None = Field(
+        default=None, description="One of the customer's properties: where the visits are."
+    )
     staff_id: int | None = None
     title: str = Field(min_length=1, max_length=200)
     # The first visit; its wall-clock time in the business's zone is every visit's.
@@ -90,6 +98,7 @@ class SeriesPatch(PatchSchema):
     title: str = Field(default=OMITTED, min_length=1, max_length=200)
     notes: str = Field(default=OMITTED, max_length=10000)
     staff_id: int | None = None
+    property_id: RowId | None = Field(default=None, description="`null`: no property.")
     local_start: time = OMITTED
     duration_minutes: int = Field(default=OMITTED, ge=1, le=24 * 60)
     rrule: str = Field(default=OMITTED, min_length=1, max_length=500)

@@ -169,6 +169,10 @@ class AppointmentSeries(models.Model):
         ENDED = "ENDED", "Ended"
 
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="appointment_series")
+    # Where the visits are: one of the customer's properties, given to every visit.
+    service_property = models.ForeignKey(
+        "customers.Property", null=True, blank=True, on_delete=models.PROTECT, related_name="appointment_series"
+    )
     staff_id = models.BigIntegerField(null=True, blank=True, help_text="accounts.User id (public schema)")
     title = models.CharField(max_length=200)
     notes = models.TextField(blank=True)

@@ -37,6 +37,7 @@ from shared_apps.tenants.localtime import wall_clock_instant
 from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments import services
 from tenant_apps.appointments.models import Appointment, AppointmentSeries, SeriesOccurrence
+from tenant_apps.customers.services import require_customers_property
 
 Status = AppointmentSeries.Status
 Occurrence = SeriesOccurrence.Status
@@ -50,7 +51,7 @@ WEEKDAY = re.compile(r"([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
 NUMBER_BOUNDS = {"INTERVAL": (1, 1000), "COUNT": (1, 10000), "BYMONTH": (1, 12), "BYMONTHDAY": (-31, 31)}
 LONGEST_MONTH = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
 SCOPES = ("all", "following")
-EDITABLE = {"title", "notes", "staff_id", "local_start", "duration_minutes", "rrule"}
+EDITABLE = {"title", "notes", "staff_id", "property_id", "local_start", "duration_minutes", "rrule"}
 REMOVED_REASON = "No longer in the series"
 ENDED_REASON = "The series was stopped"
 
@@ -211,6 +212,7 @@ def _book(*, tenant: Tenant, series: AppointmentSeries, occurrence: SeriesOccurr
             ends_at=ends_at,
             staff_id=series.staff_id,
             notes=series.notes,
+            property_id=series.service_property_id,
             now=now,
         )
     except DomainError as refusal:
@@ -221,7 +223,8 @@ def _book(*, tenant: Tenant, series: AppointmentSeries, occurrence: SeriesOccurr
 
 
 def _move(*, tenant: Tenant, series: AppointmentSeries, occurrence: SeriesOccurrence, now: datetime) -> None:
-    """Bring an upcoming active visit in line with the series (time, title, notes, staff)."""
+    """Bring an upcoming active visit in line with the series (time, title, notes, staff,
+    property)."""
     appointment = occurrence.appointment
     assert appointment is not None
     starts_at, ends_at = visit_times(series, day=occurrence.local_date, tenant=tenant)
@@ -236,6 +239,7 @@ def _move(*, tenant: Tenant, series: AppointmentSeries, occurrence: SeriesOccurr
                 "title": series.title,
                 "notes": series.notes,
                 "staff_id": series.staff_id,
+                "property_id": series.service_property_id,
             },
             now=now,
         )
@@ -319,6 +323,7 @@ def create_series(
     rrule: str,
     staff_id: int | None = None,
     notes: str = "",
+    property_id: int | None = None,
     now: datetime | None = None,
 ) -> AppointmentSeries:
     """Set up recurring visits: the first at `starts_at` (its wall-clock time in the tenant's
@@ -329,6 +334,7 @@ def create_series(
     local = starts_at.astimezone(tenant.zone)
     series = AppointmentSeries(
         customer_id=customer_id,
+        service_property_id=property_id,
         staff_id=staff_id,
         title=title,
         notes=notes,
@@ -339,6 +345,7 @@ def create_series(
     )
     _check(series, tenant=tenant)
     services.check_booking_parties(tenant=tenant, customer_id=customer_id, staff_id=staff_id)
+    require_customers_property(customer_id=customer_id, property_id=property_id)
     with transaction.atomic():
         series.save()
         emit("appointment_series.created", now=now, **_series_payload(series))
@@ -370,13 +377,17 @@ def update_series(
 ) -> AppointmentSeries:
     """Change every upcoming visit (`scope` "all") or the visits from the one on `from_date`
     ("following": a new series split from this one, which is returned). `changes` may hold
-    title, notes, staff_id, local_start (wall-clock time), duration_minutes and rrule."""
+    title, notes, staff_id, property_id, local_start (wall-clock time), duration_minutes and
+    rrule."""
     now = now or timezone.now()
     if scope not in SCOPES:
         raise _invalid("scope", f"One of {', '.join(SCOPES)}.")
     unknown = set(changes) - EDITABLE
     if unknown:
         raise _invalid(sorted(unknown)[0], "Cannot be changed.")
+    if "property_id" in changes:
+        changes = {**changes, "service_property_id": changes["property_id"]}
+        del changes["property_id"]
     today = tenant.local_date(now)
     with transaction.atomic():
         series = _lock(series_id)
@@ -386,6 +397,8 @@ def update_series(
             raise Conflict("The series has ended.", code="series_ended")
         if "staff_id" in changes:
             services.check_booking_parties(tenant=tenant, customer_id=series.customer_id, staff_id=changes["staff_id"])
+        if "service_property_id" in changes:
+            require_customers_property(customer_id=series.customer_id, property_id=changes["service_property_id"])
         if scope == "all":
             for field, value in changes.items():
                 setattr(series, field, value)
@@ -410,6 +423,7 @@ def update_series(
         ended_rule, rest_rule = _split_rule(series, from_date=from_date)
         following = AppointmentSeries(
             customer_id=series.customer_id,
+            service_property_id=series.service_property_id,
             staff_id=series.staff_id,
             title=series.title,
             notes=series.notes,

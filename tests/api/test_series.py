@@ -5,7 +5,7 @@ from icalendar import Calendar
 from tenant_apps.appointments import series as series_services
 from tests.api.generic import CreateTests, GetTests, ListTests
 from tests.api.test_calendar_feed import fetch, new_feed
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, PropertyFactory
 from tests.isolation import Route, assert_refused
 from tests.tenant_apps.voice.conftest import local, next_business_day
 
@@ -144,3 +144,27 @@ def test_the_calendar_feed_carries_each_visit_naming_its_series(tenant_a):
     assert sorted(visits) == sorted(f"appointment-{row['appointment_id']}@{tenant_a.host}" for row in occurrences)
     assert {event.decoded("dtstart").astimezone(zone).hour for event in visits.values()} == {9}
     assert {event.get("rrule") for event in visits.values()} == {None}
+
+
+def test_every_visit_of_a_series_is_at_its_property_and_a_stranger_property_is_400(tenant_a):
+    with tenant_a.schema():
+        place = PropertyFactory()
+        other_place = PropertyFactory(customer=place.customer)
+        strangers = PropertyFactory()
+    body = {**series_body(tenant_a), "customer_id": place.customer_id, "property_id": place.pk}
+
+    created = tenant_a.api().post("/appointment-series", body)
+    refused = tenant_a.api().post("/appointment-series", {**body, "property_id": strangers.pk})
+    moved = tenant_a.api().patch(
+        f"/appointment-series/{created.json()['id']}", {"version": 1, "scope": "all", "property_id": other_place.pk}
+    )
+    visits = [
+        tenant_a.api().get(f"/appointments/{row['appointment_id']}").json()
+        for row in tenant_a.api().get(f"/appointment-series/{created.json()['id']}/occurrences").json()["items"]
+    ]
+
+    assert created.status_code == 201, created.content
+    assert created.json()["property_id"] == place.pk
+    assert assert_refused(refused, 400)["errors"][0]["field"] == "property_id"
+    assert moved.json()["property_id"] == other_place.pk
+    assert [visit["property_id"] for visit in visits] == [other_place.pk] * 4
