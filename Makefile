@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # The exports are captured first: `eval "$$(failing command)"` would succeed and go on without them.
-SERVICES := services_env="$$($(PY) -m devtools.devservices env)" && eval "$$services_env" && export DATABASE_URL REDIS_URL
+SERVICES := services_env="$$($(PY) -m devtools.devservices env)" && eval "$$services_env" && export DATABASE_URL REDIS_URL S3_ENDPOINT_URL S3_BUCKET S3_ACCESS_KEY_ID S3_SECRET_ACCESS_KEY
 
 .PHONY: run test test-fast lint typecheck lint-imports format bench migrate services-stop clean prod
 

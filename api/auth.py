@@ -6,6 +6,8 @@ from typing import Any
 
 from django.db import connection
 from django.http import HttpRequest
+from ninja import Router
+from ninja.operation import Operation
 
 from api.logging import user_var
 from shared_apps.accounts import revocation
@@ -46,13 +48,18 @@ class ApiRequest(HttpRequest):
     auth: Any
 
 
+def require_unrevoked(claims: AccessClaims) -> None:
+    """A token signed out of (its session or itself revoked) is refused, on HTTP and sockets."""
+    if revocation.is_access_revoked(claims):
+        raise NotAuthenticated("The access token was revoked (signed out).", code="token_revoked")
+
+
 def _claims(request: ApiRequest) -> AccessClaims:
     if request.token_error is not None:
         raise request.token_error
     if request.access_claims is None:
         raise NotAuthenticated("Authentication required.")
-    if revocation.is_access_revoked(request.access_claims):
-        raise NotAuthenticated("The access token was revoked (signed out).", code="token_revoked")
+    require_unrevoked(request.access_claims)
     user_var.set(str(request.access_claims.user_id))
     event_actors.set_actor(event_actors.user_actor(request.access_claims.user_id))
     return request.access_claims
@@ -70,17 +77,40 @@ class TenantMember:
         self.roles = frozenset(roles)
 
     def __call__(self, request: ApiRequest) -> Actor:
-        claims = _claims(request)
-        tenant = request.tenant
-        if tenant is None or claims.tenant != tenant.schema_name:
-            raise NotAuthenticated("This token is not for a business.", code="tenant_required")
-        require_active_tenant(tenant=tenant)
-        role = accounts.member_role(user_id=claims.user_id, tenant_id=tenant.pk)
-        if role is None:
-            raise PermissionDenied("You are not a member of this business.", code="not_a_member")
-        if self.roles and role not in self.roles:
-            raise PermissionDenied("Your role may not do this.", code="role_forbidden")
-        return Actor(user_id=claims.user_id, tenant=tenant, role=role)
+        return authorize_member(claims=_claims(request), tenant=request.tenant, roles=self.roles)
+
+    def admits(self, role: str) -> bool:
+        return not self.roles or role in self.roles
+
+
+def authorize_member(*, claims: AccessClaims, tenant: Tenant | None, roles: frozenset[str] = frozenset()) -> Actor:
+    """The member `claims` name in `tenant` (resolved by api.tenancy.resolve_tenant), with one
+    of `roles` if any are given. Checked on every request and when a socket opens (and again
+    while it stays open): the tenant must be active and the membership current."""
+    if tenant is None or claims.tenant != tenant.schema_name:
+        raise NotAuthenticated("This token is not for a business.", code="tenant_required")
+    require_active_tenant(tenant=tenant)
+    role = accounts.member_role(user_id=claims.user_id, tenant_id=tenant.pk)
+    if role is None:
+        raise PermissionDenied("You are not a member of this business.", code="not_a_member")
+    if roles and role not in roles:
+        raise PermissionDenied("Your role may not do this.", code="role_forbidden")
+    return Actor(user_id=claims.user_id, tenant=tenant, role=role)
+
+
+def read_operation(router: Router, path: str) -> Operation:
+    """The GET operation of `router` at `path`."""
+    return next(op for op in router.path_operations[path].operations if "GET" in op.methods)
+
+
+def may_read(router: Router, path: str, role: str) -> bool:
+    """Whether `role` passes the role check of the GET route `path` of `router` (a route with
+    any other kind of auth refuses). Search and live updates show a role only what these
+    routes would answer it, and keep no copy of their rules."""
+    callbacks = read_operation(router, path).auth_callbacks
+    return bool(callbacks) and all(
+        isinstance(callback, TenantMember) and callback.admits(role) for callback in callbacks
+    )
 
 
 class SignedIn:

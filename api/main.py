@@ -4,6 +4,7 @@ from api import (
     accounts,
     appointments,
     customers,
+    files,
     integrations,
     invitations,
     invoices,
@@ -49,4 +50,5 @@ api.add_router("/sms", sms.router)
 api.add_router("/voice", voice.router)
 api.add_router("/payments", payments.router)
 api.add_router("/search", search.router)
+api.add_router("/", files.router)
 api.add_router("/webhooks", integrations.router)

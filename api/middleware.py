@@ -61,12 +61,17 @@ class AllowedHostsMiddleware:
             hostname = TenantMainMiddleware.hostname_from_request(request).lower()
         except DisallowedHost:
             hostname = ""
-        if not hostname or not (
-            validate_host(hostname, settings.TENANT_HOST_PATTERNS)
-            or tenant_queries.get_tenant_for_host(host=hostname) is not None
-        ):
+        if not is_served_host(hostname):
             return envelope(request, 400, "Unknown host.", [{"code": "disallowed_host"}])
         return self.get_response(request)
+
+
+def is_served_host(hostname: str) -> bool:
+    """Whether we serve `hostname` (lower-case, without port): HTTP and sockets alike."""
+    return bool(hostname) and (
+        validate_host(hostname, settings.TENANT_HOST_PATTERNS)
+        or tenant_queries.get_tenant_for_host(host=hostname) is not None
+    )
 
 
 def _remember_unhandled_exception(sender: object, request: ApiRequest | None = None, **kwargs: object) -> None:

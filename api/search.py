@@ -3,11 +3,10 @@
 from typing import Annotated
 
 from ninja import Query, Router, Schema
-from ninja.operation import Operation
 from pydantic import Field, field_validator
 
 from api import appointments, customers, invoices, quotes, sms, voice
-from api.auth import ApiRequest, TenantMember, manager, member
+from api.auth import ApiRequest, manager, may_read, member
 from api.schemas import StorableSchema, StrictSchema, enum_of, example
 from tenant_apps.search import services
 from tenant_apps.search.queries import KINDS, search
@@ -26,22 +25,8 @@ READ_ROUTES: dict[str, tuple[Router, str]] = {
 }
 
 
-def _read_operation(kind: str) -> Operation:
-    kind_router, path = READ_ROUTES[kind]
-    return next(op for op in kind_router.path_operations[path].operations if "GET" in op.methods)
-
-
-def _may_read(kind: str, role: str) -> bool:
-    """Whether `role` passes the role check of the read route of `kind` (a route with any
-    other kind of auth, or none found, hides the kind)."""
-    callbacks = _read_operation(kind).auth_callbacks
-    return bool(callbacks) and all(
-        isinstance(callback, TenantMember) and (not callback.roles or role in callback.roles) for callback in callbacks
-    )
-
-
 def _readable_kinds(role: str) -> frozenset[str]:
-    return frozenset(kind for kind in KINDS if _may_read(kind, role))
+    return frozenset(kind for kind in KINDS if may_read(*READ_ROUTES[kind], role))
 
 
 def _listed(types: str) -> tuple[str, ...]:

@@ -38,10 +38,15 @@ def twilio_webhook(request: ApiRequest):
 
 
 class MediaOut(Schema):
-    """An MMS attachment: Twilio's URL (fetched with the account's credentials) and MIME type."""
+    """An MMS attachment: Twilio's URL (fetched with the account's credentials) and MIME type.
+    A job copies each into file storage: then `attachment_id` names the attachment of the
+    message (GET /attachments/{id}/download), or `not_kept` says why it was not kept
+    (`file_type_not_allowed`, `file_too_large`, `storage_quota_exceeded`, `twilio_refused`)."""
 
     url: str
     content_type: str
+    attachment_id: int | None = None
+    not_kept: str | None = None
 
 
 class MessageOut(Schema):

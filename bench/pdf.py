@@ -14,7 +14,6 @@ one, and a PDF request the first time (rendered) and again (served from storage)
 Run through `make bench`; prints a table and writes bench/results/pdf.json.
 """
 
-import json
 import os
 import statistics
 import time
@@ -143,24 +142,10 @@ def bench_rendering() -> dict[str, dict]:
 
 def bench_requests() -> dict[str, dict]:
     """First and repeated GET of the largest accepted invoice's PDF, in-process."""
-    from django.conf import settings
-    from django.test import Client
-
-    from shared_apps.accounts.services import register_business
+    from bench.setup import business_api
     from tenant_apps.billing.items import MAX_ITEMS
 
-    tokens = register_business(business_name="Bench Plumbing", email="pdf@bench.test", password="bench-password-1")
-    headers = {
-        "HTTP_HOST": f"{tokens.tenant.slug}.{settings.BASE_DOMAIN}",
-        "HTTP_AUTHORIZATION": f"Bearer {tokens.access_token}",
-    }
-    client = Client()
-
-    def call(method: str, path: str, body: dict | None = None):
-        data = json.dumps(body) if body is not None else None
-        response = getattr(client, method)(f"/api/v1{path}", data=data, content_type="application/json", **headers)
-        assert response.status_code in (200, 201), (path, response.status_code, response.content[:300])
-        return response
+    call = business_api(business_name="Bench Plumbing", email="pdf@bench.test")
 
     fields = longest_fields()
     typical_customer = call("post", "/customers", {"name": "Ada Lovelace", "address": "77 Elm Street"}).json()

@@ -19,6 +19,8 @@ BENCHMARKS = (
     ["bench.placement"],
     ["bench.search"],
     ["bench.series"],
+    ["bench.files"],
+    ["bench.realtime"],
     ["bench.scale", "--tenants", "1000"],
 )
 

@@ -8,6 +8,7 @@ import sys
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -80,3 +81,27 @@ def run_in_process(name: str, main: Callable[[], dict], print_figures: Callable[
             redis_client().delete(*keys)
     print_figures(figures)
     print(f"written to {write_results(name, figures)}", file=sys.stderr)
+
+
+def business_api(*, business_name: str, email: str) -> Callable[..., Any]:
+    """A new business and `call(method, path, body=None)`: its owner's request through Django's
+    whole stack in-process (no socket), asserted 200/201, answering the response."""
+    from django.conf import settings
+    from django.test import Client
+
+    from shared_apps.accounts.services import register_business
+
+    tokens = register_business(business_name=business_name, email=email, password="bench-password-1")
+    headers = {
+        "HTTP_HOST": f"{tokens.tenant.slug}.{settings.BASE_DOMAIN}",
+        "HTTP_AUTHORIZATION": f"Bearer {tokens.access_token}",
+    }
+    client = Client()
+
+    def call(method: str, path: str, body: dict | None = None):
+        data = json.dumps(body) if body is not None else None
+        response = getattr(client, method)(f"/api/v1{path}", data=data, content_type="application/json", **headers)
+        assert response.status_code in (200, 201), (path, response.status_code, response.content[:300])
+        return response
+
+    return call

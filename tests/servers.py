@@ -123,3 +123,37 @@ def _stop(process: subprocess.Popen) -> None:
     process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
     process.wait(timeout=30)
     process.stderr.close()
+
+
+UVICORN = (sys.executable, "-m", "uvicorn", "config.asgi:application")
+
+
+@contextmanager
+def asgi_server(**env: str) -> Iterator[int]:
+    """The live-updates ASGI process (uvicorn, config.asgi) on a free port, as `make run` starts
+    it, against this run's test database and Redis namespace; `env` adds variables. Its port."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [*UVICORN, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--lifespan", "off"],
+        cwd=BASE_DIR,
+        env={**server_environment(), **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, process.stderr.read().decode()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/ws/health")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "uvicorn did not start"
+                time.sleep(0.2)
+        yield port
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+        process.stderr.close()

@@ -36,9 +36,9 @@ def test_two_checkouts_get_different_ports_and_keep_them(tmp_path):
     ports = [
         port
         for layout in (first, second)
-        for port in (layout.pg_port, layout.redis_port, *layout.sandbox_ports.values())
+        for port in (layout.pg_port, layout.redis_port, *layout.sandbox_ports.values(), layout.s3_port)
     ]
-    assert len(ports) == len(set(ports)) == 10
+    assert len(ports) == len(set(ports)) == 12
     assert first_again == first
     assert json.loads(first.ports_file.read_text()) == {
         "postgres": first.pg_port,
@@ -46,6 +46,7 @@ def test_two_checkouts_get_different_ports_and_keep_them(tmp_path):
         "twilio_sandbox": first.sandbox_ports["twilio_sandbox"],
         "vapi_sandbox": first.sandbox_ports["vapi_sandbox"],
         "stripe_sandbox": first.sandbox_ports["stripe_sandbox"],
+        "s3": first.s3_port,
     }
 
 
@@ -61,12 +62,18 @@ def test_a_checkout_from_before_sandbox_ports_gets_them_and_keeps_its_servers(tm
 
 def _env_without_services(tmp_path: Path) -> dict[str, str]:
     names = {"DATABASE_URL", "REDIS_URL", "TWILIO_SANDBOX_URL", "VAPI_SANDBOX_URL", "STRIPE_SANDBOX_URL"}
+    names |= set(devservices.S3_VARIABLES)
     env = {name: value for name, value in os.environ.items() if name not in names and name != "DJANGO_SETTINGS_MODULE"}
     return {**env, "DEVSERVICES_DIR": str(tmp_path)}
 
 
 def test_env_exports_and_prints_the_checkouts_sandbox_urls(tmp_path):
-    env = {**_env_without_services(tmp_path), "DATABASE_URL": "postgres://x@127.0.0.1:1/db", "REDIS_URL": "redis://r"}
+    env = {
+        **_env_without_services(tmp_path),
+        "DATABASE_URL": "postgres://x@127.0.0.1:1/db",
+        "REDIS_URL": "redis://r",
+        "S3_ENDPOINT_URL": "http://s3.example.test",
+    }
     result = subprocess.run(
         [REPO_ROOT / ".venv" / "bin" / "python", "-m", "devtools.devservices", "env"],
         cwd=REPO_ROOT,
@@ -154,3 +161,59 @@ def test_make_test_stops_when_the_services_cannot_start(tmp_path):
     assert result.returncode != 0
     assert "is not a PostgreSQL data directory" in result.stderr
     assert not re.search(r"pytest \d", result.stdout + result.stderr)  # pytest never ran
+
+
+def _devservices(command: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [REPO_ROOT / ".venv" / "bin" / "python", "-m", "devtools.devservices", command],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=True,
+    )
+
+
+def test_env_starts_an_s3_server_that_refuses_what_s3_refuses_and_stop_stops_it(tmp_path):
+    import boto3
+    import httpx
+    from botocore.config import Config
+
+    env = {**_env_without_services(tmp_path), "DATABASE_URL": "postgres://x@127.0.0.1:1/db", "REDIS_URL": "redis://r"}
+    started = _devservices("env", env)
+    exports = dict(
+        line.removeprefix("export ").split("=", 1) for line in started.stdout.splitlines() if line.startswith("export ")
+    )
+    try:
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=exports["S3_ENDPOINT_URL"],
+            aws_access_key_id=exports["S3_ACCESS_KEY_ID"],
+            aws_secret_access_key=exports["S3_SECRET_ACCESS_KEY"],
+            region_name="us-east-1",
+            config=Config(signature_version="s3v4"),  # the server checks SigV4 upload policies
+        )
+        s3.put_object(Bucket=exports["S3_BUCKET"], Key="a/b", Body=b"kept")
+        kept = s3.get_object(Bucket=exports["S3_BUCKET"], Key="a/b")["Body"].read()
+        unsigned = httpx.get(f"{exports['S3_ENDPOINT_URL']}/{exports['S3_BUCKET']}/a/b")
+        form = s3.generate_presigned_post(
+            exports["S3_BUCKET"], "a/c", Conditions=[["content-length-range", 1, 10]], ExpiresIn=60
+        )
+        too_large = httpx.post(form["url"], data=form["fields"], files={"file": ("c", b"x" * 11)})
+        forged = httpx.post(
+            form["url"], data={**form["fields"], "x-amz-signature": "0" * 64}, files={"file": ("c", b"x")}
+        )
+        again = _devservices("env", env)
+    finally:
+        _devservices("stop", env)
+
+    port = int(exports["S3_ENDPOINT_URL"].rsplit(":", 1)[1])
+    assert "started the S3 server" in started.stderr
+    assert kept == b"kept"
+    assert unsigned.status_code == 403
+    assert (too_large.status_code, "EntityTooLarge" in too_large.text) == (400, True)
+    assert (forged.status_code, "SignatureDoesNotMatch" in forged.text) == (403, True)
+    assert "started the S3 server" not in again.stderr  # the running one is reused
+    assert f"export S3_ENDPOINT_URL={exports['S3_ENDPOINT_URL']}" in again.stdout
+    assert not devservices._port_in_use(port)

@@ -1,12 +1,14 @@
 """`make prod`'s stack, started the way the Makefile starts it (devtools/prod_env.py, then honcho
-over deploy/Procfile: gunicorn, worker, scheduler, Caddy with its internal CA), driven from
-outside with curl over TLS: a business's host answers with its own data, a stranger's domain
-gets no certificate."""
+over deploy/Procfile: gunicorn, uvicorn, worker, scheduler, Caddy with its internal CA), driven
+from outside with curl over TLS: a business's host answers with its own data, a stranger's
+domain gets no certificate, and live updates open through the proxy's /ws/."""
 
 import json
 import os
 import shutil
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -18,7 +20,9 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.utils import timezone
+from websockets.sync.client import connect
 
+from api.realtime import PROTOCOL
 from config.settings import BASE_DIR
 from shared_apps.tenants.models import CustomDomain, Domain
 from tests.conftest import PASSWORD
@@ -41,7 +45,23 @@ class Stack:
     https_port: int
     root_certificate: Path
 
-    def curl(self, host: str, path: str, *, token: str | None = None, body: dict | None = None):
+    def live_updates(self, host: str, token: str) -> dict:
+        """Opens `wss://<host>/ws/v1/events` through Caddy; the server's first message."""
+        context = ssl.create_default_context(cafile=str(self.root_certificate))
+        sock = socket.create_connection(("127.0.0.1", self.https_port), timeout=20)
+        with connect(
+            f"wss://{host}:{self.https_port}/ws/v1/events",
+            sock=sock,
+            ssl=context,
+            server_hostname=host,
+            subprotocols=[PROTOCOL, f"bearer.{token}"],
+            open_timeout=20,
+        ) as ws:
+            return json.loads(ws.recv(timeout=20))
+
+    def curl(
+        self, host: str, path: str, *, token: str | None = None, body: dict | None = None, prefix: str = "/api/v1"
+    ):
         command = [
             "curl", "--silent", "--show-error", "--max-time", "20",
             "--resolve", f"{host}:{self.https_port}:127.0.0.1",
@@ -53,7 +73,7 @@ class Stack:
         if body is not None:
             command += ["--header", "Content-Type: application/json", "--data", json.dumps(body)]
         return subprocess.run(
-            [*command, f"https://{host}:{self.https_port}/api/v1{path}"],
+            [*command, f"https://{host}:{self.https_port}{prefix}{path}"],
             capture_output=True,
             text=True,
             check=False,
@@ -86,6 +106,7 @@ def prod_stack(tmp_path) -> Iterator[Stack]:
         "REDIS_KEY_PREFIX": f"sd_prod_{uuid.uuid4().hex[:8]}",
         "BASE_DOMAIN": BASE_DOMAIN,
         "APP_PORT": str(_free_port()),
+        "REALTIME_PORT": str(_free_port()),
         "CADDY_HTTP_PORT": str(_free_port()),
         "CADDY_HTTPS_PORT": str(_free_port()),
         "CADDY_STORAGE": str(tmp_path / "caddy"),
@@ -111,7 +132,11 @@ def prod_stack(tmp_path) -> Iterator[Stack]:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             assert process.poll() is None, (tmp_path / "honcho.log").read_text()[-4000:]
-            if stack.root_certificate.exists() and stack.curl(BASE_DOMAIN, "/health").stdout.endswith("\n200"):
+            if (
+                stack.root_certificate.exists()
+                and stack.curl(BASE_DOMAIN, "/health").stdout.endswith("\n200")
+                and stack.curl(BASE_DOMAIN, "/ws/health", prefix="").stdout.endswith("\n200")
+            ):
                 break
             time.sleep(0.5)
         else:
@@ -147,6 +172,9 @@ def test_prod_stack_serves_the_tenant_over_tls_and_refuses_strangers(tenant_on_e
     stranger = prod_stack.curl("stranger.example.org", "/health")
     unverified = prod_stack.curl(UNPROVED_DOMAIN, "/health")
 
+    hello = prod_stack.live_updates(host, token)
+
+    assert hello["type"] == "ready" and hello["role"] == "owner", hello
     for answer in (me, on_own_domain):
         answer_body, answer_status = answer.stdout.rsplit("\n", 1)
         assert answer_status == "200", answer.stdout + answer.stderr

@@ -1,6 +1,7 @@
-"""Moving one business between databases: `export_tenant` writes its schema (pg_dump -n)
-and its public rows (the tenant, its domains, its members with their accounts, its provider
-routes) to one archive; `import_tenant` recreates both in another database, all or nothing.
+"""Moving one business between databases: `export_tenant` writes its schema (pg_dump -n),
+its public rows (the tenant, its domains, its members with their accounts, its provider
+routes) and its files (every object under its storage prefix, `files/<key>` in the archive)
+to one archive; `import_tenant` recreates them in another database and storage, all or nothing.
 Row ids are kept where they are free in the target, so an import into an empty database
 answers every API call exactly as before."""
 
@@ -8,6 +9,7 @@ import functools
 import importlib.util
 import io
 import json
+import mimetypes
 import os
 import re
 import shutil
@@ -26,6 +28,7 @@ from django.db.models import Model
 from django.utils import timezone
 from django_tenants.utils import schema_exists
 
+from shared_apps import storage
 from shared_apps.accounts.models import Membership, User
 from shared_apps.errors import Conflict, NotFound
 from shared_apps.tenants import daily_jobs, queries
@@ -34,6 +37,8 @@ from shared_apps.tenants.provisioning import drop_tenant_schema
 from shared_apps.webhooks.models import ProviderRoute
 
 FORMAT = "servicedesk-tenant/1"
+# Where the tenant's stored objects are in the archive (an archive without any imports too).
+FILES = "files/"
 # Seconds pg_dump or psql may take before the command gives up.
 DUMP_TIMEOUT_SECONDS = 600
 
@@ -137,7 +142,27 @@ def export_tenant(*, slug: str, path: Path) -> Tenant:
         _add(archive, "manifest.json", json.dumps(manifest).encode())
         _add(archive, "public.json", json.dumps(public, cls=DjangoJSONEncoder).encode())
         _add(archive, "schema.sql", dump)
+        for key, _ in storage.list_objects(schema_name=tenant.schema_name):
+            content = storage.read(key, schema_name=tenant.schema_name)
+            if content is not None:  # deleted since it was listed
+                _add(archive, f"{FILES}{key}", content)
     return tenant
+
+
+def _import_files(archive: tarfile.TarFile, *, schema_name: str) -> list[str]:
+    """Write the archive's files under the tenant's storage prefix; answers the keys that were
+    not there before (what to delete again if the import fails)."""
+    written: list[str] = []
+    for member in archive:
+        if not member.isfile() or not member.name.startswith(FILES):
+            continue
+        key = member.name.removeprefix(FILES)
+        if storage.head(key, schema_name=schema_name) is None:
+            written.append(key)
+        # Downloads name their own type (the attachment's row); this one is for people browsing.
+        content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
+        storage.write(key, _read(archive, member.name), content_type=content_type, schema_name=schema_name)
+    return written
 
 
 def _read(archive: tarfile.TarFile, name: str) -> bytes:
@@ -202,12 +227,16 @@ def import_tenant(*, path: Path) -> Tenant:
         check=True,
         timeout=DUMP_TIMEOUT_SECONDS,
     )
+    written: list[str] = []
     try:
+        with tarfile.open(path, "r:gz") as archive:
+            written = _import_files(archive, schema_name=schema_name)
         with transaction.atomic():
             tenant = _import_public_rows(public)
     except Exception:
         with transaction.atomic():
             drop_tenant_schema(schema_name=schema_name)
+        storage.delete(*written, schema_name=schema_name)
         raise
     queries.forget_tenant(tenant)
     return tenant

@@ -21,6 +21,9 @@ class AccessClaims:
     jti: str
     # The session (refresh-token family) the token was issued in; None in tokens from before.
     session: str | None = None
+    # When the token stops being accepted (a live socket closes then unless it is handed a
+    # fresh one); None only for claims built by hand.
+    expires_at: datetime | None = None
 
 
 def issue_access_token(*, user_id: int, tenant_schema: str | None, role: str | None, session: str | None = None) -> str:
@@ -63,7 +66,14 @@ def decode_access_token(token: str) -> AccessClaims:
     session = payload.get("sid")
     if not all(isinstance(value, str | None) for value in (tenant, role, session)):
         raise NotAuthenticated("The access token is invalid.", code="token_invalid")
-    return AccessClaims(user_id=user_id, tenant=tenant, role=role, jti=str(payload["jti"]), session=session)
+    return AccessClaims(
+        user_id=user_id,
+        tenant=tenant,
+        role=role,
+        jti=str(payload["jti"]),
+        session=session,
+        expires_at=datetime.fromtimestamp(payload["exp"], tz=UTC),
+    )
 
 
 def new_refresh_token() -> tuple[str, str]:

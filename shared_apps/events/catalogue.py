@@ -149,6 +149,11 @@ class MemberRoleChangedPayload(MemberPayload):
     previous_role: str
 
 
+class TenantStatusChangedPayload(Payload):
+    status: str
+    previous_status: str
+
+
 @dataclass(frozen=True)
 class EventType:
     """One kind of event. A change that breaks subscribers is a new version."""
@@ -215,6 +220,12 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType("member.joined", 1, MemberPayload, "A user became a member of the business."),
         EventType("member.role_changed", 1, MemberRoleChangedPayload, "A member's role changed."),
         EventType("member.removed", 1, MemberPayload, "A member left or was removed."),
+        EventType(
+            "tenant.status_changed",
+            1,
+            TenantStatusChangedPayload,
+            "The business was suspended (also when its deletion was scheduled) or reactivated.",
+        ),
     ]
 }
 

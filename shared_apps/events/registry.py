@@ -11,7 +11,8 @@ if TYPE_CHECKING:
 
 # Called with the event, in its tenant's schema, inside the subscriber's own transaction (which
 # also records the delivery): a handler that raises is retried, alone.
-Subscriber = Callable[["DomainEvent"], None]
+# What it returns is ignored.
+Subscriber = Callable[["DomainEvent"], object]
 
 _subscribers: dict[str, dict[str, Subscriber]] = {}
 

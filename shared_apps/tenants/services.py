@@ -14,7 +14,9 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from shared_apps import storage
 from shared_apps.errors import Conflict, PermissionDenied, ValidationFailed, violated_constraint
+from shared_apps.events.services import emit
 from shared_apps.outbox.models import OutboxMessage
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants import daily_jobs, queries
@@ -420,10 +422,22 @@ def set_tenant_status(*, tenant_id: int, status: str) -> Tenant:
             )
         if status == Tenant.Status.ACTIVE and not tenant.is_active:
             _release_held_events(tenant=tenant)
-        tenant.status = status
+        previous_status, tenant.status = tenant.status, status
         tenant.save(update_fields=["status"])
+        _status_changed(tenant=tenant, previous_status=previous_status)
     queries.forget_tenant(tenant)
     return tenant
+
+
+def _status_changed(*, tenant: Tenant, previous_status: str) -> None:
+    """In the changing transaction: say so (live updates close a suspended business's sockets)."""
+    if tenant.status != previous_status:
+        emit(
+            "tenant.status_changed",
+            tenant_schema=tenant.schema_name,
+            status=tenant.status,
+            previous_status=previous_status,
+        )
 
 
 def _release_held_events(*, tenant: Tenant) -> None:
@@ -439,11 +453,12 @@ def schedule_tenant_deletion(*, tenant_id: int) -> Tenant:
     again keeps the first due date."""
     with transaction.atomic():
         tenant = queries.get_claimed_tenant_for_update(tenant_id=tenant_id)
-        tenant.status = Tenant.Status.SUSPENDED
+        previous_status, tenant.status = tenant.status, Tenant.Status.SUSPENDED
         tenant.deletion_due_at = tenant.deletion_due_at or timezone.now() + timedelta(
             days=settings.TENANT_DELETION_GRACE_DAYS
         )
         tenant.save(update_fields=["status", "deletion_due_at"])
+        _status_changed(tenant=tenant, previous_status=previous_status)
     queries.forget_tenant(tenant)
     return tenant
 
@@ -454,10 +469,11 @@ def restore_tenant(*, tenant_id: int) -> Tenant:
         tenant = queries.get_claimed_tenant_for_update(tenant_id=tenant_id)
         if tenant.deletion_due_at is None:
             raise Conflict("This business is not being deleted.", code="not_scheduled_for_deletion")
-        tenant.status = Tenant.Status.ACTIVE
+        previous_status, tenant.status = tenant.status, Tenant.Status.ACTIVE
         tenant.deletion_due_at = None
         tenant.save(update_fields=["status", "deletion_due_at"])
         _release_held_events(tenant=tenant)
+        _status_changed(tenant=tenant, previous_status=previous_status)
     queries.forget_tenant(tenant)
     return tenant
 
@@ -493,6 +509,8 @@ def delete_tenant(*, tenant_id: int) -> None:
 
 
 def _drop_tenant(tenant: Tenant) -> None:
+    # Files first: a storage failure leaves the schema, and the next run tries both again.
+    storage.delete_tenant_objects(schema_name=tenant.schema_name)
     drop_tenant_schema(schema_name=tenant.schema_name)
     OutboxMessage.objects.filter(schema_name=tenant.schema_name, published_at__isnull=True).delete()
     tenant.delete()

@@ -140,13 +140,16 @@ class DocumentItem(models.Model):
 class StoredPdf(models.Model):
     """The last rendered PDF of a document (`documents.stored_document_pdf`). A numbered
     document's is served while its `version` is the one rendered; a draft's while, in
-    addition, everything printed on it is unchanged (`inputs_sha256`)."""
+    addition, everything printed on it is unchanged (`inputs_sha256`). The bytes are in object
+    storage at `key` (relative to the tenant's prefix); `content` holds those of a PDF stored
+    before PDFs moved to storage, until it is first served (then it moves too)."""
 
     document_type = models.CharField(max_length=16, choices=DocumentType.choices)
     document_id = models.BigIntegerField()
     document_version = models.PositiveIntegerField()
     inputs_sha256 = models.CharField(max_length=64, default="", help_text="Digest of what the PDF prints")
-    content = models.BinaryField()
+    key = models.CharField(max_length=200, blank=True)
+    content = models.BinaryField(null=True, blank=True)
     sha256 = models.CharField(max_length=64)
     rendered_at = models.DateTimeField(auto_now=True)
 

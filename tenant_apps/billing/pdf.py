@@ -14,7 +14,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -29,7 +29,7 @@ from fpdf.enums import XPos, YPos
 
 from tenant_apps.billing.totals import format_money, normalize_currency
 
-__all__ = ["PdfDocument", "PdfLine", "UnicodeFont", "render_document_pdf"]
+__all__ = ["PdfDocument", "PdfLine", "PdfPhoto", "UnicodeFont", "render_document_pdf"]
 
 DocumentKind = Literal["Quote", "Invoice"]
 PageFormat = Literal["A4", "Letter"]
@@ -100,6 +100,8 @@ _MUTED = (108, 117, 125)
 _RULE = (206, 212, 218)
 _HEADING_FILL = (233, 236, 239)
 _ZEBRA_FILL = (248, 249, 250)
+# The most a printed photo may take of the page's height (mm); two fit an A4 page.
+_PHOTO_HEIGHT = 110.0
 
 
 def _hex_color(value: str) -> tuple[int, int, int]:
@@ -122,6 +124,17 @@ class PdfLine:
     tax_rate: Decimal
     amount: int
     discount: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PdfPhoto:
+    """A photo printed after the document's text, with its caption. `image` (JPEG or PNG
+    bytes) is left out of the repr, so what a document prints is digested by `attachment_id`
+    and caption, not by its megabytes."""
+
+    attachment_id: int
+    caption: str
+    image: bytes = field(default=b"", repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -164,12 +177,14 @@ class PdfDocument:
     # Where the customer pays the invoice by card (an unpaid invoice of a business taking cards).
     pay_url: str | None = None
     notes: str | None = None
+    photos: Sequence[PdfPhoto] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in ("Quote", "Invoice"):
             raise ValueError(f"kind must be 'Quote' or 'Invoice', got {self.kind!r}")
         # Frozen: normalise through object.__setattr__ so callers may pass lists and "usd".
         object.__setattr__(self, "lines", tuple(self.lines))
+        object.__setattr__(self, "photos", tuple(self.photos))
         object.__setattr__(self, "currency", normalize_currency(self.currency))
         line_sum = sum(line.amount for line in self.lines)
         if line_sum != self.subtotal:
@@ -331,6 +346,7 @@ class _DocumentPdf(FPDF):
         self._totals_block()
         self._pay_online_block()
         self._notes_block()
+        self._photos_block()
 
     def _header_block(self) -> None:
         doc = self._doc
@@ -585,6 +601,27 @@ class _DocumentPdf(FPDF):
         self._style(9)
         self._paragraph(self._clean(self._doc.notes.strip()), line_height=4.5)
 
+    def _photos_block(self) -> None:
+        """The chosen photos, each as wide as the page allows and at most PHOTO_HEIGHT high,
+        its caption below; a photo that does not fit the page starts the next."""
+        if not self._doc.photos:
+            return
+        self.ln(8)
+        self._style(8, bold=True, color=_MUTED)
+        self._text_line(self.epw, 5, "PHOTOS")
+        for photo in self._doc.photos:
+            if self.will_page_break(_PHOTO_HEIGHT + 8):
+                self.add_page()
+            top = self.get_y()
+            self.image(
+                io.BytesIO(photo.image), x=self.l_margin, y=top, w=self.epw, h=_PHOTO_HEIGHT, keep_aspect_ratio=True
+            )
+            self.set_y(top + _PHOTO_HEIGHT + 1)
+            if photo.caption.strip():
+                self._style(9)
+                self._paragraph(self._clean(photo.caption.strip()), line_height=4.5)
+            self.ln(4)
+
     def _paragraph(self, text: str, *, line_height: float) -> None:
         """Wrapped text across the page, breaking pages between lines; `text()` per line
         rather than `cell()`, which costs several times more per call."""
@@ -695,6 +732,7 @@ def _document_text(document: PdfDocument) -> str:
         document.service_address,
         document.notes,
         *(line.description for line in document.lines),
+        *(photo.caption for photo in document.photos),
     ]
     return "\n".join(text for text in texts if text)
 

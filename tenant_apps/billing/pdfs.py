@@ -1,18 +1,25 @@
 """A document's PDF: what it prints (assembled from the document under its row lock) and the
-stored copy served until that changes."""
+stored copy served until that changes, kept in object storage (shared_apps/storage.py)."""
 
+import dataclasses
 import hashlib
+import uuid
 from collections.abc import Sequence
 from typing import cast
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from shared_apps import storage
 from shared_apps.tenants.branding import tenant_logo
 from shared_apps.tenants.models import Tenant
 from tenant_apps.billing.models import Document, DocumentItem, StoredPdf
-from tenant_apps.billing.pdf import DocumentKind, PdfDocument, PdfLine, render_document_pdf
+from tenant_apps.billing.pdf import DocumentKind, PdfDocument, PdfLine, PdfPhoto, render_document_pdf
 from tenant_apps.billing.queries import lock_document
+from tenant_apps.files import queries as files_queries
+from tenant_apps.files import services as files
+
+PDF = "application/pdf"
 
 
 def pdf_lines(rows: Sequence[DocumentItem]) -> list[PdfLine]:
@@ -55,6 +62,10 @@ def pdf_document(document: Document, *, tenant: Tenant) -> PdfDocument:
         tax_total=document.tax_total,
         total=document.total,
         notes=document.notes or None,
+        photos=[
+            PdfPhoto(attachment_id=photo.pk, caption=photo.caption)
+            for photo in files_queries.pdf_photos(parent_type=document.document_type, parent_id=document.pk)
+        ],
         **document.pdf_fields(),
     )
 
@@ -73,50 +84,106 @@ def stored_document_pdf(document: Document, *, tenant: Tenant) -> bytes:
     model = type(document)
     stored = StoredPdf.objects.filter(document_type=model.document_type, document_id=document.pk).first()
     if not document.is_draft and stored is not None and stored.document_version == document.version:
-        return bytes(stored.content)
+        kept = stored_pdf_bytes(stored)
+        if kept is not None:
+            return kept
     with transaction.atomic():
         locked = lock_document(model, document_id=document.pk)
         description = pdf_document(locked, tenant=tenant)
     inputs = hashlib.sha256(repr(description).encode()).hexdigest()
     if stored is not None and (stored.document_version, stored.inputs_sha256) == (locked.version, inputs):
-        return bytes(stored.content)
-    content = render_document_pdf(document=description)
+        kept = stored_pdf_bytes(stored)
+        if kept is not None:
+            return kept
+    content = render_document_pdf(document=with_photo_images(description))
     return _store_pdf(
         document_type=model.document_type, document_id=locked.pk, version=locked.version, inputs=inputs, content=content
     )
 
 
+def with_photo_images(description: PdfDocument) -> PdfDocument:
+    """`description` with the bytes of its photos, read from storage (outside any row lock)."""
+    if not description.photos:
+        return description
+    images = files.pdf_images(attachment_ids=[photo.attachment_id for photo in description.photos])
+    photos = [dataclasses.replace(photo, image=images[photo.attachment_id]) for photo in description.photos]
+    return dataclasses.replace(description, photos=photos)
+
+
+def stored_pdf_bytes(stored: StoredPdf) -> bytes | None:
+    """The bytes of a stored PDF (None when its object is gone: render it again). One stored
+    in the database before PDFs moved to object storage moves there now."""
+    if stored.key:
+        return storage.read(stored.key)
+    if stored.content is None:
+        return None
+    content = bytes(stored.content)
+    key = _new_key(stored.document_type, stored.document_id)
+    storage.write(key, content, content_type=PDF)
+    if StoredPdf.objects.filter(pk=stored.pk, key="").update(key=key, content=None) == 0:
+        storage.delete(key)  # moved by a concurrent request meanwhile
+    return content
+
+
 def delete_stored_pdf(document: Document) -> None:
-    StoredPdf.objects.filter(document_type=document.document_type, document_id=document.pk).delete()
+    """Delete the document's stored PDF; its object goes once the deletion commits."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM invoices_storedpdf WHERE document_type = %s AND document_id = %s RETURNING key",
+            [document.document_type, document.pk],
+        )
+        keys = [key for (key,) in cursor.fetchall() if key]
+    if keys:
+        transaction.on_commit(lambda: storage.delete(*keys))
+
+
+def _new_key(document_type: str, document_id: int) -> str:
+    return f"pdfs/{document_type}/{document_id}/{uuid.uuid4().hex}.pdf"
 
 
 def _store_pdf(*, document_type: str, document_id: int, version: int, inputs: str, content: bytes) -> bytes:
     """Keep `content` as the document's PDF unless a newer version's is stored, and return
     the bytes to serve: those stored first when a concurrent request rendered the same
-    inputs, so every client gets identical bytes. (`StoredPdf` kept the table name it had in
+    inputs, so every client gets identical bytes. The object is written first, under a key
+    of its own, and the row then points at it; the object of the rendering it replaced, or
+    ours when the row kept another, is deleted. (`StoredPdf` kept the table name it had in
     invoices.)"""
+    key = _new_key(document_type, document_id)
+    storage.write(key, content, content_type=PDF)
     with connection.cursor() as cursor:
         cursor.execute(
             """
+            WITH previous AS (
+                SELECT key FROM invoices_storedpdf WHERE document_type = %s AND document_id = %s
+            )
             INSERT INTO invoices_storedpdf AS stored
-                (document_type, document_id, document_version, inputs_sha256, content, sha256, rendered_at)
-            VALUES (%s, %s, %s, %s, %s, %s, now())
+                (document_type, document_id, document_version, inputs_sha256, key, content, sha256, rendered_at)
+            VALUES (%s, %s, %s, %s, %s, NULL, %s, now())
             ON CONFLICT (document_type, document_id) DO UPDATE SET
                 document_version = EXCLUDED.document_version,
                 inputs_sha256 = EXCLUDED.inputs_sha256,
-                content = EXCLUDED.content,
+                key = EXCLUDED.key,
+                content = NULL,
                 sha256 = EXCLUDED.sha256,
                 rendered_at = EXCLUDED.rendered_at
             WHERE stored.document_version < EXCLUDED.document_version
                OR (stored.document_version = EXCLUDED.document_version
                    AND stored.inputs_sha256 <> EXCLUDED.inputs_sha256)
-            RETURNING 1
+            RETURNING (SELECT key FROM previous)
             """,
-            [document_type, document_id, version, inputs, content, hashlib.sha256(content).hexdigest()],
+            [
+                *(document_type, document_id),
+                *(document_type, document_id, version, inputs, key, hashlib.sha256(content).hexdigest()),
+            ],
         )
-        if cursor.fetchone() is not None:
-            return content
+        replaced = cursor.fetchone()
+    if replaced is not None:
+        if replaced[0]:
+            storage.delete(replaced[0])
+        return content
+    storage.delete(key)
     first = StoredPdf.objects.filter(
         document_type=document_type, document_id=document_id, document_version=version, inputs_sha256=inputs
     ).first()
-    return bytes(first.content) if first is not None else content
+    kept = stored_pdf_bytes(first) if first is not None else None
+    return kept if kept is not None else content

@@ -29,6 +29,7 @@ from tenant_apps.billing.queries import get_document, lock_document
 from tenant_apps.billing.totals import DocumentTotals
 from tenant_apps.customers.models import Customer
 from tenant_apps.customers.services import require_customers_property
+from tenant_apps.files.services import delete_attachments_of
 
 DocumentT = TypeVar("DocumentT", bound=Document)
 
@@ -157,6 +158,7 @@ def delete_draft(model: type[Document], *, document_id: int) -> None:
         document = lock_document(model, document_id=document_id)
         require_deletable(document)
         delete_stored_pdf(document)
+        delete_attachments_of(parent_type=model.document_type, parent_id=document.pk)
         document.delete()
 
 

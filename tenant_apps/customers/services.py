@@ -16,6 +16,7 @@ from shared_apps.events.services import emit
 from shared_apps.tenants.services import validate_contact_address, validate_country
 from tenant_apps.customers import queries
 from tenant_apps.customers.models import Customer, Property
+from tenant_apps.files.services import delete_attachments_of
 
 EDITABLE_FIELDS = ("name", "email", "phone", "address", "notes", "sms_opt_out")
 
@@ -131,6 +132,7 @@ def delete_customer(*, customer_id: int) -> bool:
         try:
             with transaction.atomic():
                 customer.delete()
+                delete_attachments_of(parent_type="customer", parent_id=customer_id)
         except ProtectedError:
             if customer.archived_at is None:
                 customer.archived_at = timezone.now()

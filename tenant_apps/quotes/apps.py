@@ -7,6 +7,8 @@ class QuotesConfig(AppConfig):
 
     def ready(self) -> None:
         from tenant_apps.customers.history import register_history_source
-        from tenant_apps.quotes.queries import quote_history
+        from tenant_apps.files.parents import register_parent
+        from tenant_apps.quotes.queries import get_quote, quote_history
 
         register_history_source("quote", quote_history)
+        register_parent("quote", lambda row_id: get_quote(quote_id=row_id))

@@ -9,8 +9,10 @@ class SmsConfig(AppConfig):
         from shared_apps.webhooks import twilio
         from shared_apps.webhooks.handlers import register_webhook_handler
         from tenant_apps.customers.history import register_history_source
-        from tenant_apps.sms.queries import sms_history
+        from tenant_apps.files.parents import register_parent
+        from tenant_apps.sms.queries import require_message, sms_history
         from tenant_apps.sms.services import handle_twilio_event
 
         register_webhook_handler(twilio.PROVIDER, handle_twilio_event)
         register_history_source("sms", sms_history)
+        register_parent("message", require_message)

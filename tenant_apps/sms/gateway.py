@@ -3,6 +3,8 @@ Twilio with credentials and to the loopback sandbox (devtools/twilio_sandbox.py)
 Every call has a timeout (the SDK's default is none); answers are our TwilioMessage, errors
 TwilioRefused (an error answer) or TwilioUnreachable (no answer: the outcome is unknown)."""
 
+import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -93,6 +95,45 @@ def twilio_client() -> Client:
     return Client(
         settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=TwilioHttpClient(timeout=TIMEOUT_SECONDS)
     )
+
+
+# Where Twilio keeps an inbound message's media (it redirects from there to a signed URL of its
+# storage, to which `requests` sends no credentials).
+MEDIA_URL = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Messages/\w+/Media/\w+$")
+TWILIO_MEDIA_ORIGIN = "https://api.twilio.com"
+
+
+def download_media(*, url: str, max_bytes: int, timeout: float) -> bytes:
+    """The bytes of an inbound MMS's media file, fetched with the account's credentials (media
+    need Twilio's HTTP auth when the account enforces it). Only this account's media URLs at
+    Twilio (or at the sandbox) are fetched, so the credentials never go to a host a sender
+    chose. Refused (TwilioRefused) past `max_bytes` or on an error answer; TwilioUnreachable
+    when no answer came within `timeout` seconds in all."""
+    account = SANDBOX_ACCOUNT_SID if is_sandbox() else settings.TWILIO_ACCOUNT_SID
+    origin = settings.TWILIO_SANDBOX_URL.rstrip("/") if is_sandbox() else TWILIO_MEDIA_ORIGIN
+    parts = urlsplit(url)
+    path = MEDIA_URL.match(parts.path)
+    if f"{parts.scheme}://{parts.netloc}" != origin or path is None or path["account"] != account or parts.query:
+        raise TwilioRefused("Not a media URL of this Twilio account.", status=400, code=None)
+    deadline = time.monotonic() + timeout
+    try:
+        with requests.get(
+            url, auth=(account, settings.TWILIO_AUTH_TOKEN), timeout=(TIMEOUT_SECONDS, timeout), stream=True
+        ) as answer:
+            if answer.status_code >= 400:
+                raise TwilioRefused(
+                    f"Twilio answered {answer.status_code} for media.", status=answer.status_code, code=None
+                )
+            content = bytearray()
+            for chunk in answer.iter_content(chunk_size=64 * 1024):
+                content.extend(chunk)
+                if len(content) > max_bytes:
+                    raise TwilioRefused("The media file is too large.", status=413, code=None)
+                if time.monotonic() > deadline:
+                    raise TwilioUnreachable(f"The media download took longer than {timeout:.0f}s.")
+            return bytes(content)
+    except requests.RequestException as error:
+        raise TwilioUnreachable(f"{type(error).__name__}: {error}") from error
 
 
 def status_callback_url() -> str:

@@ -20,6 +20,16 @@ def list_messages(*, customer_id: int | None = None, direction: str | None = Non
     return messages
 
 
+def require_message(message_id: int) -> None:
+    """NotFound unless the text exists."""
+    if not Message.objects.filter(pk=message_id).exists():
+        raise NotFound("Message not found.")
+
+
+def get_message(*, message_id: int) -> Message | None:
+    return Message.objects.filter(pk=message_id).first()
+
+
 def get_message_for_update(*, message_id: int) -> Message | None:
     return Message.objects.select_for_update(no_key=True, of=("self",)).filter(pk=message_id).first()
 

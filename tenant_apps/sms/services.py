@@ -3,7 +3,7 @@ number, opt-out keywords update the customer, and a message's status only moves 
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from django.db import IntegrityError, transaction
 from django.http import QueryDict
@@ -40,6 +40,8 @@ UNSUBSCRIBED_RECIPIENT = 21610
 # Twilio refuses longer bodies (21617).
 MAX_BODY_LENGTH = 1600
 SEND_ACTOR = "send_sms"
+# tenant_apps/sms/media.py copies an MMS's media into file storage.
+COPY_MEDIA_ACTOR = "copy_mms_media"
 # Twilio attaches at most 10 media files to one message.
 MAX_MEDIA = 10
 
@@ -81,10 +83,13 @@ def opt_out_keyword(*, body: str, opt_out_type: str = "") -> bool | None:
 
 class MediaItem(TypedDict):
     """One attachment of an MMS: Twilio's URL for it (fetching needs the account's
-    credentials) and its MIME type."""
+    credentials) and its MIME type; once the copy job ran, the attachment that holds the file
+    (`attachment_id`) or why none does (`not_kept`)."""
 
     url: str
     content_type: str
+    attachment_id: NotRequired[int]
+    not_kept: NotRequired[str]
 
 
 def inbound_media(params: Mapping[str, str]) -> list[MediaItem]:
@@ -131,6 +136,8 @@ def receive_inbound_message(
             provider_sid=provider_sid,
         )
         emit("sms.received", message_id=message.pk, customer_id=message.customer_id)
+        if media:
+            enqueue_after_commit(actor_name=COPY_MEDIA_ACTOR, schema_name=tenant.schema_name, message_id=message.pk)
         opted_out = opt_out_keyword(body=body, opt_out_type=opt_out_type)
         if opted_out is not None:
             set_sms_opt_out_by_phone(phone=from_number, opted_out=opted_out)

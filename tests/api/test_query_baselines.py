@@ -17,6 +17,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from api.main import api
 from shared_apps.accounts.models import User
@@ -495,3 +496,70 @@ def test_card_payment_routes(stripe_sandbox, tenant_a):
     assert refunded.status_code in (200, 201), refunded.content
     link = count("POST /invoices/{id}/pay-link", client, "POST", f"/invoices/{other.pk}/pay-link")
     assert link.status_code in (200, 201), link.content
+
+
+# Attachments
+
+
+def test_attachments(tenant_a):
+    from tests.tenant_apps.files.helpers import jpeg_with_gps, post_upload
+
+    client = tenant_a.api()
+    customer = customer_id(tenant_a)
+    photo = jpeg_with_gps()
+    body = {"filename": "a.jpg", "content_type": "image/jpeg", "size": len(photo)}
+    parents = {"customers": customer}
+    with tenant_a.schema():
+        parents["quotes"] = draft_quote(tenant_a.tenant, customer_id=customer).pk
+        parents["invoices"] = draft_invoice(tenant_a.tenant, customer_id=customer).pk
+    day = (timezone.now() + timedelta(days=30)).date()
+    booking = {"customer_id": customer, "title": "Leak", "starts_at": f"{day}T10:00:00Z", "ends_at": f"{day}T11:00:00Z"}
+    parents["appointments"] = client.post("/appointments", booking).json()["id"]
+
+    for path, parent in parents.items():
+        started = count(f"POST /{path}/{{id}}/attachments", client, "POST", f"/{path}/{parent}/attachments", body)
+        assert started.status_code == 201, started.content
+        post_upload(started.json()["upload"], photo)
+        done = client.post(f"/attachments/{started.json()['attachment']['id']}/complete")
+        assert done.status_code == 200, done.content
+
+        def add_attachments(number: int, path: str = path, parent: int = parent) -> None:
+            for _ in range(number):
+                added = client.post(f"/{path}/{parent}/attachments", body).json()
+                post_upload(added["upload"], photo)
+                client.post(f"/attachments/{added['attachment']['id']}/complete")
+
+        count_list(f"GET /{path}/{{id}}/attachments", client, f"/{path}/{parent}/attachments", add_attachments)
+
+    started = client.post(f"/customers/{customer}/attachments", body).json()
+    attachment = started["attachment"]["id"]
+    post_upload(started["upload"], photo)
+    completed = count("POST /attachments/{id}/complete", client, "POST", f"/attachments/{attachment}/complete")
+    assert completed.status_code == 200, completed.content
+    assert count("GET /attachments/{id}", client, "GET", f"/attachments/{attachment}").status_code == 200
+    assert (
+        count("GET /attachments/{id}/download", client, "GET", f"/attachments/{attachment}/download").status_code == 200
+    )
+    patched = count("PATCH /attachments/{id}", client, "PATCH", f"/attachments/{attachment}", {"caption": "After"})
+    assert patched.status_code == 200, patched.content
+    assert count("DELETE /attachments/{id}", client, "DELETE", f"/attachments/{attachment}").status_code == 204
+    assert count("GET /attachments/settings", client, "GET", "/attachments/settings").status_code == 200
+    quota = count("PATCH /attachments/settings", client, "PATCH", "/attachments/settings", {"quota_bytes": 10**9})
+    assert quota.status_code == 200, quota.content
+
+
+def test_message_attachments(tenant_a):
+    from tests.factories import TextMessageFactory
+
+    with tenant_a.schema():
+        message = TextMessageFactory().pk
+
+    def add_media(number: int) -> None:
+        from tenant_apps.files.services import attach_bytes
+        from tests.tenant_apps.files.helpers import image_bytes
+
+        with tenant_a.schema():
+            for _ in range(number):
+                attach_bytes(parent_type="message", parent_id=message, filename="mms.png", data=image_bytes("PNG"))
+
+    count_list("GET /sms/messages/{id}/attachments", tenant_a.api(), f"/sms/messages/{message}/attachments", add_media)

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from api.auth import manager
-from api.search import _read_operation
+from api.auth import manager, read_operation
+from api.search import READ_ROUTES
 from tenant_apps.search import queries as search_queries
 from tests.api.generic import assert_query_count, counted
 from tests.factories import CallFactory, CustomerFactory, TextMessageFactory
@@ -260,7 +260,7 @@ def test_a_kind_whose_reads_are_refused_to_a_role_is_not_found_by_it(tenant_a, m
     owner = customer(tenant_a, name="Ledger Client")
     billed = invoice(tenant_a, owner, notes="ledger entry")["id"]
     # Should invoices ever be readable by managers only, their read route says so; search follows.
-    monkeypatch.setattr(_read_operation("invoice"), "auth_callbacks", [manager])
+    monkeypatch.setattr(read_operation(*READ_ROUTES["invoice"]), "auth_callbacks", [manager])
 
     assert_refused(tenant_a.api(as_staff=True).get(f"/invoices/{billed}"), 403)
     assert found(tenant_a, "ledger", as_staff=True) == [("customer", owner)]

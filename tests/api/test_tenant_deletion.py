@@ -132,3 +132,21 @@ def test_delete_and_restore_commands(db, capsys):
     assert "restore_tenant cmd-grace" in capsys.readouterr().out
     with pytest.raises(CommandError, match="not being deleted"):
         call_command("restore_tenant", "cmd-grace")
+
+
+def test_purge_deletes_the_businesss_files_and_only_its_own(db):
+    from shared_apps import storage
+
+    due = services.create_tenant(slug="files-purged", name="Due")
+    other = services.create_tenant(slug="files-kept", name="Kept")
+    storage.write("files/photo", b"due's", content_type="image/jpeg", schema_name=due.schema_name)
+    storage.write("files/photo", b"other's", content_type="image/jpeg", schema_name=other.schema_name)
+    services.schedule_tenant_deletion(tenant_id=due.pk)
+
+    during_grace = services.purge_deleted_tenants(now=timezone.now() + timedelta(days=29))
+    kept_meanwhile = storage.read("files/photo", schema_name=due.schema_name)
+    services.purge_deleted_tenants(now=timezone.now() + timedelta(days=30, minutes=1))
+
+    assert (during_grace, kept_meanwhile) == (0, b"due's")
+    assert list(storage.list_objects(schema_name=due.schema_name)) == []
+    assert storage.read("files/photo", schema_name=other.schema_name) == b"other's"

@@ -12,6 +12,7 @@ from shared_apps.accounts.models import Membership
 from shared_apps.events import services as events
 from shared_apps.events.catalogue import event_type
 from shared_apps.outbox.models import OutboxMessage
+from shared_apps.tenants import services as tenant_services
 from tenant_apps.appointments import series, time_off
 from tenant_apps.appointments import services as appointments
 from tenant_apps.customers import services as customers
@@ -311,6 +312,10 @@ def member_removed(t, _):
     return accounts.remove_member(tenant_id=t.tenant.pk, actor_role=Membership.Role.OWNER, user_id=t.staff.pk)
 
 
+def tenant_suspended(t, _):
+    return tenant_services.set_tenant_status(tenant_id=t.tenant.pk, status="suspended")
+
+
 CHANGES: dict[str, tuple[Callable, list[str]]] = {
     "customer.created": (customer_created, ["customer.created"]),
     "customer.updated": (customer_updated, ["customer.updated"]),
@@ -344,6 +349,7 @@ CHANGES: dict[str, tuple[Callable, list[str]]] = {
     "appointment_series.occurrence_conflict": (series_occurrence_conflict, ["appointment_series.occurrence_conflict"]),
     "member.role_changed": (member_role_changed, ["member.role_changed"]),
     "member.removed": (member_removed, ["member.removed"]),
+    "tenant.status_changed": (tenant_suspended, ["tenant.status_changed"]),
 }
 
 

@@ -24,6 +24,7 @@ PERIODIC_JOBS = (
     (actors.purge_webhook_deliveries, 3600),
     (actors.reconcile_sms_sends, 300),
     (actors.reconcile_voice_calls, 300),
+    (actors.sweep_abandoned_uploads, 3600),
 )
 # The check for outbox jobs the broker lost (published, never started).
 REPUBLISH = "republish_unstarted_outbox_messages"

@@ -66,11 +66,11 @@ def target_env(database_url: str) -> dict[str, str]:
     }
 
 
-def manage(database_url: str, *args: str) -> subprocess.CompletedProcess:
+def manage(database_url: str, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=BASE_DIR,
-        env=target_env(database_url),
+        env=target_env(database_url) | (extra_env or {}),
         capture_output=True,
         text=True,
         check=False,
@@ -155,3 +155,56 @@ def test_missing_client_tools_are_named_clearly():
 
     with pytest.raises(ImproperlyConfigured, match=r"pg_dump of PostgreSQL 9 .* Install the PostgreSQL 9 client"):
         portability.client_program("pg_dump", server_major=9)
+
+
+# In the target's own process: the attachment's bytes, fetched through its download URL.
+DOWNLOAD_SCRIPT = """
+import hashlib, sys, django, httpx
+django.setup()
+from django.test import Client
+host, email, password, attachment = sys.argv[1:5]
+client = Client(HTTP_HOST=host)
+login = client.post("/api/v1/auth/login", {"email": email, "password": password}, content_type="application/json")
+token = login.json()["access_token"]
+links = client.get(f"/api/v1/attachments/{attachment}/download", HTTP_AUTHORIZATION="Bearer " + token).json()
+print(hashlib.sha256(httpx.get(links["url"], timeout=30).content).hexdigest())
+"""
+
+
+def test_files_move_with_the_business_into_another_storage(committed_tenant, empty_database, tmp_path):
+    import hashlib
+
+    import httpx
+
+    from tests.tenant_apps.files.helpers import jpeg_with_gps, post_upload
+
+    owner = committed_tenant.api()
+    customer = owner.post("/customers", {"name": "Ada Lovelace"}).json()["id"]
+    photo = jpeg_with_gps()
+    started = owner.post(
+        f"/customers/{customer}/attachments", {"filename": "a.jpg", "content_type": "image/jpeg", "size": len(photo)}
+    ).json()
+    post_upload(started["upload"], photo)
+    attachment = owner.post(f"/attachments/{started['attachment']['id']}/complete").json()["id"]
+    kept = httpx.get(owner.get(f"/attachments/{attachment}/download").json()["url"]).content
+    archive = tmp_path / "tenant.tar.gz"
+    # Another deployment's storage: the same server, another namespace of keys.
+    elsewhere = {"S3_KEY_PREFIX": f"elsewhere-{uuid.uuid4().hex[:8]}"}
+
+    call_command("export_tenant", committed_tenant.slug, str(archive))
+    manage(empty_database, "import_tenant", str(archive), extra_env=elsewhere)
+    fetched = subprocess.run(
+        [
+            *(sys.executable, "-c", DOWNLOAD_SCRIPT),
+            *(committed_tenant.host, committed_tenant.owner.email, PASSWORD, str(attachment)),
+        ],
+        cwd=BASE_DIR,
+        env=target_env(empty_database) | elsewhere,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+    assert fetched.returncode == 0, fetched.stderr[-3000:]
+    assert fetched.stdout.strip().splitlines()[-1] == hashlib.sha256(kept).hexdigest()

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 
 from tenant_apps.billing.models import StoredPdf
 from tenant_apps.billing.pdf import render_document_pdf
+from tenant_apps.billing.pdfs import stored_pdf_bytes
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.invoices.services import delete_invoice, render_invoice_pdf, update_invoice
 from tenant_apps.payments.services import record_manual_payment
@@ -57,8 +58,9 @@ def test_quote_pdf_is_stored_once_per_version(tenant_a):
         first = render_quote_pdf(tenant=tenant_a.tenant, quote_id=quote.pk)
         again = render_quote_pdf(tenant=tenant_a.tenant, quote_id=quote.pk)
         stored = StoredPdf.objects.get(document_type="quote", document_id=quote.pk)
+        kept = stored_pdf_bytes(stored)
 
-    assert first == again == bytes(stored.content)
+    assert first == again == kept
     assert stored.document_version == quote.version
     assert quote.number in pdf_text(first)
 
@@ -103,9 +105,10 @@ def test_a_pdf_is_rendered_once_then_served_from_storage(tenant_a, case):
             first = render(tenant_a.tenant, document.pk)
             again = render(tenant_a.tenant, document.pk)
         stored = StoredPdf.objects.get(document_id=document.pk, document_type=document_type)
+        kept = stored_pdf_bytes(stored)
 
     assert renderer.call_count == 1
-    assert first == again == bytes(stored.content)
+    assert first == again == kept
     assert stored.document_version == document.version
 
 
@@ -212,6 +215,7 @@ def test_rendering_holds_no_row_lock_and_a_stale_render_never_replaces_a_newer_o
         with patch("tenant_apps.billing.pdfs.render_document_pdf", side_effect=render_while_changed):
             stale = render_invoice_pdf(tenant=tenant, invoice_id=invoice.pk)
         stored = StoredPdf.objects.get(document_id=invoice.pk, document_type="invoice")
+        kept = stored_pdf_bytes(stored)
         with spy_on_rendering() as renderer:
             served = render_invoice_pdf(tenant=tenant, invoice_id=invoice.pk)
 
@@ -220,6 +224,63 @@ def test_rendering_holds_no_row_lock_and_a_stale_render_never_replaces_a_newer_o
     assert old_text in pdf_text(stale)
     assert new_text not in pdf_text(stale)
     assert new_text in pdf_text(newer)
-    assert (stored.document_version, bytes(stored.content)) == (invoice.version + 1, newer)
+    assert (stored.document_version, kept) == (invoice.version + 1, newer)
     assert served == newer
     assert renderer.call_count == 0
+
+
+def test_pdfs_are_kept_in_object_storage_under_the_tenants_prefix(tenant_a):
+    from shared_apps import storage
+
+    with tenant_a.schema():
+        invoice = sent_invoice(tenant_a.tenant)
+        content = render_invoice_pdf(tenant=tenant_a.tenant, invoice_id=invoice.pk)
+        stored = StoredPdf.objects.get(document_id=invoice.pk, document_type="invoice")
+
+        assert stored.content is None
+        assert stored.key.startswith(f"pdfs/invoice/{invoice.pk}/")
+        assert storage.read(stored.key) == content
+        assert storage.full_key(stored.key).startswith(f"tenants/{tenant_a.tenant.schema_name}/")
+
+
+def test_a_new_version_replaces_the_old_object(tenant_a):
+    from shared_apps import storage
+
+    with tenant_a.schema():
+        invoice = draft_invoice(tenant_a.tenant, items=[item(description="Old boiler")])
+        render_invoice_pdf(tenant=tenant_a.tenant, invoice_id=invoice.pk)
+        old_key = StoredPdf.objects.get(document_id=invoice.pk, document_type="invoice").key
+        update_invoice(
+            tenant=tenant_a.tenant,
+            invoice_id=invoice.pk,
+            changes={"items": [item(description="New boiler")]},
+            version=invoice.version,
+        )
+        render_invoice_pdf(tenant=tenant_a.tenant, invoice_id=invoice.pk)
+        new_key = StoredPdf.objects.get(document_id=invoice.pk, document_type="invoice").key
+
+        assert new_key != old_key
+        assert storage.head(old_key) is None
+        assert "New boiler" in pdf_text(storage.read(new_key))
+
+
+def test_a_pdf_stored_in_the_database_before_is_served_as_issued_and_moves_to_storage(tenant_a):
+    from shared_apps import storage
+
+    with tenant_a.schema():
+        invoice = sent_invoice(tenant_a.tenant)
+        issued = b"%PDF-1.4 as issued back then %%EOF"
+        StoredPdf.objects.create(
+            document_type="invoice",
+            document_id=invoice.pk,
+            document_version=invoice.version,
+            content=issued,
+            sha256="x",
+        )
+
+        with spy_on_rendering() as renderer:
+            served = render_invoice_pdf(tenant=tenant_a.tenant, invoice_id=invoice.pk)
+        stored = StoredPdf.objects.get(document_id=invoice.pk, document_type="invoice")
+
+        assert (served, renderer.call_count) == (issued, 0)
+        assert (stored.content, storage.read(stored.key)) == (None, issued)

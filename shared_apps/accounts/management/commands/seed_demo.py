@@ -43,6 +43,7 @@ class Command(BaseCommand):
                     "",
                     f"API docs:      http://{settings.BASE_DOMAIN}:{port}/api/v1/docs",
                     f"Demo business: http://{DEMO_SLUG}.{settings.BASE_DOMAIN}:{port}/api/v1/tenants/me",
+                    f"Live updates:  ws://{DEMO_SLUG}.{settings.BASE_DOMAIN}:{settings.REALTIME_PORT}/ws/v1/events",
                     f"Log in:        POST /api/v1/auth/login  email={DEMO_EMAIL} password={DEMO_PASSWORD}",
                     f"Platform admin: {ADMIN_EMAIL} / {DEMO_PASSWORD} (also Django admin at /admin/)",
                     "",
