@@ -9,12 +9,12 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.operation import Operation
 
-from api.logging import user_var
 from shared_apps.accounts import revocation
 from shared_apps.accounts import services as accounts
 from shared_apps.accounts.tokens import AccessClaims
 from shared_apps.errors import NotAuthenticated, PermissionDenied
 from shared_apps.events import actors as event_actors
+from shared_apps.observability.context import user_var
 from shared_apps.tenants.models import Tenant
 from shared_apps.tenants.services import require_active_tenant
 

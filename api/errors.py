@@ -15,8 +15,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from api.logging import request_id_var
 from shared_apps import errors as domain
+from shared_apps.observability.context import request_id_var
 
 logger = logging.getLogger("api")
 

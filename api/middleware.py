@@ -15,16 +15,19 @@ from django_tenants.middleware.main import TenantMainMiddleware
 
 from api.auth import ApiRequest
 from api.errors import envelope, is_envelope, unavailable_response
-from api.logging import request_id_var, tenant_var, user_var
-from api.metrics import observe_request
+from api.metrics import measuring_database, observe_request
 from shared_apps.events import actors as event_actors
+from shared_apps.observability.context import request_id_var, tenant_var, user_var
+from shared_apps.observability.tracing import annotate_current_span
 from shared_apps.tenants import queries as tenant_queries
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 
 
 class RequestIdMiddleware:
-    """Takes the caller's X-Request-ID when it is safe to log, else makes one; echoes it."""
+    """Takes the caller's X-Request-ID when it is safe to log, else makes one; echoes it. Counts
+    the request's database statements and time for the metrics, and names the tenant and request
+    on the request's span."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -37,14 +40,16 @@ class RequestIdMiddleware:
         actor_token = event_actors.set_actor(event_actors.SYSTEM)
         started = time.perf_counter()
         try:
-            response = self.get_response(request)
+            with measuring_database() as database:
+                response = self.get_response(request)
+            annotate_current_span(tenant=tenant_var.get(), request_id=request_id)
         finally:
             request_id_var.reset(tokens[0])
             tenant_var.reset(tokens[1])
             user_var.reset(tokens[2])
             event_actors.reset_actor(actor_token)
         response["X-Request-ID"] = request_id
-        observe_request(request, response, time.perf_counter() - started)
+        observe_request(request, response, time.perf_counter() - started, database)
         return response
 
 

@@ -16,9 +16,9 @@ from django_tenants.middleware.main import TenantMainMiddleware
 
 from api.auth import ApiRequest
 from api.errors import envelope
-from api.logging import tenant_var
 from shared_apps.accounts.tokens import AccessClaims, decode_access_token
 from shared_apps.errors import NotAuthenticated, NotFound, PermissionDenied
+from shared_apps.observability.context import tenant_var
 from shared_apps.tenants import queries
 from shared_apps.tenants.models import Tenant
 

@@ -10,6 +10,8 @@ from bench.setup import ROOT
 BENCHMARKS = (
     ["bench.provision", "10", "300"],
     ["bench.tenant_cache"],
+    ["bench.tracing"],
+    ["bench.tracing", "0.1"],
     ["bench.pdf"],
     ["bench.scheduler"],
     ["bench.http"],

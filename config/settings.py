@@ -59,6 +59,7 @@ SHARED_APPS = [
     "shared_apps.tenants",
     "shared_apps.accounts",
     "django_tenants",
+    "shared_apps.observability",
     "shared_apps.outbox",
     "shared_apps.events",
     "shared_apps.idempotency",
@@ -292,6 +293,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = True
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# Error reports go to Sentry when set (shared_apps/observability/sentry.py); tracing is set by
+# the standard OTEL_* variables alone (shared_apps/observability/tracing.py).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,6 +1,8 @@
 """The Dramatiq broker, with the middleware that runs each message in its tenant's schema.
 Importing this module configures Dramatiq; actors import `dramatiq` after it."""
 
+import threading
+import time
 from typing import Any
 
 import dramatiq
@@ -11,12 +13,17 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware, Prometheus, SkipMessage, default_middleware
 
+from shared_apps.observability.context import request_id_var, tenant_var
+from shared_apps.observability.metrics import JOB_DURATION, JOB_WAIT
+from shared_apps.observability.tracing import REQUEST_ID_KEY, JobSpan
 from shared_apps.outbox import services as outbox
 
 # Message option naming the tenant schema a job runs in ("" for the public schema).
 SCHEMA_OPTION = "tenant_schema"
 # Message option naming the outbox row a job was published from.
 OUTBOX_OPTION = "outbox_id"
+# Message option carrying the trace (W3C headers) and request id of whatever queued the job.
+TRACE_OPTION = "trace_context"
 
 
 class TenantSchemaMiddleware(Middleware):
@@ -48,6 +55,46 @@ class TenantSchemaMiddleware(Middleware):
     after_skip_message = after_process_message
 
 
+class JobObservabilityMiddleware(Middleware):
+    """Each job runs in a span continuing the trace its message carries, with its tenant and
+    the request id that caused it in log lines and spans; its run time and its wait in the
+    queue go to the job metrics. Added before TenantSchemaMiddleware, so a job it skips is
+    still closed; one skipped by an earlier middleware (age limit) has no span to close."""
+
+    def __init__(self) -> None:
+        self._running = threading.local()
+
+    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+        trace_context = message.options.get(TRACE_OPTION) or {}
+        tokens = (
+            tenant_var.set(message.options.get(SCHEMA_OPTION) or "public"),
+            request_id_var.set(trace_context.get(REQUEST_ID_KEY, "-")),
+        )
+        span = JobSpan(actor_name=message.actor_name, queue_name=message.queue_name, trace_context=trace_context)
+        self._running.job = (span, tokens, time.perf_counter())
+        if not message.options.get("retries"):
+            JOB_WAIT.labels(message.actor_name).observe(max(time.time() - message.message_timestamp / 1000, 0.0))
+
+    def _finish(self, message: dramatiq.Message, outcome: str, exception: BaseException | None) -> None:
+        running = getattr(self._running, "job", None)
+        if running is None:
+            return
+        self._running.job = None
+        span, (tenant_token, request_token), started = running
+        span.end(error=exception)
+        JOB_DURATION.labels(message.actor_name, outcome).observe(time.perf_counter() - started)
+        request_id_var.reset(request_token)
+        tenant_var.reset(tenant_token)
+
+    def after_process_message(
+        self, broker: dramatiq.Broker, message: dramatiq.Message, *, result: Any = None, exception: Any = None
+    ) -> None:
+        self._finish(message, "failed" if exception is not None else "done", exception)
+
+    def after_skip_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+        self._finish(message, "skipped", None)
+
+
 def build_broker() -> dramatiq.Broker:
     # Dramatiq's defaults minus its Prometheus exporter, which would open its own HTTP port in
     # every worker; the API's /metrics is where metrics live.
@@ -60,6 +107,7 @@ def build_broker() -> dramatiq.Broker:
         # instead of hanging the scheduler; generous reads for the broker's Lua scripts.
         client = redis.Redis.from_url(settings.DRAMATIQ_BROKER_URL, socket_connect_timeout=2, socket_timeout=10)
         broker = RedisBroker(client=client, namespace=f"{settings.REDIS_KEY_PREFIX}:dramatiq", middleware=middleware)
+    broker.add_middleware(JobObservabilityMiddleware())
     broker.add_middleware(TenantSchemaMiddleware())
     return broker
 

@@ -42,6 +42,7 @@ def test_a_process_that_dies_is_restarted(tmp_path):
         **os.environ,
         "SUPERVISOR_RUN_DIR": str(tmp_path),
         "PORT": str(closed_port()),
+        "REALTIME_PORT": str(closed_port()),
         "WEB_CONCURRENCY": "1",
         "DJANGO_SETTINGS_MODULE": "config.settings",
         # Nothing listens there: the scheduler and the worker must stay up anyway.

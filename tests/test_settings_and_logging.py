@@ -3,8 +3,9 @@ import os
 import subprocess
 import sys
 
-from api.logging import RequestContextFilter, request_id_var, tenant_var, user_var
+from api.logging import RequestContextFilter
 from config.settings import BASE_DIR
+from shared_apps.observability.context import request_id_var, tenant_var, user_var
 
 
 def import_settings(**env: str) -> subprocess.CompletedProcess:

@@ -26,6 +26,9 @@ class OutboxMessage(models.Model):
     dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
     # Set after too many failed publishes: the row leaves the queue and waits for an admin.
     dead_at = models.DateTimeField(null=True, blank=True)
+    # The trace of the request or job that wrote the row (W3C traceparent/tracestate, and its
+    # request id) so the job continues it; empty when tracing is off and no request was active.
+    trace_context = models.JSONField(default=dict, blank=True)
 
     class Meta:
         indexes = [

@@ -1,10 +1,15 @@
-"""Reading outbox rows (for platform admins)."""
+"""Reading outbox rows (for platform admins and the metrics)."""
+
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import models
 from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
 
 from shared_apps.errors import NotFound
 from shared_apps.outbox.models import OutboxMessage
+from shared_apps.outbox.services import due_messages
 
 
 class OutboxStatus(models.TextChoices):
@@ -30,3 +35,20 @@ def get_outbox_message(*, message_id: int) -> OutboxMessage:
     if message is None:
         raise NotFound("Outbox message not found.")
     return message
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    due: int
+    oldest_due_at: datetime | None
+    dead: int
+
+
+def outbox_backlog(*, now: datetime) -> OutboxBacklog:
+    """How many rows are due and unsent, since when the oldest of them is due, and how many
+    are dead: three reads of the partial indexes, whatever the table holds besides."""
+    due = due_messages(now=now)
+    oldest = due.values_list(Coalesce("run_at", "created_at"), flat=True).first()
+    return OutboxBacklog(
+        due=due.count(), oldest_due_at=oldest, dead=OutboxMessage.objects.filter(dead_at__isnull=False).count()
+    )

@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from shared_apps.errors import NotFound
+from shared_apps.observability.tracing import current_trace_context
 from shared_apps.outbox.models import OutboxMessage
 
 logger = logging.getLogger("outbox")
@@ -37,7 +38,12 @@ def enqueue_after_commit(
     not before `run_at` (at once when None). With a `dedupe_key` the row is written only if
     no row has that key yet (returns None otherwise), so a job scheduled twice runs once."""
     message = OutboxMessage(
-        actor_name=actor_name, schema_name=schema_name, run_at=run_at, dedupe_key=dedupe_key, kwargs=kwargs
+        actor_name=actor_name,
+        schema_name=schema_name,
+        run_at=run_at,
+        dedupe_key=dedupe_key,
+        kwargs=kwargs,
+        trace_context=current_trace_context(),
     )
     if dedupe_key is None:
         message.save()

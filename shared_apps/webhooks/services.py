@@ -13,6 +13,8 @@ from django_tenants.utils import tenant_context
 
 from shared_apps.errors import Conflict, NotFound
 from shared_apps.events.actors import acting_as
+from shared_apps.observability.context import tenant_var
+from shared_apps.observability.metrics import WEBHOOK_LAG
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks.handlers import NeedsReview, webhook_handler
@@ -174,6 +176,7 @@ def store_webhook_event(
             inserted = cursor.fetchone()
         if inserted is None:
             existing = WebhookEvent.objects.select_related("tenant").get(provider=provider, dedupe_key=dedupe_key)
+            _name_tenant(existing.tenant)
             return RecordedEvent(event=existing, created=False)
         if tenant is not None:
             enqueue_after_commit(actor_name=PROCESS_ACTOR, schema_name=tenant.schema_name, event_id=inserted[0])
@@ -191,7 +194,15 @@ def store_webhook_event(
         last_error="",
     )
     event._state.adding = False
+    _name_tenant(tenant)
     return RecordedEvent(event=event, created=True)
+
+
+def _name_tenant(tenant: Tenant | None) -> None:
+    """The request's log lines, spans and error reports name the tenant its webhook is for
+    (the API host's webhook routes know it only from the event's route)."""
+    if tenant is not None:
+        tenant_var.set(tenant.schema_name)
 
 
 def process_webhook_event(*, event_id: int) -> WebhookEvent | None:
@@ -232,6 +243,8 @@ def process_webhook_event(*, event_id: int) -> WebhookEvent | None:
             event.processed_at = timezone.now()
             event.attempts += 1
             event.save(update_fields=["status", "processed_at", "attempts", "last_error"])
+            lag = (event.processed_at - event.received_at).total_seconds()
+            transaction.on_commit(lambda: WEBHOOK_LAG.labels(event.provider).observe(lag))
             return event
     except Exception as error:
         WebhookEvent.objects.filter(pk=event_id).update(

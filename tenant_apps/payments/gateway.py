@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connection
 
 from shared_apps.errors import Conflict, ProviderUnavailable
+from shared_apps.observability.metrics import REFUSED, UNAVAILABLE, provider_call
 
 logger = logging.getLogger("payments.stripe")
 
@@ -53,22 +54,29 @@ class StripeFailure(Exception):
         self.refused = refused
 
 
+def _failure(error: Exception) -> str:
+    """How a failed call counts in the provider metrics: Stripe away or throttling, or a refusal."""
+    return REFUSED if isinstance(error, StripeFailure) and not error.retryable else UNAVAILABLE
+
+
 @contextmanager
-def stripe_failures() -> Iterator[None]:
-    """Turn the SDK's errors raised inside the block into StripeFailure."""
-    try:
-        yield
-    except stripe.StripeError as error:
-        declined = isinstance(error, stripe.CardError)
-        raise StripeFailure(
-            str(error),
-            code=error.code,
-            user_message=error.user_message,
-            retryable=isinstance(error, RETRYABLE),
-            declined=declined,
-            decline_code=getattr(error.error, "decline_code", None) if declined else None,
-            refused=isinstance(error, stripe.InvalidRequestError),
-        ) from error
+def stripe_failures(operation: str) -> Iterator[None]:
+    """Time the SDK calls inside the block as one provider operation (a span, the latency and
+    error metrics) and turn the SDK's errors into StripeFailure."""
+    with provider_call(provider="stripe", operation=operation, failure=_failure):
+        try:
+            yield
+        except stripe.StripeError as error:
+            declined = isinstance(error, stripe.CardError)
+            raise StripeFailure(
+                str(error),
+                code=error.code,
+                user_message=error.user_message,
+                retryable=isinstance(error, RETRYABLE),
+                declined=declined,
+                decline_code=getattr(error.error, "decline_code", None) if declined else None,
+                refused=isinstance(error, stripe.InvalidRequestError),
+            ) from error
 
 
 def is_sandbox() -> bool:
@@ -148,7 +156,7 @@ def _on(account_id: str, key: str | None = None) -> dict[str, Any]:
 
 def create_account(*, tenant_schema: str, idempotency_key: str) -> dict[str, Any]:
     """A new standard connected account for the business."""
-    with stripe_failures():
+    with stripe_failures("accounts.create"):
         created = stripe_client().v1.accounts.create(
             params={"type": "standard", "metadata": {"tenant": tenant_schema}},
             options={"idempotency_key": idempotency_key},
@@ -158,7 +166,7 @@ def create_account(*, tenant_schema: str, idempotency_key: str) -> dict[str, Any
 
 def create_account_link(*, account_id: str, return_url: str, refresh_url: str) -> str:
     """The URL of a one-time onboarding link (a link is single-use: no idempotency key)."""
-    with stripe_failures():
+    with stripe_failures("account_links.create"):
         link = stripe_client().v1.account_links.create(
             params={
                 "account": account_id,
@@ -171,7 +179,7 @@ def create_account_link(*, account_id: str, return_url: str, refresh_url: str) -
 
 
 def retrieve_account(*, account_id: str) -> dict[str, Any]:
-    with stripe_failures():
+    with stripe_failures("accounts.retrieve"):
         return as_dict(stripe_client().v1.accounts.retrieve(account_id))
 
 
@@ -187,7 +195,7 @@ def create_payment_intent(
     }
     if fee:
         params["application_fee_amount"] = fee
-    with stripe_failures():
+    with stripe_failures("payment_intents.create"):
         return stripe_client().v1.payment_intents.create(
             params=params,  # type: ignore[arg-type]  # a plain dict of the documented params
             options=_on(account_id, idempotency_key),  # type: ignore[arg-type]
@@ -196,7 +204,7 @@ def create_payment_intent(
 
 def cancel_payment_intent(*, account_id: str, intent_id: str) -> None:
     """Cancel an intent nobody should pay any more (cancelling is idempotent at Stripe)."""
-    with stripe_failures():
+    with stripe_failures("payment_intents.cancel"):
         stripe_client().v1.payment_intents.cancel(
             intent_id,
             params={"cancellation_reason": "abandoned"},
@@ -205,13 +213,13 @@ def cancel_payment_intent(*, account_id: str, intent_id: str) -> None:
 
 
 def retrieve_payment_intent(*, account_id: str, intent_id: str) -> dict[str, Any]:
-    with stripe_failures():
+    with stripe_failures("payment_intents.retrieve"):
         return as_dict(stripe_client().v1.payment_intents.retrieve(intent_id, options=_on(account_id)))  # type: ignore[arg-type]
 
 
 def list_succeeded_intents(*, account_id: str, created_since: datetime) -> list[dict[str, Any]]:
     """Every succeeded intent of the account created at or after `created_since` (all pages)."""
-    with stripe_failures():
+    with stripe_failures("payment_intents.list"):
         listed = stripe_client().v1.payment_intents.list(
             params={"created": {"gte": int(created_since.timestamp())}, "limit": 100},
             options=_on(account_id),  # type: ignore[arg-type]
@@ -238,7 +246,7 @@ def create_checkout_session(
     intent_data: dict[str, Any] = {"metadata": metadata}
     if fee:
         intent_data["application_fee_amount"] = fee
-    with stripe_failures():
+    with stripe_failures("checkout.sessions.create"):
         return stripe_client().v1.checkout.sessions.create(
             params={  # type: ignore[arg-type]  # a plain dict of the documented params
                 "mode": "payment",
@@ -266,7 +274,7 @@ def create_refund(
     *, account_id: str, payment_intent_id: str, amount: int, metadata: dict[str, str], idempotency_key: str
 ) -> dict[str, Any]:
     """A refund the business asked for, of part or all of a payment on the connected account."""
-    with stripe_failures():
+    with stripe_failures("refunds.create"):
         refund = stripe_client().v1.refunds.create(
             params={
                 "payment_intent": payment_intent_id,
@@ -281,7 +289,7 @@ def create_refund(
 
 def list_refunds(*, account_id: str, payment_intent_id: str) -> list[dict[str, Any]]:
     """Every refund of the intent (all pages)."""
-    with stripe_failures():
+    with stripe_failures("refunds.list"):
         listed = stripe_client().v1.refunds.list(
             params={"payment_intent": payment_intent_id, "limit": 100},
             options=_on(account_id),  # type: ignore[arg-type]
@@ -290,5 +298,5 @@ def list_refunds(*, account_id: str, payment_intent_id: str) -> list[dict[str, A
 
 
 def retrieve_dispute(*, account_id: str, dispute_id: str) -> dict[str, Any]:
-    with stripe_failures():
+    with stripe_failures("disputes.retrieve"):
         return as_dict(stripe_client().v1.disputes.retrieve(dispute_id, options=_on(account_id)))  # type: ignore[arg-type]

@@ -19,6 +19,8 @@ from twilio.rest import Client
 from twilio.rest.api.v2010.account.message import MessageInstance
 from twilio.twiml.messaging_response import MessagingResponse
 
+from shared_apps.observability.metrics import REFUSED, UNAVAILABLE, provider_call
+
 TIMEOUT_SECONDS = 10
 SANDBOX_ACCOUNT_SID = "AC" + "0" * 32
 WEBHOOK_PATH = "/api/v1/sms/webhook"
@@ -61,14 +63,23 @@ def _message(instance: MessageInstance) -> TwilioMessage:
     )
 
 
-def _call(call: Callable[[], T]) -> T:
-    """Run one SDK call and raise our exceptions instead of the SDK's and its transport's."""
-    try:
-        return call()
-    except TwilioRestException as error:
-        raise TwilioRefused(str(error), status=error.status, code=error.code) from error
-    except (TwilioException, requests.RequestException) as error:
-        raise TwilioUnreachable(f"{type(error).__name__}: {error}") from error
+def _failure(error: Exception) -> str:
+    """How a failed call counts in the provider metrics: Twilio away or throttling, or a refusal."""
+    if isinstance(error, TwilioRefused) and error.status < 500 and error.status != 429:
+        return REFUSED
+    return UNAVAILABLE
+
+
+def _call(operation: str, call: Callable[[], T]) -> T:
+    """Run one SDK call, timed as `operation` (a span, the latency and error metrics), and raise
+    our exceptions instead of the SDK's and its transport's."""
+    with provider_call(provider="twilio", operation=operation, failure=_failure):
+        try:
+            return call()
+        except TwilioRestException as error:
+            raise TwilioRefused(str(error), status=error.status, code=error.code) from error
+        except (TwilioException, requests.RequestException) as error:
+            raise TwilioUnreachable(f"{type(error).__name__}: {error}") from error
 
 
 class SandboxHttpClient(TwilioHttpClient):
@@ -147,7 +158,10 @@ def send_message(*, to: str, from_: str, body: str) -> TwilioMessage:
     retried here: Twilio has no idempotency key, so a repeated create sends the text twice."""
     client = twilio_client()
     return _message(
-        _call(lambda: client.messages.create(to=to, from_=from_, body=body, status_callback=status_callback_url()))
+        _call(
+            "messages.create",
+            lambda: client.messages.create(to=to, from_=from_, body=body, status_callback=status_callback_url()),
+        )
     )
 
 
@@ -155,7 +169,7 @@ def fetch_message(*, sid: str) -> TwilioMessage | None:
     """Twilio's record of the text with this MessageSid, or None when it has none (404)."""
     client = twilio_client()
     try:
-        return _message(_call(lambda: client.messages(sid).fetch()))
+        return _message(_call("messages.fetch", lambda: client.messages(sid).fetch()))
     except TwilioRefused as refused:
         if refused.status == 404:
             return None
@@ -165,4 +179,6 @@ def fetch_message(*, sid: str) -> TwilioMessage | None:
 def list_messages(*, to: str, from_: str, limit: int) -> list[TwilioMessage]:
     """The newest `limit` texts Twilio has from `from_` to `to`."""
     client = twilio_client()
-    return [_message(sent) for sent in _call(lambda: client.messages.list(to=to, from_=from_, limit=limit))]
+    return [
+        _message(sent) for sent in _call("messages.list", lambda: client.messages.list(to=to, from_=from_, limit=limit))
+    ]

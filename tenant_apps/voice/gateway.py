@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
+from shared_apps.observability.metrics import REFUSED, UNAVAILABLE, provider_call
+
 if TYPE_CHECKING:
     import httpx
 
@@ -49,6 +51,13 @@ def vapi_http_client() -> "httpx.Client":
     )
 
 
+def _failure(error: Exception) -> str:
+    """How a failed call counts in the provider metrics: Vapi away or throttling, or a refusal."""
+    if isinstance(error, VapiError) and error.status_code < 500 and error.status_code != 429:
+        return REFUSED
+    return UNAVAILABLE
+
+
 def create_call(
     *,
     assistant_id: str,
@@ -64,8 +73,6 @@ def create_call(
     """`POST /call`: Vapi's Call (id, status...). `server` and `server_messages` override the
     saved assistant's, so the call's messages reach us whatever it says. Raises VapiError for
     an error answer and VapiUnreachable when the outcome is unknown (timeout, connection lost)."""
-    import httpx
-
     body = {
         "name": name[:CALL_NAME_LENGTH],
         "assistantId": assistant_id,
@@ -78,14 +85,7 @@ def create_call(
             "serverMessages": server_messages,
         },
     }
-    try:
-        with vapi_http_client() as client:
-            response = client.post("/call", json=body)
-    except httpx.HTTPError as error:
-        raise VapiUnreachable(f"{type(error).__name__}: {error}") from error
-    if response.is_error:
-        raise VapiError(response.status_code, response.text)
-    return response.json()
+    return _request("calls.create", "POST", json=body).json()
 
 
 def list_calls(
@@ -94,23 +94,30 @@ def list_calls(
     """`GET /call` filtered by number and creation time (Vapi's list filters: `phoneNumberId`,
     `createdAtGt`, `createdAtLt`, `limit` up to 1000): Vapi's Call objects. Raises VapiError
     and VapiUnreachable like create_call."""
-    import httpx
-
     params = {
         "phoneNumberId": phone_number_id,
         "createdAtGt": _iso(created_at_gt),
         "createdAtLt": _iso(created_at_lt),
         "limit": str(limit),
     }
-    try:
-        with vapi_http_client() as client:
-            response = client.get("/call", params=params)
-    except httpx.HTTPError as error:
-        raise VapiUnreachable(f"{type(error).__name__}: {error}") from error
-    if response.is_error:
-        raise VapiError(response.status_code, response.text)
-    calls = response.json()
+    calls = _request("calls.list", "GET", params=params).json()
     return [call for call in calls if isinstance(call, dict)] if isinstance(calls, list) else []
+
+
+def _request(operation: str, method: str, **options: Any) -> "httpx.Response":
+    """One request to `/call`, timed as `operation` (a span, the latency and error metrics);
+    an error answer raises VapiError, no answer VapiUnreachable."""
+    import httpx
+
+    with provider_call(provider="vapi", operation=operation, failure=_failure):
+        try:
+            with vapi_http_client() as client:
+                response = client.request(method, "/call", **options)
+        except httpx.HTTPError as error:
+            raise VapiUnreachable(f"{type(error).__name__}: {error}") from error
+        if response.is_error:
+            raise VapiError(response.status_code, response.text)
+    return response
 
 
 def _iso(instant: datetime) -> str:

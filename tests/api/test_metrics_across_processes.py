@@ -74,3 +74,35 @@ def test_gunicorn_counts_every_worker_and_forgets_an_earlier_run(django_db_setup
     # Then its /metrics counts those three and the one gunicorn_servers waits for, not the earlier five
     assert status == 200
     assert health_checks_counted(content.decode()) == 4
+
+
+RECORD_A_JOB = """
+import django
+django.setup()
+from shared_apps.observability.metrics import JOB_DURATION
+JOB_DURATION.labels("send_sms", "done").observe(0.25)
+"""
+
+
+def test_metrics_add_up_the_job_workers_written_in_a_directory_of_their_own(api_host, tmp_path, monkeypatch):
+    # Given a job worker (another container, say) that ran a job with its values one level down
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.test_settings",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "worker"),
+    }
+    (tmp_path / "worker").mkdir()
+    subprocess.run([sys.executable, "-c", RECORD_A_JOB], cwd=BASE_DIR, env=env, check=True, timeout=60)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+
+    # When the API answers /metrics
+    response = api_host.get("/metrics")
+
+    # Then the job is counted
+    jobs = [
+        sample
+        for family in text_string_to_metric_families(response.content.decode())
+        for sample in family.samples
+        if sample.name == "job_duration_seconds_count" and sample.labels["actor"] == "send_sms"
+    ]
+    assert [(sample.labels["outcome"], sample.value) for sample in jobs] == [("done", 1.0)]

@@ -23,7 +23,7 @@ from tenant_apps.payments.gateway import StripeFailure, call_stripe, stripe_fail
     ],
 )
 def test_sdk_errors_become_stripe_failures_that_say_whether_to_retry(error, retryable):
-    with pytest.raises(StripeFailure) as failure, stripe_failures():
+    with pytest.raises(StripeFailure) as failure, stripe_failures("payment_intents.create"):
         raise error
 
     assert failure.value.retryable is retryable
@@ -33,7 +33,7 @@ def test_sdk_errors_become_stripe_failures_that_say_whether_to_retry(error, retr
 
 
 def test_other_errors_pass_through_unchanged():
-    with pytest.raises(KeyError), stripe_failures():
+    with pytest.raises(KeyError), stripe_failures("payment_intents.create"):
         raise KeyError("ours")
 
 
@@ -44,9 +44,9 @@ def test_a_declined_card_and_a_refused_request_say_so():
         "card_declined",
         json_body={"error": {"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds"}},
     )
-    with pytest.raises(StripeFailure) as card, stripe_failures():
+    with pytest.raises(StripeFailure) as card, stripe_failures("payment_intents.create"):
         raise declined
-    with pytest.raises(StripeFailure) as request, stripe_failures():
+    with pytest.raises(StripeFailure) as request, stripe_failures("payment_intents.create"):
         raise stripe.InvalidRequestError("No such payment_intent: 'pi_x'", "id", code="resource_missing")
 
     assert (card.value.declined, card.value.decline_code, card.value.refused) == (True, "insufficient_funds", False)

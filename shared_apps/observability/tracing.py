@@ -1,0 +1,252 @@
+"""OpenTelemetry tracing, configured by the standard OTEL_* environment variables and nothing
+else: off unless OTEL_TRACES_EXPORTER (other than `none`) or an OTLP endpoint is set. The SDK
+reads the rest itself (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER,
+OTEL_BSP_*, OTEL_EXPORTER_OTLP_*, OTEL_PROPAGATORS). Django requests, psycopg, Redis and
+httpx are instrumented; the provider gateways and the Dramatiq worker make their own spans.
+
+Every span passes through ScrubbingSpanProcessor before any exporter sees it: it adds the
+tenant schema and request id, and removes what could be personal data or a secret (URLs'
+paths and queries, client addresses, exception messages, status descriptions, anything shaped
+like an email address or an E.164 number)."""
+
+import os
+from collections.abc import Mapping, Sequence
+from importlib.metadata import entry_points
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from django.core.exceptions import ImproperlyConfigured
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import OTELResourceDetector, Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from shared_apps.observability.context import request_id_var, tenant_var
+from shared_apps.observability.personal import redact
+
+TENANT_ATTRIBUTE = "servicedesk.tenant_schema"
+REQUEST_ID_ATTRIBUTE = "servicedesk.request_id"
+# The request id travels with the W3C headers in a job's trace context, under this key.
+REQUEST_ID_KEY = "x-request-id"
+
+# A proxy: spans go to whichever provider is installed, or nowhere while none is.
+tracer = trace.get_tracer("servicedesk")
+
+# Full URLs keep only scheme and host: a path may hold a secret (a pay page's token, the
+# secret in a webhook target's path) and a query personal data. `http.route` names the route.
+_URL_ATTRIBUTES = frozenset({"http.url", "url.full"})
+_DROPPED_ATTRIBUTES = frozenset(
+    {
+        "http.target",
+        "url.path",
+        "url.query",
+        "client.address",
+        "http.client_ip",
+        "net.peer.ip",
+        "net.sock.peer.addr",
+        "enduser.id",
+    }
+)
+_KEPT_EXCEPTION_ATTRIBUTES = frozenset({"exception.type", "exception.escaped"})
+
+
+def tracing_requested() -> bool:
+    """Whether the environment asks for traces (the SDK's own switch, OTEL_SDK_DISABLED, wins)."""
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    exporters = os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if exporters:
+        return exporters != "none"
+    return bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+
+
+def exporters_from_environment() -> list[SpanExporter]:
+    """The exporters OTEL_TRACES_EXPORTER names (default `otlp`), found through the SDK's entry
+    points as its auto-configuration does. OTLP is over HTTP (protobuf), the SDK's default
+    protocol; each exporter reads its own OTEL_EXPORTER_OTLP_* variables."""
+    names = [name.strip() for name in os.environ.get("OTEL_TRACES_EXPORTER", "otlp").split(",")]
+    protocol = (
+        os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL") or ""
+    )
+    exporters = []
+    for name in names:
+        if name in ("", "none"):
+            continue
+        if name == "otlp":
+            name = "otlp_proto_grpc" if protocol == "grpc" else "otlp_proto_http"
+        found = list(entry_points(group="opentelemetry_traces_exporter", name=name))
+        if not found:
+            raise ImproperlyConfigured(
+                f"OTEL_TRACES_EXPORTER asks for {name!r}, which no installed package provides "
+                "(installed: otlp over http/protobuf, console)."
+            )
+        exporters.append(found[0].load()())
+    return exporters
+
+
+def configure_from_environment() -> bool:
+    """Install tracing when the environment asks for it; returns whether it did."""
+    if not tracing_requested() or is_installed():
+        return False
+    install_tracing([BatchSpanProcessor(exporter) for exporter in exporters_from_environment()])
+    return True
+
+
+def is_installed() -> bool:
+    return isinstance(trace.get_tracer_provider(), TracerProvider)
+
+
+def install_tracing(processors: Sequence[SpanProcessor]) -> None:
+    """Make the process's tracer provider with these processors (each behind the scrubber)
+    and instrument the libraries. Once per process: OpenTelemetry's provider cannot be
+    replaced."""
+    named = "service.name" in OTELResourceDetector().detect().attributes
+    provider = TracerProvider(resource=Resource.create({} if named else {"service.name": "servicedesk"}))
+    for processor in processors:
+        provider.add_span_processor(ScrubbingSpanProcessor(processor))
+    trace.set_tracer_provider(provider)
+    instrument_libraries()
+
+
+def _instrumentors() -> dict[str, tuple[Any, dict[str, Any]]]:
+    # Imported here: they take seconds to import, which every process would pay with tracing off.
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+
+    return {
+        # Django's puts its middleware first in settings.MIDDLEWARE, so it must run before the
+        # WSGI handler loads the middleware (AppConfig.ready does).
+        "django": (DjangoInstrumentor(), {"is_sql_commentor_enabled": False}),
+        "psycopg": (PsycopgInstrumentor(), {"enable_commenter": False, "capture_parameters": False}),
+        "redis": (RedisInstrumentor(), {}),
+        "httpx": (HTTPXClientInstrumentor(), {}),
+    }
+
+
+def instrument_libraries() -> None:
+    """Instrument each library but those OTEL_PYTHON_DISABLED_INSTRUMENTATIONS names (the
+    variable OpenTelemetry's Python auto-instrumentation reads, e.g. `redis,psycopg`)."""
+    disabled = {name.strip() for name in os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",")}
+    for name, (instrumentor, options) in _instrumentors().items():
+        if name not in disabled:
+            instrumentor.instrument(**options)
+
+
+def uninstrument_libraries() -> None:
+    for instrumentor, _options in _instrumentors().values():
+        instrumentor.uninstrument()
+
+
+def annotate_current_span(*, tenant: str, request_id: str) -> None:
+    """Name the request and its tenant ("-": none) on the active span (a request's own span
+    starts before either is known, so the middleware adds them when it answers)."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_attribute(REQUEST_ID_ATTRIBUTE, request_id)
+        if tenant != "-":
+            span.set_attribute(TENANT_ATTRIBUTE, tenant)
+
+
+def current_trace_context() -> dict[str, str]:
+    """The active trace as W3C headers (traceparent, tracestate) plus the request id, to store
+    with work done later: the job that runs it continues the same trace. Empty when neither
+    a trace nor a request is active."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    request_id = request_id_var.get()
+    if request_id != "-":
+        carrier[REQUEST_ID_KEY] = request_id
+    return carrier
+
+
+class JobSpan:
+    """A Dramatiq job's span, a child of the trace its message carries; active while the
+    actor runs (the worker's middleware opens it before and closes it after)."""
+
+    def __init__(self, *, actor_name: str, queue_name: str, trace_context: Mapping[str, str]):
+        parent = propagate.extract(dict(trace_context))
+        self.span = tracer.start_span(
+            f"job {actor_name}",
+            context=parent,
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "dramatiq",
+                "messaging.destination.name": queue_name,
+                "servicedesk.job": actor_name,
+            },
+        )
+        self._token = otel_context.attach(trace.set_span_in_context(self.span, parent))
+
+    def end(self, *, error: BaseException | None) -> None:
+        if error is not None:
+            self.span.set_status(Status(StatusCode.ERROR))
+            self.span.set_attribute("error.type", type(error).__qualname__)
+        otel_context.detach(self._token)
+        self.span.end()
+
+
+def _clean_value(key: str, value: Any) -> Any:
+    if key in _URL_ATTRIBUTES and isinstance(value, str):
+        parts = urlsplit(value)
+        value = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], "", "", ""))
+    return redact(value)
+
+
+def clean_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {
+        key: _clean_value(key, value) for key, value in (attributes or {}).items() if key not in _DROPPED_ATTRIBUTES
+    }
+
+
+def _clean_event(event: Event) -> Event:
+    attributes = clean_attributes(event.attributes)
+    if event.name == "exception":
+        # The message and the stack trace's last line may quote a phone number or an address.
+        attributes = {key: value for key, value in attributes.items() if key in _KEPT_EXCEPTION_ATTRIBUTES}
+    return Event(event.name, attributes, event.timestamp)
+
+
+def scrubbed(span: ReadableSpan) -> ReadableSpan:
+    return ReadableSpan(
+        name=span.name,
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=clean_attributes(span.attributes),
+        events=[_clean_event(event) for event in span.events],
+        links=span.links,
+        kind=span.kind,
+        status=Status(span.status.status_code),
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
+
+
+class ScrubbingSpanProcessor(SpanProcessor):
+    """Adds the tenant and request id to each span as it starts, and hands the processor it
+    wraps (and so the exporter) only a scrubbed copy of each span that ends."""
+
+    def __init__(self, inner: SpanProcessor):
+        self.inner = inner
+
+    def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
+        tenant, request_id = tenant_var.get(), request_id_var.get()
+        if tenant != "-":
+            span.set_attribute(TENANT_ATTRIBUTE, tenant)
+        if request_id != "-":
+            span.set_attribute(REQUEST_ID_ATTRIBUTE, request_id)
+        self.inner.on_start(span, parent_context)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        self.inner.on_end(scrubbed(span))
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
