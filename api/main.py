@@ -3,6 +3,7 @@
 from api import (
     accounts,
     appointments,
+    audit,
     customers,
     files,
     integrations,
@@ -38,6 +39,7 @@ api.add_router("/users", accounts.users_router)
 api.add_router("/invitations", invitations.router)
 api.add_router("/tenants", tenants.router)
 api.add_router("/platform", platform.router)
+api.add_router("/audit-events", audit.router)
 api.add_router("/customers", customers.router)
 api.add_router("/price-book", pricebook.router)
 api.add_router("/appointments", appointments.router)

@@ -21,6 +21,7 @@ from shared_apps import redis_client as redis_helper
 from shared_apps.accounts import invitations
 from shared_apps.accounts import services as accounts
 from shared_apps.accounts.models import Membership, User
+from shared_apps.flags.services import forget_cached_flags
 from shared_apps.tenants import queries as tenant_queries
 from shared_apps.tenants import services as tenant_services
 from shared_apps.tenants.models import Tenant
@@ -182,6 +183,7 @@ def _forget_cached_state() -> None:
     """Caches outlive a rolled-back test transaction: drop them so no test sees another's."""
     connection.set_schema_to_public()
     tenant_queries.forget_all_tenants()
+    forget_cached_flags()
     client = redis_client()
     keys = list(client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}*", count=1000))
     if keys:

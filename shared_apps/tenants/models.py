@@ -7,6 +7,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
+from shared_apps.flags import services as flags
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -104,10 +106,18 @@ class Tenant(TenantMixin):
 
     @property
     def is_active(self) -> bool:
+        """Whether the business may run work at all (`may_run` without an integration)."""
+        return self.may_run()
+
+    def may_run(self, *, integration: str | None = None) -> bool:
         """Whether the business may run work: serve its members, run its jobs, process its
         providers' events, open its pay links. A pooled schema is nobody's yet; a suspended
-        (or deleted) business keeps its data and waits."""
-        return self.status == self.Status.ACTIVE
+        (or deleted) business keeps its data and waits. With `integration` (a flag of
+        shared_apps/flags: sms, voice, card_payments...), work of that integration, which its
+        flag may have switched off for this business alone."""
+        if self.status != self.Status.ACTIVE:
+            return False
+        return integration is None or flags.is_enabled(integration, tenant_id=self.pk)
 
     @property
     def claimed_slug(self) -> str:

@@ -15,8 +15,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from shared_apps import storage
+from shared_apps.audit import services as audit
 from shared_apps.errors import Conflict, PermissionDenied, ValidationFailed, violated_constraint
 from shared_apps.events.services import emit
+from shared_apps.flags import services as flags
 from shared_apps.outbox.models import OutboxMessage
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants import daily_jobs, queries
@@ -162,6 +164,7 @@ def create_tenant(*, slug: str, name: str, timezone_name: str = "UTC", currency:
             raise _slug_taken()
         tenant = claim_or_create_tenant_schema()
         activate_tenant(tenant=tenant, slug=slug, name=name, timezone_name=timezone_name, currency=currency)
+        audit.record(action="tenant.created", tenant_id=tenant.pk, target=f"tenant:{slug}")
         enqueue_after_commit(actor_name="refill_tenant_pool")
     return tenant
 
@@ -388,6 +391,7 @@ def update_tenant_settings(*, tenant_id: int, changes: dict[str, Any]) -> Tenant
     cleaned = {field: _SETTING_VALIDATORS[field](value) for field, value in changes.items()}
     with transaction.atomic():
         tenant = queries.get_tenant_for_update(tenant_id=tenant_id)
+        before = {field: getattr(tenant, field) for field in cleaned}
         for field, value in cleaned.items():
             setattr(tenant, field, value)
         if tenant.quiet_hours_start == tenant.quiet_hours_end:
@@ -397,6 +401,9 @@ def update_tenant_settings(*, tenant_id: int, changes: dict[str, Any]) -> Tenant
             )
         if cleaned:
             tenant.save(update_fields=list(cleaned))
+        changed = audit.changed_fields(before=before, after=cleaned)
+        if changed:
+            audit.record(action="tenant.settings_changed", tenant_id=tenant.pk, details={"changed": changed})
         if "timezone" in cleaned:
             daily_jobs.reschedule_daily_jobs(tenant=tenant)
         for hook in _settings_hooks:
@@ -423,6 +430,12 @@ def set_tenant_status(*, tenant_id: int, status: str) -> Tenant:
         if status == Tenant.Status.ACTIVE and not tenant.is_active:
             _release_held_events(tenant=tenant)
         previous_status, tenant.status = tenant.status, status
+        if status != previous_status:
+            audit.record(
+                action="tenant.status_changed",
+                tenant_id=tenant.pk,
+                details={"status": {"before": previous_status, "after": status}},
+            )
         tenant.save(update_fields=["status"])
         _status_changed(tenant=tenant, previous_status=previous_status)
     queries.forget_tenant(tenant)
@@ -446,6 +459,18 @@ def _release_held_events(*, tenant: Tenant) -> None:
     enqueue_after_commit(actor_name="release_held_webhook_events", tenant_id=tenant.pk)
 
 
+def list_tenant_flags(*, tenant_id: int) -> list[flags.FlagState]:
+    """Every feature flag as it is for a claimed business (NotFound for any other id)."""
+    queries.get_claimed_tenant(tenant_id=tenant_id)
+    return flags.list_flags(tenant_id=tenant_id)
+
+
+def set_tenant_flag(*, tenant_id: int, name: str, enabled: bool | None) -> flags.FlagState:
+    """Switch a feature flag on or off for a claimed business, or drop its override (None)."""
+    queries.get_claimed_tenant(tenant_id=tenant_id)
+    return flags.set_tenant_flag(tenant_id=tenant_id, name=name, enabled=enabled)
+
+
 def schedule_tenant_deletion(*, tenant_id: int) -> Tenant:
     """Delete a business the recoverable way: suspended at once (every route answers 403,
     webhooks are stored, not run), its schema and rows dropped by `purge_deleted_tenants`
@@ -458,6 +483,11 @@ def schedule_tenant_deletion(*, tenant_id: int) -> Tenant:
             days=settings.TENANT_DELETION_GRACE_DAYS
         )
         tenant.save(update_fields=["status", "deletion_due_at"])
+        audit.record(
+            action="tenant.deletion_scheduled",
+            tenant_id=tenant.pk,
+            details={"deletion_due_at": tenant.deletion_due_at.isoformat()},
+        )
         _status_changed(tenant=tenant, previous_status=previous_status)
     queries.forget_tenant(tenant)
     return tenant
@@ -472,6 +502,7 @@ def restore_tenant(*, tenant_id: int) -> Tenant:
         previous_status, tenant.status = tenant.status, Tenant.Status.ACTIVE
         tenant.deletion_due_at = None
         tenant.save(update_fields=["status", "deletion_due_at"])
+        audit.record(action="tenant.restored", tenant_id=tenant.pk)
         _release_held_events(tenant=tenant)
         _status_changed(tenant=tenant, previous_status=previous_status)
     queries.forget_tenant(tenant)
@@ -493,6 +524,7 @@ def purge_deleted_tenants(*, now: datetime | None = None) -> int:
             if tenant is None:
                 continue
             _drop_tenant(tenant)
+            audit.record(action="tenant.purged", tenant_id=tenant_id, target=f"tenant:{tenant.slug}")
         queries.forget_tenant(tenant)
         dropped += 1
     return dropped

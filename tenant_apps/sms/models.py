@@ -83,6 +83,7 @@ class AutomaticText(models.Model):
         QUIET_HOURS = "quiet_hours", "Quiet hours last until it would be pointless"
         GONE = "gone", "What it was about was cancelled or is no longer sent"
         UNSENDABLE = "unsendable", "The text as written was empty or too long to send"
+        SMS_OFF = "sms_off", "Texts are switched off for the business (its sms flag)"
 
     send_key = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=40)

@@ -10,6 +10,8 @@ from django.http import QueryDict
 
 from shared_apps.errors import Conflict, ValidationFailed
 from shared_apps.events.services import emit
+from shared_apps.flags import catalogue as flag_names
+from shared_apps.flags import services as flags
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks import twilio
@@ -236,7 +238,9 @@ def queue_sms(
     """Queue a text from the tenant's sender number to a customer (their phone) or a number;
     the `send_sms` job sends it after commit. The text is `body`, or template `template_id`
     rendered for `variables` (templates.py). Refused: no sender number (409), an opted-out
-    recipient (409), an empty or over-long text, an unknown or unfilled variable (400)."""
+    recipient (409), texts switched off for the business (409), an empty or over-long text,
+    an unknown or unfilled variable (400)."""
+    flags.require_enabled(flag_names.SMS, tenant_id=tenant.pk)
     if (body is None) == (template_id is None):
         raise _invalid_message("body", "Give exactly one of body and template_id.")
     if variables is not None and template_id is None:
@@ -314,10 +318,16 @@ def send_queued_sms(*, message_id: int, tenant_id: int) -> Message | None:
     """Hand a queued text to Twilio, once. It is marked `sending` (committed) before the call,
     so a job that runs again never sends it twice: Twilio has no idempotency key, and a send
     whose outcome is unknown (timeout) stays `sending` rather than being blindly retried.
-    Twilio's refusal marks it failed with the error code (21610 also opts the number out)."""
+    Twilio's refusal marks it failed with the error code (21610 also opts the number out).
+    A text whose business switched texts off after queueing it fails without being sent."""
     with transaction.atomic():
         message = queries.get_message_for_update(message_id=message_id)
         if message is None or message.status != Status.QUEUED:
+            return message
+        if not flags.is_enabled(flag_names.SMS, tenant_id=tenant_id):
+            message.note = "Texts were switched off for the business before it was sent."
+            message.save(update_fields=["note"])
+            advance_status(message, new_status=Status.FAILED, error_code=None)
             return message
         message.status = Status.SENDING
         message.save(update_fields=["status", "updated_at"])

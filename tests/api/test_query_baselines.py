@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from api.main import api
 from shared_apps.accounts.models import User
+from shared_apps.audit.models import AuditEvent
 from shared_apps.outbox.models import OutboxMessage
 from shared_apps.tenants.models import CustomDomain, Tenant
 from shared_apps.tenants.provisioning import create_pooled_tenant
@@ -251,6 +252,27 @@ def test_platform_webhook_events_and_outbox(platform_api, tenant_a):
 
     count_list("GET /platform/webhook-events", platform_api, "/platform/webhook-events", add_events)
     count_list("GET /platform/outbox", platform_api, "/platform/outbox", add_messages)
+
+
+def test_audit_trails(platform_api, tenant_a):
+    def add_rows(number: int) -> None:
+        AuditEvent.objects.bulk_create(
+            AuditEvent(tenant_id=tenant_a.tenant.pk, action="auth.login", actor="system") for _ in range(number)
+        )
+
+    count_list("GET /audit-events", tenant_a.api(), "/audit-events", add_rows, limit=200)
+    count_list("GET /platform/audit-events", platform_api, "/platform/audit-events", add_rows, limit=200)
+
+
+def test_platform_flags(platform_api, tenant_a):
+    url = f"/platform/tenants/{tenant_a.tenant.pk}/flags"
+
+    assert count("GET /platform/flags", platform_api, "GET", "/platform/flags").status_code == 200
+    rolled = count("PUT /platform/flags/{id}", platform_api, "PUT", "/platform/flags/sms", {"rollout_percent": 50})
+    listed = count("GET /platform/tenants/{id}/flags", platform_api, "GET", url)
+    switched = count("PUT /platform/tenants/{id}/flags/{id}", platform_api, "PUT", f"{url}/sms", {"enabled": False})
+
+    assert (rolled.status_code, listed.status_code, switched.status_code) == (200, 200, 200), switched.content
 
 
 # Customers and the calendar

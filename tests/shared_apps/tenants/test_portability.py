@@ -108,8 +108,15 @@ def test_round_trip_into_an_empty_database_gives_the_same_answers(committed_tena
     with psycopg.connect(empty_database) as connection:
         routes = connection.execute("SELECT provider, external_id FROM webhooks_providerroute").fetchall()
         members = connection.execute("SELECT count(*) FROM accounts_membership").fetchone()
+        trail = connection.execute("SELECT action, tenant_id FROM audit_auditevent ORDER BY id").fetchall()
+        imported_id = connection.execute("SELECT id FROM tenants_tenant WHERE slug = %s", [committed_tenant.slug])
+        tenant_id = imported_id.fetchone()[0]
     assert routes == [("twilio", "+12025550188")]
     assert members == (2,)
+    # The business's audit trail came along, under its id here, and the import is recorded.
+    actions = [action for action, owner in trail if owner == tenant_id]
+    assert actions[:4] == ["tenant.created", "invitation.sent", "invitation.accepted", "tenant.settings_changed"]
+    assert "tenant.imported" in actions
 
 
 def test_import_refuses_a_tenant_that_exists_here(committed_tenant, unblocked_db, tmp_path):
