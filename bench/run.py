@@ -20,6 +20,7 @@ BENCHMARKS = (
     ["bench.outage"],
     ["bench.placement"],
     ["bench.search"],
+    ["bench.series"],
     ["bench.files"],
     ["bench.realtime"],
     ["bench.platform_stats"],

@@ -19,6 +19,7 @@ from tasks.broker import (
     broker,  # noqa: F401 - configures Dramatiq before actors are declared
     queue_depth,
 )
+from tenant_apps.appointments import series as appointment_series
 from tenant_apps.files import services as files
 from tenant_apps.integrations import services as integrations
 from tenant_apps.invoices import services as invoices
@@ -204,6 +205,12 @@ def send_payment_reminders(tenant_id: int, local_day: str) -> None:
 def reconcile_stripe_payments(tenant_id: int, local_day: str) -> None:
     """A tenant's nightly run: record succeeded Stripe intents the ledger lacks."""
     _run_daily("reconcile_stripe_payments", tenant_id, local_day, payment_reconcile.reconcile_daily)
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def materialise_appointment_series(tenant_id: int, local_day: str) -> None:
+    """A tenant's daily run (00:05 local): book recurring visits up to the horizon, retry conflicts."""
+    _run_daily("materialise_appointment_series", tenant_id, local_day, appointment_series.materialise_series)
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)

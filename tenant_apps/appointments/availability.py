@@ -2,8 +2,9 @@
 
 A slot is offered when it lies inside one of the day's business-hours intervals and its
 blocked time (the slot plus half the buffer on each side, exactly what booking it would
-store) overlaps no active appointment of the staff member, so every slot offered can be
-booked unless someone else takes it first. Slots start every STEP of elapsed time from
+store) overlaps no active appointment of the staff member, and the slot itself overlaps no
+time off of theirs and no closed day of the business (what the guard triggers check), so
+every slot offered can be booked unless someone else takes it first. Slots start every STEP of elapsed time from
 each opening; slots that start before `now` are not offered.
 
 Wall-clock times that do not exist or exist twice on DST change days:
@@ -51,6 +52,10 @@ def business_intervals(
     return intervals
 
 
+def _overlaps(lower: datetime, upper: datetime, ranges: list[tuple[datetime, datetime]]) -> bool:
+    return any(lower < until and since < upper for since, until in ranges)
+
+
 def _staff_ids(*, tenant: Tenant, staff_id: int | None) -> list[int]:
     if staff_id is not None:
         require_staff(tenant=tenant, staff_id=staff_id)
@@ -92,19 +97,25 @@ def find_available_slots(
     busy: dict[int, list[tuple[datetime, datetime]]] = {member: [] for member in staff_ids}
     for member, lower, upper in queries.busy_ranges(window=window, staff_ids=staff_ids):
         busy[member].append((lower, upper))
+    time_off, closed = queries.unavailable_ranges(window=window, staff_ids=staff_ids)
+    off: dict[int, list[tuple[datetime, datetime]]] = {member: [] for member in staff_ids}
+    for member, lower, upper in time_off:
+        off[member].append((lower, upper))
 
     slots = []
     for opens, closes in intervals:
         start = opens
         while start + duration <= closes:
-            if start >= now:
-                blocked = blocked_range(starts_at=start, ends_at=start + duration, buffer_minutes=buffer_minutes)
+            end = start + duration
+            if start >= now and not _overlaps(start, end, closed):
+                blocked = blocked_range(starts_at=start, ends_at=end, buffer_minutes=buffer_minutes)
                 free = tuple(
                     member
                     for member in staff_ids
-                    if not any(lower < blocked.upper and blocked.lower < upper for lower, upper in busy[member])
+                    if not _overlaps(blocked.lower, blocked.upper, busy[member])
+                    and not _overlaps(start, end, off[member])
                 )
                 if free:
-                    slots.append(Slot(start.astimezone(zone), (start + duration).astimezone(zone), free))
+                    slots.append(Slot(start.astimezone(zone), end.astimezone(zone), free))
             start += STEP
     return slots

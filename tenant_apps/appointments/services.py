@@ -9,6 +9,9 @@
   so back-to-back appointments 15 minutes apart fit a 15-minute buffer, and with no buffer
   the half-open ranges let one appointment start the instant another ends. The buffer in
   force when an appointment is booked or rescheduled is kept with it.
+- A staff member's time off and the business's closed days hold time too: an active
+  appointment overlapping one is refused by PostgreSQL (triggers, see migration
+  0004_time_off_guard_triggers and docs/scheduling.md) with Unavailable naming it.
 - Status changes follow TRANSITIONS and nothing else. IN_PROGRESS -> NO_SHOW is not allowed:
   once the visit has started the customer evidently showed up. CANCELLED needs a reason.
 - Only active appointments may be rescheduled (times, staff, customer); title and notes may
@@ -45,6 +48,9 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 
 DEFAULT_DELETE_REASON = "Cancelled via API"
 NO_DOUBLE_BOOKING = "appointment_no_double_booking"
+TIME_OFF, CLOSED_DAY = "time_off", "closed_day"
+# The guard triggers' refusals of an appointment, by the constraint name they raise with.
+UNAVAILABLE = {"appointment_not_in_time_off": TIME_OFF, "appointment_not_on_closed_day": CLOSED_DAY}
 RESCHEDULE_FIELDS = ("starts_at", "ends_at", "staff_id", "customer_id")
 
 
@@ -59,6 +65,20 @@ class DoubleBooking(Conflict):
             details=[{"conflicting_appointment_id": conflicting_appointment_id, "staff_id": staff_id}],
         )
         self.conflicting_appointment_id = conflicting_appointment_id
+
+
+class Unavailable(Conflict):
+    """The staff member is off (time off) or the business is closed (closed day) at that
+    time (409); `code` says which, the details name the blocking row."""
+
+    def __init__(self, *, code: str, blocking_id: int | None):
+        closed = code == CLOSED_DAY
+        super().__init__(
+            "The business is closed at that time." if closed else "The staff member is off at that time.",
+            code=code,
+            details=[{"closed_day_id" if closed else "time_off_id": blocking_id}],
+        )
+        self.blocking_id = blocking_id
 
 
 def _invalid(field: str, message: str) -> ValidationFailed:
@@ -89,19 +109,37 @@ def _check_customer(*, customer_id: int) -> None:
         raise _invalid("customer_id", "The customer is archived.")
 
 
-def _is_double_booking(error: IntegrityError) -> bool:
+def check_booking_parties(*, tenant: Tenant, customer_id: int, staff_id: int | None) -> None:
+    """NotFound or ValidationFailed when the customer (missing, archived) or the staff member
+    (not a member) cannot be booked."""
+    _check_customer(customer_id=customer_id)
+    _check_staff(tenant=tenant, staff_id=staff_id)
+
+
+def violated_exclusion(error: IntegrityError) -> str | None:
+    """The constraint an exclusion violation names (the double-booking constraint's or a guard
+    trigger's), None for any other integrity error."""
     cause = error.__cause__
-    return isinstance(cause, pg_errors.ExclusionViolation) and cause.diag.constraint_name == NO_DOUBLE_BOOKING
+    return cause.diag.constraint_name if isinstance(cause, pg_errors.ExclusionViolation) else None
 
 
 def _save(appointment: Appointment, *, update_fields: list[str] | None = None) -> None:
     """Save inside a savepoint; a refused double booking becomes DoubleBooking naming the
-    clash (looked up after the savepoint rolled back, when the row that won is visible)."""
+    clash (looked up after the savepoint rolled back, when the row that won is visible), a
+    time off or closed day in the way Unavailable naming it."""
     try:
         with transaction.atomic():
             appointment.save(update_fields=update_fields)
     except IntegrityError as error:
-        if not _is_double_booking(error) or appointment.staff_id is None:
+        constraint = violated_exclusion(error)
+        if constraint in UNAVAILABLE:
+            code = UNAVAILABLE[constraint]
+            find = queries.find_closed_day_id if code == CLOSED_DAY else queries.find_time_off_id
+            blocking_id = find(
+                staff_id=appointment.staff_id, starts_at=appointment.starts_at, ends_at=appointment.ends_at
+            )
+            raise Unavailable(code=code, blocking_id=blocking_id) from None
+        if constraint != NO_DOUBLE_BOOKING or appointment.staff_id is None:
             raise
         clashing_id = queries.find_clashing_appointment_id(
             staff_id=appointment.staff_id, blocked_during=appointment.blocked_during, exclude_id=appointment.pk

@@ -3,10 +3,10 @@
 Each tool call is claimed under its `toolCall.id` (ToolCallResult, unique) in the transaction
 that runs it, so a re-delivered or concurrent duplicate waits for the first and returns its
 answer: nothing is booked twice. Bookings go through the appointments services with a staff
-member (the first free one), so the exclusion constraint protects them exactly like staff
-bookings; a slot taken meanwhile answers the next free slots, never an error the caller hears
-as silence. A caller only ever sees, moves or cancels the appointments of the customer their
-own number belongs to."""
+member (the first free one), so the exclusion constraint and the time-off guards protect
+them exactly like staff bookings; a slot taken (or blocked by new time off) meanwhile
+answers the next free slots, never an error the caller hears as silence. A caller only ever
+sees, moves or cancels the appointments of the customer their own number belongs to."""
 
 import json
 from collections.abc import Callable
@@ -175,7 +175,8 @@ def _book_with_first_free_staff(
     ctx: ToolContext, *, starts_at: datetime, duration_minutes: int, book: Callable[[int], Appointment]
 ) -> Appointment | None:
     """`book(staff_id)` with the first free staff member, trying the next one when a
-    concurrent booking took them (the exclusion constraint decides); None when nobody is free."""
+    concurrent booking or new time off took them (the database decides); None when nobody is
+    free."""
     tried: set[int] = set()
     while True:
         free = [
@@ -187,7 +188,7 @@ def _book_with_first_free_staff(
             return None
         try:
             return book(free[0])
-        except appointments.DoubleBooking:
+        except (appointments.DoubleBooking, appointments.Unavailable):
             tried.add(free[0])
 
 
@@ -367,7 +368,7 @@ def reschedule_appointment(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer
     if appointment.staff_id is not None:
         try:
             moved = move(appointment.staff_id)
-        except appointments.DoubleBooking:
+        except (appointments.DoubleBooking, appointments.Unavailable):
             moved = None
     if moved is None:
         moved = _book_with_first_free_staff(ctx, starts_at=starts_at, duration_minutes=duration, book=move)

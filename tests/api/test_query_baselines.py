@@ -26,6 +26,7 @@ from shared_apps.outbox.models import OutboxMessage
 from shared_apps.tenants.models import CustomDomain, Tenant
 from shared_apps.tenants.provisioning import create_pooled_tenant
 from shared_apps.webhooks.models import WebhookEvent
+from tenant_apps.appointments.models import SeriesOccurrence
 from tenant_apps.payments.services import record_manual_payment
 from tests import conftest
 from tests.api.generic import _load_baselines, assert_query_count, counted
@@ -342,6 +343,45 @@ def test_appointment_transition_and_cancel(tenant_a):
     assert moved.status_code == 200, moved.content
     cancelled = count("DELETE /appointments/{id}", tenant_a.api(), "DELETE", f"/appointments/{second['id']}")
     assert cancelled.status_code in (200, 204), cancelled.content
+
+
+def test_series_occurrences_edit_and_end(tenant_a):
+    start = local(next_business_day(tenant_a.tenant.zone), 9, tenant_a.tenant.zone)
+    body = {
+        "customer_id": customer_id(tenant_a),
+        "title": "Pool cleaning",
+        "starts_at": start.isoformat(),
+        "duration_minutes": 60,
+        "rrule": "FREQ=WEEKLY;COUNT=4",
+    }
+    series = tenant_a.api().post("/appointment-series", body).json()
+    url = f"/appointment-series/{series['id']}"
+    added: list[int] = []
+
+    def add_conflicts(number: int) -> None:
+        with tenant_a.schema():
+            for _ in range(number):
+                added.append(len(added))
+                SeriesOccurrence.objects.create(
+                    series_id=series["id"],
+                    local_date=start.date() + timedelta(days=100 + len(added)),
+                    status=SeriesOccurrence.Status.CONFLICT,
+                    conflict={"code": "double_booking", "message": "Taken.", "details": []},
+                )
+
+    count_list("GET /appointment-series/{id}/occurrences", tenant_a.api(), f"{url}/occurrences", add_conflicts)
+    # Another series' four upcoming visits, moved in place.
+    url = f"/appointment-series/{tenant_a.api().post('/appointment-series', body).json()['id']}"
+    edited = count(
+        "PATCH /appointment-series/{id}",
+        tenant_a.api(),
+        "PATCH",
+        url,
+        {"version": 1, "scope": "all", "local_start": "10:00", "rrule": "FREQ=WEEKLY;COUNT=4"},
+    )
+    assert edited.status_code == 200, edited.content
+    ended = count("DELETE /appointment-series/{id}", tenant_a.api(), "DELETE", f"{url}?version=2")
+    assert ended.status_code == 200, ended.content
 
 
 # Quotes and invoices: a document of many lines costs what a document of one costs.

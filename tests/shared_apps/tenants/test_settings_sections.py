@@ -17,7 +17,7 @@ from tests.concurrency import run_at_once
 
 # Each app's data migration, which copies its settings out of the carried-over Tenant row.
 COPY_MIGRATIONS = (
-    "tenant_apps.appointments.migrations.0004_copy_settings_from_tenant",
+    "tenant_apps.appointments.migrations.0007_copy_settings_from_tenant",
     "tenant_apps.quotes.migrations.0004_copy_settings_from_tenant",
     "tenant_apps.invoices.migrations.0007_copy_settings_from_tenant",
     "tenant_apps.sms.migrations.0012_copy_settings_from_tenant",

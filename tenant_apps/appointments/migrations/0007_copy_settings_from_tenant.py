@@ -16,6 +16,6 @@ WHERE schema_name = current_schema();
 
 
 class Migration(migrations.Migration):
-    dependencies = [("appointments", "0003_appointments_settings"), ("tenants", "0012_settings_carryover")]
+    dependencies = [("appointments", "0006_appointments_settings"), ("tenants", "0012_settings_carryover")]
 
     operations = [migrations.RunSQL(COPY, reverse_sql="DELETE FROM appointments_appointmentsettings;")]

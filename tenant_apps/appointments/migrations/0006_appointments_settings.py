@@ -7,7 +7,7 @@ import tenant_apps.appointments.models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("appointments", "0002_appointment_service_property"),
+        ("appointments", "0005_series_service_property"),
     ]
 
     operations = [
