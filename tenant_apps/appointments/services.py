@@ -158,14 +158,16 @@ def create_appointment(
     notes: str = "",
     property_id: int | None = None,
     now: datetime | None = None,
+    calendar: AppointmentSettings | None = None,
 ) -> Appointment:
     """Book a SCHEDULED appointment, at `property_id` (one of the customer's properties) when
     given. Raises DoubleBooking when the staff member is taken. `now` (default: the clock)
-    decides which reminders are still ahead."""
+    decides which reminders are still ahead. `calendar`: the settings, when the caller books
+    many at once and has read them already."""
     title = title.strip()
     if not title:
         raise _invalid("title", "Must not be blank.")
-    calendar = AppointmentSettings.load()
+    calendar = calendar or AppointmentSettings.load()
     _check_times(calendar=calendar, starts_at=starts_at, ends_at=ends_at)
     starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
     _check_staff(tenant=tenant, staff_id=staff_id)
@@ -200,7 +202,13 @@ def _event_payload(appointment: Appointment) -> dict[str, Any]:
 
 
 def update_appointment(
-    *, tenant: Tenant, appointment_id: int, version: int, changes: dict[str, Any], now: datetime | None = None
+    *,
+    tenant: Tenant,
+    appointment_id: int,
+    version: int,
+    changes: dict[str, Any],
+    now: datetime | None = None,
+    calendar: AppointmentSettings | None = None,
 ) -> Appointment:
     """Edit or reschedule. `changes` may hold title, notes, starts_at, ends_at, staff_id (None
     unassigns), customer_id and property_id (None: no property; it must be the customer's).
@@ -241,7 +249,7 @@ def update_appointment(
             require_customers_property(customer_id=appointment.customer_id, property_id=appointment.service_property_id)
         update_fields = [*changed, "version", "updated_at"]
         if rescheduling:
-            calendar = AppointmentSettings.load()
+            calendar = calendar or AppointmentSettings.load()
             _check_times(calendar=calendar, starts_at=appointment.starts_at, ends_at=appointment.ends_at)
             appointment.starts_at = appointment.starts_at.astimezone(UTC)
             appointment.ends_at = appointment.ends_at.astimezone(UTC)
