@@ -1,7 +1,7 @@
 """The signed-in business's own profile and settings."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from django.http import HttpResponse
 from ninja import Router, Schema
@@ -53,17 +53,18 @@ class TenantSettingsOut(Schema):
     brand_color: str = Field(description='"#RRGGBB" of the business name and titles on documents and emails.')
     created_at: datetime
 
+    # Resolved from services.tenant_settings: the profile and every app's section.
     @staticmethod
-    def resolve_domain(tenant: Tenant) -> str:
-        return tenant_host(slug=tenant.claimed_slug)
+    def resolve_domain(settings: dict[str, Any]) -> str:
+        return tenant_host(slug=settings["slug"])
 
     @staticmethod
-    def resolve_quiet_hours_start(tenant: Tenant) -> str:
-        return tenant.quiet_hours_start.strftime("%H:%M")
+    def resolve_quiet_hours_start(settings: dict[str, Any]) -> str:
+        return settings["quiet_hours_start"].strftime("%H:%M")
 
     @staticmethod
-    def resolve_quiet_hours_end(tenant: Tenant) -> str:
-        return tenant.quiet_hours_end.strftime("%H:%M")
+    def resolve_quiet_hours_end(settings: dict[str, Any]) -> str:
+        return settings["quiet_hours_end"].strftime("%H:%M")
 
 
 class TenantSettingsIn(PatchSchema):
@@ -101,7 +102,7 @@ class TenantSettingsIn(PatchSchema):
 @router.get("/me", response=TenantSettingsOut, auth=member)
 def get_my_tenant(request: ApiRequest):
     """The business's profile and settings."""
-    return request.auth.tenant
+    return services.tenant_settings(tenant=request.auth.tenant)
 
 
 @router.patch("/me", response=TenantSettingsOut, auth=manager)

@@ -36,7 +36,7 @@ from shared_apps.events.services import emit
 from shared_apps.tenants.localtime import wall_clock_instant
 from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments import services
-from tenant_apps.appointments.models import Appointment, AppointmentSeries, SeriesOccurrence
+from tenant_apps.appointments.models import Appointment, AppointmentSeries, AppointmentSettings, SeriesOccurrence
 from tenant_apps.customers.services import require_customers_property
 
 Status = AppointmentSeries.Status
@@ -162,8 +162,9 @@ def _check(series: AppointmentSeries, *, tenant: Tenant) -> None:
     if not series.title:
         raise _invalid("title", "Must not be blank.")
     series.notes = series.notes.strip()
-    if not 1 <= series.duration_minutes <= tenant.max_appointment_minutes:
-        raise _invalid("duration_minutes", f"Between 1 and {tenant.max_appointment_minutes} minutes.")
+    longest = AppointmentSettings.load().max_appointment_minutes
+    if not 1 <= series.duration_minutes <= longest:
+        raise _invalid("duration_minutes", f"Between 1 and {longest} minutes.")
     series.rrule = normalise_rule(series.rrule)
     first = _rule(rule=series.rrule, starts_on=series.starts_on, local_start=series.local_start).after(
         datetime.combine(series.starts_on, time.min), inc=True
