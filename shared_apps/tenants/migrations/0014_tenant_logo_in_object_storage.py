@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tenants", "0011_branding"),
+        ("tenants", "0013_feature_settings_to_apps"),
     ]
 
     operations = [
