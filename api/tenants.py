@@ -140,7 +140,7 @@ class LogoOut(Schema):
 def replace_my_logo(request: ApiRequest):
     """Upload the business's logo (owners and admins), printed on its quotes and invoices and
     shown in its emails; the body is the image."""
-    logo = branding.store_logo(tenant_id=request.auth.tenant_id, content=request.body)
+    logo = branding.store_logo(tenant=request.auth.tenant, content=request.body)
     return {"content_type": logo.content_type, "size": len(logo.content), "sha256": logo.sha256}
 
 
@@ -156,7 +156,7 @@ def get_my_logo(request: ApiRequest):
 @router.delete("/me/logo", response={204: None}, auth=manager)
 def remove_my_logo(request: ApiRequest):
     """Remove the logo (owners and admins)."""
-    branding.remove_logo(tenant_id=request.auth.tenant_id)
+    branding.remove_logo(tenant=request.auth.tenant)
     return 204, None
 
 

@@ -120,11 +120,14 @@ class CustomDomain(models.Model):
 
 
 class TenantLogo(models.Model):
-    """A business's logo, a small PNG or JPEG checked on upload, kept in the database until
-    files have their own storage; only shared_apps/tenants/branding.py reads or writes it."""
+    """A business's logo, a small PNG or JPEG checked on upload, kept in object storage under
+    the tenant's prefix (`key`, relative to it); only shared_apps/tenants/branding.py reads or
+    writes it. `content` holds a logo uploaded before logos moved to storage, until its first
+    read moves it there."""
 
     tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="logo")
-    content = models.BinaryField()
+    key = models.CharField(max_length=200, blank=True)
+    content = models.BinaryField(blank=True, null=True)
     content_type = models.CharField(max_length=20)
     sha256 = models.CharField(max_length=64)
     updated_at = models.DateTimeField(auto_now=True)
