@@ -1,9 +1,10 @@
 """Outbound webhooks: 1,000 domain events fanned out to three endpoints on the loopback, from
-`emit` to the receiver, through the real path: the outbox, the relay, Dramatiq on Redis (in-process
-workers as deployed: 8 threads on the main queues, 2 on the webhook slow lane), the event subscriber, one delivery job per endpoint, signing,
-the SSRF guard and httpx. The receivers run in a subprocess (so they do not share this
-process's interpreter lock) and note when each delivery arrived; the latency of a delivery is
-its arrival minus the event's `occurred_at` (the body's `timestamp`).
+`emit` to the receiver, through the real path: the outbox, the relay, Dramatiq on Redis
+(in-process workers as deployed: 8 threads on the main queues, 2 on the webhook slow lane),
+the event subscriber, one delivery job per endpoint, signing, the SSRF guard and httpx. The
+receivers run in a subprocess (so they do not share this process's interpreter lock) and note
+when each delivery arrived; the latency of a delivery is its arrival minus the event's
+`occurred_at` (the body's `timestamp`).
 
 Two scenarios, each on fresh endpoints: three healthy endpoints; then two healthy and one
 that hangs (never answers; each attempt waits out the 10 s timeout). The point of the second

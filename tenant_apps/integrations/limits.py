@@ -32,8 +32,9 @@ class Slot:
 
 @contextmanager
 def endpoint_slot(*, schema_name: str, endpoint_id: int, limit: int) -> Iterator[Slot]:
-    """Takes one of the endpoint's `limit` slots if one is free (and frees it after). With Redis away a slot is always taken: the broker lives there too, so no other
-    attempt runs meanwhile."""
+    """Takes one of the endpoint's `limit` slots if one is free (and frees it after). With Redis
+    away a slot is always taken: the broker lives there too, so no other attempt runs
+    meanwhile."""
     key = _key(schema_name=schema_name, endpoint_id=endpoint_id)
     holder = uuid.uuid4().hex
     client = redis_client()

@@ -6,9 +6,10 @@ Every event an endpoint chose becomes one delivery row (stable `webhook-id`) and
 job: it takes one of the endpoint's concurrency slots (a busy endpoint's attempt waits, without
 holding a worker), claims the attempt, POSTs through the guarded gateway and records what came
 back. Attempts to an endpoint that is failing or slow run in the slow lane (their own queue and
-worker threads) until it answers again, so it never takes a healthy endpoint's worker. A failed attempt is retried on RETRY_DELAYS (with jitter); an endpoint that has failed
-every attempt for WEBHOOK_DISABLE_AFTER is disabled and its owners emailed. Delivery is at
-least once, in no particular order."""
+worker threads) until it answers again, so it never takes a healthy endpoint's worker. A failed
+attempt is retried on RETRY_DELAYS (with jitter); an endpoint that has failed every attempt for
+WEBHOOK_DISABLE_AFTER is disabled and its owners emailed. Delivery is at least once, in no
+particular order."""
 
 import json
 import logging
@@ -426,9 +427,7 @@ def attempt_delivery(
         slow = endpoint.failing_since is not None or slot.oldest_in_flight >= SLOW_AFTER
         if slow != slow_lane:
             with transaction.atomic():
-                _queue_attempt(
-                    delivery=delivery, attempt=attempt, slow_lane=slow, manual=manual, postponed=postponed
-                )
+                _queue_attempt(delivery=delivery, attempt=attempt, slow_lane=slow, manual=manual, postponed=postponed)
             return "moved"
         if not slot.taken:
             doubling = 2 ** min(postponed, 10)  # the caps are reached well before; no overflow
