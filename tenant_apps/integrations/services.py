@@ -417,11 +417,6 @@ def attempt_delivery(
             status=WebhookDelivery.Status.FAILED, last_error="Outbound webhooks are switched off for this business."
         )
         return "switched_off"
-    # A failing endpoint is known without asking Redis: straight to the slow lane.
-    if endpoint.failing_since is not None and not slow_lane:
-        with transaction.atomic():
-            _queue_attempt(delivery=delivery, attempt=attempt, slow_lane=True, manual=manual, postponed=postponed)
-        return "moved"
     limit = SLOW_LANE_CONCURRENCY if slow_lane else settings.WEBHOOK_ENDPOINT_CONCURRENCY
     with limits.endpoint_slot(schema_name=schema_name, endpoint_id=endpoint.pk, limit=limit) as slot:
         slow = endpoint.failing_since is not None or slot.oldest_in_flight >= SLOW_AFTER
