@@ -116,8 +116,9 @@ def scenario(*, schema_name: str, hanging: bool, paced: bool) -> dict:
     from django_tenants.utils import schema_context
 
     from shared_apps.events.services import emit
+    from shared_apps.outbox.models import OutboxMessage
     from tenant_apps.integrations import services
-    from tenant_apps.integrations.models import WebhookEndpoint
+    from tenant_apps.integrations.models import WebhookAttempt, WebhookEndpoint
 
     events, batch = (PACED_EVENTS, 1) if paced else (EVENTS, BATCH)
     process, ports = start_receivers(hanging=hanging)
@@ -143,6 +144,15 @@ def scenario(*, schema_name: str, hanging: bool, paced: bool) -> dict:
             time.sleep(0.5)
         finished = time.time()
         got = stats(ports[0])
+        # What the hanging endpoint cost the main lane: the jobs queued there for its deliveries
+        # (each a turn of a main-lane thread), beside all of its attempts (each up to the timeout).
+        with schema_context(schema_name):
+            third = WebhookEndpoint.objects.get(url__contains=f":{ports[2]}/")
+            third_deliveries = list(third.deliveries.values_list("pk", flat=True))
+            third_attempts = WebhookAttempt.objects.filter(delivery__endpoint=third).count()
+        third_main_lane_jobs = OutboxMessage.objects.filter(
+            actor_name=services.DELIVER_ACTOR, schema_name=schema_name, kwargs__delivery_id__in=third_deliveries
+        ).count()
     finally:
         assert process.stdin is not None
         process.stdin.close()
@@ -157,6 +167,8 @@ def scenario(*, schema_name: str, hanging: bool, paced: bool) -> dict:
         "healthy_deliveries": delivered,
         "healthy_deliveries_expected": events * len(healthy),
         "hanging_endpoint_answers": len(got.get(ports[2], [])) if hanging else None,
+        "third_endpoint_attempts": third_attempts,
+        "third_endpoint_main_lane_jobs": third_main_lane_jobs,
         "deliveries_per_second": round(delivered / (finished - started), 1),
         "latency_p50_ms": round(percentile(latencies, 0.5) * 1000),
         "latency_p99_ms": round(percentile(latencies, 0.99) * 1000),
