@@ -24,9 +24,9 @@ from zoneinfo import ZoneInfo
 from shared_apps.accounts.services import member_ids
 from shared_apps.errors import ValidationFailed
 from shared_apps.tenants.localtime import require_within_calendar, wall_clock_instant
-from shared_apps.tenants.models import WEEKDAYS, Tenant
+from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments import queries
-from tenant_apps.appointments.models import blocked_range
+from tenant_apps.appointments.models import WEEKDAYS, AppointmentSettings, blocked_range
 from tenant_apps.appointments.staff import require_staff
 
 STEP = timedelta(minutes=15)
@@ -64,27 +64,35 @@ def _staff_ids(*, tenant: Tenant, staff_id: int | None) -> list[int]:
 
 
 def find_available_slots(
-    *, tenant: Tenant, day: date, duration_minutes: int, staff_id: int | None = None, now: datetime
+    *,
+    tenant: Tenant,
+    day: date,
+    duration_minutes: int,
+    staff_id: int | None = None,
+    now: datetime,
+    calendar: AppointmentSettings | None = None,
 ) -> list[Slot]:
-    """Bookable slots of `duration_minutes` on the local `day`, in the tenant's zone."""
+    """Bookable slots of `duration_minutes` on the local `day`, in the tenant's zone. A caller
+    asking for several days passes the `calendar` settings it read once."""
     require_within_calendar(day, field="date")
-    if not 1 <= duration_minutes <= tenant.max_appointment_minutes:
+    calendar = calendar or AppointmentSettings.load()
+    if not 1 <= duration_minutes <= calendar.max_appointment_minutes:
         raise ValidationFailed(
             "Invalid availability request.",
             details=[
                 {
                     "field": "duration_minutes",
-                    "message": f"Between 1 and {tenant.max_appointment_minutes} minutes.",
+                    "message": f"Between 1 and {calendar.max_appointment_minutes} minutes.",
                 }
             ],
         )
     zone = tenant.zone
     staff_ids = _staff_ids(tenant=tenant, staff_id=staff_id)
-    intervals = business_intervals(day=day, hours=tenant.business_hours, zone=zone)
+    intervals = business_intervals(day=day, hours=calendar.business_hours, zone=zone)
     if not intervals or not staff_ids:
         return []
     duration = timedelta(minutes=duration_minutes)
-    buffer_minutes = tenant.appointment_buffer_minutes
+    buffer_minutes = calendar.appointment_buffer_minutes
     window = blocked_range(starts_at=intervals[0][0], ends_at=intervals[-1][1], buffer_minutes=buffer_minutes)
     busy: dict[int, list[tuple[datetime, datetime]]] = {member: [] for member in staff_ids}
     for member, lower, upper in queries.busy_ranges(window=window, staff_ids=staff_ids):

@@ -9,6 +9,8 @@ from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 
+from shared_apps.tenants.sections import SettingsRow
+
 # An appointment still to happen (or happening): it holds its staff member's time (the
 # double-booking constraint reads this too), may be rescheduled, and gets confirmations and
 # reminders.
@@ -100,6 +102,23 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"feed staff={self.staff_id}"
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def default_business_hours() -> dict[str, list[list[str]]]:
+    """Monday to Friday 09:00-17:00 local time; weekends closed."""
+    return {day: ([["09:00", "17:00"]] if day not in ("sat", "sun") else []) for day in WEEKDAYS}
+
+
+class AppointmentSettings(SettingsRow):
+    """The calendar's settings: opening hours per weekday (local times), the gap kept between
+    a staff member's appointments, and the longest appointment."""
+
+    business_hours = models.JSONField(default=default_business_hours)
+    appointment_buffer_minutes = models.PositiveIntegerField(default=0)
+    max_appointment_minutes = models.PositiveIntegerField(default=480)
 
 
 class HeldTime(models.Model):

@@ -36,7 +36,7 @@ from shared_apps.events.services import emit
 from shared_apps.tenants.localtime import wall_clock_instant
 from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments import services
-from tenant_apps.appointments.models import Appointment, AppointmentSeries, SeriesOccurrence
+from tenant_apps.appointments.models import Appointment, AppointmentSeries, AppointmentSettings, SeriesOccurrence
 from tenant_apps.customers.services import require_customers_property
 
 Status = AppointmentSeries.Status
@@ -157,13 +157,14 @@ def visit_times(series: AppointmentSeries, *, day: date, tenant: Tenant) -> tupl
     return starts_at, starts_at + timedelta(minutes=series.duration_minutes)
 
 
-def _check(series: AppointmentSeries, *, tenant: Tenant) -> None:
+def _check(series: AppointmentSeries, *, tenant: Tenant, calendar: AppointmentSettings) -> None:
     series.title = series.title.strip()
     if not series.title:
         raise _invalid("title", "Must not be blank.")
     series.notes = series.notes.strip()
-    if not 1 <= series.duration_minutes <= tenant.max_appointment_minutes:
-        raise _invalid("duration_minutes", f"Between 1 and {tenant.max_appointment_minutes} minutes.")
+    longest = calendar.max_appointment_minutes
+    if not 1 <= series.duration_minutes <= longest:
+        raise _invalid("duration_minutes", f"Between 1 and {longest} minutes.")
     series.rrule = normalise_rule(series.rrule)
     first = _rule(rule=series.rrule, starts_on=series.starts_on, local_start=series.local_start).after(
         datetime.combine(series.starts_on, time.min), inc=True
@@ -200,7 +201,14 @@ def _record_conflict(
         )
 
 
-def _book(*, tenant: Tenant, series: AppointmentSeries, occurrence: SeriesOccurrence, now: datetime | None) -> None:
+def _book(
+    *,
+    tenant: Tenant,
+    series: AppointmentSeries,
+    occurrence: SeriesOccurrence,
+    now: datetime | None,
+    calendar: AppointmentSettings,
+) -> None:
     """Book the occurrence's visit, or record why not."""
     starts_at, ends_at = visit_times(series, day=occurrence.local_date, tenant=tenant)
     try:
@@ -214,6 +222,7 @@ def _book(*, tenant: Tenant, series: AppointmentSeries, occurrence: SeriesOccurr
             notes=series.notes,
             property_id=series.service_property_id,
             now=now,
+            calendar=calendar,
         )
     except DomainError as refusal:
         _record_conflict(occurrence, refusal=refusal, appointment=None, now=now)
@@ -222,7 +231,14 @@ def _book(*, tenant: Tenant, series: AppointmentSeries, occurrence: SeriesOccurr
     occurrence.save()
 
 
-def _move(*, tenant: Tenant, series: AppointmentSeries, occurrence: SeriesOccurrence, now: datetime) -> None:
+def _move(
+    *,
+    tenant: Tenant,
+    series: AppointmentSeries,
+    occurrence: SeriesOccurrence,
+    now: datetime,
+    calendar: AppointmentSettings,
+) -> None:
     """Bring an upcoming active visit in line with the series (time, title, notes, staff,
     property)."""
     appointment = occurrence.appointment
@@ -242,6 +258,7 @@ def _move(*, tenant: Tenant, series: AppointmentSeries, occurrence: SeriesOccurr
                 "property_id": series.service_property_id,
             },
             now=now,
+            calendar=calendar,
         )
     except DomainError as refusal:
         _record_conflict(occurrence, refusal=refusal, appointment=appointment, now=now)
@@ -251,7 +268,14 @@ def _move(*, tenant: Tenant, series: AppointmentSeries, occurrence: SeriesOccurr
         occurrence.save(update_fields=["status", "conflict", "updated_at"])
 
 
-def _materialise(*, tenant: Tenant, series: AppointmentSeries, now: datetime, first_day: date | None = None) -> int:
+def _materialise(
+    *,
+    tenant: Tenant,
+    series: AppointmentSeries,
+    now: datetime,
+    calendar: AppointmentSettings,
+    first_day: date | None = None,
+) -> int:
     """Book the rule's days from `first_day` (default: the day after what is materialised)
     up to the horizon that have no occurrence yet and start after `now`; the caller holds the
     series' lock. Returns how many occurrences were written."""
@@ -269,7 +293,8 @@ def _materialise(*, tenant: Tenant, series: AppointmentSeries, now: datetime, fi
     for day in occurrence_days(series, first=first_day, last=through):
         if day in existing or visit_times(series, day=day, tenant=tenant)[0] < now:
             continue
-        _book(tenant=tenant, series=series, occurrence=SeriesOccurrence(series=series, local_date=day), now=now)
+        occurrence = SeriesOccurrence(series=series, local_date=day)
+        _book(tenant=tenant, series=series, occurrence=occurrence, now=now, calendar=calendar)
         written += 1
     if series.materialised_until is None or through > series.materialised_until:
         series.materialised_until = through
@@ -277,7 +302,9 @@ def _materialise(*, tenant: Tenant, series: AppointmentSeries, now: datetime, fi
     return written
 
 
-def _replan(*, tenant: Tenant, series: AppointmentSeries, first_day: date, now: datetime) -> None:
+def _replan(
+    *, tenant: Tenant, series: AppointmentSeries, first_day: date, now: datetime, calendar: AppointmentSettings
+) -> None:
     """After a change: the occurrences from `first_day` on follow the series (see the module's
     rules), then the days without one are booked."""
     through = horizon(tenant=tenant, now=now)
@@ -300,10 +327,10 @@ def _replan(*, tenant: Tenant, series: AppointmentSeries, first_day: date, now: 
                 services.cancel_appointment(appointment_id=appointment.pk, reason=REMOVED_REASON)
             occurrence.delete()
         elif appointment is None:
-            _book(tenant=tenant, series=series, occurrence=occurrence, now=now)
+            _book(tenant=tenant, series=series, occurrence=occurrence, now=now, calendar=calendar)
         else:
-            _move(tenant=tenant, series=series, occurrence=occurrence, now=now)
-    _materialise(tenant=tenant, series=series, now=now, first_day=first_day)
+            _move(tenant=tenant, series=series, occurrence=occurrence, now=now, calendar=calendar)
+    _materialise(tenant=tenant, series=series, now=now, first_day=first_day, calendar=calendar)
 
 
 def _lock(series_id: int) -> AppointmentSeries:
@@ -331,6 +358,8 @@ def create_series(
     now = now or timezone.now()
     if starts_at.tzinfo is None:
         raise _invalid("starts_at", "Times need a UTC offset.")
+    # Read once: every visit booked below checks against the same settings.
+    calendar = AppointmentSettings.load()
     local = starts_at.astimezone(tenant.zone)
     series = AppointmentSeries(
         customer_id=customer_id,
@@ -343,13 +372,13 @@ def create_series(
         local_start=local.time().replace(microsecond=0, tzinfo=None),
         duration_minutes=duration_minutes,
     )
-    _check(series, tenant=tenant)
+    _check(series, tenant=tenant, calendar=calendar)
     services.check_booking_parties(tenant=tenant, customer_id=customer_id, staff_id=staff_id)
     require_customers_property(customer_id=customer_id, property_id=property_id)
     with transaction.atomic():
         series.save()
         emit("appointment_series.created", now=now, **_series_payload(series))
-        _materialise(tenant=tenant, series=series, now=now)
+        _materialise(tenant=tenant, series=series, now=now, calendar=calendar)
     return series
 
 
@@ -389,6 +418,7 @@ def update_series(
         changes = {**changes, "service_property_id": changes["property_id"]}
         del changes["property_id"]
     today = tenant.local_date(now)
+    calendar = AppointmentSettings.load()
     with transaction.atomic():
         series = _lock(series_id)
         if version != series.version:
@@ -402,11 +432,11 @@ def update_series(
         if scope == "all":
             for field, value in changes.items():
                 setattr(series, field, value)
-            _check(series, tenant=tenant)
+            _check(series, tenant=tenant, calendar=calendar)
             series.version += 1
             series.save()
             first_day = max(today, series.starts_on)
-            _replan(tenant=tenant, series=series, first_day=first_day, now=now)
+            _replan(tenant=tenant, series=series, first_day=first_day, now=now, calendar=calendar)
             emit(
                 "appointment_series.changed",
                 now=now,
@@ -436,14 +466,14 @@ def update_series(
         )
         for field, value in changes.items():
             setattr(following, field, value)
-        _check(following, tenant=tenant)
+        _check(following, tenant=tenant, calendar=calendar)
         series.rrule = ended_rule
         series.status = Status.ENDED
         series.version += 1
         series.save(update_fields=["rrule", "status", "version", "updated_at"])
         following.save()
         series.occurrences.filter(local_date__gte=from_date).update(series=following)
-        _replan(tenant=tenant, series=following, first_day=from_date, now=now)
+        _replan(tenant=tenant, series=following, first_day=from_date, now=now, calendar=calendar)
         emit(
             "appointment_series.changed",
             now=now,
@@ -483,6 +513,7 @@ def materialise_series(*, tenant: Tenant, now: datetime | None = None) -> int:
     horizon, each series under its lock in its own savepoint. Returns occurrences written."""
     now = now or timezone.now()
     today = tenant.local_date(now)
+    calendar = AppointmentSettings.load()
     written = 0
     series_ids = list(
         AppointmentSeries.objects.filter(status=Status.ACTIVE).order_by("pk").values_list("pk", flat=True)
@@ -497,6 +528,6 @@ def materialise_series(*, tenant: Tenant, now: datetime | None = None) -> int:
             ).select_for_update(of=("self",))
             for occurrence in conflicts:
                 if visit_times(series, day=occurrence.local_date, tenant=tenant)[0] > now:
-                    _book(tenant=tenant, series=series, occurrence=occurrence, now=now)
-            written += _materialise(tenant=tenant, series=series, now=now)
+                    _book(tenant=tenant, series=series, occurrence=occurrence, now=now, calendar=calendar)
+            written += _materialise(tenant=tenant, series=series, now=now, calendar=calendar)
     return written

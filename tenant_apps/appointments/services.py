@@ -29,7 +29,7 @@ from shared_apps.events.services import emit
 from shared_apps.tenants.localtime import require_within_calendar
 from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments import queries
-from tenant_apps.appointments.models import Appointment, blocked_range
+from tenant_apps.appointments.models import Appointment, AppointmentSettings, blocked_range
 from tenant_apps.appointments.staff import require_staff
 from tenant_apps.customers.models import Customer
 from tenant_apps.customers.services import require_customers_property
@@ -85,15 +85,15 @@ def _invalid(field: str, message: str) -> ValidationFailed:
     return ValidationFailed("Invalid appointment.", details=[{"field": field, "message": message}])
 
 
-def _check_times(*, tenant: Tenant, starts_at: datetime, ends_at: datetime) -> None:
+def _check_times(*, calendar: AppointmentSettings, starts_at: datetime, ends_at: datetime) -> None:
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise _invalid("starts_at", "Times need a UTC offset.")
     require_within_calendar(starts_at, field="starts_at")
     require_within_calendar(ends_at, field="ends_at")
     if ends_at <= starts_at:
         raise _invalid("ends_at", "Must be after starts_at.")
-    if ends_at - starts_at > timedelta(minutes=tenant.max_appointment_minutes):
-        raise _invalid("ends_at", f"An appointment lasts at most {tenant.max_appointment_minutes} minutes.")
+    if ends_at - starts_at > timedelta(minutes=calendar.max_appointment_minutes):
+        raise _invalid("ends_at", f"An appointment lasts at most {calendar.max_appointment_minutes} minutes.")
 
 
 def _check_staff(*, tenant: Tenant, staff_id: int | None) -> None:
@@ -158,14 +158,17 @@ def create_appointment(
     notes: str = "",
     property_id: int | None = None,
     now: datetime | None = None,
+    calendar: AppointmentSettings | None = None,
 ) -> Appointment:
     """Book a SCHEDULED appointment, at `property_id` (one of the customer's properties) when
     given. Raises DoubleBooking when the staff member is taken. `now` (default: the clock)
-    decides which reminders are still ahead."""
+    decides which reminders are still ahead. `calendar`: the settings, when the caller books
+    many at once and has read them already."""
     title = title.strip()
     if not title:
         raise _invalid("title", "Must not be blank.")
-    _check_times(tenant=tenant, starts_at=starts_at, ends_at=ends_at)
+    calendar = calendar or AppointmentSettings.load()
+    _check_times(calendar=calendar, starts_at=starts_at, ends_at=ends_at)
     starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
     _check_staff(tenant=tenant, staff_id=staff_id)
     with transaction.atomic():
@@ -179,7 +182,7 @@ def create_appointment(
             starts_at=starts_at,
             ends_at=ends_at,
             blocked_during=blocked_range(
-                starts_at=starts_at, ends_at=ends_at, buffer_minutes=tenant.appointment_buffer_minutes
+                starts_at=starts_at, ends_at=ends_at, buffer_minutes=calendar.appointment_buffer_minutes
             ),
             notes=notes.strip(),
         )
@@ -199,7 +202,13 @@ def _event_payload(appointment: Appointment) -> dict[str, Any]:
 
 
 def update_appointment(
-    *, tenant: Tenant, appointment_id: int, version: int, changes: dict[str, Any], now: datetime | None = None
+    *,
+    tenant: Tenant,
+    appointment_id: int,
+    version: int,
+    changes: dict[str, Any],
+    now: datetime | None = None,
+    calendar: AppointmentSettings | None = None,
 ) -> Appointment:
     """Edit or reschedule. `changes` may hold title, notes, starts_at, ends_at, staff_id (None
     unassigns), customer_id and property_id (None: no property; it must be the customer's).
@@ -240,7 +249,8 @@ def update_appointment(
             require_customers_property(customer_id=appointment.customer_id, property_id=appointment.service_property_id)
         update_fields = [*changed, "version", "updated_at"]
         if rescheduling:
-            _check_times(tenant=tenant, starts_at=appointment.starts_at, ends_at=appointment.ends_at)
+            calendar = calendar or AppointmentSettings.load()
+            _check_times(calendar=calendar, starts_at=appointment.starts_at, ends_at=appointment.ends_at)
             appointment.starts_at = appointment.starts_at.astimezone(UTC)
             appointment.ends_at = appointment.ends_at.astimezone(UTC)
             if "staff_id" in changed:
@@ -250,7 +260,7 @@ def update_appointment(
             appointment.blocked_during = blocked_range(
                 starts_at=appointment.starts_at,
                 ends_at=appointment.ends_at,
-                buffer_minutes=tenant.appointment_buffer_minutes,
+                buffer_minutes=calendar.appointment_buffer_minutes,
             )
             update_fields.append("blocked_during")
         appointment.version += 1

@@ -11,7 +11,7 @@ from shared_apps.tenants.models import Tenant
 from tenant_apps.customers import queries as customer_queries
 from tenant_apps.customers.models import Customer
 from tenant_apps.customers.services import RecipientOptedOut
-from tenant_apps.sms.models import AutomaticText
+from tenant_apps.sms.models import AutomaticText, SmsSettings
 from tenant_apps.sms.services import queue_sms
 
 Reason = AutomaticText.SkipReason
@@ -57,7 +57,7 @@ def send_automatic_text(
 def _reason_to_skip(*, tenant: Tenant, customer: Customer) -> AutomaticText.SkipReason | None:
     if not tenant.may_run(integration=SMS):
         return Reason.SMS_OFF
-    if not tenant.sms_sender:
+    if not SmsSettings.load().sms_sender:
         return Reason.NO_SENDER
     if not customer.phone:
         return Reason.NO_PHONE

@@ -1,6 +1,10 @@
 """Text messages to and from the business's customers (tenant schema)."""
 
+from datetime import time
+
 from django.db import models
+
+from shared_apps.tenants.sections import SettingsRow
 
 
 class Message(models.Model):
@@ -113,3 +117,12 @@ class SmsTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SmsSettings(SettingsRow):
+    """The text channel's settings: the business's Twilio sender number, and the local hours in
+    which no automatic text is sent (the window may wrap midnight)."""
+
+    sms_sender = models.CharField(max_length=32, blank=True)
+    quiet_hours_start = models.TimeField(default=time(21, 0))
+    quiet_hours_end = models.TimeField(default=time(8, 0))

@@ -21,7 +21,7 @@ from tenant_apps.customers import queries as customer_queries
 from tenant_apps.customers.models import Customer
 from tenant_apps.customers.services import require_contactable, resolve_recipient, set_sms_opt_out_by_phone
 from tenant_apps.sms import gateway, queries
-from tenant_apps.sms.models import Message, SmsTemplate
+from tenant_apps.sms.models import Message, SmsSettings, SmsTemplate
 from tenant_apps.sms.segments import count_segments
 from tenant_apps.sms.templates import (
     TemplateContext,
@@ -255,14 +255,15 @@ def queue_sms(
     assert body is not None
     if not body.strip() or len(body) > MAX_BODY_LENGTH:
         raise _invalid_message("body", f"1 to {MAX_BODY_LENGTH} characters.")
-    if not tenant.sms_sender:
+    sender = SmsSettings.load().sms_sender
+    if not sender:
         raise Conflict("Set the business's sms_sender number before sending texts.", code="sms_sender_missing")
     require_contactable(phone=to_number)
     segments = count_segments(body)
     with transaction.atomic():
         message = Message.objects.create(
             direction=Message.Direction.OUTBOUND,
-            from_number=tenant.sms_sender,
+            from_number=sender,
             to_number=to_number,
             body=body,
             status=Status.QUEUED,

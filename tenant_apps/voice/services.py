@@ -21,7 +21,7 @@ from tenant_apps.customers import queries as customer_queries
 from tenant_apps.customers.services import require_contactable, resolve_recipient
 from tenant_apps.voice import gateway, queries
 from tenant_apps.voice.assistant import SERVER_MESSAGES, vapi_server
-from tenant_apps.voice.models import Call
+from tenant_apps.voice.models import Call, VoiceSettings
 
 logger = logging.getLogger("voice")
 
@@ -82,8 +82,9 @@ def queue_call(
     ):
         # Another business's assistant would speak for it (and bill it): only the business's own.
         raise _invalid("assistant_id", "Not an assistant of this business (set it as vapi_assistant_id first).")
-    assistant = assistant or tenant.vapi_assistant_id
-    if not tenant.vapi_phone_number_id or not assistant:
+    voice = VoiceSettings.load()
+    assistant = assistant or voice.vapi_assistant_id
+    if not voice.vapi_phone_number_id or not assistant:
         raise Conflict(
             "Set the business's vapi_phone_number_id and vapi_assistant_id before placing calls.",
             code="voice_not_configured",
@@ -96,7 +97,7 @@ def queue_call(
             customer_number=number,
             purpose=purpose.strip(),
             assistant_id=assistant,
-            phone_number_id=tenant.vapi_phone_number_id,
+            phone_number_id=voice.vapi_phone_number_id,
         )
         enqueue_after_commit(
             actor_name=PLACE_ACTOR, schema_name=tenant.schema_name, call_id=call.pk, tenant_id=tenant.pk

@@ -100,7 +100,7 @@ def test_texts_switched_off_answer_409_and_queue_nothing(tenant_a, tenant_b):
 
 
 def test_an_automatic_text_is_skipped_while_texts_are_off(tenant_a):
-    tenant_a.tenant.sms_sender = PHONE
+    tenant_a.store_settings(sms_sender=PHONE)
     switch_off(tenant_a, SMS)
     with tenant_a.schema():
         decided = send_automatic_text(

@@ -2,6 +2,7 @@
 ids, enums, typed errors, media types, descriptions (docs/api-contract.md)."""
 
 import json
+from pathlib import Path
 
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
@@ -347,3 +348,13 @@ def test_main_schemas_carry_examples(schema, schema_name):
     examples = [name for name, field in definition["properties"].items() if "examples" in field or "example" in field]
 
     assert examples or "examples" in definition, schema_name
+
+
+def test_the_tenant_settings_document_is_the_committed_one(schema):
+    """/tenants/me composes every app's settings section (shared_apps/tenants/sections.py): its
+    operations and schemas are the committed ones, whichever app owns a field."""
+    committed = json.loads((Path(__file__).parent / "tenant_settings_openapi.json").read_text())
+    names = committed["components"]
+
+    assert {path: schema["paths"][path] for path in committed["paths"]} == committed["paths"]
+    assert {name: component(schema, name) for name in names} == committed["components"]

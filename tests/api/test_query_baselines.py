@@ -470,15 +470,11 @@ def test_sms_templates(tenant_a):
 
 
 def test_sms_send(tenant_a):
-    tenant_a.tenant.sms_sender = "+12025550500"
-    tenant_a.tenant.save(update_fields=["sms_sender"])
-    try:
-        customer = customer_id(tenant_a)
-        sent = count(
-            "POST /sms/send", tenant_a.api(), "POST", "/sms/send", {"customer_id": customer, "body": "See you at 9"}
-        )
-    finally:
-        tenant_a.tenant.sms_sender = ""
+    tenant_a.store_settings(sms_sender="+12025550500")
+    customer = customer_id(tenant_a)
+    sent = count(
+        "POST /sms/send", tenant_a.api(), "POST", "/sms/send", {"customer_id": customer, "body": "See you at 9"}
+    )
     assert sent.status_code in (201, 202), sent.content
 
 
