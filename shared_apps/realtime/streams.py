@@ -33,15 +33,18 @@ SEQUENCE_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 # Atomically: skip an event already published (its entry id is kept under the seen key), else
 # add it, dropping entries older than the retention window (by the server's clock, since entry
-# ids are its milliseconds) and beyond the length cap.
+# ids are its milliseconds) and beyond the length cap. Whether anything was ever trimmed is
+# kept under its own key: XINFO only tells so from Redis 7, and Redis 6.2 must do too.
 _PUBLISH = """
 local existing = redis.call('GET', KEYS[2])
 if existing then return existing end
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local min_id = tostring(now_ms - tonumber(ARGV[2])) .. '-0'
-local id = redis.call('XADD', KEYS[1], 'MINID', '~', min_id, '*', ARGV[3], ARGV[1])
-redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[4])
+local id = redis.call('XADD', KEYS[1], '*', ARGV[3], ARGV[1])
+local trimmed = redis.call('XTRIM', KEYS[1], 'MINID', '~', min_id)
+trimmed = trimmed + redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[4])
+if trimmed > 0 then redis.call('SET', KEYS[3], '1') end
 redis.call('SET', KEYS[2], id, 'PX', ARGV[5])
 return id
 """
@@ -71,6 +74,11 @@ def stream_key(schema_name: str) -> str:
     return f"{settings.REDIS_KEY_PREFIX}:realtime:stream:{schema_name}"
 
 
+def trimmed_key(schema_name: str) -> str:
+    """Set once the business's stream has lost an entry to trimming."""
+    return f"{settings.REDIS_KEY_PREFIX}:realtime:trimmed:{schema_name}"
+
+
 def _seen_key(event: DomainEvent) -> str:
     return f"{settings.REDIS_KEY_PREFIX}:realtime:seen:{event.id}"
 
@@ -91,9 +99,10 @@ def publish_event(event: DomainEvent) -> str:
     Raises when Redis is away, so the subscriber job is retried and nothing is lost."""
     entry_id = redis_client().eval(
         _PUBLISH,
-        2,
+        3,
         stream_key(event.tenant),
         _seen_key(event),
+        trimmed_key(event.tenant),
         json.dumps(event_message(event), separators=(",", ":")),
         str(_retention_ms()),
         ENTRY_FIELD,
@@ -142,8 +151,10 @@ async def can_resume(client: redis.asyncio.Redis, *, schema_name: str, last_id: 
     position = sequence_key(last_id)
     if position > sequence_key(_text(info["last-generated-id"])):
         return False
-    nothing_trimmed = info["entries-added"] == info["length"]
-    return nothing_trimmed or position >= sequence_key(_text(info["recorded-first-entry-id"]))
+    if not await client.exists(trimmed_key(schema_name)):
+        return True
+    first = info["first-entry"]
+    return first is not None and position >= sequence_key(_text(first[0]))
 
 
 async def read_after(client: redis.asyncio.Redis, *, schema_name: str, after: str, count: int) -> list[tuple[str, str]]:
