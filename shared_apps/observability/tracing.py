@@ -23,8 +23,9 @@ from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor, Tr
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from shared_apps.observability.client_spans import RedisInstrumentor, SqlInstrumentor
 from shared_apps.observability.context import request_id_var, tenant_var
-from shared_apps.observability.personal import redact
+from shared_apps.observability.personal import may_hold_personal, redact
 
 TENANT_ATTRIBUTE = "servicedesk.tenant_schema"
 REQUEST_ID_ATTRIBUTE = "servicedesk.request_id"
@@ -49,6 +50,7 @@ _DROPPED_ATTRIBUTES = frozenset(
         "enduser.id",
     }
 )
+_TOUCHED_ATTRIBUTES = _URL_ATTRIBUTES | _DROPPED_ATTRIBUTES
 _KEPT_EXCEPTION_ATTRIBUTES = frozenset({"exception.type", "exception.escaped"})
 
 
@@ -114,14 +116,14 @@ def _instrumentors() -> dict[str, tuple[Any, dict[str, Any]]]:
     # Imported here: they take seconds to import, which every process would pay with tracing off.
     from opentelemetry.instrumentation.django import DjangoInstrumentor
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
-    from opentelemetry.instrumentation.redis import RedisInstrumentor
 
     return {
         # Django's puts its middleware first in settings.MIDDLEWARE, so it must run before the
         # WSGI handler loads the middleware (AppConfig.ready does).
         "django": (DjangoInstrumentor(), {"is_sql_commentor_enabled": False}),
-        "psycopg": (PsycopgInstrumentor(), {"enable_commenter": False, "capture_parameters": False}),
+        # Ours, under the names OpenTelemetry's own instrumentations have in
+        # OTEL_PYTHON_DISABLED_INSTRUMENTATIONS (see client_spans for why).
+        "psycopg": (SqlInstrumentor(), {}),
         "redis": (RedisInstrumentor(), {}),
         "httpx": (HTTPXClientInstrumentor(), {}),
     }
@@ -210,6 +212,18 @@ def _clean_event(event: Event) -> Event:
     return Event(event.name, attributes, event.timestamp)
 
 
+def needs_scrubbing(span: ReadableSpan) -> bool:
+    """Whether `scrubbed` would change the span; most (SQL, Redis) pass as they are, uncopied."""
+    if span.events or span.status.description:
+        return True
+    for key, value in (span.attributes or {}).items():
+        if key in _TOUCHED_ATTRIBUTES or isinstance(value, (tuple, list)):
+            return True
+        if isinstance(value, str) and may_hold_personal(value):
+            return True
+    return False
+
+
 def scrubbed(span: ReadableSpan) -> ReadableSpan:
     return ReadableSpan(
         name=span.name,
@@ -243,7 +257,7 @@ class ScrubbingSpanProcessor(SpanProcessor):
         self.inner.on_start(span, parent_context)
 
     def on_end(self, span: ReadableSpan) -> None:
-        self.inner.on_end(scrubbed(span))
+        self.inner.on_end(scrubbed(span) if needs_scrubbing(span) else span)
 
     def shutdown(self) -> None:
         self.inner.shutdown()
