@@ -25,6 +25,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from shared_apps.observability.client_spans import RedisInstrumentor, SqlInstrumentor
 from shared_apps.observability.context import request_id_var, tenant_var
+from shared_apps.observability.server_spans import DjangoInstrumentor
 from shared_apps.observability.personal import may_hold_personal, redact
 
 TENANT_ATTRIBUTE = "servicedesk.tenant_schema"
@@ -113,16 +114,13 @@ def install_tracing(processors: Sequence[SpanProcessor]) -> None:
 
 
 def _instrumentors() -> dict[str, tuple[Any, dict[str, Any]]]:
-    # Imported here: they take seconds to import, which every process would pay with tracing off.
-    from opentelemetry.instrumentation.django import DjangoInstrumentor
+    # Imported here: it takes seconds to import, which every process would pay with tracing off.
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
     return {
-        # Django's puts its middleware first in settings.MIDDLEWARE, so it must run before the
-        # WSGI handler loads the middleware (AppConfig.ready does).
-        "django": (DjangoInstrumentor(), {"is_sql_commentor_enabled": False}),
-        # Ours, under the names OpenTelemetry's own instrumentations have in
-        # OTEL_PYTHON_DISABLED_INSTRUMENTATIONS (see client_spans for why).
+        # Ours but httpx's, under the names OpenTelemetry's own instrumentations have in
+        # OTEL_PYTHON_DISABLED_INSTRUMENTATIONS (server_spans and client_spans say why).
+        "django": (DjangoInstrumentor(), {}),
         "psycopg": (SqlInstrumentor(), {}),
         "redis": (RedisInstrumentor(), {}),
         "httpx": (HTTPXClientInstrumentor(), {}),

@@ -3,6 +3,7 @@ import logging
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.test import Client
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter
@@ -127,3 +128,27 @@ def test_log_lines_carry_the_trace_and_span_ids(spans):
         trace.format_span_id(context.span_id),
     )
     assert (outside.trace_id, outside.span_id) == ("-", "-")
+
+
+def test_a_request_continues_the_trace_its_traceparent_header_names(spans, django_db_setup):
+    trace_id, parent_id = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+
+    response = Client().get("/api/v1/ready", HTTP_HOST="localhost", HTTP_TRACEPARENT=f"00-{trace_id}-{parent_id}-01")
+
+    assert response.status_code == 200
+    finished = spans.get_finished_spans()
+    [server] = [span for span in finished if span.kind == SpanKind.SERVER]
+    assert server.name == "GET api/v1/ready"
+    assert server.attributes["http.status_code"] == 200
+    assert server.parent is not None and format(server.parent.span_id, "016x") == parent_id
+    assert {format(span.context.trace_id, "032x") for span in finished} == {trace_id}
+    assert any(span.kind == SpanKind.CLIENT for span in finished)  # its Redis check, in the trace
+
+
+def test_a_trace_the_caller_did_not_sample_makes_no_spans(spans, django_db_setup):
+    unsampled = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"
+
+    response = Client().get("/api/v1/ready", HTTP_HOST="localhost", HTTP_TRACEPARENT=unsampled)
+
+    assert response.status_code == 200
+    assert spans.get_finished_spans() == ()
