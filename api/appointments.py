@@ -25,7 +25,7 @@ from api.schemas import (
 from shared_apps.errors import ValidationFailed
 from shared_apps.tenants.services import tenant_host
 from tenant_apps.appointments import availability, calendar, queries, services
-from tenant_apps.appointments.models import Appointment
+from tenant_apps.appointments.models import Appointment, AppointmentSettings
 
 EXAMPLE_APPOINTMENT = {
     "customer_id": 42,
@@ -152,19 +152,21 @@ def get_availability(request: ApiRequest, params: Query[AvailabilityParams]):
     """Free slots on a local date, as local times with their UTC offsets (see
     tenant_apps/appointments/availability.py for the rules, DST included)."""
     tenant = request.auth.tenant
+    settings_now = AppointmentSettings.load()
     slots = availability.find_available_slots(
         tenant=tenant,
         day=params.date,
         duration_minutes=params.duration_minutes,
         staff_id=params.staff_id,
         now=timezone.now(),
+        calendar=settings_now,
     )
     return AvailabilityOut(
         date=params.date,
         timezone=tenant.timezone,
         duration_minutes=params.duration_minutes,
         step_minutes=int(availability.STEP.total_seconds() // 60),
-        buffer_minutes=tenant.appointment_buffer_minutes,
+        buffer_minutes=settings_now.appointment_buffer_minutes,
         staff_id=params.staff_id,
         slots=[SlotOut(starts_at=s.starts_at, ends_at=s.ends_at, staff_ids=list(s.staff_ids)) for s in slots],
     )

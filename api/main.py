@@ -3,6 +3,7 @@
 from api import (
     accounts,
     appointments,
+    audit,
     customers,
     files,
     integrations,
@@ -14,8 +15,10 @@ from api import (
     pricebook,
     quotes,
     search,
+    series,
     sms,
     tenants,
+    time_off,
     voice,
 )
 from api.errors import install_exception_handlers
@@ -36,9 +39,13 @@ api.add_router("/users", accounts.users_router)
 api.add_router("/invitations", invitations.router)
 api.add_router("/tenants", tenants.router)
 api.add_router("/platform", platform.router)
+api.add_router("/audit-events", audit.router)
 api.add_router("/customers", customers.router)
 api.add_router("/price-book", pricebook.router)
 api.add_router("/appointments", appointments.router)
+api.add_router("/appointment-series", series.router)
+api.add_router("/time-off", time_off.time_off_router)
+api.add_router("/closed-days", time_off.closed_days_router)
 api.add_router("/quotes", quotes.router)
 api.add_router("/invoices", invoices.router)
 api.add_router("/sms", sms.router)

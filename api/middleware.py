@@ -1,5 +1,6 @@
 """Request ids and the error envelope for responses that Ninja did not make."""
 
+import ipaddress
 import re
 import sys
 import time
@@ -16,6 +17,8 @@ from django_tenants.middleware.main import TenantMainMiddleware
 from api.auth import ApiRequest
 from api.errors import envelope, is_envelope, unavailable_response
 from api.metrics import measuring_database, observe_request
+from api.ratelimit import client_ip
+from shared_apps.audit import context as audit_context
 from shared_apps.events import actors as event_actors
 from shared_apps.observability.context import request_id_var, tenant_var, user_var
 from shared_apps.observability.tracing import annotate_current_span
@@ -38,9 +41,14 @@ class RequestIdMiddleware:
         request.request_id = request_id
         tokens = (request_id_var.set(request_id), tenant_var.set("-"), user_var.set("-"))
         actor_token = event_actors.set_actor(event_actors.SYSTEM)
+        origin = audit_context.Origin(
+            ip=_valid_ip(client_ip(request)),
+            user_agent=request.headers.get("User-Agent", ""),
+            request_id=request_id,
+        )
         started = time.perf_counter()
         try:
-            with measuring_database() as database:
+            with audit_context.coming_from(origin), measuring_database() as database:
                 response = self.get_response(request)
             annotate_current_span(tenant=tenant_var.get(), request_id=request_id)
         finally:
@@ -51,6 +59,14 @@ class RequestIdMiddleware:
         response["X-Request-ID"] = request_id
         observe_request(request, response, time.perf_counter() - started, database)
         return response
+
+
+def _valid_ip(value: str) -> str | None:
+    """The address as the audit trail stores it, or None when it is not one (a test client)."""
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
 
 
 class AllowedHostsMiddleware:

@@ -1,19 +1,22 @@
 """Platform administration: every tenant, for platform admins only."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Path, Query, Router, Schema
 from ninja.pagination import paginate
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from api.audit import AuditEventOut, AuditFilters, page
 from api.auth import ApiRequest, platform_admin
 from api.idempotency import idempotent
 from api.invitations import IssuedInvitationOut, issued_out
 from api.schemas import RowId, StorableSchema, StrictSchema, enum_of
 from shared_apps.accounts import invitations
+from shared_apps.flags import services as flags
 from shared_apps.outbox import queries as outbox_queries
+from shared_apps.stats import services as stats
 from shared_apps.tenants import queries, services
 from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks import queries as webhook_queries
@@ -170,3 +173,157 @@ def list_outbox_messages(request: HttpRequest, filters: Query[OutboxFilters]):
     """Jobs waiting, published or dead, newest first; `?status=dead` lists those parked after
     repeated failed publishes (queue one again with `manage.py retry_outbox_message ID`)."""
     return outbox_queries.list_outbox_messages(status=filters.status)
+
+
+class PlatformAuditEventOut(AuditEventOut):
+    tenant_id: int | None = Field(description="The business it concerns; null for platform-wide actions.")
+
+
+class PlatformAuditPageOut(Schema):
+    items: list[PlatformAuditEventOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class PlatformAuditFilters(AuditFilters):
+    tenant_id: RowId | None = Field(default=None, description="Only this business's trail.")
+
+
+@router.get("/audit-events", response=PlatformAuditPageOut)
+def list_audit_events(request: HttpRequest, filters: Query[PlatformAuditFilters]):
+    """The whole platform's audit trail, newest first (every business's, and platform-wide
+    actions such as refused sign-ins naming no business or a flag's rollout)."""
+    return page(filters, tenant_id=filters.tenant_id, whole_platform=True)
+
+
+class FlagOut(Schema):
+    name: str
+    description: str
+    default: bool = Field(description="On or off for every business without a rollout or an override.")
+    rollout_percent: int | None = Field(
+        description="On for this share of businesses (a stable hash of each), instead of the default; null: none."
+    )
+
+
+class TenantFlagOut(FlagOut):
+    override: bool | None = Field(description="This business's own setting; null: none.")
+    enabled: bool = Field(description="Whether the flag is on for this business now.")
+
+
+class RolloutIn(StrictSchema):
+    rollout_percent: int | None = Field(ge=0, le=100, description="0 to 100; null goes back to the default.")
+
+
+class TenantFlagIn(StrictSchema):
+    enabled: bool | None = Field(description="On or off for this business; null drops the override.")
+
+
+@router.get("/flags", response=list[FlagOut])
+def list_flags(request: HttpRequest):
+    """Every feature flag declared in code, with its default and rollout."""
+    return flags.list_flags()
+
+
+class FlagPath(Schema):
+    name: str = Field(max_length=64, description="The flag's name (`GET /platform/flags` lists them).")
+
+
+class TenantFlagPath(FlagPath):
+    tenant_id: RowId = Field(description="The business's id.")
+
+
+@router.put("/flags/{name}", response=FlagOut)
+def set_flag_rollout(request: HttpRequest, path: Path[FlagPath], payload: RolloutIn):
+    """Roll a flag out to a share of businesses (or back to its default). Audited; every
+    process sees it within a second."""
+    return flags.set_rollout(name=path.name, percent=payload.rollout_percent)
+
+
+@router.get("/tenants/{tenant_id}/flags", response=list[TenantFlagOut])
+def list_tenant_flags(request: HttpRequest, tenant_id: RowId):
+    """Every flag as it is for one business: its override and whether it is on."""
+    return services.list_tenant_flags(tenant_id=tenant_id)
+
+
+@router.put("/tenants/{tenant_id}/flags/{name}", response=TenantFlagOut)
+def set_tenant_flag(request: HttpRequest, path: Path[TenantFlagPath], payload: TenantFlagIn):
+    """Switch a flag on or off for one business (null drops the override). Audited in the
+    business's trail; every process sees it within a second. An integration switched off
+    answers 409 `integration_disabled`, and its provider webhooks are stored, not run, until
+    it is on again."""
+    return services.set_tenant_flag(tenant_id=path.tenant_id, name=path.name, enabled=payload.enabled)
+
+
+class SignupsOut(Schema):
+    day: date = Field(description="A UTC calendar day.")
+    count: int
+
+
+class CardVolumeOut(Schema):
+    currency: str
+    amount: int = Field(description="Minor units.")
+
+
+class UsageTotalsOut(Schema):
+    sms_segments: int = 0
+    call_minutes: int = 0
+    storage_bytes: int = 0
+    card_volume: list[CardVolumeOut] = []
+
+
+class TenantUsageOut(Schema):
+    tenant_id: int
+    slug: str
+    status: str
+    sms_segments: int
+    call_minutes: int
+    card_volume: int = Field(description="Minor units of `currency`.")
+    currency: str
+    storage_bytes: int
+    last_active_at: datetime | None
+    computed_at: datetime = Field(description="When the usage job measured this business.")
+
+
+class WebhookRateOut(Schema):
+    received: int
+    failed: int
+    failure_rate: float = Field(description="Failed over received, 0 to 1.")
+
+
+class PlatformStatsOut(Schema):
+    snapshot_at: datetime | None = Field(
+        description="When the platform figures were measured (every minute); null before the first time."
+    )
+    tenants_by_status: dict[str, int]
+    signups_per_day: list[SignupsOut] = Field(description="Businesses created per UTC day over the last 30 days.")
+    active_last_30_days: int = Field(description="Businesses whose members signed in within 30 days.")
+    usage_totals: UsageTotalsOut = Field(description="Over the last 30 days, across businesses.")
+    webhooks: dict[str, WebhookRateOut] = Field(description="Provider webhooks of the last day, per provider.")
+    queue_depth: dict[str, int] = Field(description="Jobs waiting per queue.")
+    top_usage: list[TenantUsageOut] = Field(
+        description="The biggest users by `sort` over the last 30 days, as the hourly usage job measured them."
+    )
+    dead_outbox: int = Field(description="Jobs parked after repeated failed publishes (now).")
+    outbox_backlog: int = Field(description="Jobs written and not yet published, due or later (now).")
+
+
+class StatsParams(StorableSchema):
+    sort: Annotated[str, enum_of(stats.SORTS)] = Field(
+        default="sms_segments", description="Order of `top_usage`: " + ", ".join(stats.SORTS) + "."
+    )
+    limit: int = Field(default=20, ge=1, le=200, description="How many businesses `top_usage` lists.")
+
+    @field_validator("sort")
+    @classmethod
+    def _known_sort(cls, value: str) -> str:
+        if value not in stats.SORTS:
+            raise ValueError(f"One of {', '.join(stats.SORTS)}.")
+        return value
+
+
+@router.get("/stats", response=PlatformStatsOut)
+def platform_stats(request: HttpRequest, params: Query[StatsParams]):
+    """How the platform is doing: businesses by status, sign-ups, active businesses, usage
+    (texts, call minutes, card volume, storage) in total and per business, provider webhook
+    failure rates, dead outbox rows and queue depth. Usage comes from rollups the scheduler's
+    jobs write; no business's schema is read here."""
+    return stats.platform_stats(sort=params.sort, limit=params.limit)

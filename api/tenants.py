@@ -1,7 +1,7 @@
 """The signed-in business's own profile and settings."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from django.http import HttpResponse
 from ninja import Router, Schema
@@ -53,17 +53,18 @@ class TenantSettingsOut(Schema):
     brand_color: str = Field(description='"#RRGGBB" of the business name and titles on documents and emails.')
     created_at: datetime
 
+    # Resolved from services.tenant_settings: the profile and every app's section.
     @staticmethod
-    def resolve_domain(tenant: Tenant) -> str:
-        return tenant_host(slug=tenant.claimed_slug)
+    def resolve_domain(settings: dict[str, Any]) -> str:
+        return tenant_host(slug=settings["slug"])
 
     @staticmethod
-    def resolve_quiet_hours_start(tenant: Tenant) -> str:
-        return tenant.quiet_hours_start.strftime("%H:%M")
+    def resolve_quiet_hours_start(settings: dict[str, Any]) -> str:
+        return settings["quiet_hours_start"].strftime("%H:%M")
 
     @staticmethod
-    def resolve_quiet_hours_end(tenant: Tenant) -> str:
-        return tenant.quiet_hours_end.strftime("%H:%M")
+    def resolve_quiet_hours_end(settings: dict[str, Any]) -> str:
+        return settings["quiet_hours_end"].strftime("%H:%M")
 
 
 class TenantSettingsIn(PatchSchema):
@@ -101,7 +102,7 @@ class TenantSettingsIn(PatchSchema):
 @router.get("/me", response=TenantSettingsOut, auth=member)
 def get_my_tenant(request: ApiRequest):
     """The business's profile and settings."""
-    return request.auth.tenant
+    return services.tenant_settings(tenant=request.auth.tenant)
 
 
 @router.patch("/me", response=TenantSettingsOut, auth=manager)
@@ -139,7 +140,7 @@ class LogoOut(Schema):
 def replace_my_logo(request: ApiRequest):
     """Upload the business's logo (owners and admins), printed on its quotes and invoices and
     shown in its emails; the body is the image."""
-    logo = branding.store_logo(tenant_id=request.auth.tenant_id, content=request.body)
+    logo = branding.store_logo(tenant=request.auth.tenant, content=request.body)
     return {"content_type": logo.content_type, "size": len(logo.content), "sha256": logo.sha256}
 
 
@@ -155,7 +156,7 @@ def get_my_logo(request: ApiRequest):
 @router.delete("/me/logo", response={204: None}, auth=manager)
 def remove_my_logo(request: ApiRequest):
     """Remove the logo (owners and admins)."""
-    branding.remove_logo(tenant_id=request.auth.tenant_id)
+    branding.remove_logo(tenant=request.auth.tenant)
     return 204, None
 
 

@@ -13,6 +13,7 @@ from api.auth import ApiRequest, member
 from api.idempotency import idempotent
 from api.schemas import RowId, StrictSchema, enum_of
 from api.tenancy import require_api_host
+from shared_apps.flags.catalogue import VOICE
 from shared_apps.webhooks import vapi
 from tenant_apps.voice import queries, services
 from tenant_apps.voice.assistant import closed_answer
@@ -33,7 +34,8 @@ def vapi_webhook(request: ApiRequest):
         headers=request.headers, body=request.body, content_type=request.content_type or ""
     )
     message, tenant = received.message, received.tenant
-    open_for_calls = tenant is not None and tenant.is_active
+    # Suspended, or calls switched off for the business (its voice flag): closed.
+    open_for_calls = tenant is not None and tenant.may_run(integration=VOICE)
     if message.type == "assistant-request":
         if tenant is None or not open_for_calls:
             return JsonResponse(closed_answer(tenant))

@@ -20,8 +20,10 @@ BENCHMARKS = (
     ["bench.outage"],
     ["bench.placement"],
     ["bench.search"],
+    ["bench.series"],
     ["bench.files"],
     ["bench.realtime"],
+    ["bench.platform_stats"],
     ["bench.scale", "--tenants", "1000"],
 )
 

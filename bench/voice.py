@@ -68,8 +68,8 @@ def seed() -> None:
     from shared_apps.accounts import invitations
     from shared_apps.accounts.models import Membership
     from shared_apps.accounts.services import register_business
-    from shared_apps.tenants.models import WEEKDAYS
     from shared_apps.tenants.services import update_tenant_settings
+    from tenant_apps.appointments.models import WEEKDAYS
     from tenant_apps.pricebook.services import create_price_book_item
 
     tokens = register_business(business_name="Bench Voice", email="voice@bench.test", password="bench-password-1")

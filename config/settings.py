@@ -62,6 +62,9 @@ SHARED_APPS = [
     "shared_apps.observability",
     "shared_apps.outbox",
     "shared_apps.events",
+    "shared_apps.audit",
+    "shared_apps.flags",
+    "shared_apps.stats",
     "shared_apps.idempotency",
     "shared_apps.webhooks",
     "shared_apps.realtime",
@@ -117,6 +120,13 @@ TENANT_DELETION_GRACE_DAYS = env.int("TENANT_DELETION_GRACE_DAYS", default=30)
 DOMAIN_VERIFICATION_NAMESERVERS = env.list("DOMAIN_VERIFICATION_NAMESERVERS", default=[])
 DOMAIN_VERIFICATION_TIMEOUT = env.float("DOMAIN_VERIFICATION_TIMEOUT", default=3.0)
 MAX_CUSTOM_DOMAINS = env.int("MAX_CUSTOM_DOMAINS", default=10)
+# Recurring visits are booked this many days ahead (a daily job moves the horizon on).
+APPOINTMENT_SERIES_HORIZON_DAYS = env.int("APPOINTMENT_SERIES_HORIZON_DAYS", default=90)
+# The audit trail keeps this many days; a daily job deletes what is older (docs/audit.md).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=400)
+# Feature flags: a process re-reads them at least this often even if a change's publish to
+# Redis was lost (while Redis answers, a change is seen at the next check; docs/flags.md).
+FLAGS_CACHE_SECONDS = env.int("FLAGS_CACHE_SECONDS", default=30)
 
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [

@@ -5,15 +5,21 @@ from collections.abc import Callable
 
 import dramatiq
 
+from shared_apps.audit import services as audit
 from shared_apps.events import services as events
 from shared_apps.events.actors import SCHEDULER, acting_as
 from shared_apps.idempotency import services as idempotency
 from shared_apps.outbox import services as outbox
+from shared_apps.stats import services as stats
 from shared_apps.tenants import daily_jobs, provisioning
 from shared_apps.tenants import services as tenants
 from shared_apps.tenants.every_tenant import run_in_every_active_tenant
 from shared_apps.webhooks import services as webhooks
-from tasks.broker import broker  # noqa: F401 - configures Dramatiq before actors are declared
+from tasks.broker import (
+    broker,  # noqa: F401 - configures Dramatiq before actors are declared
+    queue_depth,
+)
+from tenant_apps.appointments import series as appointment_series
 from tenant_apps.files import services as files
 from tenant_apps.integrations import services as integrations
 from tenant_apps.invoices import services as invoices
@@ -86,6 +92,30 @@ def process_webhook_event(event_id: int) -> None:
 def release_held_webhook_events(tenant_id: int) -> None:
     """After a business is reactivated: queue the provider events held while it was suspended."""
     webhooks.release_held_webhook_events(tenant_id=tenant_id)
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def release_all_held_webhook_events() -> None:
+    """After a flag's rollout changed: queue the provider events held for any business."""
+    webhooks.release_all_held_webhook_events()
+
+
+@dramatiq.actor(queue_name="default", max_retries=3)
+def purge_audit_events() -> None:
+    """Delete audit rows past their retention."""
+    audit.purge_audit_events()
+
+
+@dramatiq.actor(queue_name="default", max_retries=0)
+def roll_up_tenant_usage() -> None:
+    """Measure every active business's usage into the dashboard's public table."""
+    stats.roll_up_tenant_usage()
+
+
+@dramatiq.actor(queue_name="default", max_retries=0)
+def roll_up_platform() -> None:
+    """Measure provider webhooks and the job queues for the dashboard."""
+    stats.roll_up_platform(queue_depth=queue_depth())
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)
@@ -175,6 +205,12 @@ def send_payment_reminders(tenant_id: int, local_day: str) -> None:
 def reconcile_stripe_payments(tenant_id: int, local_day: str) -> None:
     """A tenant's nightly run: record succeeded Stripe intents the ledger lacks."""
     _run_daily("reconcile_stripe_payments", tenant_id, local_day, payment_reconcile.reconcile_daily)
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def materialise_appointment_series(tenant_id: int, local_day: str) -> None:
+    """A tenant's daily run (00:05 local): book recurring visits up to the horizon, retry conflicts."""
+    _run_daily("materialise_appointment_series", tenant_id, local_day, appointment_series.materialise_series)
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)

@@ -114,3 +114,11 @@ def build_broker() -> dramatiq.Broker:
 
 broker = build_broker()
 dramatiq.set_broker(broker)
+
+
+def queue_depth() -> dict[str, int]:
+    """Messages waiting in each declared queue (not those a worker holds), for the dashboard."""
+    if isinstance(broker, RedisBroker):
+        return {queue: int(broker.client.llen(f"{broker.namespace}:{queue}")) for queue in sorted(broker.queues)}
+    assert isinstance(broker, StubBroker)
+    return {queue: broker.queues[queue].qsize() for queue in sorted(broker.queues)}

@@ -21,9 +21,11 @@ from shared_apps import redis_client as redis_helper
 from shared_apps.accounts import invitations
 from shared_apps.accounts import services as accounts
 from shared_apps.accounts.models import Membership, User
+from shared_apps.flags.services import forget_cached_flags
 from shared_apps.tenants import queries as tenant_queries
 from shared_apps.tenants import services as tenant_services
 from shared_apps.tenants.models import Tenant
+from shared_apps.tenants.sections import settings_sections
 from tests.client import ApiClient, tenant_host
 from tests.lanes import assign_lanes
 from tests.outage_stack import closed_port
@@ -76,6 +78,17 @@ class TestTenant:
     def schema(self):
         """`with t.schema():` runs ORM code in this tenant's schema."""
         return tenant_context(self.tenant)
+
+    def store_settings(self, **values) -> None:
+        """Write settings straight into their apps' rows in this tenant's schema, as a test's
+        given (no validation, no route claims: `PATCH /tenants/me` is tested for those)."""
+        with self.schema():
+            for section in settings_sections():
+                mine = {name: value for name, value in values.items() if name in section.validators}
+                if mine:
+                    section.model.objects.update_or_create(pk=1, defaults=mine)
+            unknown = set(values) - {name for section in settings_sections() for name in section.validators}
+        assert not unknown, f"not a section's setting: {unknown}"
 
 
 def provision_test_tenant(slug: str, *, timezone_name: str = "America/New_York") -> TestTenant:
@@ -182,6 +195,7 @@ def _forget_cached_state() -> None:
     """Caches outlive a rolled-back test transaction: drop them so no test sees another's."""
     connection.set_schema_to_public()
     tenant_queries.forget_all_tenants()
+    forget_cached_flags()
     client = redis_client()
     keys = list(client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}*", count=1000))
     if keys:

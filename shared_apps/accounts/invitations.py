@@ -29,7 +29,9 @@ from shared_apps.accounts.services import (
     normalize_email,
 )
 from shared_apps.accounts.tokens import hash_invitation_token, new_invitation_token
+from shared_apps.audit import services as audit
 from shared_apps.errors import Conflict, Gone, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from shared_apps.events.actors import user_actor
 from shared_apps.tenants.models import Tenant
 from shared_apps.tenants.services import create_tenant, require_active_tenant
 
@@ -120,6 +122,12 @@ def create_invitation(
                 expires_at=now + settings.INVITATION_EXPIRES_IN,
             )
             issued = IssuedInvitation(invitation=invitation, token=raw)
+            audit.record(
+                action="invitation.sent",
+                tenant_id=tenant_id,
+                target=f"invitation:{invitation.pk}",
+                details={"email": email, "role": role},
+            )
             if send_email:
                 _mail_after_commit(issued=issued, tenant_name=tenant.name)
     except IntegrityError:
@@ -184,6 +192,12 @@ def resend_invitation(*, tenant_id: int, actor_role: str, invitation_id: int) ->
         invitation.token_hash = digest
         invitation.expires_at = timezone.now() + settings.INVITATION_EXPIRES_IN
         invitation.save(update_fields=["token_hash", "expires_at"])
+        audit.record(
+            action="invitation.resent",
+            tenant_id=tenant_id,
+            target=f"invitation:{invitation.pk}",
+            details={"email": invitation.email, "role": invitation.role},
+        )
         issued = IssuedInvitation(invitation=invitation, token=raw)
         _mail_after_commit(issued=issued, tenant_name=invitation.tenant.name)
     return issued
@@ -195,6 +209,12 @@ def revoke_invitation(*, tenant_id: int, actor_role: str, invitation_id: int) ->
         invitation = _lock_open_invitation(tenant_id=tenant_id, invitation_id=invitation_id, actor_role=actor_role)
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
+        audit.record(
+            action="invitation.revoked",
+            tenant_id=tenant_id,
+            target=f"invitation:{invitation.pk}",
+            details={"email": invitation.email, "role": invitation.role},
+        )
 
 
 def _check_usable(invitation: Invitation | None, *, now: datetime) -> Invitation:
@@ -271,6 +291,13 @@ def accept_invitation(
             invitation.accepted_at = now
             invitation.accepted_by = user
             invitation.save(update_fields=["accepted_at", "accepted_by"])
+            audit.record(
+                action="invitation.accepted",
+                tenant_id=invitation.tenant_id,
+                target=f"invitation:{invitation.pk}",
+                details={"email": invitation.email, "role": invitation.role, "user_id": user.pk},
+                actor=user_actor(user.pk),
+            )
             tokens = _issue_tokens(user=user, tenant=invitation.tenant, role=invitation.role)
     except IntegrityError:
         # The same email got an account through another invitation at the same moment.

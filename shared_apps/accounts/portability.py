@@ -1,6 +1,6 @@
 """Moving one business between databases: `export_tenant` writes its schema (pg_dump -n),
 its public rows (the tenant, its domains, its members with their accounts, its provider
-routes) and its files (every object under its storage prefix, `files/<key>` in the archive)
+routes, its logo's row) and its files (every object under its storage prefix, `files/<key>` in the archive)
 to one archive; `import_tenant` recreates them in another database and storage, all or nothing.
 Row ids are kept where they are free in the target, so an import into an empty database
 answers every API call exactly as before."""
@@ -30,8 +30,9 @@ from django_tenants.utils import schema_exists
 
 from shared_apps import storage
 from shared_apps.accounts.models import Membership, User
+from shared_apps.audit import services as audit
 from shared_apps.errors import Conflict, NotFound
-from shared_apps.tenants import daily_jobs, queries
+from shared_apps.tenants import branding, daily_jobs, queries
 from shared_apps.tenants.models import CustomDomain, Domain, Tenant
 from shared_apps.tenants.provisioning import drop_tenant_schema
 from shared_apps.webhooks.models import ProviderRoute
@@ -128,6 +129,8 @@ def export_tenant(*, slug: str, path: Path) -> Tenant:
         ),
         "memberships": serializers.serialize("python", memberships),
         "provider_routes": serializers.serialize("python", ProviderRoute.objects.filter(tenant=tenant).order_by("pk")),
+        "audit_events": serializers.serialize("python", audit.tenant_audit_rows(tenant_id=tenant.pk)),
+        "logos": serializers.serialize("python", branding.logo_rows(tenant_id=tenant.pk)),
     }
     command, env = _libpq_command("pg_dump")
     dump = subprocess.run(  # noqa: S603 - our own arguments: a schema name from our table
@@ -146,6 +149,7 @@ def export_tenant(*, slug: str, path: Path) -> Tenant:
             content = storage.read(key, schema_name=tenant.schema_name)
             if content is not None:  # deleted since it was listed
                 _add(archive, f"{FILES}{key}", content)
+    audit.record(action="tenant.exported", tenant_id=tenant.pk)
     return tenant
 
 
@@ -270,6 +274,17 @@ def _import_public_rows(public: dict[str, list[dict[str, Any]]]) -> Tenant:
                 _insert(row)
     except IntegrityError:
         raise Conflict("A domain or provider id of this tenant belongs to another one here.", code="taken") from None
+    # Its trail comes along, renumbered here; an export made before the trail existed has none.
+    for event in _objects(public.get("audit_events", [])):
+        event.pk = None
+        event.tenant_id = tenant.pk  # type: ignore[attr-defined]
+        _insert(event)
+    # Its logo (the object came with the files); an export made before logos were carried has none.
+    for logo in _objects(public.get("logos", [])):
+        logo.pk = None
+        logo.tenant_id = tenant.pk  # type: ignore[attr-defined]
+        _insert(logo)
+    audit.record(action="tenant.imported", tenant_id=tenant.pk)
     if tenant.status != Tenant.Status.POOLED:
         daily_jobs.schedule_daily_jobs(tenant=tenant)
     return tenant

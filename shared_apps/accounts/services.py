@@ -15,6 +15,7 @@ from django.utils import timezone
 from shared_apps.accounts.models import Membership, RefreshToken, User
 from shared_apps.accounts.revocation import revoke_access_tokens
 from shared_apps.accounts.tokens import hash_refresh_token, issue_access_token, new_refresh_token
+from shared_apps.audit import services as audit
 from shared_apps.errors import (
     Conflict,
     NotAuthenticated,
@@ -23,6 +24,7 @@ from shared_apps.errors import (
     ValidationFailed,
     violated_constraint,
 )
+from shared_apps.events.actors import user_actor
 from shared_apps.events.services import emit
 from shared_apps.tenants import queries as tenant_queries
 from shared_apps.tenants.models import Tenant
@@ -135,26 +137,51 @@ def register_business(
     return tokens
 
 
+def _failed_login(*, email: str, tenant_slug: str | None, user: User | None, reason: str) -> NotAuthenticated:
+    """Record a refused sign-in (audit trail: the business named, if any, sees it) and answer
+    the one message every refusal shares."""
+    tenant_id = Tenant.objects.filter(slug=tenant_slug).values_list("pk", flat=True).first() if tenant_slug else None
+    audit.record(
+        action="auth.login_failed",
+        tenant_id=tenant_id,
+        target=f"user:{user.pk}" if user else "",
+        details={"email": email.strip().lower()[:254], "reason": reason},
+    )
+    return NotAuthenticated(BAD_CREDENTIALS, code="bad_credentials")
+
+
+def _signed_in(*, user: User, tenant: Tenant | None, role: str | None) -> IssuedTokens:
+    audit.record(
+        action="auth.login",
+        tenant_id=tenant.pk if tenant else None,
+        target=f"user:{user.pk}",
+        actor=user_actor(user.pk),
+        details={"role": role} if role else {},
+    )
+    return _issue_tokens(user=user, tenant=tenant, role=role)
+
+
 def login(*, email: str, password: str, tenant_slug: str | None = None) -> IssuedTokens:
     """Check credentials and choose the tenant. Unknown email and wrong password fail alike,
-    and take as long as each other (a hash is computed either way)."""
+    and take as long as each other (a hash is computed either way). Each sign-in and each
+    refusal is in the audit trail."""
     user = User.objects.filter(email__iexact=email.strip()).first()
     if user is None:
         make_password(password)
-        raise NotAuthenticated(BAD_CREDENTIALS, code="bad_credentials")
+        raise _failed_login(email=email, tenant_slug=tenant_slug, user=None, reason="unknown_email")
     if not user.check_password(password) or not user.is_active:
-        raise NotAuthenticated(BAD_CREDENTIALS, code="bad_credentials")
+        raise _failed_login(email=email, tenant_slug=tenant_slug, user=user, reason="bad_password")
     if user.is_platform_admin and not tenant_slug:
         # Platform powers never depend on memberships: without a chosen tenant a platform
         # admin always gets a platform token, whatever businesses they belong to.
-        return _issue_tokens(user=user, tenant=None, role=None)
+        return _signed_in(user=user, tenant=None, role=None)
     memberships = list(
         Membership.objects.select_related("tenant").filter(user=user).exclude(tenant__status=Tenant.Status.POOLED)
     )
     if tenant_slug:
         memberships = [membership for membership in memberships if membership.tenant.slug == tenant_slug]
         if not memberships:
-            raise NotAuthenticated(BAD_CREDENTIALS, code="bad_credentials")
+            raise _failed_login(email=email, tenant_slug=tenant_slug, user=user, reason="not_a_member")
     if len(memberships) > 1:
         raise ValidationFailed(
             "Choose a tenant.",
@@ -162,10 +189,10 @@ def login(*, email: str, password: str, tenant_slug: str | None = None) -> Issue
             details=[{"field": "tenant", "choices": sorted(m.tenant.slug for m in memberships)}],
         )
     if not memberships:
-        raise NotAuthenticated(BAD_CREDENTIALS, code="bad_credentials")
+        raise _failed_login(email=email, tenant_slug=tenant_slug, user=user, reason="not_a_member")
     membership = memberships[0]
     require_active_tenant(tenant=membership.tenant)
-    return _issue_tokens(user=user, tenant=membership.tenant, role=membership.role)
+    return _signed_in(user=user, tenant=membership.tenant, role=membership.role)
 
 
 def refresh_tokens(*, refresh_token: str) -> IssuedTokens:
@@ -196,6 +223,13 @@ def refresh_tokens(*, refresh_token: str) -> IssuedTokens:
             role = _role_for_refresh(user=token.user, tenant=token.tenant)
             return _issue_tokens(user=token.user, tenant=token.tenant, role=role, family=family)
         RefreshToken.objects.filter(family=family, revoked_at__isnull=True).update(revoked_at=now)
+        audit.record(
+            action="auth.refresh_reused",
+            tenant_id=token.tenant_id,
+            target=f"user:{token.user_id}",
+            actor=user_actor(token.user_id),
+            details={"session": str(family)},
+        )
     revoke_access_tokens(session=str(family))
     # Raised after the commit, so the family's revocation sticks.
     raise NotAuthenticated("The refresh token was already used; sign in again.", code="refresh_reused")
@@ -324,6 +358,12 @@ def change_member_role(*, tenant_id: int, actor_role: str, user_id: int, role: s
         membership.role = role
         membership.save(update_fields=["role"])
         if role != previous_role:
+            audit.record(
+                action="member.role_changed",
+                tenant_id=tenant_id,
+                target=f"user:{user_id}",
+                details={"role": {"before": previous_role, "after": role}},
+            )
             emit(
                 "member.role_changed",
                 tenant_schema=membership.tenant.schema_name,
@@ -354,6 +394,9 @@ def remove_member(*, tenant_id: int, actor_role: str, user_id: int) -> None:
             if len(owner_ids) == 1:
                 raise Conflict("A business needs at least one owner.", code="last_owner")
         membership.delete()
+        audit.record(
+            action="member.removed", tenant_id=tenant_id, target=f"user:{user_id}", details={"role": membership.role}
+        )
         emit("member.removed", tenant_schema=membership.tenant.schema_name, user_id=user_id, role=membership.role)
         RefreshToken.objects.filter(user_id=user_id, tenant_id=tenant_id, revoked_at__isnull=True).update(
             revoked_at=timezone.now()

@@ -41,6 +41,40 @@ class AppointmentStatusChangedPayload(AppointmentPayload):
     previous_status: str
 
 
+class TimeOffPayload(Payload):
+    time_off_id: int
+    staff_id: int
+    starts_at: datetime
+    ends_at: datetime
+
+
+class ClosedDayPayload(Payload):
+    closed_day_id: int
+    starts_on: date  # local days of the business, inclusive
+    ends_on: date
+
+
+class SeriesPayload(Payload):
+    series_id: int
+    customer_id: int
+    staff_id: int | None
+    rrule: str
+    starts_on: date  # the local day of the rule's DTSTART
+
+
+class SeriesChangedPayload(SeriesPayload):
+    scope: str  # "all" or "following"
+    from_date: date  # the first local day the change applies to
+    previous_series_id: int | None  # "following": the series it was split from
+
+
+class SeriesOccurrenceConflictPayload(Payload):
+    series_id: int
+    local_date: date
+    reason: str  # the refusal's code: double_booking, time_off, closed_day, ...
+    appointment_id: int | None  # the visit that could not be moved; None when none was booked
+
+
 class DocumentPayload(Payload):
     customer_id: int
     number: str
@@ -148,6 +182,26 @@ EVENT_TYPES: dict[str, EventType] = {
             "An appointment was confirmed, started, completed or missed (cancelling is appointment.cancelled).",
         ),
         EventType("appointment.cancelled", 1, AppointmentStatusChangedPayload, "An appointment was cancelled."),
+        EventType("time_off.created", 1, TimeOffPayload, "A staff member's time off was added."),
+        EventType("time_off.updated", 1, TimeOffPayload, "A staff member's time off changed."),
+        EventType("time_off.deleted", 1, TimeOffPayload, "A staff member's time off was removed."),
+        EventType("closed_day.created", 1, ClosedDayPayload, "The business set days it is closed."),
+        EventType("closed_day.updated", 1, ClosedDayPayload, "A closure's days changed."),
+        EventType("closed_day.deleted", 1, ClosedDayPayload, "A closure was removed."),
+        EventType("appointment_series.created", 1, SeriesPayload, "Recurring visits were set up."),
+        EventType(
+            "appointment_series.changed",
+            1,
+            SeriesChangedPayload,
+            "Recurring visits changed, all of them or from one visit on (then in a new series split from it).",
+        ),
+        EventType("appointment_series.ended", 1, SeriesPayload, "Recurring visits were stopped."),
+        EventType(
+            "appointment_series.occurrence_conflict",
+            1,
+            SeriesOccurrenceConflictPayload,
+            "A visit of a series could not be booked or moved (a clash, time off, a closed day).",
+        ),
         EventType("quote.sent", 1, QuotePayload, "A quote (or a new version of it) was sent to its customer."),
         EventType("quote.accepted", 1, QuotePayload, "The customer accepted a quote."),
         EventType("quote.declined", 1, QuotePayload, "The customer declined a quote."),

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from shared_apps.audit import services as audit
 from shared_apps.errors import Conflict, NotFound, ValidationFailed, violated_constraint
 from shared_apps.tenants import dns_verification, queries
 from shared_apps.tenants.models import CustomDomain, Domain, Tenant
@@ -77,7 +78,7 @@ def add_custom_domain(*, tenant_id: int, domain: str) -> CustomDomain:
             )
         try:
             with transaction.atomic():
-                return CustomDomain.objects.create(
+                custom = CustomDomain.objects.create(
                     tenant_id=tenant_id, domain=domain, verification_token=secrets.token_urlsafe(24)
                 )
         except IntegrityError as error:
@@ -86,6 +87,8 @@ def add_custom_domain(*, tenant_id: int, domain: str) -> CustomDomain:
             raise Conflict(
                 "This business has added that domain already.", code="domain_exists", details=[{"field": "domain"}]
             ) from None
+        audit.record(action="custom_domain.added", tenant_id=tenant_id, target=f"domain:{domain}")
+    return custom
 
 
 def verify_custom_domain(*, tenant_id: int, domain_id: int) -> CustomDomain:
@@ -111,6 +114,7 @@ def verify_custom_domain(*, tenant_id: int, domain_id: int) -> CustomDomain:
                 Domain.objects.create(domain=custom.domain, tenant_id=tenant_id, is_primary=False)
                 custom.verified_at = timezone.now()
                 custom.save(update_fields=["verified_at"])
+                audit.record(action="custom_domain.verified", tenant_id=tenant_id, target=f"domain:{custom.domain}")
     except IntegrityError as error:
         if violated_constraint(error) != "tenants_domain_domain_key":
             raise
@@ -124,6 +128,7 @@ def remove_custom_domain(*, tenant_id: int, domain_id: int) -> None:
         custom = get_custom_domain(tenant_id=tenant_id, domain_id=domain_id)
         Domain.objects.filter(domain=custom.domain, tenant_id=tenant_id).delete()
         custom.delete()
+        audit.record(action="custom_domain.removed", tenant_id=tenant_id, target=f"domain:{custom.domain}")
 
 
 def may_issue_certificate(*, domain: str) -> bool:

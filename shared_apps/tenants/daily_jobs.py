@@ -16,7 +16,13 @@ from shared_apps.tenants.localtime import next_wall_clock_instant, wall_clock_in
 from shared_apps.tenants.models import Tenant
 
 # Actor names of the daily jobs (tasks/actors.py).
-DAILY_JOBS = ("expire_quotes", "mark_overdue_invoices", "send_payment_reminders", "reconcile_stripe_payments")
+DAILY_JOBS = (
+    "expire_quotes",
+    "mark_overdue_invoices",
+    "send_payment_reminders",
+    "reconcile_stripe_payments",
+    "materialise_appointment_series",
+)
 # Local time of the daily run: just after the day the rules look at has ended.
 DAILY_RUN_TIME = time(0, 5)
 

@@ -1,27 +1,12 @@
 """Tenants (businesses) and their hosts, in the public schema."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def default_business_hours() -> dict[str, list[list[str]]]:
-    """Monday to Friday 09:00-17:00 local time; weekends closed."""
-    return {day: ([["09:00", "17:00"]] if day not in ("sat", "sun") else []) for day in WEEKDAYS}
-
-
-def default_payment_reminder_days() -> list[int]:
-    return [1, 7, 14]
-
-
-def default_reminder_hours() -> list[int]:
-    """Appointment reminders a day and two hours before."""
-    return [24, 2]
+from shared_apps.flags import services as flags
 
 
 class TenantQuerySet(models.QuerySet["Tenant"]):
@@ -31,8 +16,9 @@ class TenantQuerySet(models.QuerySet["Tenant"]):
 
 
 class Tenant(TenantMixin):
-    """A business. Its data lives in its own schema, whose name is opaque (never the slug), so
-    a schema can be prepared in a pool before anyone knows who will claim it."""
+    """A business: who it is (identity, zone, currency, country, status, profile). Its data lives
+    in its own schema, whose name is opaque (never the slug), so a schema can be prepared in a
+    pool before anyone knows who will claim it; so do its features' settings (sections.py)."""
 
     class Status(models.TextChoices):
         POOLED = "pooled", "Pooled (ready schema, unclaimed)"
@@ -51,34 +37,9 @@ class Tenant(TenantMixin):
     timezone = models.CharField(max_length=64, default="UTC")
     currency = models.CharField(max_length=3, default="usd")
     country = models.CharField(max_length=2, default="US", help_text="ISO 3166 region for phone numbers")
-    business_hours = models.JSONField(default=default_business_hours)
-    appointment_buffer_minutes = models.PositiveIntegerField(default=0)
-    max_appointment_minutes = models.PositiveIntegerField(default=480)
-    payment_terms_days = models.PositiveIntegerField(default=14)
-    quote_validity_days = models.PositiveIntegerField(default=30)
-    quote_prefix = models.CharField(max_length=10, default="Q")
-    invoice_prefix = models.CharField(max_length=10, default="INV")
-    sms_sender = models.CharField(max_length=32, blank=True)
-    vapi_assistant_id = models.CharField(max_length=64, blank=True)
-    # The AI receptionist (Vapi): its number, what it says first, whether calls are recorded
-    # (off unless the business turns it on: consent).
-    vapi_phone_number_id = models.CharField(max_length=64, blank=True)
-    voice_greeting = models.CharField(max_length=500, blank=True)
-    voice_record_calls = models.BooleanField(default=False)
     # Superseded by the price book's services: no code reads it; the price book's migration
     # 0002 copies it into each business's schema. Drop it once every schema has run that.
     voice_services = models.JSONField(default=list, blank=True)
-    # Automatic texts to customers, each on or off; reminders go the given hours before.
-    sms_booking_confirmation = models.BooleanField(default=True)
-    sms_reminders = models.BooleanField(default=True)
-    sms_reminder_hours = ArrayField(models.PositiveSmallIntegerField(), default=default_reminder_hours)
-    sms_quote_sent = models.BooleanField(default=True)
-    sms_invoice_sent = models.BooleanField(default=True)
-    # Days past due on which an unpaid invoice's customer gets a text with the pay link.
-    payment_reminder_days = ArrayField(models.PositiveSmallIntegerField(), default=default_payment_reminder_days)
-    # Local times between which no automatic text is sent (the window may wrap midnight).
-    quiet_hours_start = models.TimeField(default=time(21, 0))
-    quiet_hours_end = models.TimeField(default=time(8, 0))
     # The business's contact details, printed on its quotes and invoices; blank: not printed.
     address = models.TextField(blank=True, default="")
     phone = models.CharField(max_length=32, blank=True, default="")
@@ -104,10 +65,18 @@ class Tenant(TenantMixin):
 
     @property
     def is_active(self) -> bool:
+        """Whether the business may run work at all (`may_run` without an integration)."""
+        return self.may_run()
+
+    def may_run(self, *, integration: str | None = None) -> bool:
         """Whether the business may run work: serve its members, run its jobs, process its
         providers' events, open its pay links. A pooled schema is nobody's yet; a suspended
-        (or deleted) business keeps its data and waits."""
-        return self.status == self.Status.ACTIVE
+        (or deleted) business keeps its data and waits. With `integration` (a flag of
+        shared_apps/flags: sms, voice, card_payments...), work of that integration, which its
+        flag may have switched off for this business alone."""
+        if self.status != self.Status.ACTIVE:
+            return False
+        return integration is None or flags.is_enabled(integration, tenant_id=self.pk)
 
     @property
     def claimed_slug(self) -> str:
@@ -151,11 +120,14 @@ class CustomDomain(models.Model):
 
 
 class TenantLogo(models.Model):
-    """A business's logo, a small PNG or JPEG checked on upload, kept in the database until
-    files have their own storage; only shared_apps/tenants/branding.py reads or writes it."""
+    """A business's logo, a small PNG or JPEG checked on upload, kept in object storage under
+    the tenant's prefix (`key`, relative to it); only shared_apps/tenants/branding.py reads or
+    writes it. `content` holds a logo uploaded before logos moved to storage, until its first
+    read moves it there."""
 
     tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="logo")
-    content = models.BinaryField()
+    key = models.CharField(max_length=200, blank=True)
+    content = models.BinaryField(blank=True, null=True)
     content_type = models.CharField(max_length=20)
     sha256 = models.CharField(max_length=64)
     updated_at = models.DateTimeField(auto_now=True)

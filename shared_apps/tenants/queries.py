@@ -17,6 +17,7 @@ from collections import OrderedDict
 from typing import NamedTuple, cast
 
 from django.conf import settings
+from django.db import connection
 
 from shared_apps.errors import NotFound
 from shared_apps.redis_client import fail_open, redis_client
@@ -124,6 +125,19 @@ def get_tenant_by_schema(*, schema_name: str) -> Tenant | None:
     tenant = Tenant.objects.filter(schema_name=schema_name).first()
     _remember(_by_schema, schema_name, generation, tenant)
     return tenant
+
+
+def current_tenant_id() -> int:
+    """The id of the business whose schema is active: a request's or a webhook's tenant, or,
+    in a job (which activates a schema by name only), the one owning that schema (cached)."""
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Tenant):
+        return tenant.pk
+    schema_name = connection.schema_name  # type: ignore[attr-defined]  # django-tenants' database backend
+    owner = get_tenant_by_schema(schema_name=schema_name)
+    if owner is None:
+        raise RuntimeError(f"no business owns the active schema {schema_name!r}")
+    return owner.pk
 
 
 def forget_tenant(tenant: Tenant) -> None:

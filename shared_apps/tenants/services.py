@@ -1,12 +1,12 @@
-"""The rules for tenants: identity, settings, suspension and deletion."""
+"""The rules for tenants: identity, profile, settings (composed from the apps' sections),
+suspension and deletion."""
 
 import re
 import zoneinfo
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-import phonenumbers
 import pycountry
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -15,13 +15,24 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from shared_apps import storage
+from shared_apps.audit import services as audit
 from shared_apps.errors import Conflict, PermissionDenied, ValidationFailed, violated_constraint
 from shared_apps.events.services import emit
+from shared_apps.flags import services as flags
 from shared_apps.outbox.models import OutboxMessage
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants import daily_jobs, queries
-from shared_apps.tenants.models import WEEKDAYS, Domain, Tenant
+from shared_apps.tenants.models import Domain, Tenant
 from shared_apps.tenants.provisioning import claim_or_create_tenant_schema, drop_tenant_schema
+from shared_apps.tenants.sections import (
+    SettingsRow,
+    SettingsSection,
+    in_schema_of,
+    international_number,
+    invalid_setting,
+    load_rows,
+    settings_sections,
+)
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
 # Subdomains that must never belong to a tenant.
@@ -87,43 +98,6 @@ def validate_country(value: str) -> str:
     return value.upper()
 
 
-def validate_business_hours(value: dict[str, Any]) -> dict[str, list[list[str]]]:
-    """`{"mon": [["09:00", "12:00"], ["13:00", "17:00"]], ..., "sun": []}`: local times,
-    intervals in order and not overlapping; a missing or empty day is closed."""
-    unknown = set(value) - set(WEEKDAYS)
-    if unknown:
-        raise ValidationFailed(
-            "Invalid business hours.",
-            details=[{"field": "business_hours", "message": f"Unknown day(s): {', '.join(sorted(unknown))}."}],
-        )
-    cleaned: dict[str, list[list[str]]] = {}
-    for day in WEEKDAYS:
-        intervals = value.get(day) or []
-        previous_end: time | None = None
-        cleaned[day] = []
-        for interval in intervals:
-            if not isinstance(interval, list | tuple) or len(interval) != 2:
-                raise ValidationFailed(
-                    "Invalid business hours.",
-                    details=[{"field": f"business_hours.{day}", "message": 'Each interval is ["HH:MM", "HH:MM"].'}],
-                )
-            # Local wall times only: an offset ("09:00+05:00") or seconds have no meaning here.
-            start, end = (_local_time(f"business_hours.{day}", part) for part in interval)
-            if start >= end or (previous_end is not None and start < previous_end):
-                raise ValidationFailed(
-                    "Invalid business hours.",
-                    details=[
-                        {
-                            "field": f"business_hours.{day}",
-                            "message": "Intervals must start before they end, in order, without overlap.",
-                        }
-                    ],
-                )
-            previous_end = end
-            cleaned[day].append([start.strftime("%H:%M"), end.strftime("%H:%M")])
-    return cleaned
-
-
 def _slug_taken() -> Conflict:
     return Conflict("That slug is already taken.", code="slug_taken", details=[{"field": "slug"}])
 
@@ -162,152 +136,45 @@ def create_tenant(*, slug: str, name: str, timezone_name: str = "UTC", currency:
             raise _slug_taken()
         tenant = claim_or_create_tenant_schema()
         activate_tenant(tenant=tenant, slug=slug, name=name, timezone_name=timezone_name, currency=currency)
+        audit.record(action="tenant.created", tenant_id=tenant.pk, target=f"tenant:{slug}")
         enqueue_after_commit(actor_name="refill_tenant_pool")
     return tenant
 
 
-# Settings a tenant's owner or admin may change, with their validators.
-_SETTING_VALIDATORS: dict[str, Callable[[Any], Any]] = {
+# The profile a tenant's owner or admin may change, with its validators; the features'
+# settings are their apps' sections (sections.py).
+_PROFILE_VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "name": lambda value: str(value).strip() or _required("name"),
     "timezone": validate_timezone,
     "currency": validate_currency,
     "country": validate_country,
-    "business_hours": validate_business_hours,
-    "appointment_buffer_minutes": lambda value: _bounded("appointment_buffer_minutes", value, 0, 240),
-    "max_appointment_minutes": lambda value: _bounded("max_appointment_minutes", value, 5, 24 * 60),
-    "payment_terms_days": lambda value: _bounded("payment_terms_days", value, 0, 365),
-    "quote_validity_days": lambda value: _bounded("quote_validity_days", value, 1, 365),
-    "quote_prefix": lambda value: _prefix("quote_prefix", value),
-    "invoice_prefix": lambda value: _prefix("invoice_prefix", value),
-    "sms_sender": lambda value: validate_sms_sender(value or ""),
-    "vapi_assistant_id": lambda value: _provider_id("vapi_assistant_id", value),
-    "vapi_phone_number_id": lambda value: _provider_id("vapi_phone_number_id", value),
-    "voice_greeting": lambda value: str(value or "").strip(),
-    "voice_record_calls": bool,
-    "sms_booking_confirmation": bool,
-    "sms_reminders": bool,
-    "sms_reminder_hours": lambda value: validate_reminder_hours(value),
-    "payment_reminder_days": lambda value: validate_payment_reminder_days(value),
-    "sms_quote_sent": bool,
-    "sms_invoice_sent": bool,
     "address": lambda value: validate_contact_address(value),
     "phone": lambda value: validate_contact_phone(value),
     "email": lambda value: validate_contact_email(value),
     "tax_id": lambda value: validate_tax_id(value),
     "brand_color": lambda value: validate_brand_color(value),
-    "quiet_hours_start": lambda value: _local_time("quiet_hours_start", value),
-    "quiet_hours_end": lambda value: _local_time("quiet_hours_end", value),
 }
-# Reminders go at most a week ahead, and a handful per appointment.
-MAX_REMINDER_HOURS = 7 * 24
-MAX_REMINDERS = 4
-
-
-# Dunning: a few steps, within a year past due.
-MAX_PAYMENT_REMINDER_DAYS = 365
-MAX_PAYMENT_REMINDERS = 5
-
-
-def validate_payment_reminder_days(value: list[int]) -> list[int]:
-    """Distinct days past due (1 to a year) on which an unpaid invoice's customer is texted,
-    at most MAX_PAYMENT_REMINDERS, kept in order ([1, 7, 14]); empty turns dunning off."""
-    if (
-        len(value) > MAX_PAYMENT_REMINDERS
-        or len(set(value)) != len(value)
-        or not all(1 <= days <= MAX_PAYMENT_REMINDER_DAYS for days in value)
-    ):
-        raise ValidationFailed(
-            "Invalid payment reminder days.",
-            details=[
-                {
-                    "field": "payment_reminder_days",
-                    "message": f"At most {MAX_PAYMENT_REMINDERS} distinct days, each 1 to {MAX_PAYMENT_REMINDER_DAYS}.",
-                }
-            ],
-        )
-    return sorted(value)
-
-
-def validate_reminder_hours(value: list[int]) -> list[int]:
-    """Distinct whole hours before an appointment, 1 to a week, at most MAX_REMINDERS; kept
-    latest-first ([24, 2])."""
-    if (
-        len(value) > MAX_REMINDERS
-        or len(set(value)) != len(value)
-        or not all(1 <= hours <= MAX_REMINDER_HOURS for hours in value)
-    ):
-        raise ValidationFailed(
-            "Invalid tenant settings.",
-            details=[
-                {
-                    "field": "sms_reminder_hours",
-                    "message": f"At most {MAX_REMINDERS} distinct whole hours, each 1 to {MAX_REMINDER_HOURS}.",
-                }
-            ],
-        )
-    return sorted(value, reverse=True)
-
-
-# Called with the tenant and the settings just saved, in the same transaction, so an app
-# above tenants reacts to a setting it owns (webhooks claims the provider routes of a sender
-# number or a Vapi id). Registered in that app's AppConfig.ready().
-SettingsHook = Callable[[Tenant, dict[str, Any]], None]
-_settings_hooks: list[SettingsHook] = []
-
-
-def register_settings_hook(hook: SettingsHook) -> None:
-    """Call `hook` after every saved change of a tenant's settings (once per hook)."""
-    if hook not in _settings_hooks:
-        _settings_hooks.append(hook)
-
-
-def _provider_id(field: str, value: Any) -> str:
-    value = str(value or "").strip()
-    if value and not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", value):
-        raise ValidationFailed(
-            "Invalid tenant settings.", details=[{"field": field, "message": "Letters, digits and -_.: only."}]
-        )
-    return value
-
-
-def _local_time(field: str, value: str) -> time:
-    """A local wall time "HH:MM"."""
-    try:
-        if not re.fullmatch(r"\d{2}:\d{2}", value):
-            raise ValueError(value)
-        return time.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed(
-            "Invalid tenant settings.", details=[{"field": field, "message": 'A local time "HH:MM".'}]
-        ) from None
-
-
-def _international_number(value: str, *, field: str, message: str) -> str:
-    """`value` in E.164 when it is a valid number in international form; blank means none."""
-    value = value.strip()
-    if not value:
-        return ""
-    try:
-        parsed = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        parsed = None
-    if parsed is None or not phonenumbers.is_valid_number(parsed):
-        raise _invalid_setting(field, message)
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
-def validate_sms_sender(value: str) -> str:
-    """A Twilio sender number in E.164 ("+12025550143"); blank means none."""
-    return _international_number(value, field="sms_sender", message="An E.164 phone number, such as +12025550143.")
+# What GET /tenants/me shows of the Tenant row itself, beside the sections.
+_PROFILE_FIELDS = (
+    "id",
+    "slug",
+    "name",
+    "status",
+    "timezone",
+    "currency",
+    "country",
+    "address",
+    "phone",
+    "email",
+    "tax_id",
+    "brand_color",
+    "created_at",
+)
 
 
 # What fits the header of a printed quote or invoice.
 MAX_ADDRESS_LINES = 5
 MAX_ADDRESS_CHARS = 500
-
-
-def _invalid_setting(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed("Invalid tenant settings.", details=[{"field": field, "message": message}])
 
 
 def validate_contact_address(value: str, *, field: str = "address") -> str:
@@ -326,15 +193,15 @@ def validate_brand_color(value: str) -> str:
     if not value:
         return ""
     if not re.fullmatch(r"#([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})", value):
-        raise _invalid_setting("brand_color", 'A hex colour such as "#1A73E8".')
+        raise invalid_setting("brand_color", 'A hex colour such as "#1A73E8".')
     digits = value[1:] if len(value) == 7 else "".join(char * 2 for char in value[1:])
     return f"#{digits.upper()}"
 
 
 def validate_contact_phone(value: str) -> str:
     """The business's phone number in international form, stored E.164; blank means none."""
-    return _international_number(
-        value, field="phone", message="A phone number in international form, such as +1 202 555 0123."
+    return international_number(
+        value, field_name="phone", message="A phone number in international form, such as +1 202 555 0123."
     )
 
 
@@ -345,7 +212,7 @@ def validate_contact_email(value: str) -> str:
     try:
         validate_email(value)
     except DjangoValidationError:
-        raise _invalid_setting("email", "Not a valid email.") from None
+        raise invalid_setting("email", "Not a valid email.") from None
     return value
 
 
@@ -353,56 +220,86 @@ def validate_tax_id(value: str) -> str:
     """A VAT, EIN, ABN... number as the business writes it: letters, digits, spaces and -./"""
     value = " ".join(value.split())
     if value and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ./-]{0,49}", value):
-        raise _invalid_setting("tax_id", "At most 50 letters, digits, spaces and - . / characters.")
+        raise invalid_setting("tax_id", "At most 50 letters, digits, spaces and - . / characters.")
     return value
 
 
 def _required(field: str) -> str:
-    raise ValidationFailed("Invalid tenant settings.", details=[{"field": field, "message": "Must not be blank."}])
+    raise invalid_setting(field, "Must not be blank.")
 
 
-def _bounded(field: str, value: int, low: int, high: int) -> int:
-    if not low <= value <= high:
-        raise ValidationFailed(
-            "Invalid tenant settings.", details=[{"field": field, "message": f"Must be between {low} and {high}."}]
-        )
-    return value
+def _validator(field: str) -> Callable[[Any], Any] | None:
+    if field in _PROFILE_VALIDATORS:
+        return _PROFILE_VALIDATORS[field]
+    return next((section.validators[field] for section in settings_sections() if field in section.validators), None)
 
 
-def _prefix(field: str, value: str) -> str:
-    if not re.fullmatch(r"[A-Z0-9]{1,10}", value):
-        raise ValidationFailed(
-            "Invalid tenant settings.",
-            details=[{"field": field, "message": "1-10 uppercase letters or digits."}],
-        )
-    return value
+def tenant_settings(*, tenant: Tenant) -> dict[str, Any]:
+    """The business's profile and every app's settings section, as GET /tenants/me shows them
+    (one query for all the sections)."""
+    sections = settings_sections()
+    with in_schema_of(tenant):
+        rows = load_rows([section.model for section in sections])
+    return _composed(tenant, list(zip(sections, rows, strict=True)))
 
 
-def update_tenant_settings(*, tenant_id: int, changes: dict[str, Any]) -> Tenant:
-    """Validate and save the given settings; unknown keys are refused."""
-    unknown = set(changes) - set(_SETTING_VALIDATORS)
+def _composed(tenant: Tenant, rows: list[tuple[SettingsSection, SettingsRow]]) -> dict[str, Any]:
+    composed = {field: getattr(tenant, field) for field in _PROFILE_FIELDS}
+    for section, row in rows:
+        composed.update(section.values(row))
+    return composed
+
+
+def update_tenant_settings(*, tenant_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    """Validate and save the given settings, the profile's on the Tenant row and each app's in
+    its section; unknown keys are refused. Returns them all, as `tenant_settings`. Concurrent
+    changes are serialized by the Tenant row's lock, sections included, so none is lost."""
+    validators = {field: _validator(field) for field in changes}
+    unknown = [field for field, validator in validators.items() if validator is None]
     if unknown:
         raise ValidationFailed(
             "Unknown settings.", details=[{"field": field, "message": "Not a tenant setting."} for field in unknown]
         )
-    cleaned = {field: _SETTING_VALIDATORS[field](value) for field, value in changes.items()}
+    cleaned = {field: validator(changes[field]) for field, validator in validators.items() if validator}
+    profile = {field: value for field, value in cleaned.items() if field in _PROFILE_VALIDATORS}
     with transaction.atomic():
         tenant = queries.get_tenant_for_update(tenant_id=tenant_id)
-        for field, value in cleaned.items():
+        sections = settings_sections()
+        with in_schema_of(tenant):
+            rows = list(zip(sections, load_rows([section.model for section in sections]), strict=True))
+        # What the audit trail compares with: the stored values of the fields sent.
+        before = {field: getattr(tenant, field) for field in profile}
+        before |= {name: getattr(row, name) for section, row in rows for name in cleaned if name in section.validators}
+        for field, value in profile.items():
             setattr(tenant, field, value)
-        if tenant.quiet_hours_start == tenant.quiet_hours_end:
-            raise ValidationFailed(
-                "Invalid tenant settings.",
-                details=[{"field": "quiet_hours_end", "message": "Quiet hours must start and end at different times."}],
-            )
-        if cleaned:
-            tenant.save(update_fields=list(cleaned))
-        if "timezone" in cleaned:
+        if profile:
+            tenant.save(update_fields=list(profile))
+        if "timezone" in profile:
             daily_jobs.reschedule_daily_jobs(tenant=tenant)
-        for hook in _settings_hooks:
-            hook(tenant, cleaned)
-    queries.forget_tenant(tenant)
-    return tenant
+        with in_schema_of(tenant):
+            for section, row in rows:
+                _save_section(tenant, section, row, cleaned)
+        changed = audit.changed_fields(before=before, after=cleaned)
+        if changed:
+            audit.record(action="tenant.settings_changed", tenant_id=tenant.pk, details={"changed": changed})
+    if profile:  # the sections are read from the schema, never cached
+        queries.forget_tenant(tenant)
+    return _composed(tenant, rows)
+
+
+def _save_section(tenant: Tenant, section: SettingsSection, row: SettingsRow, cleaned: dict[str, Any]) -> None:
+    changed = {field: value for field, value in cleaned.items() if field in section.validators}
+    if not changed:
+        return
+    for field, value in changed.items():
+        setattr(row, field, value)
+    section.check(row)
+    if row._state.adding:
+        row.save(force_insert=True)
+    else:
+        row.save(update_fields=list(changed))
+    if section.on_saved is not None:
+        section.on_saved(tenant, changed)
 
 
 def set_tenant_status(*, tenant_id: int, status: str) -> Tenant:
@@ -423,6 +320,12 @@ def set_tenant_status(*, tenant_id: int, status: str) -> Tenant:
         if status == Tenant.Status.ACTIVE and not tenant.is_active:
             _release_held_events(tenant=tenant)
         previous_status, tenant.status = tenant.status, status
+        if status != previous_status:
+            audit.record(
+                action="tenant.status_changed",
+                tenant_id=tenant.pk,
+                details={"status": {"before": previous_status, "after": status}},
+            )
         tenant.save(update_fields=["status"])
         _status_changed(tenant=tenant, previous_status=previous_status)
     queries.forget_tenant(tenant)
@@ -446,6 +349,18 @@ def _release_held_events(*, tenant: Tenant) -> None:
     enqueue_after_commit(actor_name="release_held_webhook_events", tenant_id=tenant.pk)
 
 
+def list_tenant_flags(*, tenant_id: int) -> list[flags.FlagState]:
+    """Every feature flag as it is for a claimed business (NotFound for any other id)."""
+    queries.get_claimed_tenant(tenant_id=tenant_id)
+    return flags.list_flags(tenant_id=tenant_id)
+
+
+def set_tenant_flag(*, tenant_id: int, name: str, enabled: bool | None) -> flags.FlagState:
+    """Switch a feature flag on or off for a claimed business, or drop its override (None)."""
+    queries.get_claimed_tenant(tenant_id=tenant_id)
+    return flags.set_tenant_flag(tenant_id=tenant_id, name=name, enabled=enabled)
+
+
 def schedule_tenant_deletion(*, tenant_id: int) -> Tenant:
     """Delete a business the recoverable way: suspended at once (every route answers 403,
     webhooks are stored, not run), its schema and rows dropped by `purge_deleted_tenants`
@@ -458,6 +373,11 @@ def schedule_tenant_deletion(*, tenant_id: int) -> Tenant:
             days=settings.TENANT_DELETION_GRACE_DAYS
         )
         tenant.save(update_fields=["status", "deletion_due_at"])
+        audit.record(
+            action="tenant.deletion_scheduled",
+            tenant_id=tenant.pk,
+            details={"deletion_due_at": tenant.deletion_due_at.isoformat()},
+        )
         _status_changed(tenant=tenant, previous_status=previous_status)
     queries.forget_tenant(tenant)
     return tenant
@@ -472,6 +392,7 @@ def restore_tenant(*, tenant_id: int) -> Tenant:
         previous_status, tenant.status = tenant.status, Tenant.Status.ACTIVE
         tenant.deletion_due_at = None
         tenant.save(update_fields=["status", "deletion_due_at"])
+        audit.record(action="tenant.restored", tenant_id=tenant.pk)
         _release_held_events(tenant=tenant)
         _status_changed(tenant=tenant, previous_status=previous_status)
     queries.forget_tenant(tenant)
@@ -493,6 +414,7 @@ def purge_deleted_tenants(*, now: datetime | None = None) -> int:
             if tenant is None:
                 continue
             _drop_tenant(tenant)
+            audit.record(action="tenant.purged", tenant_id=tenant_id, target=f"tenant:{tenant.slug}")
         queries.forget_tenant(tenant)
         dropped += 1
     return dropped

@@ -13,6 +13,7 @@ from django_tenants.utils import tenant_context
 
 from shared_apps.errors import Conflict, NotFound
 from shared_apps.events.actors import acting_as
+from shared_apps.flags.catalogue import FLAG_OF_PROVIDER
 from shared_apps.observability.context import tenant_var
 from shared_apps.observability.metrics import WEBHOOK_LAG
 from shared_apps.outbox.services import enqueue_after_commit
@@ -208,7 +209,8 @@ def _name_tenant(tenant: Tenant | None) -> None:
 def process_webhook_event(*, event_id: int) -> WebhookEvent | None:
     """Run the provider's handler for a stored event in its tenant's schema, in one
     transaction with marking it processed, so a re-delivered job finds it done. A suspended
-    tenant's event is kept unprocessed. A failure is recorded on the row and re-raised, so the
+    tenant's event is kept unprocessed, and so is one of an integration switched off for the
+    tenant (its flag). A failure is recorded on the row and re-raised, so the
     job retries. Returns the event (None if it is gone)."""
     connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' database backend
     try:
@@ -226,8 +228,13 @@ def process_webhook_event(*, event_id: int) -> WebhookEvent | None:
             ):
                 return event
             tenant = event.tenant
-            if tenant is None or not tenant.is_active:
-                event.last_error = f"Tenant is {tenant.status if tenant else 'missing'}; stored, not run."
+            integration = FLAG_OF_PROVIDER.get(event.provider)
+            if tenant is None or not tenant.may_run(integration=integration):
+                event.last_error = (
+                    f"Tenant is {tenant.status if tenant else 'missing'}; stored, not run."
+                    if tenant is None or not tenant.is_active
+                    else f"The {integration} integration is switched off for this business; stored, not run."
+                )
                 event.save(update_fields=["last_error"])
                 return event
             handler = webhook_handler(event.provider)
@@ -274,6 +281,19 @@ def release_held_webhook_events(*, tenant_id: int) -> int:
         for event_id in held:
             enqueue_after_commit(actor_name=PROCESS_ACTOR, schema_name=tenant.schema_name, event_id=event_id)
     return len(held)
+
+
+def release_all_held_webhook_events() -> int:
+    """`release_held_webhook_events` for every business holding events (a flag's rollout
+    changed: any of them may run its events now). Returns how many were queued."""
+    connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' database backend
+    holding = (
+        WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, tenant__status=Tenant.Status.ACTIVE)
+        .order_by("tenant_id")
+        .values_list("tenant_id", flat=True)
+        .distinct()
+    )
+    return sum(release_held_webhook_events(tenant_id=tenant_id) for tenant_id in list(holding))
 
 
 def replay_webhook_event(*, event_id: int) -> WebhookEvent:

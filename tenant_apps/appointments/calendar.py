@@ -9,13 +9,20 @@ A staff member's feed dies with their membership.
 The feed holds the last FEED_PAST and the next FEED_FUTURE of appointments (at most
 FEED_MAX_EVENTS), cancelled and no-show ones included so subscribed calendars drop them:
 CANCELLED -> STATUS:CANCELLED, SCHEDULED -> TENTATIVE, the rest CONFIRMED.
+
+Recurring visits are in the feed as the appointments they are materialised into (each its own
+VEVENT, booked up to the series' horizon), not as one RRULE event: a visit moved, cancelled or
+refused alone then needs no EXDATE or override, and every calendar shows what is booked. Each
+names its series with RELATED-TO (`series-<id>@<host>`).
 """
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 from icalendar import Calendar, Event
@@ -81,8 +88,10 @@ def render_calendar_feed(*, token: str, host_tenant: Tenant | None) -> bytes:
         if feed.staff_id is not None and member_role(user_id=feed.staff_id, tenant_id=tenant.pk) is None:
             raise NotFound("Unknown calendar feed.")
         now = timezone.now()
-        in_window = Appointment.objects.select_related("customer", "service_property").filter(
-            ends_at__gt=now - FEED_PAST, starts_at__lt=now + FEED_FUTURE
+        in_window = (
+            Appointment.objects.select_related("customer", "service_property")
+            .annotate(series_id=F("occurrence__series_id"))
+            .filter(ends_at__gt=now - FEED_PAST, starts_at__lt=now + FEED_FUTURE)
         )
         if feed.staff_id is not None:
             in_window = in_window.filter(staff_id=feed.staff_id)
@@ -90,7 +99,7 @@ def render_calendar_feed(*, token: str, host_tenant: Tenant | None) -> bytes:
     return _to_ical(tenant=tenant, staff_id=feed.staff_id, appointments=appointments)
 
 
-def _to_ical(*, tenant: Tenant, staff_id: int | None, appointments: list[Appointment]) -> bytes:
+def _to_ical(*, tenant: Tenant, staff_id: int | None, appointments: Sequence[Appointment]) -> bytes:
     host = tenant_host(slug=tenant.claimed_slug)
     calendar = Calendar()
     calendar.add("prodid", "-//Service business API//Appointments//EN")
@@ -110,6 +119,9 @@ def _to_ical(*, tenant: Tenant, staff_id: int | None, appointments: list[Appoint
         event.add("status", ICAL_STATUS.get(appointment.status, "CONFIRMED"))
         event.add("sequence", appointment.version)
         event.add("categories", [appointment.status])
+        series_id = getattr(appointment, "series_id", None)
+        if series_id is not None:
+            event.add("related-to", f"series-{series_id}@{host}")
         place = appointment.service_property
         # Where the visit is; without a property, the customer's own address.
         location = place.one_line() if place is not None else appointment.customer.address

@@ -9,6 +9,9 @@
   so back-to-back appointments 15 minutes apart fit a 15-minute buffer, and with no buffer
   the half-open ranges let one appointment start the instant another ends. The buffer in
   force when an appointment is booked or rescheduled is kept with it.
+- A staff member's time off and the business's closed days hold time too: an active
+  appointment overlapping one is refused by PostgreSQL (triggers, see migration
+  0004_time_off_guard_triggers and docs/scheduling.md) with Unavailable naming it.
 - Status changes follow TRANSITIONS and nothing else. IN_PROGRESS -> NO_SHOW is not allowed:
   once the visit has started the customer evidently showed up. CANCELLED needs a reason.
 - Only active appointments may be rescheduled (times, staff, customer); title and notes may
@@ -26,7 +29,7 @@ from shared_apps.events.services import emit
 from shared_apps.tenants.localtime import require_within_calendar
 from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments import queries
-from tenant_apps.appointments.models import Appointment, blocked_range
+from tenant_apps.appointments.models import Appointment, AppointmentSettings, blocked_range
 from tenant_apps.appointments.staff import require_staff
 from tenant_apps.customers.models import Customer
 from tenant_apps.customers.services import require_customers_property
@@ -45,6 +48,9 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 
 DEFAULT_DELETE_REASON = "Cancelled via API"
 NO_DOUBLE_BOOKING = "appointment_no_double_booking"
+TIME_OFF, CLOSED_DAY = "time_off", "closed_day"
+# The guard triggers' refusals of an appointment, by the constraint name they raise with.
+UNAVAILABLE = {"appointment_not_in_time_off": TIME_OFF, "appointment_not_on_closed_day": CLOSED_DAY}
 RESCHEDULE_FIELDS = ("starts_at", "ends_at", "staff_id", "customer_id")
 
 
@@ -61,19 +67,33 @@ class DoubleBooking(Conflict):
         self.conflicting_appointment_id = conflicting_appointment_id
 
 
+class Unavailable(Conflict):
+    """The staff member is off (time off) or the business is closed (closed day) at that
+    time (409); `code` says which, the details name the blocking row."""
+
+    def __init__(self, *, code: str, blocking_id: int | None):
+        closed = code == CLOSED_DAY
+        super().__init__(
+            "The business is closed at that time." if closed else "The staff member is off at that time.",
+            code=code,
+            details=[{"closed_day_id" if closed else "time_off_id": blocking_id}],
+        )
+        self.blocking_id = blocking_id
+
+
 def _invalid(field: str, message: str) -> ValidationFailed:
     return ValidationFailed("Invalid appointment.", details=[{"field": field, "message": message}])
 
 
-def _check_times(*, tenant: Tenant, starts_at: datetime, ends_at: datetime) -> None:
+def _check_times(*, calendar: AppointmentSettings, starts_at: datetime, ends_at: datetime) -> None:
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise _invalid("starts_at", "Times need a UTC offset.")
     require_within_calendar(starts_at, field="starts_at")
     require_within_calendar(ends_at, field="ends_at")
     if ends_at <= starts_at:
         raise _invalid("ends_at", "Must be after starts_at.")
-    if ends_at - starts_at > timedelta(minutes=tenant.max_appointment_minutes):
-        raise _invalid("ends_at", f"An appointment lasts at most {tenant.max_appointment_minutes} minutes.")
+    if ends_at - starts_at > timedelta(minutes=calendar.max_appointment_minutes):
+        raise _invalid("ends_at", f"An appointment lasts at most {calendar.max_appointment_minutes} minutes.")
 
 
 def _check_staff(*, tenant: Tenant, staff_id: int | None) -> None:
@@ -89,19 +109,37 @@ def _check_customer(*, customer_id: int) -> None:
         raise _invalid("customer_id", "The customer is archived.")
 
 
-def _is_double_booking(error: IntegrityError) -> bool:
+def check_booking_parties(*, tenant: Tenant, customer_id: int, staff_id: int | None) -> None:
+    """NotFound or ValidationFailed when the customer (missing, archived) or the staff member
+    (not a member) cannot be booked."""
+    _check_customer(customer_id=customer_id)
+    _check_staff(tenant=tenant, staff_id=staff_id)
+
+
+def violated_exclusion(error: IntegrityError) -> str | None:
+    """The constraint an exclusion violation names (the double-booking constraint's or a guard
+    trigger's), None for any other integrity error."""
     cause = error.__cause__
-    return isinstance(cause, pg_errors.ExclusionViolation) and cause.diag.constraint_name == NO_DOUBLE_BOOKING
+    return cause.diag.constraint_name if isinstance(cause, pg_errors.ExclusionViolation) else None
 
 
 def _save(appointment: Appointment, *, update_fields: list[str] | None = None) -> None:
     """Save inside a savepoint; a refused double booking becomes DoubleBooking naming the
-    clash (looked up after the savepoint rolled back, when the row that won is visible)."""
+    clash (looked up after the savepoint rolled back, when the row that won is visible), a
+    time off or closed day in the way Unavailable naming it."""
     try:
         with transaction.atomic():
             appointment.save(update_fields=update_fields)
     except IntegrityError as error:
-        if not _is_double_booking(error) or appointment.staff_id is None:
+        constraint = violated_exclusion(error)
+        if constraint in UNAVAILABLE:
+            code = UNAVAILABLE[constraint]
+            find = queries.find_closed_day_id if code == CLOSED_DAY else queries.find_time_off_id
+            blocking_id = find(
+                staff_id=appointment.staff_id, starts_at=appointment.starts_at, ends_at=appointment.ends_at
+            )
+            raise Unavailable(code=code, blocking_id=blocking_id) from None
+        if constraint != NO_DOUBLE_BOOKING or appointment.staff_id is None:
             raise
         clashing_id = queries.find_clashing_appointment_id(
             staff_id=appointment.staff_id, blocked_during=appointment.blocked_during, exclude_id=appointment.pk
@@ -120,14 +158,17 @@ def create_appointment(
     notes: str = "",
     property_id: int | None = None,
     now: datetime | None = None,
+    calendar: AppointmentSettings | None = None,
 ) -> Appointment:
     """Book a SCHEDULED appointment, at `property_id` (one of the customer's properties) when
     given. Raises DoubleBooking when the staff member is taken. `now` (default: the clock)
-    decides which reminders are still ahead."""
+    decides which reminders are still ahead. `calendar`: the settings, when the caller books
+    many at once and has read them already."""
     title = title.strip()
     if not title:
         raise _invalid("title", "Must not be blank.")
-    _check_times(tenant=tenant, starts_at=starts_at, ends_at=ends_at)
+    calendar = calendar or AppointmentSettings.load()
+    _check_times(calendar=calendar, starts_at=starts_at, ends_at=ends_at)
     starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
     _check_staff(tenant=tenant, staff_id=staff_id)
     with transaction.atomic():
@@ -141,7 +182,7 @@ def create_appointment(
             starts_at=starts_at,
             ends_at=ends_at,
             blocked_during=blocked_range(
-                starts_at=starts_at, ends_at=ends_at, buffer_minutes=tenant.appointment_buffer_minutes
+                starts_at=starts_at, ends_at=ends_at, buffer_minutes=calendar.appointment_buffer_minutes
             ),
             notes=notes.strip(),
         )
@@ -161,7 +202,13 @@ def _event_payload(appointment: Appointment) -> dict[str, Any]:
 
 
 def update_appointment(
-    *, tenant: Tenant, appointment_id: int, version: int, changes: dict[str, Any], now: datetime | None = None
+    *,
+    tenant: Tenant,
+    appointment_id: int,
+    version: int,
+    changes: dict[str, Any],
+    now: datetime | None = None,
+    calendar: AppointmentSettings | None = None,
 ) -> Appointment:
     """Edit or reschedule. `changes` may hold title, notes, starts_at, ends_at, staff_id (None
     unassigns), customer_id and property_id (None: no property; it must be the customer's).
@@ -202,7 +249,8 @@ def update_appointment(
             require_customers_property(customer_id=appointment.customer_id, property_id=appointment.service_property_id)
         update_fields = [*changed, "version", "updated_at"]
         if rescheduling:
-            _check_times(tenant=tenant, starts_at=appointment.starts_at, ends_at=appointment.ends_at)
+            calendar = calendar or AppointmentSettings.load()
+            _check_times(calendar=calendar, starts_at=appointment.starts_at, ends_at=appointment.ends_at)
             appointment.starts_at = appointment.starts_at.astimezone(UTC)
             appointment.ends_at = appointment.ends_at.astimezone(UTC)
             if "staff_id" in changed:
@@ -212,7 +260,7 @@ def update_appointment(
             appointment.blocked_during = blocked_range(
                 starts_at=appointment.starts_at,
                 ends_at=appointment.ends_at,
-                buffer_minutes=tenant.appointment_buffer_minutes,
+                buffer_minutes=calendar.appointment_buffer_minutes,
             )
             update_fields.append("blocked_during")
         appointment.version += 1

@@ -8,8 +8,6 @@ from django.db import models
 if TYPE_CHECKING:
     from django.db.models.fields.related_descriptors import RelatedManager
 
-    from shared_apps.tenants.models import Tenant
-
 
 class DocumentType(models.TextChoices):
     QUOTE = "quote", "Quote"
@@ -101,7 +99,8 @@ class Document(models.Model):
         return cast(models.ManyToOneRel, cls._meta.get_field("items")).field.name
 
     @classmethod
-    def number_prefix(cls, tenant: "Tenant") -> str:
+    def number_prefix(cls) -> str:
+        """The business's prefix for this kind of document (its app's settings)."""
         raise NotImplementedError
 
     @property

@@ -167,7 +167,7 @@ def number_document(document: Document, *, tenant: Tenant, now: datetime) -> Non
     the transaction that takes it out of DRAFT (`assign_document_number`)."""
     year = tenant.local_date(now).year
     document.number = assign_document_number(
-        document_type=document.document_type, year=year, prefix=document.number_prefix(tenant)
+        document_type=document.document_type, year=year, prefix=document.number_prefix()
     )
     document.issued_at = now
 

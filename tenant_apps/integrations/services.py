@@ -23,11 +23,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from shared_apps.accounts.models import Membership
+from shared_apps.audit import services as audit
 from shared_apps.errors import Conflict, StaleVersion, ValidationFailed
 from shared_apps.events.catalogue import EVENT_TYPES
 from shared_apps.events.services import DomainEvent
+from shared_apps.flags import services as flags
+from shared_apps.flags.catalogue import OUTBOUND_WEBHOOKS
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants.models import Tenant
+from shared_apps.tenants.queries import current_tenant_id
 from tenant_apps.integrations import endpoint_secrets, gateway, limits, queries, signing
 from tenant_apps.integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -94,13 +98,20 @@ def create_endpoint(
 ) -> tuple[WebhookEndpoint, str]:
     """A new endpoint and its signing secret (returned here only; stored encrypted)."""
     secret = endpoint_secrets.new_secret()
-    endpoint = WebhookEndpoint.objects.create(
-        url=_check_url(url),
-        description=description,
-        event_types=_check_event_types(event_types),
-        enabled=enabled,
-        secret_encrypted=endpoint_secrets.encrypt(secret),
-    )
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.create(
+            url=_check_url(url),
+            description=description,
+            event_types=_check_event_types(event_types),
+            enabled=enabled,
+            secret_encrypted=endpoint_secrets.encrypt(secret),
+        )
+        audit.record(
+            tenant_id=current_tenant_id(),
+            action="webhook_endpoint.created",
+            target=f"webhook_endpoint:{endpoint.pk}",
+            details={"url": endpoint.url, "event_types": endpoint.event_types, "enabled": endpoint.enabled},
+        )
     return endpoint, secret
 
 
@@ -116,8 +127,17 @@ def update_endpoint(*, endpoint_id: int, changes: dict[str, Any], version: int) 
         endpoint = queries.get_endpoint_for_update(endpoint_id=endpoint_id)
         if version != endpoint.version:
             raise StaleVersion(current_version=endpoint.version)
+        before = {field: getattr(endpoint, field) for field in changes}
         if changes.get("enabled") and not endpoint.enabled:
             changes.update(failing_since=None, disabled_at=None, disabled_reason="")
+        changed = audit.changed_fields(before=before, after={field: changes[field] for field in before})
+        if changed:
+            audit.record(
+                tenant_id=current_tenant_id(),
+                action="webhook_endpoint.updated",
+                target=f"webhook_endpoint:{endpoint.pk}",
+                details={"changed": changed},
+            )
         for field, value in changes.items():
             setattr(endpoint, field, value)
         endpoint.version += 1
@@ -127,7 +147,15 @@ def update_endpoint(*, endpoint_id: int, changes: dict[str, Any], version: int) 
 
 def delete_endpoint(*, endpoint_id: int) -> None:
     """Remove an endpoint with its delivery log; its pending attempts find nothing to do."""
-    queries.get_endpoint(endpoint_id=endpoint_id).delete()
+    with transaction.atomic():
+        endpoint = queries.get_endpoint(endpoint_id=endpoint_id)
+        audit.record(
+            tenant_id=current_tenant_id(),
+            action="webhook_endpoint.deleted",
+            target=f"webhook_endpoint:{endpoint.pk}",
+            details={"url": endpoint.url},
+        )
+        endpoint.delete()
 
 
 def rotate_endpoint_secret(*, endpoint_id: int, now: datetime | None = None) -> tuple[WebhookEndpoint, str]:
@@ -149,6 +177,11 @@ def rotate_endpoint_secret(*, endpoint_id: int, now: datetime | None = None) -> 
                 "version",
                 "updated_at",
             ]
+        )
+        audit.record(
+            tenant_id=current_tenant_id(),
+            action="webhook_endpoint.secret_rotated",
+            target=f"webhook_endpoint:{endpoint.pk}",
         )
     return endpoint, secret
 
@@ -225,7 +258,11 @@ def _queue_attempt(
 
 def queue_event_deliveries(*, event: DomainEvent) -> int:
     """One delivery per enabled endpoint that chose the event's type (in the event
-    subscriber's transaction, which runs once per event). Returns how many."""
+    subscriber's transaction, which runs once per event). None while outbound webhooks are
+    switched off for the business (its flag): events of that time are not delivered later.
+    Returns how many."""
+    if not _switched_on():
+        return 0
     endpoints = list(WebhookEndpoint.objects.filter(enabled=True, event_types__contains=[event.type]))
     if not endpoints:
         return 0
@@ -239,7 +276,9 @@ def queue_event_deliveries(*, event: DomainEvent) -> int:
 
 def send_test_message(*, endpoint_id: int, now: datetime | None = None) -> WebhookDelivery:
     """A `webhook.test` delivery to the endpoint, whatever types it chose and even when it is
-    disabled (a ping is how its owner checks it works again)."""
+    disabled (a ping is how its owner checks it works again). 409 while outbound webhooks
+    are switched off for the business."""
+    _require_switched_on()
     now = now or timezone.now()
     with transaction.atomic():
         endpoint = queries.get_endpoint(endpoint_id=endpoint_id)
@@ -258,7 +297,17 @@ def _revive(deliveries: list[WebhookDelivery]) -> None:
         _queue_attempt(delivery=delivery, attempt=delivery.attempt_count, manual=True)
 
 
+def _switched_on() -> bool:
+    """Whether the business's outbound webhooks are on (its outbound_webhooks flag)."""
+    return flags.is_enabled(OUTBOUND_WEBHOOKS, tenant_id=current_tenant_id())
+
+
+def _require_switched_on() -> None:
+    flags.require_enabled(OUTBOUND_WEBHOOKS, tenant_id=current_tenant_id())
+
+
 def _require_enabled(endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    _require_switched_on()
     if not endpoint.enabled:
         raise Conflict(
             "The endpoint is disabled: enable it (PATCH with enabled true) before re-sending.",
@@ -328,7 +377,7 @@ def attempt_delivery(
     """One attempt of a delivery (the `deliver_webhook` job). `attempt` is how many attempts
     the delivery had when this one was queued: a job whose attempt was taken by another (a
     re-send racing a retry) does nothing. Returns what happened: `stale`, `busy` (queued again
-    a little later), `disabled`, `succeeded`, `retrying` or `failed`."""
+    a little later), `disabled`, `switched_off` (its flag), `succeeded`, `retrying` or `failed`."""
     schema_name = connection.schema_name  # type: ignore[attr-defined]  # django-tenants' database backend
     delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
     if delivery is None or delivery.status != WebhookDelivery.Status.PENDING or delivery.attempt_count != attempt:
@@ -340,6 +389,11 @@ def attempt_delivery(
     if not endpoint.enabled and delivery.event_type != TEST_EVENT_TYPE:
         current.update(status=WebhookDelivery.Status.FAILED, last_error="The endpoint is disabled.")
         return "disabled"
+    if not _switched_on():
+        current.update(
+            status=WebhookDelivery.Status.FAILED, last_error="Outbound webhooks are switched off for this business."
+        )
+        return "switched_off"
     with limits.endpoint_slot(schema_name=schema_name, endpoint_id=endpoint.pk) as slot:
         if not slot.taken:
             slow = endpoint.failing_since is not None or slot.oldest_in_flight >= SLOW_AFTER

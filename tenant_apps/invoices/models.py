@@ -6,7 +6,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Q
 
-from shared_apps.tenants.models import Tenant
+from shared_apps.tenants.sections import SettingsRow
 from tenant_apps.billing.models import Document, DocumentItem, DocumentType
 
 # The pay link of an unpaid invoice, or None when the business takes no cards. Payments sits
@@ -59,8 +59,8 @@ class Invoice(Document):
     instead_of_deleting = "cancel it instead"
 
     @classmethod
-    def number_prefix(cls, tenant: Tenant) -> str:
-        return tenant.invoice_prefix
+    def number_prefix(cls) -> str:
+        return InvoiceSettings.load().invoice_prefix
 
     @property
     def amount_due(self) -> int:
@@ -96,3 +96,10 @@ class InvoiceItem(DocumentItem):
     """One line of an invoice."""
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="items")
+
+
+class InvoiceSettings(SettingsRow):
+    """Payment terms (days from issue to due date) and the invoice number's prefix."""
+
+    payment_terms_days = models.PositiveIntegerField(default=14)
+    invoice_prefix = models.CharField(max_length=10, default="INV")

@@ -16,7 +16,7 @@ from tenant_apps.billing import services as billing
 from tenant_apps.billing.guards import require_items
 from tenant_apps.billing.items import items_of, price_items
 from tenant_apps.invoices import queries
-from tenant_apps.invoices.models import Invoice
+from tenant_apps.invoices.models import Invoice, InvoiceSettings
 from tenant_apps.quotes import queries as quote_queries
 from tenant_apps.quotes.models import Quote
 
@@ -39,7 +39,7 @@ REFUNDABLE_STATUSES = Invoice.PAYABLE_STATUSES | {Status.PAID}
 
 def default_due_date(*, tenant: Tenant, now: datetime) -> date:
     """Today plus the tenant's payment terms, in the tenant's zone."""
-    return tenant.local_date(now) + timedelta(days=tenant.payment_terms_days)
+    return tenant.local_date(now) + timedelta(days=InvoiceSettings.load().payment_terms_days)
 
 
 def create_invoice(

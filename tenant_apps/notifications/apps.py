@@ -10,7 +10,10 @@ class NotificationsConfig(AppConfig):
     label = "notifications"
 
     def ready(self) -> None:
+        from shared_apps.tenants.sections import register_settings_section
         from tenant_apps.notifications import subscribers, template_sources
+        from tenant_apps.notifications.settings_section import SECTION as settings_section
 
         subscribers.subscribe_all()
         template_sources.register_all()
+        register_settings_section(settings_section)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants.models import Tenant
 from tenant_apps.invoices.models import Invoice
+from tenant_apps.notifications.models import NotificationSettings
 from tenant_apps.notifications.template_sources import invoice_context
 from tenant_apps.sms.automatic import record_skipped_text, send_automatic_text
 from tenant_apps.sms.models import AutomaticText
@@ -33,11 +34,12 @@ BODIES = {
 }
 
 
-def _queue(*, tenant: Tenant, kind: str, invoice_id: int, send_key: str, now: datetime) -> None:
+def _queue(*, tenant: Tenant, kind: str, invoice_id: int, send_key: str, run_at: datetime) -> None:
+    """Queue the text for `run_at` (next_allowed_send_time: after quiet hours)."""
     enqueue_after_commit(
         actor_name=FOLLOW_UP_ACTOR,
         schema_name=tenant.schema_name,
-        run_at=next_allowed_send_time(tenant=tenant, at=now),
+        run_at=run_at,
         dedupe_key=f"{tenant.schema_name}:{send_key}",
         tenant_id=tenant.pk,
         kind=kind,
@@ -53,7 +55,7 @@ def queue_failed_payment_text(*, tenant: Tenant, invoice_id: int, notice_id: int
         kind=PAYMENT_FAILED,
         invoice_id=invoice_id,
         send_key=f"payment-failed:{notice_id}",
-        now=now or timezone.now(),
+        run_at=next_allowed_send_time(tenant=tenant, at=now or timezone.now()),
     )
 
 
@@ -61,10 +63,11 @@ def schedule_payment_reminders(*, tenant: Tenant, now: datetime) -> int:
     """The daily dunning rule: each unpaid invoice past due gets the reminder of the latest
     `payment_reminder_days` step it has reached, once (a step missed while the system was
     down is not sent late on top of a later one). Returns how many were queued."""
-    steps = sorted(set(tenant.payment_reminder_days))
+    steps = sorted(set(NotificationSettings.load().payment_reminder_days))
     if not steps:
         return 0
     today = tenant.local_date(now)
+    run_at = next_allowed_send_time(tenant=tenant, at=now)
     queued = 0
     overdue = Invoice.objects.filter(status__in=Invoice.PAYABLE_STATUSES, due_date__lt=today).only("pk", "due_date")
     for invoice in overdue.iterator(chunk_size=500):
@@ -75,7 +78,7 @@ def schedule_payment_reminders(*, tenant: Tenant, now: datetime) -> int:
         send_key = f"dunning:{invoice.pk}:{reached[-1]}"
         if AutomaticText.objects.filter(send_key=send_key).exists():
             continue
-        _queue(tenant=tenant, kind=PAYMENT_REMINDER, invoice_id=invoice.pk, send_key=send_key, now=now)
+        _queue(tenant=tenant, kind=PAYMENT_REMINDER, invoice_id=invoice.pk, send_key=send_key, run_at=run_at)
         queued += 1
     return queued
 
@@ -89,8 +92,9 @@ def send_payment_follow_up(
     tenant = Tenant.objects.get(pk=tenant_id)
     if AutomaticText.objects.filter(send_key=send_key).exists():
         return None
-    if next_allowed_send_time(tenant=tenant, at=now) > now:
-        _queue(tenant=tenant, kind=kind, invoice_id=invoice_id, send_key=send_key, now=now)
+    run_at = next_allowed_send_time(tenant=tenant, at=now)
+    if run_at > now:
+        _queue(tenant=tenant, kind=kind, invoice_id=invoice_id, send_key=send_key, run_at=run_at)
         return None
     invoice = Invoice.objects.select_related("customer").filter(pk=invoice_id).first()
     if invoice is None or not invoice.takes_payment:

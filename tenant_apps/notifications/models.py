@@ -1,6 +1,9 @@
 """What notifications record beside the text channel's own records (sms.AutomaticText)."""
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
+
+from shared_apps.tenants.sections import SettingsRow
 
 
 class DocumentEmail(models.Model):
@@ -32,3 +35,24 @@ class DocumentEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_type} {self.document_id} v{self.document_version} to {self.to_email} ({self.status})"
+
+
+def default_reminder_hours() -> list[int]:
+    """Appointment reminders a day and two hours before."""
+    return [24, 2]
+
+
+def default_payment_reminder_days() -> list[int]:
+    return [1, 7, 14]
+
+
+class NotificationSettings(SettingsRow):
+    """Which automatic texts the business's customers get: each on or off; reminders the given
+    hours before an appointment; dunning texts (with the pay link) the given days past due."""
+
+    sms_booking_confirmation = models.BooleanField(default=True)
+    sms_reminders = models.BooleanField(default=True)
+    sms_reminder_hours = ArrayField(models.PositiveSmallIntegerField(), default=default_reminder_hours)
+    sms_quote_sent = models.BooleanField(default=True)
+    sms_invoice_sent = models.BooleanField(default=True)
+    payment_reminder_days = ArrayField(models.PositiveSmallIntegerField(), default=default_payment_reminder_days)

@@ -13,6 +13,7 @@ from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments.models import Appointment
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.notifications import texts as notifications
+from tenant_apps.notifications.models import NotificationSettings
 from tenant_apps.notifications.template_sources import appointment_context, invoice_context, quote_context
 from tenant_apps.quotes.models import Quote
 from tenant_apps.sms.automatic import Reason, record_skipped_text, send_automatic_text
@@ -66,7 +67,10 @@ def send_notice(
     when it was decided before, the tenant turned the kind off, or it waits for the morning."""
     now = now or timezone.now()
     tenant = Tenant.objects.get(pk=tenant_id)
-    if not getattr(tenant, NOTICE_TOGGLES[kind]) or AutomaticText.objects.filter(send_key=send_key).exists():
+    if (
+        not getattr(NotificationSettings.load(), NOTICE_TOGGLES[kind])
+        or AutomaticText.objects.filter(send_key=send_key).exists()
+    ):
         return None
     if next_allowed_send_time(tenant=tenant, at=now) > now:
         notifications.queue_automatic_sms(tenant=tenant, kind=kind, object_id=object_id, send_key=send_key, now=now)

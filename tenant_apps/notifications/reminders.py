@@ -18,6 +18,7 @@ from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments import queries
 from tenant_apps.appointments.models import Appointment
+from tenant_apps.notifications.models import NotificationSettings
 from tenant_apps.sms.automatic import record_skipped_text, send_automatic_text
 from tenant_apps.sms.models import AutomaticText
 from tenant_apps.sms.quiet_hours import next_allowed_send_time
@@ -39,11 +40,14 @@ def schedule_appointment_reminders(*, tenant: Tenant, appointment: Appointment, 
     """Write the appointment's reminders as due outbox rows in the caller's transaction;
     returns how many. None when reminders are off, the appointment is not active, or the
     reminder time has passed."""
-    if not tenant.sms_reminders or not appointment.is_active:
+    if not appointment.is_active:
+        return 0
+    reminders = NotificationSettings.load()
+    if not reminders.sms_reminders:
         return 0
     now = now or timezone.now()
     written = 0
-    for hours in tenant.sms_reminder_hours:
+    for hours in reminders.sms_reminder_hours:
         remind_at = appointment.starts_at - timedelta(hours=hours)
         if remind_at <= now:
             continue
@@ -85,7 +89,11 @@ def send_appointment_reminder(
             appointment = queries.get_appointment_for_update(appointment_id=appointment_id)
         except NotFound:
             return None
-        if not appointment.is_active or appointment.starts_at != booked_start or not tenant.sms_reminders:
+        if (
+            not appointment.is_active
+            or appointment.starts_at != booked_start
+            or not NotificationSettings.load().sms_reminders
+        ):
             return None
         customer = appointment.customer
         if now - due > STALE_AFTER or now >= appointment.starts_at:

@@ -11,6 +11,7 @@ from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments.models import Appointment
 from tenant_apps.billing.models import Document, DocumentType
+from tenant_apps.notifications.models import NotificationSettings
 from tenant_apps.sms.quiet_hours import next_allowed_send_time
 
 AUTOMATIC_SMS_ACTOR = "send_automatic_sms"
@@ -39,7 +40,7 @@ def queue_automatic_sms(
 
 def appointment_booked(*, tenant: Tenant, appointment: Appointment, now: datetime | None = None) -> None:
     """A booking confirmation, when the tenant has them on."""
-    if tenant.sms_booking_confirmation:
+    if NotificationSettings.load().sms_booking_confirmation:
         queue_automatic_sms(
             tenant=tenant,
             kind=BOOKING_CONFIRMATION,
@@ -53,10 +54,11 @@ def document_sent(*, tenant: Tenant, document: Document, version: int, now: date
     """Version `version` of a quote or invoice was sent: a text (tenant toggle) and an email
     with its PDF."""
     document_type = document.document_type
+    toggles = NotificationSettings.load()
     if document_type == DocumentType.QUOTE:
-        kind, enabled = QUOTE_SENT, tenant.sms_quote_sent
+        kind, enabled = QUOTE_SENT, toggles.sms_quote_sent
     else:
-        kind, enabled = INVOICE_SENT, tenant.sms_invoice_sent
+        kind, enabled = INVOICE_SENT, toggles.sms_invoice_sent
     if enabled:
         queue_automatic_sms(
             tenant=tenant,

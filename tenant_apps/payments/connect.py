@@ -7,8 +7,12 @@ from django.db import transaction
 from django.db.models import F, Subquery
 from django.utils import timezone
 
+from shared_apps.audit import services as audit
 from shared_apps.errors import Conflict
+from shared_apps.flags import catalogue as flag_names
+from shared_apps.flags import services as flags
 from shared_apps.tenants.models import Tenant
+from shared_apps.tenants.queries import current_tenant_id
 from shared_apps.webhooks import services as webhooks
 from shared_apps.webhooks.stripe import ACCOUNT_KIND, PROVIDER
 from tenant_apps.payments import gateway
@@ -29,7 +33,9 @@ def shown_account() -> StripeAccount | None:
 def connect_stripe_account(*, tenant: Tenant, return_url: str, refresh_url: str) -> str:
     """An onboarding link for the business's own Stripe account, made on first use (and
     again after the business disconnected us: Stripe gives a deauthorized platform no access
-    to the old one) and claimed in the routing table (its events reach this tenant only)."""
+    to the old one) and claimed in the routing table (its events reach this tenant only).
+    Refused while card payments are switched off for the business."""
+    flags.require_enabled(flag_names.CARD_PAYMENTS, tenant_id=tenant.pk)
     account = connected_account()
     if account is None:
         # One key per connection: a retry replays it, a reconnection makes a new account.
@@ -37,7 +43,13 @@ def connect_stripe_account(*, tenant: Tenant, return_url: str, refresh_url: str)
         key = f"connect:{tenant.schema_name}" + (f":{previous}" if previous else "")
         created = call_stripe(lambda: gateway.create_account(tenant_schema=tenant.schema_name, idempotency_key=key))
         with transaction.atomic():
-            account, _ = StripeAccount.objects.get_or_create(account_id=created["id"])
+            account, made = StripeAccount.objects.get_or_create(account_id=created["id"])
+            if made:
+                audit.record(
+                    tenant_id=current_tenant_id(),
+                    action="stripe.connected",
+                    target=f"stripe_account:{account.account_id}",
+                )
             update_account_state(account=account, data=created)
             # Stripe announces a new account at once, before this route exists: those events
             # were stored unrouted and are processed now.
@@ -69,6 +81,9 @@ def disconnect_account(*, account: StripeAccount) -> StripeAccount:
         account.charges_enabled = False
         account.payouts_enabled = False
         account.save(update_fields=["disconnected_at", "charges_enabled", "payouts_enabled", "updated_at"])
+        audit.record(
+            tenant_id=current_tenant_id(), action="stripe.disconnected", target=f"stripe_account:{account.account_id}"
+        )
     return account
 
 
@@ -86,7 +101,19 @@ def not_connected(account_id: str | None = None) -> Conflict:
     )
 
 
+def card_payments_enabled() -> bool:
+    """Whether the active business takes card payments at all (its card_payments flag)."""
+    return flags.is_enabled(flag_names.CARD_PAYMENTS, tenant_id=current_tenant_id())
+
+
+def require_card_payments() -> None:
+    """Refuse (409 `integration_disabled`) Stripe work of a business whose card payments are
+    switched off (its card_payments flag)."""
+    flags.require_enabled(flag_names.CARD_PAYMENTS, tenant_id=current_tenant_id())
+
+
 def require_charges_enabled() -> StripeAccount:
+    require_card_payments()
     account = connected_account()
     if account is None or not account.charges_enabled:
         raise not_connected(account.account_id if account else None)

@@ -20,6 +20,7 @@ from shared_apps.errors import NotFound
 from shared_apps.tenants import queries as tenant_queries
 from shared_apps.tenants.models import CustomDomain, Tenant
 from shared_apps.tenants.services import tenant_host
+from tenant_apps.payments.connect import card_payments_enabled
 from tenant_apps.payments.models import StripeAccount
 
 PAY_PATH = "/p/"
@@ -105,7 +106,10 @@ def read_legacy_token(token: str) -> tuple[str, int]:
 
 
 def card_pay_link(invoice_id: int) -> str | None:
-    """The invoice's pay link once the business takes cards (printed on its PDF), else None."""
+    """The invoice's pay link once the business takes cards (printed on its PDF), else None;
+    None too while card payments are switched off for it (its card_payments flag)."""
+    if not card_payments_enabled():
+        return None
     if not StripeAccount.objects.filter(charges_enabled=True).exists():
         return None
     return pay_url(invoice_id=invoice_id)

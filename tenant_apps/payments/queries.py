@@ -1,6 +1,8 @@
 """Reading the payments ledger."""
 
-from django.db.models import QuerySet
+from datetime import datetime
+
+from django.db.models import QuerySet, Sum
 
 from shared_apps.webhooks import stripe
 from tenant_apps.billing.totals import format_money
@@ -73,3 +75,11 @@ def list_payments(*, invoice_id: int | None = None) -> QuerySet[Payment]:
     """Ledger rows (payments and refunds), newest first, optionally of one invoice."""
     payments = Payment.objects.all()
     return payments.filter(invoice_id=invoice_id) if invoice_id is not None else payments
+
+
+def card_volume(since: datetime) -> int:
+    """Card payments taken through Stripe since `since`, in minor units of the business's
+    currency, before refunds (usage stats)."""
+    return Payment.objects.filter(
+        kind=Payment.Kind.PAYMENT, provider=stripe.PROVIDER, occurred_at__gte=since
+    ).aggregate(total=Sum("amount", default=0))["total"]

@@ -12,12 +12,14 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from shared_apps.audit import services as audit
 from shared_apps.errors import Conflict, NotFound, ValidationFailed
 from shared_apps.outbox.services import enqueue_after_commit
+from shared_apps.tenants.queries import current_tenant_id
 from shared_apps.webhooks.stripe import PROVIDER
 from tenant_apps.invoices.services import lock_invoice
 from tenant_apps.payments import gateway
-from tenant_apps.payments.connect import not_connected, payment_account
+from tenant_apps.payments.connect import not_connected, payment_account, require_card_payments
 from tenant_apps.payments.gateway import StripeFailure, current_schema, idempotency_key
 from tenant_apps.payments.ledger import notify_owner, payment_recorded, post_ledger_entry
 from tenant_apps.payments.models import CardRefund, Payment, PaymentNotice
@@ -118,6 +120,7 @@ def request_card_refund(*, payment_id: int, amount: int | None, requested_by: in
     Stripe is away a job asks again with the same key."""
     if amount is not None and amount <= 0:
         raise ValidationFailed("amount must be positive.", details=[{"field": "amount"}])
+    require_card_payments()
     with transaction.atomic():
         payment = Payment.objects.select_for_update(of=("self",)).filter(pk=payment_id).first()
         if payment is None:
@@ -141,6 +144,12 @@ def request_card_refund(*, payment_id: int, amount: int | None, requested_by: in
                 details=[{"refundable": max(left, 0)}],
             )
         card_refund = CardRefund.objects.create(payment=payment, amount=amount, requested_by=requested_by)
+        audit.record(
+            tenant_id=current_tenant_id(),
+            action="payment.refund_requested",
+            target=f"payment:{payment.pk}",
+            details={"amount": amount, "currency": payment.currency, "card_refund_id": card_refund.pk},
+        )
     return submit_card_refund(refund_id=card_refund.pk)
 
 

@@ -7,7 +7,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from shared_apps.audit import services as audit
 from shared_apps.errors import Conflict, ValidationFailed
+from shared_apps.tenants.queries import current_tenant_id
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.invoices.services import (
     REFUNDABLE_STATUSES,
@@ -114,6 +116,12 @@ def record_refund(
             provider_id=provider_id,
             occurred_at=occurred_at or timezone.now(),
             recorded_by=recorded_by,
+        )
+        audit.record(
+            tenant_id=current_tenant_id(),
+            action="payment.refund_recorded",
+            target=f"invoice:{invoice_id}",
+            details={"amount": amount, "currency": invoice.currency, "method": method, "provider": provider},
         )
         payment_recorded(refund)
     return refund

@@ -5,7 +5,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Q
 
-from shared_apps.tenants.models import Tenant
+from shared_apps.tenants.sections import SettingsRow
 from tenant_apps.billing.models import Document, DocumentItem, DocumentType
 
 
@@ -37,8 +37,8 @@ class Quote(Document):
         ]
 
     @classmethod
-    def number_prefix(cls, tenant: Tenant) -> str:
-        return tenant.quote_prefix
+    def number_prefix(cls) -> str:
+        return QuoteSettings.load().quote_prefix
 
     def pdf_fields(self) -> dict[str, Any]:
         return {"valid_until": self.valid_until}
@@ -48,3 +48,10 @@ class QuoteItem(DocumentItem):
     """One line of a quote."""
 
     quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="items")
+
+
+class QuoteSettings(SettingsRow):
+    """How long a quote stays valid by default, and its number's prefix (`Q-2026-0001`)."""
+
+    quote_validity_days = models.PositiveIntegerField(default=30)
+    quote_prefix = models.CharField(max_length=10, default="Q")

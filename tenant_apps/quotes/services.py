@@ -16,7 +16,7 @@ from shared_apps.tenants.models import Tenant
 from tenant_apps.billing import services as billing
 from tenant_apps.billing.guards import require_items
 from tenant_apps.quotes import queries
-from tenant_apps.quotes.models import Quote
+from tenant_apps.quotes.models import Quote, QuoteSettings
 
 Status = Quote.Status
 
@@ -42,7 +42,7 @@ def create_quote(
     validity, in the tenant's zone; currency to the tenant's."""
     if valid_until is None:
         today = tenant.local_date(now or timezone.now())
-        valid_until = today + timedelta(days=tenant.quote_validity_days)
+        valid_until = today + timedelta(days=QuoteSettings.load().quote_validity_days)
     return billing.create_draft(Quote, tenant=tenant, valid_until=valid_until, **fields)
 
 

@@ -6,11 +6,12 @@ is due are the caller's business (notifications); quiet hours too
 from django.db import IntegrityError, transaction
 
 from shared_apps.errors import ValidationFailed
+from shared_apps.flags.catalogue import SMS
 from shared_apps.tenants.models import Tenant
 from tenant_apps.customers import queries as customer_queries
 from tenant_apps.customers.models import Customer
 from tenant_apps.customers.services import RecipientOptedOut
-from tenant_apps.sms.models import AutomaticText
+from tenant_apps.sms.models import AutomaticText, SmsSettings
 from tenant_apps.sms.services import queue_sms
 
 Reason = AutomaticText.SkipReason
@@ -31,8 +32,8 @@ def send_automatic_text(
     *, tenant: Tenant, send_key: str, kind: str, customer: Customer, body: str
 ) -> AutomaticText | None:
     """Queue `body` to the customer's phone once per `send_key`, in the caller's transaction;
-    an opted-out number, a customer without a phone or a business without a sender number is
-    skipped and recorded. Returns None when the key was already decided (nothing happens)."""
+    an opted-out number, a customer without a phone, a business without a sender number or
+    with texts switched off is skipped and recorded. Returns None when the key was already decided (nothing happens)."""
     with transaction.atomic():
         if AutomaticText.objects.filter(send_key=send_key).exists():
             return None
@@ -54,7 +55,9 @@ def send_automatic_text(
 
 
 def _reason_to_skip(*, tenant: Tenant, customer: Customer) -> AutomaticText.SkipReason | None:
-    if not tenant.sms_sender:
+    if not tenant.may_run(integration=SMS):
+        return Reason.SMS_OFF
+    if not SmsSettings.load().sms_sender:
         return Reason.NO_SENDER
     if not customer.phone:
         return Reason.NO_PHONE

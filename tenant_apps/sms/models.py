@@ -1,6 +1,10 @@
 """Text messages to and from the business's customers (tenant schema)."""
 
+from datetime import time
+
 from django.db import models
+
+from shared_apps.tenants.sections import SettingsRow
 
 
 class Message(models.Model):
@@ -83,6 +87,7 @@ class AutomaticText(models.Model):
         QUIET_HOURS = "quiet_hours", "Quiet hours last until it would be pointless"
         GONE = "gone", "What it was about was cancelled or is no longer sent"
         UNSENDABLE = "unsendable", "The text as written was empty or too long to send"
+        SMS_OFF = "sms_off", "Texts are switched off for the business (its sms flag)"
 
     send_key = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=40)
@@ -112,3 +117,12 @@ class SmsTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SmsSettings(SettingsRow):
+    """The text channel's settings: the business's Twilio sender number, and the local hours in
+    which no automatic text is sent (the window may wrap midnight)."""
+
+    sms_sender = models.CharField(max_length=32, blank=True)
+    quiet_hours_start = models.TimeField(default=time(21, 0))
+    quiet_hours_end = models.TimeField(default=time(8, 0))

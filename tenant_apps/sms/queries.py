@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 
 from shared_apps.errors import NotFound
 from tenant_apps.customers.history import HistoryEntry, HistoryWindow
@@ -102,3 +102,10 @@ def claimed_sids(*, sids: Iterable[str]) -> set[str]:
     """Which of these MessageSids are already stored on a message."""
     stored = Message.objects.filter(provider_sid__in=list(sids)).values_list("provider_sid", flat=True)
     return {sid for sid in stored if sid is not None}
+
+
+def sent_segments(since: datetime) -> int:
+    """Segments of the texts the business sent since `since` (what Twilio bills; usage stats)."""
+    return Message.objects.filter(direction=Message.Direction.OUTBOUND, created_at__gte=since).aggregate(
+        total=Sum("segments", default=0)
+    )["total"]

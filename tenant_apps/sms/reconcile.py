@@ -120,7 +120,9 @@ def reconcile_messages(*, tenant_id: int, now: datetime | None = None) -> int:
 
 
 def reconcile_all_tenants(*, now: datetime | None = None) -> int:
-    """`reconcile_messages` in every active business that texts."""
+    """`reconcile_messages` in every active business that texts: one with a sender number,
+    which is then its Twilio route (read in the public schema, not in each schema)."""
     return run_in_every_active_tenant(
-        lambda tenant: reconcile_messages(tenant_id=tenant.pk, now=now), having=~Q(sms_sender="")
+        lambda tenant: reconcile_messages(tenant_id=tenant.pk, now=now),
+        having=Q(provider_routes__provider=twilio.PROVIDER, provider_routes__kind=twilio.SENDER_KIND),
     )

@@ -10,6 +10,8 @@ from django.http import QueryDict
 
 from shared_apps.errors import Conflict, ValidationFailed
 from shared_apps.events.services import emit
+from shared_apps.flags import catalogue as flag_names
+from shared_apps.flags import services as flags
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks import twilio
@@ -19,7 +21,7 @@ from tenant_apps.customers import queries as customer_queries
 from tenant_apps.customers.models import Customer
 from tenant_apps.customers.services import require_contactable, resolve_recipient, set_sms_opt_out_by_phone
 from tenant_apps.sms import gateway, queries
-from tenant_apps.sms.models import Message, SmsTemplate
+from tenant_apps.sms.models import Message, SmsSettings, SmsTemplate
 from tenant_apps.sms.segments import count_segments
 from tenant_apps.sms.templates import (
     TemplateContext,
@@ -236,7 +238,9 @@ def queue_sms(
     """Queue a text from the tenant's sender number to a customer (their phone) or a number;
     the `send_sms` job sends it after commit. The text is `body`, or template `template_id`
     rendered for `variables` (templates.py). Refused: no sender number (409), an opted-out
-    recipient (409), an empty or over-long text, an unknown or unfilled variable (400)."""
+    recipient (409), texts switched off for the business (409), an empty or over-long text,
+    an unknown or unfilled variable (400)."""
+    flags.require_enabled(flag_names.SMS, tenant_id=tenant.pk)
     if (body is None) == (template_id is None):
         raise _invalid_message("body", "Give exactly one of body and template_id.")
     if variables is not None and template_id is None:
@@ -251,14 +255,15 @@ def queue_sms(
     assert body is not None
     if not body.strip() or len(body) > MAX_BODY_LENGTH:
         raise _invalid_message("body", f"1 to {MAX_BODY_LENGTH} characters.")
-    if not tenant.sms_sender:
+    sender = SmsSettings.load().sms_sender
+    if not sender:
         raise Conflict("Set the business's sms_sender number before sending texts.", code="sms_sender_missing")
     require_contactable(phone=to_number)
     segments = count_segments(body)
     with transaction.atomic():
         message = Message.objects.create(
             direction=Message.Direction.OUTBOUND,
-            from_number=tenant.sms_sender,
+            from_number=sender,
             to_number=to_number,
             body=body,
             status=Status.QUEUED,
@@ -314,10 +319,16 @@ def send_queued_sms(*, message_id: int, tenant_id: int) -> Message | None:
     """Hand a queued text to Twilio, once. It is marked `sending` (committed) before the call,
     so a job that runs again never sends it twice: Twilio has no idempotency key, and a send
     whose outcome is unknown (timeout) stays `sending` rather than being blindly retried.
-    Twilio's refusal marks it failed with the error code (21610 also opts the number out)."""
+    Twilio's refusal marks it failed with the error code (21610 also opts the number out).
+    A text whose business switched texts off after queueing it fails without being sent."""
     with transaction.atomic():
         message = queries.get_message_for_update(message_id=message_id)
         if message is None or message.status != Status.QUEUED:
+            return message
+        if not flags.is_enabled(flag_names.SMS, tenant_id=tenant_id):
+            message.note = "Texts were switched off for the business before it was sent."
+            message.save(update_fields=["note"])
+            advance_status(message, new_status=Status.FAILED, error_code=None)
             return message
         message.status = Status.SENDING
         message.save(update_fields=["status", "updated_at"])

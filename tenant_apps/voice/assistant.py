@@ -3,13 +3,16 @@ who the business is, its hours in its own zone, today's date there, its services
 that says it is an automated assistant (and whether the call is recorded: recording is off
 unless the business turned it on), and the tools, which call our webhook."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.utils import timezone
 
-from shared_apps.tenants.models import WEEKDAYS, Tenant
+from shared_apps.tenants.models import Tenant
+from shared_apps.tenants.sections import load_rows
+from tenant_apps.appointments.models import WEEKDAYS, AppointmentSettings
 from tenant_apps.pricebook.queries import bookable_services
+from tenant_apps.voice.models import VoiceSettings
 
 WEBHOOK_PATH = "/api/v1/voice/webhook"
 DAY_NAMES = dict(
@@ -101,23 +104,25 @@ def tool_definitions() -> list[dict[str, Any]]:
     ]
 
 
-def opening_hours(tenant: Tenant) -> str:
+def opening_hours(business_hours: dict[str, list[list[str]]]) -> str:
     days = []
     for day in WEEKDAYS:
-        intervals = tenant.business_hours.get(day) or []
+        intervals = business_hours.get(day) or []
         hours = ", ".join(f"{opens}-{closes}" for opens, closes in intervals) or "closed"
         days.append(f"{DAY_NAMES[day]} {hours}")
     return "; ".join(days)
 
 
-def greeting(tenant: Tenant) -> str:
-    recorded = "This call is recorded." if tenant.voice_record_calls else "This call is not recorded."
-    opening = tenant.voice_greeting or f"Thank you for calling {tenant.name}."
+def greeting(tenant: Tenant, voice: VoiceSettings) -> str:
+    recorded = "This call is recorded." if voice.voice_record_calls else "This call is not recorded."
+    opening = voice.voice_greeting or f"Thank you for calling {tenant.name}."
     return f"{opening} I'm an automated assistant and can book, move or cancel appointments. {recorded} How can I help?"
 
 
 def assistant_for(*, tenant: Tenant) -> dict[str, Any]:
-    """Vapi's `{"assistant": {...}}` for the business, built fresh for each call."""
+    """Vapi's `{"assistant": {...}}` for the business, built fresh for each call (in its schema)."""
+    stored = load_rows([VoiceSettings, AppointmentSettings])  # one query while Vapi waits
+    voice, calendar = cast(VoiceSettings, stored[0]), cast(AppointmentSettings, stored[1])
     now = timezone.now()
     today = tenant.local_date(now)
     offered = bookable_services()[:MAX_SERVICES_NAMED]
@@ -127,7 +132,8 @@ def assistant_for(*, tenant: Tenant) -> dict[str, Any]:
     prompt = (
         f"You are the phone receptionist of {tenant.name}, an automated assistant. Say so if asked. "
         f"Today is {today:%A} {today.isoformat()} in the business's time zone ({tenant.timezone}); "
-        f"the local time is {now.astimezone(tenant.zone):%H:%M}. Opening hours (local): {opening_hours(tenant)}. "
+        f"the local time is {now.astimezone(tenant.zone):%H:%M}. "
+        f"Opening hours (local): {opening_hours(calendar.business_hours)}. "
         f"Services: {services}. Use the tools to look the caller up, check free times, and book, move or "
         "cancel appointments; never promise a time the tools did not confirm. Times you send have no offset "
         "and are local. Name the service when booking or checking times: its length is known. "
@@ -137,14 +143,14 @@ def assistant_for(*, tenant: Tenant) -> dict[str, Any]:
     return {
         "assistant": {
             "name": f"{tenant.name} receptionist"[:40],
-            "firstMessage": greeting(tenant),
+            "firstMessage": greeting(tenant, voice),
             "model": {
                 "provider": "openai",
                 "model": "gpt-4o",
                 "messages": [{"role": "system", "content": prompt}],
                 "tools": tool_definitions(),
             },
-            "artifactPlan": {"recordingEnabled": tenant.voice_record_calls},
+            "artifactPlan": {"recordingEnabled": voice.voice_record_calls},
             "serverMessages": SERVER_MESSAGES,
             "server": vapi_server(),
             "metadata": {"tenant_id": tenant.pk},

@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from shared_apps.tenants.sections import SettingsRow
+
 
 class Call(models.Model):
     """One call, placed by us (outbound) or answered by the receptionist (inbound).
@@ -82,3 +84,13 @@ class ToolCallResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.tool_call_id}"
+
+
+class VoiceSettings(SettingsRow):
+    """The AI receptionist's settings: the business's Vapi assistant and number, what it says
+    first, and whether calls are recorded (off unless the business turns it on: consent)."""
+
+    vapi_assistant_id = models.CharField(max_length=64, blank=True)
+    vapi_phone_number_id = models.CharField(max_length=64, blank=True)
+    voice_greeting = models.CharField(max_length=500, blank=True)
+    voice_record_calls = models.BooleanField(default=False)

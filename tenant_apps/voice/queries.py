@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 
 from shared_apps.errors import NotFound
 from tenant_apps.customers.history import HistoryEntry, HistoryWindow
@@ -66,3 +66,8 @@ def call_history(customer_id: int, window: HistoryWindow) -> list[HistoryEntry]:
         )
         for row in rows
     ]
+
+
+def call_seconds(since: datetime) -> int:
+    """Seconds of the business's calls (either way) started since `since` (usage stats)."""
+    return Call.objects.filter(started_at__gte=since).aggregate(total=Sum("duration_seconds", default=0))["total"]

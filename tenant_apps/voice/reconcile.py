@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from shared_apps.tenants.every_tenant import run_in_every_active_tenant
 from shared_apps.tenants.models import Tenant
+from shared_apps.webhooks import vapi
 from tenant_apps.voice import gateway, queries
 from tenant_apps.voice.models import Call
 from tenant_apps.voice.services import store_placed_call, vapi_call_name
@@ -95,7 +96,9 @@ def reconcile_unsettled_calls(*, tenant: Tenant, now: datetime | None = None) ->
 
 
 def reconcile_all_tenants(*, now: datetime | None = None) -> int:
-    """`reconcile_unsettled_calls` in every active business with a Vapi number."""
+    """`reconcile_unsettled_calls` in every active business with a Vapi number, which is then
+    its Vapi route (read in the public schema, not in each schema)."""
     return run_in_every_active_tenant(
-        lambda tenant: reconcile_unsettled_calls(tenant=tenant, now=now), having=~Q(vapi_phone_number_id="")
+        lambda tenant: reconcile_unsettled_calls(tenant=tenant, now=now),
+        having=Q(provider_routes__provider=vapi.PROVIDER, provider_routes__kind=vapi.PHONE_NUMBER_KIND),
     )

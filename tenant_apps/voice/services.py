@@ -10,6 +10,8 @@ from django.db import IntegrityError, transaction
 
 from shared_apps.errors import Conflict, ValidationFailed
 from shared_apps.events.services import emit
+from shared_apps.flags import catalogue as flag_names
+from shared_apps.flags import services as flags
 from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants.models import Tenant
 from shared_apps.webhooks import vapi
@@ -19,7 +21,7 @@ from tenant_apps.customers import queries as customer_queries
 from tenant_apps.customers.services import require_contactable, resolve_recipient
 from tenant_apps.voice import gateway, queries
 from tenant_apps.voice.assistant import SERVER_MESSAGES, vapi_server
-from tenant_apps.voice.models import Call
+from tenant_apps.voice.models import Call, VoiceSettings
 
 logger = logging.getLogger("voice")
 
@@ -65,7 +67,9 @@ def queue_call(
     """Queue an outbound call from the business's Vapi number to a customer (their phone) or a
     number; the `place_voice_call` job dials it after commit. Refused before anything is
     dialled: an invalid number (400), an `assistant_id` that is not the business's own (400),
-    a number that opted out (409), no Vapi number or assistant set up (409)."""
+    a number that opted out (409), no Vapi number or assistant set up (409), calls switched
+    off for the business (409)."""
+    flags.require_enabled(flag_names.VOICE, tenant_id=tenant.pk)
     customer, number = resolve_recipient(
         customer_id=customer_id, to=to, region=tenant.country, invalid_title=INVALID_CALL
     )
@@ -78,8 +82,9 @@ def queue_call(
     ):
         # Another business's assistant would speak for it (and bill it): only the business's own.
         raise _invalid("assistant_id", "Not an assistant of this business (set it as vapi_assistant_id first).")
-    assistant = assistant or tenant.vapi_assistant_id
-    if not tenant.vapi_phone_number_id or not assistant:
+    voice = VoiceSettings.load()
+    assistant = assistant or voice.vapi_assistant_id
+    if not voice.vapi_phone_number_id or not assistant:
         raise Conflict(
             "Set the business's vapi_phone_number_id and vapi_assistant_id before placing calls.",
             code="voice_not_configured",
@@ -92,7 +97,7 @@ def queue_call(
             customer_number=number,
             purpose=purpose.strip(),
             assistant_id=assistant,
-            phone_number_id=tenant.vapi_phone_number_id,
+            phone_number_id=voice.vapi_phone_number_id,
         )
         enqueue_after_commit(
             actor_name=PLACE_ACTOR, schema_name=tenant.schema_name, call_id=call.pk, tenant_id=tenant.pk
@@ -104,7 +109,10 @@ def place_queued_call(*, call_id: int, tenant_id: int) -> Call | None:
     """Dial a pending call through Vapi, once: it is marked `dialing` (committed) before the
     request, so a job that runs again never dials it twice, and a failed request is never
     retried (a retry could ring the customer twice). Our ids travel in the call's metadata;
-    Vapi's call id becomes a provider route, so its messages reach this tenant."""
+    Vapi's call id becomes a provider route, so its messages reach this tenant. A call whose
+    business switched calls off after queueing it fails without being dialled."""
+    if not flags.is_enabled(flag_names.VOICE, tenant_id=tenant_id):
+        return _finish_pending_as_failed(call_id=call_id, reason="integration-disabled")
     with transaction.atomic():
         call = queries.get_call_for_update(call_id=call_id)
         if call is None or call.status != Status.PENDING:
@@ -170,6 +178,15 @@ def _mark_unknown(*, call_id: int, note: str) -> Call:
         call.note = note[:200]
         call.save(update_fields=["status", "note", "updated_at"])
     return call
+
+
+def _finish_pending_as_failed(*, call_id: int, reason: str) -> Call | None:
+    """Fail a call that was never dialled (still pending); any other is left as it is."""
+    with transaction.atomic():
+        call = queries.get_call_for_update(call_id=call_id)
+        if call is None or call.status != Status.PENDING:
+            return call
+    return _finish_failed(call_id=call_id, reason=reason)
 
 
 def _finish_failed(*, call_id: int, reason: str) -> Call:

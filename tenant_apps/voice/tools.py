@@ -3,15 +3,16 @@
 Each tool call is claimed under its `toolCall.id` (ToolCallResult, unique) in the transaction
 that runs it, so a re-delivered or concurrent duplicate waits for the first and returns its
 answer: nothing is booked twice. Bookings go through the appointments services with a staff
-member (the first free one), so the exclusion constraint protects them exactly like staff
-bookings; a slot taken meanwhile answers the next free slots, never an error the caller hears
-as silence. A caller only ever sees, moves or cancels the appointments of the customer their
-own number belongs to."""
+member (the first free one), so the exclusion constraint and the time-off guards protect
+them exactly like staff bookings; a slot taken (or blocked by new time off) meanwhile
+answers the next free slots, never an error the caller hears as silence. A caller only ever
+sees, moves or cancels the appointments of the customer their own number belongs to."""
 
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from django.db import connection, transaction
@@ -25,7 +26,7 @@ from shared_apps.webhooks.vapi import ToolCall
 from tenant_apps.appointments import queries as appointment_queries
 from tenant_apps.appointments import services as appointments
 from tenant_apps.appointments.availability import Slot, business_intervals, find_available_slots
-from tenant_apps.appointments.models import Appointment
+from tenant_apps.appointments.models import Appointment, AppointmentSettings
 from tenant_apps.customers import queries as customer_queries
 from tenant_apps.customers import services as customers
 from tenant_apps.customers.models import Customer, Property
@@ -53,6 +54,11 @@ class ToolContext:
     caller: str  # E.164 of the caller, "" for a web call
     call: Call | None
     now: datetime
+
+    @cached_property
+    def calendar(self) -> AppointmentSettings:
+        """The calendar's settings, read once per message by the tools that need them."""
+        return AppointmentSettings.load()
 
 
 @dataclass(frozen=True)
@@ -117,7 +123,11 @@ def _next_free_slots(ctx: ToolContext, *, after: datetime, duration_minutes: int
     day = ctx.tenant.local_date(max(after, ctx.now))
     for _ in range(DAYS_AHEAD):
         found += find_available_slots(
-            tenant=ctx.tenant, day=day, duration_minutes=duration_minutes, now=max(after, ctx.now)
+            tenant=ctx.tenant,
+            day=day,
+            duration_minutes=duration_minutes,
+            now=max(after, ctx.now),
+            calendar=ctx.calendar,
         )
         if len(found) >= SLOTS_OFFERED:
             break
@@ -141,7 +151,9 @@ def _taken_answer(ctx: ToolContext, *, starts_at: datetime, duration_minutes: in
 def _free_staff(ctx: ToolContext, *, starts_at: datetime, duration_minutes: int) -> tuple[int, ...]:
     """Who is free for exactly this slot now (empty when nobody is, or it is outside hours)."""
     day = ctx.tenant.local_date(starts_at)
-    for slot in find_available_slots(tenant=ctx.tenant, day=day, duration_minutes=duration_minutes, now=ctx.now):
+    for slot in find_available_slots(
+        tenant=ctx.tenant, day=day, duration_minutes=duration_minutes, now=ctx.now, calendar=ctx.calendar
+    ):
         if slot.starts_at == starts_at:
             return slot.staff_ids
     return ()
@@ -150,7 +162,7 @@ def _free_staff(ctx: ToolContext, *, starts_at: datetime, duration_minutes: int)
 def _within_hours(ctx: ToolContext, *, starts_at: datetime, duration_minutes: int) -> bool:
     ends_at = starts_at + timedelta(minutes=duration_minutes)
     intervals = business_intervals(
-        day=ctx.tenant.local_date(starts_at), hours=ctx.tenant.business_hours, zone=ctx.tenant.zone
+        day=ctx.tenant.local_date(starts_at), hours=ctx.calendar.business_hours, zone=ctx.tenant.zone
     )
     return starts_at >= ctx.now and any(opens <= starts_at and ends_at <= closes for opens, closes in intervals)
 
@@ -163,7 +175,8 @@ def _book_with_first_free_staff(
     ctx: ToolContext, *, starts_at: datetime, duration_minutes: int, book: Callable[[int], Appointment]
 ) -> Appointment | None:
     """`book(staff_id)` with the first free staff member, trying the next one when a
-    concurrent booking took them (the exclusion constraint decides); None when nobody is free."""
+    concurrent booking or new time off took them (the database decides); None when nobody is
+    free."""
     tried: set[int] = set()
     while True:
         free = [
@@ -175,7 +188,7 @@ def _book_with_first_free_staff(
             return None
         try:
             return book(free[0])
-        except appointments.DoubleBooking:
+        except (appointments.DoubleBooking, appointments.Unavailable):
             tried.add(free[0])
 
 
@@ -255,7 +268,9 @@ def _service_and_duration(args: dict[str, Any]) -> tuple[PriceBookItem | None, i
 def check_availability(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer:
     day = _local_day(args.get("date"))
     _, duration = _service_and_duration(args)
-    slots = find_available_slots(tenant=ctx.tenant, day=day, duration_minutes=duration, now=ctx.now)
+    slots = find_available_slots(
+        tenant=ctx.tenant, day=day, duration_minutes=duration, now=ctx.now, calendar=ctx.calendar
+    )
     answer = _slots_answer(slots, ctx.tenant)
     message = (
         f"Free times: {', '.join(answer['spoken'])}." if slots else f"Nothing is free on {day:%A} {day.day} {day:%B}."
@@ -266,8 +281,8 @@ def check_availability(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer:
 def book_appointment(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer:
     starts_at = _instant(args.get("starts_at"), ctx.tenant)
     service, duration = _service_and_duration(args)
-    if not 1 <= duration <= ctx.tenant.max_appointment_minutes:
-        raise ToolProblem(f"duration_minutes must be between 1 and {ctx.tenant.max_appointment_minutes}.")
+    if not 1 <= duration <= ctx.calendar.max_appointment_minutes:
+        raise ToolProblem(f"duration_minutes must be between 1 and {ctx.calendar.max_appointment_minutes}.")
     customer = _find_or_create_customer(ctx, name=_text(args.get("name"))[:200], phone=ctx.caller)
     place = _visit_place(customer, args)
     title = (service.name if service is not None else _text(args.get("service")) or "Booked by phone")[:200]
@@ -353,7 +368,7 @@ def reschedule_appointment(ctx: ToolContext, args: dict[str, Any]) -> ToolAnswer
     if appointment.staff_id is not None:
         try:
             moved = move(appointment.staff_id)
-        except appointments.DoubleBooking:
+        except (appointments.DoubleBooking, appointments.Unavailable):
             moved = None
     if moved is None:
         moved = _book_with_first_free_staff(ctx, starts_at=starts_at, duration_minutes=duration, book=move)

@@ -2,6 +2,7 @@
 ids, enums, typed errors, media types, descriptions (docs/api-contract.md)."""
 
 import json
+from pathlib import Path
 
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
@@ -57,6 +58,13 @@ OPERATION_IDS = {
     ("post", "/platform/tenants/{tenant_id}/restore"): "platform_tenants_restore",
     ("get", "/platform/webhook-events"): "platform_webhook_events_list",
     ("get", "/platform/outbox"): "platform_outbox_list",
+    ("get", "/platform/audit-events"): "platform_audit_events",
+    ("get", "/platform/flags"): "platform_flags_list",
+    ("put", "/platform/flags/{name}"): "platform_flags_replace",
+    ("get", "/platform/tenants/{tenant_id}/flags"): "platform_tenants_flags_list",
+    ("put", "/platform/tenants/{tenant_id}/flags/{name}"): "platform_tenants_flags_replace",
+    ("get", "/platform/stats"): "platform_stats",
+    ("get", "/audit-events"): "audit_events",
     ("get", "/customers"): "customers_list",
     ("post", "/customers"): "customers_create",
     ("get", "/customers/{customer_id}"): "customers_get",
@@ -82,6 +90,22 @@ OPERATION_IDS = {
     ("patch", "/appointments/{appointment_id}"): "appointments_update",
     ("delete", "/appointments/{appointment_id}"): "appointments_delete",
     ("post", "/appointments/{appointment_id}/transition"): "appointments_transition",
+    ("get", "/appointment-series"): "appointment_series_list",
+    ("post", "/appointment-series"): "appointment_series_create",
+    ("get", "/appointment-series/{series_id}"): "appointment_series_get",
+    ("patch", "/appointment-series/{series_id}"): "appointment_series_update",
+    ("delete", "/appointment-series/{series_id}"): "appointment_series_delete",
+    ("get", "/appointment-series/{series_id}/occurrences"): "appointment_series_occurrences_list",
+    ("get", "/time-off"): "time_off_list",
+    ("post", "/time-off"): "time_off_create",
+    ("get", "/time-off/{time_off_id}"): "time_off_get",
+    ("patch", "/time-off/{time_off_id}"): "time_off_update",
+    ("delete", "/time-off/{time_off_id}"): "time_off_delete",
+    ("get", "/closed-days"): "closed_days_list",
+    ("post", "/closed-days"): "closed_days_create",
+    ("get", "/closed-days/{closed_day_id}"): "closed_days_get",
+    ("patch", "/closed-days/{closed_day_id}"): "closed_days_update",
+    ("delete", "/closed-days/{closed_day_id}"): "closed_days_delete",
     ("get", "/quotes"): "quotes_list",
     ("post", "/quotes"): "quotes_create",
     ("get", "/quotes/{quote_id}"): "quotes_get",
@@ -324,3 +348,13 @@ def test_main_schemas_carry_examples(schema, schema_name):
     examples = [name for name, field in definition["properties"].items() if "examples" in field or "example" in field]
 
     assert examples or "examples" in definition, schema_name
+
+
+def test_the_tenant_settings_document_is_the_committed_one(schema):
+    """/tenants/me composes every app's settings section (shared_apps/tenants/sections.py): its
+    operations and schemas are the committed ones, whichever app owns a field."""
+    committed = json.loads((Path(__file__).parent / "tenant_settings_openapi.json").read_text())
+    names = committed["components"]
+
+    assert {path: schema["paths"][path] for path in committed["paths"]} == committed["paths"]
+    assert {name: component(schema, name) for name in names} == committed["components"]

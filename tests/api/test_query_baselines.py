@@ -21,10 +21,12 @@ from django.utils import timezone
 
 from api.main import api
 from shared_apps.accounts.models import User
+from shared_apps.audit.models import AuditEvent
 from shared_apps.outbox.models import OutboxMessage
 from shared_apps.tenants.models import CustomDomain, Tenant
 from shared_apps.tenants.provisioning import create_pooled_tenant
 from shared_apps.webhooks.models import WebhookEvent
+from tenant_apps.appointments.models import SeriesOccurrence
 from tenant_apps.payments.services import record_manual_payment
 from tests import conftest
 from tests.api.generic import _load_baselines, assert_query_count, counted
@@ -252,6 +254,27 @@ def test_platform_webhook_events_and_outbox(platform_api, tenant_a):
     count_list("GET /platform/outbox", platform_api, "/platform/outbox", add_messages)
 
 
+def test_audit_trails(platform_api, tenant_a):
+    def add_rows(number: int) -> None:
+        AuditEvent.objects.bulk_create(
+            AuditEvent(tenant_id=tenant_a.tenant.pk, action="auth.login", actor="system") for _ in range(number)
+        )
+
+    count_list("GET /audit-events", tenant_a.api(), "/audit-events", add_rows, limit=200)
+    count_list("GET /platform/audit-events", platform_api, "/platform/audit-events", add_rows, limit=200)
+
+
+def test_platform_flags(platform_api, tenant_a):
+    url = f"/platform/tenants/{tenant_a.tenant.pk}/flags"
+
+    assert count("GET /platform/flags", platform_api, "GET", "/platform/flags").status_code == 200
+    rolled = count("PUT /platform/flags/{id}", platform_api, "PUT", "/platform/flags/sms", {"rollout_percent": 50})
+    listed = count("GET /platform/tenants/{id}/flags", platform_api, "GET", url)
+    switched = count("PUT /platform/tenants/{id}/flags/{id}", platform_api, "PUT", f"{url}/sms", {"enabled": False})
+
+    assert (rolled.status_code, listed.status_code, switched.status_code) == (200, 200, 200), switched.content
+
+
 # Customers and the calendar
 
 
@@ -320,6 +343,45 @@ def test_appointment_transition_and_cancel(tenant_a):
     assert moved.status_code == 200, moved.content
     cancelled = count("DELETE /appointments/{id}", tenant_a.api(), "DELETE", f"/appointments/{second['id']}")
     assert cancelled.status_code in (200, 204), cancelled.content
+
+
+def test_series_occurrences_edit_and_end(tenant_a):
+    start = local(next_business_day(tenant_a.tenant.zone), 9, tenant_a.tenant.zone)
+    body = {
+        "customer_id": customer_id(tenant_a),
+        "title": "Pool cleaning",
+        "starts_at": start.isoformat(),
+        "duration_minutes": 60,
+        "rrule": "FREQ=WEEKLY;COUNT=4",
+    }
+    series = tenant_a.api().post("/appointment-series", body).json()
+    url = f"/appointment-series/{series['id']}"
+    added: list[int] = []
+
+    def add_conflicts(number: int) -> None:
+        with tenant_a.schema():
+            for _ in range(number):
+                added.append(len(added))
+                SeriesOccurrence.objects.create(
+                    series_id=series["id"],
+                    local_date=start.date() + timedelta(days=100 + len(added)),
+                    status=SeriesOccurrence.Status.CONFLICT,
+                    conflict={"code": "double_booking", "message": "Taken.", "details": []},
+                )
+
+    count_list("GET /appointment-series/{id}/occurrences", tenant_a.api(), f"{url}/occurrences", add_conflicts)
+    # Another series' four upcoming visits, moved in place.
+    url = f"/appointment-series/{tenant_a.api().post('/appointment-series', body).json()['id']}"
+    edited = count(
+        "PATCH /appointment-series/{id}",
+        tenant_a.api(),
+        "PATCH",
+        url,
+        {"version": 1, "scope": "all", "local_start": "10:00", "rrule": "FREQ=WEEKLY;COUNT=4"},
+    )
+    assert edited.status_code == 200, edited.content
+    ended = count("DELETE /appointment-series/{id}", tenant_a.api(), "DELETE", f"{url}?version=2")
+    assert ended.status_code == 200, ended.content
 
 
 # Quotes and invoices: a document of many lines costs what a document of one costs.
@@ -408,15 +470,11 @@ def test_sms_templates(tenant_a):
 
 
 def test_sms_send(tenant_a):
-    tenant_a.tenant.sms_sender = "+12025550500"
-    tenant_a.tenant.save(update_fields=["sms_sender"])
-    try:
-        customer = customer_id(tenant_a)
-        sent = count(
-            "POST /sms/send", tenant_a.api(), "POST", "/sms/send", {"customer_id": customer, "body": "See you at 9"}
-        )
-    finally:
-        tenant_a.tenant.sms_sender = ""
+    tenant_a.store_settings(sms_sender="+12025550500")
+    customer = customer_id(tenant_a)
+    sent = count(
+        "POST /sms/send", tenant_a.api(), "POST", "/sms/send", {"customer_id": customer, "body": "See you at 9"}
+    )
     assert sent.status_code in (201, 202), sent.content
 
 

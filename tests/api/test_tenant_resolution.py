@@ -13,9 +13,16 @@ def statements_for(client, path):
     return [query["sql"] for query in queries.captured_queries]
 
 
-def test_route_without_business_queries_costs_no_sql(tenant_a):
-    assert statements_for(tenant_a.api(), "/tenants/me") == []
-    assert statements_for(tenant_a.api(on_api_host=True), "/tenants/me") == []
+def test_resolving_the_business_costs_no_sql(tenant_a):
+    """/tenants/me's only query is its own read of the settings sections (in the business's
+    schema, hence the SET): the tenant, its host and the membership come from caches."""
+    set_path = f'SET search_path = "{tenant_a.tenant.schema_name}","public"'
+
+    on_subdomain = statements_for(tenant_a.api(), "/tenants/me")
+    on_api_host = statements_for(tenant_a.api(on_api_host=True), "/tenants/me")
+
+    assert [sql.split(" (")[0] for sql in on_subdomain] == [set_path, "SELECT"]
+    assert [sql.split(" (")[0] for sql in on_api_host] == [set_path, "SELECT"]
 
 
 def test_business_queries_add_exactly_one_set_search_path(tenant_a):

@@ -13,6 +13,7 @@ from shared_apps.events import services as events
 from shared_apps.events.catalogue import event_type
 from shared_apps.outbox.models import OutboxMessage
 from shared_apps.tenants import services as tenant_services
+from tenant_apps.appointments import series, time_off
 from tenant_apps.appointments import services as appointments
 from tenant_apps.customers import services as customers
 from tenant_apps.customers.models import Customer
@@ -54,6 +55,122 @@ def _book(test_tenant, customer_id: int):
         ends_at=STARTS + timedelta(hours=1),
         now=NOW,
     )
+
+
+# Recurring visits are booked a horizon ahead of their clock: this one is just before STARTS.
+SERIES_NOW = STARTS - timedelta(days=1)
+
+
+def _time_off(t, **changes):
+    return time_off.create_time_off(
+        tenant=t.tenant,
+        actor_user_id=t.owner.pk,
+        actor_role="owner",
+        staff_id=t.staff.pk,
+        starts_at=STARTS,
+        ends_at=STARTS + timedelta(hours=2),
+        **changes,
+    )
+
+
+def _closed_day(t):
+    return time_off.create_closed_day(tenant=t.tenant, actor_user_id=t.owner.pk, starts_on=STARTS.date())
+
+
+def _series(t, customer, *, now: datetime, staff_id: int | None = None):
+    return series.create_series(
+        tenant=t.tenant,
+        customer_id=customer.pk,
+        title="Boiler service",
+        starts_at=STARTS,
+        duration_minutes=60,
+        rrule="FREQ=YEARLY;COUNT=1",
+        staff_id=staff_id,
+        now=now,
+    )
+
+
+def time_off_created(t, _):
+    return _time_off(t)
+
+
+def time_off_updated(t, _):
+    row = _time_off(t)
+    _forget(t)
+    return time_off.update_time_off(
+        tenant=t.tenant,
+        actor_user_id=t.owner.pk,
+        actor_role="owner",
+        time_off_id=row.pk,
+        version=row.version,
+        changes={"reason": "Training"},
+    )
+
+
+def time_off_deleted(t, _):
+    row = _time_off(t)
+    _forget(t)
+    return time_off.delete_time_off(actor_user_id=t.owner.pk, actor_role="owner", time_off_id=row.pk)
+
+
+def closed_day_created(t, _):
+    return _closed_day(t)
+
+
+def closed_day_updated(t, _):
+    row = _closed_day(t)
+    _forget(t)
+    return time_off.update_closed_day(
+        tenant=t.tenant, closed_day_id=row.pk, version=row.version, changes={"reason": "Holiday"}
+    )
+
+
+def closed_day_deleted(t, _):
+    row = _closed_day(t)
+    _forget(t)
+    return time_off.delete_closed_day(closed_day_id=row.pk)
+
+
+def series_created(t, customer):
+    # Its one visit is already past at `now`, so nothing else is booked (and emitted).
+    return _series(t, customer, now=STARTS + timedelta(days=1))
+
+
+def series_changed(t, customer):
+    made = _series(t, customer, now=STARTS + timedelta(days=1))
+    _forget(t)
+    return series.update_series(
+        tenant=t.tenant,
+        series_id=made.pk,
+        version=made.version,
+        scope="all",
+        changes={"title": "Annual service"},
+        now=STARTS + timedelta(days=1),
+    )
+
+
+def series_ended(t, customer):
+    made = _series(t, customer, now=STARTS + timedelta(days=1))
+    _forget(t)
+    return series.end_series(series_id=made.pk, version=made.version, now=STARTS + timedelta(days=1))
+
+
+def series_occurrence_conflict(t, customer):
+    """The visit first clashed with a booking; that one is cancelled but the staff member takes
+    time off instead: the daily retry reports the new reason."""
+    other = appointments.create_appointment(
+        tenant=t.tenant,
+        customer_id=customer.pk,
+        title="Other job",
+        starts_at=STARTS,
+        ends_at=STARTS + timedelta(hours=1),
+        staff_id=t.staff.pk,
+    )
+    _series(t, customer, now=SERIES_NOW, staff_id=t.staff.pk)
+    appointments.cancel_appointment(appointment_id=other.pk)
+    _time_off(t)
+    _forget(t)
+    return series.materialise_series(tenant=t.tenant, now=SERIES_NOW)
 
 
 # Each change: (set-up run before, returning state) and (the change itself).
@@ -220,6 +337,16 @@ CHANGES: dict[str, tuple[Callable, list[str]]] = {
     "sms.received": (sms_received, ["sms.received"]),
     "sms.delivery_failed": (sms_delivery_failed, ["sms.delivery_failed"]),
     "call.ended": (call_ended, ["call.ended"]),
+    "time_off.created": (time_off_created, ["time_off.created"]),
+    "time_off.updated": (time_off_updated, ["time_off.updated"]),
+    "time_off.deleted": (time_off_deleted, ["time_off.deleted"]),
+    "closed_day.created": (closed_day_created, ["closed_day.created"]),
+    "closed_day.updated": (closed_day_updated, ["closed_day.updated"]),
+    "closed_day.deleted": (closed_day_deleted, ["closed_day.deleted"]),
+    "appointment_series.created": (series_created, ["appointment_series.created"]),
+    "appointment_series.changed": (series_changed, ["appointment_series.changed"]),
+    "appointment_series.ended": (series_ended, ["appointment_series.ended"]),
+    "appointment_series.occurrence_conflict": (series_occurrence_conflict, ["appointment_series.occurrence_conflict"]),
     "member.role_changed": (member_role_changed, ["member.role_changed"]),
     "member.removed": (member_removed, ["member.removed"]),
     "tenant.status_changed": (tenant_suspended, ["tenant.status_changed"]),

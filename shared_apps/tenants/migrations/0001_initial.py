@@ -4,7 +4,13 @@ import django.db.models.deletion
 import django_tenants.postgresql_backend.base
 from django.db import migrations, models
 
-import shared_apps.tenants.models
+
+def default_business_hours():
+    """Monday to Friday 09:00-17:00; the function the model named then (since moved)."""
+    return {
+        day: ([["09:00", "17:00"]] if day not in ("sat", "sun") else [])
+        for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    }
 
 
 class Migration(migrations.Migration):
@@ -47,7 +53,7 @@ class Migration(migrations.Migration):
                     "country",
                     models.CharField(default="US", help_text="ISO 3166 region for phone numbers", max_length=2),
                 ),
-                ("business_hours", models.JSONField(default=shared_apps.tenants.models.default_business_hours)),
+                ("business_hours", models.JSONField(default=default_business_hours)),
                 ("appointment_buffer_minutes", models.PositiveIntegerField(default=0)),
                 ("max_appointment_minutes", models.PositiveIntegerField(default=480)),
                 ("payment_terms_days", models.PositiveIntegerField(default=14)),

@@ -5,7 +5,10 @@ import datetime
 import django.contrib.postgres.fields
 from django.db import migrations, models
 
-import shared_apps.tenants.models
+
+def default_reminder_hours():
+    """The function the model named then (since moved)."""
+    return [24, 2]
 
 
 class Migration(migrations.Migration):
@@ -44,7 +47,7 @@ class Migration(migrations.Migration):
             name="sms_reminder_hours",
             field=django.contrib.postgres.fields.ArrayField(
                 base_field=models.PositiveSmallIntegerField(),
-                default=shared_apps.tenants.models.default_reminder_hours,
+                default=default_reminder_hours,
                 size=None,
             ),
         ),

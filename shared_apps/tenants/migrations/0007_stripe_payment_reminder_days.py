@@ -3,7 +3,10 @@
 import django.contrib.postgres.fields
 from django.db import migrations, models
 
-import shared_apps.tenants.models
+
+def default_payment_reminder_days():
+    """The function the model named then (since moved)."""
+    return [1, 7, 14]
 
 
 class Migration(migrations.Migration):
@@ -17,7 +20,7 @@ class Migration(migrations.Migration):
             name="payment_reminder_days",
             field=django.contrib.postgres.fields.ArrayField(
                 base_field=models.PositiveSmallIntegerField(),
-                default=shared_apps.tenants.models.default_payment_reminder_days,
+                default=default_payment_reminder_days,
                 size=None,
             ),
         ),

@@ -108,8 +108,15 @@ def test_round_trip_into_an_empty_database_gives_the_same_answers(committed_tena
     with psycopg.connect(empty_database) as connection:
         routes = connection.execute("SELECT provider, external_id FROM webhooks_providerroute").fetchall()
         members = connection.execute("SELECT count(*) FROM accounts_membership").fetchone()
+        trail = connection.execute("SELECT action, tenant_id FROM audit_auditevent ORDER BY id").fetchall()
+        imported_id = connection.execute("SELECT id FROM tenants_tenant WHERE slug = %s", [committed_tenant.slug])
+        tenant_id = imported_id.fetchone()[0]
     assert routes == [("twilio", "+12025550188")]
     assert members == (2,)
+    # The business's audit trail came along, under its id here, and the import is recorded.
+    actions = [action for action, owner in trail if owner == tenant_id]
+    assert actions[:4] == ["tenant.created", "invitation.sent", "invitation.accepted", "tenant.settings_changed"]
+    assert "tenant.imported" in actions
 
 
 def test_import_refuses_a_tenant_that_exists_here(committed_tenant, unblocked_db, tmp_path):
@@ -167,11 +174,13 @@ client = Client(HTTP_HOST=host)
 login = client.post("/api/v1/auth/login", {"email": email, "password": password}, content_type="application/json")
 token = login.json()["access_token"]
 links = client.get(f"/api/v1/attachments/{attachment}/download", HTTP_AUTHORIZATION="Bearer " + token).json()
-print(hashlib.sha256(httpx.get(links["url"], timeout=30).content).hexdigest())
+logo = client.get("/api/v1/tenants/me/logo", HTTP_AUTHORIZATION="Bearer " + token)
+assert logo.status_code == 200, logo.content
+print(hashlib.sha256(httpx.get(links["url"], timeout=30).content).hexdigest(), hashlib.sha256(logo.content).hexdigest())
 """
 
 
-def test_files_move_with_the_business_into_another_storage(committed_tenant, empty_database, tmp_path):
+def test_files_and_logo_move_with_the_business_into_another_storage(committed_tenant, empty_database, tmp_path):
     import hashlib
 
     import httpx
@@ -187,6 +196,8 @@ def test_files_move_with_the_business_into_another_storage(committed_tenant, emp
     post_upload(started["upload"], photo)
     attachment = owner.post(f"/attachments/{started['attachment']['id']}/complete").json()["id"]
     kept = httpx.get(owner.get(f"/attachments/{attachment}/download").json()["url"]).content
+    logo = jpeg_with_gps(size=(30, 20))
+    assert owner.put("/tenants/me/logo", logo).status_code == 200
     archive = tmp_path / "tenant.tar.gz"
     # Another deployment's storage: the same server, another namespace of keys.
     elsewhere = {"S3_KEY_PREFIX": f"elsewhere-{uuid.uuid4().hex[:8]}"}
@@ -207,4 +218,7 @@ def test_files_move_with_the_business_into_another_storage(committed_tenant, emp
     )
 
     assert fetched.returncode == 0, fetched.stderr[-3000:]
-    assert fetched.stdout.strip().splitlines()[-1] == hashlib.sha256(kept).hexdigest()
+    assert fetched.stdout.strip().splitlines()[-1].split() == [
+        hashlib.sha256(kept).hexdigest(),
+        hashlib.sha256(logo).hexdigest(),
+    ]

@@ -25,14 +25,19 @@ def starts(slots):
 
 @pytest.fixture
 def tenant(tenant_a):
-    """tenant_a's row with settings changed in memory only (the service reads them from it)."""
+    """tenant_a's row (its zone changed in memory only), open 09:00-17:00 every day."""
     row = tenant_a.tenant
     row.timezone = "America/New_York"
-    row.business_hours = hours(("09:00", "17:00"))
-    row.appointment_buffer_minutes = 0
+    tenant_a.store_settings(business_hours=hours(("09:00", "17:00")), appointment_buffer_minutes=0)
     with tenant_a.schema():
         yield row
     row.refresh_from_db()
+
+
+@pytest.fixture
+def calendar(tenant_a):
+    """Stores tenant A's calendar settings (`calendar(business_hours=...)`): the services read them."""
+    return tenant_a.store_settings
 
 
 def test_gap_wall_time_means_the_end_of_the_gap():
@@ -46,8 +51,8 @@ def test_ambiguous_wall_time_is_first_occurrence_or_latest():
     assert wall_clock_instant(day, wall, NEW_YORK, latest=True) == datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
 
 
-def test_spring_forward_day_has_an_hour_less_of_slots(tenant):
-    tenant.business_hours = hours(("00:00", "04:00"))
+def test_spring_forward_day_has_an_hour_less_of_slots(tenant, calendar):
+    calendar(business_hours=hours(("00:00", "04:00")))
 
     slots = find_available_slots(tenant=tenant, day=date(2026, 3, 8), duration_minutes=60, now=LONG_AGO)
 
@@ -67,16 +72,16 @@ def test_spring_forward_day_has_an_hour_less_of_slots(tenant):
     assert slots[-1].ends_at.isoformat() == "2026-03-08T04:00:00-04:00"
 
 
-def test_opening_inside_the_gap_opens_when_the_gap_ends(tenant):
-    tenant.business_hours = hours(("02:30", "04:00"))
+def test_opening_inside_the_gap_opens_when_the_gap_ends(tenant, calendar):
+    calendar(business_hours=hours(("02:30", "04:00")))
 
     slots = find_available_slots(tenant=tenant, day=date(2026, 3, 8), duration_minutes=60, now=LONG_AGO)
 
     assert starts(slots) == ["2026-03-08T03:00:00-04:00"]
 
 
-def test_fall_back_day_repeats_the_wall_clock_hour(tenant):
-    tenant.business_hours = hours(("01:00", "02:00"))
+def test_fall_back_day_repeats_the_wall_clock_hour(tenant, calendar):
+    calendar(business_hours=hours(("01:00", "02:00")))
 
     slots = find_available_slots(tenant=tenant, day=date(2026, 11, 1), duration_minutes=60, now=LONG_AGO)
 
@@ -104,15 +109,14 @@ def test_london_spring_forward():
     assert intervals == [(datetime(2026, 3, 29, 0, 30, tzinfo=UTC), datetime(2026, 3, 29, 2, tzinfo=UTC))]
 
 
-def test_closed_day_has_no_slots(tenant):
-    tenant.business_hours = {**hours(("09:00", "17:00")), "sun": []}
+def test_closed_day_has_no_slots(tenant, calendar):
+    calendar(business_hours={**hours(("09:00", "17:00")), "sun": []})
 
     assert find_available_slots(tenant=tenant, day=date(2027, 6, 6), duration_minutes=30, now=LONG_AGO) == []
 
 
-def test_booked_time_and_buffer_are_not_offered(tenant, tenant_a):
-    tenant.business_hours = hours(("09:00", "12:00"))
-    tenant.appointment_buffer_minutes = 30
+def test_booked_time_and_buffer_are_not_offered(tenant, calendar, tenant_a):
+    calendar(business_hours=hours(("09:00", "12:00")), appointment_buffer_minutes=30)
     staff = tenant_a.staff.pk
     create_appointment(
         tenant=tenant,
@@ -129,8 +133,8 @@ def test_booked_time_and_buffer_are_not_offered(tenant, tenant_a):
     assert [s.starts_at.strftime("%H:%M") for s in slots] == ["09:00", "11:30"]
 
 
-def test_without_staff_a_slot_is_offered_while_anyone_is_free(tenant, tenant_a):
-    tenant.business_hours = hours(("09:00", "10:00"))
+def test_without_staff_a_slot_is_offered_while_anyone_is_free(tenant, calendar, tenant_a):
+    calendar(business_hours=hours(("09:00", "10:00")))
     create_appointment(
         tenant=tenant,
         customer_id=CustomerFactory().pk,
@@ -171,11 +175,11 @@ def book_local(tenant, staff_id: int, local: str):
     [(0, "10:45", "11:00"), (15, "11:00", "11:15"), (30, "11:15", "11:30"), (45, "11:30", "11:45")],
 )
 def test_the_first_slot_offered_after_an_appointment_is_the_first_one_booking_accepts(
-    tenant, tenant_a, buffer_minutes, step_before, first_free
+    tenant, calendar, tenant_a, buffer_minutes, step_before, first_free
 ):
     """Availability and booking apply the same buffer: the first slot offered after a
     10:00-11:00 appointment can be booked, the step before it cannot."""
-    tenant.appointment_buffer_minutes = buffer_minutes
+    calendar(appointment_buffer_minutes=buffer_minutes)
     staff_id = tenant_a.staff.pk
     book_local(tenant, staff_id, "10:00")
     day = find_available_slots(

@@ -1,4 +1,3 @@
-from copy import copy
 from datetime import UTC, date, datetime
 
 import pytest
@@ -56,8 +55,8 @@ def test_year_is_the_tenants_local_year(tenant_a):
 
 
 def test_prefix_comes_from_the_tenant(tenant_a):
-    tenant = copy(tenant_a.tenant)
-    tenant.quote_prefix = "EST"
+    tenant = tenant_a.tenant
+    tenant_a.store_settings(quote_prefix="EST")
     with tenant_a.schema():
         quote = draft_quote(tenant, valid_until=date(2032, 7, 1))
         sent = change_quote_status(

@@ -72,9 +72,10 @@ def test_booking_writes_its_confirmation_job_with_the_appointment(sender):
 
 @pytest.mark.parametrize(("now", "due"), [(AFTERNOON, AFTERNOON), (LATE_EVENING, NEXT_MORNING)])
 def test_automatic_texts_are_due_when_quiet_hours_allow(sender, now, due):
-    notifications.queue_automatic_sms(
-        tenant=sender.tenant, kind="booking_confirmation", object_id=1, send_key="k", now=now
-    )
+    with sender.schema():  # where the business's quiet hours are kept
+        notifications.queue_automatic_sms(
+            tenant=sender.tenant, kind="booking_confirmation", object_id=1, send_key="k", now=now
+        )
 
     [job] = jobs()
     assert job.run_at == due
@@ -159,15 +160,11 @@ def test_a_kind_turned_off_writes_no_job_and_a_waiting_job_sends_nothing(sender)
         customer = CustomerFactory()
     book(sender, customer)
     [job] = jobs()
-    sender.tenant.sms_booking_confirmation = False
-    sender.tenant.save(update_fields=["sms_booking_confirmation"])  # the job reads the stored tenant
-    try:
-        with sender.schema():
-            other = CustomerFactory()
-        book(sender, other)
-        waiting = run_job(sender, job)
-    finally:
-        sender.tenant.sms_booking_confirmation = True
+    sender.store_settings(sms_booking_confirmation=False)
+    with sender.schema():
+        other = CustomerFactory()
+    book(sender, other)
+    waiting = run_job(sender, job)
 
     assert waiting is None
     assert len(jobs()) == 1
@@ -203,15 +200,11 @@ def test_sending_a_quote_or_invoice_writes_its_text_and_email_jobs(sender):
 
 
 def test_no_email_job_without_an_address_and_no_text_when_turned_off(sender):
-    sender.tenant.sms_invoice_sent = False
-    sender.tenant.save(update_fields=["sms_invoice_sent"])  # the subscriber reads the stored tenant
-    try:
-        with sender.schema():
-            invoice = draft_invoice(sender.tenant, customer_id=CustomerFactory(email="").pk)
-            invoice_services.change_invoice_status(tenant=sender.tenant, invoice_id=invoice.pk, status="SENT")
-        deliver_events()
-    finally:
-        sender.tenant.sms_invoice_sent = True
+    sender.store_settings(sms_invoice_sent=False)
+    with sender.schema():
+        invoice = draft_invoice(sender.tenant, customer_id=CustomerFactory(email="").pk)
+        invoice_services.change_invoice_status(tenant=sender.tenant, invoice_id=invoice.pk, status="SENT")
+    deliver_events()
 
     assert jobs() == []
     assert jobs(notifications.DOCUMENT_EMAIL_ACTOR) == []
@@ -228,8 +221,7 @@ def test_a_text_sent_by_hand_goes_at_once_even_in_quiet_hours(sender):
 
 @pytest.mark.concurrency
 def test_a_job_delivered_to_four_workers_at_once_records_one_text(committed_tenant):
-    committed_tenant.tenant.sms_sender = SENDER
-    committed_tenant.tenant.save(update_fields=["sms_sender"])
+    committed_tenant.store_settings(sms_sender=SENDER)
     with committed_tenant.schema():
         appointment_id = book(committed_tenant, CustomerFactory())
     [job] = OutboxMessage.objects.filter(

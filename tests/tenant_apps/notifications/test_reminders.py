@@ -26,11 +26,9 @@ BOOKED_AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def business(tenant_a):
-    tenant_a.tenant.sms_sender = SENDER
-    tenant_a.tenant.save(update_fields=["sms_sender"])
+    tenant_a.store_settings(sms_sender=SENDER)
     OutboxMessage.objects.filter(actor_name=REMINDER_ACTOR).delete()
-    yield tenant_a
-    tenant_a.tenant.sms_sender = ""
+    return tenant_a
 
 
 def book(business, starts_at=STARTS, **customer):
@@ -78,10 +76,8 @@ def test_booking_writes_reminders_24_and_2_hours_before(business):
 
 def test_no_reminders_when_switched_off_or_already_past(business):
     soon = book(business, starts_at=BOOKED_AT + timedelta(hours=1, minutes=30))
-    business.tenant.sms_reminders = False
-    business.tenant.save(update_fields=["sms_reminders"])  # the subscriber reads the stored tenant
+    business.store_settings(sms_reminders=False)
     off = book(business)
-    business.tenant.sms_reminders = True
 
     assert reminder_rows(off.pk) == []
     assert reminder_rows(soon.pk) == []
@@ -197,8 +193,7 @@ def test_the_reminder_actor_is_registered():
 
 
 def test_the_same_reminder_run_twice_at_once_sends_one_text(committed_tenant):
-    committed_tenant.tenant.sms_sender = SENDER
-    committed_tenant.tenant.save(update_fields=["sms_sender"])
+    committed_tenant.store_settings(sms_sender=SENDER)
     appointment = book(committed_tenant, starts_at=datetime(2027, 1, 20, 17, 0, tzinfo=UTC))
     row = reminder_rows(appointment.pk)[0]
 

@@ -26,7 +26,8 @@ def test_accepted_quote_is_frozen(tenant_a):
 
 def test_valid_until_defaults_from_the_tenants_validity_in_its_zone(tenant_a):
     tenant = copy(tenant_a.tenant)
-    tenant.timezone, tenant.quote_validity_days = "Pacific/Auckland", 10
+    tenant.timezone = "Pacific/Auckland"
+    tenant_a.store_settings(quote_validity_days=10)
     with tenant_a.schema():
         # 20:00 UTC on 1 May is already 2 May in Auckland.
         quote = draft_quote(tenant, now=datetime(2026, 5, 1, 20, 0, tzinfo=UTC))

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from shared_apps.tenants.services import update_tenant_settings
 from tests.tenant_apps.sms.sandbox import running_sandbox
 
 SENDER = "+12025550500"
@@ -11,11 +12,9 @@ SENDER = "+12025550500"
 
 @pytest.fixture
 def sender(tenant_a):
-    """Tenant A with a sender number (the session's Tenant object is restored afterwards)."""
-    tenant_a.tenant.sms_sender = SENDER
-    tenant_a.tenant.save(update_fields=["sms_sender"])
-    yield tenant_a
-    tenant_a.tenant.sms_sender = ""
+    """Tenant A with a sender number, set as the business sets it (the number is its Twilio route)."""
+    update_tenant_settings(tenant_id=tenant_a.tenant.pk, changes={"sms_sender": SENDER})
+    return tenant_a
 
 
 @pytest.fixture

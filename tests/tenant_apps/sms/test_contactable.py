@@ -29,8 +29,7 @@ def test_a_text_that_cannot_be_sent_is_not_recorded_as_an_opt_out(sender):
 
 
 def test_a_number_opted_out_on_another_customer_is_not_contacted_by_any_channel(sender):
-    sender.tenant.vapi_phone_number_id = "pn_contactable"
-    sender.tenant.vapi_assistant_id = "asst_contactable"
+    sender.store_settings(vapi_phone_number_id="pn_contactable", vapi_assistant_id="asst_contactable")
     with sender.schema():
         CustomerFactory(phone=PHONE, sms_opt_out=True)
         customer = CustomerFactory(phone=PHONE)  # the same number, on a record that did not opt out

@@ -145,11 +145,9 @@ def test_texts_are_in_the_customer_history_and_keep_the_customer_archived_not_de
 
 @pytest.fixture
 def business(tenant_a):
-    """Tenant A with a sender number (the session's Tenant object is restored afterwards)."""
-    tenant_a.tenant.sms_sender = OUR_NUMBER
-    tenant_a.tenant.save(update_fields=["sms_sender"])
-    yield tenant_a
-    tenant_a.tenant.sms_sender = ""
+    """Tenant A with a sender number."""
+    tenant_a.store_settings(sms_sender=OUR_NUMBER)
+    return tenant_a
 
 
 def test_help_is_answered_once_with_the_business_name(business):

@@ -7,6 +7,8 @@ from django.db import connection
 from django.test import override_settings
 from vapi.types import Artifact
 
+from shared_apps.flags import services as flags
+from shared_apps.flags.catalogue import VOICE
 from shared_apps.outbox.models import OutboxMessage
 from shared_apps.tenants import services as tenant_services
 from shared_apps.webhooks import services as webhook_services
@@ -175,6 +177,20 @@ def test_an_unknown_number_hears_a_closed_message_and_the_request_is_stored_unro
 def test_a_suspended_business_answers_a_polite_closed_message(voice_lines, tenant_a):
     connection.set_schema_to_public()
     tenant_services.set_tenant_status(tenant_id=tenant_a.tenant.pk, status="suspended")
+
+    answer = post(message("assistant-request")).json()
+    booking = post(tool_calls(("t-1", "book_appointment", {"starts_at": "2030-01-07T10:00"})))
+
+    assert answer == {
+        "error": f"Sorry, {tenant_a.tenant.name} cannot take calls right now. Please try again later. Goodbye."
+    }
+    assert "error" in booking.json()["results"][0]
+    with tenant_a.schema():
+        assert not Appointment.objects.exists()
+
+
+def test_a_business_with_calls_switched_off_answers_the_closed_message(voice_lines, tenant_a):
+    flags.set_tenant_flag(tenant_id=tenant_a.tenant.pk, name=VOICE, enabled=False)
 
     answer = post(message("assistant-request")).json()
     booking = post(tool_calls(("t-1", "book_appointment", {"starts_at": "2030-01-07T10:00"})))

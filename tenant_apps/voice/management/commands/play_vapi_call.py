@@ -66,18 +66,19 @@ class Command(BaseCommand):
         tenant = Tenant.objects.active().filter(slug=options["tenant"]).first()
         if tenant is None:
             raise CommandError(f"No active business {options['tenant']!r}.")
-        if not tenant.vapi_phone_number_id:
+        phone_number_id = tenant_services.tenant_settings(tenant=tenant)["vapi_phone_number_id"]
+        if not phone_number_id:
             # A sandbox number of its own, claimed like any other (unique across businesses).
-            tenant = tenant_services.update_tenant_settings(
+            phone_number_id = tenant_services.update_tenant_settings(
                 tenant_id=tenant.pk, changes={"vapi_phone_number_id": f"sandbox-{tenant.slug}"}
-            )
+            )["vapi_phone_number_id"]
         self.url = options["url"] or webhook_url()
         self.shape = SHAPES[options["shape"]]
         self.call = {
             "id": f"sandbox-{uuid.uuid4()}",
             "orgId": "org-sandbox",
             "type": "inboundPhoneCall",
-            "phoneNumberId": tenant.vapi_phone_number_id,
+            "phoneNumberId": phone_number_id,
             "customer": {"number": options["caller"]},
         }
         transcript = []
