@@ -25,8 +25,8 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from shared_apps.observability.client_spans import RedisInstrumentor, SqlInstrumentor
 from shared_apps.observability.context import request_id_var, tenant_var
-from shared_apps.observability.server_spans import DjangoInstrumentor
 from shared_apps.observability.personal import may_hold_personal, redact
+from shared_apps.observability.server_spans import DjangoInstrumentor
 
 TENANT_ATTRIBUTE = "servicedesk.tenant_schema"
 REQUEST_ID_ATTRIBUTE = "servicedesk.request_id"
