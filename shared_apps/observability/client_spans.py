@@ -21,7 +21,7 @@ import redis.client
 from django.db import connections
 from django.db.backends.signals import connection_created
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind
 
 tracer = trace.get_tracer("servicedesk")
 
@@ -30,12 +30,6 @@ def _traced_here() -> bool:
     """False inside a trace the sampler left out, where a child span would be dropped anyway."""
     current = trace.get_current_span()
     return current.is_recording() or not current.get_span_context().is_valid
-
-
-def _span_failed(span: trace.Span, error: BaseException) -> None:
-    # Only the type: an exception's message may quote the statement's values.
-    span.set_status(Status(StatusCode.ERROR))
-    span.set_attribute("error.type", type(error).__qualname__)
 
 
 class _StatementSpans:
@@ -56,18 +50,13 @@ class _StatementSpans:
     def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict) -> Any:
         if not (_StatementSpans.active and _traced_here()):
             return execute(sql, params, many, context)
-        span = tracer.start_span(
+        # A span ends as its block does, with an exception event (the scrubber keeps its type).
+        with tracer.start_span(
             sql.split(None, 1)[0].upper() if sql else "SQL",
             kind=SpanKind.CLIENT,
             attributes={**self.attributes, "db.statement": sql},
-        )
-        try:
+        ):
             return execute(sql, params, many, context)
-        except BaseException as error:
-            _span_failed(span, error)
-            raise
-        finally:
-            span.end()
 
 
 def _add_statement_spans(sender: Any, connection: Any, **kwargs: Any) -> None:
@@ -124,7 +113,7 @@ def _command_span(client: Any, args: tuple[Any, ...]) -> trace.Span:
     )
 
 
-def _pipeline_span(pipeline: Any) -> trace.Span:
+def _pipeline_span(pipeline: Any, args: tuple[Any, ...]) -> trace.Span:
     names = [str(command[0][0]) for command in pipeline.command_stack if command[0]]
     return tracer.start_span(
         " ".join(names[:10]) or "redis",
@@ -137,48 +126,36 @@ def _pipeline_span(pipeline: Any) -> trace.Span:
     )
 
 
-def _traced(original: Callable[..., Any], make_span: Callable[..., trace.Span], *, with_args: bool) -> Any:
+def _traced(original: Callable[..., Any], make_span: Callable[..., trace.Span]) -> Any:
     @functools.wraps(original)
     def call(client: Any, *args: Any, **options: Any) -> Any:
         if not _traced_here():
             return original(client, *args, **options)
-        span = make_span(client, args) if with_args else make_span(client)
-        try:
+        with make_span(client, args):
             return original(client, *args, **options)
-        except BaseException as error:
-            _span_failed(span, error)
-            raise
-        finally:
-            span.end()
 
     call.__wrapped_original__ = original  # type: ignore[attr-defined]
     return call
 
 
-def _traced_async(original: Callable[..., Any], make_span: Callable[..., trace.Span], *, with_args: bool) -> Any:
+def _traced_async(original: Callable[..., Any], make_span: Callable[..., trace.Span]) -> Any:
     @functools.wraps(original)
     async def call(client: Any, *args: Any, **options: Any) -> Any:
         if not _traced_here():
             return await original(client, *args, **options)
-        span = make_span(client, args) if with_args else make_span(client)
-        try:
+        with make_span(client, args):
             return await original(client, *args, **options)
-        except BaseException as error:
-            _span_failed(span, error)
-            raise
-        finally:
-            span.end()
 
     call.__wrapped_original__ = original  # type: ignore[attr-defined]
     return call
 
 
-_REDIS_METHODS: list[tuple[type, str, Callable[..., trace.Span], bool, bool]] = [
-    # (class, method, span maker, gets the command's arguments, is async)
-    (redis.Redis, "execute_command", _command_span, True, False),
-    (redis.client.Pipeline, "execute", _pipeline_span, False, False),
-    (redis.asyncio.Redis, "execute_command", _command_span, True, True),
-    (redis.asyncio.client.Pipeline, "execute", _pipeline_span, False, True),
+_REDIS_METHODS: list[tuple[type, str, Callable[..., trace.Span], bool]] = [
+    # (class, method, span maker, is async)
+    (redis.Redis, "execute_command", _command_span, False),
+    (redis.client.Pipeline, "execute", _pipeline_span, False),
+    (redis.asyncio.Redis, "execute_command", _command_span, True),
+    (redis.asyncio.client.Pipeline, "execute", _pipeline_span, True),
 ]
 
 
@@ -187,14 +164,13 @@ class RedisInstrumentor:
     arguments as `?`."""
 
     def instrument(self) -> None:
-        for owner, method, make_span, with_args, is_async in _REDIS_METHODS:
+        for owner, method, make_span, is_async in _REDIS_METHODS:
             original = owner.__dict__[method]
             if not hasattr(original, "__wrapped_original__"):
-                wrap = _traced_async if is_async else _traced
-                setattr(owner, method, wrap(original, make_span, with_args=with_args))
+                setattr(owner, method, (_traced_async if is_async else _traced)(original, make_span))
 
     def uninstrument(self) -> None:
-        for owner, method, _make_span, _with_args, _is_async in _REDIS_METHODS:
+        for owner, method, _make_span, _is_async in _REDIS_METHODS:
             original = owner.__dict__[method]
             if hasattr(original, "__wrapped_original__"):
                 setattr(owner, method, original.__wrapped_original__)

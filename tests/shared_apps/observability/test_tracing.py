@@ -2,16 +2,19 @@ import json
 import logging
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 
 from api.logging import RequestContextFilter
 from shared_apps.observability import tracing
 from shared_apps.outbox.models import OutboxMessage
+from shared_apps.redis_client import redis_client
 
 PHONE = "+12025550187"
 EMAIL = "grace.private@example.com"
@@ -152,3 +155,24 @@ def test_a_trace_the_caller_did_not_sample_makes_no_spans(spans, django_db_setup
 
     assert response.status_code == 200
     assert spans.get_finished_spans() == ()
+
+
+@pytest.mark.django_db
+def test_a_failed_statement_and_a_redis_pipeline_are_client_spans_without_their_values(spans):
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT no_such_column FROM tenants_tenant WHERE name = %s", [PHONE])
+    key = f"{settings.REDIS_KEY_PREFIX}tracing-test:{EMAIL}"
+    pipeline = redis_client().pipeline()
+    pipeline.set(key, PHONE, ex=5)
+    pipeline.get(key)
+    assert pipeline.execute() == [True, PHONE.encode()]
+
+    finished = spans.get_finished_spans()
+    [failed] = [span for span in finished if "no_such_column" in span.attributes.get("db.statement", "")]
+    assert (failed.name, failed.kind, failed.status.status_code) == ("SELECT", SpanKind.CLIENT, StatusCode.ERROR)
+    assert [dict(event.attributes) for event in failed.events] == [
+        {"exception.type": "django.db.utils.ProgrammingError", "exception.escaped": "True"}
+    ]
+    [sent] = [span for span in finished if span.attributes.get("db.system") == "redis"]
+    assert (sent.name, sent.attributes["db.statement"]) == ("SET GET", "SET\nGET")
+    assert PHONE not in json.dumps([span.to_json() for span in finished])
