@@ -1,8 +1,9 @@
 """OpenTelemetry tracing, configured by the standard OTEL_* environment variables and nothing
 else: off unless OTEL_TRACES_EXPORTER (other than `none`) or an OTLP endpoint is set. The SDK
 reads the rest itself (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER,
-OTEL_BSP_*, OTEL_EXPORTER_OTLP_*, OTEL_PROPAGATORS). Django requests, psycopg, Redis and
-httpx are instrumented; the provider gateways and the Dramatiq worker make their own spans.
+OTEL_BSP_*, OTEL_EXPORTER_OTLP_*, OTEL_PROPAGATORS). Django requests, SQL and Redis are
+traced by server_spans and client_spans, httpx by OpenTelemetry's instrumentation; the
+provider gateways and the Dramatiq worker make their own spans.
 
 Every span passes through ScrubbingSpanProcessor before any exporter sees it: it adds the
 tenant schema and request id, and removes what could be personal data or a secret (URLs'
