@@ -1,18 +1,22 @@
 """Outbound webhooks: 1,000 domain events fanned out to three endpoints on the loopback, from
-`emit` to the receiver, through the real path: the outbox, the relay, Dramatiq on Redis (one
-in-process worker, 8 threads), the event subscriber, one delivery job per endpoint, signing,
-the SSRF guard and httpx. The receivers run in a subprocess (so they do not share this
-process's interpreter lock) and note when each delivery arrived; the latency of a delivery is
-its arrival minus the event's `occurred_at` (the body's `timestamp`).
+`emit` to the receiver, through the real path: the outbox, the relay, Dramatiq on Redis
+(in-process workers as deployed: 8 threads on the main queues, 2 on the webhook slow lane),
+the event subscriber, one delivery job per endpoint, signing, the SSRF guard and httpx. The
+receivers run in a subprocess (so they do not share this process's interpreter lock) and note
+when each delivery arrived; the latency of a delivery is its arrival minus the event's
+`occurred_at` (the body's `timestamp`).
 
 Two scenarios, each on fresh endpoints: three healthy endpoints; then two healthy and one
 that hangs (never answers; each attempt waits out the 10 s timeout). The point of the second
-is that the healthy endpoints' p99 does not move: per-endpoint concurrency slots keep the
-hanging endpoint to WEBHOOK_ENDPOINT_CONCURRENCY workers, and its other attempts wait without
-holding one. Events are emitted as one burst (50 per transaction), so latency includes the
-queue the burst builds.
+is that the healthy endpoints' p99 does not move: once an attempt to the hanging endpoint has
+been in flight for SLOW_AFTER, or has failed, its attempts run in the slow lane on their own
+threads; only the attempts already in flight when it started hanging hold main-lane threads.
+Events are emitted as one burst (50 per transaction), so latency includes the queue the burst
+builds. With `paced`, 150 events at 5 a second instead (one per transaction), well below what
+the machine drains, so latency is a delivery's own delay rather than the drain of a burst.
 
-`.venv/bin/python -m bench.outbound_webhooks`; writes bench/results/outbound_webhooks.json.
+`.venv/bin/python -m bench.outbound_webhooks [paced]`; writes bench/results/outbound_webhooks.json
+(with `paced`, outbound_webhooks_paced.json).
 """
 
 import json
@@ -24,7 +28,10 @@ import urllib.request
 
 EVENTS = 1_000
 BATCH = 50
+PACED_EVENTS = 150
+PACED_PER_SECOND = 5
 WORKER_THREADS = 8
+SLOW_LANE_THREADS = 2
 DEADLINE_SECONDS = 150
 
 RECEIVER = r"""
@@ -104,14 +111,16 @@ def relay_forever(stop: threading.Event) -> None:
     connection.close()
 
 
-def scenario(*, schema_name: str, hanging: bool) -> dict:
+def scenario(*, schema_name: str, hanging: bool, paced: bool) -> dict:
     from django.db import transaction
     from django_tenants.utils import schema_context
 
     from shared_apps.events.services import emit
+    from shared_apps.outbox.models import OutboxMessage
     from tenant_apps.integrations import services
-    from tenant_apps.integrations.models import WebhookEndpoint
+    from tenant_apps.integrations.models import WebhookAttempt, WebhookEndpoint
 
+    events, batch = (PACED_EVENTS, 1) if paced else (EVENTS, BATCH)
     process, ports = start_receivers(hanging=hanging)
     healthy = ports[:2] if hanging else ports
     try:
@@ -120,19 +129,30 @@ def scenario(*, schema_name: str, hanging: bool) -> dict:
             for port in ports:
                 services.create_endpoint(url=f"http://127.0.0.1:{port}/hooks", event_types=["customer.created"])
             started = time.time()
-            for first in range(0, EVENTS, BATCH):
+            for first in range(0, events, batch):
+                if paced:
+                    time.sleep(max(0.0, started + first / PACED_PER_SECOND - time.time()))
                 with transaction.atomic():
-                    for number in range(first, first + BATCH):
+                    for number in range(first, first + batch):
                         emit("customer.created", customer_id=number + 1, name=f"Customer {number}")
         emitted_in = time.time() - started
         deadline = time.monotonic() + DEADLINE_SECONDS
         while time.monotonic() < deadline:
             got = stats(ports[0])
-            if all(len(got.get(port, [])) >= EVENTS for port in healthy):
+            if all(len(got.get(port, [])) >= events for port in healthy):
                 break
             time.sleep(0.5)
         finished = time.time()
         got = stats(ports[0])
+        # What the hanging endpoint cost the main lane: the jobs queued there for its deliveries
+        # (each a turn of a main-lane thread), beside all of its attempts (each up to the timeout).
+        with schema_context(schema_name):
+            third = WebhookEndpoint.objects.get(url__contains=f":{ports[2]}/")
+            third_deliveries = list(third.deliveries.values_list("pk", flat=True))
+            third_attempts = WebhookAttempt.objects.filter(delivery__endpoint=third).count()
+        third_main_lane_jobs = OutboxMessage.objects.filter(
+            actor_name=services.DELIVER_ACTOR, schema_name=schema_name, kwargs__delivery_id__in=third_deliveries
+        ).count()
     finally:
         assert process.stdin is not None
         process.stdin.close()
@@ -142,11 +162,13 @@ def scenario(*, schema_name: str, hanging: bool) -> dict:
     return {
         "endpoints": len(ports),
         "hanging_endpoints": int(hanging),
-        "events": EVENTS,
+        "events": events,
         "emit_seconds": round(emitted_in, 2),
         "healthy_deliveries": delivered,
-        "healthy_deliveries_expected": EVENTS * len(healthy),
+        "healthy_deliveries_expected": events * len(healthy),
         "hanging_endpoint_answers": len(got.get(ports[2], [])) if hanging else None,
+        "third_endpoint_attempts": third_attempts,
+        "third_endpoint_main_lane_jobs": third_main_lane_jobs,
         "deliveries_per_second": round(delivered / (finished - started), 1),
         "latency_p50_ms": round(percentile(latencies, 0.5) * 1000),
         "latency_p99_ms": round(percentile(latencies, 0.99) * 1000),
@@ -154,34 +176,42 @@ def scenario(*, schema_name: str, hanging: bool) -> dict:
     }
 
 
-def main() -> dict:
+def main(*, paced: bool = False) -> dict:
     from django.conf import settings
     from dramatiq import Worker
 
     from shared_apps.accounts.services import register_business
     from tasks import actors  # noqa: F401 - declares the actors the worker runs
-    from tasks.broker import broker
+    from tasks.broker import SLOW_LANE_QUEUE, broker
 
     tokens = register_business(business_name="Bench Hooks", email="hooks@bench.test", password="bench-password-1")
     schema_name = tokens.tenant.schema_name
     broker.flush_all()
-    worker = Worker(broker, worker_threads=WORKER_THREADS, worker_timeout=100)
-    worker.start()
+    main_queues = set(broker.get_declared_queues()) - {SLOW_LANE_QUEUE}
+    workers = [
+        Worker(broker, queues=main_queues, worker_threads=WORKER_THREADS, worker_timeout=100),
+        Worker(broker, queues={SLOW_LANE_QUEUE}, worker_threads=SLOW_LANE_THREADS, worker_timeout=100),
+    ]
+    for worker in workers:
+        worker.start()
     stop = threading.Event()
     relay = threading.Thread(target=relay_forever, args=(stop,), daemon=True)
     relay.start()
     try:
         figures = {
             "worker_threads": WORKER_THREADS,
+            "slow_lane_threads": SLOW_LANE_THREADS,
             "endpoint_concurrency": settings.WEBHOOK_ENDPOINT_CONCURRENCY,
             "timeout_seconds": settings.WEBHOOK_TIMEOUT,
-            "all_healthy": scenario(schema_name=schema_name, hanging=False),
-            "one_hanging": scenario(schema_name=schema_name, hanging=True),
+            "events_per_second": PACED_PER_SECOND if paced else None,
+            "all_healthy": scenario(schema_name=schema_name, hanging=False, paced=paced),
+            "one_hanging": scenario(schema_name=schema_name, hanging=True, paced=paced),
         }
     finally:
         stop.set()
         relay.join(timeout=10)
-        worker.stop()
+        for worker in workers:
+            worker.stop()
         broker.flush_all()
     return figures
 
@@ -200,4 +230,7 @@ def print_figures(figures: dict) -> None:
 if __name__ == "__main__":
     from bench.setup import run_in_process
 
-    run_in_process("outbound_webhooks", main, print_figures)
+    paced = sys.argv[1:] == ["paced"]
+    run_in_process(
+        "outbound_webhooks_paced" if paced else "outbound_webhooks", lambda: main(paced=paced), print_figures
+    )

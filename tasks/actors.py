@@ -16,6 +16,7 @@ from shared_apps.tenants import services as tenants
 from shared_apps.tenants.every_tenant import run_in_every_active_tenant
 from shared_apps.webhooks import services as webhooks
 from tasks.broker import (
+    SLOW_LANE_QUEUE,
     broker,  # noqa: F401 - configures Dramatiq before actors are declared
     queue_depth,
 )
@@ -232,6 +233,17 @@ def submit_card_refund(refund_id: int) -> None:
 def deliver_webhook(delivery_id: int, attempt: int, manual: bool = False, postponed: int = 0) -> None:
     """One attempt of a webhook delivery to a business's endpoint (signed, SSRF-guarded)."""
     integrations.attempt_delivery(delivery_id=delivery_id, attempt=attempt, manual=manual, postponed=postponed)
+
+
+# The slow lane: attempts to endpoints that are failing or slow, on a queue served by worker
+# processes of their own (`--queues webhooks-slow`, few threads), so they never take a thread
+# from deliveries to healthy endpoints.
+@dramatiq.actor(queue_name=SLOW_LANE_QUEUE, max_retries=3)
+def deliver_webhook_slow_lane(delivery_id: int, attempt: int, manual: bool = False, postponed: int = 0) -> None:
+    """An attempt of a webhook delivery to an endpoint that is failing or slow."""
+    integrations.attempt_delivery(
+        delivery_id=delivery_id, attempt=attempt, manual=manual, postponed=postponed, slow_lane=True
+    )
 
 
 @dramatiq.actor(queue_name="webhooks", max_retries=5)

@@ -24,6 +24,11 @@ SCHEMA_OPTION = "tenant_schema"
 OUTBOX_OPTION = "outbox_id"
 # Message option carrying the trace (W3C headers) and request id of whatever queued the job.
 TRACE_OPTION = "trace_context"
+# The queue of the webhook slow lane (attempts to failing or slow endpoints), served by worker
+# processes of its own so it has its own threads. The main worker names every other queue in its
+# `--queues` (devtools/supervisord.conf, deploy/Procfile, deploy/compose.yaml): a new queue goes
+# there too.
+SLOW_LANE_QUEUE = "webhooks-slow"
 
 
 class TenantSchemaMiddleware(Middleware):

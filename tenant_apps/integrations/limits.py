@@ -22,18 +22,19 @@ def _key(*, schema_name: str, endpoint_id: int) -> str:
 
 @dataclass(frozen=True)
 class Slot:
-    """Whether a slot was taken; if not, how long the oldest attempt in flight has been running
-    (a long one means the endpoint is slow, and waiting briefly would only ask again)."""
+    """Whether a slot was taken, and how long the oldest attempt in flight (this one aside) has
+    been running: a long one means the endpoint is slow (it belongs in the slow lane, and
+    waiting briefly would only ask again)."""
 
     taken: bool
     oldest_in_flight: float = 0.0
 
 
 @contextmanager
-def endpoint_slot(*, schema_name: str, endpoint_id: int) -> Iterator[Slot]:
-    """Takes one of the endpoint's WEBHOOK_ENDPOINT_CONCURRENCY slots if one is free (and frees
-    it after). With Redis away a slot is always taken: the broker lives there too, so no other
-    attempt runs meanwhile."""
+def endpoint_slot(*, schema_name: str, endpoint_id: int, limit: int) -> Iterator[Slot]:
+    """Takes one of the endpoint's `limit` slots if one is free (and frees it after). With Redis
+    away a slot is always taken: the broker lives there too, so no other attempt runs
+    meanwhile."""
     key = _key(schema_name=schema_name, endpoint_id=endpoint_id)
     holder = uuid.uuid4().hex
     client = redis_client()
@@ -50,10 +51,12 @@ def endpoint_slot(*, schema_name: str, endpoint_id: int) -> Iterator[Slot]:
             pipe.expire(key, int(lifetime) + 1)
             pipe.zrange(key, 0, 0, withscores=True)
             _, _, rank, _, oldest = pipe.execute()
-        if rank < settings.WEBHOOK_ENDPOINT_CONCURRENCY:
-            return Slot(taken=True)
+        # The oldest holder is this attempt only when no other is in flight (age 0).
+        oldest_in_flight = max(0.0, now_seconds - (oldest[0][1] - lifetime))
+        if rank < limit:
+            return Slot(taken=True, oldest_in_flight=oldest_in_flight)
         client.zrem(key, holder)
-        return Slot(taken=False, oldest_in_flight=max(0.0, now_seconds - (oldest[0][1] - lifetime)))
+        return Slot(taken=False, oldest_in_flight=oldest_in_flight)
 
     slot = fail_open(take, fallback=lambda: Slot(taken=True), what="webhooks.endpoint_slot")
     try:

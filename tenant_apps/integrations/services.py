@@ -5,9 +5,11 @@ Every event an endpoint chose becomes one delivery row (stable `webhook-id`) and
 `deliver_webhook` job, written in the event subscriber's transaction. Each attempt is its own
 job: it takes one of the endpoint's concurrency slots (a busy endpoint's attempt waits, without
 holding a worker), claims the attempt, POSTs through the guarded gateway and records what came
-back. A failed attempt is retried on RETRY_DELAYS (with jitter); an endpoint that has failed
-every attempt for WEBHOOK_DISABLE_AFTER is disabled and its owners emailed. Delivery is at
-least once, in no particular order."""
+back. Attempts to an endpoint that is failing or slow run in the slow lane (their own queue and
+worker threads) until it answers again, so it never takes a healthy endpoint's worker. A failed
+attempt is retried on RETRY_DELAYS (with jitter); an endpoint that has failed every attempt for
+WEBHOOK_DISABLE_AFTER is disabled and its owners emailed. Delivery is at least once, in no
+particular order."""
 
 import json
 import logging
@@ -38,6 +40,7 @@ from tenant_apps.integrations.models import WebhookAttempt, WebhookDelivery, Web
 logger = logging.getLogger("integrations.webhooks")
 
 DELIVER_ACTOR = "deliver_webhook"
+SLOW_LANE_ACTOR = "deliver_webhook_slow_lane"
 RESEND_ACTOR = "resend_webhook_deliveries"
 EMAIL_DISABLED_ACTOR = "email_webhook_endpoint_disabled"
 TEST_EVENT_TYPE = "webhook.test"
@@ -63,6 +66,9 @@ BUSY_WAIT = timedelta(milliseconds=500)
 BUSY_WAIT_MAX = timedelta(seconds=30)
 SLOW_AFTER = 2.0
 SLOW_WAIT_MAX = timedelta(minutes=8)
+# In the slow lane an endpoint has one attempt in flight at a time, so one hanging endpoint
+# holds one of the lane's few threads and other failing endpoints still get theirs.
+SLOW_LANE_CONCURRENCY = 1
 # The largest body sent (payloads carry ids and a few facts; this bounds a future mistake).
 MAX_BODY_BYTES = 64 * 1024
 MAX_EVENT_TYPES = len(EVENT_TYPES)
@@ -230,7 +236,7 @@ def _new_delivery(*, endpoint: WebhookEndpoint, event_id: uuid.UUID, event_type:
         last_error=f"The body is larger than {MAX_BODY_BYTES} bytes." if too_big else "",
     )
     if not too_big:
-        _queue_attempt(delivery=delivery, attempt=0)
+        _queue_attempt(delivery=delivery, attempt=0, slow_lane=endpoint.failing_since is not None)
     return delivery
 
 
@@ -238,6 +244,7 @@ def _queue_attempt(
     *,
     delivery: WebhookDelivery,
     attempt: int,
+    slow_lane: bool,
     run_at: datetime | None = None,
     manual: bool = False,
     postponed: int = 0,
@@ -245,7 +252,7 @@ def _queue_attempt(
 ) -> None:
     schema_name = connection.schema_name  # type: ignore[attr-defined]  # django-tenants' database backend
     enqueue_after_commit(
-        actor_name=DELIVER_ACTOR,
+        actor_name=SLOW_LANE_ACTOR if slow_lane else DELIVER_ACTOR,
         schema_name=schema_name,
         run_at=run_at,
         dedupe_key=f"webhook:{schema_name}:{delivery.pk}:{attempt}" if dedupe else None,
@@ -287,14 +294,20 @@ def send_test_message(*, endpoint_id: int, now: datetime | None = None) -> Webho
     return delivery
 
 
-def _revive(deliveries: list[WebhookDelivery]) -> None:
-    """Queue a manual attempt of each delivery now, with its `webhook-id` and body unchanged
-    (caller's transaction). A retry still scheduled finds the attempt taken and does nothing."""
+def _revive(deliveries: list[WebhookDelivery], *, endpoint: WebhookEndpoint) -> None:
+    """Queue a manual attempt of each of the endpoint's deliveries now, with its `webhook-id`
+    and body unchanged (caller's transaction). A retry still scheduled finds the attempt taken
+    and does nothing."""
     WebhookDelivery.objects.filter(pk__in=[delivery.pk for delivery in deliveries]).update(
         status=WebhookDelivery.Status.PENDING, next_attempt_at=None
     )
     for delivery in deliveries:
-        _queue_attempt(delivery=delivery, attempt=delivery.attempt_count, manual=True)
+        _queue_attempt(
+            delivery=delivery,
+            attempt=delivery.attempt_count,
+            slow_lane=endpoint.failing_since is not None,
+            manual=True,
+        )
 
 
 def _switched_on() -> bool:
@@ -323,7 +336,7 @@ def resend_delivery(*, endpoint_id: int, delivery_id: int) -> WebhookDelivery:
         _require_enabled(delivery.endpoint)
         if not delivery.body:
             raise _invalid("delivery_id", delivery.last_error or "This delivery has nothing to send.")
-        _revive([delivery])
+        _revive([delivery], endpoint=delivery.endpoint)
         delivery.status = WebhookDelivery.Status.PENDING
         delivery.next_attempt_at = None
     return delivery
@@ -351,6 +364,7 @@ def revive_deliveries(*, endpoint_id: int, since: str, before_id: int) -> int:
     (the newest when it was asked), a batch per transaction. Returns how many were queued."""
     queued = 0
     after_id = 0
+    endpoint = queries.get_endpoint(endpoint_id=endpoint_id)
     while True:
         with transaction.atomic():
             batch = list(
@@ -362,7 +376,7 @@ def revive_deliveries(*, endpoint_id: int, since: str, before_id: int) -> int:
             )
             if not batch:
                 return queued
-            _revive(batch)
+            _revive(batch, endpoint=endpoint)
         queued += len(batch)
         after_id = batch[-1].pk
 
@@ -372,12 +386,21 @@ def _jittered(delay: timedelta) -> timedelta:
 
 
 def attempt_delivery(
-    *, delivery_id: int, attempt: int, manual: bool = False, postponed: int = 0, now: datetime | None = None
+    *,
+    delivery_id: int,
+    attempt: int,
+    manual: bool = False,
+    postponed: int = 0,
+    slow_lane: bool = False,
+    now: datetime | None = None,
 ) -> str:
-    """One attempt of a delivery (the `deliver_webhook` job). `attempt` is how many attempts
-    the delivery had when this one was queued: a job whose attempt was taken by another (a
-    re-send racing a retry) does nothing. Returns what happened: `stale`, `busy` (queued again
-    a little later), `disabled`, `switched_off` (its flag), `succeeded`, `retrying` or `failed`."""
+    """One attempt of a delivery (the `deliver_webhook` job, or `deliver_webhook_slow_lane` with
+    `slow_lane`). `attempt` is how many attempts the delivery had when this one was queued: a
+    job whose attempt was taken by another (a re-send racing a retry) does nothing. An attempt
+    in the wrong lane moves: to the slow lane when the endpoint is failing (`failing_since`) or
+    slow (an attempt in flight for SLOW_AFTER), back when it is neither. Returns what happened:
+    `stale`, `moved` (queued in the other lane), `busy` (queued again a little later),
+    `disabled`, `switched_off` (its flag), `succeeded`, `retrying` or `failed`."""
     schema_name = connection.schema_name  # type: ignore[attr-defined]  # django-tenants' database backend
     delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
     if delivery is None or delivery.status != WebhookDelivery.Status.PENDING or delivery.attempt_count != attempt:
@@ -394,15 +417,21 @@ def attempt_delivery(
             status=WebhookDelivery.Status.FAILED, last_error="Outbound webhooks are switched off for this business."
         )
         return "switched_off"
-    with limits.endpoint_slot(schema_name=schema_name, endpoint_id=endpoint.pk) as slot:
+    limit = SLOW_LANE_CONCURRENCY if slow_lane else settings.WEBHOOK_ENDPOINT_CONCURRENCY
+    with limits.endpoint_slot(schema_name=schema_name, endpoint_id=endpoint.pk, limit=limit) as slot:
+        slow = endpoint.failing_since is not None or slot.oldest_in_flight >= SLOW_AFTER
+        if slow != slow_lane:
+            with transaction.atomic():
+                _queue_attempt(delivery=delivery, attempt=attempt, slow_lane=slow, manual=manual, postponed=postponed)
+            return "moved"
         if not slot.taken:
-            slow = endpoint.failing_since is not None or slot.oldest_in_flight >= SLOW_AFTER
             doubling = 2 ** min(postponed, 10)  # the caps are reached well before; no overflow
             wait = min(BUSY_WAIT_MAX * doubling, SLOW_WAIT_MAX) if slow else min(BUSY_WAIT * doubling, BUSY_WAIT_MAX)
             with transaction.atomic():
                 _queue_attempt(
                     delivery=delivery,
                     attempt=attempt,
+                    slow_lane=slow_lane,
                     run_at=timezone.now() + _jittered(wait),
                     manual=manual,
                     postponed=postponed + 1,
@@ -469,7 +498,7 @@ def _record_attempt(
             return "failed"
         retry_at = attempted_at + _jittered(RETRY_DELAYS[attempt - 1])
         deliveries.update(next_attempt_at=retry_at, last_error=error)
-        _queue_attempt(delivery=delivery, attempt=attempt, run_at=retry_at, dedupe=True)
+        _queue_attempt(delivery=delivery, attempt=attempt, slow_lane=True, run_at=retry_at, dedupe=True)
     return "retrying"
 
 

@@ -156,6 +156,9 @@ def test_staff_see_business_events_but_not_the_member_list_changes():
 
     assert {"appointment.booked", "customer.created", "sms.received", "invoice.paid", "payment.received"} <= staff
     assert not {name for name in staff if name.startswith("member.")}
+    # Staff read only their own time off, so no colleague's reaches them by the stream.
+    assert not {name for name in staff if name.startswith("time_off.")}
+    assert {name for name in staff if name.startswith(("closed_day.", "appointment_series."))}
     assert visible_event_types("owner") == frozenset(EVENT_TYPES)
 
 

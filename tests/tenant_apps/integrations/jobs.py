@@ -1,5 +1,7 @@
 """Running the outbound webhook jobs in-process, as the worker would, each in its schema."""
 
+from functools import partial
+
 from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -9,6 +11,7 @@ from tenant_apps.integrations import services
 
 JOBS = {
     services.DELIVER_ACTOR: services.attempt_delivery,
+    services.SLOW_LANE_ACTOR: partial(services.attempt_delivery, slow_lane=True),
     services.RESEND_ACTOR: services.revive_deliveries,
     services.EMAIL_DISABLED_ACTOR: services.email_endpoint_disabled,
 }

@@ -14,7 +14,7 @@ from tenant_apps.integrations import limits, services
 from tenant_apps.integrations.models import WebhookDelivery, WebhookEndpoint
 from tests.events import deliver_events
 from tests.isolation import assert_refused
-from tests.tenant_apps.integrations.jobs import run_webhook_jobs
+from tests.tenant_apps.integrations.jobs import JOBS, run_webhook_jobs
 from tests.tenant_apps.integrations.receiver import webhook_receiver
 
 
@@ -183,7 +183,7 @@ def test_a_busy_endpoint_waits_without_a_request(tenant_a, settings):
         endpoint = _endpoint(tenant_a, receiver)
         _customer_created(tenant_a)
         schema = tenant_a.tenant.schema_name
-        with limits.endpoint_slot(schema_name=schema, endpoint_id=endpoint["id"]) as slot:
+        with limits.endpoint_slot(schema_name=schema, endpoint_id=endpoint["id"], limit=1) as slot:
             outcome = run_webhook_jobs()
         requeued = OutboxMessage.objects.filter(actor_name=services.DELIVER_ACTOR, published_at__isnull=True).get()
         after = run_webhook_jobs(including_later=True)
@@ -255,27 +255,33 @@ def test_an_http_target_is_refused_at_delivery_once_loopback_is_not_allowed(tena
         assert WebhookDelivery.objects.get().status == "pending"
 
 
+def _hanging_attempt_in_flight(tenant, endpoint, settings, *, seconds_ago: float) -> str:
+    """Pretend an attempt to the endpoint has been in flight for `seconds_ago`; returns the key."""
+    key = limits._key(schema_name=tenant.tenant.schema_name, endpoint_id=endpoint["id"])
+    lifetime = settings.WEBHOOK_TIMEOUT + settings.WEBHOOK_DNS_TIMEOUT + limits.SLOT_MARGIN_SECONDS
+    seconds, micros = redis_client().time()
+    redis_client().zadd(key, {"hanging-attempt": seconds + micros / 1e6 + lifetime - seconds_ago})
+    return key
+
+
 @pytest.mark.parametrize("postponed", [4, 100])
 def test_a_slow_endpoints_backlog_waits_the_longest(tenant_a, settings, postponed):
-    settings.WEBHOOK_ENDPOINT_CONCURRENCY = 1
     with webhook_receiver() as receiver:
         endpoint = _endpoint(tenant_a, receiver)
         _customer_created(tenant_a)
         # An attempt in flight for 5 s already, as a hanging endpoint's would be.
-        key = limits._key(schema_name=tenant_a.tenant.schema_name, endpoint_id=endpoint["id"])
-        lifetime = settings.WEBHOOK_TIMEOUT + settings.WEBHOOK_DNS_TIMEOUT + limits.SLOT_MARGIN_SECONDS
-        seconds, micros = redis_client().time()
-        redis_client().zadd(key, {"hanging-attempt": seconds + micros / 1e6 + lifetime - 5})
+        key = _hanging_attempt_in_flight(tenant_a, endpoint, settings, seconds_ago=5)
 
         job = OutboxMessage.objects.get(actor_name=services.DELIVER_ACTOR)
         job.kwargs["postponed"] = postponed  # as if it had found the slots taken this often
         job.save(update_fields=["kwargs"])
         outcome = run_webhook_jobs()
-        requeued = OutboxMessage.objects.filter(actor_name=services.DELIVER_ACTOR, published_at__isnull=True).get()
+        requeued = OutboxMessage.objects.filter(actor_name=services.SLOW_LANE_ACTOR, published_at__isnull=True).get()
         redis_client().delete(key)
 
     wait = requeued.run_at - requeued.created_at
-    assert outcome == ["busy"]
+    # Moved to the slow lane at once, where one attempt at a time is made: it waits there.
+    assert outcome == ["moved", "busy"]
     assert requeued.kwargs["postponed"] == postponed + 1
     assert services.SLOW_WAIT_MAX * (1 - services.JITTER) <= wait <= services.SLOW_WAIT_MAX * (1 + services.JITTER)
     assert receiver.requests == 0
@@ -296,4 +302,50 @@ def test_a_disabled_endpoint_refuses_resends_until_enabled(tenant_a):
     assert disabled.json()["enabled"] is False
     assert assert_refused(one, 409)["errors"][0]["code"] == "endpoint_disabled"
     assert assert_refused(since, 409)["errors"][0]["code"] == "endpoint_disabled"
+    assert receiver.requests == 1
+
+
+def _lane_of_next_attempt() -> str:
+    return OutboxMessage.objects.filter(actor_name__in=JOBS, published_at__isnull=True).latest("id").actor_name
+
+
+def test_a_hanging_endpoint_goes_to_the_slow_lane_and_returns_when_it_answers(tenant_a, settings):
+    settings.WEBHOOK_TIMEOUT = 0.5
+    with webhook_receiver(hang_seconds=2) as receiver:
+        endpoint = _endpoint(tenant_a, receiver)
+        _customer_created(tenant_a)
+        first_lane = _lane_of_next_attempt()
+        first = run_webhook_jobs()
+        retry_lane = _lane_of_next_attempt()
+        _customer_created(tenant_a, name="Grace")
+        failing_lane = _lane_of_next_attempt()
+
+        receiver.hang_seconds = 0  # it answers again
+        recovered = run_webhook_jobs(including_later=True)
+        _customer_created(tenant_a, name="Alan")
+        recovered_lane = _lane_of_next_attempt()
+        last = run_webhook_jobs()
+
+    assert first_lane == services.DELIVER_ACTOR  # healthy until it failed
+    assert first == ["retrying"]
+    assert retry_lane == failing_lane == services.SLOW_LANE_ACTOR
+    # The first success ends the failing state: the next attempt moves back to the healthy lane.
+    assert recovered == ["succeeded", "moved", "succeeded"]
+    assert recovered_lane == services.DELIVER_ACTOR
+    assert last == ["succeeded"]
+    assert sorted(delivery.payload["data"]["name"] for delivery in receiver.received) == ["Ada", "Alan", "Grace"]
+    assert tenant_a.api().get(f"/webhooks/endpoints/{endpoint['id']}").json()["failing_since"] is None
+
+
+def test_a_slow_lane_attempt_to_an_endpoint_healthy_again_moves_back(tenant_a, settings):
+    with webhook_receiver() as receiver:
+        endpoint = _endpoint(tenant_a, receiver)
+        with tenant_a.schema():
+            WebhookEndpoint.objects.filter(pk=endpoint["id"]).update(failing_since=timezone.now())
+        _customer_created(tenant_a)
+        with tenant_a.schema():
+            WebhookEndpoint.objects.filter(pk=endpoint["id"]).update(failing_since=None)
+        outcome = run_webhook_jobs()
+
+    assert outcome == ["moved", "succeeded"]
     assert receiver.requests == 1
