@@ -1,8 +1,9 @@
 """OpenTelemetry tracing, configured by the standard OTEL_* environment variables and nothing
 else: off unless OTEL_TRACES_EXPORTER (other than `none`) or an OTLP endpoint is set. The SDK
 reads the rest itself (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER,
-OTEL_BSP_*, OTEL_EXPORTER_OTLP_*, OTEL_PROPAGATORS). Django requests, psycopg, Redis and
-httpx are instrumented; the provider gateways and the Dramatiq worker make their own spans.
+OTEL_BSP_*, OTEL_EXPORTER_OTLP_*, OTEL_PROPAGATORS). Django requests, SQL and Redis are
+traced by server_spans and client_spans, httpx by OpenTelemetry's instrumentation; the
+provider gateways and the Dramatiq worker make their own spans.
 
 Every span passes through ScrubbingSpanProcessor before any exporter sees it: it adds the
 tenant schema and request id, and removes what could be personal data or a secret (URLs'
@@ -23,8 +24,10 @@ from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor, Tr
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from shared_apps.observability.client_spans import RedisInstrumentor, SqlInstrumentor
 from shared_apps.observability.context import request_id_var, tenant_var
-from shared_apps.observability.personal import redact
+from shared_apps.observability.personal import may_hold_personal, redact
+from shared_apps.observability.server_spans import DjangoInstrumentor
 
 TENANT_ATTRIBUTE = "servicedesk.tenant_schema"
 REQUEST_ID_ATTRIBUTE = "servicedesk.request_id"
@@ -49,6 +52,7 @@ _DROPPED_ATTRIBUTES = frozenset(
         "enduser.id",
     }
 )
+_TOUCHED_ATTRIBUTES = _URL_ATTRIBUTES | _DROPPED_ATTRIBUTES
 _KEPT_EXCEPTION_ATTRIBUTES = frozenset({"exception.type", "exception.escaped"})
 
 
@@ -111,17 +115,14 @@ def install_tracing(processors: Sequence[SpanProcessor]) -> None:
 
 
 def _instrumentors() -> dict[str, tuple[Any, dict[str, Any]]]:
-    # Imported here: they take seconds to import, which every process would pay with tracing off.
-    from opentelemetry.instrumentation.django import DjangoInstrumentor
+    # Imported here: it takes seconds to import, which every process would pay with tracing off.
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
-    from opentelemetry.instrumentation.redis import RedisInstrumentor
 
     return {
-        # Django's puts its middleware first in settings.MIDDLEWARE, so it must run before the
-        # WSGI handler loads the middleware (AppConfig.ready does).
-        "django": (DjangoInstrumentor(), {"is_sql_commentor_enabled": False}),
-        "psycopg": (PsycopgInstrumentor(), {"enable_commenter": False, "capture_parameters": False}),
+        # Ours but httpx's, under the names OpenTelemetry's own instrumentations have in
+        # OTEL_PYTHON_DISABLED_INSTRUMENTATIONS (server_spans and client_spans say why).
+        "django": (DjangoInstrumentor(), {}),
+        "psycopg": (SqlInstrumentor(), {}),
         "redis": (RedisInstrumentor(), {}),
         "httpx": (HTTPXClientInstrumentor(), {}),
     }
@@ -210,6 +211,18 @@ def _clean_event(event: Event) -> Event:
     return Event(event.name, attributes, event.timestamp)
 
 
+def needs_scrubbing(span: ReadableSpan) -> bool:
+    """Whether `scrubbed` would change the span; most (SQL, Redis) pass as they are, uncopied."""
+    if span.events or span.status.description:
+        return True
+    for key, value in (span.attributes or {}).items():
+        if key in _TOUCHED_ATTRIBUTES or isinstance(value, (tuple, list)):
+            return True
+        if isinstance(value, str) and may_hold_personal(value):
+            return True
+    return False
+
+
 def scrubbed(span: ReadableSpan) -> ReadableSpan:
     return ReadableSpan(
         name=span.name,
@@ -243,7 +256,7 @@ class ScrubbingSpanProcessor(SpanProcessor):
         self.inner.on_start(span, parent_context)
 
     def on_end(self, span: ReadableSpan) -> None:
-        self.inner.on_end(scrubbed(span))
+        self.inner.on_end(scrubbed(span) if needs_scrubbing(span) else span)
 
     def shutdown(self) -> None:
         self.inner.shutdown()

@@ -2,15 +2,19 @@ import json
 import logging
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError, connection, transaction
+from django.test import Client
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 
 from api.logging import RequestContextFilter
 from shared_apps.observability import tracing
 from shared_apps.outbox.models import OutboxMessage
+from shared_apps.redis_client import redis_client
 
 PHONE = "+12025550187"
 EMAIL = "grace.private@example.com"
@@ -127,3 +131,48 @@ def test_log_lines_carry_the_trace_and_span_ids(spans):
         trace.format_span_id(context.span_id),
     )
     assert (outside.trace_id, outside.span_id) == ("-", "-")
+
+
+def test_a_request_continues_the_trace_its_traceparent_header_names(spans, django_db_setup):
+    trace_id, parent_id = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+
+    response = Client().get("/api/v1/ready", HTTP_HOST="localhost", HTTP_TRACEPARENT=f"00-{trace_id}-{parent_id}-01")
+
+    assert response.status_code == 200
+    finished = spans.get_finished_spans()
+    [server] = [span for span in finished if span.kind == SpanKind.SERVER]
+    assert server.name == "GET api/v1/ready"
+    assert server.attributes["http.status_code"] == 200
+    assert server.parent is not None and format(server.parent.span_id, "016x") == parent_id
+    assert {format(span.context.trace_id, "032x") for span in finished} == {trace_id}
+    assert any(span.kind == SpanKind.CLIENT for span in finished)  # its Redis check, in the trace
+
+
+def test_a_trace_the_caller_did_not_sample_makes_no_spans(spans, django_db_setup):
+    unsampled = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"
+
+    response = Client().get("/api/v1/ready", HTTP_HOST="localhost", HTTP_TRACEPARENT=unsampled)
+
+    assert response.status_code == 200
+    assert spans.get_finished_spans() == ()
+
+
+@pytest.mark.django_db
+def test_a_failed_statement_and_a_redis_pipeline_are_client_spans_without_their_values(spans):
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT no_such_column FROM tenants_tenant WHERE name = %s", [PHONE])
+    key = f"{settings.REDIS_KEY_PREFIX}tracing-test:{EMAIL}"
+    pipeline = redis_client().pipeline()
+    pipeline.set(key, PHONE, ex=5)
+    pipeline.get(key)
+    assert pipeline.execute() == [True, PHONE.encode()]
+
+    finished = spans.get_finished_spans()
+    [failed] = [span for span in finished if "no_such_column" in span.attributes.get("db.statement", "")]
+    assert (failed.name, failed.kind, failed.status.status_code) == ("SELECT", SpanKind.CLIENT, StatusCode.ERROR)
+    assert [dict(event.attributes) for event in failed.events] == [
+        {"exception.type": "django.db.utils.ProgrammingError", "exception.escaped": "True"}
+    ]
+    [sent] = [span for span in finished if span.attributes.get("db.system") == "redis"]
+    assert (sent.name, sent.attributes["db.statement"]) == ("SET GET", "SET\nGET")
+    assert PHONE not in json.dumps([span.to_json() for span in finished])

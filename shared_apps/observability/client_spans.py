@@ -1,0 +1,176 @@
+"""Client spans for SQL statements (through Django's execute wrappers) and Redis commands
+(around redis-py's command and pipeline calls), in place of the psycopg and Redis
+instrumentations: those wrapped every cursor and command in proxies and started a span,
+sampled or not, which cost more than a request's own work on cheap endpoints
+(docs/benchmarks.md). Here a statement or command inside a trace that is not sampled costs one
+check, connection attributes are worked out once per connection, and a span that has no
+children is never made current.
+
+A span is made when the active span records, or when none is active (a root: the sampler
+decides, as it would for the instrumentations)."""
+
+import functools
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import redis
+import redis.asyncio
+import redis.asyncio.client
+import redis.client
+from django.db import connections
+from django.db.backends.signals import connection_created
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+
+tracer = trace.get_tracer("servicedesk")
+
+
+def _traced_here() -> bool:
+    """False inside a trace the sampler left out, where a child span would be dropped anyway."""
+    current = trace.get_current_span()
+    return current.is_recording() or not current.get_span_context().is_valid
+
+
+class _StatementSpans:
+    """One connection's execute wrapper (Django calls it around each statement it runs, with
+    the SQL's placeholders, never the values)."""
+
+    active = False  # for every thread's connections: one switch turns them all off
+
+    def __init__(self, settings: dict[str, Any]):
+        self.attributes = {
+            "db.system": "postgresql",
+            "db.name": settings["NAME"] or "",
+            "db.user": settings["USER"] or "",
+            "net.peer.name": settings["HOST"] or "localhost",
+            "net.peer.port": int(settings["PORT"] or 5432),
+        }
+
+    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict) -> Any:
+        if not (_StatementSpans.active and _traced_here()):
+            return execute(sql, params, many, context)
+        # A span ends as its block does, with an exception event (the scrubber keeps its type).
+        with tracer.start_span(
+            sql.split(None, 1)[0].upper() if sql else "SQL",
+            kind=SpanKind.CLIENT,
+            attributes={**self.attributes, "db.statement": sql},
+        ):
+            return execute(sql, params, many, context)
+
+
+def _add_statement_spans(sender: Any, connection: Any, **kwargs: Any) -> None:
+    if connection.vendor == "postgresql" and not any(
+        isinstance(wrapper, _StatementSpans) for wrapper in connection.execute_wrappers
+    ):
+        connection.execute_wrappers.append(_StatementSpans(connection.settings_dict))
+
+
+class SqlInstrumentor:
+    """A span per SQL statement Django runs: each connection gets the wrapper as it connects
+    (and those this thread already holds, now)."""
+
+    def instrument(self) -> None:
+        _StatementSpans.active = True
+        connection_created.connect(_add_statement_spans, dispatch_uid="servicedesk-sql-spans")
+        for connection in connections.all(initialized_only=True):
+            _add_statement_spans(None, connection)
+
+    def uninstrument(self) -> None:
+        _StatementSpans.active = False
+        connection_created.disconnect(dispatch_uid="servicedesk-sql-spans")
+        for connection in connections.all(initialized_only=True):
+            connection.execute_wrappers[:] = [
+                wrapper for wrapper in connection.execute_wrappers if not isinstance(wrapper, _StatementSpans)
+            ]
+
+
+# A pool's connection attributes, worked out at its first traced command.
+_pool_attributes: "weakref.WeakKeyDictionary[Any, dict[str, Any]]" = weakref.WeakKeyDictionary()
+
+
+def _redis_attributes(client: Any) -> dict[str, Any]:
+    pool = client.connection_pool
+    attributes = _pool_attributes.get(pool)
+    if attributes is None:
+        options = pool.connection_kwargs
+        attributes = {"db.system": "redis", "db.redis.database_index": options.get("db") or 0}
+        if "path" in options:
+            attributes["net.peer.name"] = options["path"]
+        else:
+            attributes["net.peer.name"] = options.get("host", "localhost")
+            attributes["net.peer.port"] = options.get("port", 6379)
+        _pool_attributes[pool] = attributes
+    return attributes
+
+
+def _command_span(client: Any, args: tuple[Any, ...]) -> trace.Span:
+    # The command's name only: keys and values may name a customer.
+    name = str(args[0]) if args else "redis"
+    statement = " ".join([name, *["?"] * (len(args) - 1)])
+    return tracer.start_span(
+        name, kind=SpanKind.CLIENT, attributes={**_redis_attributes(client), "db.statement": statement}
+    )
+
+
+def _pipeline_span(pipeline: Any, args: tuple[Any, ...]) -> trace.Span:
+    names = [str(command[0][0]) for command in pipeline.command_stack if command[0]]
+    return tracer.start_span(
+        " ".join(names[:10]) or "redis",
+        kind=SpanKind.CLIENT,
+        attributes={
+            **_redis_attributes(pipeline),
+            "db.statement": "\n".join(names),
+            "db.redis.pipeline_length": len(names),
+        },
+    )
+
+
+def _traced(original: Callable[..., Any], make_span: Callable[..., trace.Span]) -> Any:
+    @functools.wraps(original)
+    def call(client: Any, *args: Any, **options: Any) -> Any:
+        if not _traced_here():
+            return original(client, *args, **options)
+        with make_span(client, args):
+            return original(client, *args, **options)
+
+    call.__wrapped_original__ = original  # type: ignore[attr-defined]
+    return call
+
+
+def _traced_async(original: Callable[..., Any], make_span: Callable[..., trace.Span]) -> Any:
+    @functools.wraps(original)
+    async def call(client: Any, *args: Any, **options: Any) -> Any:
+        if not _traced_here():
+            return await original(client, *args, **options)
+        with make_span(client, args):
+            return await original(client, *args, **options)
+
+    call.__wrapped_original__ = original  # type: ignore[attr-defined]
+    return call
+
+
+_REDIS_METHODS: list[tuple[type, str, Callable[..., trace.Span], bool]] = [
+    # (class, method, span maker, is async)
+    (redis.Redis, "execute_command", _command_span, False),
+    (redis.client.Pipeline, "execute", _pipeline_span, False),
+    (redis.asyncio.Redis, "execute_command", _command_span, True),
+    (redis.asyncio.client.Pipeline, "execute", _pipeline_span, True),
+]
+
+
+class RedisInstrumentor:
+    """A span per Redis command or pipeline, sync and asyncio: the command's name, its
+    arguments as `?`."""
+
+    def instrument(self) -> None:
+        for owner, method, make_span, is_async in _REDIS_METHODS:
+            original = owner.__dict__[method]
+            if not hasattr(original, "__wrapped_original__"):
+                setattr(owner, method, (_traced_async if is_async else _traced)(original, make_span))
+
+    def uninstrument(self) -> None:
+        for owner, method, _make_span, _is_async in _REDIS_METHODS:
+            original = owner.__dict__[method]
+            if hasattr(original, "__wrapped_original__"):
+                setattr(owner, method, original.__wrapped_original__)
