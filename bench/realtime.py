@@ -30,7 +30,8 @@ from typing import Any
 from bench.setup import ROOT, run_in_process
 
 PASSWORD_HASH = "!"  # nobody logs in: the bench issues tokens directly
-UVICORN = (sys.executable, "-m", "uvicorn", "config.asgi:application")
+# As deploy/Procfile runs it: no per-message compression (docs/realtime.md says why).
+UVICORN = (sys.executable, "-m", "uvicorn", "config.asgi:application", "--ws-per-message-deflate", "false")
 
 
 def _arguments() -> argparse.Namespace:
