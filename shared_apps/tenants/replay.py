@@ -30,6 +30,7 @@ import psycopg
 from django.db import connection, router
 from django.db.migrations import Migration
 from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.state import ProjectState
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from shared_apps.tenants import fingerprints
@@ -97,6 +98,21 @@ def sql_reason(*, sql: str, schema_name: str) -> str | None:
     return None
 
 
+def collect_sql(*, migration: Migration, state: ProjectState, schema_name: str) -> tuple[ProjectState, str, str | None]:
+    """The migration's SQL as the executor would run it in `schema_name`, at `state` (that of
+    the schema, before the migration): what `sqlmigrate` prints, collected in the schema's
+    search path. Returns the state after the migration, the SQL, and why it cannot be replayed
+    elsewhere (None when it can)."""
+    with schema_context(schema_name):
+        reason = non_replayable_reason(migration)
+        if reason is not None:
+            return migration.mutate_state(state, preserve=False), "", reason
+        with connection.schema_editor(collect_sql=True, atomic=migration.atomic) as editor:
+            state = migration.apply(state, editor, collect_sql=True)
+    sql = "\n".join(editor.collected_sql)
+    return state, sql, sql_reason(sql=sql, schema_name=schema_name)
+
+
 def migrate_stale_schemas(
     *, schema_names: Sequence[str], run_executor: RunExecutor, workers: int, log: Callable[[str], None]
 ) -> Report:
@@ -119,7 +135,7 @@ def _migrate_group(
     with schema_context(pilot):
         executor = MigrationExecutor(connection)
         plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
-        state = executor._create_project_state(with_applied_migrations=True)
+        state = executor._create_project_state(with_applied_migrations=True)  # type: ignore[attr-defined]  # what migrate() starts from
         applied = set(executor.loader.applied_migrations) & fingerprints.code_migrations()
     others_state = frozenset(applied)
     batch: list[tuple[MigrationKey, str]] = []
@@ -139,15 +155,7 @@ def _migrate_group(
         if backwards:
             raise RuntimeError(f"Unexpected backwards migration {migration} in the plan of {pilot}.")
         key = (migration.app_label, migration.name)
-        with schema_context(pilot):
-            reason = non_replayable_reason(migration)
-            if reason is None:
-                with connection.schema_editor(collect_sql=True, atomic=migration.atomic) as editor:
-                    state = migration.apply(state, editor, collect_sql=True)
-                sql = "\n".join(editor.collected_sql)
-                reason = sql_reason(sql=sql, schema_name=pilot)
-            else:
-                state = migration.mutate_state(state, preserve=False)
+        state, sql, reason = collect_sql(migration=migration, state=state, schema_name=pilot)
         if reason is None:
             outcome = replay(schemas=[pilot], expected=frozenset(applied), batch=[(key, sql)], workers=1)
             if outcome["moved"]:
