@@ -16,6 +16,7 @@ fingerprints.
 import time
 from typing import Any
 
+from django.core.checks import Tags
 from django.core.management.base import CommandError
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
 from django_tenants.migration_executors import get_executor
@@ -31,6 +32,8 @@ MAX_PASSES = 3
 
 class Command(MigrateSchemasCommand):
     help = "Migrate the public schema, then only the tenant schemas whose migrations fingerprint is stale."
+    # Models and database only: the URL checks import every API schema, seconds of every start.
+    requires_system_checks = [Tags.models, Tags.database]
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
