@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 
-from shared_apps.tenants import fingerprints, provisioning, services
+from shared_apps.tenants import fingerprints, provisioning, replay, services
 from shared_apps.tenants.models import Tenant
 
 INDEX_MIGRATION = ("customers", "0002_search_indexes")
@@ -100,16 +100,26 @@ def test_only_the_schemas_behind_the_code_are_migrated_by_replaying_sql(pooled):
     assert fingerprints.stale_schema_names() == []
 
 
-def test_the_executor_still_migrates_on_request(pooled):
+def test_a_migration_that_cannot_be_replayed_goes_through_the_executor(pooled, monkeypatch):
     behind = pooled()
     call_command("migrate_schemas", "customers", "0001_initial", schema_name=behind.schema_name, verbosity=0)
     fingerprints.record_applied_fingerprints(schema_names=[behind.schema_name])
+    judge = replay.non_replayable_reason
+    monkeypatch.setattr(
+        replay,
+        "non_replayable_reason",
+        lambda migration: "runs Python"
+        if (migration.app_label, migration.name) == INDEX_MIGRATION
+        else judge(migration),
+    )
     output = io.StringIO()
 
-    call_command("migrate_tenants_if_needed", "--no-replay", executor="standard", verbosity=1, stdout=output)
+    call_command("migrate_tenants_if_needed", executor="standard", verbosity=1, stdout=output)
 
-    assert "replayed" not in output.getvalue()
+    assert "customers.0002_search_indexes: executor: runs Python (1 schemas)" in output.getvalue()
+    assert "search.0001_search_documents: replayed (1 schemas)" in output.getvalue()
     assert has_index(behind.schema_name, "customer_name_trgm")
+    assert INDEX_MIGRATION in migration_rows(behind.schema_name)
     assert recorded(behind) == fingerprints.code_fingerprint()
 
 

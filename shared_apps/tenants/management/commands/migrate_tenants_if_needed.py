@@ -8,9 +8,8 @@ before fingerprints existed may well be current), and only the schemas really be
 migrated: each migration's SQL is computed once and replayed in every schema at the same state,
 or goes through django-tenants' executor when it cannot be replayed
 (shared_apps/tenants/replay.py; `--executor=multiprocessing` runs those in parallel). Their
-fingerprints are then read back. `--no-replay` migrates them all with the executor;
-`--all-schemas` migrates every tenant schema (django-tenants' behaviour) and records their
-fingerprints.
+fingerprints are then read back. `--all-schemas` migrates every tenant schema
+(django-tenants' behaviour) and records their fingerprints.
 """
 
 import time
@@ -39,9 +38,6 @@ class Command(MigrateSchemasCommand):
         super().add_arguments(parser)
         parser.add_argument(
             "--all-schemas", action="store_true", help="Migrate every tenant schema, whatever its fingerprint."
-        )
-        parser.add_argument(
-            "--no-replay", action="store_true", help="Run Django's executor in every stale schema instead of replaying."
         )
         parser.add_argument(
             "--replay-workers", type=int, default=4, help="Connections replaying SQL at once (default 4)."
@@ -75,7 +71,7 @@ class Command(MigrateSchemasCommand):
                 self.stdout.write(f"Tenant schemas to migrate: {len(pending)} (pass {attempt + 1})")
             if not pending:
                 break
-            if everything or options["no_replay"]:
+            if everything:
                 self.run_executor(tenants=list(pending))
             else:
                 replay.migrate_stale_schemas(
