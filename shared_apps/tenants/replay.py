@@ -191,6 +191,8 @@ def replay(
     after = expected | {key for key, _ in batch}
     new_fingerprint = fingerprints.fingerprint(after & fingerprints.code_migrations())
     params = {**connection.get_connection_params(), "autocommit": True}
+    public = connection.ops.quote_name(get_public_schema_name())
+    names = {name: connection.ops.quote_name(name) for name in schemas}
 
     def work() -> None:
         try:
@@ -201,7 +203,12 @@ def replay(
                     except queue.Empty:
                         return
                     outcome = _replay_in_schema(
-                        db, schema_name=schema_name, expected=expected, batch=batch, new_fingerprint=new_fingerprint
+                        db,
+                        schema_name=schema_name,
+                        quoted=(names[schema_name], public),
+                        expected=expected,
+                        batch=batch,
+                        new_fingerprint=new_fingerprint,
                     )
                     if outcome != "done":
                         moved_or_failed[outcome].append(schema_name)
@@ -222,21 +229,23 @@ def _replay_in_schema(
     db: psycopg.Connection,
     *,
     schema_name: str,
+    quoted: tuple[str, str],
     expected: frozenset[MigrationKey],
     batch: list[tuple[MigrationKey, str]],
     new_fingerprint: str,
 ) -> str:
-    """One schema's transaction: "done", "moved" (not at the expected state) or "failed"."""
-    public = connection.ops.quote_name(get_public_schema_name())
-    schema = connection.ops.quote_name(schema_name)
-    tenants = f"{public}.{connection.ops.quote_name(Tenant._meta.db_table)}"
+    """One schema's transaction: "done", "moved" (not at the expected state) or "failed".
+    `quoted`: the schema's and the public schema's quoted names (Django's connection objects
+    belong to the calling thread)."""
+    schema, public = quoted
+    tenants = f'{public}."{Tenant._meta.db_table}"'
     for attempt in range(REPLAY_LOCK_ATTEMPTS):
         try:
             with db.transaction():
+                db.execute(f"SET LOCAL lock_timeout = '{REPLAY_LOCK_TIMEOUT}'")
                 # Serialises with anything else migrating this schema (a concurrent run).
                 db.execute(f"SELECT 1 FROM {tenants} WHERE schema_name = %s FOR NO KEY UPDATE", [schema_name])  # noqa: S608 - quoted names
                 db.execute(f"SET LOCAL search_path = {schema}, {public}")
-                db.execute(f"SET LOCAL lock_timeout = '{REPLAY_LOCK_TIMEOUT}'")
                 rows = db.execute("SELECT app, name FROM django_migrations").fetchall()
                 if {(app, name) for app, name in rows} & fingerprints.code_migrations() != expected:
                     logger.warning("tenant schema %s changed state meanwhile: not replayed", schema_name)
