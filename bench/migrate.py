@@ -13,6 +13,8 @@
    whole (the process start included).
 
 Writes bench/results/migrate.json (or migrate_<N>.json for a size other than 1,000).
+`--start-at R` measures only the start, on the last run's database with rows of tenants whose
+schemas were never built added up to R rows (bench/results/migrate_start_<R>.json).
 """
 
 import argparse
@@ -27,7 +29,7 @@ import time
 
 import django
 
-from bench.setup import ROOT, recreate_bench_database, write_results
+from bench.setup import ROOT, bench_database_url, recreate_bench_database, write_results
 
 NEW_MIGRATION = "9000_bench_note"
 BASELINE_REQUESTS = 2000
@@ -186,6 +188,47 @@ def measure_deploy(env: dict[str, str], targets: list) -> dict:
     }
 
 
+def add_unbuilt_tenant_rows(total: int) -> int:
+    """Copies of the first tenant's row, with schema names of schemas never built, up to `total`
+    rows; returns how many were added."""
+    from django.db import connection
+
+    from shared_apps.tenants.models import Tenant
+
+    columns = [
+        field.column for field in Tenant._meta.concrete_fields if field.name not in ("id", "schema_name", "slug")
+    ]
+    listed = ", ".join(connection.ops.quote_name(column) for column in columns)
+    missing = total - Tenant.objects.count()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Tenant._meta.db_table} (schema_name, slug, {listed}) "  # noqa: S608 - the model's names
+            f"SELECT 't_unbuilt_' || n, 'unbuilt-' || n, {listed} FROM {Tenant._meta.db_table}, "
+            f"generate_series(1, %s) AS n WHERE id = (SELECT min(id) FROM {Tenant._meta.db_table})",
+            [missing],
+        )
+    return max(missing, 0)
+
+
+def measure_start(total: int) -> dict:
+    """`make run`'s migrate step with nothing to migrate over `total` tenant rows: the tenants of
+    the last run, migrated, and rows of tenants whose schemas were never built (with nothing to
+    migrate the command reads no tenant schema, only the Tenant table)."""
+    from shared_apps.tenants.models import Tenant
+
+    with tempfile.TemporaryDirectory() as directory:
+        new_code = {**os.environ, **write_new_migration(directory)}
+        built = Tenant.objects.count()
+        added = add_unbuilt_tenant_rows(total)
+        runs = [run_command(new_code, "-v", "0")[0] for _ in range(3)]
+    return {
+        "tenant_rows": built + added,
+        "of_which_schema_never_built": added,
+        "nothing_to_migrate_s": runs,
+        "load_average_1m": round(os.getloadavg()[0], 1),
+    }
+
+
 def main(tenant_count: int) -> dict:
     from bench.http import start_server
     from bench.scale import CUSTOMERS_PER_TENANT, build_tenants, server_env
@@ -211,7 +254,19 @@ def main(tenant_count: int) -> dict:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", type=int, default=1000)
+    parser.add_argument(
+        "--start-at",
+        type=int,
+        help="only the start with nothing to migrate, on the last run's tenants plus unbuilt rows up to this many",
+    )
     arguments = parser.parse_args()
+    if arguments.start_at:
+        os.environ["DATABASE_URL"] = bench_database_url()
+        os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+        django.setup()
+        start = measure_start(arguments.start_at)
+        print(f"written to {write_results(f'migrate_start_{arguments.start_at}', start)}")
+        sys.exit(0)
     os.environ["DATABASE_URL"] = recreate_bench_database()
     os.environ["TENANT_POOL_SIZE"] = "0"
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"

@@ -24,7 +24,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import psycopg
 from django.db import connection, router
@@ -46,23 +45,6 @@ RunExecutor = Callable[[MigrationKey, list[str]], None]
 # then its transaction is retried: waiting longer would queue the tenant's requests behind it.
 REPLAY_LOCK_TIMEOUT = "3s"
 REPLAY_LOCK_ATTEMPTS = 5
-
-
-@dataclass(frozen=True)
-class Step:
-    """How one migration reached one group of schemas."""
-
-    migration: MigrationKey
-    replayed: bool
-    reason: str
-    schemas: int
-
-
-@dataclass
-class Report:
-    steps: list[Step] = field(default_factory=list)
-    # Schemas where the replayed SQL failed, migrated by the executor instead.
-    executor_fallbacks: list[str] = field(default_factory=list)
 
 
 def runs_python_in_tenant_schema(migration: Migration) -> bool:
@@ -115,21 +97,17 @@ def collect_sql(*, migration: Migration, state: ProjectState, schema_name: str) 
 
 def migrate_stale_schemas(
     *, schema_names: Sequence[str], run_executor: RunExecutor, workers: int, log: Callable[[str], None]
-) -> Report:
+) -> None:
     """Bring every schema to the code's migrations, replaying what can be replayed."""
-    report = Report()
     groups: dict[str, list[str]] = {}
     for schema_name, value in fingerprints.applied_fingerprints(schema_names=schema_names).items():
         if value != fingerprints.code_fingerprint():
             groups.setdefault(value, []).append(schema_name)
     for schemas in groups.values():
-        _migrate_group(schemas=schemas, run_executor=run_executor, workers=workers, log=log, report=report)
-    return report
+        _migrate_group(schemas=schemas, run_executor=run_executor, workers=workers, log=log)
 
 
-def _migrate_group(
-    *, schemas: list[str], run_executor: RunExecutor, workers: int, log: Callable[[str], None], report: Report
-) -> None:
+def _migrate_group(*, schemas: list[str], run_executor: RunExecutor, workers: int, log: Callable[[str], None]) -> None:
     """Schemas at one state: the pilot migrated migration by migration, the others after it."""
     pilot, others = schemas[0], schemas[1:]
     with schema_context(pilot):
@@ -146,8 +124,8 @@ def _migrate_group(
             failed = replay(schemas=others, expected=others_state, batch=batch, workers=workers)["failed"]
             if failed:
                 for key, _ in batch:
+                    logger.warning("tenant migration %s.%s: executor where replaying failed: %s", *key, failed)
                     run_executor(key, failed)
-                report.executor_fallbacks.extend(failed)
         others_state = frozenset(applied)
         batch = []
 
@@ -168,9 +146,7 @@ def _migrate_group(
             flush()
             run_executor(key, schemas)
         applied.add(key)
-        step = Step(migration=key, replayed=reason is None, reason=reason or "replayed", schemas=len(schemas))
-        report.steps.append(step)
-        how = "replayed" if step.replayed else f"executor: {reason}"
+        how = "replayed" if reason is None else f"executor: {reason}"
         logger.info("tenant migration %s.%s over %d schemas: %s", *key, len(schemas), how)
         log(f"{key[0]}.{key[1]}: {how} ({len(schemas)} schemas)")
     flush()
