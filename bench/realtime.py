@@ -7,7 +7,7 @@ the time from publishing an event to a client receiving it (p50/p95/p99/max, one
 run here), events lost (expected deliveries minus received) and events of another business
 received (must be 0).
 
-    python -m bench.realtime [--tenants 100] [--sockets 1000] [--events 2000] [--rate 100]
+    python -m bench.realtime [--tenants 100] [--sockets 1000] [--events 2000] [--rate 100] [--results realtime]
 
 Each business gets an owner and a staff member, half its sockets each; every event
 (customer.created, which both roles see) goes to all its business's sockets. The socket
@@ -40,6 +40,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--sockets", type=int, default=1000)
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=100, help="events published per second")
+    parser.add_argument("--results", default="realtime", help="written to bench/results/<results>.json")
     return parser.parse_args()
 
 
@@ -300,4 +301,4 @@ def print_figures(figures: dict) -> None:
 
 
 if __name__ == "__main__":
-    run_in_process("realtime", main, print_figures)
+    run_in_process(_arguments().results, main, print_figures)
