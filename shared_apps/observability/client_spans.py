@@ -23,7 +23,8 @@ from django.db.backends.signals import connection_created
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-tracer = trace.get_tracer("servicedesk")
+from shared_apps.observability.hook_spans import tracer, with_request_context
+from shared_apps.observability.personal import redact
 
 
 def _traced_here() -> bool:
@@ -51,10 +52,11 @@ class _StatementSpans:
         if not (_StatementSpans.active and _traced_here()):
             return execute(sql, params, many, context)
         # A span ends as its block does, with an exception event (the scrubber keeps its type).
+        # Values travel as parameters; a literal written into the SQL is redacted here.
         with tracer.start_span(
             sql.split(None, 1)[0].upper() if sql else "SQL",
             kind=SpanKind.CLIENT,
-            attributes={**self.attributes, "db.statement": sql},
+            attributes=with_request_context({**self.attributes, "db.statement": redact(sql)}),
         ):
             return execute(sql, params, many, context)
 
@@ -109,7 +111,9 @@ def _command_span(client: Any, args: tuple[Any, ...]) -> trace.Span:
     name = str(args[0]) if args else "redis"
     statement = " ".join([name, *["?"] * (len(args) - 1)])
     return tracer.start_span(
-        name, kind=SpanKind.CLIENT, attributes={**_redis_attributes(client), "db.statement": statement}
+        name,
+        kind=SpanKind.CLIENT,
+        attributes=with_request_context({**_redis_attributes(client), "db.statement": statement}),
     )
 
 
@@ -118,11 +122,13 @@ def _pipeline_span(pipeline: Any, args: tuple[Any, ...]) -> trace.Span:
     return tracer.start_span(
         " ".join(names[:10]) or "redis",
         kind=SpanKind.CLIENT,
-        attributes={
-            **_redis_attributes(pipeline),
-            "db.statement": "\n".join(names),
-            "db.redis.pipeline_length": len(names),
-        },
+        attributes=with_request_context(
+            {
+                **_redis_attributes(pipeline),
+                "db.statement": "\n".join(names),
+                "db.redis.pipeline_length": len(names),
+            }
+        ),
     )
 
 

@@ -18,9 +18,10 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.http import ExcludeList, get_excluded_urls
 
-MIDDLEWARE = "shared_apps.observability.server_spans.ServerSpanMiddleware"
+from shared_apps.observability.hook_spans import tracer, with_request_context
+from shared_apps.observability.personal import redact
 
-tracer = trace.get_tracer("servicedesk")
+MIDDLEWARE = "shared_apps.observability.server_spans.ServerSpanMiddleware"
 
 
 class _MetaGetter(Getter[dict]):
@@ -35,6 +36,8 @@ class _MetaGetter(Getter[dict]):
 
 
 _meta_getter = _MetaGetter()
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 
 
 def _excluded_urls() -> ExcludeList | None:
@@ -53,9 +56,11 @@ class ServerSpanMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if self.excluded is not None and self.excluded.url_disabled(request.build_absolute_uri("?")):
             return self.get_response(request)
-        method = request.method or "GET"
+        # Any other method is whatever token the client sent: `_OTHER`, as semantic conventions say.
+        method = request.method if request.method in _METHODS else None
+        method = method or "_OTHER"
         parent = propagate.extract(request.META, getter=_meta_getter)
-        span = tracer.start_span(method, context=parent, kind=SpanKind.SERVER)
+        span = tracer.start_span(method, context=parent, kind=SpanKind.SERVER, attributes=with_request_context({}))
         token = otel_context.attach(trace.set_span_in_context(span, parent))
         try:
             response = self.get_response(request)
@@ -81,7 +86,7 @@ class ServerSpanMiddleware:
             "http.method": method,
             "http.scheme": request.scheme or "http",
             # The host alone: the path may hold a secret (a pay page's token), the query personal data.
-            "http.host": request.META.get("HTTP_HOST", ""),
+            "http.host": redact(request.META.get("HTTP_HOST", "")),  # as the client sent it
         }
         match = request.resolver_match
         if match is not None and match.route:

@@ -8,7 +8,8 @@ provider gateways and the Dramatiq worker make their own spans.
 Every span passes through ScrubbingSpanProcessor before any exporter sees it: it adds the
 tenant schema and request id, and removes what could be personal data or a secret (URLs'
 paths and queries, client addresses, exception messages, status descriptions, anything shaped
-like an email address or an E.164 number)."""
+like an email address or an E.164 number). The spans of our own request, SQL and Redis hooks
+are cleaned where they are made (hook_spans), so for those it only checks events and status."""
 
 import os
 from collections.abc import Mapping, Sequence
@@ -25,12 +26,11 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from shared_apps.observability.client_spans import RedisInstrumentor, SqlInstrumentor
-from shared_apps.observability.context import request_id_var, tenant_var
+from shared_apps.observability.context import request_id_var
+from shared_apps.observability.hook_spans import REQUEST_ID_ATTRIBUTE, SCOPE, TENANT_ATTRIBUTE, with_request_context
 from shared_apps.observability.personal import may_hold_personal, redact
 from shared_apps.observability.server_spans import DjangoInstrumentor
 
-TENANT_ATTRIBUTE = "servicedesk.tenant_schema"
-REQUEST_ID_ATTRIBUTE = "servicedesk.request_id"
 # The request id travels with the W3C headers in a job's trace context, under this key.
 REQUEST_ID_KEY = "x-request-id"
 
@@ -245,6 +245,11 @@ def scrubbed(span: ReadableSpan) -> ReadableSpan:
     )
 
 
+def _from_hooks(span: ReadableSpan) -> bool:
+    scope = span.instrumentation_scope
+    return scope is not None and scope.name == SCOPE
+
+
 class ScrubbingSpanProcessor(SpanProcessor):
     """Adds the tenant and request id to each span as it starts, and hands the processor it
     wraps (and so the exporter) only a scrubbed copy of each span that ends."""
@@ -253,18 +258,18 @@ class ScrubbingSpanProcessor(SpanProcessor):
         self.inner = inner
 
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
-        tenant, request_id = tenant_var.get(), request_id_var.get()
-        known = {}
-        if tenant != "-":
-            known[TENANT_ATTRIBUTE] = tenant
-        if request_id != "-":
-            known[REQUEST_ID_ATTRIBUTE] = request_id
-        if known:  # in one call: the span takes its lock once
-            span.set_attributes(known)
+        if not _from_hooks(span) and (known := with_request_context({})):
+            span.set_attributes(known)  # in one call: the span takes its lock once
         self.inner.on_start(span, parent_context)
 
     def on_end(self, span: ReadableSpan) -> None:
-        self.inner.on_end(scrubbed(span) if needs_scrubbing(span) else span)
+        if _from_hooks(span):
+            # Attributes cleaned at the source; an exception leaving the span's block still
+            # adds an event and a status description with its message.
+            dirty = bool(span.events or span.status.description)
+        else:
+            dirty = needs_scrubbing(span)
+        self.inner.on_end(scrubbed(span) if dirty else span)
 
     def shutdown(self) -> None:
         self.inner.shutdown()

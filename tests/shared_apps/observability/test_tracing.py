@@ -176,3 +176,39 @@ def test_a_failed_statement_and_a_redis_pipeline_are_client_spans_without_their_
     [sent] = [span for span in finished if span.attributes.get("db.system") == "redis"]
     assert (sent.name, sent.attributes["db.statement"]) == ("SET GET", "SET\nGET")
     assert PHONE not in json.dumps([span.to_json() for span in finished])
+
+
+def test_a_request_and_its_statements_and_redis_reads_name_tenant_and_request_id_as_they_start(spans, tenant_a):
+    response = tenant_a.api().get("/customers")
+
+    assert response.status_code == 200
+    finished = spans.get_finished_spans()
+    # The spans of our own hooks, which the scrubber does not re-check attribute by attribute.
+    assert {span.instrumentation_scope.name for span in finished} == {"servicedesk.hooks"}
+    # Those started once the tenant is known (after the host's lookup) carry both.
+    named = [span for span in finished if tracing.TENANT_ATTRIBUTE in span.attributes]
+    assert {span.kind for span in named} == {SpanKind.SERVER, SpanKind.CLIENT}
+    assert {
+        (span.attributes[tracing.TENANT_ATTRIBUTE], span.attributes[tracing.REQUEST_ID_ATTRIBUTE]) for span in named
+    } == {(tenant_a.tenant.schema_name, response["X-Request-ID"])}
+
+
+@pytest.mark.django_db
+def test_what_a_caller_could_put_in_our_own_spans_is_cleaned_where_they_are_made(spans):
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT '{EMAIL}', '{PHONE}'")
+    response = Client().generic("+12025550187", "/api/v1/ready", HTTP_HOST=f"{PHONE}.example.com")
+
+    assert response.status_code == 400
+    finished = spans.get_finished_spans()
+    [literal] = [span for span in finished if span.attributes.get("db.statement", "").startswith("SELECT '")]
+    assert literal.attributes["db.statement"] == "SELECT '[redacted]', '[redacted]'"
+    [server] = [span for span in finished if span.kind == SpanKind.SERVER]
+    assert (server.name, server.attributes["http.method"], server.attributes["http.host"]) == (
+        "_OTHER",
+        "_OTHER",
+        "[redacted].example.com",
+    )
+    exported = json.dumps([json.loads(span.to_json()) for span in finished])
+    for personal in (PHONE, PHONE[2:], EMAIL):
+        assert personal not in exported
