@@ -251,8 +251,9 @@ def _from_hooks(span: ReadableSpan) -> bool:
 
 
 class ScrubbingSpanProcessor(SpanProcessor):
-    """Adds the tenant and request id to each span as it starts, and hands the processor it
-    wraps (and so the exporter) only a scrubbed copy of each span that ends."""
+    """Adds the tenant and request id to each span as it starts (our hooks' spans have them
+    already), and hands the processor it wraps (and so the exporter) only a scrubbed copy of
+    each span that ends."""
 
     def __init__(self, inner: SpanProcessor):
         self.inner = inner
@@ -263,12 +264,9 @@ class ScrubbingSpanProcessor(SpanProcessor):
         self.inner.on_start(span, parent_context)
 
     def on_end(self, span: ReadableSpan) -> None:
-        if _from_hooks(span):
-            # Attributes cleaned at the source; an exception leaving the span's block still
-            # adds an event and a status description with its message.
-            dirty = bool(span.events or span.status.description)
-        else:
-            dirty = needs_scrubbing(span)
+        # Our hooks' attributes are clean at the source; an exception leaving the span's block
+        # still adds an event and a status description with its message.
+        dirty = bool(span.events or span.status.description) if _from_hooks(span) else needs_scrubbing(span)
         self.inner.on_end(scrubbed(span) if dirty else span)
 
     def shutdown(self) -> None:
