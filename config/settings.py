@@ -94,6 +94,8 @@ TENANT_APPS = [
     "tenant_apps.payments",
     "tenant_apps.sms",
     "tenant_apps.voice",
+    "tenant_apps.bookings",
+    "tenant_apps.work_requests",
     "tenant_apps.search",
     "tenant_apps.notifications",
     "tenant_apps.integrations",
@@ -261,6 +263,11 @@ RATE_LIMITS = {
     "login": (env.int("RATE_LIMIT_LOGIN", default=10), 60),
     "register": (env.int("RATE_LIMIT_REGISTER", default=5), 60),
     "refresh": (env.int("RATE_LIMIT_REFRESH", default=30), 60),
+    # What a customer sends from their link, per customer and per IP (within the business).
+    "booking_customer": (env.int("RATE_LIMIT_BOOKING_CUSTOMER", default=10), 3600),
+    "booking_ip": (env.int("RATE_LIMIT_BOOKING_IP", default=30), 3600),
+    "work_request_customer": (env.int("RATE_LIMIT_WORK_REQUEST_CUSTOMER", default=10), 3600),
+    "work_request_ip": (env.int("RATE_LIMIT_WORK_REQUEST_IP", default=30), 3600),
 }
 # Number of proxies in front of us whose X-Forwarded-For entries are trusted.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)

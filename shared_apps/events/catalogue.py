@@ -75,6 +75,37 @@ class SeriesOccurrenceConflictPayload(Payload):
     appointment_id: int | None  # the visit that could not be moved; None when none was booked
 
 
+class BookingRequestPayload(Payload):
+    booking_request_id: int
+    customer_id: int
+    service_id: int | None  # the price book service; None once it was deleted
+    status: str  # PENDING (waits for staff), ACCEPTED (booked), DECLINED
+    starts_at: datetime
+    ends_at: datetime
+    appointment_id: int | None  # the appointment it became, once booked
+
+
+class BookingDeclinedPayload(BookingRequestPayload):
+    reason: str
+
+
+class WorkRequestPayload(Payload):
+    work_request_id: int
+    customer_id: int
+    status: str  # NEW, CONVERTED, CLOSED
+    property_id: int | None
+    photo_count: int
+
+
+class WorkRequestConvertedPayload(WorkRequestPayload):
+    appointment_id: int | None  # what it became: an appointment or a draft quote
+    quote_id: int | None
+
+
+class WorkRequestClosedPayload(WorkRequestPayload):
+    reason: str
+
+
 class DocumentPayload(Payload):
     customer_id: int
     number: str
@@ -202,6 +233,25 @@ EVENT_TYPES: dict[str, EventType] = {
             SeriesOccurrenceConflictPayload,
             "A visit of a series could not be booked or moved (a clash, time off, a closed day).",
         ),
+        EventType(
+            "booking.requested",
+            1,
+            BookingRequestPayload,
+            "A customer booked a service online: booked at once (ACCEPTED, with its appointment) or waiting "
+            "for staff (PENDING).",
+        ),
+        EventType(
+            "booking.accepted", 1, BookingRequestPayload, "Staff accepted a customer's booking request: it is booked."
+        ),
+        EventType("booking.declined", 1, BookingDeclinedPayload, "Staff declined a customer's booking request."),
+        EventType("work_request.created", 1, WorkRequestPayload, "A customer asked for work through their link."),
+        EventType(
+            "work_request.converted",
+            1,
+            WorkRequestConvertedPayload,
+            "Staff turned a work request into an appointment or a draft quote.",
+        ),
+        EventType("work_request.closed", 1, WorkRequestClosedPayload, "Staff closed a work request without work."),
         EventType("quote.sent", 1, QuotePayload, "A quote (or a new version of it) was sent to its customer."),
         EventType("quote.accepted", 1, QuotePayload, "The customer accepted a quote."),
         EventType("quote.declined", 1, QuotePayload, "The customer declined a quote."),
