@@ -4,6 +4,7 @@ from api import (
     accounts,
     appointments,
     audit,
+    bookings,
     customers,
     files,
     integrations,
@@ -20,6 +21,7 @@ from api import (
     tenants,
     time_off,
     voice,
+    work_requests,
 )
 from api.errors import install_exception_handlers
 from api.openapi import ContractNinjaAPI
@@ -44,6 +46,8 @@ api.add_router("/customers", customers.router)
 api.add_router("/price-book", pricebook.router)
 api.add_router("/appointments", appointments.router)
 api.add_router("/appointment-series", series.router)
+api.add_router("/booking-requests", bookings.router)
+api.add_router("/work-requests", work_requests.router)
 api.add_router("/time-off", time_off.time_off_router)
 api.add_router("/closed-days", time_off.closed_days_router)
 api.add_router("/quotes", quotes.router)

@@ -30,7 +30,7 @@ from django.conf import settings
 from django.http.request import split_domain_port
 from ninja import Router
 
-from api import accounts, payments, search, series, tenants, time_off
+from api import accounts, bookings, payments, search, series, tenants, time_off, work_requests
 from api.auth import authorize_member, may_read, require_unrevoked
 from api.middleware import is_served_host
 from api.tenancy import resolve_tenant
@@ -82,6 +82,8 @@ EVENT_READ_ROUTES: dict[str, tuple[Router, str]] = {
     # Staff read only their own time off over HTTP; a stream cannot filter by row, so time off
     # follows the list only managers read.
     "time_off": (accounts.users_router, ""),
+    "booking": (bookings.router, ""),
+    "work_request": (work_requests.router, ""),
     "quote": search.READ_ROUTES["quote"],
     "invoice": search.READ_ROUTES["invoice"],
     "sms": search.READ_ROUTES["text"],

@@ -3,7 +3,7 @@ phone receptionist, online booking). The database decides races: when a concurre
 or new time off takes the member tried, the next free one is tried, until nobody is left."""
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments.availability import find_available_slots
@@ -17,10 +17,13 @@ def free_staff(
     """Who is free for exactly this slot now (empty when nobody is, or it is not a slot the
     availability rules offer: outside hours, in the past, off the 15-minute grid)."""
     day = tenant.local_date(starts_at)
+    wanted = starts_at.astimezone(UTC)
     for slot in find_available_slots(
         tenant=tenant, day=day, duration_minutes=duration_minutes, now=now, calendar=calendar
     ):
-        if slot.starts_at == starts_at:
+        # In UTC: Python never finds a wall time of the repeated hour (fold=1) equal to an
+        # instant of another zone, though it is the same instant.
+        if slot.starts_at.astimezone(UTC) == wanted:
             return slot.staff_ids
     return ()
 

@@ -14,7 +14,7 @@ from shared_apps.outbox.services import enqueue_after_commit
 from shared_apps.tenants.models import Tenant
 from tenant_apps.bookings.models import BookingRequest
 from tenant_apps.work_requests.models import WorkRequest
-from tenant_apps.work_requests.queries import photos_of
+from tenant_apps.work_requests.queries import list_work_requests
 
 STAFF_ALERT_ACTOR = "email_staff_alert"
 BOOKING = "booking_request"
@@ -45,18 +45,19 @@ def _booking_text(tenant: Tenant, request: BookingRequest) -> tuple[str, str]:
         lead += f" (POST /api/v1/booking-requests/{request.pk}/accept or /decline)."
     else:
         subject = f"Booked online by {request.customer.name}"
-        lead = f"{request.customer.name} booked {request.service_name} on {when} (appointment {request.appointment_id})."
+        lead = (
+            f"{request.customer.name} booked {request.service_name} on {when} (appointment {request.appointment_id})."
+        )
     return subject, "\n\n".join(part for part in (lead, request.notes) if part)
 
 
 def _work_request_text(request: WorkRequest) -> tuple[str, str]:
-    photos = len(photos_of(work_request_ids=[request.pk])[request.pk])
     lines = [
         f"{request.customer.name} asked for work:",
         request.description,
         f"Where: {request.service_property.one_line() if request.service_property else 'not given'}",
         f"When suits them: {request.preferred_times or 'not given'}",
-        f"Photos: {photos}",
+        f"Photos: {request.photo_count}",  # type: ignore[attr-defined]  # get_work_request counts them
         f"See GET /api/v1/work-requests/{request.pk}.",
     ]
     return f"Work request from {request.customer.name}", "\n".join(lines)
@@ -70,7 +71,7 @@ def email_staff_alert(*, tenant_id: int, kind: str, object_id: int) -> int:
         booking = BookingRequest.objects.select_related("customer").filter(pk=object_id).first()
         text = _booking_text(tenant, booking) if booking is not None else None
     else:
-        work = WorkRequest.objects.select_related("customer", "service_property").filter(pk=object_id).first()
+        work = list_work_requests().select_related("customer").filter(pk=object_id).first()
         text = _work_request_text(work) if work is not None else None
     managers = list(
         Membership.objects.filter(tenant=tenant, role__in=MANAGER_ROLES).values_list("user__email", flat=True)

@@ -76,12 +76,6 @@ def _event_payload(request: WorkRequest, *, photo_count: int) -> dict[str, Any]:
     }
 
 
-def _photo_count(request: WorkRequest) -> int:
-    return Attachment.objects.filter(
-        parent_type=Attachment.Parent.WORK_REQUEST, parent_id=request.pk, status=Attachment.Status.READY
-    ).count()
-
-
 def create_work_request(
     *,
     customer_id: int,
@@ -185,7 +179,7 @@ def convert_work_request(
             now=now,
             appointment_id=request.appointment_id,
             quote_id=request.quote_id,
-            **_event_payload(request, photo_count=_photo_count(request)),
+            **_event_payload(request, photo_count=len(queries.photos_of(work_request_ids=[request.pk])[request.pk])),
         )
     return request
 
@@ -205,5 +199,6 @@ def close_work_request(
         request.decided_at = now
         request.version += 1
         request.save(update_fields=["status", "close_reason", "decided_by_id", "decided_at", "version", "updated_at"])
-        emit("work_request.closed", now=now, reason=reason, **_event_payload(request, photo_count=_photo_count(request)))
+        photo_count = len(queries.photos_of(work_request_ids=[request.pk])[request.pk])
+        emit("work_request.closed", now=now, reason=reason, **_event_payload(request, photo_count=photo_count))
     return request

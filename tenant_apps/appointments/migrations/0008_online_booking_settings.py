@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('appointments', '0007_copy_settings_from_tenant'),
+        ("appointments", "0007_copy_settings_from_tenant"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='appointmentsettings',
-            name='online_booking_confirm_first',
+            model_name="appointmentsettings",
+            name="online_booking_confirm_first",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='appointmentsettings',
-            name='online_booking_days_ahead',
+            model_name="appointmentsettings",
+            name="online_booking_days_ahead",
             field=models.PositiveIntegerField(default=30),
         ),
     ]

@@ -5,40 +5,95 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('appointments', '0008_online_booking_settings'),
-        ('customers', '0004_addresses_become_properties'),
-        ('pricebook', '0002_voice_services_to_price_book'),
+        ("appointments", "0008_online_booking_settings"),
+        ("customers", "0004_addresses_become_properties"),
+        ("pricebook", "0002_voice_services_to_price_book"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BookingRequest',
+            name="BookingRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('service_name', models.CharField(max_length=200)),
-                ('starts_at', models.DateTimeField()),
-                ('ends_at', models.DateTimeField()),
-                ('notes', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('PENDING', 'Pending'), ('ACCEPTED', 'Accepted'), ('DECLINED', 'Declined')], max_length=8)),
-                ('decline_reason', models.TextField(blank=True)),
-                ('decided_by_id', models.BigIntegerField(blank=True, help_text='accounts.User id (public schema)', null=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('appointment', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='booking_request', to='appointments.appointment')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='booking_requests', to='customers.customer')),
-                ('service', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='booking_requests', to='pricebook.pricebookitem')),
-                ('service_property', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='booking_requests', to='customers.property')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("service_name", models.CharField(max_length=200)),
+                ("starts_at", models.DateTimeField()),
+                ("ends_at", models.DateTimeField()),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("PENDING", "Pending"), ("ACCEPTED", "Accepted"), ("DECLINED", "Declined")],
+                        max_length=8,
+                    ),
+                ),
+                ("decline_reason", models.TextField(blank=True)),
+                (
+                    "decided_by_id",
+                    models.BigIntegerField(blank=True, help_text="accounts.User id (public schema)", null=True),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "appointment",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="booking_request",
+                        to="appointments.appointment",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="booking_requests",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="booking_requests",
+                        to="pricebook.pricebookitem",
+                    ),
+                ),
+                (
+                    "service_property",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="booking_requests",
+                        to="customers.property",
+                    ),
+                ),
             ],
             options={
-                'ordering': ('-created_at', '-id'),
-                'indexes': [models.Index(fields=['status', 'starts_at'], name='booking_request_status'), models.Index(fields=['customer', '-created_at'], name='booking_request_customer')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='booking_request_ends_after_start'), models.UniqueConstraint(condition=models.Q(('status__in', ('PENDING', 'ACCEPTED'))), fields=('customer', 'starts_at', 'service_name'), name='booking_request_once_per_slot')],
+                "ordering": ("-created_at", "-id"),
+                "indexes": [
+                    models.Index(fields=["status", "starts_at"], name="booking_request_status"),
+                    models.Index(fields=["customer", "-created_at"], name="booking_request_customer"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("ends_at__gt", models.F("starts_at"))),
+                        name="booking_request_ends_after_start",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("status__in", ("PENDING", "ACCEPTED"))),
+                        fields=("customer", "starts_at", "service_name"),
+                        name="booking_request_once_per_slot",
+                    ),
+                ],
             },
         ),
     ]

@@ -4,15 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('files', '0001_attachments'),
+        ("files", "0001_attachments"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='attachment',
-            name='parent_type',
-            field=models.CharField(choices=[('customer', 'Customer'), ('appointment', 'Appointment'), ('quote', 'Quote'), ('invoice', 'Invoice'), ('message', 'Message'), ('work_request', 'Work Request')], max_length=16),
+            model_name="attachment",
+            name="parent_type",
+            field=models.CharField(
+                choices=[
+                    ("customer", "Customer"),
+                    ("appointment", "Appointment"),
+                    ("quote", "Quote"),
+                    ("invoice", "Invoice"),
+                    ("message", "Message"),
+                    ("work_request", "Work Request"),
+                ],
+                max_length=16,
+            ),
         ),
     ]

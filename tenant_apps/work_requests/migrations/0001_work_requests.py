@@ -5,37 +5,83 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('appointments', '0008_online_booking_settings'),
-        ('customers', '0004_addresses_become_properties'),
-        ('quotes', '0004_copy_settings_from_tenant'),
+        ("appointments", "0008_online_booking_settings"),
+        ("customers", "0004_addresses_become_properties"),
+        ("quotes", "0004_copy_settings_from_tenant"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WorkRequest',
+            name="WorkRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('description', models.TextField()),
-                ('preferred_times', models.CharField(blank=True, max_length=500)),
-                ('status', models.CharField(choices=[('NEW', 'New'), ('CONVERTED', 'Converted'), ('CLOSED', 'Closed')], default='NEW', max_length=9)),
-                ('close_reason', models.TextField(blank=True)),
-                ('decided_by_id', models.BigIntegerField(blank=True, help_text='accounts.User id (public schema)', null=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('appointment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='work_requests', to='appointments.appointment')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='work_requests', to='customers.customer')),
-                ('quote', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='work_requests', to='quotes.quote')),
-                ('service_property', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='work_requests', to='customers.property')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("description", models.TextField()),
+                ("preferred_times", models.CharField(blank=True, max_length=500)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("NEW", "New"), ("CONVERTED", "Converted"), ("CLOSED", "Closed")],
+                        default="NEW",
+                        max_length=9,
+                    ),
+                ),
+                ("close_reason", models.TextField(blank=True)),
+                (
+                    "decided_by_id",
+                    models.BigIntegerField(blank=True, help_text="accounts.User id (public schema)", null=True),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="work_requests",
+                        to="appointments.appointment",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="work_requests",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "quote",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="work_requests",
+                        to="quotes.quote",
+                    ),
+                ),
+                (
+                    "service_property",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="work_requests",
+                        to="customers.property",
+                    ),
+                ),
             ],
             options={
-                'ordering': ('-created_at', '-id'),
-                'indexes': [models.Index(fields=['status', '-created_at'], name='work_request_status'), models.Index(fields=['customer', '-created_at'], name='work_request_customer')],
+                "ordering": ("-created_at", "-id"),
+                "indexes": [
+                    models.Index(fields=["status", "-created_at"], name="work_request_status"),
+                    models.Index(fields=["customer", "-created_at"], name="work_request_customer"),
+                ],
             },
         ),
     ]
