@@ -15,6 +15,7 @@ from shared_apps.outbox.models import OutboxMessage
 from shared_apps.tenants import services as tenant_services
 from tenant_apps.appointments import series, time_off
 from tenant_apps.appointments import services as appointments
+from tenant_apps.bookings import services as bookings
 from tenant_apps.customers import services as customers
 from tenant_apps.customers.models import Customer
 from tenant_apps.invoices import services as invoices
@@ -25,8 +26,9 @@ from tenant_apps.quotes.models import Quote
 from tenant_apps.sms import services as sms
 from tenant_apps.sms.models import Message
 from tenant_apps.voice import services as voice
+from tenant_apps.work_requests import services as work_requests
 from tests.events import emitted
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, PriceBookItemFactory
 from tests.tenant_apps.invoices.factories import draft_invoice, sent_invoice
 from tests.tenant_apps.quotes.factories import draft_quote, sent_quote
 from tests.tenant_apps.voice import payloads
@@ -316,6 +318,40 @@ def tenant_suspended(t, _):
     return tenant_services.set_tenant_status(tenant_id=t.tenant.pk, status="suspended")
 
 
+def _booking_request(t, customer):
+    """A request waiting for staff (the business confirms first), a day before its time."""
+    t.store_settings(online_booking_confirm_first=True)
+    service = PriceBookItemFactory(duration_minutes=60)
+    request, _ = bookings.request_booking(
+        tenant=t.tenant, customer_id=customer.pk, service_id=service.pk, starts_at=STARTS, now=SERIES_NOW
+    )
+    return request
+
+
+def booking_declined(t, customer):
+    request = _booking_request(t, customer)
+    _forget(t)
+    return bookings.decline_booking_request(booking_request_id=request.pk, decided_by_id=t.owner.pk, reason="Full")
+
+
+def work_request_created(t, customer):
+    return work_requests.create_work_request(customer_id=customer.pk, description="A dripping tap")
+
+
+def work_request_converted(t, customer):
+    request = work_request_created(t, customer)
+    _forget(t)
+    return work_requests.convert_work_request(
+        tenant=t.tenant, work_request_id=request.pk, to="quote", decided_by_id=t.owner.pk
+    )
+
+
+def work_request_closed(t, customer):
+    request = work_request_created(t, customer)
+    _forget(t)
+    return work_requests.close_work_request(work_request_id=request.pk, decided_by_id=t.owner.pk, reason="Not ours")
+
+
 CHANGES: dict[str, tuple[Callable, list[str]]] = {
     "customer.created": (customer_created, ["customer.created"]),
     "customer.updated": (customer_updated, ["customer.updated"]),
@@ -350,6 +386,12 @@ CHANGES: dict[str, tuple[Callable, list[str]]] = {
     "member.role_changed": (member_role_changed, ["member.role_changed"]),
     "member.removed": (member_removed, ["member.removed"]),
     "tenant.status_changed": (tenant_suspended, ["tenant.status_changed"]),
+    # Booking at once also books an appointment (two events): tests/tenant_apps/bookings.
+    "booking.requested": (_booking_request, ["booking.requested"]),
+    "booking.declined": (booking_declined, ["booking.declined"]),
+    "work_request.created": (work_request_created, ["work_request.created"]),
+    "work_request.converted": (work_request_converted, ["work_request.converted"]),
+    "work_request.closed": (work_request_closed, ["work_request.closed"]),
 }
 
 
