@@ -57,8 +57,10 @@ class BookingRequestOut(Schema):
 
 
 class BookingRequestFilters(StorableSchema):
-    status: Annotated[str, enum_of(BookingRequest.Status)] | None = None
-    customer_id: RowId | None = None
+    status: Annotated[str, enum_of(BookingRequest.Status)] | None = Field(
+        default=None, description="Only those in this status."
+    )
+    customer_id: RowId | None = Field(default=None, description="Only this customer's.")
 
 
 class AcceptIn(StrictSchema):

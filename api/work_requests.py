@@ -72,8 +72,10 @@ class WorkRequestDetailOut(WorkRequestOut):
 
 
 class WorkRequestFilters(StorableSchema):
-    status: Annotated[str, enum_of(WorkRequest.Status)] | None = None
-    customer_id: RowId | None = None
+    status: Annotated[str, enum_of(WorkRequest.Status)] | None = Field(
+        default=None, description="Only those in this status."
+    )
+    customer_id: RowId | None = Field(default=None, description="Only this customer's.")
 
 
 class ConvertIn(StrictSchema):
