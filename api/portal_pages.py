@@ -1,0 +1,104 @@
+"""The customer's hub pages on the business's host (`/c/<token>/...`): server-rendered, readable
+on a phone, in the business's name and colour, working without JavaScript. Every page opens
+the link first (`portal_page`); a refused link, or any domain error, is a page too, with the
+status api/errors.py gives that error."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from api.errors import STATUS_FOR_DOMAIN_ERROR
+from shared_apps import errors as domain
+from shared_apps.events.actors import acting_as
+from tenant_apps.portal import hub, services
+from tenant_apps.portal.services import PortalVisit
+from tenant_apps.portal.theme import NEUTRAL, theme_of
+
+P = ParamSpec("P")
+
+# The pages load nothing from elsewhere and post only to themselves; the token in their URL
+# goes to no other site (no Referer), and no shared cache keeps them.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+}
+ERROR_TITLES = {
+    400: "Please check what you entered",
+    404: "Page not found",
+    409: "This cannot be done now",
+    410: "This link no longer works",
+    429: "Please wait a moment",
+    503: "Please try again",
+}
+
+
+def hub_path(visit: PortalVisit) -> str:
+    """The hub's path on this host; the customer's other pages are below it."""
+    return f"{services.PORTAL_PATH}{visit.token}"
+
+
+def render_page(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    *,
+    visit: PortalVisit | None,
+    status: int = 200,
+) -> HttpResponse:
+    """A customer page: the business's theme (its host's), the customer and the hub's path in
+    the context, times in the business's zone."""
+    tenant = visit.tenant if visit is not None else getattr(request, "tenant", None)
+    base: dict[str, Any] = {"theme": theme_of(tenant) if tenant is not None else NEUTRAL}
+    if visit is not None:
+        base.update(customer=visit.customer, hub_url=hub_path(visit))
+    if tenant is not None:
+        timezone.activate(tenant.zone)
+    try:
+        response = render(request, template, {**base, **context}, status=status)
+    finally:
+        timezone.deactivate()
+    for header, value in PAGE_HEADERS.items():
+        response[header] = value
+    return response
+
+
+def error_page(request: HttpRequest, error: domain.DomainError, *, visit: PortalVisit | None = None) -> HttpResponse:
+    """The error as a page; inside a working link it links back to the hub."""
+    status = next((code for cls, code in STATUS_FOR_DOMAIN_ERROR if isinstance(error, cls)), 400)
+    context = {"title": ERROR_TITLES.get(status, "Something went wrong"), "message": error.message}
+    return render_page(request, "portal/error.html", context, visit=visit, status=status)
+
+
+def portal_page(
+    view: Callable[Concatenate[HttpRequest, PortalVisit, P], HttpResponse],
+) -> Callable[Concatenate[HttpRequest, str, P], HttpResponse]:
+    """Open the link of the URL's `token`, then run `view` for its customer (events it emits
+    name the customer as their actor). Use it on every customer page."""
+
+    @wraps(view)
+    def page(request: HttpRequest, token: str, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        visit: PortalVisit | None = None
+        try:
+            visit = services.open_customer_link(tenant=getattr(request, "tenant", None), token=token)
+            with acting_as(visit.actor):
+                return view(request, visit, *args, **kwargs)
+        except domain.DomainError as error:
+            return error_page(request, error, visit=visit)
+
+    return page
+
+
+@require_GET
+@portal_page
+def hub_page(request: HttpRequest, visit: PortalVisit) -> HttpResponse:
+    """The customer's hub."""
+    context = {"title": "Your page", "hub": hub.customer_hub(visit=visit, now=timezone.now())}
+    return render_page(request, "portal/hub.html", context, visit=visit)
