@@ -2,8 +2,9 @@
 credential, on the business's own host), for front ends that draw their own pages. The same
 services serve the server-rendered pages (api/portal_pages.py)."""
 
+from dataclasses import asdict
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from django.utils import timezone
 from ninja import Path, Query, Router, Schema
@@ -11,6 +12,8 @@ from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import ApiRequest, member
+from api.documents import PDF_RESPONSE, decimal_text, pdf_response
+from api.ratelimit import client_ip
 from api.schemas import RowId, StorableSchema, StrictSchema, enum_of, example
 from shared_apps.events.actors import set_actor
 from tenant_apps.appointments.models import Appointment
@@ -19,6 +22,7 @@ from tenant_apps.portal import hub, queries, services
 from tenant_apps.portal.models import CustomerLink
 from tenant_apps.portal.services import PortalVisit
 from tenant_apps.portal.theme import theme_of
+from tenant_apps.quotes import services as quotes
 from tenant_apps.quotes.models import Quote
 
 router = Router(tags=["portal"])
@@ -166,3 +170,156 @@ def get_portal_hub(request: ApiRequest, token: Token):
         "link_expires_at": visit.link.expires_at,
         **vars(found),
     }
+
+
+# Quotes and invoices: what the PDF prints, and the customer's answer.
+
+
+class PortalLineOut(Schema):
+    description: str
+    quantity: str
+    unit_price: int
+    tax_rate: str = Field(description="Percent, as a decimal string.")
+    discount: int
+    amount: int = Field(description="quantity x unit price (before discounts and tax), as printed.")
+
+
+class PortalDocumentOut(Schema):
+    """A quote or invoice as its PDF prints it (`tenant_apps.billing.pdf.PdfDocument`)."""
+
+    id: int
+    kind: str
+    number: str
+    status: str
+    currency: str
+    issue_date: date
+    business_name: str
+    customer_name: str
+    service_address: str | None
+    lines: list[PortalLineOut]
+    subtotal: int
+    discount_total: int
+    tax_total: int
+    total: int
+    notes: str | None
+    pdf_path: str = Field(description="The PDF on this host (JSON route).")
+
+
+class PortalQuoteOut(PortalDocumentOut):
+    status: Annotated[str, enum_of(Quote.Status)]
+    valid_until: date
+    awaits_answer: bool = Field(description="Whether the customer may still accept or decline it.")
+    decision: str | None = Field(description="The customer's recorded answer, as printed on the PDF.")
+
+
+class PortalInvoiceOut(PortalDocumentOut):
+    status: Annotated[str, enum_of(Invoice.Status)]
+    due_date: date
+    amount_paid: int
+    amount_due: int
+    pay_url: str | None = Field(
+        description="Opens Stripe Checkout for the amount due; none when nothing can be paid by card."
+    )
+
+
+class QuoteAnswerIn(StrictSchema):
+    model_config = example(name="Dana Whitfield")
+
+    name: str = Field(min_length=1, max_length=200, description="The full name of the person answering.")
+
+
+class QuoteDeclineIn(QuoteAnswerIn):
+    model_config = example(name="Dana Whitfield", reason="We went with a smaller job.")
+
+    reason: str = Field(default="", max_length=2000, description="Why, if they say.")
+
+
+QuoteId = Annotated[int, Path(description="A quote of the link's customer.", ge=1, le=2**63 - 1)]
+InvoiceId = Annotated[int, Path(description="An invoice of the link's customer.", ge=1, le=2**63 - 1)]
+
+
+def _printed(visit: PortalVisit, document: Quote | Invoice, kind: str) -> dict[str, Any]:
+    doc = hub.printed(visit=visit, document=document)
+    return {
+        **{name: getattr(doc, name) for name in PortalDocumentOut.model_fields if hasattr(doc, name)},
+        "id": document.pk,
+        "number": document.number or "",
+        "status": document.status,
+        "lines": [
+            asdict(line) | {"quantity": decimal_text(line.quantity), "tax_rate": decimal_text(line.tax_rate)}
+            for line in doc.lines
+        ],
+        "pdf_path": f"/api/v1/portal/{visit.token}/{kind}s/{document.pk}/pdf",
+        "valid_until": doc.valid_until,
+        "decision": doc.decision,
+        "due_date": doc.due_date,
+        "amount_paid": doc.amount_paid,
+        "amount_due": doc.amount_due,
+        "pay_url": doc.pay_url,
+    }
+
+
+def _quote_out(visit: PortalVisit, quote: Quote) -> dict[str, Any]:
+    return {
+        **_printed(visit, quote, "quote"),
+        "awaits_answer": hub.awaits_answer(visit=visit, quote=quote, now=timezone.now()),
+    }
+
+
+@public_router.get("/{token}/quotes/{quote_id}", response=PortalQuoteOut, auth=None)
+def get_portal_quote(request: ApiRequest, token: Token, quote_id: QuoteId):
+    """One of the customer's quotes as its PDF prints it, and whether it awaits their answer."""
+    visit = open_visit(request, token)
+    return _quote_out(visit, hub.get_customer_quote(visit=visit, quote_id=quote_id))
+
+
+def _answer(request: ApiRequest, token: str, quote_id: int, *, accept: bool, name: str, reason: str = ""):
+    visit = open_visit(request, token)
+    quote = hub.get_customer_quote(visit=visit, quote_id=quote_id)
+    answer = quotes.CustomerAnswer(
+        name=name, reason=reason, ip=client_ip(request), user_agent=request.headers.get("User-Agent", "")
+    )
+    quotes.answer_quote(
+        tenant=visit.tenant, quote_id=quote.pk, customer_id=visit.customer.pk, accept=accept, answer=answer
+    )
+    return _quote_out(visit, hub.get_customer_quote(visit=visit, quote_id=quote_id))
+
+
+@public_router.post("/{token}/quotes/{quote_id}/accept", response=PortalQuoteOut, auth=None)
+def accept_portal_quote(request: ApiRequest, token: Token, quote_id: QuoteId, payload: QuoteAnswerIn):
+    """Accept the quote with the typed name; the time, address and browser are recorded on it
+    (PDF and timeline). 409 when it was answered or expired."""
+    return _answer(request, token, quote_id, accept=True, name=payload.name)
+
+
+@public_router.post("/{token}/quotes/{quote_id}/decline", response=PortalQuoteOut, auth=None)
+def decline_portal_quote(request: ApiRequest, token: Token, quote_id: QuoteId, payload: QuoteDeclineIn):
+    """Decline the quote with the typed name and, optionally, why. 409 when it was answered or
+    expired."""
+    return _answer(request, token, quote_id, accept=False, name=payload.name, reason=payload.reason)
+
+
+@public_router.get("/{token}/quotes/{quote_id}/pdf", auth=None, openapi_extra={"responses": {200: PDF_RESPONSE}})
+def get_portal_quote_pdf(request: ApiRequest, token: Token, quote_id: QuoteId):
+    """The quote's PDF."""
+    visit = open_visit(request, token)
+    quote = hub.get_customer_quote(visit=visit, quote_id=quote_id)
+    return pdf_response(hub.render_customer_pdf(visit=visit, document=quote), filename=f"quote-{quote.number}.pdf")
+
+
+@public_router.get("/{token}/invoices/{invoice_id}", response=PortalInvoiceOut, auth=None)
+def get_portal_invoice(request: ApiRequest, token: Token, invoice_id: InvoiceId):
+    """One of the customer's invoices as its PDF prints it, with the pay link (Stripe Checkout)
+    while something is due and the business takes cards."""
+    visit = open_visit(request, token)
+    return _printed(visit, hub.get_customer_invoice(visit=visit, invoice_id=invoice_id), "invoice")
+
+
+@public_router.get("/{token}/invoices/{invoice_id}/pdf", auth=None, openapi_extra={"responses": {200: PDF_RESPONSE}})
+def get_portal_invoice_pdf(request: ApiRequest, token: Token, invoice_id: InvoiceId):
+    """The invoice's PDF."""
+    visit = open_visit(request, token)
+    invoice = hub.get_customer_invoice(visit=visit, invoice_id=invoice_id)
+    return pdf_response(
+        hub.render_customer_pdf(visit=visit, document=invoice), filename=f"invoice-{invoice.number}.pdf"
+    )

@@ -7,17 +7,23 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from api.documents import pdf_response
 from api.errors import STATUS_FOR_DOMAIN_ERROR
+from api.ratelimit import client_ip
 from shared_apps import errors as domain
 from shared_apps.events.actors import acting_as
+from tenant_apps.billing.pdf import PdfDocument
+from tenant_apps.invoices.models import Invoice
 from tenant_apps.portal import hub, services
 from tenant_apps.portal.services import PortalVisit
 from tenant_apps.portal.theme import NEUTRAL, theme_of
+from tenant_apps.quotes import services as quotes
+from tenant_apps.quotes.models import Quote
 
 P = ParamSpec("P")
 
@@ -102,3 +108,108 @@ def hub_page(request: HttpRequest, visit: PortalVisit) -> HttpResponse:
     """The customer's hub."""
     context = {"title": "Your page", "hub": hub.customer_hub(visit=visit, now=timezone.now())}
     return render_page(request, "portal/hub.html", context, visit=visit)
+
+
+# Quotes and invoices: the page shows what the PDF prints.
+
+NOTICES = {
+    "accepted": "Thank you: the quote is approved. The business has been told.",
+    "declined": "The quote is declined. The business has been told.",
+}
+
+
+def _document_context(visit: PortalVisit, document: Quote | Invoice, kind: str) -> dict[str, Any]:
+    doc: PdfDocument = hub.printed(visit=visit, document=document)
+    business = [doc.business_address or "", doc.business_phone or "", doc.business_email or ""]
+    return {
+        "title": f"{doc.kind} {doc.number}",
+        "doc": doc,
+        "status_label": document.get_status_display(),
+        "business_lines": [line for text in business for line in text.splitlines() if line.strip()],
+        "with_discount": any(line.discount for line in doc.lines),
+        "pdf_url": f"{hub_path(visit)}/{kind}s/{document.pk}/pdf",
+        kind: document,
+    }
+
+
+def _quote_page(
+    request: HttpRequest, visit: PortalVisit, quote: Quote, *, error: str = "", status: int = 200
+) -> HttpResponse:
+    context = {
+        **_document_context(visit, quote, "quote"),
+        "answerable": hub.awaits_answer(visit=visit, quote=quote, now=timezone.now()),
+        "notice": NOTICES.get(request.GET.get("answered", "")),
+        "error": error,
+    }
+    return render_page(request, "portal/quote.html", context, visit=visit, status=status)
+
+
+@require_GET
+@portal_page
+def quote_page(request: HttpRequest, visit: PortalVisit, quote_id: int) -> HttpResponse:
+    """One of the customer's quotes, with the forms to approve or decline it while it waits."""
+    return _quote_page(request, visit, hub.get_customer_quote(visit=visit, quote_id=quote_id))
+
+
+def _answer(request: HttpRequest, visit: PortalVisit, quote_id: int, *, accept: bool) -> HttpResponse:
+    quote = hub.get_customer_quote(visit=visit, quote_id=quote_id)
+    answer = quotes.CustomerAnswer(
+        name=request.POST.get("name", ""),
+        reason=request.POST.get("reason", ""),
+        ip=client_ip(request),
+        user_agent=request.headers.get("User-Agent", ""),
+    )
+    try:
+        quotes.answer_quote(
+            tenant=visit.tenant, quote_id=quote.pk, customer_id=visit.customer.pk, accept=accept, answer=answer
+        )
+    except domain.ValidationFailed as error:
+        # The form again, saying what to fix.
+        return _quote_page(request, visit, quote, error=error.message, status=400)
+    answered = "accepted" if accept else "declined"
+    return HttpResponseRedirect(f"{hub_path(visit)}/quotes/{quote.pk}?answered={answered}", status=303)
+
+
+@require_POST
+@portal_page
+def approve_quote(request: HttpRequest, visit: PortalVisit, quote_id: int) -> HttpResponse:
+    """Approve with the typed name; back to the quote, which shows the recorded answer."""
+    return _answer(request, visit, quote_id, accept=True)
+
+
+@require_POST
+@portal_page
+def decline_quote(request: HttpRequest, visit: PortalVisit, quote_id: int) -> HttpResponse:
+    """Decline with the typed name and an optional reason."""
+    return _answer(request, visit, quote_id, accept=False)
+
+
+@require_GET
+@portal_page
+def quote_pdf(request: HttpRequest, visit: PortalVisit, quote_id: int) -> HttpResponse:
+    quote = hub.get_customer_quote(visit=visit, quote_id=quote_id)
+    return _pdf(hub.render_customer_pdf(visit=visit, document=quote), f"quote-{quote.number}.pdf")
+
+
+@require_GET
+@portal_page
+def invoice_page(request: HttpRequest, visit: PortalVisit, invoice_id: int) -> HttpResponse:
+    """One of the customer's invoices, with the way to pay it by card while something is due."""
+    invoice = hub.get_customer_invoice(visit=visit, invoice_id=invoice_id)
+    context = _document_context(visit, invoice, "invoice")
+    context["pay_url"] = context["doc"].pay_url
+    return render_page(request, "portal/invoice.html", context, visit=visit)
+
+
+@require_GET
+@portal_page
+def invoice_pdf(request: HttpRequest, visit: PortalVisit, invoice_id: int) -> HttpResponse:
+    invoice = hub.get_customer_invoice(visit=visit, invoice_id=invoice_id)
+    return _pdf(hub.render_customer_pdf(visit=visit, document=invoice), f"invoice-{invoice.number}.pdf")
+
+
+def _pdf(content: bytes, filename: str) -> HttpResponse:
+    response = pdf_response(content, filename=filename)
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
