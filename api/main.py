@@ -13,6 +13,7 @@ from api import (
     operations,
     payments,
     platform,
+    portal,
     pricebook,
     quotes,
     search,
@@ -58,3 +59,5 @@ api.add_router("/payments", payments.router)
 api.add_router("/search", search.router)
 api.add_router("/", files.router)
 api.add_router("/webhooks", integrations.router)
+api.add_router("/customer-links", portal.router)
+api.add_router("/portal", portal.public_router)

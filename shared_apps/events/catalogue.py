@@ -180,6 +180,13 @@ class MemberRoleChangedPayload(MemberPayload):
     previous_role: str
 
 
+class CustomerLinkPayload(Payload):
+    link_id: int
+    customer_id: int
+    sent_via: str  # "sms", "email" or "none" (handed over by staff)
+    expires_at: datetime
+
+
 class TenantStatusChangedPayload(Payload):
     status: str
     previous_status: str
@@ -204,6 +211,9 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType("customer.created", 1, CustomerPayload, "A customer was added."),
         EventType("customer.updated", 1, CustomerUpdatedPayload, "A customer's details changed."),
         EventType("customer.archived", 1, CustomerPayload, "A customer was archived."),
+        EventType("customer_link.created", 1, CustomerLinkPayload, "Staff made (or sent) a customer's hub link."),
+        EventType("customer_link.revoked", 1, CustomerLinkPayload, "Staff withdrew a customer's hub link."),
+        EventType("customer_link.opened", 1, CustomerLinkPayload, "A customer first opened their hub link."),
         EventType("appointment.booked", 1, AppointmentPayload, "An appointment was booked."),
         EventType("appointment.rescheduled", 1, AppointmentRescheduledPayload, "An appointment moved."),
         EventType(

@@ -176,6 +176,8 @@ class PdfDocument:
     credit: int | None = None
     # Where the customer pays the invoice by card (an unpaid invoice of a business taking cards).
     pay_url: str | None = None
+    # A quote's answer given by the customer online: who, when, from where (Quote.customer_decision).
+    decision: str | None = None
     notes: str | None = None
     photos: Sequence[PdfPhoto] = ()
 
@@ -344,6 +346,7 @@ class _DocumentPdf(FPDF):
         self._parties_block()
         self._items_table()
         self._totals_block()
+        self._decision_block()
         self._pay_online_block()
         self._notes_block()
         self._photos_block()
@@ -575,6 +578,17 @@ class _DocumentPdf(FPDF):
             self._style(11 if strong else 10, bold=strong)
             self.cell(value_w, row_h, value, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
+    def _decision_block(self) -> None:
+        if not self._doc.decision:
+            return
+        self.ln(6)
+        if self.will_page_break(15):
+            self.add_page()
+        self._style(8, bold=True, color=_MUTED)
+        self._text_line(self.epw, 5, "CUSTOMER'S ANSWER")
+        self._style(9)
+        self._paragraph(self._clean(self._doc.decision), line_height=4.5)
+
     def _pay_online_block(self) -> None:
         if not self._doc.pay_url:
             return
@@ -731,6 +745,7 @@ def _document_text(document: PdfDocument) -> str:
         document.customer_address,
         document.service_address,
         document.notes,
+        document.decision,
         *(line.description for line in document.lines),
         *(photo.caption for photo in document.photos),
     ]

@@ -21,6 +21,7 @@ PUBLIC_OPERATIONS = {
     "sms_webhook",
     "voice_webhook",
     "payments_webhook",
+    "portal_get",
 }
 
 # The committed operation ids: renaming one breaks every generated client, so it is a decision
@@ -183,6 +184,10 @@ OPERATION_IDS = {
         "/webhooks/endpoints/{endpoint_id}/deliveries/{delivery_id}/resend",
     ): "webhooks_endpoints_deliveries_resend",
     ("post", "/webhooks/endpoints/{endpoint_id}/resend"): "webhooks_endpoints_resend",
+    ("post", "/customer-links"): "customer_links_create",
+    ("get", "/customer-links"): "customer_links_list",
+    ("delete", "/customer-links/{link_id}"): "customer_links_delete",
+    ("get", "/portal/{token}"): "portal_get",
 }
 
 

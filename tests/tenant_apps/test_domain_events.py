@@ -21,6 +21,7 @@ from tenant_apps.customers.models import Customer
 from tenant_apps.invoices import services as invoices
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.payments import services as payments
+from tenant_apps.portal import services as portal
 from tenant_apps.quotes import services as quotes
 from tenant_apps.quotes.models import Quote
 from tenant_apps.sms import services as sms
@@ -192,6 +193,22 @@ def customer_archived(t, customer):
     return customers.delete_customer(customer_id=customer.pk)
 
 
+def customer_link_created(t, customer):
+    return portal.create_customer_link(tenant=t.tenant, customer_id=customer.pk)
+
+
+def customer_link_revoked(t, customer):
+    issued = portal.create_customer_link(tenant=t.tenant, customer_id=customer.pk)
+    _forget(t)
+    return portal.revoke_customer_link(link_id=issued.link.pk)
+
+
+def customer_link_opened(t, customer):
+    issued = portal.create_customer_link(tenant=t.tenant, customer_id=customer.pk)
+    _forget(t)
+    return portal.open_customer_link(tenant=t.tenant, token=issued.token)
+
+
 def appointment_booked(t, customer):
     return _book(t, customer.pk)
 
@@ -356,6 +373,9 @@ CHANGES: dict[str, tuple[Callable, list[str]]] = {
     "customer.created": (customer_created, ["customer.created"]),
     "customer.updated": (customer_updated, ["customer.updated"]),
     "customer.archived": (customer_archived, ["customer.archived"]),
+    "customer_link.created": (customer_link_created, ["customer_link.created"]),
+    "customer_link.revoked": (customer_link_revoked, ["customer_link.revoked"]),
+    "customer_link.opened": (customer_link_opened, ["customer_link.opened"]),
     "appointment.booked": (appointment_booked, ["appointment.booked"]),
     "appointment.rescheduled": (appointment_rescheduled, ["appointment.rescheduled"]),
     "appointment.status_changed": (appointment_status_changed, ["appointment.status_changed"]),
