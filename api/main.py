@@ -14,6 +14,7 @@ from api import (
     payments,
     platform,
     portal,
+    portal_requests,
     pricebook,
     quotes,
     search,
@@ -61,3 +62,4 @@ api.add_router("/", files.router)
 api.add_router("/webhooks", integrations.router)
 api.add_router("/customer-links", portal.router)
 api.add_router("/portal", portal.public_router)
+api.add_router("/portal", portal_requests.router)

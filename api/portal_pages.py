@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from api import portal_requests
 from api.documents import pdf_response
 from api.errors import STATUS_FOR_DOMAIN_ERROR
 from api.ratelimit import client_ip
@@ -80,7 +81,10 @@ def error_page(request: HttpRequest, error: domain.DomainError, *, visit: Portal
     """The error as a page; inside a working link it links back to the hub."""
     status = next((code for cls, code in STATUS_FOR_DOMAIN_ERROR if isinstance(error, cls)), 400)
     context = {"title": ERROR_TITLES.get(status, "Something went wrong"), "message": error.message}
-    return render_page(request, "portal/error.html", context, visit=visit, status=status)
+    response = render_page(request, "portal/error.html", context, visit=visit, status=status)
+    if isinstance(error, domain.RateLimited):
+        response["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def portal_page(
@@ -106,7 +110,12 @@ def portal_page(
 @portal_page
 def hub_page(request: HttpRequest, visit: PortalVisit) -> HttpResponse:
     """The customer's hub."""
-    context = {"title": "Your page", "hub": hub.customer_hub(visit=visit, now=timezone.now())}
+    now = timezone.now()
+    context = {
+        "title": "Your page",
+        "hub": hub.customer_hub(visit=visit, now=now),
+        **portal_requests.hub_requests(visit, now=now),
+    }
     return render_page(request, "portal/hub.html", context, visit=visit)
 
 

@@ -1,7 +1,7 @@
 """The customer's pages below the hub, `c/<token>/...` (config/urls.py): each view takes the
 token first and opens the link with `api.portal_pages.portal_page`."""
 
-from django.urls import path
+from django.urls import include, path
 
 from api import portal_pages
 
@@ -12,4 +12,6 @@ urlpatterns = [
     path("quotes/<int:quote_id>/pdf", portal_pages.quote_pdf, name="portal-quote-pdf"),
     path("invoices/<int:invoice_id>", portal_pages.invoice_page, name="portal-invoice"),
     path("invoices/<int:invoice_id>/pdf", portal_pages.invoice_pdf, name="portal-invoice-pdf"),
+    # Booking a visit and asking for work.
+    path("", include("api.request_urls")),
 ]

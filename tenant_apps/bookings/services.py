@@ -95,6 +95,46 @@ def list_booking_slots(*, tenant: Tenant, service_id: int, day: date, now: datet
     )
 
 
+@dataclass(frozen=True)
+class BookingOptions:
+    """What a customer may book: the services, the local days, and whether staff confirm first."""
+
+    services: list[PriceBookItem]
+    window: BookingWindow
+    confirm_first: bool
+
+
+def booking_options(*, tenant: Tenant, now: datetime) -> BookingOptions:
+    calendar = AppointmentSettings.load()
+    return BookingOptions(
+        services=list(bookable_services()),
+        window=booking_window(tenant=tenant, now=now, calendar=calendar),
+        confirm_first=calendar.online_booking_confirm_first,
+    )
+
+
+# How many days a customer opening the booking page is looked ahead for a first free day.
+FIRST_FREE_DAY_SEARCH = 14
+
+
+def first_free_day(*, tenant: Tenant, service_id: int, now: datetime) -> tuple[date, list[Slot]]:
+    """The first local day in the booking window with a free slot (looking FIRST_FREE_DAY_SEARCH
+    days ahead at most) and its slots; today and no slots when none was found."""
+    service = require_bookable_service(service_id=service_id)
+    assert service.duration_minutes is not None
+    calendar = AppointmentSettings.load()
+    window = booking_window(tenant=tenant, now=now, calendar=calendar)
+    day = window.first_day
+    while day <= min(window.last_day, window.first_day + timedelta(days=FIRST_FREE_DAY_SEARCH - 1)):
+        slots = find_available_slots(
+            tenant=tenant, day=day, duration_minutes=service.duration_minutes, now=now, calendar=calendar
+        )
+        if slots:
+            return day, slots
+        day += timedelta(days=1)
+    return window.first_day, []
+
+
 def _event_payload(request: BookingRequest) -> dict[str, Any]:
     return {
         "booking_request_id": request.pk,

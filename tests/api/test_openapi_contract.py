@@ -22,6 +22,15 @@ PUBLIC_OPERATIONS = {
     "voice_webhook",
     "payments_webhook",
     "portal_get",
+    "portal_booking",
+    "portal_booking_slots",
+    "portal_properties",
+    "portal_booking_requests_create",
+    "portal_booking_requests_list",
+    "portal_booking_requests_get",
+    "portal_work_requests_create",
+    "portal_work_requests_list",
+    "portal_work_requests_get",
 }
 
 # The committed operation ids: renaming one breaks every generated client, so it is a decision
@@ -188,6 +197,15 @@ OPERATION_IDS = {
     ("get", "/customer-links"): "customer_links_list",
     ("delete", "/customer-links/{link_id}"): "customer_links_delete",
     ("get", "/portal/{token}"): "portal_get",
+    ("get", "/portal/{token}/booking"): "portal_booking",
+    ("get", "/portal/{token}/booking/slots"): "portal_booking_slots",
+    ("get", "/portal/{token}/properties"): "portal_properties",
+    ("post", "/portal/{token}/booking-requests"): "portal_booking_requests_create",
+    ("get", "/portal/{token}/booking-requests"): "portal_booking_requests_list",
+    ("get", "/portal/{token}/booking-requests/{booking_request_id}"): "portal_booking_requests_get",
+    ("post", "/portal/{token}/work-requests"): "portal_work_requests_create",
+    ("get", "/portal/{token}/work-requests"): "portal_work_requests_list",
+    ("get", "/portal/{token}/work-requests/{work_request_id}"): "portal_work_requests_get",
 }
 
 
