@@ -57,9 +57,7 @@ class BookingRequestOut(Schema):
 
 
 class BookingRequestFilters(StorableSchema):
-    status: Annotated[str, enum_of(BookingRequest.Status)] | None = Field(
-        default=None, description="Only those in this status."
-    )
+    status: BookingRequest.Status | None = Field(default=None, description="Only those in this status.")
     customer_id: RowId | None = Field(default=None, description="Only this customer's.")
 
 

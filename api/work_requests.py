@@ -72,9 +72,7 @@ class WorkRequestDetailOut(WorkRequestOut):
 
 
 class WorkRequestFilters(StorableSchema):
-    status: Annotated[str, enum_of(WorkRequest.Status)] | None = Field(
-        default=None, description="Only those in this status."
-    )
+    status: WorkRequest.Status | None = Field(default=None, description="Only those in this status.")
     customer_id: RowId | None = Field(default=None, description="Only this customer's.")
 
 
