@@ -83,7 +83,7 @@ def test_bad_input_is_400_naming_the_field(tenant_a, data, field):
         assert not WorkRequest.objects.exists()
 
 
-@override_settings(ATTACHMENT_MAX_BYTES=2000)
+@override_settings(ATTACHMENT_MAX_BYTES=100)
 def test_a_photo_over_the_limit_is_400(tenant_a):
     link = make_link(tenant_a)
 
