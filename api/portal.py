@@ -115,7 +115,7 @@ class PortalCustomerOut(Schema):
     name: str
 
 
-class PortalVisitOut(Schema):
+class PortalAppointmentOut(Schema):
     id: int
     title: str
     starts_at: datetime
@@ -146,7 +146,7 @@ class PortalHubOut(Schema):
     business: BusinessOut
     customer: PortalCustomerOut
     link_expires_at: datetime
-    upcoming_visits: list[PortalVisitOut]
+    upcoming_visits: list[PortalAppointmentOut]
     quotes_waiting: list[PortalQuoteSummaryOut]
     unpaid_invoices: list[PortalInvoiceSummaryOut]
     past_quotes: list[PortalQuoteSummaryOut]
