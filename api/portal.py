@@ -115,7 +115,7 @@ class PortalCustomerOut(Schema):
     name: str
 
 
-class PortalVisitOut(Schema):
+class PortalAppointmentOut(Schema):
     id: int
     title: str
     starts_at: datetime
@@ -146,7 +146,7 @@ class PortalHubOut(Schema):
     business: BusinessOut
     customer: PortalCustomerOut
     link_expires_at: datetime
-    upcoming_visits: list[PortalVisitOut]
+    upcoming_visits: list[PortalAppointmentOut]
     quotes_waiting: list[PortalQuoteSummaryOut]
     unpaid_invoices: list[PortalInvoiceSummaryOut]
     past_quotes: list[PortalQuoteSummaryOut]
@@ -205,8 +205,29 @@ class PortalDocumentOut(Schema):
     pdf_path: str = Field(description="The PDF on this host (JSON route).")
 
 
+class PortalOptionalItemOut(Schema):
+    id: int
+    description: str
+    quantity: str
+    unit_price: int
+    tax_rate: str
+    total: int = Field(description="What the item adds, tax included.")
+    selected: bool
+
+    @staticmethod
+    def resolve_quantity(item: Any) -> str:
+        return decimal_text(item.quantity)
+
+    @staticmethod
+    def resolve_tax_rate(item: Any) -> str:
+        return decimal_text(item.tax_rate)
+
+
 class PortalQuoteOut(PortalDocumentOut):
     status: Annotated[str, enum_of(Quote.Status)]
+    optional_items: list[PortalOptionalItemOut] = Field(
+        description="Items the customer may take or leave (choose them, or send them when accepting)."
+    )
     valid_until: date
     awaits_answer: bool = Field(description="Whether the customer may still accept or decline it.")
     decision: str | None = Field(description="The customer's recorded answer, as printed on the PDF.")
@@ -226,6 +247,20 @@ class QuoteAnswerIn(StrictSchema):
     model_config = example(name="Dana Whitfield")
 
     name: str = Field(min_length=1, max_length=200, description="The full name of the person answering.")
+
+
+class QuoteAcceptIn(QuoteAnswerIn):
+    selected_item_ids: list[RowId] | None = Field(
+        default=None, max_length=100, description="The optional items taken (the others are left out); none: as shown."
+    )
+
+
+class QuoteOptionsIn(StrictSchema):
+    model_config = example(selected_item_ids=[31])
+
+    selected_item_ids: list[RowId] = Field(
+        max_length=100, description="The optional items taken; the others are left out."
+    )
 
 
 class QuoteDeclineIn(QuoteAnswerIn):
@@ -263,6 +298,7 @@ def _quote_out(visit: PortalVisit, quote: Quote) -> dict[str, Any]:
     return {
         **_printed(visit, quote, "quote"),
         "awaits_answer": hub.awaits_answer(visit=visit, quote=quote, now=timezone.now()),
+        "optional_items": [row for row in quote.items.all() if row.optional],
     }
 
 
@@ -273,23 +309,54 @@ def get_portal_quote(request: ApiRequest, token: Token, quote_id: QuoteId):
     return _quote_out(visit, hub.get_customer_quote(visit=visit, quote_id=quote_id))
 
 
-def _answer(request: ApiRequest, token: str, quote_id: int, *, accept: bool, name: str, reason: str = ""):
+def _answer(
+    request: ApiRequest,
+    token: str,
+    quote_id: int,
+    *,
+    accept: bool,
+    name: str,
+    reason: str = "",
+    selected_item_ids: list[int] | None = None,
+):
     visit = open_visit(request, token)
     quote = hub.get_customer_quote(visit=visit, quote_id=quote_id)
     answer = quotes.CustomerAnswer(
         name=name, reason=reason, ip=client_ip(request), user_agent=request.headers.get("User-Agent", "")
     )
     quotes.answer_quote(
-        tenant=visit.tenant, quote_id=quote.pk, customer_id=visit.customer.pk, accept=accept, answer=answer
+        tenant=visit.tenant,
+        quote_id=quote.pk,
+        customer_id=visit.customer.pk,
+        accept=accept,
+        answer=answer,
+        selected_item_ids=selected_item_ids,
     )
     return _quote_out(visit, hub.get_customer_quote(visit=visit, quote_id=quote_id))
 
 
 @public_router.post("/{token}/quotes/{quote_id}/accept", response=PortalQuoteOut, auth=None)
-def accept_portal_quote(request: ApiRequest, token: Token, quote_id: QuoteId, payload: QuoteAnswerIn):
-    """Accept the quote with the typed name; the time, address and browser are recorded on it
-    (PDF and timeline). 409 when it was answered or expired."""
-    return _answer(request, token, quote_id, accept=True, name=payload.name)
+def accept_portal_quote(request: ApiRequest, token: Token, quote_id: QuoteId, payload: QuoteAcceptIn):
+    """Accept the quote with the typed name (and the optional items taken); the time, address
+    and browser are recorded on it (PDF and timeline). 409 when it was answered or expired."""
+    return _answer(
+        request, token, quote_id, accept=True, name=payload.name, selected_item_ids=payload.selected_item_ids
+    )
+
+
+@public_router.post("/{token}/quotes/{quote_id}/options", response=PortalQuoteOut, auth=None)
+def choose_portal_quote_options(request: ApiRequest, token: Token, quote_id: QuoteId, payload: QuoteOptionsIn):
+    """Take exactly these optional items (the others are left out): the quote's totals are
+    recomputed. 400 for an id that is not one of its optional items; 409 once answered or expired."""
+    visit = open_visit(request, token)
+    quote = hub.get_customer_quote(visit=visit, quote_id=quote_id)
+    quotes.choose_quote_options(
+        tenant=visit.tenant,
+        quote_id=quote.pk,
+        customer_id=visit.customer.pk,
+        selected_item_ids=payload.selected_item_ids,
+    )
+    return _quote_out(visit, hub.get_customer_quote(visit=visit, quote_id=quote_id))
 
 
 @public_router.post("/{token}/quotes/{quote_id}/decline", response=PortalQuoteOut, auth=None)

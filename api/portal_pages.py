@@ -29,12 +29,13 @@ from tenant_apps.quotes.models import Quote
 P = ParamSpec("P")
 
 # The pages load nothing from elsewhere and post only to themselves; the token in their URL
-# goes to no other site (no Referer), and no shared cache keeps them.
+# goes to no other site (a Referer only to this host: with none at all, browsers send
+# `Origin: null` on the pages' own forms, which CSRF checks refuse), and no cache keeps them.
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Robots-Tag": "noindex",
 }
 ERROR_TITLES = {
@@ -124,6 +125,7 @@ def hub_page(request: HttpRequest, visit: PortalVisit) -> HttpResponse:
 NOTICES = {
     "accepted": "Thank you: the quote is approved. The business has been told.",
     "declined": "The quote is declined. The business has been told.",
+    "options": "The total is updated with the items you chose.",
 }
 
 
@@ -147,6 +149,7 @@ def _quote_page(
     context = {
         **_document_context(visit, quote, "quote"),
         "answerable": hub.awaits_answer(visit=visit, quote=quote, now=timezone.now()),
+        "optional_items": [row for row in quote.items.all() if row.optional],
         "notice": NOTICES.get(request.GET.get("answered", "")),
         "error": error,
     }
@@ -160,6 +163,17 @@ def quote_page(request: HttpRequest, visit: PortalVisit, quote_id: int) -> HttpR
     return _quote_page(request, visit, hub.get_customer_quote(visit=visit, quote_id=quote_id))
 
 
+def _chosen_items(request: HttpRequest) -> list[int] | None:
+    """The optional items ticked on the form (None: the form offered none)."""
+    if not request.POST.get("choosing"):
+        return None
+    values = request.POST.getlist("item")
+    if not all(value.isdigit() and len(value) < 19 for value in values):
+        message = "Tick the items from the list."
+        raise domain.ValidationFailed(message, details=[{"field": "item", "message": message}])
+    return [int(value) for value in values]
+
+
 def _answer(request: HttpRequest, visit: PortalVisit, quote_id: int, *, accept: bool) -> HttpResponse:
     quote = hub.get_customer_quote(visit=visit, quote_id=quote_id)
     answer = quotes.CustomerAnswer(
@@ -170,7 +184,12 @@ def _answer(request: HttpRequest, visit: PortalVisit, quote_id: int, *, accept: 
     )
     try:
         quotes.answer_quote(
-            tenant=visit.tenant, quote_id=quote.pk, customer_id=visit.customer.pk, accept=accept, answer=answer
+            tenant=visit.tenant,
+            quote_id=quote.pk,
+            customer_id=visit.customer.pk,
+            accept=accept,
+            answer=answer,
+            selected_item_ids=_chosen_items(request) if accept else None,
         )
     except domain.ValidationFailed as error:
         # The form again, saying what to fix.
@@ -191,6 +210,23 @@ def approve_quote(request: HttpRequest, visit: PortalVisit, quote_id: int) -> Ht
 def decline_quote(request: HttpRequest, visit: PortalVisit, quote_id: int) -> HttpResponse:
     """Decline with the typed name and an optional reason."""
     return _answer(request, visit, quote_id, accept=False)
+
+
+@require_POST
+@portal_page
+def choose_quote_options(request: HttpRequest, visit: PortalVisit, quote_id: int) -> HttpResponse:
+    """The optional items ticked: the quote is repriced, and shown again with its new total."""
+    quote = hub.get_customer_quote(visit=visit, quote_id=quote_id)
+    try:
+        quotes.choose_quote_options(
+            tenant=visit.tenant,
+            quote_id=quote.pk,
+            customer_id=visit.customer.pk,
+            selected_item_ids=_chosen_items(request) or [],
+        )
+    except domain.ValidationFailed as error:
+        return _quote_page(request, visit, quote, error=error.message, status=400)
+    return HttpResponseRedirect(f"{hub_path(visit)}/quotes/{quote.pk}?answered=options", status=303)
 
 
 @require_GET
@@ -220,5 +256,5 @@ def invoice_pdf(request: HttpRequest, visit: PortalVisit, invoice_id: int) -> Ht
 def _pdf(content: bytes, filename: str) -> HttpResponse:
     response = pdf_response(content, filename=filename)
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response

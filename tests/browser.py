@@ -4,6 +4,7 @@ free port. What the pages show is committed data (use `committed_tenant` and `un
 since the server thread reads through its own connection. Screenshots of each step are kept
 under .local/screenshots/<test name>/ (git-ignored), or under BROWSER_SCREENSHOTS."""
 
+import base64
 import os
 import re
 from collections.abc import Iterator
@@ -78,10 +79,16 @@ class Phone:
         return self.driver.current_url
 
     def screenshot(self, name: str) -> Path:
-        """The whole page as the phone shows it, numbered in the order taken."""
+        """The whole page as the phone lays it out, scrolled parts included (Chromium's own
+        capture), numbered in the order taken."""
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{len(self.shots) + 1:02d}-{name}.png"
-        self.driver.save_screenshot(str(path))
+        size = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+        clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+        shot = self.driver.execute_cdp_cmd(
+            "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+        )
+        path.write_bytes(base64.b64decode(shot["data"]))
         self.shots.append(path)
         return path
 

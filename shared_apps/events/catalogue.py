@@ -118,6 +118,10 @@ class QuotePayload(DocumentPayload):
     total: int
 
 
+class QuoteOptionsChosenPayload(QuotePayload):
+    selected_item_ids: list[int]  # the optional items now counted; the others are left out
+
+
 class InvoicePayload(DocumentPayload):
     invoice_id: int
     total: int
@@ -264,6 +268,12 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType("work_request.closed", 1, WorkRequestClosedPayload, "Staff closed a work request without work."),
         EventType("quote.sent", 1, QuotePayload, "A quote (or a new version of it) was sent to its customer."),
         EventType("quote.accepted", 1, QuotePayload, "The customer accepted a quote."),
+        EventType(
+            "quote.options_chosen",
+            1,
+            QuoteOptionsChosenPayload,
+            "The customer chose a quote's optional items; its totals changed.",
+        ),
         EventType("quote.declined", 1, QuotePayload, "The customer declined a quote."),
         EventType("quote.expired", 1, QuotePayload, "A sent quote's validity ended."),
         EventType("invoice.sent", 1, InvoicePayload, "An invoice (or a new version of it) was sent."),

@@ -34,6 +34,7 @@ class Quote(Document):
     document_type = DocumentType.QUOTE
     date_field = "valid_until"
     instead_of_deleting = "reject it instead"
+    allows_optional_items = True
 
     class Meta(Document.Meta):
         constraints = [
@@ -67,9 +68,12 @@ class Quote(Document):
 
 
 class QuoteItem(DocumentItem):
-    """One line of a quote."""
+    """One line of a quote. An optional line counts in the quote's totals only while
+    `selected` (staff may preselect it; the customer ticks or unticks it through their hub link)."""
 
     quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="items")
+    optional = models.BooleanField(default=False)
+    selected = models.BooleanField(default=True)
 
 
 class QuoteSettings(SettingsRow):

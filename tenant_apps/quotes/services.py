@@ -2,7 +2,7 @@
 
 Converting an accepted quote lives with invoices (`invoices.services.convert_quote_to_invoice`)."""
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Unpack
@@ -84,6 +84,37 @@ def _checked_answer(answer: CustomerAnswer, *, accepting: bool) -> CustomerAnswe
     return CustomerAnswer(name=name, ip=ip, user_agent=answer.user_agent[:500], reason="" if accepting else reason)
 
 
+def choose_quote_options(
+    *,
+    tenant: Tenant,
+    quote_id: int,
+    customer_id: int,
+    selected_item_ids: Collection[int],
+    now: datetime | None = None,
+) -> Quote:
+    """The customer ticks the optional items they want on their SENT quote (all others are
+    left out): the totals are recomputed by the same rules as every document's, and the new
+    version emits `quote.options_chosen`. Another customer's quote is 404; an answered or
+    expired one 409."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        quote = queries.get_quote_for_update(quote_id=quote_id)
+        if quote.customer_id != customer_id or quote.status == Status.DRAFT:
+            raise NotFound("Quote not found.")
+        if quote.status != Status.SENT or quote.valid_until < tenant.local_date(now):
+            raise Conflict("This quote can no longer be changed.", code="quote_not_open")
+        _choose_options(quote, selected_item_ids=selected_item_ids, now=now)
+    return quote
+
+
+def _choose_options(quote: Quote, *, selected_item_ids: Collection[int], now: datetime) -> None:
+    if billing.choose_optional_items(quote, selected_ids=selected_item_ids):
+        quote.version += 1
+        quote.save(update_fields=["subtotal", "discount_total", "tax_total", "total", "version", "updated_at"])
+        chosen = sorted(quote.items.filter(optional=True, selected=True).values_list("pk", flat=True))
+        emit("quote.options_chosen", now=now, selected_item_ids=chosen, **quote_event_payload(quote))
+
+
 def answer_quote(
     *,
     tenant: Tenant,
@@ -91,21 +122,30 @@ def answer_quote(
     customer_id: int,
     accept: bool,
     answer: CustomerAnswer,
+    selected_item_ids: Collection[int] | None = None,
     now: datetime | None = None,
 ) -> Quote:
     """The customer accepts or declines their SENT quote through their hub link: the typed
     name, time, address and browser are kept on the quote (printed on its PDF, shown on the
-    timeline); a decline may give a reason. Another customer's quote is not found (404); an
-    answered one is 409, an expired one 409 `quote_expired`, as for staff."""
+    timeline); a decline may give a reason. Accepting with `selected_item_ids` takes those
+    optional items (`choose_quote_options`) in the same transaction. Another customer's quote
+    is not found (404); an answered one is 409, an expired one 409 `quote_expired`, as for staff."""
     status = Status.ACCEPTED if accept else Status.REJECTED
-    return change_quote_status(
-        tenant=tenant,
-        quote_id=quote_id,
-        status=status,
-        now=now,
-        customer_id=customer_id,
-        answer=_checked_answer(answer, accepting=accept),
-    )
+    checked = _checked_answer(answer, accepting=accept)
+    now = now or timezone.now()
+    if not accept or selected_item_ids is None:
+        return change_quote_status(
+            tenant=tenant, quote_id=quote_id, status=status, now=now, customer_id=customer_id, answer=checked
+        )
+    # The choice and the answer stand or fall together; an expired quote is refused by the
+    # choice already, so the accept below never has an expiry to keep.
+    with transaction.atomic():
+        choose_quote_options(
+            tenant=tenant, quote_id=quote_id, customer_id=customer_id, selected_item_ids=selected_item_ids, now=now
+        )
+        return change_quote_status(
+            tenant=tenant, quote_id=quote_id, status=status, now=now, customer_id=customer_id, answer=checked
+        )
 
 
 def change_quote_status(

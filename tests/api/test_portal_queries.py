@@ -9,6 +9,7 @@ from tenant_apps.appointments import services as appointments
 from tests.api.test_query_baselines import count, count_list
 from tests.factories import CustomerFactory
 from tests.portal import make_link
+from tests.tenant_apps.billing.factories import item
 from tests.tenant_apps.invoices.factories import sent_invoice
 from tests.tenant_apps.quotes.factories import sent_quote
 
@@ -48,3 +49,26 @@ def test_the_hub_costs_the_same_with_more_to_show(tenant_a):
                 )
 
     count_list("GET /portal/{id}", link.api(), link.json_path(), add)
+
+
+def test_a_customers_quote_and_invoice(tenant_a):
+    link = make_link(tenant_a)
+    with tenant_a.schema():
+        accepting, declining = (
+            sent_quote(tenant_a.tenant, customer_id=link.customer.pk, items=[item(), item(optional=True)])
+            for _ in range(2)
+        )
+        optional = accepting.items.get(optional=True)
+        invoice = sent_invoice(tenant_a.tenant, customer_id=link.customer.pk)
+    client = link.api()
+
+    count("GET /portal/{id}/quotes/{id}", client, "GET", link.json_path(f"/quotes/{accepting.pk}"))
+    options = link.json_path(f"/quotes/{accepting.pk}/options")
+    count("POST /portal/{id}/quotes/{id}/options", client, "POST", options, {"selected_item_ids": [optional.pk]})
+    count("GET /portal/{id}/quotes/{id}/pdf", client, "GET", link.json_path(f"/quotes/{accepting.pk}/pdf"))
+    accept = link.json_path(f"/quotes/{accepting.pk}/accept")
+    count("POST /portal/{id}/quotes/{id}/accept", client, "POST", accept, {"name": "Dana"})
+    decline = link.json_path(f"/quotes/{declining.pk}/decline")
+    count("POST /portal/{id}/quotes/{id}/decline", client, "POST", decline, {"name": "Dana"})
+    count("GET /portal/{id}/invoices/{id}", client, "GET", link.json_path(f"/invoices/{invoice.pk}"))
+    count("GET /portal/{id}/invoices/{id}/pdf", client, "GET", link.json_path(f"/invoices/{invoice.pk}/pdf"))

@@ -30,6 +30,7 @@ from tenant_apps.voice import services as voice
 from tenant_apps.work_requests import services as work_requests
 from tests.events import emitted
 from tests.factories import CustomerFactory, PriceBookItemFactory
+from tests.tenant_apps.billing.factories import item
 from tests.tenant_apps.invoices.factories import draft_invoice, sent_invoice
 from tests.tenant_apps.quotes.factories import draft_quote, sent_quote
 from tests.tenant_apps.voice import payloads
@@ -191,6 +192,15 @@ def customer_archived(t, customer):
     _book(t, customer.pk)  # an appointment refers to them: archived, not deleted
     _forget(t)
     return customers.delete_customer(customer_id=customer.pk)
+
+
+def quote_options_chosen(t, customer):
+    quote = sent_quote(t.tenant, customer_id=customer.pk, items=[item(), item(optional=True, selected=False)])
+    _forget(t)
+    optional = quote.items.get(optional=True)
+    return quotes.choose_quote_options(
+        tenant=t.tenant, quote_id=quote.pk, customer_id=customer.pk, selected_item_ids=[optional.pk]
+    )
 
 
 def customer_link_created(t, customer):
@@ -384,6 +394,7 @@ CHANGES: dict[str, tuple[Callable, list[str]]] = {
     "quote.accepted": (_quote_decided(Quote.Status.ACCEPTED), ["quote.accepted"]),
     "quote.declined": (_quote_decided(Quote.Status.REJECTED), ["quote.declined"]),
     "quote.expired": (quote_expired, ["quote.expired"]),
+    "quote.options_chosen": (quote_options_chosen, ["quote.options_chosen"]),
     "invoice.sent": (invoice_sent, ["invoice.sent"]),
     "invoice.paid": (invoice_paid, ["invoice.paid"]),
     "invoice.overdue": (invoice_overdue, ["invoice.overdue"]),

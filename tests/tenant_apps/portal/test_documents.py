@@ -2,16 +2,21 @@
 answered with a typed name (recorded on the quote, its PDF and the timeline), downloaded,
 and nothing of another customer's."""
 
+from datetime import date
+from decimal import Decimal
 from io import BytesIO
 
 import pytest
 from pypdf import PdfReader
 
+from tenant_apps.billing.items import price_items
 from tenant_apps.customers.history import get_customer_history_page
 from tenant_apps.quotes.models import Quote
 from tests.events import emitted
+from tests.factories import CustomerFactory
 from tests.isolation import assert_refused
 from tests.portal import make_link, page
+from tests.tenant_apps.billing.factories import item
 from tests.tenant_apps.invoices.factories import draft_invoice, paid_invoice, sent_invoice
 from tests.tenant_apps.quotes.factories import accepted_quote, draft_quote, sent_quote
 
@@ -198,3 +203,134 @@ def test_the_hub_lists_past_documents_apart(tenant_a):
 
     assert [quote["id"] for quote in hub["past_quotes"]] == [done.pk]
     assert hub["quotes_waiting"] == [] and paid.pk not in [invoice["id"] for invoice in hub["past_invoices"]]
+
+
+# Optional items
+
+
+@pytest.fixture
+def optional_quote(tenant_a):
+    """A quote of $43.28 with two optional items left out: +$50.00 (no tax) and +$10.83."""
+    link = make_link(tenant_a)
+    with tenant_a.schema():
+        quote = sent_quote(
+            tenant_a.tenant,
+            customer_id=link.customer.pk,
+            document_discount=0,
+            items=[
+                item(),
+                item(
+                    description="Gutter guard",
+                    quantity=Decimal(1),
+                    unit_price=5000,
+                    tax_rate=Decimal(0),
+                    optional=True,
+                    selected=False,
+                ),
+                item(description="Moss treatment", quantity=Decimal(1), unit_price=1000, optional=True, selected=False),
+            ],
+        )
+        rows = {row.description: row.pk for row in quote.items.all()}
+    return link, quote, rows
+
+
+def test_ticking_optional_items_reprices_the_quote_by_the_same_rules(tenant_a, optional_quote):
+    link, quote, rows = optional_quote
+    assert quote.total == 4328
+
+    chosen = link.api().post(
+        link.json_path(f"/quotes/{quote.pk}/options"), {"selected_item_ids": [rows["Gutter guard"]]}
+    )
+
+    assert chosen.status_code == 200, chosen.content
+    body = chosen.json()
+    with tenant_a.schema():
+        expected = price_items(
+            items=[item(), item(description="Gutter guard", quantity=Decimal(1), unit_price=5000, tax_rate=Decimal(0))],
+            currency="usd",
+            document_discount=0,
+        )
+    assert body["total"] == expected.total == 9328
+    assert {row["description"]: row["selected"] for row in body["optional_items"]} == {
+        "Gutter guard": True,
+        "Moss treatment": False,
+    }
+    [event] = emitted("quote.options_chosen")
+    assert (event.payload.selected_item_ids, event.payload.total) == ([rows["Gutter guard"]], 9328)
+    printed = pdf_text(page(f"{link.path}/quotes/{quote.pk}/pdf", host=link.host).content)
+    assert "Gutter guard" in printed and "$93.28" in printed and "OPTIONAL, NOT INCLUDED" in printed
+
+
+def test_accepting_with_chosen_items_converts_to_an_invoice_of_those(tenant_a, optional_quote):
+    link, quote, rows = optional_quote
+
+    accepted = page(
+        f"{link.path}/quotes/{quote.pk}/approve",
+        host=link.host,
+        method="POST",
+        data={"name": "Dana", "choosing": "1", "item": [str(rows["Moss treatment"])]},
+    )
+    invoice = tenant_a.api().post(f"/quotes/{quote.pk}/convert", {}).json()
+
+    assert accepted.status_code == 303
+    assert [line["description"] for line in invoice["items"]] == ["Labour", "Moss treatment"]
+    assert invoice["total"] == 4328 + 1000 + 83
+    assert not any(line["optional"] for line in invoice["items"])
+
+
+def test_options_of_another_quote_or_a_plain_item_are_refused(tenant_a, optional_quote):
+    link, quote, rows = optional_quote
+    with tenant_a.schema():
+        other = sent_quote(tenant_a.tenant, items=[item(optional=True, selected=False)])
+        other_item = other.items.get().pk
+
+    for ids in ([other_item], [rows["Labour"]]):
+        refused = link.api().post(link.json_path(f"/quotes/{quote.pk}/options"), {"selected_item_ids": ids})
+        assert assert_refused(refused, 400)["errors"][0]["field"] == "selected_item_ids"
+    assert_refused(link.api().post(link.json_path(f"/quotes/{other.pk}/options"), {"selected_item_ids": []}), 404)
+    bad = page(
+        f"{link.path}/quotes/{quote.pk}/options", host=link.host, method="POST", data={"choosing": "1", "item": ["x"]}
+    )
+    assert bad.status_code == 400
+    assert emitted("quote.options_chosen") == []
+
+
+def test_an_answered_quotes_options_are_frozen(optional_quote):
+    link, quote, _rows = optional_quote
+    link.api().post(link.json_path(f"/quotes/{quote.pk}/decline"), {"name": "Dana"})
+
+    assert_refused(link.api().post(link.json_path(f"/quotes/{quote.pk}/options"), {"selected_item_ids": []}), 409)
+
+
+def test_invoices_have_no_optional_items(tenant_a):
+    with tenant_a.schema():
+        customer = CustomerFactory()
+    body = {
+        "customer_id": customer.pk,
+        "items": [{"description": "X", "quantity": "1", "unit_price": 100, "optional": True}],
+    }
+
+    refused = tenant_a.api().post("/invoices", body)
+
+    assert assert_refused(refused, 400)["errors"][0]["field"] == "items.0.optional"
+    made = tenant_a.api().post("/quotes", body)
+    assert made.status_code == 201
+    assert (made.json()["items"][0]["optional"], made.json()["items"][0]["selected"], made.json()["total"]) == (
+        True,
+        False,
+        0,
+    )
+
+
+def test_accepting_after_the_last_valid_day_expires_the_quote(tenant_a, quote_link):
+    link, quote = quote_link
+    with tenant_a.schema():
+        Quote.objects.filter(pk=quote.pk).update(valid_until=date(2020, 1, 1))
+
+    late = link.api().post(link.json_path(f"/quotes/{quote.pk}/accept"), {"name": "Dana"})
+    shown = page(f"{link.path}/quotes/{quote.pk}", host=link.host).content.decode()
+
+    assert assert_refused(late, 409)["errors"][0]["code"] == "quote_expired"
+    with tenant_a.schema():
+        assert Quote.objects.get(pk=quote.pk).status == Quote.Status.EXPIRED
+    assert 'id="approve"' not in shown

@@ -35,7 +35,7 @@ def test_staff_make_a_link_that_opens_the_customers_hub_on_the_business_host(ten
     assert opened.status_code == 200
     assert "Dana Whitfield" in opened.content.decode()
     assert opened["Cache-Control"] == "no-store"
-    assert opened["Referrer-Policy"] == "no-referrer"
+    assert opened["Referrer-Policy"] == "same-origin"
     assert body["expires_at"].startswith((timezone.now() + timedelta(days=7)).date().isoformat())
 
 
