@@ -4,6 +4,9 @@ booking. Screenshots of each page are kept (tests/browser.py says where)."""
 
 from datetime import datetime
 
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
+
 from tenant_apps.bookings.models import BookingRequest
 from tests.browser import PHONE_WIDTH, live_app, phone  # noqa: F401 - fixtures
 from tests.factories import PriceBookItemFactory, PropertyFactory
@@ -31,6 +34,7 @@ def test_a_customer_books_a_slot_on_a_phone(committed_tenant, live_app, phone): 
     phone.find("#notes").send_keys("The side gate is open")
     phone.screenshot("time-chosen")
     phone.find("#book").click()
+    WebDriverWait(phone.driver, 30).until(lambda driver: driver.find_elements(By.CSS_SELECTOR, "#booking-status"))
     phone.screenshot("booked")
 
     assert "You are booked for" in phone.find("#booking-status").text
