@@ -13,6 +13,7 @@ from tenant_apps.bookings.models import BookingRequest
 from tenant_apps.portal import services as portal_services
 from tenant_apps.portal.models import CustomerLink
 from tests.api.test_query_baselines import count
+from tests.events import emitted
 from tests.factories import PriceBookItemFactory, PropertyFactory
 from tests.isolation import assert_refused
 from tests.portal import make_link, page
@@ -52,6 +53,7 @@ def test_a_customer_books_a_free_slot(tenant_a, service):
         booking = BookingRequest.objects.get()
         assert booking.customer_id == link.customer.pk
         assert booking.appointment.customer_id == link.customer.pk
+        assert [event.actor for event in emitted("booking.requested")] == [f"customer:{link.customer.pk}"]
     listed = client.get(link.json_path("/booking-requests")).json()
     assert [item["id"] for item in listed] == [booked.json()["id"]]
 
