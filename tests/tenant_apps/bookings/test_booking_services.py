@@ -5,15 +5,19 @@ database."""
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.core import mail
 
 from shared_apps.errors import InvalidTransition, NotFound, ValidationFailed
+from shared_apps.outbox.models import OutboxMessage
 from tenant_apps.appointments.availability import find_available_slots
 from tenant_apps.appointments.models import Appointment, TimeOff
 from tenant_apps.appointments.services import DoubleBooking, create_appointment
 from tenant_apps.bookings import services
 from tenant_apps.bookings.models import BookingRequest
+from tenant_apps.customers.history import customer_history
+from tenant_apps.notifications.staff_alerts import STAFF_ALERT_ACTOR, email_staff_alert
 from tests.concurrency import run_at_once
-from tests.events import emitted
+from tests.events import deliver_events, emitted
 from tests.factories import CustomerFactory, PriceBookItemFactory, PropertyFactory
 
 ALL_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -172,6 +176,21 @@ class TestConfirmFirst:
         assert not Appointment.objects.exists()
         assert emitted("booking.requested")[0].payload.status == "PENDING"
 
+    def test_staff_are_mailed_and_it_is_on_the_timeline(self, tenant_a, tenant, service, customer):
+        request, _ = book(tenant, customer, service, at(MONDAY, 10))
+
+        deliver_events(schema_name=tenant.schema_name)
+        [job] = OutboxMessage.objects.filter(actor_name=STAFF_ALERT_ACTOR, published_at__isnull=True)
+        mailed = email_staff_alert(**job.kwargs)
+
+        assert mailed == 1
+        assert f"{customer.name} asks to book Boiler service" in mail.outbox[0].body
+        assert mail.outbox[0].to == [tenant_a.owner.email]
+        entries, _ = customer_history(customer_id=customer.pk, limit=10)
+        assert [(entry.kind, entry.id, entry.status) for entry in entries] == [
+            ("booking_request", request.pk, "PENDING")
+        ]
+
     def test_accepting_books_it_through_the_calendar(self, tenant_a, tenant, service, customer):
         request, _ = book(tenant, customer, service, at(MONDAY, 10))
 
@@ -325,3 +344,33 @@ def test_two_customers_booking_the_last_free_slot_at_once_get_one_booking(commit
     with committed_tenant.schema():
         assert Appointment.objects.filter(starts_at=at(MONDAY, 10)).count() == 1
         assert BookingRequest.objects.count() == 1
+
+
+@pytest.mark.concurrency
+def test_two_members_accepting_one_request_at_once_book_it_once(committed_tenant):
+    tenant = committed_tenant.tenant
+    committed_tenant.store_settings(
+        business_hours=hours(("09:00", "17:00")), appointment_buffer_minutes=0, online_booking_confirm_first=True
+    )
+    with committed_tenant.schema():
+        service_id = PriceBookItemFactory(duration_minutes=60).pk
+        request, _ = services.request_booking(
+            tenant=tenant, customer_id=CustomerFactory().pk, service_id=service_id, starts_at=at(MONDAY, 10), now=NOW
+        )
+
+    def accept(member_id: int) -> str:
+        services.accept_booking_request(tenant=tenant, booking_request_id=request.pk, decided_by_id=member_id, now=NOW)
+        return "accepted"
+
+    results = run_at_once(
+        [lambda member=member: accept(member.pk) for member in (committed_tenant.owner, committed_tenant.staff)],
+        expected=InvalidTransition,
+        tenant=tenant,
+    )
+
+    assert sorted("refused" if isinstance(result, InvalidTransition) else result for result in results) == [
+        "accepted",
+        "refused",
+    ]
+    with committed_tenant.schema():
+        assert Appointment.objects.count() == 1
