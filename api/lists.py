@@ -6,7 +6,7 @@ model (or an annotation) and of a type whose JSON we produce exactly as Ninja wo
 is read with `values_list` (no model instances, no pydantic validation) and encoded by msgspec
 in one pass, formatted with the separators and ASCII escapes of `json.dumps`, so the bytes are
 those of Ninja's rendering. Any other schema (resolvers, nested objects, floats, aliases) takes
-Ninja's validated path unchanged. docs/api.md ("Lists") says more.
+Ninja's validated path unchanged (docs/api.md, "Conventions").
 """
 
 import codecs
