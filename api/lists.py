@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import lru_cache, partial, wraps
-from typing import Any, get_args, get_origin
+from typing import Any, cast, get_args, get_origin
 from uuid import UUID
 
 import msgspec
@@ -78,24 +78,35 @@ def encode(data: Any) -> bytes:
     return body
 
 
-def _converter(annotation: Any) -> Callable[[Any], Any] | None | bool:
-    """How a value of a field so annotated becomes JSON: None when msgspec writes it as is, a
-    function converting it, or False when it cannot be planned."""
+class _NotPlanned(Exception):
+    """A field only Ninja's validated path writes."""
+
+
+def _unwrapped(annotation: Any) -> tuple[Any, bool]:
+    """The type under `Annotated` and `| None`, and whether None is admitted."""
     while get_origin(annotation) is typing.Annotated:
         annotation = get_args(annotation)[0]
-    if get_origin(annotation) in (typing.Union, types.UnionType):
-        members = [member for member in get_args(annotation) if member is not type(None)]
-        if len(members) != 1:
-            return False
-        convert = _converter(members[0])
-        if convert is None or convert is False:
-            return convert
-        return partial(_unless_none, convert)
-    if get_origin(annotation) is typing.Literal:
-        return None if all(type(choice) in _NATIVE for choice in get_args(annotation)) else False
-    if annotation in _NATIVE:
+    if get_origin(annotation) not in (typing.Union, types.UnionType):
+        return annotation, False
+    members = [member for member in get_args(annotation) if member is not type(None)]
+    if len(members) != 1:
+        raise _NotPlanned
+    return _unwrapped(members[0])[0], True
+
+
+def _converter(annotation: Any) -> Callable[[Any], Any] | None:
+    """How a value of a field so annotated becomes JSON: None when msgspec writes it as is, else
+    the function converting it; raises _NotPlanned for any other type."""
+    kind, optional = _unwrapped(annotation)
+    if get_origin(kind) is typing.Literal:
+        if all(type(choice) in _NATIVE for choice in get_args(kind)):
+            return None
+        raise _NotPlanned
+    if kind in _NATIVE:
         return None
-    return _CONVERTED.get(annotation, False)
+    if kind not in _CONVERTED:
+        raise _NotPlanned
+    return partial(_unless_none, _CONVERTED[kind]) if optional else _CONVERTED[kind]
 
 
 def _unless_none(convert: Callable[[Any], Any], value: Any) -> Any:
@@ -146,9 +157,10 @@ def _column(model: type[Model], source: str, annotations: frozenset[str]) -> str
             relation = model._meta.get_field(name)
         except FieldDoesNotExist:
             return None
-        if not (relation.many_to_one or relation.one_to_one) or relation.related_model is None:
+        related = relation.related_model
+        if not (relation.many_to_one or relation.one_to_one) or not isinstance(related, type):
             return None
-        model = relation.related_model
+        model = related
     attnames = {field.attname for field in model._meta.concrete_fields}
     return "__".join([*relations, last]) if last in attnames else None
 
@@ -159,15 +171,20 @@ def row_plan(schema: type[Schema], model: type[Model], annotations: frozenset[st
     a field is anything but a column (or annotation) of a type `_converter` knows."""
     if any(name.startswith("resolve_") for name in vars(schema)):
         return None
-    columns, conversions, texts = [], [], {}
+    columns: list[str] = []
+    conversions: list[tuple[int, Callable[[Any], Any]]] = []
+    texts: dict[str, Func] = {}
     for position, (name, field) in enumerate(schema.model_fields.items()):
-        convert = _converter(field.annotation)
+        try:
+            convert = _converter(field.annotation)
+        except _NotPlanned:
+            return None
         # An alias is where Ninja reads the field (pydantic copies it to `validation_alias`).
         source = field.validation_alias or name
         column = _column(model, source, annotations) if isinstance(source, str) else None
-        if convert is False or column is None:
+        if column is None:
             return None
-        if _is_instant(model, column) and _unwrapped(field.annotation) is datetime:
+        if _is_instant(model, column) and _unwrapped(field.annotation)[0] is datetime:
             texts[f"_text_{position}"] = InstantText(F(column))
             column = f"_text_{position}"
         elif convert is not None:
@@ -178,19 +195,14 @@ def row_plan(schema: type[Schema], model: type[Model], annotations: frozenset[st
     )
 
 
-def _unwrapped(annotation: Any) -> Any:
-    """`datetime` for `datetime`, `datetime | None` and their `Annotated` forms."""
-    while get_origin(annotation) is typing.Annotated:
-        annotation = get_args(annotation)[0]
-    members = [member for member in get_args(annotation) if member is not type(None)]
-    return members[0] if get_origin(annotation) in (typing.Union, types.UnionType) and len(members) == 1 else annotation
-
-
 def _is_instant(model: type[Model], lookup: str) -> bool:
     """Whether the `values_list` lookup names a DateTimeField (a timestamptz)."""
     *relations, last = lookup.split("__")
     for name in relations:
-        model = model._meta.get_field(name).related_model
+        related = model._meta.get_field(name).related_model
+        if not isinstance(related, type):
+            return False
+        model = related
     try:
         return isinstance(model._meta.get_field(last), DateTimeField)
     except FieldDoesNotExist:
@@ -217,7 +229,7 @@ def paginate(view: Callable[..., Any]) -> Callable[..., Any]:
         pagination = kwargs.pop("ninja_pagination")
         rows = view(request, **kwargs)
         plan = (
-            row_plan(listed["item_schema"], rows.model, frozenset(rows.query.annotations))
+            row_plan(listed["item_schema"], cast(type[Model], rows.model), frozenset(rows.query.annotations))
             if listed["plain"] and isinstance(rows, QuerySet) and rows.query.values_select == ()
             else None
         )

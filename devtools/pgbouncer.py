@@ -67,6 +67,9 @@ max_client_conn = 2000
 ignore_startup_parameters = extra_float_digits
 server_idle_timeout = 600
 stats_period = {stats_period}
+; A line per connection would be one per request.
+log_connections = 0
+log_disconnections = 0
 """,
         encoding="utf-8",
     )
@@ -91,7 +94,10 @@ def command(config: Path) -> list[str]:
 
 
 def start(config: Path) -> subprocess.Popen:
-    return subprocess.Popen(command(config), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    """PgBouncer in the background, its log in `pgbouncer.log` beside its config (a file, not a
+    pipe: a pipe nobody reads would stall it once full)."""
+    with (config.parent / "pgbouncer.log").open("ab") as log:
+        return subprocess.Popen(command(config), stdout=subprocess.DEVNULL, stderr=log)
 
 
 def pools(port: int) -> dict[str, dict[str, Any]]:

@@ -48,9 +48,10 @@ def test_encode_nests_and_keeps_empty_containers_as_json_dumps_does():
         date(2027, 1, 4),
     ],
 )
-def test_a_planned_date_time_is_written_as_ninjas_encoder_writes_it(value):
+def test_a_planned_date_or_time_is_written_as_ninjas_encoder_writes_it(value):
     convert = lists._converter(type(value) | None)
 
+    assert convert is not None
     assert (convert(value), convert(None)) == (DjangoJSONEncoder().default(value), None)
 
 

@@ -48,13 +48,12 @@ def pooler() -> Iterator[tuple[str, int]]:
                     psycopg.connect(url, connect_timeout=2).close()
                     break
                 except psycopg.OperationalError:
-                    assert process.poll() is None, process.stderr.read().decode()
+                    assert process.poll() is None, (config.parent / "pgbouncer.log").read_text()
                     time.sleep(0.1)
             yield url, port
         finally:
             process.terminate()
             process.wait(timeout=10)
-            process.stderr.close()
 
 
 @pytest.fixture
