@@ -9,10 +9,10 @@
 3. memory: the worker's RSS after touching 10 tenants and after touching all N.
    Both measured twice, on fresh servers: "before" with the settings of the code before this
    benchmark (FIFO connection pool, tenant lookups cached 5 s), then with the defaults.
-4. deploy: `migrate_tenants_if_needed --executor=multiprocessing` with one new tenant migration
-   (bench/scale_settings.py) over every schema, while the old code keeps serving the rotation
-   (its latencies and errors during the migration are recorded); then the same command with
-   nothing to migrate.
+4. deploy: bench/migrate.py's, `migrate_tenants_if_needed --executor=multiprocessing` with one
+   new tenant migration (written for the run) over every schema, while the old code keeps
+   serving the rotation (its latencies and errors during the migration are recorded); then the
+   same command with nothing to migrate.
 
 Writes bench/results/scale.json (or scale_<N>.json for a size other than 1,000).
 """
@@ -24,16 +24,14 @@ import os
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import django
 
-from bench.setup import ROOT, recreate_bench_database, write_results
+from bench.setup import recreate_bench_database, write_results
 
 PORT = 8898
 CUSTOMERS_PER_TENANT = 5
@@ -174,54 +172,6 @@ def measure_requests(client: Client, targets: list[Target]) -> dict:
         figures["hot_among_all"]["hot_tenant"]["p99_ms"] / figures["hot_among_10"]["hot_tenant"]["p99_ms"], 2
     )
     return figures
-
-
-def run_command(env: dict[str, str], *args: str) -> float:
-    started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate_tenants_if_needed", "--executor=multiprocessing", "-v", "0", *args],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-    return round(time.perf_counter() - started, 2)
-
-
-def measure_deploy(env: dict[str, str], targets: list[Target]) -> dict:
-    """The new migration over every schema while the old code serves, then nothing to migrate."""
-    new_code = {**env, "DB_POOL": "false", "DJANGO_SETTINGS_MODULE": "bench.scale_settings"}
-    latencies: list[float] = []
-    statuses: list[int] = []
-    stop = threading.Event()
-
-    def serve_meanwhile() -> None:
-        client = Client()
-        index = 0
-        while not stop.is_set():
-            elapsed, status = client.get(targets[index % len(targets)])
-            latencies.append(elapsed)
-            statuses.append(status)
-            index += 1
-
-    reader = threading.Thread(target=serve_meanwhile)
-    reader.start()
-    try:
-        migrate_seconds = run_command(new_code)
-    finally:
-        stop.set()
-        reader.join()
-    nothing_seconds = run_command(new_code)
-    return {
-        "migrate_one_new_migration_s": migrate_seconds,
-        "per_schema_ms": round(migrate_seconds / len(targets) * 1000, 1),
-        "nothing_to_migrate_s": nothing_seconds,
-        "old_code_during_migration": {
-            "requests": len(latencies),
-            "non_200": sum(status != 200 for status in statuses),
-            "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
-            "p99_ms": round(percentile(latencies, 0.99), 2) if latencies else None,
-        },
-    }
 
 
 def measure_fingerprint_query(repeats: int = 20) -> float:
@@ -387,6 +337,8 @@ def main(tenant_count: int, *, requests_only: bool, pooler_port: int | None = No
                 "server_connections": pgbouncer.server_connections(pooler_port, database),
             }
         if not requests_only:
+            from bench.migrate import measure_deploy
+
             figures["deploy"] = measure_deploy(env, targets)
             figures["deploy"]["stale_schema_query_ms"] = measure_fingerprint_query()
             print(f"deploy: {figures['deploy']}", flush=True)

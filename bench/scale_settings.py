@@ -1,6 +1,9 @@
-"""bench/scale.py's "new code": the bench settings plus one tenant app with one new migration."""
+"""The "new code" of a deploy in bench/migrate.py and bench/scale.py: the bench settings, with
+customers' migrations read from the package `bench.migrate.write_new_migration` writes for the
+run (the repository's migrations plus one new one, on PYTHONPATH)."""
+
+import os
 
 from bench.settings import *  # noqa: F403
 
-TENANT_APPS = [*TENANT_APPS, "bench.scale_migration"]  # noqa: F405
-INSTALLED_APPS = [*INSTALLED_APPS, "bench.scale_migration"]  # noqa: F405
+MIGRATION_MODULES = {"customers": os.environ["BENCH_CUSTOMERS_MIGRATIONS"]}

@@ -26,3 +26,8 @@ from config.settings import *  # noqa: F403
 
 # Session-wide test tenants keep their tokens for the whole run.
 JWT_EXPIRES_IN = timedelta(hours=6)  # noqa: F405
+# The racing tests' threads wait for pooled connections on a loaded 2-core machine, where a new
+# backend can take over a second to start: deployed processes answer 503 after a second's wait
+# (the outage tests cover that, the drills in their own processes), the test process waits longer.
+if "pool" in DATABASES["default"]["OPTIONS"]:  # noqa: F405
+    DATABASES["default"]["OPTIONS"]["pool"]["timeout"] = 10.0  # noqa: F405

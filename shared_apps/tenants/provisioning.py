@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.conf import settings
-from django.db import connection, router, transaction
-from django.db.migrations import Migration
+from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from shared_apps.tenants.fingerprints import code_fingerprint
 from shared_apps.tenants.models import Tenant
+from shared_apps.tenants.replay import runs_python_in_tenant_schema
 
 
 def new_schema_name() -> str:
@@ -44,21 +44,11 @@ def captured_tenant_ddl() -> TenantSchemaDDL | None:
         executor = MigrationExecutor(connection)
         targets = executor.loader.graph.leaf_nodes()
         plan = executor.migration_plan(targets, clean_start=True)
-        if any(_runs_python_in_tenant_schema(migration) for migration, _ in plan):
+        if any(runs_python_in_tenant_schema(migration) for migration, _ in plan):
             return None
         statements = executor.loader.collect_sql(plan)  # type: ignore[attr-defined]  # missing from django-stubs
     applied = tuple(sorted(executor.loader.graph.nodes))
     return TenantSchemaDDL(statements="\n".join(statements), applied_migrations=applied)
-
-
-def _runs_python_in_tenant_schema(migration: Migration) -> bool:
-    """Shared apps' RunPython operations are skipped in tenant schemas by the router; only a
-    non-SQL operation that the router lets run there makes the captured SQL incomplete."""
-    return any(
-        not operation.reduces_to_sql
-        and router.allow_migrate(connection.alias, migration.app_label, **getattr(operation, "hints", {}))
-        for operation in migration.operations
-    )
 
 
 def _quoted(schema_name: str) -> str:

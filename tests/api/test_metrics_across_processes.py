@@ -67,13 +67,17 @@ def test_gunicorn_counts_every_worker_and_forgets_an_earlier_run(django_db_setup
 
     # When a two-worker gunicorn answers three health checks
     with gunicorn_servers(1, WEB_CONCURRENCY="2", PROMETHEUS_MULTIPROC_DIR=str(tmp_path)) as (server,):
+        # gunicorn_servers waited with one health check or more (on a loaded machine a check it
+        # gave up on may still be answered, and counted)
+        waited_with = health_checks_counted(server.request("GET", "/metrics", host="localhost")[1].decode())
         for _ in range(3):
             assert server.request("GET", "/health", host="localhost")[0] == 200
         status, content = server.request("GET", "/metrics", host="localhost")
 
-    # Then its /metrics counts those three and the one gunicorn_servers waits for, not the earlier five
+    # Then its /metrics counts those three and the ones it was waited with, not the earlier five
     assert status == 200
-    assert health_checks_counted(content.decode()) == 4
+    assert 1 <= waited_with < 5
+    assert health_checks_counted(content.decode()) == waited_with + 3
 
 
 RECORD_A_JOB = """
