@@ -53,6 +53,9 @@ READ_COUNT = 100
 # How long the process's reader waits on the streams before looking again at which businesses
 # have sockets here (a business's first socket is followed from its start position anyway).
 READ_BLOCK_MS = 1000
+# How often the process looks for sockets whose heartbeat is due (at most a quarter of the
+# heartbeat): a heartbeat comes at most this late, and those due together are done together.
+BEAT_TICK_SECONDS = 1.0
 
 
 class Close(IntEnum):
@@ -130,12 +133,16 @@ class Entry:
 
 class Hub:
     """The process's one reader of the businesses' streams: it follows each business that has
-    a socket here from a position, and offers every new entry to that business's sockets."""
+    a socket here from a position, and offers every new entry to that business's sockets. It
+    also keeps the sockets' heartbeats, in batches (`_heartbeat`)."""
 
     def __init__(self) -> None:
         self.sockets: dict[str, set[EventsConsumer]] = {}
         self.positions: dict[str, str] = {}
         self.reader: asyncio.Task[None] | None = None
+        # Each signed-in socket's next heartbeat (event loop time).
+        self.beats: dict[EventsConsumer, float] = {}
+        self.beater: asyncio.Task[None] | None = None
         self._clients: dict[int, tuple[redis.asyncio.Redis, redis.asyncio.Redis]] = {}
 
     def _loop_clients(self) -> tuple[redis.asyncio.Redis, redis.asyncio.Redis]:
@@ -165,7 +172,14 @@ class Hub:
         if self.reader is None or self.reader.done():
             self.reader = asyncio.create_task(self._read())
 
+    def beat_from_now(self, socket: "EventsConsumer") -> None:
+        """Give `socket` a heartbeat every REALTIME_HEARTBEAT_SECONDS from now."""
+        self.beats[socket] = asyncio.get_running_loop().time() + settings.REALTIME_HEARTBEAT_SECONDS
+        if self.beater is None or self.beater.done():
+            self.beater = asyncio.create_task(self._beat())
+
     def leave(self, socket: "EventsConsumer", *, schema_name: str) -> None:
+        self.beats.pop(socket, None)
         members = self.sockets.get(schema_name)
         if members is None:
             return
@@ -198,8 +212,39 @@ class Hub:
                     for socket in list(self.sockets.get(schema_name, ())):
                         socket.offer(entry)
 
+    async def _beat(self) -> None:
+        loop = asyncio.get_running_loop()
+        period = settings.REALTIME_HEARTBEAT_SECONDS
+        while self.beats:
+            await asyncio.sleep(min(BEAT_TICK_SECONDS, period / 4))
+            now = loop.time()
+            due = [socket for socket, at in self.beats.items() if at <= now and not socket.closing]
+            for socket in due:
+                self.beats[socket] = now + period
+            if not due:
+                continue
+            try:
+                await _heartbeat(due)
+            except Exception:  # a bug must not stop every socket's heartbeat: logged, next tick
+                logger.exception("Live-updates heartbeat failed")
+
 
 hub = Hub()
+
+
+async def _heartbeat(sockets: list["EventsConsumer"]) -> None:
+    """One heartbeat of each of `sockets`: every member re-checked in one hop to the database
+    thread (each token once, however many sockets share it), the leases of those still open
+    renewed in one Redis round trip, then the `heartbeat` message. Done per socket, the
+    re-checks and renewals of a thousand sockets were a thousand thread hops and round trips
+    per heartbeat, which delayed the events sent meanwhile."""
+    members = {socket.member_key(): socket.member() for socket in sockets}
+    outcomes = dict(zip(members, await database_sync_to_async(_recheck_all)(list(members.values())), strict=True))
+    kept = [socket for socket in sockets if socket.rechecked(outcomes[socket.member_key()])]
+    with contextlib.suppress(*REDIS_ERRORS):  # kept while Redis is away; renewed next time
+        await streams.renew_leases(hub.client, leases=[socket.lease() for socket in kept], ttl_ms=_lease_ms())
+    for socket in kept:
+        socket.offer(_message("heartbeat", last_id=socket.position))
 
 
 def live_read_count() -> int:
@@ -228,6 +273,21 @@ def _recheck(*, claims: AccessClaims, schema_name: str) -> str:
     actor = authorize_member(claims=claims, tenant=tenant_queries.get_tenant_by_schema(schema_name=schema_name))
     assert actor.role is not None
     return actor.role
+
+
+def _recheck_all(members: list[tuple[AccessClaims, str]]) -> list[str | Exception]:
+    """`_recheck` of each (claims, schema name): the role, or the error that closes its sockets."""
+    outcomes: list[str | Exception] = []
+    for claims, schema_name in members:
+        try:
+            outcomes.append(_recheck(claims=claims, schema_name=schema_name))
+        except Exception as error:  # one member's failure is theirs: the others carry on
+            outcomes.append(error)
+    return outcomes
+
+
+def _lease_ms() -> int:
+    return int(settings.REALTIME_HEARTBEAT_SECONDS * 3 * 1000)
 
 
 def _close_for(error: Exception) -> tuple[Close, str]:
@@ -323,7 +383,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
                 schema_name=schema_name,
                 user_id=claims.user_id,
                 connection_id=self.connection_id,
-                ttl_ms=self._lease_ms(),
+                ttl_ms=_lease_ms(),
             )
         except REDIS_ERRORS:
             await self._close(Close.UNAVAILABLE, "Live updates are unavailable; try again shortly.")
@@ -341,7 +401,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
             await self._close(Close.UNAVAILABLE, "Live updates are unavailable; try again shortly.")
             return
         self._start("expiry", self._expire(claims))
-        self._start("heartbeat", self._heartbeat())
+        hub.beat_from_now(self)
 
     async def _reauthenticate(self, token: str) -> None:
         """A fresh token for the same member of the same business keeps the socket open."""
@@ -363,8 +423,29 @@ class EventsConsumer(AsyncWebsocketConsumer):
         if role != self.role:
             self.role, self.visible = role, visible_event_types(role)
 
-    def _lease_ms(self) -> int:
-        return int(settings.REALTIME_HEARTBEAT_SECONDS * 3 * 1000)
+    # Heartbeats (the hub's `_heartbeat` calls these)
+
+    def member_key(self) -> tuple[str, str]:
+        """Sockets with the same token of the same business share a re-check."""
+        assert self.claims is not None
+        return self.claims.jti, self.schema_name
+
+    def member(self) -> tuple[AccessClaims, str]:
+        assert self.claims is not None
+        return self.claims, self.schema_name
+
+    def lease(self) -> tuple[str, int, str]:
+        assert self.claims is not None
+        return self.schema_name, self.claims.user_id, self.connection_id
+
+    def rechecked(self, outcome: str | Exception) -> bool:
+        """Apply the heartbeat's re-check: the member's role, or the error that closes the
+        socket. Whether the socket stays open."""
+        if isinstance(outcome, Exception):
+            self._start("close", self._fail(outcome))
+            return False
+        self._set_role(outcome)
+        return True
 
     # Streaming
 
@@ -446,7 +527,9 @@ class EventsConsumer(AsyncWebsocketConsumer):
         if self.closing:
             return
         try:
-            await asyncio.wait_for(self.send(text_data=text), settings.REALTIME_SEND_TIMEOUT_SECONDS)
+            # A timeout scope, not wait_for: wait_for makes a task of every send.
+            async with asyncio.timeout(settings.REALTIME_SEND_TIMEOUT_SECONDS):
+                await self.send(text_data=text)
         except TimeoutError:
             await self._close(Close.SLOW_CONSUMER, "Too slow to keep up; reconnect with last_id.")
 
@@ -461,26 +544,6 @@ class EventsConsumer(AsyncWebsocketConsumer):
         await asyncio.sleep(max(0.0, (claims.expires_at - datetime.now(tz=UTC)).total_seconds()))
         await self._close(Close.TOKEN_EXPIRED, "The access token has expired.")
 
-    async def _heartbeat(self) -> None:
-        assert self.claims is not None
-        while not self.closing:
-            await asyncio.sleep(settings.REALTIME_HEARTBEAT_SECONDS)
-            try:
-                role = await database_sync_to_async(_recheck)(claims=self.claims, schema_name=self.schema_name)
-            except (NotAuthenticated, NotFound, PermissionDenied) as error:
-                await self._close(*_close_for(error))
-                return
-            self._set_role(role)
-            with contextlib.suppress(*REDIS_ERRORS):  # kept while Redis is away; renewed next time
-                await streams.take_lease(
-                    hub.client,
-                    schema_name=self.schema_name,
-                    user_id=self.claims.user_id,
-                    connection_id=self.connection_id,
-                    ttl_ms=self._lease_ms(),
-                )
-            self.offer(_message("heartbeat", last_id=self.position))
-
     def _start(self, name: str, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` as this socket's task `name`, replacing (cancelling) one of that name. A
         task that fails closes the socket (the client reconnects with last_id) rather than
@@ -493,12 +556,20 @@ class EventsConsumer(AsyncWebsocketConsumer):
     async def _guarded(self, work: Coroutine[Any, Any, None]) -> None:
         try:
             await work
-        except REDIS_ERRORS:
+        except Exception as error:
+            await self._fail(error)
+
+    async def _fail(self, error: Exception) -> None:
+        """Close for `error`: a refused member with its code, Redis away with 1013, anything
+        else (logged) with 1011."""
+        if isinstance(error, (NotAuthenticated, NotFound, PermissionDenied)):
+            await self._close(*_close_for(error))
+        elif isinstance(error, REDIS_ERRORS):
             await self._close(Close.UNAVAILABLE, "Live updates are unavailable; try again shortly.")
-        except OSError:  # the client went away mid-send
+        elif isinstance(error, OSError):  # the client went away mid-send
             self.closing = True
-        except Exception:
-            logger.exception("Live-updates socket failed")
+        else:
+            logger.error("Live-updates socket failed", exc_info=error)
             await self._close(Close.INTERNAL_ERROR, "Server error; reconnect with last_id.")
 
     async def _close(self, code: Close, reason: str) -> None:

@@ -7,7 +7,7 @@ the time from publishing an event to a client receiving it (p50/p95/p99/max, one
 run here), events lost (expected deliveries minus received) and events of another business
 received (must be 0).
 
-    python -m bench.realtime [--tenants 100] [--sockets 1000] [--events 2000] [--rate 100]
+    python -m bench.realtime [--tenants 100] [--sockets 1000] [--events 2000] [--rate 100] [--results realtime]
 
 Each business gets an owner and a staff member, half its sockets each; every event
 (customer.created, which both roles see) goes to all its business's sockets. The socket
@@ -30,7 +30,8 @@ from typing import Any
 from bench.setup import ROOT, run_in_process
 
 PASSWORD_HASH = "!"  # nobody logs in: the bench issues tokens directly
-UVICORN = (sys.executable, "-m", "uvicorn", "config.asgi:application")
+# As deploy/Procfile runs it: no per-message compression (docs/realtime.md says why).
+UVICORN = (sys.executable, "-m", "uvicorn", "config.asgi:application", "--ws-per-message-deflate", "false")
 
 
 def _arguments() -> argparse.Namespace:
@@ -39,6 +40,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--sockets", type=int, default=1000)
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=100, help="events published per second")
+    parser.add_argument("--results", default="realtime", help="written to bench/results/<results>.json")
     return parser.parse_args()
 
 
@@ -139,7 +141,7 @@ class Clients:
 
         try:
             async for raw in ws:
-                now = time.time()
+                now = time.monotonic()
                 message = json.loads(raw)
                 if message["type"] != "event":
                     continue
@@ -159,7 +161,8 @@ def _publish(business: dict[str, Any], event_id: uuid.UUID) -> None:
     from shared_apps.events.services import DomainEvent
     from shared_apps.realtime import streams
 
-    payload = {"customer_id": 1, "name": f"{business['schema']}@{time.time():.6f}"}
+    # The monotonic clock: the publisher and the clients run in this process.
+    payload = {"customer_id": 1, "name": f"{business['schema']}@{time.monotonic():.6f}"}
     streams.publish_event(
         DomainEvent(
             id=event_id,
@@ -174,6 +177,8 @@ def _publish(business: dict[str, Any], event_id: uuid.UUID) -> None:
 
 
 async def _run(args: argparse.Namespace, port: int, server: subprocess.Popen, businesses: list[dict]) -> dict:
+    # The machine is shared: its load before this run added its own (the stamp is taken after).
+    load_before = round(os.getloadavg()[0], 1)
     clients = Clients()
     per_business = args.sockets // len(businesses)
     plan = [
@@ -232,6 +237,7 @@ async def _run(args: argparse.Namespace, port: int, server: subprocess.Popen, bu
         return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 1)
 
     return {
+        "load_average_1m_before": load_before,
         "tenants": len(businesses),
         "sockets": len(plan),
         "events_published": args.events,
@@ -295,4 +301,4 @@ def print_figures(figures: dict) -> None:
 
 
 if __name__ == "__main__":
-    run_in_process("realtime", main, print_figures)
+    run_in_process(_arguments().results, main, print_figures)

@@ -23,6 +23,7 @@ BENCHMARKS = (
     ["bench.series"],
     ["bench.files"],
     ["bench.realtime"],
+    ["bench.realtime", "--events", "4000", "--results", "realtime_heartbeats"],
     ["bench.platform_stats"],
     ["bench.scale", "--tenants", "1000"],
 )

@@ -125,7 +125,8 @@ def _stop(process: subprocess.Popen) -> None:
     process.stderr.close()
 
 
-UVICORN = (sys.executable, "-m", "uvicorn", "config.asgi:application")
+# As deploy/Procfile runs it: no per-message compression (docs/realtime.md says why).
+UVICORN = (sys.executable, "-m", "uvicorn", "config.asgi:application", "--ws-per-message-deflate", "false")
 
 
 @contextmanager

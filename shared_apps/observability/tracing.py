@@ -212,13 +212,18 @@ def _clean_event(event: Event) -> Event:
 
 
 def needs_scrubbing(span: ReadableSpan) -> bool:
-    """Whether `scrubbed` would change the span; most (SQL, Redis) pass as they are, uncopied."""
+    """Whether `scrubbed` would change the span; most (SQL, Redis) pass as they are, uncopied.
+    It runs on every span, on the request's thread: the keys are read once, each value once."""
     if span.events or span.status.description:
         return True
-    for key, value in (span.attributes or {}).items():
-        if key in _TOUCHED_ATTRIBUTES or isinstance(value, (tuple, list)):
-            return True
-        if isinstance(value, str) and may_hold_personal(value):
+    attributes = span.attributes or {}
+    if not _TOUCHED_ATTRIBUTES.isdisjoint(attributes):
+        return True
+    for value in attributes.values():
+        if isinstance(value, str):
+            if may_hold_personal(value):
+                return True
+        elif isinstance(value, (tuple, list)):
             return True
     return False
 
@@ -249,10 +254,13 @@ class ScrubbingSpanProcessor(SpanProcessor):
 
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
         tenant, request_id = tenant_var.get(), request_id_var.get()
+        known = {}
         if tenant != "-":
-            span.set_attribute(TENANT_ATTRIBUTE, tenant)
+            known[TENANT_ATTRIBUTE] = tenant
         if request_id != "-":
-            span.set_attribute(REQUEST_ID_ATTRIBUTE, request_id)
+            known[REQUEST_ID_ATTRIBUTE] = request_id
+        if known:  # in one call: the span takes its lock once
+            span.set_attributes(known)
         self.inner.on_start(span, parent_context)
 
     def on_end(self, span: ReadableSpan) -> None:

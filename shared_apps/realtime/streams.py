@@ -182,6 +182,15 @@ def _lease_keys(*, schema_name: str, user_id: int) -> tuple[str, str]:
     return base, f"{base}:user:{user_id}"
 
 
+def _lease_arguments(*, connection_id: str, ttl_ms: int) -> list[str]:
+    return [
+        connection_id,
+        str(ttl_ms),
+        str(settings.REALTIME_MAX_CONNECTIONS_PER_TENANT),
+        str(settings.REALTIME_MAX_CONNECTIONS_PER_USER),
+    ]
+
+
 async def take_lease(
     client: redis.asyncio.Redis, *, schema_name: str, user_id: int, connection_id: str, ttl_ms: int
 ) -> str | None:
@@ -193,14 +202,27 @@ async def take_lease(
                 _LEASE,
                 2,
                 *_lease_keys(schema_name=schema_name, user_id=user_id),
-                connection_id,
-                str(ttl_ms),
-                str(settings.REALTIME_MAX_CONNECTIONS_PER_TENANT),
-                str(settings.REALTIME_MAX_CONNECTIONS_PER_USER),
+                *_lease_arguments(connection_id=connection_id, ttl_ms=ttl_ms),
             ),
         )
     )
     return None if answer == "ok" else answer
+
+
+async def renew_leases(client: redis.asyncio.Redis, *, leases: list[tuple[str, int, str]], ttl_ms: int) -> None:
+    """Renew the places of many open connections, each (schema name, user id, connection id),
+    in one round trip (the script by its hash, loaded once)."""
+    if not leases:
+        return
+    script = client.register_script(_LEASE)
+    pipeline = client.pipeline(transaction=False)
+    for schema_name, user_id, connection_id in leases:
+        await script(
+            keys=list(_lease_keys(schema_name=schema_name, user_id=user_id)),
+            args=_lease_arguments(connection_id=connection_id, ttl_ms=ttl_ms),
+            client=pipeline,
+        )
+    await pipeline.execute()
 
 
 async def release_lease(client: redis.asyncio.Redis, *, schema_name: str, user_id: int, connection_id: str) -> None:

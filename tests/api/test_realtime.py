@@ -24,7 +24,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from api.realtime import PROTOCOL, Close
-from shared_apps.accounts.tokens import issue_access_token
+from shared_apps.accounts import revocation
+from shared_apps.accounts.tokens import decode_access_token, issue_access_token
 from shared_apps.events.catalogue import EVENT_TYPES
 from shared_apps.events.services import DomainEvent
 from shared_apps.realtime import streams
@@ -251,6 +252,25 @@ def test_suspending_the_business_closes_every_socket(server, tenant_a, tenant_b)
         assert close_code(staff) == Close.SUSPENDED
         publish(tenant_b, "customer.created", customer_id=1, name="Unaffected")
         assert receive(other)["event"]["payload"]["name"] == "Unaffected"
+
+
+def test_signing_out_closes_every_socket_of_the_token_at_the_next_heartbeat(server, tenant_a):
+    """No event says a token was signed out of: the heartbeat's re-check finds it, once for the
+    sockets that share the token, and the member's other sockets carry on."""
+    with (
+        socket_to(server, tenant_a.host, tenant_a.staff_token) as staff,
+        socket_to(server, tenant_a.host, tenant_a.staff_token) as staff_again,
+        socket_to(server, tenant_a.host, tenant_a.owner_token) as owner,
+    ):
+        for ws in (staff, staff_again, owner):
+            ready(ws)
+        revocation.revoke_access_tokens(session=None, jti=decode_access_token(tenant_a.staff_token).jti)
+
+        assert close_code(staff) == Close.UNAUTHENTICATED
+        assert close_code(staff_again) == Close.UNAUTHENTICATED
+        receive(owner, "heartbeat", timeout=5)
+        owner.send(json.dumps({"type": "ping"}))
+        receive(owner, "pong")
 
 
 def test_a_member_may_hold_only_so_many_sockets(server, tenant_a):
