@@ -12,6 +12,7 @@ from api import (
     operations,
     payments,
     platform,
+    portal,
     pricebook,
     quotes,
     search,
@@ -54,3 +55,5 @@ api.add_router("/payments", payments.router)
 api.add_router("/search", search.router)
 api.add_router("/", files.router)
 api.add_router("/webhooks", integrations.router)
+api.add_router("/customer-links", portal.router)
+api.add_router("/portal", portal.public_router)

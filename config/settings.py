@@ -97,6 +97,7 @@ TENANT_APPS = [
     "tenant_apps.search",
     "tenant_apps.notifications",
     "tenant_apps.integrations",
+    "tenant_apps.portal",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -390,6 +391,8 @@ vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"no-reply@{BASE_DOMAIN}")
 INVITATION_EXPIRES_IN = timedelta(seconds=env.int("INVITATION_EXPIRES_IN", default=7 * 24 * 3600))
+# A customer's hub link (docs/portal.md) works this many days unless staff choose otherwise.
+PORTAL_LINK_DAYS = env.int("PORTAL_LINK_DAYS", default=30)
 # The link mailed to invitees, `{token}` replaced: the front end's page that POSTs the token to
 # /api/v1/auth/accept-invite. In the fragment, the token never reaches servers' access logs.
 INVITE_ACCEPT_URL = env.str("INVITE_ACCEPT_URL", default=f"http://{BASE_DOMAIN}:{PORT}/accept-invite#token={{token}}")

@@ -87,6 +87,10 @@ class QuotePayload(DocumentPayload):
     total: int
 
 
+class QuoteOptionsChosenPayload(QuotePayload):
+    selected_item_ids: list[int]  # the optional items now counted; the others are left out
+
+
 class InvoicePayload(DocumentPayload):
     invoice_id: int
     total: int
@@ -149,6 +153,13 @@ class MemberRoleChangedPayload(MemberPayload):
     previous_role: str
 
 
+class CustomerLinkPayload(Payload):
+    link_id: int
+    customer_id: int
+    sent_via: str  # "sms", "email" or "none" (handed over by staff)
+    expires_at: datetime
+
+
 class TenantStatusChangedPayload(Payload):
     status: str
     previous_status: str
@@ -173,6 +184,9 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType("customer.created", 1, CustomerPayload, "A customer was added."),
         EventType("customer.updated", 1, CustomerUpdatedPayload, "A customer's details changed."),
         EventType("customer.archived", 1, CustomerPayload, "A customer was archived."),
+        EventType("customer_link.created", 1, CustomerLinkPayload, "Staff made (or sent) a customer's hub link."),
+        EventType("customer_link.revoked", 1, CustomerLinkPayload, "Staff withdrew a customer's hub link."),
+        EventType("customer_link.opened", 1, CustomerLinkPayload, "A customer first opened their hub link."),
         EventType("appointment.booked", 1, AppointmentPayload, "An appointment was booked."),
         EventType("appointment.rescheduled", 1, AppointmentRescheduledPayload, "An appointment moved."),
         EventType(
@@ -204,6 +218,12 @@ EVENT_TYPES: dict[str, EventType] = {
         ),
         EventType("quote.sent", 1, QuotePayload, "A quote (or a new version of it) was sent to its customer."),
         EventType("quote.accepted", 1, QuotePayload, "The customer accepted a quote."),
+        EventType(
+            "quote.options_chosen",
+            1,
+            QuoteOptionsChosenPayload,
+            "The customer chose a quote's optional items; its totals changed.",
+        ),
         EventType("quote.declined", 1, QuotePayload, "The customer declined a quote."),
         EventType("quote.expired", 1, QuotePayload, "A sent quote's validity ended."),
         EventType("invoice.sent", 1, InvoicePayload, "An invoice (or a new version of it) was sent."),

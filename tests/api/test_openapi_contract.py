@@ -21,6 +21,14 @@ PUBLIC_OPERATIONS = {
     "sms_webhook",
     "voice_webhook",
     "payments_webhook",
+    "portal_get",
+    "portal_quotes_get",
+    "portal_quotes_accept",
+    "portal_quotes_decline",
+    "portal_quotes_options",
+    "portal_quotes_pdf",
+    "portal_invoices_get",
+    "portal_invoices_pdf",
 }
 
 # The committed operation ids: renaming one breaks every generated client, so it is a decision
@@ -175,6 +183,17 @@ OPERATION_IDS = {
         "/webhooks/endpoints/{endpoint_id}/deliveries/{delivery_id}/resend",
     ): "webhooks_endpoints_deliveries_resend",
     ("post", "/webhooks/endpoints/{endpoint_id}/resend"): "webhooks_endpoints_resend",
+    ("post", "/customer-links"): "customer_links_create",
+    ("get", "/customer-links"): "customer_links_list",
+    ("delete", "/customer-links/{link_id}"): "customer_links_delete",
+    ("get", "/portal/{token}"): "portal_get",
+    ("get", "/portal/{token}/quotes/{quote_id}"): "portal_quotes_get",
+    ("post", "/portal/{token}/quotes/{quote_id}/accept"): "portal_quotes_accept",
+    ("post", "/portal/{token}/quotes/{quote_id}/decline"): "portal_quotes_decline",
+    ("post", "/portal/{token}/quotes/{quote_id}/options"): "portal_quotes_options",
+    ("get", "/portal/{token}/quotes/{quote_id}/pdf"): "portal_quotes_pdf",
+    ("get", "/portal/{token}/invoices/{invoice_id}"): "portal_invoices_get",
+    ("get", "/portal/{token}/invoices/{invoice_id}/pdf"): "portal_invoices_pdf",
 }
 
 
@@ -311,7 +330,7 @@ def test_error_items_are_typed(schema):
     assert item["properties"]["conflicting_appointment_id"]["anyOf"][0]["type"] == "integer"
 
 
-@pytest.mark.parametrize("operation_id", ["quotes_pdf", "invoices_pdf"])
+@pytest.mark.parametrize("operation_id", ["quotes_pdf", "invoices_pdf", "portal_quotes_pdf", "portal_invoices_pdf"])
 def test_pdfs_declare_their_media_type(schema, operation_id):
     content = operations(schema)[operation_id]["responses"]["200"]["content"]
 

@@ -20,6 +20,7 @@ from tenant_apps.customers.models import Customer
 from tenant_apps.invoices import services as invoices
 from tenant_apps.invoices.models import Invoice
 from tenant_apps.payments import services as payments
+from tenant_apps.portal import services as portal
 from tenant_apps.quotes import services as quotes
 from tenant_apps.quotes.models import Quote
 from tenant_apps.sms import services as sms
@@ -27,6 +28,7 @@ from tenant_apps.sms.models import Message
 from tenant_apps.voice import services as voice
 from tests.events import emitted
 from tests.factories import CustomerFactory
+from tests.tenant_apps.billing.factories import item
 from tests.tenant_apps.invoices.factories import draft_invoice, sent_invoice
 from tests.tenant_apps.quotes.factories import draft_quote, sent_quote
 from tests.tenant_apps.voice import payloads
@@ -190,6 +192,31 @@ def customer_archived(t, customer):
     return customers.delete_customer(customer_id=customer.pk)
 
 
+def quote_options_chosen(t, customer):
+    quote = sent_quote(t.tenant, customer_id=customer.pk, items=[item(), item(optional=True, selected=False)])
+    _forget(t)
+    optional = quote.items.get(optional=True)
+    return quotes.choose_quote_options(
+        tenant=t.tenant, quote_id=quote.pk, customer_id=customer.pk, selected_item_ids=[optional.pk]
+    )
+
+
+def customer_link_created(t, customer):
+    return portal.create_customer_link(tenant=t.tenant, customer_id=customer.pk)
+
+
+def customer_link_revoked(t, customer):
+    issued = portal.create_customer_link(tenant=t.tenant, customer_id=customer.pk)
+    _forget(t)
+    return portal.revoke_customer_link(link_id=issued.link.pk)
+
+
+def customer_link_opened(t, customer):
+    issued = portal.create_customer_link(tenant=t.tenant, customer_id=customer.pk)
+    _forget(t)
+    return portal.open_customer_link(tenant=t.tenant, token=issued.token)
+
+
 def appointment_booked(t, customer):
     return _book(t, customer.pk)
 
@@ -320,6 +347,9 @@ CHANGES: dict[str, tuple[Callable, list[str]]] = {
     "customer.created": (customer_created, ["customer.created"]),
     "customer.updated": (customer_updated, ["customer.updated"]),
     "customer.archived": (customer_archived, ["customer.archived"]),
+    "customer_link.created": (customer_link_created, ["customer_link.created"]),
+    "customer_link.revoked": (customer_link_revoked, ["customer_link.revoked"]),
+    "customer_link.opened": (customer_link_opened, ["customer_link.opened"]),
     "appointment.booked": (appointment_booked, ["appointment.booked"]),
     "appointment.rescheduled": (appointment_rescheduled, ["appointment.rescheduled"]),
     "appointment.status_changed": (appointment_status_changed, ["appointment.status_changed"]),
@@ -328,6 +358,7 @@ CHANGES: dict[str, tuple[Callable, list[str]]] = {
     "quote.accepted": (_quote_decided(Quote.Status.ACCEPTED), ["quote.accepted"]),
     "quote.declined": (_quote_decided(Quote.Status.REJECTED), ["quote.declined"]),
     "quote.expired": (quote_expired, ["quote.expired"]),
+    "quote.options_chosen": (quote_options_chosen, ["quote.options_chosen"]),
     "invoice.sent": (invoice_sent, ["invoice.sent"]),
     "invoice.paid": (invoice_paid, ["invoice.paid"]),
     "invoice.overdue": (invoice_overdue, ["invoice.overdue"]),
