@@ -9,11 +9,11 @@ from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
-from ninja.pagination import paginate
 from pydantic import Field, model_validator
 
 from api.auth import ApiRequest, member
 from api.idempotency import idempotent
+from api.lists import paginate
 from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema, enum_of, example
 from tenant_apps.billing.items import (
     MAX_DESCRIPTION_CHARS,

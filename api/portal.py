@@ -8,11 +8,11 @@ from typing import Annotated, Any
 
 from django.utils import timezone
 from ninja import Path, Query, Router, Schema
-from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import ApiRequest, member
 from api.documents import PDF_RESPONSE, decimal_text, pdf_response
+from api.lists import paginate
 from api.ratelimit import client_ip
 from api.schemas import RowId, StorableSchema, StrictSchema, enum_of, example
 from shared_apps.events.actors import set_actor

@@ -5,10 +5,10 @@ from typing import Annotated, Any
 
 from django.http import HttpResponse
 from ninja import Router, Schema
-from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import ApiRequest, manager, member, owner
+from api.lists import paginate
 from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema, enum_of
 from shared_apps.tenants import branding, custom_domains, dns_verification, services
 from shared_apps.tenants.models import CustomDomain, Tenant

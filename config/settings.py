@@ -113,9 +113,13 @@ TENANT_POOL_SIZE = env.int("TENANT_POOL_SIZE", default=3)
 # and an entry is kept up to TENANT_CACHE_VERIFIED_SECONDS, so rotating over many tenants hits.
 TENANT_CACHE_SECONDS = env.int("TENANT_CACHE_SECONDS", default=5)
 TENANT_CACHE_VERIFIED_SECONDS = env.int("TENANT_CACHE_VERIFIED_SECONDS", default=300)
-# Hosts (and, separately, schemas) cached per process, least recently used dropped first.
-TENANT_CACHE_MAX_ENTRIES = env.int("TENANT_CACHE_MAX_ENTRIES", default=5000)
-MEMBERSHIP_CACHE_SECONDS = env.int("MEMBERSHIP_CACHE_SECONDS", default=60)
+# Hosts (and, separately, schemas) cached per process, least recently used dropped first: more
+# than one rotation over 10,000 businesses, so a business not served for a while still hits
+# (a few KB each: bounded at some tens of MB per process; deploy/SCALING.md).
+TENANT_CACHE_MAX_ENTRIES = env.int("TENANT_CACHE_MAX_ENTRIES", default=20000)
+# Dropped on every change (shared_apps/accounts/services.py): the lifetime only bounds a missed
+# drop (Redis down during the change), and outlasts a rotation over 10,000 businesses.
+MEMBERSHIP_CACHE_SECONDS = env.int("MEMBERSHIP_CACHE_SECONDS", default=600)
 # A deleted tenant is suspended at once; its schema is dropped this many days later.
 TENANT_DELETION_GRACE_DAYS = env.int("TENANT_DELETION_GRACE_DAYS", default=30)
 # Custom domains: the TXT record that proves a tenant controls its domain is looked up through
