@@ -5,10 +5,10 @@ from datetime import datetime
 from typing import Annotated
 
 from ninja import Query, Router, Schema
-from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import ApiRequest, member
+from api.lists import paginate
 from api.schemas import RowId, StorableSchema, StrictSchema, enum_of, example
 from tenant_apps.bookings import queries, services
 from tenant_apps.bookings.models import BookingRequest

@@ -5,10 +5,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from ninja import Query, Router, Schema
-from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import ApiRequest, member
+from api.lists import paginate
 from api.schemas import InstantIn, RowId, StorableSchema, StrictSchema, enum_of, example
 from tenant_apps.work_requests import queries, services
 from tenant_apps.work_requests.models import WorkRequest
