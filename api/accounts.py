@@ -4,10 +4,10 @@ from datetime import datetime
 from typing import Annotated
 
 from ninja import Router, Schema
-from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import Actor, ApiRequest, manager, signed_in
+from api.lists import paginate
 from api.openapi import ErrorEnvelope
 from api.ratelimit import enforce_rate_limit
 from api.schemas import RowId, StrictSchema, enum_of, example

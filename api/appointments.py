@@ -6,11 +6,11 @@ from typing import Annotated
 from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Query, Router, Schema
-from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import ApiRequest, member
 from api.idempotency import idempotent
+from api.lists import paginate
 from api.schemas import (
     OMITTED,
     CalendarDayIn,
@@ -59,14 +59,12 @@ class AppointmentOut(Schema):
     status: Annotated[str, enum_of(Appointment.Status)]
     notes: str
     cancel_reason: str
-    property_id: int | None = Field(description="The customer's property where the visit is.")
+    property_id: int | None = Field(
+        alias="service_property_id", description="The customer's property where the visit is."
+    )
     version: int
     created_at: datetime
     updated_at: datetime
-
-    @staticmethod
-    def resolve_property_id(appointment: Appointment) -> int | None:
-        return appointment.service_property_id
 
 
 class AppointmentIn(StrictSchema):

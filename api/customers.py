@@ -4,11 +4,11 @@ from datetime import datetime
 from typing import Any
 
 from ninja import Query, Router, Schema
-from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import ApiRequest, manager, member
 from api.idempotency import idempotent
+from api.lists import paginate
 from api.schemas import OMITTED, PatchSchema, RowId, StorableSchema, StrictSchema, example
 from tenant_apps.customers import queries, services
 from tenant_apps.customers.history import get_customer_history_page

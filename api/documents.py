@@ -9,11 +9,11 @@ from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
-from ninja.pagination import paginate
 from pydantic import Field, model_validator
 
 from api.auth import ApiRequest, member
 from api.idempotency import idempotent
+from api.lists import paginate
 from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema, enum_of, example
 from tenant_apps.billing.items import (
     MAX_DESCRIPTION_CHARS,
@@ -53,12 +53,23 @@ class ItemIn(StrictSchema):
     )
     tax_rate: Decimal | None = Field(default=None, ge=0, max_digits=9, decimal_places=4, description="Default 0.")
     discount: int = Field(default=0, ge=0, le=MAX_AMOUNT)
+    optional: bool = Field(
+        default=False, description="Quotes only: the customer chooses whether to take it (their hub link)."
+    )
+    selected: bool | None = Field(
+        default=None, description="Whether an optional item counts in the totals until they choose (default: not)."
+    )
 
     @model_validator(mode="after")
     def _priced(self) -> "ItemIn":
         if self.price_book_item_id is None and (self.description is None or self.unit_price is None):
             raise ValueError("description and unit_price are required without price_book_item_id")
         return self
+
+    @property
+    def counted(self) -> bool:
+        """Whether the line counts in the totals: always, unless optional and not preselected."""
+        return self.selected if self.selected is not None else not self.optional
 
     def to_input(self) -> EnteredItem:
         if self.price_book_item_id is not None:
@@ -69,6 +80,8 @@ class ItemIn(StrictSchema):
                 description=self.description,
                 unit_price=self.unit_price,
                 tax_rate=self.tax_rate,
+                optional=self.optional,
+                selected=self.counted,
             )
         assert self.description is not None and self.unit_price is not None  # _priced
         return ItemInput(
@@ -77,6 +90,8 @@ class ItemIn(StrictSchema):
             unit_price=self.unit_price,
             tax_rate=self.tax_rate if self.tax_rate is not None else Decimal(0),
             discount=self.discount,
+            optional=self.optional,
+            selected=self.counted,
         )
 
 
@@ -90,6 +105,16 @@ class ItemOut(Schema):
     subtotal: int
     tax: int
     total: int
+    optional: bool = Field(description="A quote's optional item: counted in the totals only while selected.")
+    selected: bool
+
+    @staticmethod
+    def resolve_optional(item) -> bool:
+        return getattr(item, "optional", False)  # invoice items never are
+
+    @staticmethod
+    def resolve_selected(item) -> bool:
+        return getattr(item, "selected", True)
 
     @staticmethod
     def resolve_quantity(item) -> str:

@@ -107,7 +107,11 @@ def _validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
     is dropped from the field path."""
     items = []
     for error in exc.errors:
-        location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "payload")]
+        location = [
+            str(part)
+            for part in error.get("loc", ())
+            if part not in ("body", "query", "path", "payload", "form", "file")
+        ]
         items.append(
             {
                 "field": ".".join(location) or None,

@@ -4,11 +4,11 @@ from datetime import datetime
 from typing import Annotated
 
 from ninja import Router, Schema
-from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import ApiRequest, manager, member
 from api.idempotency import idempotent
+from api.lists import paginate
 from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema, enum_of, example
 from tenant_apps.files import content, queries, services
 from tenant_apps.files.models import Attachment

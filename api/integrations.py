@@ -6,11 +6,11 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from ninja import Query, Router, Schema
-from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import ApiRequest, manager
 from api.idempotency import idempotent
+from api.lists import paginate
 from api.schemas import OMITTED, InstantIn, PatchSchema, RowId, StorableSchema, StrictSchema, enum_of, example
 from shared_apps.events.catalogue import catalogue
 from tenant_apps.integrations import queries, services

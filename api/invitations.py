@@ -4,10 +4,10 @@ from datetime import datetime
 from typing import Annotated
 
 from ninja import Router, Schema
-from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import ApiRequest, manager
+from api.lists import paginate
 from api.schemas import RowId, StrictSchema, enum_of
 from shared_apps.accounts import invitations
 from shared_apps.accounts.invitations import IssuedInvitation

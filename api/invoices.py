@@ -5,12 +5,12 @@ from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from ninja import Router, Schema
-from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import ApiRequest, member
 from api.documents import MAX_AMOUNT, DocumentIn, DocumentPatch, InvoiceOut, add_draft_routes
 from api.idempotency import idempotent
+from api.lists import paginate
 from api.schemas import OMITTED, InstantIn, RowId, StorableSchema, StrictSchema, enum_of
 from tenant_apps.invoices import queries, services
 from tenant_apps.payments import intents, pay_links

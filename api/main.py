@@ -4,6 +4,7 @@ from api import (
     accounts,
     appointments,
     audit,
+    bookings,
     customers,
     files,
     integrations,
@@ -12,6 +13,8 @@ from api import (
     operations,
     payments,
     platform,
+    portal,
+    portal_requests,
     pricebook,
     quotes,
     search,
@@ -20,6 +23,7 @@ from api import (
     tenants,
     time_off,
     voice,
+    work_requests,
 )
 from api.errors import install_exception_handlers
 from api.openapi import ContractNinjaAPI
@@ -44,6 +48,8 @@ api.add_router("/customers", customers.router)
 api.add_router("/price-book", pricebook.router)
 api.add_router("/appointments", appointments.router)
 api.add_router("/appointment-series", series.router)
+api.add_router("/booking-requests", bookings.router)
+api.add_router("/work-requests", work_requests.router)
 api.add_router("/time-off", time_off.time_off_router)
 api.add_router("/closed-days", time_off.closed_days_router)
 api.add_router("/quotes", quotes.router)
@@ -54,3 +60,6 @@ api.add_router("/payments", payments.router)
 api.add_router("/search", search.router)
 api.add_router("/", files.router)
 api.add_router("/webhooks", integrations.router)
+api.add_router("/customer-links", portal.router)
+api.add_router("/portal", portal.public_router)
+api.add_router("/portal", portal_requests.router)

@@ -42,7 +42,7 @@ IDEMPOTENCY_KEY_PARAMETER = {
 EVERY_OPERATION = (400, 403, 404, 503)
 # Routes that need a token, and public POSTs that take credentials (login, refresh).
 AUTHENTICATED = (401,)
-# Public routes are the rate-limited ones (login, registration, refresh).
+# Public routes are the rate-limited ones (login, registration, refresh, customers' links).
 PUBLIC = (429,)
 # A body over the upload limit (413); a conflicting state or an Idempotency-Key in progress (409).
 WITH_BODY = (409, 413)
@@ -72,6 +72,9 @@ class ErrorItem(Schema):
     allowed: list[str] | None = Field(default=None, description="An invalid transition (409): the statuses allowed.")
     current_version: int | None = Field(default=None, description="A stale `version` (409): the current one.")
     invoice_id: int | None = Field(default=None, description="A quote converted already (409): its invoice.")
+    retry_after: int | None = Field(
+        default=None, description="Too many requests (429): seconds to wait, as in the Retry-After header."
+    )
     choices: list[str] | None = Field(
         default=None, description="Login of a member of several businesses: the slugs to pick from."
     )

@@ -7,13 +7,13 @@ from typing import Annotated
 from django.conf import settings
 from django.http import HttpResponse
 from ninja import Router, Schema
-from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import ApiRequest, TenantMember, manager, member
 from api.documents import MAX_AMOUNT, InvoiceOut
 from api.idempotency import idempotent
 from api.invoices import PaymentOut as LedgerRowOut
+from api.lists import paginate
 from api.schemas import RowId, StrictSchema, enum_of
 from api.tenancy import require_api_host
 from shared_apps.accounts.models import Membership

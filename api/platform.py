@@ -5,13 +5,13 @@ from typing import Annotated
 
 from django.http import HttpRequest
 from ninja import Path, Query, Router, Schema
-from ninja.pagination import paginate
 from pydantic import Field, field_validator
 
 from api.audit import AuditEventOut, AuditFilters, page
 from api.auth import ApiRequest, platform_admin
 from api.idempotency import idempotent
 from api.invitations import IssuedInvitationOut, issued_out
+from api.lists import paginate
 from api.schemas import RowId, StorableSchema, StrictSchema, enum_of
 from shared_apps.accounts import invitations
 from shared_apps.flags import services as flags

@@ -6,12 +6,12 @@ from decimal import Decimal
 from typing import Literal
 
 from ninja import Query, Router, Schema
-from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import ApiRequest, manager, member
 from api.documents import decimal_text
 from api.idempotency import idempotent
+from api.lists import paginate
 from api.schemas import OMITTED, PatchSchema, RowId, StorableSchema, StrictSchema, example
 from tenant_apps.billing.items import MAX_DESCRIPTION_CHARS
 from tenant_apps.billing.totals import MAX_AMOUNT

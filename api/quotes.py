@@ -1,6 +1,6 @@
 """Quotes: drafting, sending, decisions, conversion to an invoice, PDF."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from ninja import Router
@@ -34,6 +34,11 @@ class QuoteOut(DocumentOut):
     status: QuoteStatus
     valid_until: date
     invoice_id: int | None
+    decided_at: datetime | None
+    decided_by_name: str = Field(description="The name the customer typed when answering through their hub link.")
+    decided_from_ip: str | None = Field(description="Where the customer's answer came from.")
+    decided_user_agent: str = Field(description="The browser the customer answered with.")
+    decline_reason: str = Field(description="Why the customer declined, if they said.")
 
     @staticmethod
     def resolve_invoice_id(quote: Quote) -> int | None:

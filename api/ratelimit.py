@@ -1,4 +1,5 @@
-"""Per-IP rate limits in Redis (sliding window), for login, registration and refresh: at most
+"""Rate limits in Redis (sliding window), per IP for login, registration and refresh, per IP
+and per customer for what customers do from their link: at most
 `limit` requests are let through in any `window` seconds, whatever the clock's minute says (a
 fixed window let twice the limit through across its boundary). While Redis is unreachable
 each process keeps the same sliding window on its own (the same limit per process), so the
@@ -70,10 +71,12 @@ def _wait_locally(key: str, limit: int, window: int) -> float:
         return times[0] + window - now
 
 
-def enforce_rate_limit(request: HttpRequest, scope: str) -> None:
-    """Count this request against `scope` for its IP; raise RateLimited past the limit."""
+def enforce_rate_limit(request: HttpRequest, scope: str, *, subject: str | None = None) -> None:
+    """Count this request against `scope` for `subject` (a tenant's customer, its IP within
+    a tenant: whatever the caller counts by; default: the request's IP); raise RateLimited
+    past the limit."""
     limit, window = settings.RATE_LIMITS[scope]
-    key = f"{settings.REDIS_KEY_PREFIX}:ratelimit:{scope}:{client_ip(request)}"
+    key = f"{settings.REDIS_KEY_PREFIX}:ratelimit:{scope}:{subject or client_ip(request)}"
     wait = fail_open(
         lambda: _wait_in_redis(key, limit, window),
         fallback=lambda: _wait_locally(key, limit, window),

@@ -30,7 +30,7 @@ from django.conf import settings
 from django.http.request import split_domain_port
 from ninja import Router
 
-from api import accounts, payments, search, series, tenants, time_off
+from api import accounts, bookings, payments, portal, search, series, tenants, time_off, work_requests
 from api.auth import authorize_member, may_read, require_unrevoked
 from api.middleware import is_served_host
 from api.tenancy import resolve_tenant
@@ -79,12 +79,15 @@ class Close(IntEnum):
 # dot): a role sees an event only if that route would answer it.
 EVENT_READ_ROUTES: dict[str, tuple[Router, str]] = {
     "customer": search.READ_ROUTES["customer"],
+    "customer_link": (portal.router, ""),
     "appointment": search.READ_ROUTES["appointment"],
     "appointment_series": (series.router, ""),
     "closed_day": (time_off.closed_days_router, ""),
     # Staff read only their own time off over HTTP; a stream cannot filter by row, so time off
     # follows the list only managers read.
     "time_off": (accounts.users_router, ""),
+    "booking": (bookings.router, ""),
+    "work_request": (work_requests.router, ""),
     "quote": search.READ_ROUTES["quote"],
     "invoice": search.READ_ROUTES["invoice"],
     "sms": search.READ_ROUTES["text"],

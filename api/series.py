@@ -4,11 +4,11 @@ from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 
 from ninja import Query, Router, Schema
-from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import ApiRequest, member
 from api.idempotency import idempotent
+from api.lists import paginate
 from api.schemas import (
     OMITTED,
     CalendarDayIn,
@@ -52,7 +52,9 @@ class SeriesOut(Schema):
 
     id: int
     customer_id: int
-    property_id: int | None = Field(description="The customer's property where the visits are.")
+    property_id: int | None = Field(
+        alias="service_property_id", description="The customer's property where the visits are."
+    )
     staff_id: int | None
     title: str
     notes: str
@@ -66,10 +68,6 @@ class SeriesOut(Schema):
     version: int
     created_at: datetime
     updated_at: datetime
-
-    @staticmethod
-    def resolve_property_id(series: AppointmentSeries) -> int | None:
-        return series.service_property_id
 
 
 class SeriesIn(StrictSchema):

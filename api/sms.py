@@ -5,10 +5,10 @@ from typing import Annotated
 
 from django.http import HttpResponse
 from ninja import Router, Schema
-from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import ApiRequest, manager, member
+from api.lists import paginate
 from api.public_url import public_request_url
 from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema, enum_of
 from api.tenancy import require_api_host

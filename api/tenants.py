@@ -5,10 +5,10 @@ from typing import Annotated, Any
 
 from django.http import HttpResponse
 from ninja import Router, Schema
-from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import ApiRequest, manager, member, owner
+from api.lists import paginate
 from api.schemas import OMITTED, PatchSchema, RowId, StrictSchema, enum_of
 from shared_apps.tenants import branding, custom_domains, dns_verification, services
 from shared_apps.tenants.models import CustomDomain, Tenant
@@ -29,6 +29,10 @@ class TenantSettingsOut(Schema):
     business_hours: dict[str, list[list[str]]]
     appointment_buffer_minutes: int
     max_appointment_minutes: int
+    online_booking_confirm_first: bool = Field(
+        description="Customers' online bookings wait for staff to accept them instead of booking at once."
+    )
+    online_booking_days_ahead: int = Field(description="How many local days ahead customers may book online.")
     payment_terms_days: int
     quote_validity_days: int
     quote_prefix: str
@@ -75,6 +79,8 @@ class TenantSettingsIn(PatchSchema):
     business_hours: dict[str, list[list[str]]] = OMITTED
     appointment_buffer_minutes: int = OMITTED
     max_appointment_minutes: int = OMITTED
+    online_booking_confirm_first: bool = OMITTED
+    online_booking_days_ahead: int = OMITTED
     payment_terms_days: int = OMITTED
     quote_validity_days: int = OMITTED
     quote_prefix: str = OMITTED

@@ -3,11 +3,11 @@
 from datetime import date, datetime
 
 from ninja import Query, Router, Schema
-from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import ApiRequest, manager, member
 from api.idempotency import idempotent
+from api.lists import paginate
 from api.schemas import OMITTED, CalendarDayIn, InstantIn, PatchSchema, RowId, StorableSchema, StrictSchema, example
 from tenant_apps.appointments import queries, time_off
 

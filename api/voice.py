@@ -6,11 +6,11 @@ from typing import Annotated
 from django.http import JsonResponse
 from django_tenants.utils import tenant_context
 from ninja import Router, Schema
-from ninja.pagination import paginate
 from pydantic import Field
 
 from api.auth import ApiRequest, member
 from api.idempotency import idempotent
+from api.lists import paginate
 from api.schemas import RowId, StrictSchema, enum_of
 from api.tenancy import require_api_host
 from shared_apps.flags.catalogue import VOICE

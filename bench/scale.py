@@ -18,13 +18,16 @@ Writes bench/results/scale.json (or scale_<N>.json for a size other than 1,000).
 """
 
 import argparse
+import contextlib
 import http.client
 import os
 import signal
 import statistics
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import django
 
@@ -264,11 +267,19 @@ def measure_cold_schema_cost(schemas: list[str]) -> dict:
     }
 
 
-def server_env() -> dict[str, str]:
-    separator = "&" if "?" in os.environ["DATABASE_URL"] else "?"
+def server_env(pooler_port: int | None = None) -> dict[str, str]:
+    """The API server's environment; with `pooler_port`, through PgBouncer there, connecting per
+    request (as `make prod` runs it)."""
+    from devtools import pgbouncer
+
+    url = os.environ["DATABASE_URL"]
+    pooled = {} if pooler_port is None else {"DB_POOL": "false"}
+    url = url if pooler_port is None else pgbouncer.pooled_url(url, pooler_port)
+    separator = "&" if "?" in url else "?"
     return {
         **os.environ,
-        "DATABASE_URL": f"{os.environ['DATABASE_URL']}{separator}application_name={SERVER_APPLICATION_NAME}",
+        **pooled,
+        "DATABASE_URL": f"{url}{separator}application_name={SERVER_APPLICATION_NAME}",
         "PORT": str(PORT),
         "WEB_CONCURRENCY": "1",
         "WEB_THREADS": "4",
@@ -277,7 +288,7 @@ def server_env() -> dict[str, str]:
     }
 
 
-def main(tenant_count: int, *, requests_only: bool) -> dict:
+def main(tenant_count: int, *, requests_only: bool, pooler_port: int | None = None) -> dict:
     from bench.http import start_server
     from shared_apps.tenants import provisioning
 
@@ -303,9 +314,9 @@ def main(tenant_count: int, *, requests_only: bool) -> dict:
     schemas = list(Tenant.objects.exclude(slug=None).order_by("?").values_list("schema_name", flat=True)[:100])
     figures["cold_schema_cost"] = measure_cold_schema_cost(schemas)
     print(f"cold schema cost: {figures['cold_schema_cost']}", flush=True)
-    # Before: the pool handing connections out in turn and tenant lookups cached 5 s (the code
-    # before this benchmark); after: the defaults (config/postgresql, shared_apps/tenants/queries.py).
-    before = {"DB_POOL_MOST_RECENT_FIRST": "false", "TENANT_CACHE_VERIFIED_SECONDS": "5"}
+    # Before: the cache bounds of the code before the 10,000-business work, straight to
+    # PostgreSQL; after: the defaults, through PgBouncer with --pooler.
+    before = {"TENANT_CACHE_MAX_ENTRIES": "5000", "MEMBERSHIP_CACHE_SECONDS": "60"}
     server = start_server({**server_env(), **before}, port=PORT)
     try:
         requests, memory = measure_serving(server.pid, targets)
@@ -313,10 +324,18 @@ def main(tenant_count: int, *, requests_only: bool) -> dict:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-    env = server_env()
+    env = server_env(pooler_port)
     server = start_server(env, port=PORT)
     try:
         figures["requests"], figures["memory"] = measure_serving(server.pid, targets)
+        if pooler_port is not None:
+            from devtools import pgbouncer
+
+            database = os.environ["DATABASE_URL"].rsplit("/", 1)[1]
+            figures["pooler"] = {
+                "mode": "session, the API connecting per request (DB_POOL=false)",
+                "server_connections": pgbouncer.server_connections(pooler_port, database),
+            }
         if not requests_only:
             from bench.migrate import measure_deploy
 
@@ -337,14 +356,30 @@ if __name__ == "__main__":
     parser.add_argument(
         "--requests-only", action="store_true", help="only the requests, on the tenants the last run built"
     )
+    parser.add_argument("--pooler", action="store_true", help="the measured server through PgBouncer")
     arguments = parser.parse_args()
     os.environ["DATABASE_URL"] = bench_database_url() if arguments.requests_only else recreate_bench_database()
     os.environ["TENANT_POOL_SIZE"] = "0"
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     os.environ["JWT_EXPIRES_IN"] = "86400"  # the tokens made while building outlive the run
     django.setup()
-    results = main(arguments.tenants, requests_only=arguments.requests_only)
+    with contextlib.ExitStack() as stack:
+        port = None
+        if arguments.pooler:
+            from devtools import pgbouncer
+
+            port = pgbouncer.free_port()
+            directory = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            pooler = pgbouncer.start(
+                pgbouncer.write_config(directory, database_url=os.environ["DATABASE_URL"], port=port)
+            )
+            stack.callback(pooler.wait, 10)
+            stack.callback(pooler.terminate)
+            time.sleep(1)
+        results = main(arguments.tenants, requests_only=arguments.requests_only, pooler_port=port)
     name = "scale" if results["tenants"] == 1000 else f"scale_{results['tenants']}"
     if arguments.requests_only:
         name += "_requests"
+    if arguments.pooler:
+        name += "_pooler"
     print(f"written to {write_results(name, results)}")

@@ -94,9 +94,12 @@ TENANT_APPS = [
     "tenant_apps.payments",
     "tenant_apps.sms",
     "tenant_apps.voice",
+    "tenant_apps.bookings",
+    "tenant_apps.work_requests",
     "tenant_apps.search",
     "tenant_apps.notifications",
     "tenant_apps.integrations",
+    "tenant_apps.portal",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -110,9 +113,13 @@ TENANT_POOL_SIZE = env.int("TENANT_POOL_SIZE", default=3)
 # and an entry is kept up to TENANT_CACHE_VERIFIED_SECONDS, so rotating over many tenants hits.
 TENANT_CACHE_SECONDS = env.int("TENANT_CACHE_SECONDS", default=5)
 TENANT_CACHE_VERIFIED_SECONDS = env.int("TENANT_CACHE_VERIFIED_SECONDS", default=300)
-# Hosts (and, separately, schemas) cached per process, least recently used dropped first.
-TENANT_CACHE_MAX_ENTRIES = env.int("TENANT_CACHE_MAX_ENTRIES", default=5000)
-MEMBERSHIP_CACHE_SECONDS = env.int("MEMBERSHIP_CACHE_SECONDS", default=60)
+# Hosts (and, separately, schemas) cached per process, least recently used dropped first: more
+# than one rotation over 10,000 businesses, so a business not served for a while still hits
+# (a few KB each: bounded at some tens of MB per process; deploy/SCALING.md).
+TENANT_CACHE_MAX_ENTRIES = env.int("TENANT_CACHE_MAX_ENTRIES", default=20000)
+# Dropped on every change (shared_apps/accounts/services.py): the lifetime only bounds a missed
+# drop (Redis down during the change), and outlasts a rotation over 10,000 businesses.
+MEMBERSHIP_CACHE_SECONDS = env.int("MEMBERSHIP_CACHE_SECONDS", default=600)
 # A deleted tenant is suspended at once; its schema is dropped this many days later.
 TENANT_DELETION_GRACE_DAYS = env.int("TENANT_DELETION_GRACE_DAYS", default=30)
 # Custom domains: the TXT record that proves a tenant controls its domain is looked up through
@@ -261,6 +268,11 @@ RATE_LIMITS = {
     "login": (env.int("RATE_LIMIT_LOGIN", default=10), 60),
     "register": (env.int("RATE_LIMIT_REGISTER", default=5), 60),
     "refresh": (env.int("RATE_LIMIT_REFRESH", default=30), 60),
+    # What a customer sends from their link, per customer and per IP (within the business).
+    "booking_customer": (env.int("RATE_LIMIT_BOOKING_CUSTOMER", default=10), 3600),
+    "booking_ip": (env.int("RATE_LIMIT_BOOKING_IP", default=30), 3600),
+    "work_request_customer": (env.int("RATE_LIMIT_WORK_REQUEST_CUSTOMER", default=10), 3600),
+    "work_request_ip": (env.int("RATE_LIMIT_WORK_REQUEST_IP", default=30), 3600),
 }
 # Number of proxies in front of us whose X-Forwarded-For entries are trusted.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
@@ -386,6 +398,8 @@ vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"no-reply@{BASE_DOMAIN}")
 INVITATION_EXPIRES_IN = timedelta(seconds=env.int("INVITATION_EXPIRES_IN", default=7 * 24 * 3600))
+# A customer's hub link (docs/portal.md) works this many days unless staff choose otherwise.
+PORTAL_LINK_DAYS = env.int("PORTAL_LINK_DAYS", default=30)
 # The link mailed to invitees, `{token}` replaced: the front end's page that POSTs the token to
 # /api/v1/auth/accept-invite. In the fragment, the token never reaches servers' access logs.
 INVITE_ACCEPT_URL = env.str("INVITE_ACCEPT_URL", default=f"http://{BASE_DOMAIN}:{PORT}/accept-invite#token={{token}}")

@@ -1,9 +1,9 @@
 """One URLconf for the API host and tenant hosts; the tenant comes from the middleware."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
-from api import pay_pages
+from api import pay_pages, portal_pages
 from api.main import api
 
 handler400 = "api.errors.bad_request"
@@ -18,5 +18,8 @@ urlpatterns = [
     path("p/<str:token>", pay_pages.follow_pay_link, name="pay-link"),
     path("p/<str:token>/paid", pay_pages.paid),
     path("p/<str:token>/cancelled", pay_pages.cancelled),
+    # A customer's hub and its pages (docs/portal.md).
+    path("c/<str:token>", portal_pages.hub_page, name="portal-hub"),
+    path("c/<str:token>/", include("api.portal_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,7 +1,7 @@
 """Write the environment `make prod` runs under (honcho's env file): production settings on
-this machine, behind Caddy with its internal CA. A variable already set in the environment
-wins over the local default below; the secrets are made once and kept under .local/ so tokens
-survive a restart.
+this machine, behind Caddy with its internal CA, to PostgreSQL through PgBouncer. A variable
+already set in the environment wins over the local default below; the secrets are made once
+and kept under .local/ so tokens survive a restart.
 
     python -m devtools.prod_env .local/prod.env
 """
@@ -10,6 +10,8 @@ import os
 import secrets
 import sys
 from pathlib import Path
+
+from devtools import pgbouncer
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS = ROOT / ".local" / "prod-secrets.env"
@@ -44,13 +46,29 @@ def _secrets() -> dict[str, str]:
     return dict(pairs)
 
 
-def production_env() -> dict[str, str]:
+def _pooler(directory: Path) -> dict[str, str]:
+    """PgBouncer in front of DATABASE_URL (its config in `directory`, its port PGBOUNCER_PORT or
+    a free one): the processes connect through it, per request or job (DB_POOL=false)."""
+    database_url = os.environ.get("DATABASE_URL")
+    if not database_url:
+        return {}
+    port = int(os.environ.get("PGBOUNCER_PORT") or pgbouncer.free_port())
+    config = pgbouncer.write_config(directory, database_url=database_url, port=port)
+    return {
+        "PGBOUNCER_CONFIG": str(config),
+        "DATABASE_URL": pgbouncer.pooled_url(database_url, port),
+        "DB_POOL": "false",
+    }
+
+
+def production_env(directory: Path) -> dict[str, str]:
     values = {**DEFAULTS, **_secrets()}
-    return {key: os.environ.get(key, default) for key, default in values.items()}
+    return {**{key: os.environ.get(key, default) for key, default in values.items()}, **_pooler(directory)}
 
 
 if __name__ == "__main__":
     target = Path(sys.argv[1])
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text("".join(f"{key}={value}\n" for key, value in production_env().items()), encoding="utf-8")
+    values = production_env(target.parent / "pgbouncer")
+    target.write_text("".join(f"{key}={value}\n" for key, value in values.items()), encoding="utf-8")
     target.chmod(0o600)

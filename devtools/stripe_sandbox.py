@@ -17,9 +17,11 @@ As at Stripe, a new account takes no charges (`charges_enabled` false) until its
 link (`GET /connect/onboarding/{acct_id}`) is followed; then `account.updated` follows and the
 browser goes back to the link's `return_url`. A Checkout Session's `url` is a page here:
 `POST {url}` with `outcome=succeeded` (or `failed`) pays (or declines) it as a customer
-would; `outcome=processing` pays it with an asynchronous method (the session completes
-`unpaid`, the intent is `processing`) until `POST /sandbox/{cs_id}/settle` or `/decline`
-sends `checkout.session.async_payment_succeeded` or `_failed`. The signed events follow.
+would (a browser, asking for HTML, gets a form with both buttons, and after paying is sent on
+to the session's `success_url`, as at Stripe); `outcome=processing` pays it with an
+asynchronous method (the session completes `unpaid`, the intent is `processing`) until `POST
+/sandbox/{cs_id}/settle` or `/decline` sends `checkout.session.async_payment_succeeded` or
+`_failed`. The signed events follow.
 What happens on Stripe's side without an API call: `POST /sandbox/{acct_id}/deauthorize` (the
 business disconnects our platform; its account answers 403 afterwards), `POST
 /sandbox/{re_id}/fail` (a refund fails after it succeeded), `POST /sandbox/{re_id}/settle` (a
@@ -38,6 +40,7 @@ to STRIPE_SANDBOX_WEBHOOK_URL signed with STRIPE_CONNECT_WEBHOOK_SECRET.
 
 import contextlib
 import hashlib
+import html
 import json
 import os
 import re
@@ -153,6 +156,8 @@ class StripeSandbox:
             return self._onboarding_page(start_response, account_id=onboarding["id"])
         page = CHECKOUT_PAGE.match(path)
         if page:
+            if "text/html" in environ.get("HTTP_ACCEPT", ""):
+                return self._checkout_html(start_response, session_id=page["id"], method=method, form=parse_form(raw))
             return self._checkout_page(start_response, session_id=page["id"], method=method, form=parse_form(raw))
         action = SANDBOX_ACTION.match(path)
         if action and method == "POST":
@@ -498,6 +503,46 @@ class StripeSandbox:
             back = (session.get("success_url") or "").replace("{CHECKOUT_SESSION_ID}", session["id"])
             return _json(start_response, 200, {"session": _public(session), "payment_intent": paid, "redirect": back})
 
+    def _checkout_html(
+        self, start_response: StartResponse, *, session_id: str, method: str, form: dict[str, Any]
+    ) -> list[bytes]:
+        """The hosted page as a browser sees it: the amount and two buttons (a card that pays,
+        one that is declined); paid, the browser goes on to the session's success_url."""
+        answers: list[tuple[str, dict[str, Any]]] = []
+        body = json.loads(
+            b"".join(
+                self._checkout_page(
+                    lambda status, headers: answers.append((status, dict(headers))),
+                    session_id=session_id,
+                    method=method,
+                    form=form,
+                )
+            )
+        )
+        status = answers[0][0]
+        if method == "POST" and status.startswith("200") and body.get("redirect"):
+            start_response("303 See Other", [("Location", body["redirect"]), ("Content-Length", "0")])
+            return [b""]
+        session = self.objects.get(session_id)
+        if session is None:
+            return _html(start_response, status, "<h1>Checkout</h1><p>No such session.</p>")
+        message = body.get("error", {}).get("message", "") if not status.startswith("200") else ""
+        amount = f"{session['amount_total'] / 100:.2f} {session['currency'].upper()}"
+        page = (
+            "<h1>Stripe sandbox Checkout</h1>"
+            f"<p>Pay <strong id='amount'>{html.escape(amount)}</strong></p>"
+            + (f"<p role='alert' id='error'>{html.escape(message)}</p>" if message else "")
+            + (
+                "<form method='post'>"
+                "<button id='pay' name='outcome' value='succeeded'>Pay with a test card</button> "
+                "<button id='decline' name='outcome' value='failed'>Use a card that is declined</button></form>"
+                if session["status"] == "open"
+                else f"<p>This Checkout Session is {html.escape(session['status'])}.</p>"
+            )
+            + f"<p><a id='back' href='{html.escape(session.get('cancel_url') or '')}'>Back</a></p>"
+        )
+        return _html(start_response, status, page)
+
     def settle_async_payment(self, *, session_id: str, succeeded: bool) -> dict[str, Any]:
         """The bank settles (or returns) a Checkout Session's asynchronous payment."""
         with self._lock:
@@ -693,6 +738,16 @@ def _json(start_response: StartResponse, status: int, body: dict[str, Any], *, r
     if replayed:
         headers.append(("Idempotent-Replayed", "true"))
     start_response(f"{status} {REASONS.get(status, 'Error')}", headers)
+    return [payload]
+
+
+def _html(start_response: StartResponse, status: str, content: str) -> list[bytes]:
+    payload = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'><title>Checkout</title></head>"
+        f"<body style='font-family:sans-serif;max-width:30rem;margin:1rem auto;padding:1rem'>{content}</body></html>"
+    ).encode()
+    start_response(status, [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(payload)))])
     return [payload]
 
 

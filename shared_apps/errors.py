@@ -87,7 +87,7 @@ class RateLimited(DomainError):
     code = "rate_limited"
 
     def __init__(self, *, retry_after: int):
-        super().__init__("Too many requests; try again later.")
+        super().__init__("Too many requests; try again later.", details=[{"retry_after": retry_after}])
         self.retry_after = retry_after
 
 

@@ -24,7 +24,7 @@ from tenant_apps.appointments import series as appointment_series
 from tenant_apps.files import services as files
 from tenant_apps.integrations import services as integrations
 from tenant_apps.invoices import services as invoices
-from tenant_apps.notifications import document_email, dunning, notices, reminders
+from tenant_apps.notifications import document_email, dunning, notices, reminders, staff_alerts
 from tenant_apps.payments import reconcile as payment_reconcile
 from tenant_apps.payments import refunds
 from tenant_apps.quotes import services as quotes
@@ -163,6 +163,12 @@ def email_document(tenant_id: int, document_type: str, document_id: int, version
     document_email.email_document(
         tenant_id=tenant_id, document_type=document_type, document_id=document_id, version=version
     )
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+def email_staff_alert(tenant_id: int, kind: str, object_id: int) -> None:
+    """Tell the owners and admins of a customer's online booking or work request."""
+    staff_alerts.email_staff_alert(tenant_id=tenant_id, kind=kind, object_id=object_id)
 
 
 def _run_daily(job: str, tenant_id: int, local_day: str, rule: Callable[..., int]) -> None:

@@ -17,6 +17,11 @@ def user_actor(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+def customer_actor(customer_id: int) -> str:
+    """A customer acting through their hub link (no account: the customer row's id)."""
+    return f"customer:{customer_id}"
+
+
 def current_actor() -> str:
     return _current_actor.get()
 

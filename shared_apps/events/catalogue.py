@@ -75,6 +75,37 @@ class SeriesOccurrenceConflictPayload(Payload):
     appointment_id: int | None  # the visit that could not be moved; None when none was booked
 
 
+class BookingRequestPayload(Payload):
+    booking_request_id: int
+    customer_id: int
+    service_id: int | None  # the price book service; None once it was deleted
+    status: str  # PENDING (waits for staff), ACCEPTED (booked), DECLINED
+    starts_at: datetime
+    ends_at: datetime
+    appointment_id: int | None  # the appointment it became, once booked
+
+
+class BookingDeclinedPayload(BookingRequestPayload):
+    reason: str
+
+
+class WorkRequestPayload(Payload):
+    work_request_id: int
+    customer_id: int
+    status: str  # NEW, CONVERTED, CLOSED
+    property_id: int | None
+    photo_count: int
+
+
+class WorkRequestConvertedPayload(WorkRequestPayload):
+    appointment_id: int | None  # what it became: an appointment or a draft quote
+    quote_id: int | None
+
+
+class WorkRequestClosedPayload(WorkRequestPayload):
+    reason: str
+
+
 class DocumentPayload(Payload):
     customer_id: int
     number: str
@@ -85,6 +116,10 @@ class DocumentPayload(Payload):
 class QuotePayload(DocumentPayload):
     quote_id: int
     total: int
+
+
+class QuoteOptionsChosenPayload(QuotePayload):
+    selected_item_ids: list[int]  # the optional items now counted; the others are left out
 
 
 class InvoicePayload(DocumentPayload):
@@ -149,6 +184,13 @@ class MemberRoleChangedPayload(MemberPayload):
     previous_role: str
 
 
+class CustomerLinkPayload(Payload):
+    link_id: int
+    customer_id: int
+    sent_via: str  # "sms", "email" or "none" (handed over by staff)
+    expires_at: datetime
+
+
 class TenantStatusChangedPayload(Payload):
     status: str
     previous_status: str
@@ -173,6 +215,9 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType("customer.created", 1, CustomerPayload, "A customer was added."),
         EventType("customer.updated", 1, CustomerUpdatedPayload, "A customer's details changed."),
         EventType("customer.archived", 1, CustomerPayload, "A customer was archived."),
+        EventType("customer_link.created", 1, CustomerLinkPayload, "Staff made (or sent) a customer's hub link."),
+        EventType("customer_link.revoked", 1, CustomerLinkPayload, "Staff withdrew a customer's hub link."),
+        EventType("customer_link.opened", 1, CustomerLinkPayload, "A customer first opened their hub link."),
         EventType("appointment.booked", 1, AppointmentPayload, "An appointment was booked."),
         EventType("appointment.rescheduled", 1, AppointmentRescheduledPayload, "An appointment moved."),
         EventType(
@@ -202,8 +247,33 @@ EVENT_TYPES: dict[str, EventType] = {
             SeriesOccurrenceConflictPayload,
             "A visit of a series could not be booked or moved (a clash, time off, a closed day).",
         ),
+        EventType(
+            "booking.requested",
+            1,
+            BookingRequestPayload,
+            "A customer booked a service online: booked at once (ACCEPTED, with its appointment) or waiting "
+            "for staff (PENDING).",
+        ),
+        EventType(
+            "booking.accepted", 1, BookingRequestPayload, "Staff accepted a customer's booking request: it is booked."
+        ),
+        EventType("booking.declined", 1, BookingDeclinedPayload, "Staff declined a customer's booking request."),
+        EventType("work_request.created", 1, WorkRequestPayload, "A customer asked for work through their link."),
+        EventType(
+            "work_request.converted",
+            1,
+            WorkRequestConvertedPayload,
+            "Staff turned a work request into an appointment or a draft quote.",
+        ),
+        EventType("work_request.closed", 1, WorkRequestClosedPayload, "Staff closed a work request without work."),
         EventType("quote.sent", 1, QuotePayload, "A quote (or a new version of it) was sent to its customer."),
         EventType("quote.accepted", 1, QuotePayload, "The customer accepted a quote."),
+        EventType(
+            "quote.options_chosen",
+            1,
+            QuoteOptionsChosenPayload,
+            "The customer chose a quote's optional items; its totals changed.",
+        ),
         EventType("quote.declined", 1, QuotePayload, "The customer declined a quote."),
         EventType("quote.expired", 1, QuotePayload, "A sent quote's validity ended."),
         EventType("invoice.sent", 1, InvoicePayload, "An invoice (or a new version of it) was sent."),

@@ -114,11 +114,15 @@ def default_business_hours() -> dict[str, list[list[str]]]:
 
 class AppointmentSettings(SettingsRow):
     """The calendar's settings: opening hours per weekday (local times), the gap kept between
-    a staff member's appointments, and the longest appointment."""
+    a staff member's appointments, the longest appointment, and how customers book online:
+    straight into the calendar or as requests staff accept first, and how many local days
+    ahead they may book."""
 
     business_hours = models.JSONField(default=default_business_hours)
     appointment_buffer_minutes = models.PositiveIntegerField(default=0)
     max_appointment_minutes = models.PositiveIntegerField(default=480)
+    online_booking_confirm_first = models.BooleanField(default=False)
+    online_booking_days_ahead = models.PositiveIntegerField(default=30)
 
 
 class HeldTime(models.Model):

@@ -1,5 +1,5 @@
 """The calendar's part of the business's settings (shared_apps/tenants/sections.py): opening
-hours, the buffer between appointments and the longest appointment."""
+hours, the buffer between appointments, the longest appointment, and online booking."""
 
 from datetime import time
 from typing import Any
@@ -53,5 +53,7 @@ SECTION = SettingsSection(
         "business_hours": validate_business_hours,
         "appointment_buffer_minutes": lambda value: bounded("appointment_buffer_minutes", value, 0, 240),
         "max_appointment_minutes": lambda value: bounded("max_appointment_minutes", value, 5, 24 * 60),
+        "online_booking_confirm_first": bool,
+        "online_booking_days_ahead": lambda value: bounded("online_booking_days_ahead", value, 1, 365),
     },
 )

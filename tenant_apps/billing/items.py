@@ -2,7 +2,7 @@
 rows with `compute_totals`, in the document's currency."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import NoReturn
 
@@ -37,6 +37,14 @@ class ItemInput:
     unit_price: int
     tax_rate: Decimal = Decimal(0)
     discount: int = 0
+    # An optional line (quotes only) counts in the totals only while `selected`: the customer
+    # ticks the ones they want.
+    optional: bool = False
+    selected: bool = True
+
+    @property
+    def included(self) -> bool:
+        return not self.optional or self.selected
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,6 +59,8 @@ class PriceBookItemInput:
     description: str | None = None
     unit_price: int | None = None
     tax_rate: Decimal | None = None
+    optional: bool = False
+    selected: bool = True
 
 
 EnteredItem = ItemInput | PriceBookItemInput
@@ -85,6 +95,8 @@ def copy_price_book_items(items: Sequence[EnteredItem], *, currency: str, tenant
                 unit_price=row.unit_price if item.unit_price is None else item.unit_price,
                 tax_rate=copied_rate if item.tax_rate is None else item.tax_rate,
                 discount=item.discount,
+                optional=item.optional,
+                selected=item.selected,
             )
         )
     return written
@@ -120,20 +132,46 @@ def _refuse_items(message: str, *, field: str, code: str) -> NoReturn:
     raise ValidationFailed(message, code=code, details=[{"field": field, "message": message}])
 
 
-def price_items(*, items: Sequence[ItemInput], currency: str, document_discount: int) -> DocumentTotals:
-    """`compute_totals` for entered items; money errors become a 400 naming the field."""
+def check_optional_items(items: Sequence[ItemInput], *, allowed: bool) -> None:
+    """Only a kind that allows optional lines (quotes) may have them: a 400 naming the line."""
+    if allowed:
+        return
+    for index, item in enumerate(items):
+        if item.optional:
+            _refuse_items("Only quotes have optional items.", field=f"items.{index}.optional", code="optional_item")
+
+
+def _compute(
+    items: Sequence[ItemInput], positions: Sequence[int], *, currency: str, document_discount: int
+) -> DocumentTotals:
+    """`compute_totals` for some of the entered items (at `positions`); money errors become a
+    400 naming the field by the item's own position."""
     lines = [
         LineInput(quantity=item.quantity, unit_price=item.unit_price, tax_rate=item.tax_rate, discount=item.discount)
         for item in items
     ]
     try:
-        totals = compute_totals(lines=lines, currency=currency, document_discount=document_discount)
+        return compute_totals(lines=lines, currency=currency, document_discount=document_discount)
     except InvalidLineItem as exc:
-        field = f"items.{exc.line_index}.{exc.field}"
+        field = f"items.{positions[exc.line_index]}.{exc.field}"
         raise ValidationFailed(exc.message, code=exc.code, details=[{"field": field, "message": exc.message}]) from exc
     except MoneyError as exc:
         field = exc.field or "items"
         raise ValidationFailed(exc.message, code=exc.code, details=[{"field": field, "message": exc.message}]) from exc
+
+
+def price_items(*, items: Sequence[ItemInput], currency: str, document_discount: int) -> DocumentTotals:
+    """`compute_totals` for entered items; money errors become a 400 naming the field. The
+    document's figures are those of the included items (optional ones only while selected);
+    an optional item left out is priced on its own, without a share of the document discount,
+    so the customer sees what ticking it adds. `lines` follows the items' order."""
+    chosen = [index for index, item in enumerate(items) if item.included]
+    left_out = [index for index, item in enumerate(items) if not item.included]
+    totals = _compute([items[i] for i in chosen], chosen, currency=currency, document_discount=document_discount)
+    if left_out:
+        apart = _compute([items[i] for i in left_out], left_out, currency=currency, document_discount=0)
+        by_position = dict(zip(chosen, totals.lines, strict=True)) | dict(zip(left_out, apart.lines, strict=True))
+        totals = replace(totals, lines=tuple(by_position[index] for index in range(len(items))))
     # Each line is within MAX_AMOUNT; many of them together may not be.
     if max(totals.subtotal, totals.total) > MAX_AMOUNT:
         message = "The document's total is too large."
@@ -155,6 +193,7 @@ def build_item_rows(*, document: Document, items: Sequence[ItemInput], totals: D
     return [
         model(
             **parent,
+            **({"optional": item.optional, "selected": item.selected} if document.allows_optional_items else {}),
             position=position,
             description=item.description,
             quantity=item.quantity,
@@ -178,6 +217,13 @@ def items_of(rows: Sequence[DocumentItem]) -> list[ItemInput]:
             unit_price=row.unit_price,
             tax_rate=row.tax_rate,
             discount=row.discount,
+            optional=getattr(row, "optional", False),
+            selected=getattr(row, "selected", True),
         )
         for row in rows
     ]
+
+
+def included_items(items: Sequence[ItemInput]) -> list[ItemInput]:
+    """The items the totals count, as plain lines (what a converted quote's invoice gets)."""
+    return [replace(item, optional=False, selected=True) for item in items if item.included]

@@ -50,6 +50,8 @@ class Document(models.Model):
     date_field: ClassVar[str]
     # What to do with a numbered document, which cannot be deleted.
     instead_of_deleting: ClassVar[str]
+    # Whether its items may be optional (the customer ticks the ones they want): quotes.
+    allows_optional_items: ClassVar[bool] = False
 
     if TYPE_CHECKING:
         # What each concrete kind declares, for type checks of the code written once for both.

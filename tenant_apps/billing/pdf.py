@@ -176,14 +176,19 @@ class PdfDocument:
     credit: int | None = None
     # Where the customer pays the invoice by card (an unpaid invoice of a business taking cards).
     pay_url: str | None = None
+    # A quote's answer given by the customer online: who, when, from where (Quote.customer_decision).
+    decision: str | None = None
     notes: str | None = None
     photos: Sequence[PdfPhoto] = ()
+    # A quote's optional lines not chosen: printed apart, outside the totals.
+    optional_lines: Sequence[PdfLine] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in ("Quote", "Invoice"):
             raise ValueError(f"kind must be 'Quote' or 'Invoice', got {self.kind!r}")
         # Frozen: normalise through object.__setattr__ so callers may pass lists and "usd".
         object.__setattr__(self, "lines", tuple(self.lines))
+        object.__setattr__(self, "optional_lines", tuple(self.optional_lines))
         object.__setattr__(self, "photos", tuple(self.photos))
         object.__setattr__(self, "currency", normalize_currency(self.currency))
         line_sum = sum(line.amount for line in self.lines)
@@ -344,6 +349,8 @@ class _DocumentPdf(FPDF):
         self._parties_block()
         self._items_table()
         self._totals_block()
+        self._optional_block()
+        self._decision_block()
         self._pay_online_block()
         self._notes_block()
         self._photos_block()
@@ -575,6 +582,30 @@ class _DocumentPdf(FPDF):
             self._style(11 if strong else 10, bold=strong)
             self.cell(value_w, row_h, value, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
+    def _optional_block(self) -> None:
+        if not self._doc.optional_lines:
+            return
+        self.ln(6)
+        if self.will_page_break(15):
+            self.add_page()
+        self._style(8, bold=True, color=_MUTED)
+        self._text_line(self.epw, 5, "OPTIONAL, NOT INCLUDED IN THE TOTAL")
+        self._style(9)
+        for line in self._doc.optional_lines:
+            text = f"{line.description}: {_format_decimal(line.quantity)} x {self._money(line.unit_price)}"
+            self._paragraph(self._clean(text), line_height=4.5)
+
+    def _decision_block(self) -> None:
+        if not self._doc.decision:
+            return
+        self.ln(6)
+        if self.will_page_break(15):
+            self.add_page()
+        self._style(8, bold=True, color=_MUTED)
+        self._text_line(self.epw, 5, "CUSTOMER'S ANSWER")
+        self._style(9)
+        self._paragraph(self._clean(self._doc.decision), line_height=4.5)
+
     def _pay_online_block(self) -> None:
         if not self._doc.pay_url:
             return
@@ -731,7 +762,8 @@ def _document_text(document: PdfDocument) -> str:
         document.customer_address,
         document.service_address,
         document.notes,
-        *(line.description for line in document.lines),
+        document.decision,
+        *(line.description for line in (*document.lines, *document.optional_lines)),
         *(photo.caption for photo in document.photos),
     ]
     return "\n".join(text for text in texts if text)

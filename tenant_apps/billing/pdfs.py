@@ -36,10 +36,16 @@ def pdf_lines(rows: Sequence[DocumentItem]) -> list[PdfLine]:
     ]
 
 
+def _left_out(row: DocumentItem) -> bool:
+    """An optional quote line the customer has not chosen: printed apart, not in the totals."""
+    return getattr(row, "optional", False) and not getattr(row, "selected", True)
+
+
 def pdf_document(document: Document, *, tenant: Tenant) -> PdfDocument:
     """What `document` prints: the shared fields, and the kind's own (`pdf_fields`)."""
     issued = document.issued_at or timezone.now()
     logo = tenant_logo(tenant)
+    rows = list(document.items.all())
     return PdfDocument(
         kind=cast(DocumentKind, document.label()),  # PdfDocument checks it
         number=document.number,
@@ -56,7 +62,8 @@ def pdf_document(document: Document, *, tenant: Tenant) -> PdfDocument:
         service_address="\n".join(place.postal_lines()) if (place := document.service_property) else None,
         issue_date=tenant.local_date(issued),
         currency=document.currency,
-        lines=pdf_lines(list(document.items.all())),
+        lines=pdf_lines([row for row in rows if not _left_out(row)]),
+        optional_lines=pdf_lines([row for row in rows if _left_out(row)]),
         subtotal=document.subtotal,
         discount_total=document.discount_total,
         tax_total=document.tax_total,

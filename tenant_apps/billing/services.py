@@ -2,13 +2,13 @@
 `billing.models.Document`): drafting, editing and deleting drafts, numbering and the PDF.
 Each kind's services add their own rules (transitions, defaults) around these."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NotRequired, TypedDict, TypeVar
 
 from django.db import transaction
 
-from shared_apps.errors import NotFound
+from shared_apps.errors import NotFound, ValidationFailed
 from shared_apps.tenants.models import Tenant
 from tenant_apps.billing.guards import require_deletable, require_editable
 from tenant_apps.billing.items import (
@@ -17,6 +17,7 @@ from tenant_apps.billing.items import (
     apply_totals,
     build_item_rows,
     check_item_limits,
+    check_optional_items,
     copy_price_book_items,
     document_currency,
     items_of,
@@ -80,6 +81,7 @@ def create_draft(
     currency = document_currency(currency, tenant=tenant)
     written = copy_price_book_items(items, currency=currency, tenant=tenant)
     check_item_limits(written)
+    check_optional_items(written, allowed=model.allows_optional_items)
     totals = price_items(items=written, currency=currency, document_discount=document_discount)
     with transaction.atomic():
         document = model(
@@ -137,6 +139,7 @@ def _reprice(document: Document, *, items: Sequence[ItemInput] | None) -> None:
     new figures (a document discount or currency change moves every line)."""
     if items is not None:
         check_item_limits(items)
+        check_optional_items(items, allowed=document.allows_optional_items)
     rows = list(document.items.all())
     entered = items if items is not None else items_of(rows)
     totals = price_items(items=entered, currency=document.currency, document_discount=document.document_discount)
@@ -150,6 +153,29 @@ def _reprice(document: Document, *, items: Sequence[ItemInput] | None) -> None:
     for row, new in zip(rows, new_rows, strict=True):
         row.subtotal, row.tax, row.total = new.subtotal, new.tax, new.total
     item_model.objects.bulk_update(rows, ["subtotal", "tax", "total"])
+
+
+def choose_optional_items(document: Document, *, selected_ids: Collection[int]) -> bool:
+    """Make exactly `selected_ids` the chosen optional items of `document` (locked by the
+    caller, in its transaction) and reprice it; an id that is not one of its optional items is
+    a 400. Returns whether the choice changed (the caller saves the document then)."""
+    # Only kinds that allow optional items have these columns (`Document.allows_optional_items`).
+    optional_rows = document.item_model().objects.filter(**{document.item_parent_field(): document, "optional": True})
+    optional = dict(optional_rows.values_list("pk", "selected"))
+    unknown = set(selected_ids) - set(optional)
+    if unknown:
+        message = "Not an optional item of this quote."
+        raise ValidationFailed(
+            message, code="not_optional", details=[{"field": "selected_item_ids", "message": message}]
+        )
+    changed = {pk for pk, selected in optional.items() if selected != (pk in selected_ids)}
+    if not changed:
+        return False
+    for selected in (True, False):
+        ids = [pk for pk in changed if (pk in selected_ids) == selected]
+        optional_rows.filter(pk__in=ids).update(selected=selected)
+    _reprice(document, items=None)
+    return True
 
 
 def delete_draft(model: type[Document], *, document_id: int) -> None:

@@ -18,7 +18,8 @@ class FileSettings(models.Model):
 
 
 class Attachment(models.Model):
-    """A file attached to a customer, an appointment, a quote, an invoice or a text.
+    """A file attached to a customer, an appointment, a quote, an invoice, a text or a work
+    request.
 
     Made `pending` when an upload is handed out (its declared size already counts against
     the quota); `ready` once `complete_upload` checked the bytes and moved them from
@@ -31,6 +32,7 @@ class Attachment(models.Model):
         QUOTE = "quote"
         INVOICE = "invoice"
         MESSAGE = "message"
+        WORK_REQUEST = "work_request"
 
     class Status(models.TextChoices):
         PENDING = "pending"

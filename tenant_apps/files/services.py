@@ -10,7 +10,7 @@ lands nowhere anyone reads. The quota counts pending uploads at their declared s
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
@@ -306,27 +306,46 @@ def attach_bytes(*, parent_type: str, parent_id: int, filename: str, data: bytes
     """Keep a file the system received (an MMS picture): checked and cleaned as an upload is,
     stored and recorded ready. Raises ContentRefused for bytes we do not keep, and Conflict
     when the business's storage is full."""
-    clean = checks.clean_file(data)
+    return attach_files(parent_type=parent_type, parent_id=parent_id, files=[(filename, data)], caption=caption)[0]
+
+
+def attach_files(
+    *, parent_type: str, parent_id: int, files: Sequence[tuple[str, bytes]], caption: str = ""
+) -> list[Attachment]:
+    """Keep files a form posted (`(filename, bytes)` each), all or none: every one is checked
+    (size at most ATTACHMENT_MAX_BYTES, type from its bytes, images re-encoded without EXIF)
+    before any is stored, so a refused one leaves nothing behind. Raises ContentRefused
+    (its `code` says why) and Conflict when the business's storage is full."""
+    for _, data in files:
+        if len(data) > settings.ATTACHMENT_MAX_BYTES:
+            raise checks.ContentRefused(
+                f"The file is larger than {settings.ATTACHMENT_MAX_BYTES} bytes.", code="file_too_large"
+            )
+    cleaned = [(_clean_filename(filename), checks.clean_file(data)) for filename, data in files]
+    attachments = []
     with transaction.atomic():
         _lock_settings()
-        _reserve(size=len(clean.content))
-        key, thumbnail_key = _store_clean(clean)
-        attachment = Attachment.objects.create(
-            parent_type=parent_type,
-            parent_id=parent_id,
-            status=Attachment.Status.READY,
-            filename=_clean_filename(filename),
-            content_type=clean.content_type,
-            size=len(clean.content),
-            caption=caption,
-            upload_key=f"{UPLOADS}{uuid.uuid4().hex}",
-            key=key,
-            thumbnail_key=thumbnail_key,
-            width=clean.width,
-            height=clean.height,
-            completed_at=timezone.now(),
-        )
-    return attachment
+        _reserve(size=sum(len(clean.content) for _, clean in cleaned))
+        for filename, clean in cleaned:
+            key, thumbnail_key = _store_clean(clean)
+            attachments.append(
+                Attachment.objects.create(
+                    parent_type=parent_type,
+                    parent_id=parent_id,
+                    status=Attachment.Status.READY,
+                    filename=filename,
+                    content_type=clean.content_type,
+                    size=len(clean.content),
+                    caption=caption,
+                    upload_key=f"{UPLOADS}{uuid.uuid4().hex}",
+                    key=key,
+                    thumbnail_key=thumbnail_key,
+                    width=clean.width,
+                    height=clean.height,
+                    completed_at=timezone.now(),
+                )
+            )
+    return attachments
 
 
 def sweep_abandoned_uploads(*, now: datetime | None = None) -> int:

@@ -14,7 +14,7 @@ from shared_apps.events.services import emit
 from shared_apps.tenants.models import Tenant
 from tenant_apps.billing import services as billing
 from tenant_apps.billing.guards import require_items
-from tenant_apps.billing.items import items_of, price_items
+from tenant_apps.billing.items import included_items, items_of, price_items
 from tenant_apps.invoices import queries
 from tenant_apps.invoices.models import Invoice, InvoiceSettings
 from tenant_apps.quotes import queries as quote_queries
@@ -137,7 +137,7 @@ def convert_quote_to_invoice(
                 code="quote_not_accepted",
                 details=[{"status": quote.status}],
             )
-        items = items_of(list(quote.items.all()))
+        items = included_items(items_of(list(quote.items.all())))
         totals = price_items(items=items, currency=quote.currency, document_discount=quote.document_discount)
         invoice = Invoice(
             customer=quote.customer,

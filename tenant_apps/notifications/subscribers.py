@@ -5,9 +5,11 @@ notification jobs; the event's time stands for "now" (quiet hours, reminders sti
 from shared_apps.events.catalogue import (
     AppointmentPayload,
     AppointmentRescheduledPayload,
+    BookingRequestPayload,
     InvoicePayload,
     PaymentFailedPayload,
     QuotePayload,
+    WorkRequestPayload,
 )
 from shared_apps.events.registry import subscribe
 from shared_apps.events.services import DomainEvent
@@ -15,7 +17,7 @@ from shared_apps.tenants.models import Tenant
 from tenant_apps.appointments.models import Appointment
 from tenant_apps.billing.models import Document
 from tenant_apps.invoices.models import Invoice
-from tenant_apps.notifications import dunning, texts
+from tenant_apps.notifications import dunning, staff_alerts, texts
 from tenant_apps.notifications.reminders import schedule_appointment_reminders
 from tenant_apps.quotes.models import Quote
 
@@ -68,6 +70,17 @@ def text_pay_link_after_decline(event: DomainEvent) -> None:
     )
 
 
+def alert_staff(event: DomainEvent) -> None:
+    """A customer booked or asked for work from their link: the managers are mailed."""
+    payload = event.payload
+    if isinstance(payload, BookingRequestPayload):
+        kind, object_id = staff_alerts.BOOKING, payload.booking_request_id
+    else:
+        assert isinstance(payload, WorkRequestPayload)
+        kind, object_id = staff_alerts.WORK_REQUEST, payload.work_request_id
+    staff_alerts.queue_staff_alert(tenant=_tenant(event), kind=kind, object_id=object_id)
+
+
 def subscribe_all() -> None:
     subscribe("appointment.booked", "notifications.booking_confirmation", send_booking_confirmation)
     subscribe("appointment.booked", "notifications.appointment_reminders", schedule_reminders)
@@ -75,3 +88,5 @@ def subscribe_all() -> None:
     subscribe("quote.sent", "notifications.document_sent", send_document)
     subscribe("invoice.sent", "notifications.document_sent", send_document)
     subscribe("payment.failed", "notifications.payment_failed_text", text_pay_link_after_decline)
+    subscribe("booking.requested", "notifications.staff_alert", alert_staff)
+    subscribe("work_request.created", "notifications.staff_alert", alert_staff)

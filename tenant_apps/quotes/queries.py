@@ -40,3 +40,29 @@ def quote_history(customer_id: int, window: HistoryWindow) -> list[HistoryEntry]
         )
         for quote in quotes
     ]
+
+
+def quote_answer_history(customer_id: int, window: HistoryWindow) -> list[HistoryEntry]:
+    """The answers the customer gave through their hub link (who typed what name, when, from
+    where), for their timeline, newest first, in one query."""
+    answered = Quote.objects.filter(customer_id=customer_id, decided_at__isnull=False).exclude(decided_by_name="")
+    return [
+        HistoryEntry(
+            kind="quote_answer",
+            id=quote.pk,
+            occurred_at=quote.decided_at,
+            title=f"Quote {quote.number} {'accepted' if quote.status == Quote.Status.ACCEPTED else 'declined'} "
+            f"by {quote.decided_by_name}",
+            status=quote.status,
+            data={
+                "quote_id": quote.pk,
+                "number": quote.number,
+                "name": quote.decided_by_name,
+                "ip": quote.decided_from_ip,
+                "user_agent": quote.decided_user_agent,
+                "reason": quote.decline_reason,
+            },
+        )
+        for quote in window.rows(answered, time_field="decided_at")
+        if quote.decided_at is not None
+    ]

@@ -2,15 +2,18 @@
 
 Converting an accepted quote lives with invoices (`invoices.services.convert_quote_to_invoice`)."""
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Unpack
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_ipv46_address
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from shared_apps.errors import Conflict, InvalidTransition, ValidationFailed
+from shared_apps.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from shared_apps.events.services import emit
 from shared_apps.tenants.models import Tenant
 from tenant_apps.billing import services as billing
@@ -51,14 +54,119 @@ def update_quote(*, tenant: Tenant, quote_id: int, version: int, changes: Mappin
     return billing.update_draft(Quote, tenant=tenant, document_id=quote_id, version=version, changes=changes)
 
 
-def change_quote_status(*, tenant: Tenant, quote_id: int, status: str, now: datetime | None = None) -> Quote:
+@dataclass(frozen=True, kw_only=True)
+class CustomerAnswer:
+    """A customer's answer given through their hub link: the name they typed and where from."""
+
+    name: str
+    ip: str | None
+    user_agent: str
+    reason: str = ""
+
+
+MAX_ANSWER_NAME = 200
+MAX_DECLINE_REASON = 2000
+
+
+def _checked_answer(answer: CustomerAnswer, *, accepting: bool) -> CustomerAnswer:
+    name, reason = answer.name.strip(), answer.reason.strip()
+    if not 1 <= len(name) <= MAX_ANSWER_NAME:
+        message = f"Type your full name (1 to {MAX_ANSWER_NAME} characters)."
+        raise ValidationFailed(message, details=[{"field": "name", "message": message}])
+    if len(reason) > MAX_DECLINE_REASON:
+        message = f"At most {MAX_DECLINE_REASON} characters."
+        raise ValidationFailed(message, details=[{"field": "reason", "message": message}])
+    ip = answer.ip
+    try:
+        validate_ipv46_address(ip or "")
+    except DjangoValidationError:
+        ip = None
+    return CustomerAnswer(name=name, ip=ip, user_agent=answer.user_agent[:500], reason="" if accepting else reason)
+
+
+def choose_quote_options(
+    *,
+    tenant: Tenant,
+    quote_id: int,
+    customer_id: int,
+    selected_item_ids: Collection[int],
+    now: datetime | None = None,
+) -> Quote:
+    """The customer ticks the optional items they want on their SENT quote (all others are
+    left out): the totals are recomputed by the same rules as every document's, and the new
+    version emits `quote.options_chosen`. Another customer's quote is 404; an answered or
+    expired one 409."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        quote = queries.get_quote_for_update(quote_id=quote_id)
+        if quote.customer_id != customer_id or quote.status == Status.DRAFT:
+            raise NotFound("Quote not found.")
+        if quote.status != Status.SENT or quote.valid_until < tenant.local_date(now):
+            raise Conflict("This quote can no longer be changed.", code="quote_not_open")
+        _choose_options(quote, selected_item_ids=selected_item_ids, now=now)
+    return quote
+
+
+def _choose_options(quote: Quote, *, selected_item_ids: Collection[int], now: datetime) -> None:
+    if billing.choose_optional_items(quote, selected_ids=selected_item_ids):
+        quote.version += 1
+        quote.save(update_fields=["subtotal", "discount_total", "tax_total", "total", "version", "updated_at"])
+        chosen = sorted(quote.items.filter(optional=True, selected=True).values_list("pk", flat=True))
+        emit("quote.options_chosen", now=now, selected_item_ids=chosen, **quote_event_payload(quote))
+
+
+def answer_quote(
+    *,
+    tenant: Tenant,
+    quote_id: int,
+    customer_id: int,
+    accept: bool,
+    answer: CustomerAnswer,
+    selected_item_ids: Collection[int] | None = None,
+    now: datetime | None = None,
+) -> Quote:
+    """The customer accepts or declines their SENT quote through their hub link: the typed
+    name, time, address and browser are kept on the quote (printed on its PDF, shown on the
+    timeline); a decline may give a reason. Accepting with `selected_item_ids` takes those
+    optional items (`choose_quote_options`) in the same transaction. Another customer's quote
+    is not found (404); an answered one is 409, an expired one 409 `quote_expired`, as for staff."""
+    status = Status.ACCEPTED if accept else Status.REJECTED
+    checked = _checked_answer(answer, accepting=accept)
+    now = now or timezone.now()
+    if not accept or selected_item_ids is None:
+        return change_quote_status(
+            tenant=tenant, quote_id=quote_id, status=status, now=now, customer_id=customer_id, answer=checked
+        )
+    # The choice and the answer stand or fall together; an expired quote is refused by the
+    # choice already, so the accept below never has an expiry to keep.
+    with transaction.atomic():
+        choose_quote_options(
+            tenant=tenant, quote_id=quote_id, customer_id=customer_id, selected_item_ids=selected_item_ids, now=now
+        )
+        return change_quote_status(
+            tenant=tenant, quote_id=quote_id, status=status, now=now, customer_id=customer_id, answer=checked
+        )
+
+
+def change_quote_status(
+    *,
+    tenant: Tenant,
+    quote_id: int,
+    status: str,
+    now: datetime | None = None,
+    customer_id: int | None = None,
+    answer: CustomerAnswer | None = None,
+) -> Quote:
     """Move a quote along QUOTE_TRANSITIONS. Sending assigns its number in this transaction.
     Accepting after the end of `valid_until` (tenant's zone) expires the quote instead and
-    answers 409 `quote_expired`."""
+    answers 409 `quote_expired`. With `customer_id`, only that customer's quote moves (404
+    otherwise); `answer` records a customer's own decision (`answer_quote`)."""
     now = now or timezone.now()
     today = tenant.local_date(now)
     with transaction.atomic():
         quote = queries.get_quote_for_update(quote_id=quote_id)
+        if customer_id is not None and (quote.customer_id != customer_id or quote.status == Status.DRAFT):
+            raise NotFound("Quote not found.")
         allowed = QUOTE_TRANSITIONS[quote.status]
         if status not in allowed:
             raise InvalidTransition(current=quote.status, requested=status, allowed=list(allowed))
@@ -67,9 +175,25 @@ def change_quote_status(*, tenant: Tenant, quote_id: int, status: str, now: date
             _prepare_sending(quote, tenant=tenant, now=now, today=today)
         if status in (Status.ACCEPTED, Status.REJECTED):
             quote.decided_at = now
+        if answer is not None and not expired:
+            quote.decided_by_name, quote.decided_from_ip = answer.name, answer.ip
+            quote.decided_user_agent, quote.decline_reason = answer.user_agent, answer.reason
         quote.status = Status.EXPIRED if expired else status
         quote.version += 1
-        quote.save(update_fields=["status", "number", "issued_at", "decided_at", "version", "updated_at"])
+        quote.save(
+            update_fields=[
+                "status",
+                "number",
+                "issued_at",
+                "decided_at",
+                "decided_by_name",
+                "decided_from_ip",
+                "decided_user_agent",
+                "decline_reason",
+                "version",
+                "updated_at",
+            ]
+        )
         if quote.status in QUOTE_EVENTS:
             emit(QUOTE_EVENTS[quote.status], now=now, **quote_event_payload(quote))
     if expired:

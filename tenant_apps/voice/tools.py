@@ -26,6 +26,7 @@ from shared_apps.webhooks.vapi import ToolCall
 from tenant_apps.appointments import queries as appointment_queries
 from tenant_apps.appointments import services as appointments
 from tenant_apps.appointments.availability import Slot, business_intervals, find_available_slots
+from tenant_apps.appointments.first_free import book_with_first_free_staff
 from tenant_apps.appointments.models import Appointment, AppointmentSettings
 from tenant_apps.customers import queries as customer_queries
 from tenant_apps.customers import services as customers
@@ -148,17 +149,6 @@ def _taken_answer(ctx: ToolContext, *, starts_at: datetime, duration_minutes: in
     )
 
 
-def _free_staff(ctx: ToolContext, *, starts_at: datetime, duration_minutes: int) -> tuple[int, ...]:
-    """Who is free for exactly this slot now (empty when nobody is, or it is outside hours)."""
-    day = ctx.tenant.local_date(starts_at)
-    for slot in find_available_slots(
-        tenant=ctx.tenant, day=day, duration_minutes=duration_minutes, now=ctx.now, calendar=ctx.calendar
-    ):
-        if slot.starts_at == starts_at:
-            return slot.staff_ids
-    return ()
-
-
 def _within_hours(ctx: ToolContext, *, starts_at: datetime, duration_minutes: int) -> bool:
     ends_at = starts_at + timedelta(minutes=duration_minutes)
     intervals = business_intervals(
@@ -174,22 +164,14 @@ def _callers_customer(ctx: ToolContext) -> Customer | None:
 def _book_with_first_free_staff(
     ctx: ToolContext, *, starts_at: datetime, duration_minutes: int, book: Callable[[int], Appointment]
 ) -> Appointment | None:
-    """`book(staff_id)` with the first free staff member, trying the next one when a
-    concurrent booking or new time off took them (the database decides); None when nobody is
-    free."""
-    tried: set[int] = set()
-    while True:
-        free = [
-            staff
-            for staff in _free_staff(ctx, starts_at=starts_at, duration_minutes=duration_minutes)
-            if staff not in tried
-        ]
-        if not free:
-            return None
-        try:
-            return book(free[0])
-        except (appointments.DoubleBooking, appointments.Unavailable):
-            tried.add(free[0])
+    return book_with_first_free_staff(
+        tenant=ctx.tenant,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        now=ctx.now,
+        calendar=ctx.calendar,
+        book=book,
+    )
 
 
 def _own_number(ctx: ToolContext, args: dict[str, Any]) -> str:

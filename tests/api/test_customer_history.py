@@ -105,10 +105,11 @@ def test_a_deep_page_costs_the_first_pages_queries(tenant_a, busy_customer, djan
     assert len(deep_queries) == len(first_queries)
     assert not any("OFFSET" in sql for sql in deep_queries)
     # SET search_path, the customer's existence, then one query per source (appointments,
-    # calls, invoices, payments, payment notices, quotes, sms).
-    with django_assert_max_num_queries(9) as counted:
+    # bookings, calls, invoices, payments, payment notices, hub links, quotes, quote answers,
+    # sms, work requests).
+    with django_assert_max_num_queries(13) as counted:
         page(tenant_a, busy_customer, limit=2, cursor=deep["next_cursor"])
-    assert len([q for q in counted if not q["sql"].startswith("SET search_path")]) == 8
+    assert len([q for q in counted if not q["sql"].startswith("SET search_path")]) == 12
 
 
 @pytest.mark.parametrize(

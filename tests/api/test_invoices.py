@@ -8,6 +8,8 @@ PAYMENT = {"amount": 100, "method": "cash"}
 
 
 class TestInvoiceAPI(ListTests, GetTests, CreateTests, VersionedUpdateTests, DeleteTests):
+    # Its item schema has more than columns (nested rows, computed values): Ninja's path.
+    list_from_values = False
     path = "/invoices"
     routes = [
         Route("GET", "/invoices"),

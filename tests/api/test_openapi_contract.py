@@ -21,6 +21,23 @@ PUBLIC_OPERATIONS = {
     "sms_webhook",
     "voice_webhook",
     "payments_webhook",
+    "portal_get",
+    "portal_booking",
+    "portal_booking_slots",
+    "portal_properties",
+    "portal_booking_requests_create",
+    "portal_booking_requests_list",
+    "portal_booking_requests_get",
+    "portal_work_requests_create",
+    "portal_work_requests_list",
+    "portal_work_requests_get",
+    "portal_quotes_get",
+    "portal_quotes_accept",
+    "portal_quotes_decline",
+    "portal_quotes_options",
+    "portal_quotes_pdf",
+    "portal_invoices_get",
+    "portal_invoices_pdf",
 }
 
 # The committed operation ids: renaming one breaks every generated client, so it is a decision
@@ -96,6 +113,14 @@ OPERATION_IDS = {
     ("patch", "/appointment-series/{series_id}"): "appointment_series_update",
     ("delete", "/appointment-series/{series_id}"): "appointment_series_delete",
     ("get", "/appointment-series/{series_id}/occurrences"): "appointment_series_occurrences_list",
+    ("get", "/booking-requests"): "booking_requests_list",
+    ("get", "/booking-requests/{booking_request_id}"): "booking_requests_get",
+    ("post", "/booking-requests/{booking_request_id}/accept"): "booking_requests_accept",
+    ("post", "/booking-requests/{booking_request_id}/decline"): "booking_requests_decline",
+    ("get", "/work-requests"): "work_requests_list",
+    ("get", "/work-requests/{work_request_id}"): "work_requests_get",
+    ("post", "/work-requests/{work_request_id}/convert"): "work_requests_convert",
+    ("post", "/work-requests/{work_request_id}/close"): "work_requests_close",
     ("get", "/time-off"): "time_off_list",
     ("post", "/time-off"): "time_off_create",
     ("get", "/time-off/{time_off_id}"): "time_off_get",
@@ -175,6 +200,26 @@ OPERATION_IDS = {
         "/webhooks/endpoints/{endpoint_id}/deliveries/{delivery_id}/resend",
     ): "webhooks_endpoints_deliveries_resend",
     ("post", "/webhooks/endpoints/{endpoint_id}/resend"): "webhooks_endpoints_resend",
+    ("post", "/customer-links"): "customer_links_create",
+    ("get", "/customer-links"): "customer_links_list",
+    ("delete", "/customer-links/{link_id}"): "customer_links_delete",
+    ("get", "/portal/{token}"): "portal_get",
+    ("get", "/portal/{token}/booking"): "portal_booking",
+    ("get", "/portal/{token}/booking/slots"): "portal_booking_slots",
+    ("get", "/portal/{token}/properties"): "portal_properties",
+    ("post", "/portal/{token}/booking-requests"): "portal_booking_requests_create",
+    ("get", "/portal/{token}/booking-requests"): "portal_booking_requests_list",
+    ("get", "/portal/{token}/booking-requests/{booking_request_id}"): "portal_booking_requests_get",
+    ("post", "/portal/{token}/work-requests"): "portal_work_requests_create",
+    ("get", "/portal/{token}/work-requests"): "portal_work_requests_list",
+    ("get", "/portal/{token}/work-requests/{work_request_id}"): "portal_work_requests_get",
+    ("get", "/portal/{token}/quotes/{quote_id}"): "portal_quotes_get",
+    ("post", "/portal/{token}/quotes/{quote_id}/accept"): "portal_quotes_accept",
+    ("post", "/portal/{token}/quotes/{quote_id}/decline"): "portal_quotes_decline",
+    ("post", "/portal/{token}/quotes/{quote_id}/options"): "portal_quotes_options",
+    ("get", "/portal/{token}/quotes/{quote_id}/pdf"): "portal_quotes_pdf",
+    ("get", "/portal/{token}/invoices/{invoice_id}"): "portal_invoices_get",
+    ("get", "/portal/{token}/invoices/{invoice_id}/pdf"): "portal_invoices_pdf",
 }
 
 
@@ -311,7 +356,7 @@ def test_error_items_are_typed(schema):
     assert item["properties"]["conflicting_appointment_id"]["anyOf"][0]["type"] == "integer"
 
 
-@pytest.mark.parametrize("operation_id", ["quotes_pdf", "invoices_pdf"])
+@pytest.mark.parametrize("operation_id", ["quotes_pdf", "invoices_pdf", "portal_quotes_pdf", "portal_invoices_pdf"])
 def test_pdfs_declare_their_media_type(schema, operation_id):
     content = operations(schema)[operation_id]["responses"]["200"]["content"]
 

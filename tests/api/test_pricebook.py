@@ -6,6 +6,8 @@ SERVICE = {"kind": "service", "name": "Boiler service", "unit_price": 12000, "ta
 
 
 class TestPriceBookAPI(ListTests, GetTests, CreateTests, VersionedUpdateTests, DeleteTests):
+    # Its item schema has more than columns (nested rows, computed values): Ninja's path.
+    list_from_values = False
     path = "/price-book"
     routes = [Route("GET", "/price-book"), Route("POST", "/price-book", SERVICE)]
     object_routes = [

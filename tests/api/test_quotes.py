@@ -10,6 +10,8 @@ ITEM = {"description": "Fit a tap", "quantity": "1.5", "unit_price": 4000, "tax_
 
 
 class TestQuoteAPI(ListTests, GetTests, CreateTests, VersionedUpdateTests, DeleteTests):
+    # Its item schema has more than columns (nested rows, computed values): Ninja's path.
+    list_from_values = False
     path = "/quotes"
     routes = [
         Route("GET", "/quotes"),

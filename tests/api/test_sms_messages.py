@@ -29,6 +29,8 @@ def deliver(params: dict[str, str]) -> None:
 
 
 class TestSmsAPI(ListTests):
+    # Its item schema has more than columns (nested rows, computed values): Ninja's path.
+    list_from_values = False
     path = "/sms/messages"
     routes = [Route("GET", "/sms/messages"), Route("POST", "/sms/send", {"to": "+12025550111", "body": "Hi"})]
 

@@ -21,6 +21,8 @@ CALL_URL = f"{settings.VAPI_SANDBOX_URL}/call"
 
 
 class TestVoiceCallsAPI(ListTests, GetTests):
+    # Its item schema has more than columns (nested rows, computed values): Ninja's path.
+    list_from_values = False
     path = "/voice/calls"
     routes = [Route("GET", "/voice/calls")]
     object_routes = [Route("GET", "/voice/calls/{id}")]
