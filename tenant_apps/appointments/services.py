@@ -21,7 +21,7 @@
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from psycopg import errors as pg_errors
 
 from shared_apps.errors import Conflict, InvalidTransition, NotFound, StaleVersion, ValidationFailed
@@ -123,13 +123,31 @@ def violated_exclusion(error: IntegrityError) -> str | None:
     return cause.diag.constraint_name if isinstance(cause, pg_errors.ExclusionViolation) else None
 
 
+# Two transactions writing overlapping rows can each wait for the other while checking the
+# exclusion constraint; PostgreSQL then aborts one of them (deadlock detected).
+DEADLOCK_ATTEMPTS = 3
+
+
+def _save_in_savepoint(appointment: Appointment, *, update_fields: list[str] | None) -> None:
+    """The deadlock's victim rolls back only its savepoint (its row is gone, so the other
+    goes on) and writes again: that waits for the other and gets the plain answer, an
+    exclusion violation if the other committed, the time if it rolled back."""
+    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                appointment.save(update_fields=update_fields)
+            return
+        except OperationalError as error:
+            if not isinstance(error.__cause__, pg_errors.DeadlockDetected) or attempt == DEADLOCK_ATTEMPTS:
+                raise
+
+
 def _save(appointment: Appointment, *, update_fields: list[str] | None = None) -> None:
     """Save inside a savepoint; a refused double booking becomes DoubleBooking naming the
     clash (looked up after the savepoint rolled back, when the row that won is visible), a
     time off or closed day in the way Unavailable naming it."""
     try:
-        with transaction.atomic():
-            appointment.save(update_fields=update_fields)
+        _save_in_savepoint(appointment, update_fields=update_fields)
     except IntegrityError as error:
         constraint = violated_exclusion(error)
         if constraint in UNAVAILABLE:
