@@ -121,8 +121,10 @@ class AppointmentSettings(SettingsRow):
     business_hours = models.JSONField(default=default_business_hours)
     appointment_buffer_minutes = models.PositiveIntegerField(default=0)
     max_appointment_minutes = models.PositiveIntegerField(default=480)
-    online_booking_confirm_first = models.BooleanField(default=False)
-    online_booking_days_ahead = models.PositiveIntegerField(default=30)
+    # Database defaults too: rows written by SQL (the settings carried over from the tenant
+    # row, written before these fields existed) get them.
+    online_booking_confirm_first = models.BooleanField(default=False, db_default=False)
+    online_booking_days_ahead = models.PositiveIntegerField(default=30, db_default=30)
 
 
 class HeldTime(models.Model):

@@ -12,11 +12,11 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="appointmentsettings",
             name="online_booking_confirm_first",
-            field=models.BooleanField(default=False),
+            field=models.BooleanField(db_default=False, default=False),
         ),
         migrations.AddField(
             model_name="appointmentsettings",
             name="online_booking_days_ahead",
-            field=models.PositiveIntegerField(default=30),
+            field=models.PositiveIntegerField(db_default=30, default=30),
         ),
     ]
