@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.request import RawPostDataException
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -141,6 +142,12 @@ def install_exception_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(RequestDataTooBig)
     def on_body_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        return body_too_big(request)
+
+    # A multipart body over the in-memory limit is parsed as a stream (api/middleware.py), so its
+    # raw bytes can't be read afterwards: the same answer as reading them would have given.
+    @api.exception_handler(RawPostDataException)
+    def on_body_streamed(request: HttpRequest, exc: RawPostDataException) -> HttpResponse:
         return body_too_big(request)
 
     @api.exception_handler(Exception)

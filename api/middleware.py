@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.exceptions import DisallowedHost
+from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse
 from django.http.request import validate_host
@@ -129,9 +129,9 @@ class ErrorEnvelopeMiddleware:
 
 
 class NulCharacterMiddleware:
-    """Refuses a NUL character in the path, a query parameter or a header value with a 400
-    naming where it was: PostgreSQL text cannot hold one, and no route needs one. (JSON bodies
-    are checked by the schemas, api/schemas.py.)"""
+    """Refuses a NUL character in the path, a query parameter, a header value or a form field
+    with a 400 naming where it was: PostgreSQL text cannot hold one, and no route needs one.
+    (JSON bodies are checked by the schemas, api/schemas.py.)"""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -157,4 +157,25 @@ def _first_nul_field(request: ApiRequest) -> str | None:
     for name, value in request.headers.items():
         if "\x00" in value:
             return name
+    for name, values in _form_fields(request):
+        if "\x00" in name or any("\x00" in value for value in values):
+            return name.replace("\x00", "")
     return None
+
+
+FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _form_fields(request: ApiRequest) -> list[tuple[str, list[str]]]:
+    if request.method != "POST" or request.content_type not in FORM_CONTENT_TYPES:
+        return []
+    try:
+        # Read first, so the raw body stays readable once the form is parsed: webhooks check
+        # their signatures on it.
+        request.body  # noqa: B018
+    except RequestDataTooBig:
+        if request.content_type != "multipart/form-data":
+            return []  # the view's own read answers 413
+        # Files don't count towards the in-memory limit: parse the stream; a later read of the
+        # raw body is answered 413 (api/errors.py).
+    return list(request.POST.lists())

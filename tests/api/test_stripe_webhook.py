@@ -10,7 +10,9 @@ import httpx
 import pytest
 import respx
 import stripe
-from django.test import override_settings
+from django.conf import settings
+from django.test import Client, override_settings
+from django.test.client import BOUNDARY, encode_multipart
 
 from shared_apps.outbox.models import OutboxMessage
 from shared_apps.webhooks.models import WebhookEvent
@@ -26,7 +28,16 @@ from tenant_apps.sms.models import AutomaticText, Message
 from tests.concurrency import run_at_once
 from tests.events import deliver_events
 from tests.isolation import assert_refused
-from tests.stripe_sandbox import connect, deliver, events_of, post_event, signature, stripe_event, stripe_object
+from tests.stripe_sandbox import (
+    WEBHOOK_PATH,
+    connect,
+    deliver,
+    events_of,
+    post_event,
+    signature,
+    stripe_event,
+    stripe_object,
+)
 from tests.tenant_apps.invoices.factories import sent_invoice
 from tests.tenant_apps.sms import fixtures
 
@@ -91,6 +102,23 @@ def test_a_signature_a_little_ahead_of_our_clock_is_accepted(db):
 
 def test_an_unsigned_event_is_400_and_nothing_is_stored(db):
     assert_refused(post_event(a_stored_event(), sig=None), 400)
+    assert not WebhookEvent.objects.filter(provider="stripe").exists()
+
+
+@pytest.mark.parametrize("size", [10, settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1])
+def test_a_form_body_is_refused_on_its_raw_bytes_never_a_500(db, size):
+    """Form fields are checked before the view (NUL characters), which must leave the raw body
+    readable for the signature; a multipart body too large to keep is parsed as a stream."""
+    body = encode_multipart(BOUNDARY, {"note": "x" * size})
+    response = Client(raise_request_exception=False).post(
+        WEBHOOK_PATH,
+        body,
+        content_type=f"multipart/form-data; boundary={BOUNDARY}",
+        HTTP_HOST=settings.BASE_DOMAIN,
+        HTTP_STRIPE_SIGNATURE=signature(body.decode()),
+    )
+
+    assert_refused(response, 400 if size == 10 else 413)
     assert not WebhookEvent.objects.filter(provider="stripe").exists()
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from io import BytesIO
 
 import pytest
+from django.test import Client
 from pypdf import PdfReader
 
 from tenant_apps.billing.items import price_items
@@ -334,3 +335,21 @@ def test_accepting_after_the_last_valid_day_expires_the_quote(tenant_a, quote_li
     with tenant_a.schema():
         assert Quote.objects.get(pk=quote.pk).status == Quote.Status.EXPIRED
     assert 'id="approve"' not in shown
+
+
+@pytest.mark.parametrize("form", ["multipart", "urlencoded"])
+def test_a_nul_character_in_a_form_field_is_400_naming_it(quote_link, form):
+    link, quote = quote_link
+    path = f"{link.path}/quotes/{quote.pk}/approve"
+
+    if form == "multipart":
+        refused = page(path, host=link.host, method="POST", data={"name": "Da\x00na"})
+    else:
+        refused = Client(raise_request_exception=False).post(
+            path, "name=Da%00na", content_type="application/x-www-form-urlencoded", HTTP_HOST=link.host
+        )
+
+    assert assert_refused(refused, 400)["errors"] == [
+        {"field": "name", "message": "Must not contain NUL characters.", "code": "nul_character"}
+    ]
+    assert emitted("quote.accepted") == []
