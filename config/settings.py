@@ -316,6 +316,9 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 # Error reports go to Sentry when set (shared_apps/observability/sentry.py); tracing is set by
 # the standard OTEL_* variables alone (shared_apps/observability/tracing.py).
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
+# While traced, a SQL statement or Redis command quicker than this gets no span of its own: the
+# request's or job's span counts them and their time (docs/observability.md). 0: a span each.
+TRACING_CLIENT_SPAN_MIN_MS = env.float("TRACING_CLIENT_SPAN_MIN_MS", default=1.0)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

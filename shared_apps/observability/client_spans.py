@@ -7,9 +7,14 @@ check, connection attributes are worked out once per connection, and a span that
 children is never made current.
 
 A span is made when the active span records, or when none is active (a root: the sampler
-decides, as it would for the instrumentations)."""
+decides, as it would for the instrumentations). Inside a request or job, a statement or
+command quicker than settings.TRACING_CLIENT_SPAN_MIN_MS gets no span: it is counted, with its
+time, on the request's or job's span (hook_spans.Folded), since a span costs more than such a
+statement (docs/benchmarks.md). A slower one gets its span after the fact, with its real start
+and end; a failed one always does."""
 
 import functools
+import time
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -18,12 +23,13 @@ import redis
 import redis.asyncio
 import redis.asyncio.client
 import redis.client
+from django.conf import settings as django_settings
 from django.db import connections
 from django.db.backends.signals import connection_created
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from shared_apps.observability.hook_spans import tracer, with_request_context
+from shared_apps.observability.hook_spans import Folded, folded_var, tracer, with_request_context
 from shared_apps.observability.personal import redact
 
 
@@ -31,6 +37,56 @@ def _traced_here() -> bool:
     """False inside a trace the sampler left out, where a child span would be dropped anyway."""
     current = trace.get_current_span()
     return current.is_recording() or not current.get_span_context().is_valid
+
+
+# Read from settings.TRACING_CLIENT_SPAN_MIN_MS as the instrumentors start.
+_fold_below_ns = 0
+
+
+def _set_fold_below() -> None:
+    global _fold_below_ns
+    _fold_below_ns = int(django_settings.TRACING_CLIENT_SPAN_MIN_MS * 1_000_000)
+
+
+def _client_span(name: str, attributes: dict[str, Any], started: int, ended: int, error: BaseException | None) -> None:
+    """A finished span for a call that ran from `started` to `ended` (ns since the epoch), a
+    child of the active span."""
+    span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes, start_time=started)
+    if error is not None:
+        # As a span's block records it; the scrubber keeps the exception's type only.
+        span.record_exception(error, escaped=True)
+        span.set_status(Status(StatusCode.ERROR))
+    span.end(end_time=ended)
+
+
+def _run_timed(
+    call: Callable[[], Any],
+    make_span: Callable[[int, int, BaseException | None], None],
+    tally: Callable[[Folded, int], None],
+) -> Any:
+    folded = folded_var.get()
+    started = time.time_ns()
+    try:
+        result = call()
+    except BaseException as error:
+        make_span(started, time.time_ns(), error)
+        raise
+    ended = time.time_ns()
+    if folded is not None and ended - started < _fold_below_ns:
+        tally(folded, ended - started)
+    else:
+        make_span(started, ended, None)
+    return result
+
+
+def _tally_statement(folded: Folded, elapsed: int) -> None:
+    folded.sql_count += 1
+    folded.sql_ns += elapsed
+
+
+def _tally_command(folded: Folded, elapsed: int) -> None:
+    folded.redis_count += 1
+    folded.redis_ns += elapsed
 
 
 class _StatementSpans:
@@ -51,14 +107,18 @@ class _StatementSpans:
     def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict) -> Any:
         if not (_StatementSpans.active and _traced_here()):
             return execute(sql, params, many, context)
-        # A span ends as its block does, with an exception event (the scrubber keeps its type).
-        # Values travel as parameters; a literal written into the SQL is redacted here.
-        with tracer.start_span(
-            sql.split(None, 1)[0].upper() if sql else "SQL",
-            kind=SpanKind.CLIENT,
-            attributes=with_request_context({**self.attributes, "db.statement": redact(sql)}),
-        ):
-            return execute(sql, params, many, context)
+
+        def make_span(started: int, ended: int, error: BaseException | None) -> None:
+            # Values travel as parameters; a literal written into the SQL is redacted here.
+            _client_span(
+                sql.split(None, 1)[0].upper() if sql else "SQL",
+                with_request_context({**self.attributes, "db.statement": redact(sql)}),
+                started,
+                ended,
+                error,
+            )
+
+        return _run_timed(lambda: execute(sql, params, many, context), make_span, _tally_statement)
 
 
 def _add_statement_spans(sender: Any, connection: Any, **kwargs: Any) -> None:
@@ -73,6 +133,7 @@ class SqlInstrumentor:
     (and those this thread already holds, now)."""
 
     def instrument(self) -> None:
+        _set_fold_below()
         _StatementSpans.active = True
         connection_created.connect(_add_statement_spans, dispatch_uid="servicedesk-sql-spans")
         for connection in connections.all(initialized_only=True):
@@ -106,57 +167,80 @@ def _redis_attributes(client: Any) -> dict[str, Any]:
     return attributes
 
 
-def _command_span(client: Any, args: tuple[Any, ...]) -> trace.Span:
-    # The command's name only: keys and values may name a customer.
-    name = str(args[0]) if args else "redis"
-    statement = " ".join([name, *["?"] * (len(args) - 1)])
-    return tracer.start_span(
-        name,
-        kind=SpanKind.CLIENT,
-        attributes=with_request_context({**_redis_attributes(client), "db.statement": statement}),
-    )
+def _command_span(client: Any, args: tuple[Any, ...]) -> Callable[[], tuple[str, dict[str, Any]]]:
+    def describe() -> tuple[str, dict[str, Any]]:
+        # The command's name only: keys and values may name a customer.
+        name = str(args[0]) if args else "redis"
+        statement = " ".join([name, *["?"] * (len(args) - 1)])
+        return name, with_request_context({**_redis_attributes(client), "db.statement": statement})
+
+    return describe
 
 
-def _pipeline_span(pipeline: Any, args: tuple[Any, ...]) -> trace.Span:
+def _pipeline_span(pipeline: Any, args: tuple[Any, ...]) -> Callable[[], tuple[str, dict[str, Any]]]:
+    # Read now: the pipeline forgets its commands once it has run.
     names = [str(command[0][0]) for command in pipeline.command_stack if command[0]]
-    return tracer.start_span(
-        " ".join(names[:10]) or "redis",
-        kind=SpanKind.CLIENT,
-        attributes=with_request_context(
+
+    def describe() -> tuple[str, dict[str, Any]]:
+        return " ".join(names[:10]) or "redis", with_request_context(
             {
                 **_redis_attributes(pipeline),
                 "db.statement": "\n".join(names),
                 "db.redis.pipeline_length": len(names),
             }
-        ),
-    )
+        )
+
+    return describe
 
 
-def _traced(original: Callable[..., Any], make_span: Callable[..., trace.Span]) -> Any:
+# Given the client and the call's arguments, what names the call's span if it gets one.
+DescribeCall = Callable[[Any, tuple[Any, ...]], Callable[[], tuple[str, dict[str, Any]]]]
+
+
+def _span_maker(
+    describe: DescribeCall, client: Any, args: tuple[Any, ...]
+) -> Callable[[int, int, BaseException | None], None]:
+    described = describe(client, args)
+    return lambda started, ended, error: _client_span(*described(), started, ended, error)
+
+
+def _traced(original: Callable[..., Any], describe: DescribeCall) -> Any:
     @functools.wraps(original)
     def call(client: Any, *args: Any, **options: Any) -> Any:
         if not _traced_here():
             return original(client, *args, **options)
-        with make_span(client, args):
-            return original(client, *args, **options)
+        make_span = _span_maker(describe, client, args)
+        return _run_timed(lambda: original(client, *args, **options), make_span, _tally_command)
 
     call.__wrapped_original__ = original  # type: ignore[attr-defined]
     return call
 
 
-def _traced_async(original: Callable[..., Any], make_span: Callable[..., trace.Span]) -> Any:
+def _traced_async(original: Callable[..., Any], describe: DescribeCall) -> Any:
     @functools.wraps(original)
     async def call(client: Any, *args: Any, **options: Any) -> Any:
         if not _traced_here():
             return await original(client, *args, **options)
-        with make_span(client, args):
-            return await original(client, *args, **options)
+        make_span = _span_maker(describe, client, args)
+        folded = folded_var.get()
+        started = time.time_ns()
+        try:
+            result = await original(client, *args, **options)
+        except BaseException as error:
+            make_span(started, time.time_ns(), error)
+            raise
+        ended = time.time_ns()
+        if folded is not None and ended - started < _fold_below_ns:
+            _tally_command(folded, ended - started)
+        else:
+            make_span(started, ended, None)
+        return result
 
     call.__wrapped_original__ = original  # type: ignore[attr-defined]
     return call
 
 
-_REDIS_METHODS: list[tuple[type, str, Callable[..., trace.Span], bool]] = [
+_REDIS_METHODS: list[tuple[type, str, DescribeCall, bool]] = [
     # (class, method, span maker, is async)
     (redis.Redis, "execute_command", _command_span, False),
     (redis.client.Pipeline, "execute", _pipeline_span, False),
@@ -170,6 +254,7 @@ class RedisInstrumentor:
     arguments as `?`."""
 
     def instrument(self) -> None:
+        _set_fold_below()
         for owner, method, make_span, is_async in _REDIS_METHODS:
             original = owner.__dict__[method]
             if not hasattr(original, "__wrapped_original__"):

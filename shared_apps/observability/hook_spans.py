@@ -5,6 +5,7 @@ the tenant and request id as the span starts. So the scrubbing processor (tracin
 checks these spans' exception events and status; its full check of every attribute is for
 the other spans (httpx's, the provider calls', the jobs'), which are a few per trace."""
 
+from contextvars import ContextVar
 from typing import Any
 
 from opentelemetry import trace
@@ -26,3 +27,28 @@ def with_request_context(attributes: dict[str, Any]) -> dict[str, Any]:
     if request_id != "-":
         attributes[REQUEST_ID_ATTRIBUTE] = request_id
     return attributes
+
+
+class Folded:
+    """The SQL statements and Redis commands of one request or job that were too quick for a
+    span of their own (client_spans): how many, and their time, for that request's or job's
+    span."""
+
+    __slots__ = ("redis_count", "redis_ns", "sql_count", "sql_ns")
+
+    def __init__(self) -> None:
+        self.sql_count = self.sql_ns = self.redis_count = self.redis_ns = 0
+
+    def attributes(self) -> dict[str, Any]:
+        attributes: dict[str, Any] = {}
+        if self.sql_count:
+            attributes["servicedesk.sql.folded_statements"] = self.sql_count
+            attributes["servicedesk.sql.folded_ms"] = round(self.sql_ns / 1e6, 3)
+        if self.redis_count:
+            attributes["servicedesk.redis.folded_commands"] = self.redis_count
+            attributes["servicedesk.redis.folded_ms"] = round(self.redis_ns / 1e6, 3)
+        return attributes
+
+
+# Set while a recorded request's or job's span is active.
+folded_var: ContextVar[Folded | None] = ContextVar("folded_client_calls", default=None)

@@ -18,7 +18,7 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.http import ExcludeList, get_excluded_urls
 
-from shared_apps.observability.hook_spans import tracer, with_request_context
+from shared_apps.observability.hook_spans import Folded, folded_var, tracer, with_request_context
 from shared_apps.observability.personal import redact
 
 MIDDLEWARE = "shared_apps.observability.server_spans.ServerSpanMiddleware"
@@ -62,6 +62,8 @@ class ServerSpanMiddleware:
         parent = propagate.extract(request.META, getter=_meta_getter)
         span = tracer.start_span(method, context=parent, kind=SpanKind.SERVER, attributes=with_request_context({}))
         token = otel_context.attach(trace.set_span_in_context(span, parent))
+        folded = Folded() if span.is_recording() else None
+        folded_token = folded_var.set(folded)
         try:
             response = self.get_response(request)
         except BaseException as error:
@@ -75,14 +77,16 @@ class ServerSpanMiddleware:
                     span.set_status(Status(StatusCode.ERROR))
         finally:
             otel_context.detach(token)
-            if span.is_recording():
-                self._describe(span, request, method)
+            folded_var.reset(folded_token)
+            if folded is not None:
+                self._describe(span, request, method, folded)
             span.end()
         return response
 
     @staticmethod
-    def _describe(span: trace.Span, request: HttpRequest, method: str) -> None:
+    def _describe(span: trace.Span, request: HttpRequest, method: str, folded: Folded) -> None:
         attributes = {
+            **folded.attributes(),
             "http.method": method,
             "http.scheme": request.scheme or "http",
             # The host alone: the path may hold a secret (a pay page's token), the query personal data.

@@ -27,7 +27,14 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from shared_apps.observability.client_spans import RedisInstrumentor, SqlInstrumentor
 from shared_apps.observability.context import request_id_var
-from shared_apps.observability.hook_spans import REQUEST_ID_ATTRIBUTE, SCOPE, TENANT_ATTRIBUTE, with_request_context
+from shared_apps.observability.hook_spans import (
+    REQUEST_ID_ATTRIBUTE,
+    SCOPE,
+    TENANT_ATTRIBUTE,
+    Folded,
+    folded_var,
+    with_request_context,
+)
 from shared_apps.observability.personal import may_hold_personal, redact
 from shared_apps.observability.server_spans import DjangoInstrumentor
 
@@ -181,11 +188,16 @@ class JobSpan:
             },
         )
         self._token = otel_context.attach(trace.set_span_in_context(self.span, parent))
+        self.folded = Folded() if self.span.is_recording() else None
+        self._folded_token = folded_var.set(self.folded)
 
     def end(self, *, error: BaseException | None) -> None:
         if error is not None:
             self.span.set_status(Status(StatusCode.ERROR))
             self.span.set_attribute("error.type", type(error).__qualname__)
+        folded_var.reset(self._folded_token)
+        if self.folded is not None:
+            self.span.set_attributes(self.folded.attributes())
         otel_context.detach(self._token)
         self.span.end()
 

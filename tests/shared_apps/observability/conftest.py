@@ -13,8 +13,10 @@ _exporter = InMemorySpanExporter()
 
 
 @pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    """Tracing on, as OTEL_* would turn it on, with the finished (scrubbed) spans kept here."""
+def spans(settings) -> Iterator[InMemorySpanExporter]:
+    """Tracing on, as OTEL_* would turn it on, with the finished (scrubbed) spans kept here; a
+    span for every SQL statement and Redis command however quick (`folding` tests the default)."""
+    settings.TRACING_CLIENT_SPAN_MIN_MS = 0
     if tracing.is_installed():
         tracing.instrument_libraries()
     else:
