@@ -12,6 +12,10 @@ The machine is shared, so its speed drifts between rounds: rounds are short, eac
 state is paired with the round of the other next to it (the order alternates), and the
 overhead is the median of the pairs' ratios; the medians of each state's rounds are given too.
 
+SQL statements and Redis commands quicker than TRACING_CLIENT_SPAN_MIN_MS (1 ms) are counted on
+the request's span; with TRACING_CLIENT_SPAN_MIN_MS=0 each gets its span, and the results file
+is named `*_every_span`.
+
 `python -m bench.tracing` samples every request; `python -m bench.tracing 0.1` samples one
 trace in ten, as OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1 does
 (the SDK reads the two variables itself). Run through `make bench` (both); prints a table and
@@ -31,6 +35,7 @@ CUSTOMERS = 50
 
 
 def main() -> dict:
+    from django.conf import settings
     from django.test import Client
     from django_tenants.utils import tenant_context
     from opentelemetry.sdk.trace import ReadableSpan
@@ -109,6 +114,7 @@ def main() -> dict:
         "endpoint": "GET /api/v1/customers",
         "sampler": os.environ.get("OTEL_TRACES_SAMPLER", "parentbased_always_on"),
         "sampler_ratio": float(os.environ.get("OTEL_TRACES_SAMPLER_ARG", "1")),
+        "client_span_min_ms": settings.TRACING_CLIENT_SPAN_MIN_MS,
         "customers": CUSTOMERS,
         "rounds": ROUNDS,
         "requests_per_round": REQUESTS_PER_ROUND,
@@ -125,7 +131,10 @@ def main() -> dict:
 
 def print_figures(figures: dict) -> None:
     median, fastest = figures["median_of_rounds_us"], figures["min_of_rounds_us"]
-    print(f"{figures['endpoint']} ({figures['customers']} customers), {figures['sampler']} {figures['sampler_ratio']}")
+    print(
+        f"{figures['endpoint']} ({figures['customers']} customers), {figures['sampler']} {figures['sampler_ratio']}, "
+        f"client spans from {figures['client_span_min_ms']} ms"
+    )
     print("per request (us), median / fastest round")
     print(f"{'tracing':<8} | {'CPU':>17} | {'wall':>17}")
     for state in ("off", "on"):
@@ -147,4 +156,6 @@ if __name__ == "__main__":
         os.environ["OTEL_TRACES_SAMPLER"] = "parentbased_traceidratio"
         os.environ["OTEL_TRACES_SAMPLER_ARG"] = sys.argv[1]
         name = "tracing_sampled"
+    if float(os.environ.get("TRACING_CLIENT_SPAN_MIN_MS", "1")) == 0:
+        name += "_every_span"
     run_in_process(name, main, print_figures)
