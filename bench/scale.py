@@ -50,9 +50,10 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def build_tenants(count: int) -> tuple[list[Target], list[float]]:
-    """N active tenants with customers, one owner in all of them; returns their targets and
-    each `create_tenant` call's milliseconds, in order."""
+def build_tenants(count: int, *, start: int = 0) -> tuple[list[Target], list[float]]:
+    """N active tenants with customers, one owner in all of them (numbered from `start`, after
+    those a stopped run built); returns their targets and each `create_tenant` call's
+    milliseconds, in order."""
     from django.db import transaction
     from django_tenants.utils import tenant_context
 
@@ -61,9 +62,11 @@ def build_tenants(count: int) -> tuple[list[Target], list[float]]:
     from shared_apps.tenants import services
     from tenant_apps.customers.models import Customer
 
-    owner = User.objects.create_user("owner@scale.bench", "a-long-bench-password-1")
+    owner = User.objects.filter(email="owner@scale.bench").first() or User.objects.create_user(
+        "owner@scale.bench", "a-long-bench-password-1"
+    )
     targets, timings = [], []
-    for index in range(count):
+    for index in range(start, start + count):
         started = time.perf_counter()
         with transaction.atomic():
             tenant = services.create_tenant(slug=f"scale-{index:05d}", name=f"Scale {index}")
@@ -267,6 +270,58 @@ def measure_cold_schema_cost(schemas: list[str]) -> dict:
     }
 
 
+def measure_sql_rotation(schemas: list[str], *, requests: int = 4000) -> dict:
+    """The route's own SQL on one warm psycopg connection (every schema visited once first, as
+    the server's backend has been), rotating over every schema against over 10, interleaved in
+    rounds: what PostgreSQL alone charges for a tenant not served for a while. The server's
+    difference between the two rotations, less this one, is what the rest of the stack adds."""
+    import psycopg
+    from django.db import connection
+
+    params = {**connection.get_connection_params(), "autocommit": True}
+    queries = (
+        'SELECT COUNT(*) FROM "customers_customer" WHERE "archived_at" IS NULL',
+        'SELECT "id", "name", "email" FROM "customers_customer" WHERE "archived_at" IS NULL '
+        'ORDER BY "name", "id" LIMIT 20',
+    )
+    samples: dict[str, list[float]] = {"rotate_all": [], "rotate_10": []}
+    with psycopg.connect(**params) as warm:
+
+        def visit(schema: str) -> float:
+            started = time.perf_counter()
+            warm.execute(f'SET search_path = "{schema}", "public"')
+            for query in queries:
+                warm.execute(query).fetchall()
+            return (time.perf_counter() - started) * 1000
+
+        def backend_mib() -> float:
+            # This backend's memory contexts: the catalog and plan caches it keeps per relation.
+            row = warm.execute("SELECT sum(total_bytes) FROM pg_backend_memory_contexts").fetchone()
+            return round(int(row[0]) / 2**20, 1) if row else 0.0
+
+        memory = {"backend_mib_fresh": backend_mib()}
+        for schema in schemas[:10]:
+            visit(schema)
+        memory["backend_mib_after_10_schemas"] = backend_mib()
+        for schema in schemas:
+            visit(schema)
+        memory["backend_mib_after_all_schemas"] = backend_mib()
+        position = 0
+        for _round in range(ROUNDS):
+            for name in samples:
+                pool = schemas if name == "rotate_all" else schemas[:10]
+                for i in range(requests // ROUNDS):
+                    samples[name].append(visit(pool[(position + i) % len(pool)]))
+            position += requests // ROUNDS
+    figures: dict = {
+        name: {"p50_ms": round(statistics.median(values), 3), "p99_ms": round(percentile(values, 0.99), 3)}
+        for name, values in samples.items()
+    }
+    figures["p50_ratio_all_vs_10"] = round(figures["rotate_all"]["p50_ms"] / figures["rotate_10"]["p50_ms"], 2)
+    figures["p99_ratio_all_vs_10"] = round(figures["rotate_all"]["p99_ms"] / figures["rotate_10"]["p99_ms"], 2)
+    return {**figures, **memory}
+
+
 def server_env(pooler_port: int | None = None) -> dict[str, str]:
     """The API server's environment; with `pooler_port`, through PgBouncer there, connecting per
     request (as `make prod` runs it)."""
@@ -314,6 +369,9 @@ def main(tenant_count: int, *, requests_only: bool, pooler_port: int | None = No
     schemas = list(Tenant.objects.exclude(slug=None).order_by("?").values_list("schema_name", flat=True)[:100])
     figures["cold_schema_cost"] = measure_cold_schema_cost(schemas)
     print(f"cold schema cost: {figures['cold_schema_cost']}", flush=True)
+    every_schema = list(Tenant.objects.exclude(slug=None).order_by("id").values_list("schema_name", flat=True))
+    figures["sql_rotation"] = measure_sql_rotation(every_schema)
+    print(f"the route's SQL alone: {figures['sql_rotation']}", flush=True)
     # Before: the cache bounds of the code before the 10,000-business work, straight to
     # PostgreSQL; after: the defaults, through PgBouncer with --pooler.
     before = {"TENANT_CACHE_MAX_ENTRIES": "5000", "MEMBERSHIP_CACHE_SECONDS": "60"}
