@@ -59,24 +59,28 @@ def _client_span(name: str, attributes: dict[str, Any], started: int, ended: int
     span.end(end_time=ended)
 
 
-def _run_timed(
-    call: Callable[[], Any],
-    make_span: Callable[[int, int, BaseException | None], None],
-    tally: Callable[[Folded, int], None],
-) -> Any:
-    folded = folded_var.get()
-    started = time.time_ns()
-    try:
-        result = call()
-    except BaseException as error:
-        make_span(started, time.time_ns(), error)
-        raise
-    ended = time.time_ns()
-    if folded is not None and ended - started < _fold_below_ns:
-        tally(folded, ended - started)
-    else:
-        make_span(started, ended, None)
-    return result
+MakeSpan = Callable[[int, int, BaseException | None], None]
+
+
+class _Timed:
+    """Around one statement or command: as it ends, a span made after the fact (a slow or failed
+    one), or a count on the request's or job's span. An exception goes on."""
+
+    __slots__ = ("folded", "make_span", "started", "tally")
+
+    def __init__(self, make_span: MakeSpan, tally: Callable[[Folded, int], None]):
+        self.make_span, self.tally = make_span, tally
+
+    def __enter__(self) -> None:
+        self.folded = folded_var.get()
+        self.started = time.time_ns()
+
+    def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> None:
+        ended = time.time_ns()
+        if error is None and self.folded is not None and ended - self.started < _fold_below_ns:
+            self.tally(self.folded, ended - self.started)
+        else:
+            self.make_span(self.started, ended, error)
 
 
 def _tally_statement(folded: Folded, elapsed: int) -> None:
@@ -118,7 +122,8 @@ class _StatementSpans:
                 error,
             )
 
-        return _run_timed(lambda: execute(sql, params, many, context), make_span, _tally_statement)
+        with _Timed(make_span, _tally_statement):
+            return execute(sql, params, many, context)
 
 
 def _add_statement_spans(sender: Any, connection: Any, **kwargs: Any) -> None:
@@ -197,9 +202,7 @@ def _pipeline_span(pipeline: Any, args: tuple[Any, ...]) -> Callable[[], tuple[s
 DescribeCall = Callable[[Any, tuple[Any, ...]], Callable[[], tuple[str, dict[str, Any]]]]
 
 
-def _span_maker(
-    describe: DescribeCall, client: Any, args: tuple[Any, ...]
-) -> Callable[[int, int, BaseException | None], None]:
+def _span_maker(describe: DescribeCall, client: Any, args: tuple[Any, ...]) -> MakeSpan:
     described = describe(client, args)
     return lambda started, ended, error: _client_span(*described(), started, ended, error)
 
@@ -209,8 +212,8 @@ def _traced(original: Callable[..., Any], describe: DescribeCall) -> Any:
     def call(client: Any, *args: Any, **options: Any) -> Any:
         if not _traced_here():
             return original(client, *args, **options)
-        make_span = _span_maker(describe, client, args)
-        return _run_timed(lambda: original(client, *args, **options), make_span, _tally_command)
+        with _Timed(_span_maker(describe, client, args), _tally_command):
+            return original(client, *args, **options)
 
     call.__wrapped_original__ = original  # type: ignore[attr-defined]
     return call
@@ -221,20 +224,8 @@ def _traced_async(original: Callable[..., Any], describe: DescribeCall) -> Any:
     async def call(client: Any, *args: Any, **options: Any) -> Any:
         if not _traced_here():
             return await original(client, *args, **options)
-        make_span = _span_maker(describe, client, args)
-        folded = folded_var.get()
-        started = time.time_ns()
-        try:
-            result = await original(client, *args, **options)
-        except BaseException as error:
-            make_span(started, time.time_ns(), error)
-            raise
-        ended = time.time_ns()
-        if folded is not None and ended - started < _fold_below_ns:
-            _tally_command(folded, ended - started)
-        else:
-            make_span(started, ended, None)
-        return result
+        with _Timed(_span_maker(describe, client, args), _tally_command):
+            return await original(client, *args, **options)
 
     call.__wrapped_original__ = original  # type: ignore[attr-defined]
     return call

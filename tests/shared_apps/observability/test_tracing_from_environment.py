@@ -41,6 +41,8 @@ def test_the_otel_variables_alone_turn_tracing_on_for_sql_redis_and_httpx(django
         "OTEL_TRACES_EXPORTER": "console",
         "OTEL_SERVICE_NAME": "servicedesk-test",
         "LOG_LEVEL": "WARNING",
+        # A span for every statement and command, however quick (test_folding.py tests the default).
+        "TRACING_CLIENT_SPAN_MIN_MS": "0",
     }
 
     done = subprocess.run(
