@@ -52,7 +52,7 @@ bench: $(VENV)/.installed
 # internal CA on :8443) under honcho from deploy/Procfile; see docs/operations.md, "Production locally".
 prod: $(VENV)/.installed
 	$(SERVICES) && $(PY) -m devtools.prod_env .local/prod.env \
-		&& DB_POOL=false $(PY) manage.py migrate_schemas --executor=multiprocessing -v 0 \
+		&& DB_POOL=false $(PY) manage.py migrate_tenants_if_needed --executor=multiprocessing -v 0 \
 		&& exec $(VENV)/bin/honcho --app-root . -f deploy/Procfile -e .local/prod.env start
 
 services-stop: $(VENV)/.installed
