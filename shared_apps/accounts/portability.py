@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import tarfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,16 @@ def _libpq_command(program: str) -> tuple[list[str], dict[str, str]]:
     return command, env
 
 
+class _ExactJSONEncoder(DjangoJSONEncoder):
+    """Django's encoder, but datetimes keep their microseconds (Django's cuts them to
+    milliseconds): an imported business must answer exactly what it answered before."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, datetime):
+            return o.isoformat()
+        return super().default(o)
+
+
 def _add(archive: tarfile.TarFile, name: str, data: bytes) -> None:
     info = tarfile.TarInfo(name)
     info.size = len(data)
@@ -143,7 +154,7 @@ def export_tenant(*, slug: str, path: Path) -> Tenant:
     manifest = {"format": FORMAT, "slug": tenant.slug, "schema_name": tenant.schema_name}
     with tarfile.open(path, "w:gz") as archive:
         _add(archive, "manifest.json", json.dumps(manifest).encode())
-        _add(archive, "public.json", json.dumps(public, cls=DjangoJSONEncoder).encode())
+        _add(archive, "public.json", json.dumps(public, cls=_ExactJSONEncoder).encode())
         _add(archive, "schema.sql", dump)
         for key, _ in storage.list_objects(schema_name=tenant.schema_name):
             content = storage.read(key, schema_name=tenant.schema_name)
