@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import django
+import psycopg
 
 from bench.setup import recreate_bench_database, write_results
 
@@ -241,28 +242,37 @@ def server_backends() -> int:
         return cursor.fetchone()[0]
 
 
+# The SQL `GET /customers?limit=20` runs in a tenant's schema.
+ROUTE_QUERIES = (
+    'SELECT COUNT(*) FROM "customers_customer" WHERE "archived_at" IS NULL',
+    'SELECT "id", "name", "email" FROM "customers_customer" WHERE "archived_at" IS NULL ORDER BY "name", "id" LIMIT 20',
+)
+
+
+def straight_connection() -> psycopg.Connection:
+    """A psycopg connection to the bench database outside Django's (autocommit)."""
+    from django.db import connection
+
+    return psycopg.connect(**{**connection.get_connection_params(), "autocommit": True})
+
+
+def visit_schema(connection: psycopg.Connection, schema: str) -> float:
+    """The route's SQL in `schema` on `connection`; returns milliseconds."""
+    started = time.perf_counter()
+    connection.execute(f'SET search_path = "{schema}", "public"')
+    for query in ROUTE_QUERIES:
+        connection.execute(query).fetchall()
+    return (time.perf_counter() - started) * 1000
+
+
 def measure_cold_schema_cost(schemas: list[str]) -> dict:
     """What one PostgreSQL backend pays the first time it serves a schema (loading the catalog
     entries of its tables and indexes) against the next time: the route's queries, straight on
     a fresh psycopg connection."""
-    import psycopg
-    from django.db import connection
-
-    params = {**connection.get_connection_params(), "autocommit": True}
-    queries = (
-        'SELECT COUNT(*) FROM "customers_customer" WHERE "archived_at" IS NULL',
-        'SELECT "id", "name", "email" FROM "customers_customer" WHERE "archived_at" IS NULL '
-        'ORDER BY "name", "id" LIMIT 20',
-    )
     visits: dict[str, list[float]] = {"first": [], "second": []}
-    with psycopg.connect(**params) as fresh:
+    with straight_connection() as fresh:
         for visit in ("first", "second"):
-            for schema in schemas:
-                started = time.perf_counter()
-                fresh.execute(f'SET search_path = "{schema}", "public"')
-                for query in queries:
-                    fresh.execute(query).fetchall()
-                visits[visit].append((time.perf_counter() - started) * 1000)
+            visits[visit] += [visit_schema(fresh, schema) for schema in schemas]
     return {
         "schemas": len(schemas),
         "first_visit_p50_ms": round(statistics.median(visits["first"]), 2),
@@ -275,24 +285,8 @@ def measure_sql_rotation(schemas: list[str], *, requests: int = 4000) -> dict:
     the server's backend has been), rotating over every schema against over 10, interleaved in
     rounds: what PostgreSQL alone charges for a tenant not served for a while. The server's
     difference between the two rotations, less this one, is what the rest of the stack adds."""
-    import psycopg
-    from django.db import connection
-
-    params = {**connection.get_connection_params(), "autocommit": True}
-    queries = (
-        'SELECT COUNT(*) FROM "customers_customer" WHERE "archived_at" IS NULL',
-        'SELECT "id", "name", "email" FROM "customers_customer" WHERE "archived_at" IS NULL '
-        'ORDER BY "name", "id" LIMIT 20',
-    )
     samples: dict[str, list[float]] = {"rotate_all": [], "rotate_10": []}
-    with psycopg.connect(**params) as warm:
-
-        def visit(schema: str) -> float:
-            started = time.perf_counter()
-            warm.execute(f'SET search_path = "{schema}", "public"')
-            for query in queries:
-                warm.execute(query).fetchall()
-            return (time.perf_counter() - started) * 1000
+    with straight_connection() as warm:
 
         def backend_mib() -> float:
             # This backend's memory contexts: the catalog and plan caches it keeps per relation.
@@ -301,17 +295,17 @@ def measure_sql_rotation(schemas: list[str], *, requests: int = 4000) -> dict:
 
         memory = {"backend_mib_fresh": backend_mib()}
         for schema in schemas[:10]:
-            visit(schema)
+            visit_schema(warm, schema)
         memory["backend_mib_after_10_schemas"] = backend_mib()
         for schema in schemas:
-            visit(schema)
+            visit_schema(warm, schema)
         memory["backend_mib_after_all_schemas"] = backend_mib()
         position = 0
         for _round in range(ROUNDS):
             for name in samples:
                 pool = schemas if name == "rotate_all" else schemas[:10]
                 for i in range(requests // ROUNDS):
-                    samples[name].append(visit(pool[(position + i) % len(pool)]))
+                    samples[name].append(visit_schema(warm, pool[(position + i) % len(pool)]))
             position += requests // ROUNDS
     figures: dict = {
         name: {"p50_ms": round(statistics.median(values), 3), "p99_ms": round(percentile(values, 0.99), 3)}
