@@ -36,7 +36,6 @@ from bench.setup import ROOT, bench_database_url, recreate_bench_database, write
 NEW_MIGRATION = "9000_bench_note"
 BASELINE_REQUESTS = 2000
 POOL_WORKERS = 3
-RECONNECT_EVERY = 50
 
 NEW_MIGRATION_SOURCE = '''"""Written by bench/migrate.py for one run: the release's new tenant migration."""
 
@@ -87,23 +86,17 @@ def make_pooled_schemas(count: int) -> float:
     provisioning.captured_tenant_ddl()
     count -= Tenant.objects.filter(status=Tenant.Status.POOLED).count()
     started = time.perf_counter()
-    shares = [count // POOL_WORKERS + (index < count % POOL_WORKERS) for index in range(POOL_WORKERS)]
 
     def make(share: int) -> None:
         try:
             for done in range(share):
                 provisioning.create_pooled_tenant()
-                if (done + 1) % RECONNECT_EVERY == 0:
-                    # A backend keeps the catalog entries of every relation it made, and when
-                    # the other builders' invalidations overflow its queue it rebuilds them all:
-                    # one connection slowed from 4 schemas a second to 1.5 by its 700th.
-                    connections.close_all()
                 if (done + 1) % 500 == 0:
                     print(f"  {done + 1} schemas in one of {POOL_WORKERS} connections", flush=True)
         finally:
             connections.close_all()
 
-    return run_shares(make, shares, started)
+    return run_shares(make, count, started)
 
 
 def clone_pooled_schemas(count: int) -> float:
@@ -148,7 +141,6 @@ def clone_pooled_schemas(count: int) -> float:
     )
     listed = ", ".join(columns)
     started = time.perf_counter()
-    shares = [count // POOL_WORKERS + (index < count % POOL_WORKERS) for index in range(POOL_WORKERS)]
 
     def clone(share: int) -> None:
         with psycopg.connect(os.environ["DATABASE_URL"]) as connection:
@@ -168,12 +160,14 @@ def clone_pooled_schemas(count: int) -> float:
                 if (done + 1) % 500 == 0:
                     print(f"  {done + 1} schemas copied in one of {POOL_WORKERS} connections", flush=True)
 
-    return run_shares(clone, shares, started)
+    return run_shares(clone, count, started)
 
 
-def run_shares(make: Callable[[int], None], shares: list[int], started: float) -> float:
-    """`make(share)` in a thread per share; the seconds since `started`, once all are done.
-    A failure stops the run: the tenants would be built the slow way instead."""
+def run_shares(make: Callable[[int], None], count: int, started: float) -> float:
+    """`make(share)` in POOL_WORKERS threads, the shares adding up to `count`; the seconds since
+    `started`, once all are done. A failure stops the run: the tenants would be built the slow
+    way instead."""
+    shares = [count // POOL_WORKERS + (index < count % POOL_WORKERS) for index in range(POOL_WORKERS)]
     failures: list[BaseException] = []
 
     def run(share: int) -> None:
