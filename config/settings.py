@@ -313,7 +313,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = True
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-# Error reports go to Sentry when set (shared_apps/observability/sentry.py); tracing is set by
+# Error reports go to Sentry when set (shared_apps/observability/sentry.py); tracing is turned on by
 # the standard OTEL_* variables alone (shared_apps/observability/tracing.py).
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 # While traced, a SQL statement or Redis command quicker than this gets no span of its own: the

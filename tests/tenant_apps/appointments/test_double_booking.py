@@ -16,6 +16,18 @@ from tests.factories import CustomerFactory
 RACERS = 12
 
 
+def book_an_hour(test_tenant, customer_id: int, starts_at: datetime, *, title: str) -> None:
+    """An hour with the tenant's staff member, through the service."""
+    services.create_appointment(
+        tenant=test_tenant.tenant,
+        customer_id=customer_id,
+        title=title,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=1),
+        staff_id=test_tenant.staff.pk,
+    )
+
+
 # No django_db(transaction=True): its flush would truncate the session's tenants.
 # `committed_tenant` already commits and cleans up after itself.
 @pytest.mark.concurrency
@@ -28,15 +40,7 @@ def test_parallel_bookings_of_one_slot_have_exactly_one_winner(committed_tenant)
 
     def book(offset_minutes: int) -> str:
         # Overlapping but not identical times.
-        start = starts_at + timedelta(minutes=offset_minutes)
-        services.create_appointment(
-            tenant=tenant,
-            customer_id=customer_id,
-            title="Race",
-            starts_at=start,
-            ends_at=start + timedelta(hours=1),
-            staff_id=staff_id,
-        )
+        book_an_hour(committed_tenant, customer_id, starts_at + timedelta(minutes=offset_minutes), title="Race")
         return "booked"
 
     results = run_at_once(
@@ -66,14 +70,7 @@ def test_a_deadlock_between_overlapping_bookings_ends_as_a_double_booking(commit
     outcomes: dict[str, object] = {}
 
     def book(hour: float) -> None:
-        services.create_appointment(
-            tenant=tenant,
-            customer_id=customer_id,
-            title="Deadlock",
-            starts_at=day + timedelta(hours=hour),
-            ends_at=day + timedelta(hours=hour + 1),
-            staff_id=staff_id,
-        )
+        book_an_hour(committed_tenant, customer_id, day + timedelta(hours=hour), title="Deadlock")
 
     def holder() -> None:
         connection.set_tenant(tenant)
